@@ -1,0 +1,121 @@
+// Command vigil is Vigil's one binary: `vigil controller` runs the operator, `vigil version`
+// prints the build. Wiring is explicit here: the provider registry is built from the
+// providers this binary ships, and handed to the manager.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client/config"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/vigil-dev/vigil/controllers/manager"
+	"github.com/vigil-dev/vigil/providers"
+	"github.com/vigil-dev/vigil/providers/aws"
+	"github.com/vigil-dev/vigil/providers/fake"
+)
+
+const usage = `vigil syncs secrets from external stores into Kubernetes Secrets.
+
+Usage:
+  vigil controller [flags]   run the operator (see 'vigil controller -h')
+  vigil version              print the version
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run returns the exit code: 0 success, 1 failure at run time, 2 bad usage.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "controller":
+		return runController(args[1:], stderr)
+	case "version":
+		fmt.Fprintln(stdout, version())
+		return 0
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "vigil: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}
+
+func version() string {
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
+		return "vigil " + info.Main.Version
+	}
+	return "vigil (devel)"
+}
+
+// registry lists the providers this binary serves.
+func registry() *providers.Registry {
+	return providers.NewRegistry(aws.New(), fake.New())
+}
+
+func runController(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("vigil controller", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	o := manager.Defaults()
+	var kubeconfig string
+	fs.StringVar(&kubeconfig, "kubeconfig", "", "path to a kubeconfig; defaults to $KUBECONFIG, then the in-cluster configuration")
+	fs.StringVar(&o.MetricsAddr, "metrics-bind-address", o.MetricsAddr, "address the metrics endpoint binds to; 0 turns it off")
+	fs.StringVar(&o.ProbeAddr, "health-probe-bind-address", o.ProbeAddr, "address the /healthz and /readyz probes bind to")
+	fs.BoolVar(&o.LeaderElect, "leader-elect", false, "elect a leader so that only one replica reconciles at a time")
+	fs.StringVar(&o.LeaderElectNS, "leader-election-namespace", "", "namespace of the leader election lease; defaults to the pod's namespace")
+	fs.StringVar(&o.Namespace, "namespace", "", "watch only this namespace; empty watches all")
+	fs.StringVar(&o.ControllerClass, "controller-class", o.ControllerClass, "handle only stores whose spec.controller is empty or names this class")
+	fs.IntVar(&o.Concurrent, "concurrent", o.Concurrent, "ExternalSecrets and stores reconciled in parallel, per kind")
+	fs.DurationVar(&o.ClientTTL, "provider-client-ttl", o.ClientTTL, "how long a provider client and its credentials are reused before they are built again")
+	fs.DurationVar(&o.RetryMaxDelay, "retry-max-delay", o.RetryMaxDelay, "longest backoff between retries of a failing object")
+	zopts := zap.Options{}
+	zopts.BindFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "vigil controller: unexpected arguments %q\n", fs.Args())
+		return 2
+	}
+	if o.Concurrent < 1 {
+		fmt.Fprintf(stderr, "vigil controller: --concurrent must be at least 1, got %d\n", o.Concurrent)
+		return 2
+	}
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zopts)))
+	log := ctrl.Log.WithName("setup")
+	if kubeconfig != "" {
+		os.Setenv("KUBECONFIG", kubeconfig)
+	}
+	cfg, err := config.GetConfig()
+	if err != nil {
+		log.Error(err, "no Kubernetes configuration: pass --kubeconfig, set KUBECONFIG, or run in a cluster")
+		return 1
+	}
+	ctx := ctrl.SetupSignalHandler()
+	mgr, err := manager.New(ctx, cfg, registry(), o)
+	if err != nil {
+		log.Error(err, "setting up the controller")
+		return 1
+	}
+	log.Info("starting controller", "version", version(), "namespace", o.Namespace)
+	if err := mgr.Start(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		log.Error(err, "controller stopped")
+		return 1
+	}
+	return 0
+}

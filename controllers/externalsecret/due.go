@@ -1,0 +1,92 @@
+package externalsecret
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/types"
+
+	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+)
+
+// syncDue decides whether this pass reads the remote data. It is due when the spec or
+// metadata changed since the last sync (which is how the force-sync annotation works), when
+// the last pass failed, when the Secret Vigil wrote is gone or was edited, and when the
+// refresh interval has passed. Otherwise it returns how long until the next refresh.
+func (r *Reconciler) syncDue(ctx context.Context, es *esv1.ExternalSecret) (bool, time.Duration, error) {
+	if es.Status.SyncedResourceVersion != syncVersion(es) {
+		return true, 0, nil
+	}
+	ready := apimeta.FindStatusCondition(es.Status.Conditions, esv1.ConditionReady)
+	if ready == nil || ready.Reason == esv1.ReasonSecretSyncedError {
+		return true, 0, nil
+	}
+	if ready.Reason != esv1.ReasonSecretDeleted {
+		ok, err := r.secretIntact(ctx, es)
+		if err != nil || !ok {
+			return !ok, 0, err
+		}
+	}
+	interval := refreshInterval(es)
+	if interval == 0 {
+		return false, 0, nil
+	}
+	next := es.Status.RefreshTime.Add(interval)
+	if now := r.Now(); now.Before(next) {
+		return false, next.Sub(now) + r.jitter(interval), nil
+	}
+	return true, 0, nil
+}
+
+// secretIntact reports whether the Secret Vigil wrote is still there with the data it
+// wrote. Only Owner and Orphan Secrets are checked: a merged Secret holds other data too,
+// and None writes nothing.
+func (r *Reconciler) secretIntact(ctx context.Context, es *esv1.ExternalSecret) (bool, error) {
+	switch es.Spec.Target.CreationPolicy {
+	case esv1.CreatePolicyMerge, esv1.CreatePolicyNone:
+		return true, nil
+	}
+	var s corev1.Secret
+	err := r.Client.Get(ctx, types.NamespacedName{Namespace: es.Namespace, Name: targetName(es)}, &s)
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return s.Annotations[esv1.AnnotationDataHash] == dataHash(s.Type, s.Data), nil
+}
+
+// syncVersion identifies what was synced: the generation (spec changes) and a hash of the
+// labels and annotations (so that setting external-secrets.io/force-sync triggers a sync).
+// The format is ESO's.
+func syncVersion(es *esv1.ExternalSecret) string {
+	h := sha256.New()
+	for _, m := range []map[string]string{es.Labels, es.Annotations} {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			fmt.Fprintf(h, "%d:%s%d:%s", len(k), k, len(m[k]), m[k])
+		}
+		h.Write([]byte{0})
+	}
+	return fmt.Sprintf("%d-%s", es.Generation, hex.EncodeToString(h.Sum(nil))[:32])
+}
+
+// dataHash is the value of the data-hash annotation: a hash of the Secret's type and data,
+// so that a write is skipped when nothing changed and an edit by hand is noticed.
+func dataHash(typ corev1.SecretType, data map[string][]byte) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%d:%s", len(typ), typ)
+	for _, k := range slices.Sorted(maps.Keys(data)) {
+		fmt.Fprintf(h, "%d:%s%d:", len(k), k, len(data[k]))
+		h.Write(data[k])
+	}
+	return hex.EncodeToString(h.Sum(nil))[:32]
+}

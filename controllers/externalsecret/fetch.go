@@ -1,0 +1,161 @@
+package externalsecret
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+	"github.com/vigil-dev/vigil/controllers/internal/outcome"
+	"github.com/vigil-dev/vigil/controllers/internal/stores"
+	"github.com/vigil-dev/vigil/providers"
+)
+
+// resolveStore returns the store the ExternalSecret reads from, checking that a
+// ClusterSecretStore admits its namespace. A missing or refusing store is terminal: the
+// store watch brings the ExternalSecret back when the store changes.
+func (r *Reconciler) resolveStore(ctx context.Context, es *esv1.ExternalSecret) (esv1.GenericStore, error) {
+	store, err := stores.Get(ctx, r.Client, es.Spec.SecretStoreRef, es.Namespace)
+	switch {
+	case err == nil:
+		return store, nil
+	case errors.Is(err, stores.ErrNotFound), errors.Is(err, stores.ErrNotAllowed):
+		return nil, outcome.Terminal(esv1.ReasonSecretSyncedError, err)
+	}
+	return nil, outcome.Transient(esv1.ReasonSecretSyncedError, err)
+}
+
+// fetchData reads every remote value the spec names and returns the Secret data. Each
+// remote key and version is read once per pass, however many entries use it. Entries whose
+// remote value is gone are counted in missing instead of failing when the deletion policy
+// allows dropping them; with Retain they fail the pass.
+func (r *Reconciler) fetchData(ctx context.Context, es *esv1.ExternalSecret, store esv1.GenericStore) (map[string][]byte, int, error) {
+	if err := unsupported(es); err != nil {
+		return nil, 0, outcome.Terminal(esv1.ReasonSecretSyncedError, err)
+	}
+	cl, err := r.Providers.Get(ctx, store, es.Namespace)
+	if err != nil {
+		return nil, 0, storeError(store, err)
+	}
+	f := &fetcher{client: cl, values: map[providers.Ref][]byte{}, dropMissing: es.Spec.Target.DeletionPolicy != esv1.DeletionPolicyRetain}
+	data := map[string][]byte{}
+	// dataFrom first, then data, so that an explicit data entry wins over an extracted key
+	// of the same name (ESO's order).
+	for _, from := range es.Spec.DataFrom {
+		ref := refOf(*from.Extract)
+		v, err := f.get(ctx, ref)
+		if err != nil {
+			return nil, 0, storeError(store, err)
+		}
+		if v == nil {
+			continue
+		}
+		m, err := providers.ExtractMap(v, ref, from.Extract.Property)
+		if err != nil {
+			return nil, 0, storeError(store, err)
+		}
+		for k, v := range m {
+			if data[k], err = providers.Decode(v, from.Extract.DecodingStrategy, ref); err != nil {
+				return nil, 0, storeError(store, err)
+			}
+		}
+	}
+	for _, d := range es.Spec.Data {
+		ref := refOf(d.RemoteRef)
+		v, err := f.get(ctx, ref)
+		if err != nil {
+			return nil, 0, storeError(store, err)
+		}
+		if v == nil {
+			continue
+		}
+		if v, err = providers.SelectProperty(v, ref, d.RemoteRef.Property); err != nil {
+			return nil, 0, storeError(store, err)
+		}
+		if data[d.SecretKey], err = providers.Decode(v, d.RemoteRef.DecodingStrategy, ref); err != nil {
+			return nil, 0, storeError(store, err)
+		}
+	}
+	return data, f.missing, nil
+}
+
+// fetcher reads each remote value once per pass.
+type fetcher struct {
+	client      providers.Client
+	values      map[providers.Ref][]byte
+	dropMissing bool
+	missing     int
+}
+
+// get returns a remote value; nil with no error means the value is gone and the deletion
+// policy drops it.
+func (f *fetcher) get(ctx context.Context, ref providers.Ref) ([]byte, error) {
+	if v, ok := f.values[ref]; ok {
+		if v == nil {
+			f.missing++
+		}
+		return v, nil
+	}
+	v, err := f.client.GetSecret(ctx, ref)
+	if errors.Is(err, providers.ErrNotFound) && f.dropMissing {
+		f.values[ref] = nil
+		f.missing++
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	f.values[ref] = v
+	return v, nil
+}
+
+func refOf(r esv1.ExternalSecretDataRemoteRef) providers.Ref {
+	return providers.Ref{Key: r.Key, Version: r.Version}
+}
+
+// storeError names the store in an error and keeps its kind: configuration errors are
+// terminal, everything else (network, throttling, a missing key that may come back) is
+// retried with backoff.
+func storeError(store esv1.GenericStore, err error) error {
+	wrapped := fmt.Errorf("reading from %s %q: %w", store.GetKind(), store.GetName(), err)
+	var cfg *providers.ConfigError
+	var oe *outcome.Error
+	switch {
+	case errors.As(err, &oe):
+		return &outcome.Error{Kind: oe.Kind, Reason: oe.Reason, Err: wrapped, After: oe.After}
+	case errors.As(err, &cfg):
+		return outcome.Terminal(esv1.ReasonSecretSyncedError, wrapped)
+	}
+	return outcome.Transient(esv1.ReasonSecretSyncedError, wrapped)
+}
+
+// unsupported names the first part of the spec this version of Vigil does not implement,
+// so that it fails clearly instead of being ignored.
+func unsupported(es *esv1.ExternalSecret) error {
+	for i, from := range es.Spec.DataFrom {
+		switch {
+		case from.Find != nil:
+			return fmt.Errorf("spec.dataFrom[%d].find is not supported by this version of Vigil; list the keys with dataFrom.extract or data", i)
+		case len(from.Rewrite) > 0:
+			return fmt.Errorf("spec.dataFrom[%d].rewrite is not supported by this version of Vigil", i)
+		case from.SourceRef != nil:
+			return fmt.Errorf("spec.dataFrom[%d].sourceRef is not supported by this version of Vigil; use spec.secretStoreRef", i)
+		case from.Extract == nil:
+			return fmt.Errorf("spec.dataFrom[%d] sets neither extract nor find", i)
+		case from.Extract.MetadataPolicy == esv1.MetadataPolicyFetch:
+			return fmt.Errorf("spec.dataFrom[%d].extract.metadataPolicy Fetch is not supported by this version of Vigil", i)
+		}
+	}
+	for i, d := range es.Spec.Data {
+		switch {
+		case d.SourceRef != nil:
+			return fmt.Errorf("spec.data[%d].sourceRef is not supported by this version of Vigil; use spec.secretStoreRef", i)
+		case d.RemoteRef.MetadataPolicy == esv1.MetadataPolicyFetch:
+			return fmt.Errorf("spec.data[%d].remoteRef.metadataPolicy Fetch is not supported by this version of Vigil", i)
+		}
+	}
+	if t := es.Spec.Target.Template; t != nil && (len(t.Data) > 0 || len(t.TemplateFrom) > 0) {
+		return fmt.Errorf("spec.target.template data and templateFrom are not supported by this version of Vigil; template.type and template.metadata are")
+	}
+	return nil
+}

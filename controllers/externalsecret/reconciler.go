@@ -1,0 +1,166 @@
+// Package externalsecret reconciles ExternalSecrets: it reads the remote values a spec names
+// from its store and writes them into one Kubernetes Secret, with ESO's semantics for
+// creation, deletion and refresh policies, and reports the outcome in one status write per
+// pass.
+package externalsecret
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+	"github.com/vigil-dev/vigil/controllers/internal/outcome"
+	"github.com/vigil-dev/vigil/controllers/secretstore"
+	"github.com/vigil-dev/vigil/providers"
+)
+
+// +kubebuilder:rbac:groups=external-secrets.io,resources=externalsecrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups=external-secrets.io,resources=externalsecrets/status,verbs=get;patch;update
+// +kubebuilder:rbac:groups=external-secrets.io,resources=secretstores;clustersecretstores,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=serviceaccounts/token,verbs=create
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconciler syncs ExternalSecrets.
+type Reconciler struct {
+	Client client.Client
+	// APIReader reads Secrets the cache does not hold: the cache keeps only Secrets that
+	// carry the managed label, so a Secret Vigil has not written yet (Merge, adoption) is
+	// read from the API server.
+	APIReader client.Reader
+	Events    events.EventRecorder
+	Providers *providers.ClientCache
+	// Jitter is the largest fraction of the refresh interval added at random to each
+	// periodic requeue, so that ExternalSecrets created together do not all refresh in the
+	// same second forever. 0 disables it.
+	Jitter float64
+	Now    func() time.Time
+	// ControllerClass: ExternalSecrets whose store names another controller class are
+	// left to that controller.
+	ControllerClass string
+}
+
+// Reconcile runs one pass over an ExternalSecret: decide whether a sync is due, resolve the
+// store, fetch the remote data, write the Secret, and record the outcome.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	es := &esv1.ExternalSecret{}
+	if err := r.Client.Get(ctx, req.NamespacedName, es); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !es.DeletionTimestamp.IsZero() {
+		// An owned Secret goes with its owner through garbage collection; others stay.
+		return ctrl.Result{}, nil
+	}
+	before := es.DeepCopy()
+	defer func() { retErr = errors.Join(retErr, r.patchStatus(ctx, before, es)) }()
+
+	due, wait, err := r.syncDue(ctx, es)
+	if err != nil || !due {
+		return ctrl.Result{RequeueAfter: wait}, err
+	}
+	store, err := r.resolveStore(ctx, es)
+	if err != nil {
+		return r.failed(es, err)
+	}
+	if !secretstore.Handles(r.ControllerClass, store) {
+		return ctrl.Result{}, nil
+	}
+	data, missing, err := r.fetchData(ctx, es, store)
+	if err != nil {
+		return r.failed(es, err)
+	}
+	deleted, err := r.writeSecret(ctx, es, data, missing)
+	if err != nil {
+		return r.failed(es, err)
+	}
+	r.markSynced(es, deleted)
+	return ctrl.Result{RequeueAfter: r.nextRefresh(es)}, nil
+}
+
+// failed records a failed pass in the Ready condition and an event; the Secret is left as
+// it was.
+func (r *Reconciler) failed(es *esv1.ExternalSecret, err error) (ctrl.Result, error) {
+	reason := outcome.Reason(err, esv1.ReasonSecretSyncedError)
+	setReady(es, metav1.ConditionFalse, reason, err.Error())
+	r.Events.Eventf(es, nil, corev1.EventTypeWarning, "UpdateFailed", "Sync", "%s", err.Error())
+	return outcome.Result(err)
+}
+
+// markSynced records a successful pass.
+func (r *Reconciler) markSynced(es *esv1.ExternalSecret, deleted bool) {
+	es.Status.RefreshTime = metav1.NewTime(r.Now())
+	es.Status.SyncedResourceVersion = syncVersion(es)
+	if deleted {
+		setReady(es, metav1.ConditionFalse, esv1.ReasonSecretDeleted, "the remote data is gone, so the Secret was deleted (target.deletionPolicy: Delete)")
+		return
+	}
+	if es.Spec.Target.CreationPolicy != esv1.CreatePolicyNone {
+		es.Status.Binding = corev1.LocalObjectReference{Name: targetName(es)}
+	}
+	setReady(es, metav1.ConditionTrue, esv1.ReasonSecretSynced, "Secret was synced")
+}
+
+func setReady(es *esv1.ExternalSecret, status metav1.ConditionStatus, reason, message string) {
+	apimeta.SetStatusCondition(&es.Status.Conditions, metav1.Condition{
+		Type:               esv1.ConditionReady,
+		Status:             status,
+		Reason:             reason,
+		Message:            message,
+		ObservedGeneration: es.Generation,
+	})
+}
+
+// patchStatus writes the status once, and only when the pass changed it.
+func (r *Reconciler) patchStatus(ctx context.Context, before, es *esv1.ExternalSecret) error {
+	if equality.Semantic.DeepEqual(before.Status, es.Status) {
+		return nil
+	}
+	return client.IgnoreNotFound(r.Client.Status().Patch(ctx, es, client.MergeFrom(before)))
+}
+
+// nextRefresh is the delay until the next periodic sync, or 0 when there is none.
+func (r *Reconciler) nextRefresh(es *esv1.ExternalSecret) time.Duration {
+	interval := refreshInterval(es)
+	if interval == 0 {
+		return 0
+	}
+	return interval + r.jitter(interval)
+}
+
+func (r *Reconciler) jitter(interval time.Duration) time.Duration {
+	if r.Jitter <= 0 {
+		return 0
+	}
+	return time.Duration(rand.Float64() * r.Jitter * float64(interval))
+}
+
+// refreshInterval is the periodic refresh interval, 0 when the policy asks for none.
+func refreshInterval(es *esv1.ExternalSecret) time.Duration {
+	switch es.Spec.RefreshPolicy {
+	case esv1.RefreshPolicyCreatedOnce, esv1.RefreshPolicyOnChange:
+		return 0
+	}
+	if es.Spec.RefreshInterval == nil {
+		return time.Hour
+	}
+	return es.Spec.RefreshInterval.Duration
+}
+
+func targetName(es *esv1.ExternalSecret) string {
+	if es.Spec.Target.Name != "" {
+		return es.Spec.Target.Name
+	}
+	return es.Name
+}

@@ -1,0 +1,89 @@
+package externalsecret
+
+import (
+	"context"
+
+	corev1 "k8s.io/api/core/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+)
+
+// storeRefIndex indexes ExternalSecrets by "Kind/name" of the store they read from, so that
+// a store change requeues exactly its users.
+const storeRefIndex = "vigil.dev/store-ref"
+
+func storeRefKey(kind, name string) string {
+	if kind == "" {
+		kind = esv1.SecretStoreKind
+	}
+	return kind + "/" + name
+}
+
+// SetupWithManager registers the reconciler and its watches.
+func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts controller.Options) error {
+	err := mgr.GetFieldIndexer().IndexField(ctx, &esv1.ExternalSecret{}, storeRefIndex, func(o client.Object) []string {
+		ref := o.(*esv1.ExternalSecret).Spec.SecretStoreRef
+		return []string{storeRefKey(ref.Kind, ref.Name)}
+	})
+	if err != nil {
+		return err
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("externalsecret").
+		For(&esv1.ExternalSecret{}).
+		// Owned Secrets: a deleted or edited Secret is rewritten at once.
+		Owns(&corev1.Secret{}).
+		// A store's status change (e.g. it became Valid) retries its ExternalSecrets; only
+		// generation and status changes matter, not every resync.
+		Watches(&esv1.SecretStore{}, handler.EnqueueRequestsFromMapFunc(r.usersOf),
+			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, readyChanged))).
+		Watches(&esv1.ClusterSecretStore{}, handler.EnqueueRequestsFromMapFunc(r.usersOf),
+			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, readyChanged))).
+		WithOptions(opts).
+		Complete(r)
+}
+
+// usersOf lists the ExternalSecrets that read from a store.
+func (r *Reconciler) usersOf(ctx context.Context, o client.Object) []reconcile.Request {
+	store := o.(esv1.GenericStore)
+	var list esv1.ExternalSecretList
+	opts := []client.ListOption{client.MatchingFields{storeRefIndex: storeRefKey(store.GetKind(), store.GetName())}}
+	if store.GetKind() == esv1.SecretStoreKind {
+		opts = append(opts, client.InNamespace(store.GetNamespace()))
+	}
+	if err := r.Client.List(ctx, &list, opts...); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "listing ExternalSecrets of a store", "store", store.GetName())
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(list.Items))
+	for _, es := range list.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&es)})
+	}
+	return reqs
+}
+
+// readyChanged passes store updates whose Ready condition changed status.
+var readyChanged = predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+	return readyStatus(e.ObjectOld) != readyStatus(e.ObjectNew)
+}}
+
+func readyStatus(o client.Object) metav1.ConditionStatus {
+	store, ok := o.(esv1.GenericStore)
+	if !ok {
+		return ""
+	}
+	if c := apimeta.FindStatusCondition(store.GetStatus().Conditions, esv1.ConditionReady); c != nil {
+		return c.Status
+	}
+	return ""
+}

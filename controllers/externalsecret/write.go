@@ -1,0 +1,176 @@
+package externalsecret
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+	"github.com/vigil-dev/vigil/controllers/internal/outcome"
+)
+
+// mergeWait is how long an ExternalSecret with creationPolicy Merge waits for its Secret.
+const mergeWait = time.Minute
+
+// writeSecret brings the target Secret in line with the fetched data, as the creation
+// policy says. It writes only when something changed. deleted reports that the Secret was
+// deleted because its remote data is gone (deletionPolicy Delete).
+func (r *Reconciler) writeSecret(ctx context.Context, es *esv1.ExternalSecret, data map[string][]byte, missing int) (deleted bool, err error) {
+	policy := es.Spec.Target.CreationPolicy
+	if policy == esv1.CreatePolicyNone {
+		return false, nil
+	}
+	existing, err := r.getSecret(ctx, es)
+	if err != nil {
+		return false, outcome.Transient(esv1.ReasonSecretSyncedError, err)
+	}
+	if missing > 0 && len(data) == 0 && es.Spec.Target.DeletionPolicy == esv1.DeletionPolicyDelete {
+		return true, r.deleteSecret(ctx, es, existing)
+	}
+	if policy == esv1.CreatePolicyMerge {
+		return false, r.mergeSecret(ctx, es, existing, data)
+	}
+	return false, r.ownSecret(ctx, es, existing, data)
+}
+
+// getSecret reads the target Secret from the cache (managed Secrets) or else the API server.
+func (r *Reconciler) getSecret(ctx context.Context, es *esv1.ExternalSecret) (*corev1.Secret, error) {
+	key := types.NamespacedName{Namespace: es.Namespace, Name: targetName(es)}
+	s := &corev1.Secret{}
+	err := r.Client.Get(ctx, key, s)
+	if apierrors.IsNotFound(err) {
+		err = r.APIReader.Get(ctx, key, s)
+	}
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading Secret %s: %w", key.Name, err)
+	}
+	return s, nil
+}
+
+// ownSecret creates or updates a Secret for creationPolicy Owner or Orphan. The Secret
+// holds exactly the fetched data.
+func (r *Reconciler) ownSecret(ctx context.Context, es *esv1.ExternalSecret, existing *corev1.Secret, data map[string][]byte) error {
+	desired := existing.DeepCopy()
+	if existing == nil {
+		desired = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: es.Namespace, Name: targetName(es)}}
+	}
+	if err := r.checkOwnership(es, existing); err != nil {
+		return err
+	}
+	if t := es.Spec.Target.Template; t != nil && t.Type != "" {
+		if existing != nil && existing.Type != t.Type {
+			return outcome.Terminal(esv1.ReasonSecretSyncedError, fmt.Errorf("Secret %s has type %s and spec.target.template.type asks for %s; a Secret's type cannot change, so delete the Secret to let Vigil recreate it", desired.Name, existing.Type, t.Type))
+		}
+		desired.Type = t.Type
+	}
+	if desired.Type == "" {
+		desired.Type = corev1.SecretTypeOpaque
+	}
+	desired.Data = data
+	r.stamp(es, desired, data)
+	if es.Spec.Target.Immutable {
+		desired.Immutable = ptrTo(true)
+	}
+	if es.Spec.Target.CreationPolicy == esv1.CreatePolicyOwner {
+		if err := controllerutil.SetControllerReference(es, desired, r.Client.Scheme()); err != nil {
+			return outcome.Terminal(esv1.ReasonSecretSyncedError, err)
+		}
+	}
+	return r.apply(ctx, es, existing, desired)
+}
+
+// checkOwnership refuses to take over a Secret another controller owns.
+func (r *Reconciler) checkOwnership(es *esv1.ExternalSecret, existing *corev1.Secret) error {
+	if existing == nil || es.Spec.Target.CreationPolicy != esv1.CreatePolicyOwner {
+		return nil
+	}
+	owner := metav1.GetControllerOf(existing)
+	if owner == nil || owner.UID == es.UID {
+		return nil
+	}
+	return outcome.Terminal(esv1.ReasonSecretSyncedError, fmt.Errorf("Secret %s is already controlled by %s %q; Vigil will not take it over: point spec.target.name at another Secret, or use creationPolicy Merge", existing.Name, owner.Kind, owner.Name))
+}
+
+// mergeSecret writes the fetched keys into a Secret that must already exist, leaving its
+// other keys alone.
+func (r *Reconciler) mergeSecret(ctx context.Context, es *esv1.ExternalSecret, existing *corev1.Secret, data map[string][]byte) error {
+	if existing == nil {
+		return outcome.Waiting(esv1.ReasonSecretMissing, fmt.Errorf("Secret %s does not exist; creationPolicy Merge only writes into an existing Secret: create it, or use creationPolicy Owner", targetName(es)), mergeWait)
+	}
+	desired := existing.DeepCopy()
+	if desired.Data == nil {
+		desired.Data = map[string][]byte{}
+	}
+	maps.Copy(desired.Data, data)
+	if desired.Annotations == nil {
+		desired.Annotations = map[string]string{}
+	}
+	desired.Annotations[esv1.AnnotationDataHash] = dataHash(existing.Type, data)
+	return r.apply(ctx, es, existing, desired)
+}
+
+// stamp adds the managed label, the data hash and the template's metadata.
+func (r *Reconciler) stamp(es *esv1.ExternalSecret, s *corev1.Secret, data map[string][]byte) {
+	if s.Labels == nil {
+		s.Labels = map[string]string{}
+	}
+	if s.Annotations == nil {
+		s.Annotations = map[string]string{}
+	}
+	if t := es.Spec.Target.Template; t != nil {
+		maps.Copy(s.Labels, t.Metadata.Labels)
+		maps.Copy(s.Annotations, t.Metadata.Annotations)
+	}
+	s.Labels[esv1.LabelManaged] = esv1.LabelManagedValue
+	s.Annotations[esv1.AnnotationDataHash] = dataHash(s.Type, data)
+}
+
+// apply creates or updates the Secret when desired differs from existing, and records an
+// event. Nothing is written when they are equal.
+func (r *Reconciler) apply(ctx context.Context, es *esv1.ExternalSecret, existing, desired *corev1.Secret) error {
+	if existing == nil {
+		if err := r.Client.Create(ctx, desired); err != nil {
+			return outcome.Transient(esv1.ReasonSecretSyncedError, fmt.Errorf("creating Secret %s: %w", desired.Name, err))
+		}
+		r.Events.Eventf(es, desired, corev1.EventTypeNormal, "Created", "Sync", "Created Secret %s", desired.Name)
+		return nil
+	}
+	if equality.Semantic.DeepEqual(existing, desired) {
+		return nil
+	}
+	if existing.Immutable != nil && *existing.Immutable {
+		return outcome.Terminal(esv1.ReasonSecretSyncedError, fmt.Errorf("Secret %s is immutable and its data changed; delete it to let Vigil recreate it", desired.Name))
+	}
+	if err := r.Client.Update(ctx, desired); err != nil {
+		return outcome.Transient(esv1.ReasonSecretSyncedError, fmt.Errorf("updating Secret %s: %w", desired.Name, err))
+	}
+	r.Events.Eventf(es, desired, corev1.EventTypeNormal, "Updated", "Sync", "Updated Secret %s", desired.Name)
+	return nil
+}
+
+// deleteSecret deletes the Secret, but only one this ExternalSecret controls.
+func (r *Reconciler) deleteSecret(ctx context.Context, es *esv1.ExternalSecret, existing *corev1.Secret) error {
+	if existing == nil || !metav1.IsControlledBy(existing, es) {
+		return nil
+	}
+	err := r.Client.Delete(ctx, existing, client.Preconditions{UID: &existing.UID})
+	if client.IgnoreNotFound(err) != nil {
+		return outcome.Transient(esv1.ReasonSecretSyncedError, fmt.Errorf("deleting Secret %s: %w", existing.Name, err))
+	}
+	r.Events.Eventf(es, existing, corev1.EventTypeNormal, "Deleted", "Sync", "Deleted Secret %s: its remote data is gone (deletionPolicy Delete)", existing.Name)
+	return nil
+}
+
+func ptrTo[T any](v T) *T { return &v }

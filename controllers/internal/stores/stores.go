@@ -1,0 +1,106 @@
+// Package stores resolves the store an ExternalSecret names and decides whether a
+// ClusterSecretStore may be used from a namespace. The ExternalSecret reconciler and the
+// policy input builder share it, so both see the same answer.
+package stores
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+)
+
+// ErrNotFound is returned (wrapped) when the named store does not exist.
+var ErrNotFound = fmt.Errorf("store not found")
+
+// ErrNotAllowed is returned (wrapped) when a ClusterSecretStore does not admit a namespace.
+var ErrNotAllowed = fmt.Errorf("store does not allow this namespace")
+
+// Get returns the store ref names, as used from namespace. A ClusterSecretStore whose
+// conditions do not select the namespace yields an error wrapping ErrNotAllowed that names
+// the store and the namespace.
+func Get(ctx context.Context, c client.Reader, ref esv1.SecretStoreRef, namespace string) (esv1.GenericStore, error) {
+	if ref.Name == "" {
+		return nil, fmt.Errorf("spec.secretStoreRef.name is empty: name the SecretStore or ClusterSecretStore to read from")
+	}
+	var store esv1.GenericStore
+	key := types.NamespacedName{Name: ref.Name}
+	switch ref.Kind {
+	case "", esv1.SecretStoreKind:
+		store, key.Namespace = &esv1.SecretStore{}, namespace
+	case esv1.ClusterSecretStoreKind:
+		store = &esv1.ClusterSecretStore{}
+	default:
+		return nil, fmt.Errorf("spec.secretStoreRef.kind %q is not a store kind; use SecretStore or ClusterSecretStore", ref.Kind)
+	}
+	if err := c.Get(ctx, key, store); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("%s %q does not exist in %s: %w", store.GetKind(), ref.Name, scope(key.Namespace), ErrNotFound)
+		}
+		return nil, fmt.Errorf("reading %s %q: %w", store.GetKind(), ref.Name, err)
+	}
+	if store.GetKind() == esv1.ClusterSecretStoreKind {
+		var ns corev1.Namespace
+		if err := c.Get(ctx, types.NamespacedName{Name: namespace}, &ns); err != nil {
+			return nil, fmt.Errorf("reading namespace %q: %w", namespace, err)
+		}
+		ok, err := Allows(store.GetSpec().Conditions, &ns)
+		if err != nil {
+			return nil, fmt.Errorf("ClusterSecretStore %q: %w", ref.Name, err)
+		}
+		if !ok {
+			return nil, fmt.Errorf("ClusterSecretStore %q does not allow namespace %q: none of its spec.conditions selects it: %w", ref.Name, namespace, ErrNotAllowed)
+		}
+	}
+	return store, nil
+}
+
+func scope(namespace string) string {
+	if namespace == "" {
+		return "the cluster"
+	}
+	return "namespace " + namespace
+}
+
+// Allows reports whether a ClusterSecretStore's conditions admit a namespace. No
+// conditions admit every namespace (ESO's default); otherwise one matching condition is
+// enough, and within a condition any of selector, name list or regex may match.
+func Allows(conds []esv1.ClusterSecretStoreCondition, ns *corev1.Namespace) (bool, error) {
+	if len(conds) == 0 {
+		return true, nil
+	}
+	for i, c := range conds {
+		if c.NamespaceSelector != nil {
+			sel, err := metav1.LabelSelectorAsSelector(c.NamespaceSelector)
+			if err != nil {
+				return false, fmt.Errorf("spec.conditions[%d].namespaceSelector: %w", i, err)
+			}
+			if sel.Matches(labels.Set(ns.Labels)) {
+				return true, nil
+			}
+		}
+		for _, n := range c.Namespaces {
+			if n == ns.Name {
+				return true, nil
+			}
+		}
+		for j, expr := range c.NamespaceRegexes {
+			re, err := regexp.Compile(expr)
+			if err != nil {
+				return false, fmt.Errorf("spec.conditions[%d].namespaceRegexes[%d]: %w", i, j, err)
+			}
+			if re.MatchString(ns.Name) {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}

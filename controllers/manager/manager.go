@@ -1,0 +1,154 @@
+// Package manager wires Vigil's reconcilers into a controller-runtime manager. cmd/vigil
+// and the test harness both call it, so the tests run the controller exactly as shipped;
+// the provider registry is built by the caller and passed in.
+package manager
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"golang.org/x/time/rate"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/workqueue"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+	esv1beta1 "github.com/vigil-dev/vigil/api/externalsecrets/v1beta1"
+	"github.com/vigil-dev/vigil/controllers/externalsecret"
+	"github.com/vigil-dev/vigil/controllers/secretstore"
+	"github.com/vigil-dev/vigil/providers"
+)
+
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
+
+// Options configure the controller. The zero value is not useful; start from Defaults.
+type Options struct {
+	MetricsAddr   string
+	ProbeAddr     string
+	LeaderElect   bool
+	LeaderElectNS string
+	Namespace     string // "" watches every namespace
+	// ControllerClass selects the stores this controller handles (spec.controller).
+	ControllerClass string
+	Concurrent      int
+	ClientTTL       time.Duration // how long a provider client is reused
+	RetryBaseDelay  time.Duration
+	RetryMaxDelay   time.Duration
+	RefreshJitter   float64
+	// SkipNameValidation lets one process run several managers (tests).
+	SkipNameValidation bool
+}
+
+// Defaults returns the options `vigil controller` starts from.
+func Defaults() Options {
+	return Options{
+		MetricsAddr:     ":8080",
+		ProbeAddr:       ":8081",
+		Concurrent:      4,
+		ClientTTL:       10 * time.Minute,
+		RetryBaseDelay:  500 * time.Millisecond,
+		RetryMaxDelay:   5 * time.Minute,
+		RefreshJitter:   0.05,
+		ControllerClass: "default",
+	}
+}
+
+// NewScheme returns a scheme with the Kubernetes types and every API Vigil serves.
+func NewScheme() (*runtime.Scheme, error) {
+	s := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, esv1.AddToScheme, esv1beta1.AddToScheme} {
+		if err := add(s); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// New builds a manager with every reconciler registered.
+func New(ctx context.Context, cfg *rest.Config, registry *providers.Registry, o Options) (ctrl.Manager, error) {
+	scheme, err := NewScheme()
+	if err != nil {
+		return nil, err
+	}
+	cacheOpts := cache.Options{ByObject: map[client.Object]cache.ByObject{
+		// Hold only the Secrets Vigil writes: clusters have many large Secrets (Helm
+		// releases, tokens) that the controller never reads.
+		&corev1.Secret{}: {Label: labels.SelectorFromSet(labels.Set{esv1.LabelManaged: esv1.LabelManagedValue})},
+	}}
+	if o.Namespace != "" {
+		cacheOpts.DefaultNamespaces = map[string]cache.Config{o.Namespace: {}}
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                  scheme,
+		Cache:                   cacheOpts,
+		Metrics:                 metricsserver.Options{BindAddress: o.MetricsAddr},
+		HealthProbeBindAddress:  o.ProbeAddr,
+		LeaderElection:          o.LeaderElect,
+		LeaderElectionID:        "vigil.dev-controller",
+		LeaderElectionNamespace: o.LeaderElectNS,
+		Controller:              config.Controller{SkipNameValidation: &o.SkipNameValidation},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating manager: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return nil, err
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return nil, err
+	}
+	// Providers read credential Secrets and mint tokens rarely (clients are cached), and
+	// those Secrets are not in the label-filtered cache: they get an uncached client.
+	direct, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return nil, err
+	}
+	clients := providers.NewClientCache(registry, direct, o.ClientTTL)
+	ctrlOpts := controller.Options{MaxConcurrentReconciles: o.Concurrent, RateLimiter: rateLimiter(o)}
+
+	for _, newStore := range []func() esv1.GenericStore{
+		func() esv1.GenericStore { return &esv1.SecretStore{} },
+		func() esv1.GenericStore { return &esv1.ClusterSecretStore{} },
+	} {
+		r := &secretstore.Reconciler{Client: mgr.GetClient(), Events: mgr.GetEventRecorder("vigil-" + strings.ToLower(newStore().GetKind())), Providers: clients, NewStore: newStore, ControllerClass: o.ControllerClass}
+		if err := r.SetupWithManager(mgr, ctrlOpts); err != nil {
+			return nil, err
+		}
+	}
+	es := &externalsecret.Reconciler{
+		Client:          mgr.GetClient(),
+		APIReader:       mgr.GetAPIReader(),
+		Events:          mgr.GetEventRecorder("vigil-externalsecret"),
+		Providers:       clients,
+		Jitter:          o.RefreshJitter,
+		Now:             time.Now,
+		ControllerClass: o.ControllerClass,
+	}
+	if err := es.SetupWithManager(ctx, mgr, ctrlOpts); err != nil {
+		return nil, err
+	}
+	return mgr, nil
+}
+
+// rateLimiter backs off failing objects per item (from RetryBaseDelay up to RetryMaxDelay)
+// and caps retries overall, so that an outage of a backend used by thousands of
+// ExternalSecrets does not turn into a retry storm against it.
+func rateLimiter(o Options) workqueue.TypedRateLimiter[reconcile.Request] {
+	return workqueue.NewTypedMaxOfRateLimiter(
+		workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](o.RetryBaseDelay, o.RetryMaxDelay),
+		&workqueue.TypedBucketRateLimiter[reconcile.Request]{Limiter: rate.NewLimiter(rate.Limit(20), 200)},
+	)
+}

@@ -1,0 +1,217 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+	"github.com/vigil-dev/vigil/test/harness"
+)
+
+const waitTimeout = 60 * time.Second
+
+func seedDir() string { return filepath.Join(harness.RepoRoot(), "..", "shared", "fixtures", "seed") }
+
+// newNamespace creates a namespace for one test and deletes it afterwards.
+func newNamespace(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "e2e-"}}
+	if err := cp.Client.Create(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cp.Client.Delete(context.Background(), ns) })
+	return ns.Name
+}
+
+func sm(t *testing.T, ctx context.Context) *secretsmanager.Client {
+	t.Helper()
+	cfg, err := moto.AWSConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return secretsmanager.NewFromConfig(cfg)
+}
+
+// putRemote creates or rotates a Secrets Manager secret in moto.
+func putRemote(t *testing.T, ctx context.Context, name, value string) {
+	t.Helper()
+	c := sm(t, ctx)
+	_, err := c.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String(name), SecretString: aws.String(value)})
+	var nf *smtypes.ResourceNotFoundException
+	if errors.As(err, &nf) {
+		_, err = c.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(value)})
+	}
+	if err != nil {
+		t.Fatalf("storing %s in moto: %v", name, err)
+	}
+}
+
+// deleteRemote deletes a Secrets Manager secret in moto at once.
+func deleteRemote(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	_, err := sm(t, ctx).DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: aws.String(name), ForceDeleteWithoutRecovery: aws.Bool(true)})
+	if err != nil {
+		t.Fatalf("deleting %s in moto: %v", name, err)
+	}
+}
+
+// awsStore is a SecretStore that reads Secrets Manager with the controller's default
+// credential chain (moto's test keys in the environment).
+func awsStore(ns, name string) *esv1.SecretStore {
+	return &esv1.SecretStore{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: esv1.SecretStoreSpec{Provider: &esv1.SecretStoreProvider{AWS: &esv1.AWSProvider{
+			Service: esv1.AWSServiceSecretsManager, Region: "us-east-1",
+		}}},
+	}
+}
+
+// externalSecret maps properties (secretKey -> property, "" for the whole value) of one
+// remote key into a Secret of the same name.
+func externalSecret(ns, name, store, key string, props map[string]string) *esv1.ExternalSecret {
+	es := &esv1.ExternalSecret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: esv1.ExternalSecretSpec{
+			SecretStoreRef:  esv1.SecretStoreRef{Name: store, Kind: esv1.SecretStoreKind},
+			RefreshInterval: &metav1.Duration{Duration: time.Hour},
+		},
+	}
+	for sk, prop := range props {
+		es.Spec.Data = append(es.Spec.Data, esv1.ExternalSecretData{SecretKey: sk, RemoteRef: esv1.ExternalSecretDataRemoteRef{Key: key, Property: prop}})
+	}
+	return es
+}
+
+func create(t *testing.T, ctx context.Context, objs ...client.Object) {
+	t.Helper()
+	for _, o := range objs {
+		if err := cp.Client.Create(ctx, o); err != nil {
+			t.Fatalf("creating %T %s: %v", o, o.GetName(), err)
+		}
+	}
+}
+
+// waitReady waits until the ExternalSecret's Ready condition has the reason and, when
+// after is not zero, a refresh or transition newer than after. It returns the object.
+func waitReason(t *testing.T, ctx context.Context, key types.NamespacedName, reason string) *esv1.ExternalSecret {
+	t.Helper()
+	es := &esv1.ExternalSecret{}
+	err := harness.WaitFor(ctx, waitTimeout, func(ctx context.Context) (bool, error) {
+		if err := cp.Client.Get(ctx, key, es); err != nil {
+			return false, err
+		}
+		c := apimeta.FindStatusCondition(es.Status.Conditions, esv1.ConditionReady)
+		return c != nil && c.Reason == reason && c.ObservedGeneration == es.Generation, nil
+	})
+	if err != nil {
+		t.Fatalf("waiting for ExternalSecret %s to reach %s: %v (conditions: %s)", key, reason, err, conditions(es.Status.Conditions))
+	}
+	return es
+}
+
+func conditions(cs []metav1.Condition) string {
+	var parts []string
+	for _, c := range cs {
+		parts = append(parts, fmt.Sprintf("%s=%s %s: %s", c.Type, c.Status, c.Reason, c.Message))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func readyMessage(es *esv1.ExternalSecret) string {
+	if c := apimeta.FindStatusCondition(es.Status.Conditions, esv1.ConditionReady); c != nil {
+		return c.Message
+	}
+	return ""
+}
+
+func getSecret(t *testing.T, ctx context.Context, ns, name string) *corev1.Secret {
+	t.Helper()
+	s := &corev1.Secret{}
+	if err := cp.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, s); err != nil {
+		t.Fatalf("reading Secret %s/%s: %v", ns, name, err)
+	}
+	return s
+}
+
+// waitSecret waits until the Secret's key holds want.
+func waitSecretValue(t *testing.T, ctx context.Context, ns, name, key, want string) *corev1.Secret {
+	t.Helper()
+	s := &corev1.Secret{}
+	err := harness.WaitFor(ctx, waitTimeout, func(ctx context.Context) (bool, error) {
+		if err := cp.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, s); err != nil {
+			return false, client.IgnoreNotFound(err)
+		}
+		return string(s.Data[key]) == want, nil
+	})
+	if err != nil {
+		// Never print values: say only whether the key is there.
+		_, has := s.Data[key]
+		t.Fatalf("waiting for Secret %s/%s key %s to hold the expected value: %v (key present: %v)", ns, name, key, err, has)
+	}
+	return s
+}
+
+func waitGone(t *testing.T, ctx context.Context, obj client.Object) {
+	t.Helper()
+	err := harness.WaitFor(ctx, waitTimeout, func(ctx context.Context) (bool, error) {
+		err := cp.Client.Get(ctx, client.ObjectKeyFromObject(obj), obj)
+		return apierrors.IsNotFound(err), client.IgnoreNotFound(err)
+	})
+	if err != nil {
+		t.Fatalf("waiting for %T %s to be deleted: %v", obj, obj.GetName(), err)
+	}
+}
+
+// forceSync sets the force-sync annotation to a new value, as a user would.
+func forceSync(t *testing.T, ctx context.Context, key types.NamespacedName) {
+	t.Helper()
+	es := &esv1.ExternalSecret{}
+	if err := cp.Client.Get(ctx, key, es); err != nil {
+		t.Fatal(err)
+	}
+	patch := client.MergeFrom(es.DeepCopy())
+	if es.Annotations == nil {
+		es.Annotations = map[string]string{}
+	}
+	es.Annotations[esv1.AnnotationForceSync] = time.Now().Format(time.RFC3339Nano)
+	if err := cp.Client.Patch(ctx, es, patch); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitSynced waits for a sync newer than the one in status.syncedResourceVersion `after`.
+func waitSyncedSince(t *testing.T, ctx context.Context, key types.NamespacedName, previous string) *esv1.ExternalSecret {
+	t.Helper()
+	es := &esv1.ExternalSecret{}
+	err := harness.WaitFor(ctx, waitTimeout, func(ctx context.Context) (bool, error) {
+		if err := cp.Client.Get(ctx, key, es); err != nil {
+			return false, err
+		}
+		c := apimeta.FindStatusCondition(es.Status.Conditions, esv1.ConditionReady)
+		return c != nil && c.Reason == esv1.ReasonSecretSynced && es.Status.SyncedResourceVersion != previous, nil
+	})
+	if err != nil {
+		t.Fatalf("waiting for a new sync of %s: %v (conditions: %s)", key, err, conditions(es.Status.Conditions))
+	}
+	return es
+}
+
+func applyFile(ctx context.Context, path string) ([]*unstructured.Unstructured, error) {
+	return harness.Apply(ctx, cp.Client, path)
+}

@@ -1,0 +1,162 @@
+package e2e
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/types"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+	"github.com/vigil-dev/vigil/providers/aws"
+)
+
+// seedValue is the remote value of prod/payments/db from the seed fixtures.
+func seedValue(t *testing.T) (string, map[string]string) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(seedDir(), "remote-secret-prod-payments-db.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fields map[string]string
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		t.Fatal(err)
+	}
+	return string(raw), fields
+}
+
+// applySeed applies every seed manifest verbatim, in file order.
+func applySeed(t *testing.T, ctx context.Context) {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(seedDir(), "*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no seed manifests in %s: %v", seedDir(), err)
+	}
+	slices.Sort(files)
+	for _, f := range files {
+		objs, err := applyFile(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range objs {
+			if strings.HasPrefix(o.GetAPIVersion(), "external-secrets.io/") && o.GetAPIVersion() != "external-secrets.io/v1beta1" {
+				t.Errorf("%s: seed object %s is %s, expected v1beta1", f, o.GetName(), o.GetAPIVersion())
+			}
+		}
+	}
+}
+
+func TestSeed_SyncsThroughIRSA(t *testing.T) {
+	ctx := context.Background()
+	value, fields := seedValue(t)
+	if err := moto.Reset(); err != nil { // a fresh recording for this test
+		t.Fatal(err)
+	}
+	putRemote(t, ctx, "prod/payments/db", value)
+	applySeed(t, ctx)
+
+	db := waitReason(t, ctx, types.NamespacedName{Namespace: "payments", Name: "db-credentials"}, esv1.ReasonSecretSynced)
+	secret := getSecret(t, ctx, "payments", "db-credentials")
+	if got := keys(secret.Data); !slices.Equal(got, []string{"password", "username"}) {
+		t.Errorf("db-credentials keys = %v, want [password username]", got)
+	}
+	for _, k := range []string{"username", "password"} {
+		if string(secret.Data[k]) != fields[k] {
+			t.Errorf("db-credentials key %s does not hold the remote property %s", k, k)
+		}
+	}
+	owner := metav1.GetControllerOf(secret)
+	if owner == nil || owner.UID != db.UID || owner.Kind != "ExternalSecret" {
+		t.Errorf("db-credentials controller owner = %+v, want ExternalSecret db-credentials (creationPolicy Owner)", owner)
+	}
+	if secret.Labels[esv1.LabelManaged] != "true" || secret.Annotations[esv1.AnnotationDataHash] == "" {
+		t.Errorf("db-credentials lacks the managed label or data-hash annotation: labels %v", secret.Labels)
+	}
+
+	waitReason(t, ctx, types.NamespacedName{Namespace: "payments", Name: "app-config"}, esv1.ReasonSecretSynced)
+	app := getSecret(t, ctx, "payments", "app-config")
+	want := keysOf(fields)
+	if got := keys(app.Data); !slices.Equal(got, want) {
+		t.Errorf("app-config keys = %v, want every JSON key %v (dataFrom.extract)", got, want)
+	}
+	for k, v := range fields {
+		if string(app.Data[k]) != v {
+			t.Errorf("app-config key %s does not hold the remote field", k)
+		}
+	}
+
+	assertWebIdentityCall(t, "payments", "payments-eso", "arn:aws:iam::123456789012:role/payments-eso")
+}
+
+// assertWebIdentityCall checks that moto served AssumeRoleWithWebIdentity for the role with
+// a token the API server minted for the ServiceAccount, for the STS audience.
+func assertWebIdentityCall(t *testing.T, ns, sa, role string) {
+	t.Helper()
+	reqs, err := moto.Requests()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range reqs {
+		body := r.Body
+		if r.Encoded {
+			b, _ := base64.StdEncoding.DecodeString(body)
+			body = string(b)
+		}
+		form, err := url.ParseQuery(body)
+		if err != nil || form.Get("Action") != "AssumeRoleWithWebIdentity" {
+			continue
+		}
+		if form.Get("RoleArn") != role {
+			t.Errorf("AssumeRoleWithWebIdentity for role %q, want %q", form.Get("RoleArn"), role)
+		}
+		claims := jwtClaims(t, form.Get("WebIdentityToken"))
+		if want := "system:serviceaccount:" + ns + ":" + sa; claims.Sub != want {
+			t.Errorf("web identity token subject %q, want %q", claims.Sub, want)
+		}
+		if !slices.Contains(claims.Aud, aws.STSAudience) {
+			t.Errorf("web identity token audiences %v lack %s", claims.Aud, aws.STSAudience)
+		}
+		return
+	}
+	t.Fatalf("moto served no AssumeRoleWithWebIdentity call among %d requests", len(reqs))
+}
+
+type claims struct {
+	Sub string   `json:"sub"`
+	Aud []string `json:"aud"`
+}
+
+func jwtClaims(t *testing.T, token string) claims {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		t.Fatalf("web identity token is not a JWT (%d parts)", len(parts))
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c claims
+	if err := json.Unmarshal(payload, &c); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func keys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func keysOf(m map[string]string) []string { return keys(m) }

@@ -1,0 +1,93 @@
+package harness
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/vigil-dev/vigil/controllers/manager"
+	"github.com/vigil-dev/vigil/providers"
+	"github.com/vigil-dev/vigil/providers/aws"
+	"github.com/vigil-dev/vigil/providers/fake"
+)
+
+// Registry is the provider registry `vigil controller` ships.
+func Registry() *providers.Registry {
+	return providers.NewRegistry(aws.New(), fake.New())
+}
+
+// TestOptions are the controller options for tests: no metrics or probe ports, and short
+// backoff so that recovery after a fault is seen within seconds.
+func TestOptions() manager.Options {
+	o := manager.Defaults()
+	o.MetricsAddr = "0"
+	o.ProbeAddr = "0"
+	o.RetryBaseDelay = 100 * time.Millisecond
+	o.RetryMaxDelay = 2 * time.Second
+	o.SkipNameValidation = true
+	return o
+}
+
+// StartController runs Vigil's manager in this process until the returned stop is called.
+func StartController(cfg *rest.Config, registry *providers.Registry, o manager.Options) (stop func(), err error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	mgr, err := manager.New(ctx, cfg, registry, o)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	return func() {
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			fmt.Fprintf(os.Stderr, "controller stopped with error: %v\n", err)
+		}
+	}, nil
+}
+
+// ReadManifests decodes every object of a multi-document YAML file, as kubectl would.
+func ReadManifests(path string) ([]*unstructured.Unstructured, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
+	var out []*unstructured.Unstructured
+	for {
+		u := &unstructured.Unstructured{}
+		if err := dec.Decode(&u.Object); err != nil {
+			if errors.Is(err, io.EOF) {
+				return out, nil
+			}
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if len(u.Object) > 0 {
+			out = append(out, u)
+		}
+	}
+}
+
+// Apply creates the objects of a manifest file unchanged (server-side apply).
+func Apply(ctx context.Context, c client.Client, path string) ([]*unstructured.Unstructured, error) {
+	objs, err := ReadManifests(path)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range objs {
+		//nolint:staticcheck // Patch with client.Apply is the way to apply unstructured objects.
+		if err := c.Patch(ctx, u, client.Apply, client.FieldOwner("vigil-test"), client.ForceOwnership); err != nil {
+			return nil, fmt.Errorf("applying %s %s from %s: %w", u.GetKind(), u.GetName(), path, err)
+		}
+	}
+	return objs, nil
+}

@@ -1,0 +1,131 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/vigil-dev/vigil/controllers/manager"
+)
+
+// ControlPlane is a running kube-apiserver and etcd with Vigil's CRDs installed.
+type ControlPlane struct {
+	Env    *envtest.Environment
+	Config *rest.Config
+	Client client.Client
+
+	kcm *exec.Cmd
+}
+
+// StartControlPlane starts the API server and etcd and installs the CRDs of config/crd.
+func StartControlPlane() (*ControlPlane, error) {
+	dir, err := assetsDir()
+	if err != nil {
+		return nil, err
+	}
+	env := &envtest.Environment{
+		BinaryAssetsDirectory: dir,
+		CRDDirectoryPaths:     []string{filepath.Join(RepoRoot(), "config", "crd")},
+		ErrorIfCRDPathMissing: true,
+	}
+	cfg, err := env.Start()
+	if err != nil {
+		return nil, fmt.Errorf("starting kube-apiserver and etcd from %s: %w", dir, err)
+	}
+	scheme, err := manager.NewScheme()
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		_ = env.Stop()
+		return nil, err
+	}
+	return &ControlPlane{Env: env, Config: cfg, Client: c}, nil
+}
+
+// StartGarbageCollector runs kube-controller-manager with the garbage collector and the
+// Deployment and ReplicaSet controllers, so that owned objects go with their owners and
+// Deployments roll out as in a real cluster. Its output goes to logPath.
+func (cp *ControlPlane) StartGarbageCollector(logPath string) error {
+	bin := filepath.Join(cp.Env.BinaryAssetsDirectory, "kube-controller-manager")
+	if _, err := os.Stat(bin); err != nil {
+		return fmt.Errorf("kube-controller-manager not found in %s: run `make test-assets`", cp.Env.BinaryAssetsDirectory)
+	}
+	kubeconfig, err := cp.AdminKubeconfig()
+	if err != nil {
+		return err
+	}
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(bin,
+		"--kubeconfig="+kubeconfig,
+		"--controllers=deployment,replicaset,garbagecollector",
+		"--leader-elect=false",
+		"--secure-port=0",
+		"--concurrent-gc-syncs=5",
+	)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting kube-controller-manager: %w", err)
+	}
+	cp.kcm = cmd
+	return nil
+}
+
+// AdminKubeconfig writes a kubeconfig for a cluster-admin user and returns its path.
+func (cp *ControlPlane) AdminKubeconfig() (string, error) {
+	user, err := cp.Env.AddUser(envtest.User{Name: "vigil-admin", Groups: []string{"system:masters"}}, cp.Config)
+	if err != nil {
+		return "", fmt.Errorf("adding an admin user: %w", err)
+	}
+	data, err := user.KubeConfig()
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(cp.Env.ControlPlane.APIServer.CertDir, "admin.kubeconfig")
+	return path, os.WriteFile(path, data, 0o600)
+}
+
+// Stop stops everything the control plane started.
+func (cp *ControlPlane) Stop() error {
+	if cp.kcm != nil && cp.kcm.Process != nil {
+		_ = cp.kcm.Process.Kill()
+		_ = cp.kcm.Wait()
+	}
+	return cp.Env.Stop()
+}
+
+// WaitFor polls cond every 100ms until it returns true or the timeout passes. It is for
+// waiting on eventually-consistent state, never for asserting speed.
+func WaitFor(ctx context.Context, timeout time.Duration, cond func(context.Context) (bool, error)) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var lastErr error
+	for {
+		ok, err := cond(ctx)
+		if ok {
+			return nil
+		}
+		if err != nil {
+			lastErr = err
+		}
+		select {
+		case <-ctx.Done():
+			if lastErr != nil {
+				return fmt.Errorf("timed out after %s; last error: %w", timeout, lastErr)
+			}
+			return fmt.Errorf("timed out after %s", timeout)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
