@@ -103,6 +103,9 @@ func (f *fetcher) get(ctx context.Context, ref providers.Ref) ([]byte, error) {
 		return nil, nil
 	}
 	if err != nil {
+		if !errors.Is(err, providers.ErrNotFound) { // NotFound errors name the key already
+			err = fmt.Errorf("key %s: %w", ref, err)
+		}
 		return nil, err
 	}
 	f.values[ref] = v

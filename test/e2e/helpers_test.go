@@ -51,7 +51,17 @@ func sm(t *testing.T, ctx context.Context) *secretsmanager.Client {
 // putRemote creates or rotates a Secrets Manager secret in moto.
 func putRemote(t *testing.T, ctx context.Context, name, value string) {
 	t.Helper()
-	c := sm(t, ctx)
+	cfg, err := moto.AWSConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	putRemoteWith(t, ctx, cfg, name, value)
+}
+
+// putRemoteWith creates or rotates a Secrets Manager secret through cfg.
+func putRemoteWith(t *testing.T, ctx context.Context, cfg aws.Config, name, value string) {
+	t.Helper()
+	c := secretsmanager.NewFromConfig(cfg)
 	_, err := c.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String(name), SecretString: aws.String(value)})
 	var nf *smtypes.ResourceNotFoundException
 	if errors.As(err, &nf) {
@@ -214,4 +224,10 @@ func waitSyncedSince(t *testing.T, ctx context.Context, key types.NamespacedName
 
 func applyFile(ctx context.Context, path string) ([]*unstructured.Unstructured, error) {
 	return harness.Apply(ctx, cp.Client, path)
+}
+
+type clientObject = client.Object
+
+func harnessReadManifests(path string) ([]*unstructured.Unstructured, error) {
+	return harness.ReadManifests(path)
 }

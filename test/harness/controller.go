@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/config"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/rest"
@@ -23,6 +24,11 @@ import (
 // Registry is the provider registry `vigil controller` ships.
 func Registry() *providers.Registry {
 	return providers.NewRegistry(aws.New(), fake.New())
+}
+
+// RegistryWithEndpoint is Registry with the AWS provider pinned to one endpoint.
+func RegistryWithEndpoint(url string) *providers.Registry {
+	return providers.NewRegistry(aws.New(config.WithBaseEndpoint(url)), fake.New())
 }
 
 // TestOptions are the controller options for tests: no metrics or probe ports, and short

@@ -22,11 +22,12 @@ import (
 // tests. It records every request it serves (moto's recorder) so that tests can check which
 // calls Vigil made.
 type Moto struct {
-	URL  string
-	port int
-	dir  string
-	cmd  *exec.Cmd
-	log  *os.File
+	URL     string
+	port    int
+	dir     string
+	cmd     *exec.Cmd
+	log     *os.File
+	running bool
 }
 
 // motoBinary returns the moto_server of the project's virtualenv.
@@ -44,15 +45,10 @@ func motoBinary() (string, error) {
 // StartMoto starts a moto server on a free loopback port and points the AWS SDK's standard
 // settings (AWS_ENDPOINT_URL, static test credentials) of this process at it.
 func StartMoto() (*Moto, error) {
-	port, err := freePort()
+	m, err := NewStoppedMoto()
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "vigil-moto-")
-	if err != nil {
-		return nil, err
-	}
-	m := &Moto{URL: "http://127.0.0.1:" + strconv.Itoa(port), port: port, dir: dir}
 	if err := m.Start(); err != nil {
 		return nil, err
 	}
@@ -69,8 +65,26 @@ func StartMoto() (*Moto, error) {
 	return m, nil
 }
 
-// Start (re)starts the server on its port. A restarted moto starts empty.
+// NewStoppedMoto reserves a port for a moto server without starting it: until Start, the
+// port is an endpoint nobody answers on. It does not touch the AWS settings of the process.
+func NewStoppedMoto() (*Moto, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "vigil-moto-")
+	if err != nil {
+		return nil, err
+	}
+	return &Moto{URL: "http://127.0.0.1:" + strconv.Itoa(port), port: port, dir: dir}, nil
+}
+
+// Start (re)starts the server on its port; it does nothing when the server runs. A
+// restarted moto starts empty.
 func (m *Moto) Start() error {
+	if m.running {
+		return nil
+	}
 	bin, err := motoBinary()
 	if err != nil {
 		return err
@@ -85,6 +99,7 @@ func (m *Moto) Start() error {
 	if err := m.cmd.Start(); err != nil {
 		return fmt.Errorf("starting moto_server: %w", err)
 	}
+	m.running = true
 	return WaitFor(context.Background(), 60*time.Second, func(context.Context) (bool, error) {
 		resp, err := http.Get(m.URL + "/moto-api/data.json")
 		if err != nil {
@@ -97,6 +112,10 @@ func (m *Moto) Start() error {
 
 // Stop stops the server; Start brings it back on the same port.
 func (m *Moto) Stop() {
+	if !m.running {
+		return
+	}
+	m.running = false
 	if m.cmd != nil && m.cmd.Process != nil {
 		_ = m.cmd.Process.Kill()
 		_ = m.cmd.Wait()
