@@ -231,3 +231,26 @@ type clientObject = client.Object
 func harnessReadManifests(path string) ([]*unstructured.Unstructured, error) {
 	return harness.ReadManifests(path)
 }
+
+func waitStoreReason(t *testing.T, ctx context.Context, key types.NamespacedName, reason string) *esv1.SecretStore {
+	t.Helper()
+	s := &esv1.SecretStore{}
+	err := harness.WaitFor(ctx, waitTimeout, func(ctx context.Context) (bool, error) {
+		if err := cp.Client.Get(ctx, key, s); err != nil {
+			return false, err
+		}
+		c := apimeta.FindStatusCondition(s.Status.Conditions, esv1.ConditionReady)
+		return c != nil && c.Reason == reason, nil
+	})
+	if err != nil {
+		t.Fatalf("waiting for store %s to reach %s: %v (conditions: %s)", key, reason, err, conditions(s.Status.Conditions))
+	}
+	return s
+}
+
+func storeMessage(s *esv1.SecretStore) string {
+	if c := apimeta.FindStatusCondition(s.Status.Conditions, esv1.ConditionReady); c != nil {
+		return c.Message
+	}
+	return ""
+}

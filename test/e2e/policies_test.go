@@ -1,0 +1,189 @@
+package e2e
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+)
+
+// creationPolicy Owner: deleting the ExternalSecret deletes its Secret (garbage collection
+// by kube-controller-manager, as in a cluster).
+func TestOwner_DeletingExternalSecretDeletesSecret(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t, ctx)
+	putRemote(t, ctx, ns+"/db", `{"password":"p"}`)
+	es := externalSecret(ns, "db", "store", ns+"/db", map[string]string{"password": "password"})
+	create(t, ctx, awsStore(ns, "store"), es)
+	secret := waitSecretValue(t, ctx, ns, "db", "password", "p")
+	if err := cp.Client.Delete(ctx, es); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, ctx, secret)
+}
+
+// creationPolicy Orphan: the Secret has no owner and outlives its ExternalSecret.
+func TestOrphan_SecretOutlivesExternalSecret(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t, ctx)
+	putRemote(t, ctx, ns+"/db", `{"password":"p"}`)
+	es := externalSecret(ns, "db", "store", ns+"/db", map[string]string{"password": "password"})
+	es.Spec.Target.CreationPolicy = esv1.CreatePolicyOrphan
+	create(t, ctx, awsStore(ns, "store"), es)
+	secret := waitSecretValue(t, ctx, ns, "db", "password", "p")
+	if len(secret.OwnerReferences) != 0 {
+		t.Errorf("orphan Secret has owners %v", secret.OwnerReferences)
+	}
+}
+
+// creationPolicy Merge writes into an existing Secret and keeps its other keys; it waits
+// (SecretMissing) while the Secret does not exist.
+func TestMerge_WritesIntoExistingSecret(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t, ctx)
+	putRemote(t, ctx, ns+"/db", `{"password":"p"}`)
+	es := externalSecret(ns, "db", "store", ns+"/db", map[string]string{"password": "password"})
+	es.Spec.Target.CreationPolicy = esv1.CreatePolicyMerge
+	create(t, ctx, awsStore(ns, "store"), es)
+	key := types.NamespacedName{Namespace: ns, Name: "db"}
+	got := waitReason(t, ctx, key, esv1.ReasonSecretMissing)
+	if !strings.Contains(readyMessage(got), "does not exist") {
+		t.Errorf("SecretMissing message %q does not say the Secret is missing", readyMessage(got))
+	}
+	create(t, ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "db"}, Data: map[string][]byte{"other": []byte("kept")}})
+	forceSync(t, ctx, key)
+	s := waitSecretValue(t, ctx, ns, "db", "password", "p")
+	if string(s.Data["other"]) != "kept" {
+		t.Errorf("Merge dropped the Secret's own key")
+	}
+}
+
+// creationPolicy None reads the remote data but writes no Secret.
+func TestNone_WritesNoSecret(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t, ctx)
+	putRemote(t, ctx, ns+"/db", `{"password":"p"}`)
+	es := externalSecret(ns, "db", "store", ns+"/db", map[string]string{"password": "password"})
+	es.Spec.Target.CreationPolicy = esv1.CreatePolicyNone
+	create(t, ctx, awsStore(ns, "store"), es)
+	waitReason(t, ctx, types.NamespacedName{Namespace: ns, Name: "db"}, esv1.ReasonSecretSynced)
+	if err := cp.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: "db"}, &corev1.Secret{}); err == nil {
+		t.Errorf("creationPolicy None wrote a Secret")
+	}
+}
+
+// deletionPolicy Delete removes the Secret once its remote key is gone; Retain (the
+// default) keeps it (TestFaults_KeepSecretAndRecover/missing_key).
+func TestDeletionPolicyDelete_RemovesSecretWhenRemoteGone(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t, ctx)
+	putRemote(t, ctx, ns+"/db", `{"password":"p"}`)
+	es := externalSecret(ns, "db", "store", ns+"/db", map[string]string{"password": "password"})
+	es.Spec.Target.DeletionPolicy = esv1.DeletionPolicyDelete
+	create(t, ctx, awsStore(ns, "store"), es)
+	secret := waitSecretValue(t, ctx, ns, "db", "password", "p")
+
+	deleteRemote(t, ctx, ns+"/db")
+	key := types.NamespacedName{Namespace: ns, Name: "db"}
+	forceSync(t, ctx, key)
+	waitReason(t, ctx, key, esv1.ReasonSecretDeleted)
+	waitGone(t, ctx, secret)
+}
+
+// A ClusterSecretStore with conditions serves the namespaces it selects and refuses others
+// with a message that names the store and the namespace.
+func TestClusterSecretStoreConditions_RefuseUnselectedNamespace(t *testing.T) {
+	ctx := context.Background()
+	allowed, refused := newNamespace(t, ctx), newNamespace(t, ctx)
+	putRemote(t, ctx, allowed+"/db", `{"password":"p"}`)
+	css := &esv1.ClusterSecretStore{
+		ObjectMeta: metav1.ObjectMeta{Name: "scoped-" + allowed},
+		Spec: esv1.SecretStoreSpec{
+			Provider:   &esv1.SecretStoreProvider{AWS: &esv1.AWSProvider{Service: esv1.AWSServiceSecretsManager, Region: "us-east-1"}},
+			Conditions: []esv1.ClusterSecretStoreCondition{{Namespaces: []string{allowed}}},
+		},
+	}
+	create(t, ctx, css)
+	t.Cleanup(func() { _ = cp.Client.Delete(context.Background(), css) })
+	for _, ns := range []string{allowed, refused} {
+		es := externalSecret(ns, "db", css.Name, allowed+"/db", map[string]string{"password": "password"})
+		es.Spec.SecretStoreRef.Kind = esv1.ClusterSecretStoreKind
+		create(t, ctx, es)
+	}
+	waitSecretValue(t, ctx, allowed, "db", "password", "p")
+	es := waitReason(t, ctx, types.NamespacedName{Namespace: refused, Name: "db"}, esv1.ReasonSecretSyncedError)
+	for _, want := range []string{css.Name, refused, "does not allow"} {
+		if !strings.Contains(readyMessage(es), want) {
+			t.Errorf("refusal %q does not mention %q", readyMessage(es), want)
+		}
+	}
+	if err := cp.Client.Get(ctx, types.NamespacedName{Namespace: refused, Name: "db"}, &corev1.Secret{}); err == nil {
+		t.Errorf("a refused namespace got a Secret")
+	}
+}
+
+// Parameter Store with static keys from a Secret (auth.secretRef), decrypting SecureStrings.
+func TestParameterStore_StaticCredentials(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t, ctx)
+	cfg, err := moto.AWSConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = ssm.NewFromConfig(cfg).PutParameter(ctx, &ssm.PutParameterInput{
+		Name: aws.String("/" + ns + "/api-key"), Value: aws.String("k-123"), Type: ssmtypes.ParameterTypeSecureString,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "aws-creds"}, Data: map[string][]byte{
+		"id": []byte("testing"), "secret": []byte("testing"),
+	}}
+	store := &esv1.SecretStore{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "params"},
+		Spec: esv1.SecretStoreSpec{Provider: &esv1.SecretStoreProvider{AWS: &esv1.AWSProvider{
+			Service: esv1.AWSServiceParameterStore, Region: "us-east-1",
+			Auth: esv1.AWSAuth{SecretRef: &esv1.AWSAuthSecretRef{
+				AccessKeyID:     esv1.SecretKeySelector{Name: "aws-creds", Key: "id"},
+				SecretAccessKey: esv1.SecretKeySelector{Name: "aws-creds", Key: "secret"},
+			}},
+		}}},
+	}
+	create(t, ctx, creds, store, externalSecret(ns, "api", "params", "/"+ns+"/api-key", map[string]string{"key": ""}))
+	waitSecretValue(t, ctx, ns, "api", "key", "k-123")
+}
+
+// A store whose credentials Secret lacks a key is InvalidProviderConfig; a ServiceAccount
+// without a role annotation likewise; a valid one is Valid.
+func TestStoreStatus_ReportsConfigErrors(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t, ctx)
+	create(t, ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "no-role"}})
+	badCreds := awsStore(ns, "bad-creds")
+	badCreds.Spec.Provider.AWS.Auth.SecretRef = &esv1.AWSAuthSecretRef{
+		AccessKeyID:     esv1.SecretKeySelector{Name: "missing", Key: "id"},
+		SecretAccessKey: esv1.SecretKeySelector{Name: "missing", Key: "secret"},
+	}
+	noRole := awsStore(ns, "no-role")
+	noRole.Spec.Provider.AWS.Auth.JWTAuth = &esv1.AWSJWTAuth{ServiceAccountRef: &esv1.ServiceAccountSelector{Name: "no-role"}}
+	create(t, ctx, awsStore(ns, "good"), badCreds, noRole)
+
+	for name, want := range map[string]struct{ reason, says string }{
+		"good":      {esv1.ReasonStoreValid, "validated"},
+		"bad-creds": {esv1.ReasonValidationFailed, "missing"},
+		"no-role":   {esv1.ReasonInvalidProviderConfig, "eks.amazonaws.com/role-arn"},
+	} {
+		store := waitStoreReason(t, ctx, types.NamespacedName{Namespace: ns, Name: name}, want.reason)
+		if msg := storeMessage(store); !strings.Contains(msg, want.says) {
+			t.Errorf("store %s: message %q does not mention %q", name, msg, want.says)
+		}
+	}
+}
