@@ -31,6 +31,8 @@ verify: generate ## Fail when generated files, go.mod or formatting drift from t
 	go mod tidy
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed on:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	go vet ./...
+	@if [ -d ../shared/fixtures/seed ] && ! diff -r ../shared/fixtures/seed test/fixtures/seed; then \
+	  echo "test/fixtures/seed differs from shared/fixtures/seed: copy the shared seed manifests again."; exit 1; fi
 	@if [ -n "$$(git status --porcelain -- api config go.mod go.sum)" ]; then \
 	  echo "Generated files or go.mod differ from what 'make generate' / 'go mod tidy' produce:"; \
 	  git status --porcelain -- api config go.mod go.sum; git diff --stat -- api config go.mod go.sum; \
@@ -45,7 +47,7 @@ test: test-assets ## Run every test against the real control plane and moto.
 	go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: demo
-demo: build test-assets ## Run Vigil on a local control plane with moto and the seed manifests.
+demo: build test-assets ## Run Vigil on a local control plane with moto and the seed manifests (Ctrl-C stops it).
 	go run ./test/demo
 
 .PHONY: clean

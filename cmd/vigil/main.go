@@ -96,7 +96,7 @@ func runController(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "vigil controller: --concurrent must be at least 1, got %d\n", o.Concurrent)
 		return 2
 	}
-	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zopts)))
+	ctrl.SetLogger(manager.CapVerbosity(zap.New(zap.UseFlagOptions(&zopts))))
 	log := ctrl.Log.WithName("setup")
 	if kubeconfig != "" {
 		os.Setenv("KUBECONFIG", kubeconfig)

@@ -2,10 +2,7 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,10 +12,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/rest"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 	esv1beta1 "github.com/vigil-dev/vigil/api/externalsecrets/v1beta1"
+	"github.com/vigil-dev/vigil/test/harness"
 )
 
 // The seed manifests apply verbatim as v1beta1 (TestSeed_SyncsThroughIRSA applies them);
@@ -112,26 +109,11 @@ func TestKubectlGetES_ColumnsReadAsESO(t *testing.T) {
 
 func getTable(t *testing.T, path string) *metav1.Table {
 	t.Helper()
-	hc, err := rest.HTTPClientFor(cp.Config)
+	table, err := harness.GetTable(context.Background(), cp.Config, path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, _ := http.NewRequest(http.MethodGet, strings.TrimRight(cp.Config.Host, "/")+path, nil)
-	req.Header.Set("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io")
-	resp, err := hc.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %s", path, resp.Status)
-	}
-	var table metav1.Table
-	if err := json.Unmarshal(body, &table); err != nil {
-		t.Fatal(err)
-	}
-	return &table
+	return table
 }
 
 // Manifests ESO's webhook rejects are rejected by the API server itself, with a message

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +25,7 @@ import (
 
 const waitTimeout = 60 * time.Second
 
-func seedDir() string { return filepath.Join(harness.RepoRoot(), "..", "shared", "fixtures", "seed") }
+func seedDir() string { return harness.SeedDir() }
 
 // newNamespace creates a namespace for one test and deletes it afterwards.
 func newNamespace(t *testing.T, ctx context.Context) string {
@@ -61,6 +60,7 @@ func putRemote(t *testing.T, ctx context.Context, name, value string) {
 // putRemoteWith creates or rotates a Secrets Manager secret through cfg.
 func putRemoteWith(t *testing.T, ctx context.Context, cfg aws.Config, name, value string) {
 	t.Helper()
+	rememberValue(value)
 	c := secretsmanager.NewFromConfig(cfg)
 	_, err := c.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String(name), SecretString: aws.String(value)})
 	var nf *smtypes.ResourceNotFoundException

@@ -5,11 +5,17 @@ package e2e
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"go.uber.org/zap/zapcore"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/vigil-dev/vigil/controllers/manager"
 	"github.com/vigil-dev/vigil/test/harness"
 )
 
@@ -39,12 +45,28 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
+	// The controller logs at its most verbose level into a file that the secrecy check
+	// reads after the suite.
+	logPath := filepath.Join(logDir, "vigil.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	defer logFile.Close()
+	ctrl.SetLogger(manager.CapVerbosity(zap.New(zap.WriteTo(logFile), zap.Level(zapcore.Level(-10)))))
 	stop, err := harness.StartController(cp.Config, harness.Registry(), harness.TestOptions())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: starting the controller:", err)
 		return 1
 	}
 	defer stop()
-	_ = context.Background()
-	return m.Run()
+	code := m.Run()
+	if code == 0 && !testing.Short() && flag.Lookup("test.run").Value.String() == "" {
+		if err := checkNoValuesLeaked(context.Background(), cp.Client, logPath); err != nil {
+			fmt.Fprintln(os.Stderr, "FAIL: secrecy check:", err)
+			return 1
+		}
+	}
+	return code
 }

@@ -43,3 +43,7 @@ func assetsDir() (string, error) {
 	}
 	return dir, nil
 }
+
+// SeedDir is the project's copy of the seed manifests (shared/fixtures/seed); `make verify`
+// fails when the copy differs from the shared original.
+func SeedDir() string { return filepath.Join(RepoRoot(), "test", "fixtures", "seed") }

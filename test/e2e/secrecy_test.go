@@ -1,0 +1,89 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+
+	eventsv1 "k8s.io/api/events/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+)
+
+// Every value a test stores remotely is remembered; after the suite, the controller's log
+// (at the most verbose level), every event and every ExternalSecret condition is searched
+// for them. Secrets must never leave the Secret they are synced into.
+var (
+	valuesMu sync.Mutex
+	values   = map[string]bool{}
+)
+
+func rememberValue(v string) {
+	valuesMu.Lock()
+	defer valuesMu.Unlock()
+	var fields map[string]any
+	if json.Unmarshal([]byte(v), &fields) == nil {
+		for _, f := range fields {
+			if s, ok := f.(string); ok {
+				remember(s)
+			}
+		}
+		return
+	}
+	remember(v)
+}
+
+// remember keeps values distinctive enough to search for without false alarms.
+func remember(s string) {
+	if len(s) >= 5 && strings.ContainsAny(s, "0123456789-_.") {
+		values[s] = true
+	}
+}
+
+// checkNoValuesLeaked returns an error naming where a remembered value appeared (never the
+// value itself).
+func checkNoValuesLeaked(ctx context.Context, c client.Client, logPath string) error {
+	valuesMu.Lock()
+	defer valuesMu.Unlock()
+	if len(values) == 0 {
+		return fmt.Errorf("no remote values were remembered: the secrecy check would prove nothing")
+	}
+	var texts []struct{ where, text string }
+	logData, err := os.ReadFile(logPath)
+	if err != nil {
+		return err
+	}
+	if len(logData) == 0 {
+		return fmt.Errorf("the controller log %s is empty: the secrecy check would prove nothing", logPath)
+	}
+	texts = append(texts, struct{ where, text string }{"controller log", string(logData)})
+	var events eventsv1.EventList
+	if err := c.List(ctx, &events); err != nil {
+		return err
+	}
+	for _, e := range events.Items {
+		texts = append(texts, struct{ where, text string }{"event " + e.Namespace + "/" + e.Name, e.Note})
+	}
+	var ess esv1.ExternalSecretList
+	if err := c.List(ctx, &ess); err != nil {
+		return err
+	}
+	for _, es := range ess.Items {
+		for _, cond := range es.Status.Conditions {
+			texts = append(texts, struct{ where, text string }{"condition of " + es.Namespace + "/" + es.Name, cond.Message})
+		}
+	}
+	for _, t := range texts {
+		for v := range values {
+			if strings.Contains(t.text, v) {
+				return fmt.Errorf("a remote secret value (%d characters) appears in the %s", len(v), t.where)
+			}
+		}
+	}
+	fmt.Printf("secrecy check: %d remote values absent from %d bytes of controller log, %d events and %d ExternalSecrets\n", len(values), len(logData), len(events.Items), len(ess.Items))
+	return nil
+}
