@@ -53,6 +53,6 @@ type VaultAppRole struct {
 	// +optional
 	Path string `json:"path,omitempty"`
 	// +optional
-	RoleID string `json:"roleId,omitempty"`
+	RoleID    string            `json:"roleId,omitempty"`
 	SecretRef SecretKeySelector `json:"secretRef"`
 }
