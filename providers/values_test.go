@@ -1,0 +1,107 @@
+package providers
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+)
+
+func TestSelectProperty(t *testing.T) {
+	ref := Ref{Key: "prod/db"}
+	value := []byte(`{"username":"app","port":5432,"nested":{"password":"pw-1"},"list":["a","b"]}`)
+	for _, tc := range []struct {
+		property, want, err string
+	}{
+		{property: "", want: string(value)},
+		{property: "username", want: "app"},
+		{property: "port", want: "5432"},
+		{property: "nested.password", want: "pw-1"},
+		{property: "nested", want: `{"password":"pw-1"}`},
+		{property: "list.1", want: "b"},
+		{property: "missing", err: `property "missing" does not exist`},
+	} {
+		got, err := SelectProperty(value, ref, tc.property)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) || !strings.Contains(err.Error(), "prod/db") {
+				t.Errorf("property %q: error %v, want one naming the key and saying %q", tc.property, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || string(got) != tc.want {
+			t.Errorf("property %q = %q, %v; want %q", tc.property, got, err, tc.want)
+		}
+	}
+}
+
+func TestSelectProperty_NonJSONNeverEchoesValue(t *testing.T) {
+	_, err := SelectProperty([]byte("hunter2-secret"), Ref{Key: "k"}, "password")
+	if err == nil || !strings.Contains(err.Error(), "not JSON") {
+		t.Fatalf("error %v, want 'not JSON'", err)
+	}
+	if strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("error message contains the value: %v", err)
+	}
+}
+
+func TestExtractMap(t *testing.T) {
+	got, err := ExtractMap([]byte(`{"a":"x","n":1,"o":{"k":"v"},"b":true}`), Ref{Key: "k"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"a": "x", "n": "1", "o": `{"k":"v"}`, "b": "true"}
+	if len(got) != len(want) {
+		t.Fatalf("got %d keys, want %d", len(got), len(want))
+	}
+	for k, v := range want {
+		if string(got[k]) != v {
+			t.Errorf("key %s = %q, want %q", k, got[k], v)
+		}
+	}
+	if _, err := ExtractMap([]byte(`["not","an","object"]`), Ref{Key: "k"}, ""); err == nil {
+		t.Errorf("a JSON list was extracted as a map")
+	}
+	sub, err := ExtractMap([]byte(`{"db":{"user":"u"}}`), Ref{Key: "k"}, "db")
+	if err != nil || string(sub["user"]) != "u" {
+		t.Errorf("extract with property: %v, %v", sub, err)
+	}
+}
+
+func TestDecode(t *testing.T) {
+	ref := Ref{Key: "k"}
+	for _, tc := range []struct {
+		strategy esv1.ExternalSecretDecodingStrategy
+		in, want string
+		wantErr  bool
+	}{
+		{esv1.DecodingStrategyNone, "aGk=", "aGk=", false},
+		{"", "aGk=", "aGk=", false},
+		{esv1.DecodingStrategyBase64, "aGk=", "hi", false},
+		{esv1.DecodingStrategyBase64, "not base64!", "", true},
+		{esv1.DecodingStrategyBase64URL, "Pz8_", "???", false},
+		{esv1.DecodingStrategyAuto, "aGk=", "hi", false},
+		{esv1.DecodingStrategyAuto, "not base64!", "not base64!", false},
+	} {
+		got, err := Decode([]byte(tc.in), tc.strategy, ref)
+		if (err != nil) != tc.wantErr || (!tc.wantErr && string(got) != tc.want) {
+			t.Errorf("Decode(%q, %s) = %q, %v; want %q (error %v)", tc.in, tc.strategy, got, err, tc.want, tc.wantErr)
+		}
+	}
+}
+
+func TestNotFoundWrapsErrNotFound(t *testing.T) {
+	err := NotFound(Ref{Key: "a", Version: "v2"}, errors.New("backend said so"))
+	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), `"a" (version "v2")`) {
+		t.Errorf("NotFound = %v", err)
+	}
+}
+
+func FuzzSelectProperty(f *testing.F) {
+	f.Add([]byte(`{"a":{"b":"c"}}`), "a.b")
+	f.Add([]byte(`not json`), "x")
+	f.Fuzz(func(t *testing.T, value []byte, property string) {
+		_, _ = SelectProperty(value, Ref{Key: "k"}, property)
+		_, _ = ExtractMap(value, Ref{Key: "k"}, property)
+	})
+}
