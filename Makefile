@@ -48,7 +48,8 @@ test: test-assets ## Run every test against the real control plane and moto.
 
 .PHONY: demo
 demo: build test-assets ## Run Vigil on a local control plane with moto and the seed manifests (Ctrl-C stops it).
-	go run ./test/demo
+	go build -o $(BIN)/vigil-demo ./test/demo
+	$(BIN)/vigil-demo $(DEMO_FLAGS)
 
 .PHONY: clean
 clean: ## Remove bin/ (the per-user build cache stays).

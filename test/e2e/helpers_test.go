@@ -2,8 +2,10 @@ package e2e
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -253,4 +256,51 @@ func storeMessage(s *esv1.SecretStore) string {
 		return c.Message
 	}
 	return ""
+}
+
+// formOf decodes a query-protocol request body (STS).
+func formOf(r harness.Request) url.Values {
+	body := r.Body
+	if r.Encoded {
+		b, _ := base64.StdEncoding.DecodeString(body)
+		body = string(b)
+	}
+	form, _ := url.ParseQuery(body)
+	return form
+}
+
+// waitEvent waits for an event with the reason about the named ExternalSecret.
+func waitEvent(t *testing.T, ctx context.Context, ns, name, reason string) {
+	t.Helper()
+	err := harness.WaitFor(ctx, waitTimeout, func(ctx context.Context) (bool, error) {
+		var list eventsv1.EventList
+		if err := cp.Client.List(ctx, &list, client.InNamespace(ns)); err != nil {
+			return false, err
+		}
+		for _, e := range list.Items {
+			if e.Regarding.Kind == "ExternalSecret" && e.Regarding.Name == name && e.Reason == reason {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		t.Fatalf("no %s event for ExternalSecret %s/%s: %v", reason, ns, name, err)
+	}
+}
+
+// setupDB creates the common scenario: a namespace, the remote secret <ns>/db holding
+// {"password": password}, a SecretStore "store" and an ExternalSecret "db" that maps the
+// password property into the Secret "db". tune may adjust the ExternalSecret before it is
+// created.
+func setupDB(t *testing.T, ctx context.Context, password string, tune func(*esv1.ExternalSecret)) (string, types.NamespacedName) {
+	t.Helper()
+	ns := newNamespace(t, ctx)
+	putRemote(t, ctx, ns+"/db", `{"password":"`+password+`"}`)
+	es := externalSecret(ns, "db", "store", ns+"/db", map[string]string{"password": "password"})
+	if tune != nil {
+		tune(es)
+	}
+	create(t, ctx, awsStore(ns, "store"), es)
+	return ns, types.NamespacedName{Namespace: ns, Name: "db"}
 }

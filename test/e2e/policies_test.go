@@ -19,12 +19,9 @@ import (
 // by kube-controller-manager, as in a cluster).
 func TestOwner_DeletingExternalSecretDeletesSecret(t *testing.T) {
 	ctx := context.Background()
-	ns := newNamespace(t, ctx)
-	putRemote(t, ctx, ns+"/db", `{"password":"p"}`)
-	es := externalSecret(ns, "db", "store", ns+"/db", map[string]string{"password": "password"})
-	create(t, ctx, awsStore(ns, "store"), es)
+	ns, key := setupDB(t, ctx, "p", nil)
 	secret := waitSecretValue(t, ctx, ns, "db", "password", "p")
-	if err := cp.Client.Delete(ctx, es); err != nil {
+	if err := cp.Client.Delete(ctx, &esv1.ExternalSecret{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}); err != nil {
 		t.Fatal(err)
 	}
 	waitGone(t, ctx, secret)
@@ -33,11 +30,9 @@ func TestOwner_DeletingExternalSecretDeletesSecret(t *testing.T) {
 // creationPolicy Orphan: the Secret has no owner and outlives its ExternalSecret.
 func TestOrphan_SecretOutlivesExternalSecret(t *testing.T) {
 	ctx := context.Background()
-	ns := newNamespace(t, ctx)
-	putRemote(t, ctx, ns+"/db", `{"password":"p"}`)
-	es := externalSecret(ns, "db", "store", ns+"/db", map[string]string{"password": "password"})
-	es.Spec.Target.CreationPolicy = esv1.CreatePolicyOrphan
-	create(t, ctx, awsStore(ns, "store"), es)
+	ns, _ := setupDB(t, ctx, "p", func(es *esv1.ExternalSecret) {
+		es.Spec.Target.CreationPolicy = esv1.CreatePolicyOrphan
+	})
 	secret := waitSecretValue(t, ctx, ns, "db", "password", "p")
 	if len(secret.OwnerReferences) != 0 {
 		t.Errorf("orphan Secret has owners %v", secret.OwnerReferences)
@@ -48,12 +43,9 @@ func TestOrphan_SecretOutlivesExternalSecret(t *testing.T) {
 // (SecretMissing) while the Secret does not exist.
 func TestMerge_WritesIntoExistingSecret(t *testing.T) {
 	ctx := context.Background()
-	ns := newNamespace(t, ctx)
-	putRemote(t, ctx, ns+"/db", `{"password":"p"}`)
-	es := externalSecret(ns, "db", "store", ns+"/db", map[string]string{"password": "password"})
-	es.Spec.Target.CreationPolicy = esv1.CreatePolicyMerge
-	create(t, ctx, awsStore(ns, "store"), es)
-	key := types.NamespacedName{Namespace: ns, Name: "db"}
+	ns, key := setupDB(t, ctx, "p", func(es *esv1.ExternalSecret) {
+		es.Spec.Target.CreationPolicy = esv1.CreatePolicyMerge
+	})
 	got := waitReason(t, ctx, key, esv1.ReasonSecretMissing)
 	if !strings.Contains(readyMessage(got), "does not exist") {
 		t.Errorf("SecretMissing message %q does not say the Secret is missing", readyMessage(got))
@@ -69,11 +61,9 @@ func TestMerge_WritesIntoExistingSecret(t *testing.T) {
 // creationPolicy None reads the remote data but writes no Secret.
 func TestNone_WritesNoSecret(t *testing.T) {
 	ctx := context.Background()
-	ns := newNamespace(t, ctx)
-	putRemote(t, ctx, ns+"/db", `{"password":"p"}`)
-	es := externalSecret(ns, "db", "store", ns+"/db", map[string]string{"password": "password"})
-	es.Spec.Target.CreationPolicy = esv1.CreatePolicyNone
-	create(t, ctx, awsStore(ns, "store"), es)
+	ns, _ := setupDB(t, ctx, "p", func(es *esv1.ExternalSecret) {
+		es.Spec.Target.CreationPolicy = esv1.CreatePolicyNone
+	})
 	waitReason(t, ctx, types.NamespacedName{Namespace: ns, Name: "db"}, esv1.ReasonSecretSynced)
 	if err := cp.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: "db"}, &corev1.Secret{}); err == nil {
 		t.Errorf("creationPolicy None wrote a Secret")
@@ -84,15 +74,12 @@ func TestNone_WritesNoSecret(t *testing.T) {
 // default) keeps it (TestFaults_KeepSecretAndRecover/missing_key).
 func TestDeletionPolicyDelete_RemovesSecretWhenRemoteGone(t *testing.T) {
 	ctx := context.Background()
-	ns := newNamespace(t, ctx)
-	putRemote(t, ctx, ns+"/db", `{"password":"p"}`)
-	es := externalSecret(ns, "db", "store", ns+"/db", map[string]string{"password": "password"})
-	es.Spec.Target.DeletionPolicy = esv1.DeletionPolicyDelete
-	create(t, ctx, awsStore(ns, "store"), es)
+	ns, key := setupDB(t, ctx, "p", func(es *esv1.ExternalSecret) {
+		es.Spec.Target.DeletionPolicy = esv1.DeletionPolicyDelete
+	})
 	secret := waitSecretValue(t, ctx, ns, "db", "password", "p")
 
 	deleteRemote(t, ctx, ns+"/db")
-	key := types.NamespacedName{Namespace: ns, Name: "db"}
 	forceSync(t, ctx, key)
 	waitReason(t, ctx, key, esv1.ReasonSecretDeleted)
 	waitGone(t, ctx, secret)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -104,13 +103,8 @@ func assertWebIdentityCall(t *testing.T, ns, sa, role string) {
 		t.Fatal(err)
 	}
 	for _, r := range reqs {
-		body := r.Body
-		if r.Encoded {
-			b, _ := base64.StdEncoding.DecodeString(body)
-			body = string(b)
-		}
-		form, err := url.ParseQuery(body)
-		if err != nil || form.Get("Action") != "AssumeRoleWithWebIdentity" {
+		form := formOf(r)
+		if form.Get("Action") != "AssumeRoleWithWebIdentity" {
 			continue
 		}
 		if form.Get("RoleArn") != role {
