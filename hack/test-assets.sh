@@ -11,6 +11,7 @@ cache=${VIGIL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vigil}
 k8s_version=v1.37.2
 etcd_version=v3.6.8
 moto_version=5.2.5
+prometheus_version=v0.316.0
 
 log() { printf '[test-assets] %s\n' "$*" >&2; }
 
@@ -41,6 +42,12 @@ build_tool kube-controller-manager hack/tools/kube k8s.io/kubernetes/cmd/kube-co
 for b in etcd kube-apiserver kube-controller-manager; do
   [ -x "$k8s_dir/$b" ] && link "$k8s_dir/$b" "$root/bin/k8s/$b"
 done
+
+# promtool checks and unit-tests the shipped alert rules (make test-alerts).
+prom_dir=$cache/promtool-$prometheus_version
+build_tool promtool hack/tools/promtool github.com/prometheus/prometheus/cmd/promtool \
+  "$prom_dir/promtool" "about 5 minutes"
+link "$prom_dir/promtool" "$root/bin/promtool"
 
 # moto serves AWS (Secrets Manager, SSM, STS, IAM) on loopback for the tests.
 venv=$root/.venv

@@ -14,6 +14,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -57,6 +58,10 @@ type Client interface {
 	// needs no extra permission, the backend answers.
 	Validate(ctx context.Context) error
 }
+
+// CallObserver is told about every call a provider makes to its backend, for metrics.
+// provider and call use ESO's names, e.g. "AWS/SecretsManager" and "GetSecretValue".
+type CallObserver func(provider, call string, err error, took time.Duration)
 
 // ErrNotFound is wrapped by errors for remote values that do not exist.
 var ErrNotFound = errors.New("remote secret does not exist")

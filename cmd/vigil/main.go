@@ -15,8 +15,10 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client/config"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/vigil-dev/vigil/controllers/manager"
+	"github.com/vigil-dev/vigil/metrics"
 	"github.com/vigil-dev/vigil/providers"
 	"github.com/vigil-dev/vigil/providers/aws"
 	"github.com/vigil-dev/vigil/providers/fake"
@@ -61,8 +63,8 @@ func version() string {
 }
 
 // registry lists the providers this binary serves.
-func registry() *providers.Registry {
-	return providers.NewRegistry(aws.New(), fake.New())
+func registry(rec *metrics.Recorder) *providers.Registry {
+	return providers.NewRegistry(aws.New(aws.Options{Observe: rec.ProviderCall}), fake.New())
 }
 
 func runController(args []string, stderr io.Writer) int {
@@ -107,7 +109,12 @@ func runController(args []string, stderr io.Writer) int {
 		return 1
 	}
 	ctx := ctrl.SetupSignalHandler()
-	mgr, err := manager.New(ctx, cfg, registry(), o)
+	rec, err := metrics.New(crmetrics.Registry)
+	if err != nil {
+		log.Error(err, "registering metrics")
+		return 1
+	}
+	mgr, err := manager.New(ctx, cfg, registry(rec), rec, o)
 	if err != nil {
 		log.Error(err, "setting up the controller")
 		return 1

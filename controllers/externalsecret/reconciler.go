@@ -12,6 +12,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
@@ -21,6 +22,7 @@ import (
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 	"github.com/vigil-dev/vigil/controllers/internal/outcome"
 	"github.com/vigil-dev/vigil/controllers/secretstore"
+	"github.com/vigil-dev/vigil/metrics"
 	"github.com/vigil-dev/vigil/providers"
 )
 
@@ -50,26 +52,37 @@ type Reconciler struct {
 	// ControllerClass: ExternalSecrets whose store names another controller class are
 	// left to that controller.
 	ControllerClass string
+	Metrics         *metrics.Recorder
 }
 
 // Reconcile runs one pass over an ExternalSecret: decide whether a sync is due, resolve the
 // store, fetch the remote data, write the Secret, and record the outcome.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	start := time.Now()
 	es := &esv1.ExternalSecret{}
 	if err := r.Client.Get(ctx, req.NamespacedName, es); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.Metrics.ForgetExternalSecret(req.Namespace, req.Name)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !es.DeletionTimestamp.IsZero() {
 		// An owned Secret goes with its owner through garbage collection; others stay.
+		r.Metrics.ForgetExternalSecret(req.Namespace, req.Name)
 		return ctrl.Result{}, nil
 	}
 	before := es.DeepCopy()
-	defer func() { retErr = errors.Join(retErr, r.patchStatus(ctx, before, es)) }()
+	attempted := false
+	defer func() {
+		retErr = errors.Join(retErr, r.patchStatus(ctx, before, es))
+		r.recordMetrics(es, attempted, time.Since(start))
+	}()
 
 	due, wait, err := r.syncDue(ctx, es)
 	if err != nil || !due {
 		return ctrl.Result{RequeueAfter: wait}, err
 	}
+	attempted = true
 	store, err := r.resolveStore(ctx, es)
 	if err != nil {
 		return r.failed(es, err)
@@ -120,6 +133,17 @@ func setReady(es *esv1.ExternalSecret, status metav1.ConditionStatus, reason, me
 		Message:            message,
 		ObservedGeneration: es.Generation,
 	})
+}
+
+// recordMetrics derives the metrics of the ExternalSecret from the status this pass wrote.
+func (r *Reconciler) recordMetrics(es *esv1.ExternalSecret, attempted bool, took time.Duration) {
+	if attempted {
+		ready := apimeta.FindStatusCondition(es.Status.Conditions, esv1.ConditionReady)
+		failed := ready == nil || (ready.Status != metav1.ConditionTrue && ready.Reason != esv1.ReasonSecretDeleted)
+		r.Metrics.SyncAttempted(es.Namespace, es.Name, failed)
+	}
+	r.Metrics.ExternalSecret(es, refreshInterval(es), took)
+	r.Metrics.Reconciled("externalsecret", took)
 }
 
 // patchStatus writes the status once, and only when the pass changed it.

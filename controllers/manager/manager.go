@@ -29,6 +29,7 @@ import (
 	esv1beta1 "github.com/vigil-dev/vigil/api/externalsecrets/v1beta1"
 	"github.com/vigil-dev/vigil/controllers/externalsecret"
 	"github.com/vigil-dev/vigil/controllers/secretstore"
+	"github.com/vigil-dev/vigil/metrics"
 	"github.com/vigil-dev/vigil/providers"
 )
 
@@ -78,7 +79,7 @@ func NewScheme() (*runtime.Scheme, error) {
 }
 
 // New builds a manager with every reconciler registered.
-func New(ctx context.Context, cfg *rest.Config, registry *providers.Registry, o Options) (ctrl.Manager, error) {
+func New(ctx context.Context, cfg *rest.Config, registry *providers.Registry, rec *metrics.Recorder, o Options) (ctrl.Manager, error) {
 	scheme, err := NewScheme()
 	if err != nil {
 		return nil, err
@@ -123,7 +124,7 @@ func New(ctx context.Context, cfg *rest.Config, registry *providers.Registry, o 
 		func() esv1.GenericStore { return &esv1.SecretStore{} },
 		func() esv1.GenericStore { return &esv1.ClusterSecretStore{} },
 	} {
-		r := &secretstore.Reconciler{Client: mgr.GetClient(), Events: mgr.GetEventRecorder("vigil-" + strings.ToLower(newStore().GetKind())), Providers: clients, NewStore: newStore, ControllerClass: o.ControllerClass}
+		r := &secretstore.Reconciler{Client: mgr.GetClient(), Events: mgr.GetEventRecorder("vigil-" + strings.ToLower(newStore().GetKind())), Providers: clients, NewStore: newStore, ControllerClass: o.ControllerClass, Metrics: rec}
 		if err := r.SetupWithManager(mgr, ctrlOpts); err != nil {
 			return nil, err
 		}
@@ -136,6 +137,7 @@ func New(ctx context.Context, cfg *rest.Config, registry *providers.Registry, o 
 		Jitter:          o.RefreshJitter,
 		Now:             time.Now,
 		ControllerClass: o.ControllerClass,
+		Metrics:         rec,
 	}
 	if err := es.SetupWithManager(ctx, mgr, ctrlOpts); err != nil {
 		return nil, err

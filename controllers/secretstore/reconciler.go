@@ -8,10 +8,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
@@ -21,6 +23,7 @@ import (
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 	"github.com/vigil-dev/vigil/controllers/internal/outcome"
+	"github.com/vigil-dev/vigil/metrics"
 	"github.com/vigil-dev/vigil/providers"
 )
 
@@ -37,19 +40,28 @@ type Reconciler struct {
 	// ControllerClass: stores whose spec.controller names another class are left to the
 	// controller of that class (ESO's --controller-class).
 	ControllerClass string
+	Metrics         *metrics.Recorder
 }
 
 // Reconcile validates one store.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {
+	start := time.Now()
 	store := r.NewStore()
 	if err := r.Client.Get(ctx, req.NamespacedName, store); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.Metrics.ForgetStore(store.GetKind(), req.Namespace, req.Name)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !Handles(r.ControllerClass, store) {
 		return ctrl.Result{}, nil
 	}
 	before := store.DeepCopyObject().(esv1.GenericStore)
-	defer func() { retErr = errors.Join(retErr, r.patchStatus(ctx, before, store)) }()
+	defer func() {
+		retErr = errors.Join(retErr, r.patchStatus(ctx, before, store))
+		r.Metrics.Store(store)
+		r.Metrics.Reconciled(strings.ToLower(store.GetKind()), time.Since(start))
+	}()
 
 	msg, err := r.validate(ctx, store)
 	if err != nil {
@@ -117,7 +129,7 @@ func (r *Reconciler) patchStatus(ctx context.Context, before, store esv1.Generic
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	store := r.NewStore()
 	return ctrl.NewControllerManagedBy(mgr).
-		Named(store.GetKind()).
+		Named(strings.ToLower(store.GetKind())).
 		For(store).
 		WithOptions(opts).
 		Complete(r)

@@ -74,7 +74,7 @@ func TestConformance(t *testing.T) {
 
 func newClient(t *testing.T, s *esv1.SecretStore) providers.Client {
 	t.Helper()
-	p := aws.New()
+	p := aws.New(aws.Options{})
 	if err := p.ValidateStore(s); err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestValidateStore_ExplainsBadConfig(t *testing.T) {
 	jwtWithoutSA := store(esv1.AWSServiceSecretsManager)
 	jwtWithoutSA.Spec.Provider.AWS.Auth.JWTAuth = &esv1.AWSJWTAuth{}
 	for name, s := range map[string]*esv1.SecretStore{"no region": noRegion, "jwt without serviceAccountRef": jwtWithoutSA} {
-		if err := aws.New().ValidateStore(s); err == nil {
+		if err := aws.New(aws.Options{}).ValidateStore(s); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}

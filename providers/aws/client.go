@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -22,10 +23,17 @@ type storeClient struct {
 	prefix  string
 	sm      *secretsmanager.Client
 	ssm     *ssm.Client
+	observe providers.CallObserver
 }
 
-func newClient(cfg aws.Config, spec *esv1.AWSProvider) *storeClient {
-	c := &storeClient{cfg: cfg, service: spec.Service, prefix: spec.Prefix}
+// ESO's provider and call names for externalsecret_provider_api_calls_count.
+const (
+	metricProviderSM  = "AWS/SecretsManager"
+	metricProviderSSM = "AWS/ParameterStore"
+)
+
+func newClient(cfg aws.Config, spec *esv1.AWSProvider, observe providers.CallObserver) *storeClient {
+	c := &storeClient{cfg: cfg, service: spec.Service, prefix: spec.Prefix, observe: observe}
 	switch spec.Service {
 	case esv1.AWSServiceSecretsManager:
 		c.sm = secretsmanager.NewFromConfig(cfg)
@@ -55,7 +63,9 @@ func (c *storeClient) getSecretValue(ctx context.Context, ref providers.Ref) ([]
 	case ref.Version != "":
 		in.VersionStage = aws.String(ref.Version)
 	}
+	start := time.Now()
 	out, err := c.sm.GetSecretValue(ctx, in)
+	c.observe(metricProviderSM, "GetSecretValue", err, time.Since(start))
 	if err != nil {
 		var nf *smtypes.ResourceNotFoundException
 		if errors.As(err, &nf) {
@@ -74,7 +84,9 @@ func (c *storeClient) getParameter(ctx context.Context, ref providers.Ref) ([]by
 	if ref.Version != "" {
 		name += ":" + ref.Version
 	}
+	start := time.Now()
 	out, err := c.ssm.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name), WithDecryption: aws.Bool(true)})
+	c.observe(metricProviderSSM, "GetParameter", err, time.Since(start))
 	if err != nil {
 		var nf *ssmtypes.ParameterNotFound
 		var nv *ssmtypes.ParameterVersionNotFound

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -17,16 +18,26 @@ import (
 	"github.com/vigil-dev/vigil/providers"
 )
 
+// Options configure the AWS provider.
+type Options struct {
+	// Observe is told about every Secrets Manager and SSM call (metrics); may be nil.
+	Observe providers.CallObserver
+	// LoadOptions are applied after the SDK's standard settings when a client's
+	// configuration is loaded; cmd/ passes none, tests may pin an endpoint.
+	LoadOptions []func(*config.LoadOptions) error
+}
+
 // Provider is the AWS provider.
 type Provider struct {
-	// loadOptions are applied after the standard settings when a client's configuration is
-	// loaded; cmd/ passes none, tests may pin an endpoint.
-	loadOptions []func(*config.LoadOptions) error
+	opts Options
 }
 
 // New returns the AWS provider.
-func New(loadOptions ...func(*config.LoadOptions) error) *Provider {
-	return &Provider{loadOptions: loadOptions}
+func New(opts Options) *Provider {
+	if opts.Observe == nil {
+		opts.Observe = func(string, string, error, time.Duration) {}
+	}
+	return &Provider{opts: opts}
 }
 
 // Name implements providers.Provider.
@@ -57,7 +68,7 @@ func (*Provider) ValidateStore(store esv1.GenericStore) error {
 // NewClient implements providers.Provider.
 func (p *Provider) NewClient(ctx context.Context, store esv1.GenericStore, kube client.Client, namespace string) (providers.Client, error) {
 	spec := store.GetSpec().Provider.AWS
-	opts := append([]func(*config.LoadOptions) error{config.WithRegion(spec.Region)}, p.loadOptions...)
+	opts := append([]func(*config.LoadOptions) error{config.WithRegion(spec.Region)}, p.opts.LoadOptions...)
 	if rs := store.GetSpec().RetrySettings; rs != nil && rs.MaxRetries != nil {
 		opts = append(opts, config.WithRetryMaxAttempts(int(*rs.MaxRetries)+1))
 	}
@@ -72,7 +83,7 @@ func (p *Provider) NewClient(ctx context.Context, store esv1.GenericStore, kube 
 	if creds != nil {
 		cfg.Credentials = aws.NewCredentialsCache(creds)
 	}
-	return newClient(cfg, spec), nil
+	return newClient(cfg, spec, p.opts.Observe), nil
 }
 
 // sessionName identifies Vigil and the store in CloudTrail.

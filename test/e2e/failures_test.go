@@ -98,7 +98,8 @@ func TestUnreachableEndpoint_ReportedThenRecovers(t *testing.T) {
 	defer backend.Close()
 	o := harness.TestOptions()
 	o.Namespace, o.ControllerClass = ns, "unreachable"
-	stop, err := harness.StartController(cp.Config, harness.RegistryWithEndpoint(backend.URL), o)
+	rec := harness.Metrics()
+	stop, err := harness.StartController(cp.Config, harness.RegistryWithEndpoint(rec, backend.URL), rec, o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -55,7 +55,8 @@ func run(m *testing.M) int {
 	}
 	defer logFile.Close()
 	ctrl.SetLogger(manager.CapVerbosity(zap.New(zap.WriteTo(logFile), zap.Level(zapcore.Level(-10)))))
-	stop, err := harness.StartController(cp.Config, harness.Registry(), harness.TestOptions())
+	rec := harness.Metrics()
+	stop, err := harness.StartController(cp.Config, harness.Registry(rec), rec, harness.TestOptions())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: starting the controller:", err)
 		return 1

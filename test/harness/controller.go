@@ -14,21 +14,33 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/vigil-dev/vigil/controllers/manager"
+	"github.com/vigil-dev/vigil/metrics"
 	"github.com/vigil-dev/vigil/providers"
 	"github.com/vigil-dev/vigil/providers/aws"
 	"github.com/vigil-dev/vigil/providers/fake"
 )
 
+// Metrics returns the process's metrics recorder, registered with controller-runtime's
+// registry as `vigil controller` does (one per process; later calls share it).
+func Metrics() *metrics.Recorder {
+	rec, err := metrics.New(crmetrics.Registry)
+	if err != nil {
+		panic(err)
+	}
+	return rec
+}
+
 // Registry is the provider registry `vigil controller` ships.
-func Registry() *providers.Registry {
-	return providers.NewRegistry(aws.New(), fake.New())
+func Registry(rec *metrics.Recorder) *providers.Registry {
+	return providers.NewRegistry(aws.New(aws.Options{Observe: rec.ProviderCall}), fake.New())
 }
 
 // RegistryWithEndpoint is Registry with the AWS provider pinned to one endpoint.
-func RegistryWithEndpoint(url string) *providers.Registry {
-	return providers.NewRegistry(aws.New(config.WithBaseEndpoint(url)), fake.New())
+func RegistryWithEndpoint(rec *metrics.Recorder, url string) *providers.Registry {
+	return providers.NewRegistry(aws.New(aws.Options{Observe: rec.ProviderCall, LoadOptions: []func(*config.LoadOptions) error{config.WithBaseEndpoint(url)}}), fake.New())
 }
 
 // TestOptions are the controller options for tests: no metrics or probe ports, and short
@@ -44,9 +56,9 @@ func TestOptions() manager.Options {
 }
 
 // StartController runs Vigil's manager in this process until the returned stop is called.
-func StartController(cfg *rest.Config, registry *providers.Registry, o manager.Options) (stop func(), err error) {
+func StartController(cfg *rest.Config, registry *providers.Registry, rec *metrics.Recorder, o manager.Options) (stop func(), err error) {
 	ctx, cancel := context.WithCancel(context.Background())
-	mgr, err := manager.New(ctx, cfg, registry, o)
+	mgr, err := manager.New(ctx, cfg, registry, rec, o)
 	if err != nil {
 		cancel()
 		return nil, err

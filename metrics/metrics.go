@@ -1,0 +1,189 @@
+// Package metrics defines every metric Vigil exports and the helpers that record them.
+//
+// State metrics (conditions, last success, refresh interval) are derived from an object's
+// status in one place, Recorder.ExternalSecret / Recorder.Store, called once at the end of
+// each reconcile pass; Forget* removes an object's series when it is deleted. ESO's metric
+// names and labels are kept so that existing dashboards work; Vigil's own use the vigil_
+// prefix. No label ever carries a secret key or value.
+package metrics
+
+import (
+	"errors"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+)
+
+// Metric names. ESO's first, then Vigil's.
+const (
+	ExternalSecretSyncCalls           = "externalsecret_sync_calls_total"
+	ExternalSecretSyncErrors          = "externalsecret_sync_calls_error"
+	ExternalSecretStatusCondition     = "externalsecret_status_condition"
+	ExternalSecretReconcileDuration   = "externalsecret_reconcile_duration"
+	ProviderAPICalls                  = "externalsecret_provider_api_calls_count"
+	SecretStoreStatusCondition        = "secretstore_status_condition"
+	ClusterSecretStoreStatusCondition = "clustersecretstore_status_condition"
+
+	LastSuccess            = "vigil_externalsecret_last_success_timestamp_seconds"
+	RefreshInterval        = "vigil_externalsecret_refresh_interval_seconds"
+	Ready                  = "vigil_externalsecret_ready"
+	ReconcileDuration      = "vigil_reconcile_duration_seconds"
+	ProviderRequestSeconds = "vigil_provider_request_duration_seconds"
+)
+
+// Reasons that vigil_externalsecret_ready may carry; any other reason is reported as
+// "Other", so that the series count stays bounded.
+var readyReasons = map[string]bool{
+	esv1.ReasonSecretSynced: true, esv1.ReasonSecretSyncedError: true, esv1.ReasonSecretDeleted: true,
+	esv1.ReasonSecretMissing: true, "PolicyViolation": true,
+}
+
+// Recorder records Vigil's metrics. Its methods are safe for concurrent use.
+type Recorder struct {
+	syncCalls, syncErrors   *prometheus.CounterVec
+	esCondition             *prometheus.GaugeVec
+	esDuration              *prometheus.GaugeVec
+	apiCalls                *prometheus.CounterVec
+	ssCondition, cssCond    *prometheus.GaugeVec
+	lastSuccess, interval   *prometheus.GaugeVec
+	ready                   *prometheus.GaugeVec
+	reconcile, providerTime *prometheus.HistogramVec
+}
+
+// New creates the metrics and registers them with reg. When they are registered already
+// (several managers in one process, as in tests), the registered ones are used.
+func New(reg prometheus.Registerer) (*Recorder, error) {
+	r := &Recorder{
+		syncCalls:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: ExternalSecretSyncCalls, Help: "Syncs of ExternalSecrets attempted (ESO-compatible)."}, []string{"name", "namespace"}),
+		syncErrors:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: ExternalSecretSyncErrors, Help: "Syncs of ExternalSecrets that failed (ESO-compatible)."}, []string{"name", "namespace"}),
+		esCondition: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: ExternalSecretStatusCondition, Help: "1 for the current status of each condition of an ExternalSecret, 0 for the other (ESO-compatible)."}, []string{"name", "namespace", "condition", "status"}),
+		esDuration:  prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: ExternalSecretReconcileDuration, Help: "Duration in seconds of the last reconcile of an ExternalSecret (ESO-compatible name)."}, []string{"name", "namespace"}),
+		apiCalls:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: ProviderAPICalls, Help: "Calls to provider APIs by provider, call and status (success|error) (ESO-compatible)."}, []string{"provider", "call", "status"}),
+		ssCondition: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: SecretStoreStatusCondition, Help: "1 for the current status of each condition of a SecretStore, 0 for the other (ESO-compatible)."}, []string{"name", "namespace", "condition", "status"}),
+		cssCond:     prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: ClusterSecretStoreStatusCondition, Help: "1 for the current status of each condition of a ClusterSecretStore, 0 for the other (ESO-compatible)."}, []string{"name", "condition", "status"}),
+		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: LastSuccess, Help: "Unix time of the last successful sync of an ExternalSecret (status.refreshTime)."}, []string{"name", "namespace"}),
+		interval:    prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: RefreshInterval, Help: "Refresh interval of an ExternalSecret in seconds; 0 when it is not refreshed periodically."}, []string{"name", "namespace"}),
+		ready:       prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: Ready, Help: "1 with the reason of the Ready condition of an ExternalSecret (one series per object)."}, []string{"name", "namespace", "reason"}),
+		reconcile: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: ReconcileDuration, Help: "Duration of reconcile passes by controller.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}}, []string{"controller"}),
+		providerTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: ProviderRequestSeconds, Help: "Duration of provider API requests by provider, call and status.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}}, []string{"provider", "call", "status"}),
+	}
+	var err error
+	for _, c := range []*prometheus.CounterVec{r.syncCalls, r.syncErrors, r.apiCalls} {
+		err = errors.Join(err, register(reg, &c))
+	}
+	for _, g := range []*prometheus.GaugeVec{r.esCondition, r.esDuration, r.ssCondition, r.cssCond, r.lastSuccess, r.interval, r.ready} {
+		err = errors.Join(err, register(reg, &g))
+	}
+	for _, h := range []*prometheus.HistogramVec{r.reconcile, r.providerTime} {
+		err = errors.Join(err, register(reg, &h))
+	}
+	return r, err
+}
+
+// register registers *c, or points *c at the collector registered under the same name.
+func register[T prometheus.Collector](reg prometheus.Registerer, c *T) error {
+	err := reg.Register(*c)
+	var already prometheus.AlreadyRegisteredError
+	if errors.As(err, &already) {
+		if existing, ok := already.ExistingCollector.(T); ok {
+			*c = existing
+			return nil
+		}
+	}
+	return err
+}
+
+// SyncAttempted counts a sync of an ExternalSecret and, when it failed, an error.
+func (r *Recorder) SyncAttempted(namespace, name string, failed bool) {
+	r.syncCalls.WithLabelValues(name, namespace).Inc()
+	if failed {
+		r.syncErrors.WithLabelValues(name, namespace).Inc()
+	}
+}
+
+// ExternalSecret sets every state metric of an ExternalSecret from its status and spec.
+func (r *Recorder) ExternalSecret(es *esv1.ExternalSecret, interval, took time.Duration) {
+	name, ns := es.Name, es.Namespace
+	r.esDuration.WithLabelValues(name, ns).Set(took.Seconds())
+	r.interval.WithLabelValues(name, ns).Set(interval.Seconds())
+	if !es.Status.RefreshTime.IsZero() {
+		r.lastSuccess.WithLabelValues(name, ns).Set(float64(es.Status.RefreshTime.Unix()))
+	}
+	ready := apimeta.FindStatusCondition(es.Status.Conditions, esv1.ConditionReady)
+	if ready == nil {
+		return
+	}
+	setCondition(r.esCondition, []string{name, ns}, ready)
+	reason := ready.Reason
+	if !readyReasons[reason] {
+		reason = "Other"
+	}
+	r.ready.DeletePartialMatch(prometheus.Labels{"name": name, "namespace": ns})
+	r.ready.WithLabelValues(name, ns, reason).Set(1)
+}
+
+// ForgetExternalSecret removes every series of a deleted ExternalSecret.
+func (r *Recorder) ForgetExternalSecret(namespace, name string) {
+	l := prometheus.Labels{"name": name, "namespace": namespace}
+	for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{
+		r.syncCalls, r.syncErrors, r.esCondition, r.esDuration, r.lastSuccess, r.interval, r.ready,
+	} {
+		v.DeletePartialMatch(l)
+	}
+}
+
+// Store sets the condition metrics of a SecretStore or ClusterSecretStore.
+func (r *Recorder) Store(store esv1.GenericStore) {
+	ready := apimeta.FindStatusCondition(store.GetStatus().Conditions, esv1.ConditionReady)
+	if ready == nil {
+		return
+	}
+	if store.GetKind() == esv1.ClusterSecretStoreKind {
+		setCondition(r.cssCond, []string{store.GetName()}, ready)
+		return
+	}
+	setCondition(r.ssCondition, []string{store.GetName(), store.GetNamespace()}, ready)
+}
+
+// ForgetStore removes every series of a deleted store.
+func (r *Recorder) ForgetStore(kind, namespace, name string) {
+	if kind == esv1.ClusterSecretStoreKind {
+		r.cssCond.DeletePartialMatch(prometheus.Labels{"name": name})
+		return
+	}
+	r.ssCondition.DeletePartialMatch(prometheus.Labels{"name": name, "namespace": namespace})
+}
+
+// setCondition sets ESO's pair of series for one condition: 1 for its status, 0 for the
+// opposite one.
+func setCondition(g *prometheus.GaugeVec, objLabels []string, c *metav1.Condition) {
+	for _, s := range []metav1.ConditionStatus{metav1.ConditionTrue, metav1.ConditionFalse} {
+		v := 0.0
+		if c.Status == s {
+			v = 1
+		}
+		g.WithLabelValues(append(append([]string{}, objLabels...), c.Type, string(s))...).Set(v)
+	}
+}
+
+// Reconciled observes the duration of a reconcile pass.
+func (r *Recorder) Reconciled(controller string, took time.Duration) {
+	r.reconcile.WithLabelValues(controller).Observe(took.Seconds())
+}
+
+// ProviderCall records one provider API call. provider and call use ESO's values
+// (e.g. "AWS/SecretsManager", "GetSecretValue").
+func (r *Recorder) ProviderCall(provider, call string, err error, took time.Duration) {
+	status := "success"
+	if err != nil {
+		status = "error"
+	}
+	r.apiCalls.WithLabelValues(provider, call, status).Inc()
+	r.providerTime.WithLabelValues(provider, call, status).Observe(took.Seconds())
+}
