@@ -42,9 +42,13 @@ verify: generate ## Fail when generated files, go.mod or formatting drift from t
 test-assets: ## Build kube-apiserver and etcd (cached per user), install moto into .venv.
 	./hack/test-assets.sh
 
+.PHONY: test-alerts
+test-alerts: test-assets ## promtool check rules and the promtool unit tests of every shipped alert.
+	go test $(GO_TEST_FLAGS) ./alerts/...
+
 .PHONY: test
-test: test-assets ## Run every test against the real control plane and moto.
-	go test $(GO_TEST_FLAGS) ./...
+test: test-assets test-alerts ## Run every test against the real control plane, moto and promtool.
+	go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v '/alerts$$')
 
 .PHONY: demo
 demo: build test-assets ## Run Vigil on a local control plane with moto and the seed manifests (Ctrl-C stops it).

@@ -35,6 +35,24 @@ const (
 	ProviderRequestSeconds = "vigil_provider_request_duration_seconds"
 )
 
+// Metrics of the policy audit and the rollout controller. They are recorded by those
+// components; their names live here so that alerts and dashboards draw on one list.
+const (
+	PolicyViolations = "vigil_policy_violations"
+	Rollouts         = "vigil_rollouts_total"
+	RolloutsSkipped  = "vigil_rollouts_skipped_total"
+)
+
+// Names lists every metric name Vigil exports or will export (see above).
+func Names() []string {
+	return []string{
+		ExternalSecretSyncCalls, ExternalSecretSyncErrors, ExternalSecretStatusCondition,
+		ExternalSecretReconcileDuration, ProviderAPICalls, SecretStoreStatusCondition,
+		ClusterSecretStoreStatusCondition, LastSuccess, RefreshInterval, Ready, ReconcileDuration,
+		ProviderRequestSeconds, PolicyViolations, Rollouts, RolloutsSkipped,
+	}
+}
+
 // Reasons that vigil_externalsecret_ready may carry; any other reason is reported as
 // "Other", so that the series count stays bounded.
 var readyReasons = map[string]bool{
@@ -74,14 +92,14 @@ func New(reg prometheus.Registerer) (*Recorder, error) {
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}}, []string{"provider", "call", "status"}),
 	}
 	var err error
-	for _, c := range []*prometheus.CounterVec{r.syncCalls, r.syncErrors, r.apiCalls} {
-		err = errors.Join(err, register(reg, &c))
+	for _, c := range []**prometheus.CounterVec{&r.syncCalls, &r.syncErrors, &r.apiCalls} {
+		err = errors.Join(err, register(reg, c))
 	}
-	for _, g := range []*prometheus.GaugeVec{r.esCondition, r.esDuration, r.ssCondition, r.cssCond, r.lastSuccess, r.interval, r.ready} {
-		err = errors.Join(err, register(reg, &g))
+	for _, g := range []**prometheus.GaugeVec{&r.esCondition, &r.esDuration, &r.ssCondition, &r.cssCond, &r.lastSuccess, &r.interval, &r.ready} {
+		err = errors.Join(err, register(reg, g))
 	}
-	for _, h := range []*prometheus.HistogramVec{r.reconcile, r.providerTime} {
-		err = errors.Join(err, register(reg, &h))
+	for _, h := range []**prometheus.HistogramVec{&r.reconcile, &r.providerTime} {
+		err = errors.Join(err, register(reg, h))
 	}
 	return r, err
 }

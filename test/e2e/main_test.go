@@ -20,8 +20,9 @@ import (
 )
 
 var (
-	cp   *harness.ControlPlane
-	moto *harness.Moto
+	cp         *harness.ControlPlane
+	moto       *harness.Moto
+	metricsURL string // the controller's /metrics
 )
 
 func TestMain(m *testing.M) {
@@ -56,7 +57,14 @@ func run(m *testing.M) int {
 	defer logFile.Close()
 	ctrl.SetLogger(manager.CapVerbosity(zap.New(zap.WriteTo(logFile), zap.Level(zapcore.Level(-10)))))
 	rec := harness.Metrics()
-	stop, err := harness.StartController(cp.Config, harness.Registry(rec), rec, harness.TestOptions())
+	o := harness.TestOptions()
+	addr, err := harness.FreeAddr()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	o.MetricsAddr, metricsURL = addr, "http://"+addr+"/metrics"
+	stop, err := harness.StartController(cp.Config, harness.Registry(rec), rec, o)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: starting the controller:", err)
 		return 1

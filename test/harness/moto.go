@@ -188,6 +188,12 @@ func (m *Moto) AWSConfig(ctx context.Context) (aws.Config, error) {
 	)
 }
 
+// FreeAddr returns a free loopback address (host:port).
+func FreeAddr() (string, error) {
+	port, err := freePort()
+	return "127.0.0.1:" + strconv.Itoa(port), err
+}
+
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

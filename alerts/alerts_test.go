@@ -1,0 +1,105 @@
+package alerts
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+func repoRoot(t *testing.T) string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Dir(filepath.Dir(file))
+}
+
+// promtool returns bin/promtool, which `make test-assets` builds from Go modules.
+func promtool(t *testing.T) string {
+	bin := filepath.Join(repoRoot(t), "bin", "promtool")
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("%s not found: run `make test-assets` (it builds promtool from the Prometheus module)", bin)
+	}
+	return bin
+}
+
+// writeRules writes the rule file and the promtool tests into one folder.
+func writeRules(t *testing.T) string {
+	dir := t.TempDir()
+	rules, err := RuleFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "vigil.rules.yaml"), rules, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests, err := os.ReadFile(filepath.Join("tests", "vigil.rules.test.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "vigil.rules.test.yaml"), tests, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestPromtool_CheckRules(t *testing.T) {
+	dir := writeRules(t)
+	out, err := exec.Command(promtool(t), "check", "rules", filepath.Join(dir, "vigil.rules.yaml")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("promtool check rules: %v\n%s", err, out)
+	}
+}
+
+func TestPromtool_UnitTests(t *testing.T) {
+	dir := writeRules(t)
+	out, err := exec.Command(promtool(t), "test", "rules", filepath.Join(dir, "vigil.rules.test.yaml")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("promtool test rules: %v\n%s", err, out)
+	}
+}
+
+// Every alert follows the mixin conventions, has a runbook, and has a promtool test in
+// which it fires (exp_alerts not empty) and one evaluation where it does not.
+func TestAlerts_FollowConventions(t *testing.T) {
+	groups, err := Groups()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests, err := os.ReadFile(filepath.Join("tests", "vigil.rules.test.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := regexp.MustCompile(`^Vigil[A-Z][A-Za-z]+$`)
+	seen := 0
+	for _, g := range groups {
+		for _, r := range g.Rules {
+			if r.Alert == "" {
+				continue
+			}
+			seen++
+			if !name.MatchString(r.Alert) {
+				t.Errorf("%s: not CamelCase with the Vigil prefix", r.Alert)
+			}
+			if s := r.Labels["severity"]; s != "warning" && s != "critical" {
+				t.Errorf("%s: severity %q, want warning or critical", r.Alert, s)
+			}
+			for _, a := range []string{"summary", "description", "runbook_url"} {
+				if r.Annotations[a] == "" {
+					t.Errorf("%s: no %s annotation", r.Alert, a)
+				}
+			}
+			runbook := strings.TrimPrefix(r.Annotations["runbook_url"], "https://github.com/vigil-dev/vigil/blob/main/")
+			if _, err := os.Stat(filepath.Join(repoRoot(t), runbook)); err != nil {
+				t.Errorf("%s: runbook %s does not exist", r.Alert, runbook)
+			}
+			if !strings.Contains(string(tests), "alertname: "+r.Alert+"\n") {
+				t.Errorf("%s: no promtool test", r.Alert)
+			}
+		}
+	}
+	if seen < 8 {
+		t.Errorf("only %d alerts found", seen)
+	}
+}
