@@ -35,12 +35,13 @@ const (
 	ProviderRequestSeconds = "vigil_provider_request_duration_seconds"
 )
 
-// Metrics of the policy audit and the rollout controller. They are recorded by those
-// components; their names live here so that alerts and dashboards draw on one list.
+// Metrics of the rollout controller and the policy audit. The policy audit records its own
+// (its issue); the name lives here so that alerts and dashboards draw on one list.
 const (
-	PolicyViolations = "vigil_policy_violations"
 	Rollouts         = "vigil_rollouts_total"
 	RolloutsSkipped  = "vigil_rollouts_skipped_total"
+	RolloutDelay     = "vigil_rollout_delay_seconds"
+	PolicyViolations = "vigil_policy_violations"
 )
 
 // Names lists every metric name Vigil exports or will export (see above).
@@ -49,7 +50,7 @@ func Names() []string {
 		ExternalSecretSyncCalls, ExternalSecretSyncErrors, ExternalSecretStatusCondition,
 		ExternalSecretReconcileDuration, ProviderAPICalls, SecretStoreStatusCondition,
 		ClusterSecretStoreStatusCondition, LastSuccess, RefreshInterval, Ready, ReconcileDuration,
-		ProviderRequestSeconds, PolicyViolations, Rollouts, RolloutsSkipped,
+		ProviderRequestSeconds, PolicyViolations, Rollouts, RolloutsSkipped, RolloutDelay,
 	}
 }
 
@@ -70,6 +71,8 @@ type Recorder struct {
 	lastSuccess, interval   *prometheus.GaugeVec
 	ready                   *prometheus.GaugeVec
 	reconcile, providerTime *prometheus.HistogramVec
+	rollouts, skipped       *prometheus.CounterVec
+	rolloutDelay            *prometheus.HistogramVec
 }
 
 // New creates the metrics and registers them with reg. When they are registered already
@@ -90,15 +93,18 @@ func New(reg prometheus.Registerer) (*Recorder, error) {
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}}, []string{"controller"}),
 		providerTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: ProviderRequestSeconds, Help: "Duration of provider API requests by provider, call and status.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}}, []string{"provider", "call", "status"}),
+		rollouts:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: Rollouts, Help: "Workload rollouts after Secret changes by kind and result (success|failed|stopped)."}, []string{"kind", "result"}),
+		skipped:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: RolloutsSkipped, Help: "Rollouts not made, by reason (paused|loop)."}, []string{"reason"}),
+		rolloutDelay: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: RolloutDelay, Help: "Time from a Secret's change to the patch of a workload that consumes it.", Buckets: []float64{.1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300}}, []string{"kind"}),
 	}
 	var err error
-	for _, c := range []**prometheus.CounterVec{&r.syncCalls, &r.syncErrors, &r.apiCalls} {
+	for _, c := range []**prometheus.CounterVec{&r.syncCalls, &r.syncErrors, &r.apiCalls, &r.rollouts, &r.skipped} {
 		err = errors.Join(err, register(reg, c))
 	}
 	for _, g := range []**prometheus.GaugeVec{&r.esCondition, &r.esDuration, &r.ssCondition, &r.cssCond, &r.lastSuccess, &r.interval, &r.ready} {
 		err = errors.Join(err, register(reg, g))
 	}
-	for _, h := range []**prometheus.HistogramVec{&r.reconcile, &r.providerTime} {
+	for _, h := range []**prometheus.HistogramVec{&r.reconcile, &r.providerTime, &r.rolloutDelay} {
 		err = errors.Join(err, register(reg, h))
 	}
 	return r, err
@@ -205,3 +211,15 @@ func (r *Recorder) ProviderCall(provider, call string, err error, took time.Dura
 	r.apiCalls.WithLabelValues(provider, call, status).Inc()
 	r.providerTime.WithLabelValues(provider, call, status).Observe(took.Seconds())
 }
+
+// Rollout counts a rollout (result success, failed or stopped) and, for a success, the
+// time since the Secret changed.
+func (r *Recorder) Rollout(kind, result string, sinceChange time.Duration) {
+	r.rollouts.WithLabelValues(kind, result).Inc()
+	if result == "success" && sinceChange > 0 {
+		r.rolloutDelay.WithLabelValues(kind).Observe(sinceChange.Seconds())
+	}
+}
+
+// RolloutSkipped counts a rollout that was not made.
+func (r *Recorder) RolloutSkipped(reason string) { r.skipped.WithLabelValues(reason).Inc() }

@@ -82,6 +82,10 @@ func runController(args []string, stderr io.Writer) int {
 	fs.IntVar(&o.Concurrent, "concurrent", o.Concurrent, "ExternalSecrets and stores reconciled in parallel, per kind")
 	fs.DurationVar(&o.ClientTTL, "provider-client-ttl", o.ClientTTL, "how long a provider client and its credentials are reused before they are built again")
 	fs.DurationVar(&o.RetryMaxDelay, "retry-max-delay", o.RetryMaxDelay, "longest backoff between retries of a failing object")
+	fs.DurationVar(&o.Rollout.Debounce, "rollout-debounce", o.Rollout.Debounce, "how long a Secret change waits before workloads roll, so that a burst of changes makes one rollout")
+	fs.DurationVar(&o.Rollout.MinInterval, "rollout-min-interval", o.Rollout.MinInterval, "least time between two rollouts of one workload")
+	fs.IntVar(&o.Rollout.MaxPerHour, "rollout-max-per-hour", o.Rollout.MaxPerHour, "rollouts of one workload per hour; one more is stopped as a loop (0: no limit)")
+	fs.IntVar(&o.Rollout.MaxConcurrent, "rollout-concurrency", o.Rollout.MaxConcurrent, "rollouts made at the same time, across all workloads")
 	zopts := zap.Options{}
 	zopts.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
@@ -94,8 +98,12 @@ func runController(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "vigil controller: unexpected arguments %q\n", fs.Args())
 		return 2
 	}
-	if o.Concurrent < 1 {
-		fmt.Fprintf(stderr, "vigil controller: --concurrent must be at least 1, got %d\n", o.Concurrent)
+	if o.Concurrent < 1 || o.Rollout.MaxConcurrent < 1 {
+		fmt.Fprintf(stderr, "vigil controller: --concurrent and --rollout-concurrency must be at least 1, got %d and %d\n", o.Concurrent, o.Rollout.MaxConcurrent)
+		return 2
+	}
+	if o.Rollout.Debounce < 0 || o.Rollout.MinInterval < 0 || o.Rollout.MaxPerHour < 0 {
+		fmt.Fprintln(stderr, "vigil controller: --rollout-debounce, --rollout-min-interval and --rollout-max-per-hour cannot be negative")
 		return 2
 	}
 	ctrl.SetLogger(manager.CapVerbosity(zap.New(zap.UseFlagOptions(&zopts))))

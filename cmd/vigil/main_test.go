@@ -16,7 +16,8 @@ func TestRun_ExitCodes(t *testing.T) {
 		{[]string{"frobnicate"}, 2, `unknown command "frobnicate"`},
 		{[]string{"version"}, 0, "vigil"},
 		{[]string{"controller", "--no-such-flag"}, 2, "flag provided but not defined"},
-		{[]string{"controller", "--concurrent", "0"}, 2, "--concurrent must be at least 1"},
+		{[]string{"controller", "--concurrent", "0"}, 2, "--concurrent and --rollout-concurrency must be at least 1"},
+		{[]string{"controller", "--rollout-max-per-hour", "-1"}, 2, "cannot be negative"},
 		{[]string{"controller", "extra"}, 2, "unexpected arguments"},
 		{[]string{"controller", "-h"}, 0, "-metrics-bind-address"},
 	} {

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+	"github.com/vigil-dev/vigil/controllers/internal/secrethash"
 )
 
 // syncDue decides whether this pass reads the remote data. It is due when the spec or
@@ -79,14 +80,5 @@ func syncVersion(es *esv1.ExternalSecret) string {
 	return fmt.Sprintf("%d-%s", es.Generation, hex.EncodeToString(h.Sum(nil))[:32])
 }
 
-// dataHash is the value of the data-hash annotation: a hash of the Secret's type and data,
-// so that a write is skipped when nothing changed and an edit by hand is noticed.
-func dataHash(typ corev1.SecretType, data map[string][]byte) string {
-	h := sha256.New()
-	fmt.Fprintf(h, "%d:%s", len(typ), typ)
-	for _, k := range slices.Sorted(maps.Keys(data)) {
-		fmt.Fprintf(h, "%d:%s%d:", len(k), k, len(data[k]))
-		h.Write(data[k])
-	}
-	return hex.EncodeToString(h.Sum(nil))[:32]
-}
+// dataHash is the value of the data-hash annotation.
+func dataHash(typ corev1.SecretType, data map[string][]byte) string { return secrethash.Of(typ, data) }

@@ -28,12 +28,15 @@ import (
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 	esv1beta1 "github.com/vigil-dev/vigil/api/externalsecrets/v1beta1"
 	"github.com/vigil-dev/vigil/controllers/externalsecret"
+	"github.com/vigil-dev/vigil/controllers/rollout"
 	"github.com/vigil-dev/vigil/controllers/secretstore"
 	"github.com/vigil-dev/vigil/metrics"
 	"github.com/vigil-dev/vigil/providers"
 )
 
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=apps,resources=deployments;statefulsets;daemonsets,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=argoproj.io,resources=rollouts,verbs=get;list;watch;patch
 
 // Options configure the controller. The zero value is not useful; start from Defaults.
 type Options struct {
@@ -51,6 +54,8 @@ type Options struct {
 	RefreshJitter   float64
 	// SkipNameValidation lets one process run several managers (tests).
 	SkipNameValidation bool
+	// Rollout bounds the rollouts of workloads after Secret changes.
+	Rollout rollout.Options
 }
 
 // Defaults returns the options `vigil controller` starts from.
@@ -64,6 +69,7 @@ func Defaults() Options {
 		RetryMaxDelay:   5 * time.Minute,
 		RefreshJitter:   0.05,
 		ControllerClass: "default",
+		Rollout:         rollout.DefaultOptions(),
 	}
 }
 
@@ -142,7 +148,34 @@ func New(ctx context.Context, cfg *rest.Config, registry *providers.Registry, re
 	if err := es.SetupWithManager(ctx, mgr, ctrlOpts); err != nil {
 		return nil, err
 	}
+	if err := setupRollouts(ctx, mgr, rec, o.Rollout); err != nil {
+		return nil, err
+	}
 	return mgr, nil
+}
+
+// setupRollouts registers one rollout reconciler per workload kind; Argo Rollouts only when
+// its CRD is installed. They share one limit on concurrent rollouts.
+func setupRollouts(ctx context.Context, mgr ctrl.Manager, rec *metrics.Recorder, o rollout.Options) error {
+	if err := rollout.IndexExternalSecrets(ctx, mgr); err != nil {
+		return err
+	}
+	kinds := rollout.BuiltinKinds()
+	if rollout.ArgoRolloutsInstalled(mgr.GetRESTMapper()) {
+		kinds = append(kinds, rollout.ArgoRolloutKind())
+	}
+	slots := make(chan struct{}, max(o.MaxConcurrent, 1))
+	changes := rollout.NewChangeTimes()
+	for _, k := range kinds {
+		r := &rollout.Reconciler{
+			Client: mgr.GetClient(), Events: mgr.GetEventRecorder("vigil-rollout"), Metrics: rec,
+			Kind: k, Options: o, Now: time.Now, Slots: slots, Changes: changes,
+		}
+		if err := r.SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: max(o.MaxConcurrent, 1)}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // rateLimiter backs off failing objects per item (from RetryBaseDelay up to RetryMaxDelay)

@@ -272,20 +272,26 @@ func formOf(r harness.Request) url.Values {
 // waitEvent waits for an event with the reason about the named ExternalSecret.
 func waitEvent(t *testing.T, ctx context.Context, ns, name, reason string) {
 	t.Helper()
+	waitEventOn(t, ctx, ns, "ExternalSecret", name, reason)
+}
+
+// waitEventOn waits for an event with the reason about an object of a kind.
+func waitEventOn(t *testing.T, ctx context.Context, ns, kind, name, reason string) {
+	t.Helper()
 	err := harness.WaitFor(ctx, waitTimeout, func(ctx context.Context) (bool, error) {
 		var list eventsv1.EventList
 		if err := cp.Client.List(ctx, &list, client.InNamespace(ns)); err != nil {
 			return false, err
 		}
 		for _, e := range list.Items {
-			if e.Regarding.Kind == "ExternalSecret" && e.Regarding.Name == name && e.Reason == reason {
+			if e.Regarding.Kind == kind && e.Regarding.Name == name && e.Reason == reason {
 				return true, nil
 			}
 		}
 		return false, nil
 	})
 	if err != nil {
-		t.Fatalf("no %s event for ExternalSecret %s/%s: %v", reason, ns, name, err)
+		t.Fatalf("no %s event for %s %s/%s: %v", reason, kind, ns, name, err)
 	}
 }
 

@@ -23,6 +23,10 @@ var (
 	cp         *harness.ControlPlane
 	moto       *harness.Moto
 	metricsURL string // the controller's /metrics
+
+	// startController starts the suite's controller; stopController stops the running one.
+	startController func() (func(), error)
+	stopController  func()
 )
 
 func TestMain(m *testing.M) {
@@ -36,7 +40,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer moto.Close()
-	if cp, err = harness.StartControlPlane(); err != nil {
+	if cp, err = harness.StartControlPlane(filepath.Join(harness.RepoRoot(), "test", "fixtures", "crds")); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
@@ -64,12 +68,12 @@ func run(m *testing.M) int {
 		return 1
 	}
 	o.MetricsAddr, metricsURL = addr, "http://"+addr+"/metrics"
-	stop, err := harness.StartController(cp.Config, harness.Registry(rec), rec, o)
-	if err != nil {
+	startController = func() (func(), error) { return harness.StartController(cp.Config, harness.Registry(rec), rec, o) }
+	if stopController, err = startController(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: starting the controller:", err)
 		return 1
 	}
-	defer stop()
+	defer func() { stopController() }()
 	code := m.Run()
 	if code == 0 && !testing.Short() && flag.Lookup("test.run").Value.String() == "" {
 		if err := checkNoValuesLeaked(context.Background(), cp.Client, logPath); err != nil {

@@ -52,6 +52,9 @@ func TestOptions() manager.Options {
 	o.RetryBaseDelay = 100 * time.Millisecond
 	o.RetryMaxDelay = 2 * time.Second
 	o.SkipNameValidation = true
+	o.Rollout.Debounce = time.Second
+	o.Rollout.MinInterval = 0
+	o.Rollout.MaxPerHour = 4
 	return o
 }
 

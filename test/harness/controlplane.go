@@ -24,15 +24,16 @@ type ControlPlane struct {
 	kcm *exec.Cmd
 }
 
-// StartControlPlane starts the API server and etcd and installs the CRDs of config/crd.
-func StartControlPlane() (*ControlPlane, error) {
+// StartControlPlane starts the API server and etcd and installs the CRDs of config/crd and
+// of any extra folders (e.g. test/fixtures/crds for third-party kinds).
+func StartControlPlane(extraCRDDirs ...string) (*ControlPlane, error) {
 	dir, err := assetsDir()
 	if err != nil {
 		return nil, err
 	}
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: dir,
-		CRDDirectoryPaths:     []string{filepath.Join(RepoRoot(), "config", "crd")},
+		CRDDirectoryPaths:     append([]string{filepath.Join(RepoRoot(), "config", "crd")}, extraCRDDirs...),
 		ErrorIfCRDPathMissing: true,
 	}
 	cfg, err := env.Start()

@@ -1,0 +1,159 @@
+package rollout
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// Kind is a workload kind the rollout controller can roll. Deployments, StatefulSets and
+// DaemonSets are rolled by an annotation on their pod template (the same way `kubectl
+// rollout restart` does); an Argo Rollout by setting spec.restartAt.
+type Kind struct {
+	// Name is the kind as in "deployment/api" (lower case).
+	Name string
+	// New returns an empty object of the kind.
+	New func() client.Object
+	// NewList returns an empty list of the kind.
+	NewList func() client.ObjectList
+	// Template returns the pod template of an object.
+	Template func(client.Object) (*corev1.PodTemplateSpec, error)
+	// Paused reports whether rollouts of the object are paused.
+	Paused func(client.Object) bool
+	// Restart changes the object so that its pods are replaced, recording hashes on the pod
+	// template where the kind has one that drives rollouts.
+	Restart func(obj client.Object, hashes string, now time.Time) error
+}
+
+// BuiltinKinds are the apps/v1 workloads.
+func BuiltinKinds() []Kind {
+	return []Kind{
+		{
+			Name:    "deployment",
+			New:     func() client.Object { return &appsv1.Deployment{} },
+			NewList: func() client.ObjectList { return &appsv1.DeploymentList{} },
+			Template: func(o client.Object) (*corev1.PodTemplateSpec, error) {
+				return &o.(*appsv1.Deployment).Spec.Template, nil
+			},
+			Paused: func(o client.Object) bool { return o.(*appsv1.Deployment).Spec.Paused },
+			Restart: func(o client.Object, hashes string, _ time.Time) error {
+				setAnnotation(&o.(*appsv1.Deployment).Spec.Template.ObjectMeta.Annotations, AnnotationSecretHashes, hashes)
+				return nil
+			},
+		},
+		{
+			Name:    "statefulset",
+			New:     func() client.Object { return &appsv1.StatefulSet{} },
+			NewList: func() client.ObjectList { return &appsv1.StatefulSetList{} },
+			Template: func(o client.Object) (*corev1.PodTemplateSpec, error) {
+				return &o.(*appsv1.StatefulSet).Spec.Template, nil
+			},
+			Paused: func(client.Object) bool { return false },
+			Restart: func(o client.Object, hashes string, _ time.Time) error {
+				setAnnotation(&o.(*appsv1.StatefulSet).Spec.Template.ObjectMeta.Annotations, AnnotationSecretHashes, hashes)
+				return nil
+			},
+		},
+		{
+			Name:    "daemonset",
+			New:     func() client.Object { return &appsv1.DaemonSet{} },
+			NewList: func() client.ObjectList { return &appsv1.DaemonSetList{} },
+			Template: func(o client.Object) (*corev1.PodTemplateSpec, error) {
+				return &o.(*appsv1.DaemonSet).Spec.Template, nil
+			},
+			Paused: func(client.Object) bool { return false },
+			Restart: func(o client.Object, hashes string, _ time.Time) error {
+				setAnnotation(&o.(*appsv1.DaemonSet).Spec.Template.ObjectMeta.Annotations, AnnotationSecretHashes, hashes)
+				return nil
+			},
+		},
+	}
+}
+
+// ArgoRolloutGVK is the Argo Rollouts kind, rolled when its CRD is installed.
+var ArgoRolloutGVK = schema.GroupVersionKind{Group: "argoproj.io", Version: "v1alpha1", Kind: "Rollout"}
+
+// ArgoRolloutKind rolls Argo Rollouts through spec.restartAt, the field Argo provides for
+// restarts; its pod template is left alone so that Argo does not start a new revision.
+func ArgoRolloutKind() Kind {
+	return Kind{
+		Name: "rollout",
+		New: func() client.Object {
+			u := &unstructured.Unstructured{}
+			u.SetGroupVersionKind(ArgoRolloutGVK)
+			return u
+		},
+		NewList: func() client.ObjectList {
+			u := &unstructured.UnstructuredList{}
+			u.SetGroupVersionKind(ArgoRolloutGVK.GroupVersion().WithKind("RolloutList"))
+			return u
+		},
+		Template: func(o client.Object) (*corev1.PodTemplateSpec, error) {
+			raw, found, err := unstructured.NestedMap(o.(*unstructured.Unstructured).Object, "spec", "template")
+			if err != nil || !found {
+				return &corev1.PodTemplateSpec{}, err
+			}
+			var t corev1.PodTemplateSpec
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(raw, &t); err != nil {
+				return nil, fmt.Errorf("reading spec.template of Rollout %s: %w", o.GetName(), err)
+			}
+			return &t, nil
+		},
+		Paused: func(o client.Object) bool {
+			p, _, _ := unstructured.NestedBool(o.(*unstructured.Unstructured).Object, "spec", "paused")
+			return p
+		},
+		Restart: func(o client.Object, _ string, now time.Time) error {
+			return unstructured.SetNestedField(o.(*unstructured.Unstructured).Object, now.UTC().Format(time.RFC3339), "spec", "restartAt")
+		},
+	}
+}
+
+func setAnnotation(m *map[string]string, k, v string) {
+	if *m == nil {
+		*m = map[string]string{}
+	}
+	(*m)[k] = v
+}
+
+// parseHashes reads a secret-hashes annotation; a missing or malformed one is empty.
+func parseHashes(v string) map[string]string {
+	out := map[string]string{}
+	if v != "" {
+		_ = json.Unmarshal([]byte(v), &out)
+	}
+	return out
+}
+
+func formatHashes(m map[string]string) string {
+	b, _ := json.Marshal(m) // map keys are sorted: the annotation is stable
+	return string(b)
+}
+
+// find lists the objects of a kind in a namespace whose index holds value (a cache lookup).
+func (k Kind) find(ctx context.Context, c client.Reader, namespace, index, value string) ([]client.Object, error) {
+	list := k.NewList()
+	if err := c.List(ctx, list, client.InNamespace(namespace), client.MatchingFields{index: value}); err != nil {
+		return nil, err
+	}
+	items, err := meta.ExtractList(list)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]client.Object, 0, len(items))
+	for _, it := range items {
+		if o, ok := it.(client.Object); ok {
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,334 @@
+// Package rollout rolls out the workloads that consume a Secret when the Secret's data
+// really changes, honouring Reloader's annotations so that users can drop Reloader.
+//
+// It is built against Reloader's known failure modes:
+//   - idempotent: each workload records the hash of every Secret its pods were started with
+//     (vigil.dev/secret-hashes); a rollout happens only when a hash differs, so metadata-only
+//     writes, resyncs, controller restarts and leader changes roll nothing;
+//   - no storms: the queue is keyed by workload, every change waits a debounce window (so a
+//     burst of Secret changes makes one rollout), a workload is rolled at most once per
+//     minimum interval, a global limit caps concurrent rollouts, and a workload rolled more
+//     than a set number of times an hour is stopped as a loop;
+//   - no List calls: Secrets are mapped to workloads through cache indexes.
+package rollout
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+	"github.com/vigil-dev/vigil/controllers/internal/secrethash"
+	"github.com/vigil-dev/vigil/metrics"
+)
+
+// Options bound how and how often workloads are rolled.
+type Options struct {
+	// Debounce is how long a change waits, so that changes arriving meanwhile make one
+	// rollout.
+	Debounce time.Duration
+	// MinInterval is the least time between two rollouts of one workload.
+	MinInterval time.Duration
+	// MaxPerHour rollouts of one workload; one more is a loop and is stopped.
+	MaxPerHour int
+	// MaxConcurrent rollouts (API patches) at once, across all kinds.
+	MaxConcurrent int
+}
+
+// DefaultOptions are the options `vigil controller` starts from.
+func DefaultOptions() Options {
+	return Options{Debounce: 10 * time.Second, MinInterval: time.Minute, MaxPerHour: 10, MaxConcurrent: 5}
+}
+
+// Reconciler rolls workloads of one kind.
+type Reconciler struct {
+	Client  client.Client
+	Events  events.EventRecorder
+	Metrics *metrics.Recorder
+	Kind    Kind
+	Options Options
+	Now     func() time.Time
+	// Slots is shared by the reconcilers of every kind to cap concurrent rollouts.
+	Slots chan struct{}
+	// Changes remembers when each Secret changed, for the delay histogram.
+	Changes *ChangeTimes
+}
+
+// Reconcile compares the hashes of the workload's trigger Secrets with those its pods were
+// started with and rolls it when one differs.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	obj := r.Kind.New()
+	if err := r.Client.Get(ctx, req.NamespacedName, obj); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !obj.GetDeletionTimestamp().IsZero() {
+		return ctrl.Result{}, nil
+	}
+	current, esNames, err := r.currentHashes(ctx, obj)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	recorded, err := r.recordedHashes(obj)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	changed := changedSecrets(recorded, current)
+	if len(changed) == 0 {
+		return ctrl.Result{}, r.recordBaseline(ctx, obj, recorded, current)
+	}
+	return r.roll(ctx, obj, current, changed, esNames)
+}
+
+// currentHashes hashes the data of every Secret that triggers this workload. It also returns
+// the ExternalSecrets behind those Secrets, for events.
+func (r *Reconciler) currentHashes(ctx context.Context, obj client.Object) (map[string]string, map[string][]string, error) {
+	tmpl, err := r.Kind.Template(obj)
+	if err != nil {
+		return nil, nil, err
+	}
+	var secrets corev1.SecretList
+	if err := r.Client.List(ctx, &secrets, client.InNamespace(obj.GetNamespace())); err != nil {
+		return nil, nil, err
+	}
+	infos := make([]secretInfo, 0, len(secrets.Items))
+	byName := map[string]*corev1.Secret{}
+	for i := range secrets.Items {
+		s := &secrets.Items[i]
+		infos = append(infos, secretInfo{Name: s.Name, Annotations: s.Annotations})
+		byName[s.Name] = s
+	}
+	esTargets, err := r.externalSecretTargets(ctx, obj)
+	if err != nil {
+		return nil, nil, err
+	}
+	current := map[string]string{}
+	esNames := map[string][]string{}
+	for _, name := range triggers(obj.GetAnnotations(), referencedSecrets(&tmpl.Spec), infos, esTargets) {
+		s, ok := byName[name]
+		if !ok {
+			continue // not (yet) written: nothing to compare
+		}
+		current[name] = secrethash.Of(s.Type, s.Data)
+		if owner := controllerOf(s); owner != "" {
+			esNames[name] = append(esNames[name], owner)
+		}
+	}
+	return current, esNames, nil
+}
+
+// externalSecretTargets returns the Secrets of ExternalSecrets that name this workload in
+// vigil.dev/rollout-targets.
+func (r *Reconciler) externalSecretTargets(ctx context.Context, obj client.Object) ([]string, error) {
+	var list esv1.ExternalSecretList
+	if err := r.Client.List(ctx, &list, client.InNamespace(obj.GetNamespace()), client.MatchingFields{rolloutTargetIndex: r.Kind.Name + "/" + obj.GetName()}); err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, es := range list.Items {
+		out = append(out, targetSecret(&es))
+	}
+	return out, nil
+}
+
+// recordedHashes are the hashes the pods were last started with: the workload's record,
+// else its pod template's.
+func (r *Reconciler) recordedHashes(obj client.Object) (map[string]string, error) {
+	if v, ok := obj.GetAnnotations()[AnnotationSecretHashes]; ok {
+		return parseHashes(v), nil
+	}
+	tmpl, err := r.Kind.Template(obj)
+	if err != nil {
+		return nil, err
+	}
+	return parseHashes(tmpl.Annotations[AnnotationSecretHashes]), nil
+}
+
+// changedSecrets are the Secrets whose recorded hash differs from the current one. A Secret
+// with no recorded hash is new to the record, not changed: the pods started with what it
+// holds now.
+func changedSecrets(recorded, current map[string]string) []string {
+	var out []string
+	for name, h := range current {
+		if old, ok := recorded[name]; ok && old != h {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// recordBaseline writes the current hashes to the workload's metadata (which rolls nothing)
+// when the record lacks a Secret or holds one that no longer triggers.
+func (r *Reconciler) recordBaseline(ctx context.Context, obj client.Object, recorded, current map[string]string) error {
+	if formatHashes(recorded) == formatHashes(current) {
+		return nil
+	}
+	if _, ok := obj.GetAnnotations()[AnnotationSecretHashes]; !ok && len(current) == 0 {
+		return nil
+	}
+	before := obj.DeepCopyObject().(client.Object)
+	setObjAnnotation(obj, AnnotationSecretHashes, formatHashes(current))
+	return client.IgnoreNotFound(r.Client.Patch(ctx, obj, client.MergeFrom(before)))
+}
+
+// roll restarts the workload's pods, unless it is paused, rolled too recently, or looping.
+func (r *Reconciler) roll(ctx context.Context, obj client.Object, current map[string]string, changed []string, esNames map[string][]string) (ctrl.Result, error) {
+	now := r.Now()
+	what := fmt.Sprintf("Secret %s changed", strings.Join(changed, ", "))
+	if r.Kind.Paused(obj) {
+		r.skip(ctx, obj, changed, esNames, "Paused", what+"; the workload is paused, so it rolls when resumed")
+		return ctrl.Result{}, nil
+	}
+	history := recentRollouts(obj.GetAnnotations()[AnnotationRolloutHistory], now)
+	if len(history) > 0 {
+		if wait := history[len(history)-1].Add(r.Options.MinInterval).Sub(now); wait > 0 {
+			return ctrl.Result{RequeueAfter: wait}, nil
+		}
+	}
+	before := obj.DeepCopyObject().(client.Object)
+	setObjAnnotation(obj, AnnotationSecretHashes, formatHashes(current))
+	if r.Options.MaxPerHour > 0 && len(history) >= r.Options.MaxPerHour {
+		// A loop, not a rotation: record the hashes so that it stops here, and say so.
+		if err := r.Client.Patch(ctx, obj, client.MergeFrom(before)); err != nil {
+			return ctrl.Result{}, client.IgnoreNotFound(err)
+		}
+		r.Metrics.Rollout(r.Kind.Name, "stopped", 0)
+		r.skip(ctx, obj, changed, esNames, "Loop", fmt.Sprintf("%s, but the workload was already rolled %d times in the last hour; stopped as a loop (limit %d)", what, len(history), r.Options.MaxPerHour))
+		return ctrl.Result{}, nil
+	}
+	history = append(history, now)
+	setObjAnnotation(obj, AnnotationRolloutHistory, formatHistory(history))
+	if err := r.Kind.Restart(obj, formatHashes(current), now); err != nil {
+		return ctrl.Result{}, err
+	}
+	select {
+	case r.Slots <- struct{}{}:
+	case <-ctx.Done():
+		return ctrl.Result{}, ctx.Err()
+	}
+	err := r.Client.Patch(ctx, obj, client.MergeFrom(before))
+	<-r.Slots
+	if err != nil {
+		r.Metrics.Rollout(r.Kind.Name, "failed", 0)
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	r.Metrics.Rollout(r.Kind.Name, "success", r.Changes.Since(obj.GetNamespace(), changed, now))
+	r.event(ctx, obj, changed, esNames, corev1.EventTypeNormal, "RolloutTriggered", what+"; rolling out "+r.Kind.Name+" "+obj.GetName())
+	return ctrl.Result{}, nil
+}
+
+func (r *Reconciler) skip(ctx context.Context, obj client.Object, changed []string, esNames map[string][]string, reason, msg string) {
+	r.Metrics.RolloutSkipped(strings.ToLower(reason))
+	r.event(ctx, obj, changed, esNames, corev1.EventTypeWarning, "RolloutSkipped", msg)
+}
+
+// event records an event on the workload and on each ExternalSecret behind a changed Secret.
+func (r *Reconciler) event(ctx context.Context, obj client.Object, changed []string, esNames map[string][]string, typ, reason, msg string) {
+	r.Events.Eventf(obj, nil, typ, reason, "Rollout", "%s", msg)
+	seen := map[string]bool{}
+	for _, name := range changed {
+		for _, es := range esNames[name] {
+			if seen[es] {
+				continue
+			}
+			seen[es] = true
+			ref := &esv1.ExternalSecret{}
+			ref.Namespace, ref.Name = obj.GetNamespace(), es
+			if err := r.Client.Get(ctx, types.NamespacedName{Namespace: ref.Namespace, Name: es}, ref); err == nil {
+				r.Events.Eventf(ref, obj, typ, reason, "Rollout", "%s: %s %s", msg, r.Kind.Name, obj.GetName())
+			}
+		}
+	}
+}
+
+// recentRollouts parses the rollout history and keeps the last hour, oldest first.
+func recentRollouts(v string, now time.Time) []time.Time {
+	var out []time.Time
+	for _, f := range strings.Split(v, ",") {
+		sec, err := strconv.ParseInt(strings.TrimSpace(f), 10, 64)
+		if err != nil {
+			continue
+		}
+		if t := time.Unix(sec, 0); now.Sub(t) < time.Hour {
+			out = append(out, t)
+		}
+	}
+	slices.SortFunc(out, func(a, b time.Time) int { return a.Compare(b) })
+	return out
+}
+
+func formatHistory(ts []time.Time) string {
+	parts := make([]string, len(ts))
+	for i, t := range ts {
+		parts[i] = strconv.FormatInt(t.Unix(), 10)
+	}
+	return strings.Join(parts, ",")
+}
+
+func setObjAnnotation(obj client.Object, k, v string) {
+	a := obj.GetAnnotations()
+	if a == nil {
+		a = map[string]string{}
+	}
+	a[k] = v
+	obj.SetAnnotations(a)
+}
+
+// controllerOf returns the name of the ExternalSecret that controls a Secret, if any.
+func controllerOf(s *corev1.Secret) string {
+	for _, o := range s.OwnerReferences {
+		if o.Controller != nil && *o.Controller && o.Kind == "ExternalSecret" {
+			return o.Name
+		}
+	}
+	return ""
+}
+
+func targetSecret(es *esv1.ExternalSecret) string {
+	if es.Spec.Target.Name != "" {
+		return es.Spec.Target.Name
+	}
+	return es.Name
+}
+
+// ChangeTimes remembers when Secrets changed, to measure the delay to their rollouts.
+type ChangeTimes struct {
+	mu sync.Mutex
+	at map[string]time.Time
+}
+
+// NewChangeTimes returns an empty record.
+func NewChangeTimes() *ChangeTimes { return &ChangeTimes{at: map[string]time.Time{}} }
+
+// Mark records a change of a Secret, keeping the earliest unrolled one.
+func (c *ChangeTimes) Mark(namespace, name string, t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.at[namespace+"/"+name]; !ok {
+		c.at[namespace+"/"+name] = t
+	}
+}
+
+// Since returns the longest time since a change of the named Secrets, and forgets them.
+func (c *ChangeTimes) Since(namespace string, names []string, now time.Time) time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var longest time.Duration
+	for _, n := range names {
+		if t, ok := c.at[namespace+"/"+n]; ok {
+			longest = max(longest, now.Sub(t))
+			delete(c.at, namespace+"/"+n)
+		}
+	}
+	return longest
+}

@@ -1,0 +1,354 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+	"github.com/vigil-dev/vigil/controllers/rollout"
+	"github.com/vigil-dev/vigil/metrics"
+	"github.com/vigil-dev/vigil/test/harness"
+)
+
+func podTemplate(name string, secrets ...string) corev1.PodTemplateSpec {
+	c := corev1.Container{Name: "app", Image: "registry.example/app:1"}
+	for _, s := range secrets {
+		c.EnvFrom = append(c.EnvFrom, corev1.EnvFromSource{SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: s}}})
+	}
+	return corev1.PodTemplateSpec{
+		ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": name}},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{c}},
+	}
+}
+
+func deployment(ns, name string, annotations map[string]string, secrets ...string) *appsv1.Deployment {
+	one := int32(1)
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Annotations: annotations},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: &one,
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": name}},
+			Template: podTemplate(name, secrets...),
+		},
+	}
+}
+
+// replicaSets counts the ReplicaSets kube-controller-manager made for a Deployment.
+func replicaSets(t *testing.T, ctx context.Context, ns, name string) int {
+	t.Helper()
+	var list appsv1.ReplicaSetList
+	if err := cp.Client.List(ctx, &list, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, rs := range list.Items {
+		if o := metav1.GetControllerOf(&rs); o != nil && o.Kind == "Deployment" && o.Name == name {
+			n++
+		}
+	}
+	return n
+}
+
+func waitReplicaSets(t *testing.T, ctx context.Context, ns, name string, want int) {
+	t.Helper()
+	err := harness.WaitFor(ctx, waitTimeout, func(ctx context.Context) (bool, error) {
+		return replicaSets(t, ctx, ns, name) == want, nil
+	})
+	if err != nil {
+		t.Fatalf("Deployment %s/%s: %d ReplicaSets, want %d: %v", ns, name, replicaSets(t, ctx, ns, name), want, err)
+	}
+}
+
+// waitBaseline waits until the rollout controller recorded the workload's Secret hashes.
+func waitBaseline(t *testing.T, ctx context.Context, obj client.Object, secret string) {
+	t.Helper()
+	err := harness.WaitFor(ctx, waitTimeout, func(ctx context.Context) (bool, error) {
+		if err := cp.Client.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
+			return false, err
+		}
+		return strings.Contains(obj.GetAnnotations()[rollout.AnnotationSecretHashes], `"`+secret+`"`), nil
+	})
+	if err != nil {
+		t.Fatalf("%s: no baseline recorded for Secret %s: %v", obj.GetName(), secret, err)
+	}
+}
+
+// rotate stores a new remote value and force-syncs the ExternalSecret until its Secret holds it.
+func rotate(t *testing.T, ctx context.Context, ns, es, remote, value string) {
+	t.Helper()
+	putRemote(t, ctx, remote, `{"password":"`+value+`"}`)
+	forceSync(t, ctx, types.NamespacedName{Namespace: ns, Name: es})
+	waitSecretValue(t, ctx, ns, es, "password", value)
+}
+
+// settle waits past the debounce window so that a rollout that should not happen would have.
+func settle() { time.Sleep(3 * harness.TestOptions().Rollout.Debounce) }
+
+func TestRollout_RotationRollsOnceAndOnlyOnChange(t *testing.T) {
+	ctx := context.Background()
+	ns, key := setupDB(t, ctx, "roll-1", nil)
+	waitReason(t, ctx, key, esv1.ReasonSecretSynced)
+	d := deployment(ns, "api", map[string]string{rollout.AnnotationRolloutOnChange: "true"}, "db")
+	create(t, ctx, d)
+	waitReplicaSets(t, ctx, ns, "api", 1)
+	waitBaseline(t, ctx, d, "db")
+
+	rotate(t, ctx, ns, "db", ns+"/db", "roll-2")
+	waitReplicaSets(t, ctx, ns, "api", 2)
+
+	// A sync that changes nothing, and a controller restart, roll nothing.
+	forceSync(t, ctx, key)
+	settle()
+	stopController()
+	var err error
+	if stopController, err = startController(); err != nil {
+		t.Fatal(err)
+	}
+	settle()
+	if n := replicaSets(t, ctx, ns, "api"); n != 2 {
+		t.Errorf("after an unchanged sync and a controller restart: %d ReplicaSets, want 2", n)
+	}
+	waitEventOn(t, ctx, ns, "Deployment", "api", "RolloutTriggered")
+	waitEventOn(t, ctx, ns, "ExternalSecret", "db", "RolloutTriggered")
+}
+
+func TestRollout_TwentySecretsChangingTogetherRollOnce(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t, ctx)
+	create(t, ctx, awsStore(ns, "store"))
+	var names []string
+	for i := range 20 {
+		name := fmt.Sprintf("s%02d", i)
+		names = append(names, name)
+		putRemote(t, ctx, ns+"/"+name, `{"password":"v1-`+name+`"}`)
+		create(t, ctx, externalSecret(ns, name, "store", ns+"/"+name, map[string]string{"password": "password"}))
+	}
+	for _, name := range names {
+		waitSecretValue(t, ctx, ns, name, "password", "v1-"+name)
+	}
+	d := deployment(ns, "api", map[string]string{rollout.ReloaderAuto: "true"}, names...)
+	create(t, ctx, d)
+	waitReplicaSets(t, ctx, ns, "api", 1)
+	waitBaseline(t, ctx, d, names[19])
+
+	for _, name := range names {
+		putRemote(t, ctx, ns+"/"+name, `{"password":"v2-`+name+`"}`)
+		forceSync(t, ctx, types.NamespacedName{Namespace: ns, Name: name})
+	}
+	for _, name := range names {
+		waitSecretValue(t, ctx, ns, name, "password", "v2-"+name)
+	}
+	waitReplicaSets(t, ctx, ns, "api", 2)
+	settle()
+	if n := replicaSets(t, ctx, ns, "api"); n != 2 {
+		t.Errorf("twenty Secrets changed within the debounce window made %d rollouts, want 1", n-1)
+	}
+}
+
+// Reloader's annotations behave as Reloader documents them; no opt-in is never touched, and
+// ignore on the Secret wins.
+func TestRollout_ReloaderAnnotations(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t, ctx)
+	create(t, ctx, awsStore(ns, "store"))
+	type tc struct {
+		name        string
+		workload    map[string]string // workload annotations
+		secret      map[string]string // annotations the ExternalSecret's template puts on its Secret
+		esTargets   bool              // the ExternalSecret names the workload in vigil.dev/rollout-targets
+		referenced  bool
+		wantRollout bool
+	}
+	cases := []tc{
+		{name: "vigil-on-change", workload: map[string]string{rollout.AnnotationRolloutOnChange: "true"}, referenced: true, wantRollout: true},
+		{name: "auto", workload: map[string]string{rollout.ReloaderAuto: "true"}, referenced: true, wantRollout: true},
+		{name: "secret-auto", workload: map[string]string{rollout.ReloaderSecretAuto: "true"}, referenced: true, wantRollout: true},
+		{name: "reload-list", workload: map[string]string{rollout.ReloaderSecretReload: "other, reload-l.*"}, referenced: false, wantRollout: true},
+		{name: "reload-list-anchored", workload: map[string]string{rollout.ReloaderSecretReload: "reload-list-anchore"}, referenced: false, wantRollout: false},
+		{name: "search-match", workload: map[string]string{rollout.ReloaderSearch: "true"}, secret: map[string]string{rollout.ReloaderMatch: "true"}, referenced: true, wantRollout: true},
+		{name: "search-no-match", workload: map[string]string{rollout.ReloaderSearch: "true"}, referenced: true, wantRollout: false},
+		{name: "no-opt-in", referenced: true, wantRollout: false},
+		{name: "ignore-wins", workload: map[string]string{rollout.ReloaderAuto: "true"}, secret: map[string]string{rollout.ReloaderIgnore: "true"}, referenced: true, wantRollout: false},
+		{name: "es-targets", esTargets: true, referenced: false, wantRollout: true},
+	}
+	for _, c := range cases {
+		secret := c.name
+		putRemote(t, ctx, ns+"/"+secret, `{"password":"a-`+secret+`"}`)
+		es := externalSecret(ns, secret, "store", ns+"/"+secret, map[string]string{"password": "password"})
+		if c.secret != nil {
+			es.Spec.Target.Template = &esv1.ExternalSecretTemplate{Metadata: esv1.ExternalSecretTemplateMetadata{Annotations: c.secret}}
+		}
+		if c.esTargets {
+			es.Annotations = map[string]string{rollout.AnnotationRolloutTargets: "deployment/w-" + c.name}
+		}
+		create(t, ctx, es)
+		waitSecretValue(t, ctx, ns, secret, "password", "a-"+secret)
+		var refs []string
+		if c.referenced {
+			refs = []string{secret}
+		}
+		d := deployment(ns, "w-"+c.name, c.workload, refs...)
+		create(t, ctx, d)
+		waitReplicaSets(t, ctx, ns, d.Name, 1)
+	}
+	settle() // baselines recorded
+	for _, c := range cases {
+		rotate(t, ctx, ns, c.name, ns+"/"+c.name, "b-"+c.name)
+	}
+	for _, c := range cases {
+		if c.wantRollout {
+			waitReplicaSets(t, ctx, ns, "w-"+c.name, 2)
+		}
+	}
+	settle()
+	for _, c := range cases {
+		want := 1
+		if c.wantRollout {
+			want = 2
+		}
+		if n := replicaSets(t, ctx, ns, "w-"+c.name); n != want {
+			t.Errorf("%s: %d ReplicaSets, want %d (rollout expected: %v)", c.name, n, want, c.wantRollout)
+		}
+	}
+}
+
+// A workload whose Secret keeps changing is stopped after the hourly limit, with a Warning
+// event and the stopped metric.
+func TestRollout_LoopIsStopped(t *testing.T) {
+	ctx := context.Background()
+	limit := harness.TestOptions().Rollout.MaxPerHour
+	ns, key := setupDB(t, ctx, "loop-0", nil)
+	waitReason(t, ctx, key, esv1.ReasonSecretSynced)
+	d := deployment(ns, "api", map[string]string{rollout.ReloaderAuto: "true"}, "db")
+	create(t, ctx, d)
+	waitReplicaSets(t, ctx, ns, "api", 1)
+	waitBaseline(t, ctx, d, "db")
+	stoppedBefore := counter(t, metrics.Rollouts, map[string]string{"kind": "deployment", "result": "stopped"})
+
+	for i := 1; i <= limit; i++ {
+		rotate(t, ctx, ns, "db", ns+"/db", fmt.Sprintf("loop-%d", i))
+		waitReplicaSets(t, ctx, ns, "api", 1+i)
+	}
+	rotate(t, ctx, ns, "db", ns+"/db", "loop-too-many")
+	waitEventOn(t, ctx, ns, "Deployment", "api", "RolloutSkipped")
+	settle()
+	if n := replicaSets(t, ctx, ns, "api"); n != 1+limit {
+		t.Errorf("%d ReplicaSets after %d rotations with a limit of %d an hour, want %d", n, limit+1, limit, 1+limit)
+	}
+	if got := counter(t, metrics.Rollouts, map[string]string{"kind": "deployment", "result": "stopped"}); got != stoppedBefore+1 {
+		t.Errorf("vigil_rollouts_total{result=stopped} went from %v to %v, want +1", stoppedBefore, got)
+	}
+}
+
+// A paused Deployment is skipped with an event and rolled once resumed.
+func TestRollout_PausedDeploymentWaits(t *testing.T) {
+	ctx := context.Background()
+	ns, key := setupDB(t, ctx, "pause-1", nil)
+	waitReason(t, ctx, key, esv1.ReasonSecretSynced)
+	d := deployment(ns, "api", map[string]string{rollout.ReloaderAuto: "true"}, "db")
+	create(t, ctx, d)
+	waitReplicaSets(t, ctx, ns, "api", 1)
+	waitBaseline(t, ctx, d, "db")
+	patchDeployment(t, ctx, d, func(d *appsv1.Deployment) { d.Spec.Paused = true })
+
+	rotate(t, ctx, ns, "db", ns+"/db", "pause-2")
+	waitEventOn(t, ctx, ns, "Deployment", "api", "RolloutSkipped")
+	if err := cp.Client.Get(ctx, client.ObjectKeyFromObject(d), d); err != nil {
+		t.Fatal(err)
+	}
+	if _, rolled := d.Spec.Template.Annotations[rollout.AnnotationSecretHashes]; rolled {
+		t.Fatalf("a paused Deployment's template was patched")
+	}
+	patchDeployment(t, ctx, d, func(d *appsv1.Deployment) { d.Spec.Paused = false })
+	waitReplicaSets(t, ctx, ns, "api", 2)
+}
+
+// StatefulSets and DaemonSets get their pod template patched; an Argo Rollout gets
+// spec.restartAt (its CRD is installed in this suite).
+func TestRollout_StatefulSetDaemonSetAndArgoRollout(t *testing.T) {
+	ctx := context.Background()
+	ns, key := setupDB(t, ctx, "kinds-1", nil)
+	waitReason(t, ctx, key, esv1.ReasonSecretSynced)
+	auto := map[string]string{rollout.ReloaderAuto: "true"}
+	sts := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "db-sts", Annotations: auto}, Spec: appsv1.StatefulSetSpec{
+		Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "db-sts"}}, Template: podTemplate("db-sts", "db"),
+	}}
+	ds := &appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "agent", Annotations: auto}, Spec: appsv1.DaemonSetSpec{
+		Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "agent"}}, Template: podTemplate("agent", "db"),
+	}}
+	ro := &unstructured.Unstructured{}
+	ro.SetGroupVersionKind(rollout.ArgoRolloutGVK)
+	ro.SetNamespace(ns)
+	ro.SetName("canary")
+	ro.SetAnnotations(auto)
+	tmpl := podTemplate("canary", "db")
+	ro.Object["spec"] = map[string]any{"template": map[string]any{
+		"metadata": map[string]any{"labels": map[string]any{"app": "canary"}},
+		"spec": map[string]any{"containers": []any{map[string]any{
+			"name": "app", "image": tmpl.Spec.Containers[0].Image,
+			"envFrom": []any{map[string]any{"secretRef": map[string]any{"name": "db"}}},
+		}}},
+	}}
+	create(t, ctx, sts, ds, ro)
+	for _, o := range []client.Object{sts, ds, ro} {
+		waitBaseline(t, ctx, o, "db")
+	}
+	rotate(t, ctx, ns, "db", ns+"/db", "kinds-2")
+	err := harness.WaitFor(ctx, waitTimeout, func(ctx context.Context) (bool, error) {
+		for _, o := range []client.Object{sts, ds, ro} {
+			if err := cp.Client.Get(ctx, client.ObjectKeyFromObject(o), o); err != nil {
+				return false, err
+			}
+		}
+		restartAt, _, _ := unstructured.NestedString(ro.Object, "spec", "restartAt")
+		return sts.Spec.Template.Annotations[rollout.AnnotationSecretHashes] != "" &&
+			ds.Spec.Template.Annotations[rollout.AnnotationSecretHashes] != "" && restartAt != "", nil
+	})
+	if err != nil {
+		t.Fatalf("not every kind was rolled: statefulset template %v, daemonset template %v, rollout spec %v: %v",
+			sts.Spec.Template.Annotations, ds.Spec.Template.Annotations, ro.Object["spec"], err)
+	}
+}
+
+func patchDeployment(t *testing.T, ctx context.Context, d *appsv1.Deployment, change func(*appsv1.Deployment)) {
+	t.Helper()
+	if err := cp.Client.Get(ctx, client.ObjectKeyFromObject(d), d); err != nil {
+		t.Fatal(err)
+	}
+	before := d.DeepCopy()
+	change(d)
+	if err := cp.Client.Patch(ctx, d, client.MergeFrom(before)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// counter reads a counter from the controller's /metrics (0 when absent).
+func counter(t *testing.T, name string, labels map[string]string) float64 {
+	t.Helper()
+	f, ok := scrape(t)[name]
+	if !ok {
+		return 0
+	}
+	for _, m := range f.Metric {
+		match := true
+		for _, l := range m.Label {
+			if want, ok := labels[l.GetName()]; ok && want != l.GetValue() {
+				match = false
+			}
+		}
+		if match && m.Counter != nil {
+			return m.Counter.GetValue()
+		}
+	}
+	return 0
+}
