@@ -48,7 +48,11 @@ test-alerts: test-assets ## promtool check rules and the promtool unit tests of 
 
 .PHONY: test
 test: test-assets test-alerts ## Run every test against the real control plane, moto and promtool.
-	go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v '/alerts$$')
+	go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v -e '/alerts$$' -e '/test/bench$$')
+
+.PHONY: bench
+bench: test-assets ## Run the benchmarks; each reports ratios against a baseline measured in the same run.
+	go test -count=1 -run '^$$' -bench . -benchtime 1x -timeout 30m ./test/bench/
 
 .PHONY: demo
 demo: build test-assets ## Run Vigil on a local control plane with moto and the seed manifests (Ctrl-C stops it).

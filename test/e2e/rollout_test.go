@@ -92,7 +92,7 @@ func rotate(t *testing.T, ctx context.Context, ns, es, remote, value string) {
 }
 
 // settle waits past the debounce window so that a rollout that should not happen would have.
-func settle() { time.Sleep(3 * harness.TestOptions().Rollout.Debounce) }
+func settle() { time.Sleep(2 * harness.TestOptions().Rollout.Debounce) }
 
 func TestRollout_RotationRollsOnceAndOnlyOnChange(t *testing.T) {
 	ctx := context.Background()
@@ -141,8 +141,11 @@ func TestRollout_TwentySecretsChangingTogetherRollOnce(t *testing.T) {
 	waitReplicaSets(t, ctx, ns, "api", 1)
 	waitBaseline(t, ctx, d, names[19])
 
+	// New values first, then twenty force-syncs back to back: the Secrets change together.
 	for _, name := range names {
 		putRemote(t, ctx, ns+"/"+name, `{"password":"v2-`+name+`"}`)
+	}
+	for _, name := range names {
 		forceSync(t, ctx, types.NamespacedName{Namespace: ns, Name: name})
 	}
 	for _, name := range names {

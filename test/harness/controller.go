@@ -52,7 +52,9 @@ func TestOptions() manager.Options {
 	o.RetryBaseDelay = 100 * time.Millisecond
 	o.RetryMaxDelay = 2 * time.Second
 	o.SkipNameValidation = true
-	o.Rollout.Debounce = time.Second
+	// Wide enough that a burst of twenty Secret writes falls into one window even on a
+	// loaded two-core machine.
+	o.Rollout.Debounce = 3 * time.Second
 	o.Rollout.MinInterval = 0
 	o.Rollout.MaxPerHour = 4
 	return o
