@@ -1,0 +1,73 @@
+package rollout
+
+import (
+	"context"
+	"strconv"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+
+	"github.com/prometheus/client_golang/prometheus"
+	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+	"github.com/vigil-dev/vigil/controllers/internal/secrethash"
+	"github.com/vigil-dev/vigil/metrics"
+)
+
+// The minimum interval holds a rollout back and requeues it for when the interval ends;
+// the decision is unit-tested here with a fake client (the e2e suite covers real rollouts).
+func TestRoll_WaitsForMinimumInterval(t *testing.T) {
+	scheme := runtime.NewScheme()
+	_ = clientgoscheme.AddToScheme(scheme)
+	_ = esv1.AddToScheme(scheme)
+	now := time.Unix(1_800_000_000, 0)
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "db"}, Data: map[string][]byte{"k": []byte("new")}}
+	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "api", Annotations: map[string]string{
+		ReloaderAuto:             "true",
+		AnnotationSecretHashes:   formatHashes(map[string]string{"db": secrethash.Of("", map[string][]byte{"k": []byte("old")})}),
+		AnnotationRolloutHistory: strconv.FormatInt(now.Add(-10*time.Second).Unix(), 10),
+	}}}
+	d.Spec.Template.Spec.Containers = []corev1.Container{{Name: "app", EnvFrom: []corev1.EnvFromSource{{SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "db"}}}}}}
+	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(secret, d).
+		WithIndex(&esv1.ExternalSecret{}, rolloutTargetIndex, func(client.Object) []string { return nil }).Build()
+	rec, _ := metrics.New(prometheus.NewRegistry())
+	r := &Reconciler{
+		Client: c, Events: events.NewFakeRecorder(10), Metrics: rec, Kind: BuiltinKinds()[0],
+		Options: Options{MinInterval: time.Minute, MaxPerHour: 10}, Now: func() time.Time { return now },
+		Slots: make(chan struct{}, 1), Changes: NewChangeTimes(),
+	}
+	res, err := r.Reconcile(context.Background(), ctrl.Request{NamespacedName: client.ObjectKeyFromObject(d)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.RequeueAfter != 50*time.Second {
+		t.Errorf("RequeueAfter = %v, want 50s (1m minimum interval, last rollout 10s ago)", res.RequeueAfter)
+	}
+	var got appsv1.Deployment
+	if err := c.Get(context.Background(), client.ObjectKeyFromObject(d), &got); err != nil {
+		t.Fatal(err)
+	}
+	if _, rolled := got.Spec.Template.Annotations[AnnotationSecretHashes]; rolled {
+		t.Error("the workload was rolled within the minimum interval")
+	}
+
+	// Once the interval has passed, it rolls.
+	r.Now = func() time.Time { return now.Add(time.Minute) }
+	if _, err := r.Reconcile(context.Background(), ctrl.Request{NamespacedName: client.ObjectKeyFromObject(d)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Get(context.Background(), client.ObjectKeyFromObject(d), &got); err != nil {
+		t.Fatal(err)
+	}
+	if _, rolled := got.Spec.Template.Annotations[AnnotationSecretHashes]; !rolled {
+		t.Error("the workload was not rolled after the minimum interval")
+	}
+}
