@@ -1,0 +1,94 @@
+# Helpers shared by the built-in rules: IAM's own reading of policy documents.
+package vigil.lib
+
+import rego.v1
+
+# as_array: IAM lets Statement, Action, Resource (and their Not forms) be a string or a list.
+as_array(x) := x if is_array(x)
+
+as_array(x) := [x] if not is_array(x)
+
+# Actions that read secret values.
+secret_read_actions := [
+	"secretsmanager:getsecretvalue",
+	"ssm:getparameter",
+	"ssm:getparameters",
+	"ssm:getparametersbypath",
+	"ssm:getparameterhistory",
+]
+
+# action_matches: an IAM action pattern (case-insensitive, * and ? wildcards) covers action.
+action_matches(pattern, action) if {
+	p := replace(replace(lower(pattern), "*", ".*"), "?", ".")
+	regex.match(concat("", ["^", p, "$"]), lower(action))
+}
+
+# allow_statements: the Allow statements of every attached policy, with where they are.
+allow_statements contains s if {
+	some policy in input.aws.iam.policies
+	statements := as_array(object.get(policy.document, "Statement", []))
+	some i, st in statements
+	st.Effect == "Allow"
+	s := {"statement": st, "path": sprintf("iam:%s/Statement[%d]", [policy.name, i])}
+}
+
+# grants_secret_read: a statement allows some action that reads secret values.
+grants_secret_read(st) if {
+	some pattern in as_array(object.get(st, "Action", []))
+	some action in secret_read_actions
+	action_matches(pattern, action)
+}
+
+grants_secret_read(st) if {
+	not_actions := as_array(st.NotAction)
+	some action in secret_read_actions
+	not covered(not_actions, action)
+}
+
+covered(patterns, action) if {
+	some p in patterns
+	action_matches(p, action)
+}
+
+# wildcard_resource: a resource that names every secret or parameter.
+wildcard_resource(r) if r == "*"
+
+wildcard_resource(r) if {
+	parts := split(r, ":")
+	count(parts) < 6
+	endswith(r, "*")
+}
+
+wildcard_resource(r) if {
+	parts := split(r, ":")
+	count(parts) >= 6
+	parts[2] == "*"
+}
+
+wildcard_resource(r) if {
+	parts := split(r, ":")
+	count(parts) >= 6
+	name := secret_name(parts[2], concat(":", array.slice(parts, 5, count(parts))))
+	regex.match(`^[*?]*$`, name)
+}
+
+# secret_name: the name part of a Secrets Manager or SSM resource, e.g. "prod/payments/*".
+secret_name("secretsmanager", res) := trim_prefix(trim_prefix(res, "secret:"), "secret")
+
+secret_name("ssm", res) := trim_prefix(trim_prefix(res, "parameter/"), "parameter")
+
+secret_name(service, res) := res if not service in {"secretsmanager", "ssm"}
+
+# selects_every_namespace: a ClusterSecretStore condition that admits any namespace.
+selects_every_namespace(c) if {
+	sel := c.namespaceSelector
+	count(object.get(sel, "matchLabels", {})) == 0
+	count(object.get(sel, "matchExpressions", [])) == 0
+}
+
+selects_every_namespace(c) if {
+	some re in object.get(c, "namespaceRegexes", [])
+	every name in ["default", "kube-system", "a", "team-x-1"] {
+		regex.match(re, name)
+	}
+}

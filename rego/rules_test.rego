@@ -1,0 +1,111 @@
+package vigil.rules.others_test
+
+import data.vigil.rules.clustersecretstore_unscoped
+import data.vigil.rules.externalsecret_find_without_path
+import data.vigil.rules.externalsecret_key_outside_prefix
+import data.vigil.rules.externalsecret_refresh_interval
+import data.vigil.rules.secret_type_privileged
+import data.vigil.rules.store_static_credentials
+import rego.v1
+
+css(conditions) := {"kind": "ClusterSecretStore", "object": {"metadata": {"name": "global"}, "spec": {"conditions": conditions}}}
+
+test_css_without_conditions_fails if {
+	count(clustersecretstore_unscoped.violation) == 1 with input as {"kind": "ClusterSecretStore", "object": {"metadata": {"name": "g"}, "spec": {}}}
+}
+
+test_css_with_named_namespaces_passes if {
+	count(clustersecretstore_unscoped.violation) == 0 with input as css([{"namespaces": ["payments"]}])
+}
+
+test_css_with_label_selector_passes if {
+	count(clustersecretstore_unscoped.violation) == 0 with input as css([{"namespaceSelector": {"matchLabels": {"team": "payments"}}}])
+}
+
+test_css_with_empty_selector_fails if {
+	count(clustersecretstore_unscoped.violation) == 1 with input as css([{"namespaceSelector": {}}])
+}
+
+test_css_with_match_all_regex_fails if {
+	every re in [".*", "^.*$", ".+", "^.+$"] {
+		count(clustersecretstore_unscoped.violation) == 1 with input as css([{"namespaceRegexes": [re]}])
+	}
+}
+
+test_css_with_narrow_regex_passes if {
+	count(clustersecretstore_unscoped.violation) == 0 with input as css([{"namespaceRegexes": ["^team-"]}])
+}
+
+test_namespaced_store_is_not_a_css if {
+	count(clustersecretstore_unscoped.violation) == 0 with input as {"kind": "SecretStore", "object": {"metadata": {"name": "s"}, "spec": {}}}
+}
+
+test_static_credentials_flagged if {
+	count(store_static_credentials.violation) == 1 with input as {"kind": "SecretStore", "object": {"metadata": {"name": "s"}, "spec": {"provider": {"aws": {"auth": {"secretRef": {"accessKeyIDSecretRef": {"name": "creds", "key": "id"}}}}}}}}
+}
+
+test_irsa_not_flagged_as_static if {
+	count(store_static_credentials.violation) == 0 with input as {"kind": "SecretStore", "object": {"metadata": {"name": "s"}, "spec": {"provider": {"aws": {"auth": {"jwt": {"serviceAccountRef": {"name": "sa"}}}}}}}}
+}
+
+es(spec) := {"kind": "ExternalSecret", "object": {"metadata": {"name": "db"}, "spec": spec}, "namespace": {"name": "payments", "annotations": {"vigil.dev/secret-prefix": "prod/payments/, shared/"}}}
+
+test_key_inside_prefix_passes if {
+	count(externalsecret_key_outside_prefix.violation) == 0 with input as es({"data": [{"secretKey": "p", "remoteRef": {"key": "prod/payments/db"}}], "dataFrom": [{"extract": {"key": "shared/x"}}]})
+}
+
+test_key_outside_prefix_fails if {
+	count(externalsecret_key_outside_prefix.violation) == 2 with input as es({"data": [{"secretKey": "p", "remoteRef": {"key": "prod/billing/db"}}], "dataFrom": [{"find": {"path": "prod/"}}]})
+}
+
+test_store_prefix_counts if {
+	inp := object.union(es({"data": [{"secretKey": "p", "remoteRef": {"key": "db"}}]}), {"store": {"spec": {"provider": {"aws": {"prefix": "prod/payments/"}}}}})
+	count(externalsecret_key_outside_prefix.violation) == 0 with input as inp
+}
+
+test_prefixes_from_parameters if {
+	inp := {"kind": "ExternalSecret", "object": {"metadata": {"name": "db"}, "spec": {"data": [{"secretKey": "p", "remoteRef": {"key": "other/db"}}]}}, "namespace": {"name": "payments", "annotations": {}}, "parameters": {"externalsecret-key-outside-prefix": {"prefixes": {"payments": ["prod/payments/"]}}}}
+	count(externalsecret_key_outside_prefix.violation) == 1 with input as inp
+}
+
+test_no_prefixes_no_rule if {
+	inp := {"kind": "ExternalSecret", "object": {"metadata": {"name": "db"}, "spec": {"data": [{"secretKey": "p", "remoteRef": {"key": "anything"}}]}}, "namespace": {"name": "payments", "annotations": {}}}
+	count(externalsecret_key_outside_prefix.violation) == 0 with input as inp
+}
+
+test_refresh_interval_in_range_passes if {
+	count(externalsecret_refresh_interval.violation) == 0 with input as es({"refreshInterval": "1h"})
+}
+
+test_refresh_interval_below_floor_fails if {
+	count(externalsecret_refresh_interval.violation) == 1 with input as es({"refreshInterval": "10s"})
+}
+
+test_refresh_interval_above_parameter_ceiling_fails if {
+	inp := object.union(es({"refreshInterval": "2h"}), {"parameters": {"externalsecret-refresh-interval": {"max": "1h"}}})
+	count(externalsecret_refresh_interval.violation) == 1 with input as inp
+}
+
+test_refresh_interval_zero_fails if {
+	count(externalsecret_refresh_interval.violation) == 1 with input as es({"refreshInterval": "0s"})
+}
+
+test_created_once_is_not_periodic if {
+	count(externalsecret_refresh_interval.violation) == 0 with input as es({"refreshInterval": "0s", "refreshPolicy": "CreatedOnce"})
+}
+
+test_find_without_path_fails if {
+	count(externalsecret_find_without_path.violation) == 1 with input as es({"dataFrom": [{"find": {"name": {"regexp": ".*"}}}]})
+}
+
+test_find_with_path_passes if {
+	count(externalsecret_find_without_path.violation) == 0 with input as es({"dataFrom": [{"find": {"path": "prod/payments/"}}]})
+}
+
+test_service_account_token_type_fails if {
+	count(secret_type_privileged.violation) == 1 with input as es({"target": {"template": {"type": "kubernetes.io/service-account-token"}}})
+}
+
+test_opaque_type_passes if {
+	count(secret_type_privileged.violation) == 0 with input as es({"target": {"template": {"type": "Opaque"}}})
+}
