@@ -11,6 +11,9 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"time"
+
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client/config"
@@ -19,6 +22,7 @@ import (
 
 	"github.com/vigil-dev/vigil/controllers/manager"
 	"github.com/vigil-dev/vigil/metrics"
+	"github.com/vigil-dev/vigil/policy"
 	"github.com/vigil-dev/vigil/providers"
 	"github.com/vigil-dev/vigil/providers/aws"
 	"github.com/vigil-dev/vigil/providers/fake"
@@ -86,6 +90,7 @@ func runController(args []string, stderr io.Writer) int {
 	fs.DurationVar(&o.Rollout.MinInterval, "rollout-min-interval", o.Rollout.MinInterval, "least time between two rollouts of one workload")
 	fs.IntVar(&o.Rollout.MaxPerHour, "rollout-max-per-hour", o.Rollout.MaxPerHour, "rollouts of one workload per hour; one more is stopped as a loop (0: no limit)")
 	fs.IntVar(&o.Rollout.MaxConcurrent, "rollout-concurrency", o.Rollout.MaxConcurrent, "rollouts made at the same time, across all workloads")
+	iamTTL := fs.Duration("iam-cache-ttl", 5*time.Minute, "how long the IAM policies of a store's role are reused by the guardrails")
 	zopts := zap.Options{}
 	zopts.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
@@ -117,6 +122,13 @@ func runController(args []string, stderr io.Writer) int {
 		return 1
 	}
 	ctx := ctrl.SetupSignalHandler()
+	// IAM is global; the region only picks the endpoint. Without AWS credentials the
+	// guardrails report IAM as unknown instead of failing.
+	if awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion("us-east-1")); err == nil {
+		o.IAM = policy.NewIAMReader(awsCfg, *iamTTL)
+	} else {
+		log.Error(err, "no AWS configuration for IAM inspection; IAM policies will be reported as unknown")
+	}
 	rec, err := metrics.New(crmetrics.Registry)
 	if err != nil {
 		log.Error(err, "registering metrics")

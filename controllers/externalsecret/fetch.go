@@ -7,7 +7,7 @@ import (
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 	"github.com/vigil-dev/vigil/controllers/internal/outcome"
-	"github.com/vigil-dev/vigil/controllers/internal/stores"
+	"github.com/vigil-dev/vigil/internal/stores"
 	"github.com/vigil-dev/vigil/providers"
 )
 

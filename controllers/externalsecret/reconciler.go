@@ -23,6 +23,7 @@ import (
 	"github.com/vigil-dev/vigil/controllers/internal/outcome"
 	"github.com/vigil-dev/vigil/controllers/secretstore"
 	"github.com/vigil-dev/vigil/metrics"
+	"github.com/vigil-dev/vigil/policy"
 	"github.com/vigil-dev/vigil/providers"
 )
 
@@ -53,6 +54,9 @@ type Reconciler struct {
 	// left to that controller.
 	ControllerClass string
 	Metrics         *metrics.Recorder
+	// Gate checks the ExternalSecret and its store against the policies before any
+	// provider call; nil checks nothing.
+	Gate *policy.Gate
 }
 
 // Reconcile runs one pass over an ExternalSecret: decide whether a sync is due, resolve the
@@ -89,6 +93,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	}
 	if !secretstore.Handles(r.ControllerClass, store) {
 		return ctrl.Result{}, nil
+	}
+	if err := secretstore.CheckExternalSecretPolicy(ctx, r.Gate, es, store); err != nil {
+		return r.failed(es, err)
 	}
 	data, missing, err := r.fetchData(ctx, es, store)
 	if err != nil {

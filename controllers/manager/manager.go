@@ -31,6 +31,7 @@ import (
 	"github.com/vigil-dev/vigil/controllers/rollout"
 	"github.com/vigil-dev/vigil/controllers/secretstore"
 	"github.com/vigil-dev/vigil/metrics"
+	"github.com/vigil-dev/vigil/policy"
 	"github.com/vigil-dev/vigil/providers"
 )
 
@@ -56,6 +57,8 @@ type Options struct {
 	SkipNameValidation bool
 	// Rollout bounds the rollouts of workloads after Secret changes.
 	Rollout rollout.Options
+	// IAM reads role policies for the guardrails; nil reports IAM as unknown.
+	IAM policy.RolePolicies
 }
 
 // Defaults returns the options `vigil controller` starts from.
@@ -124,13 +127,18 @@ func New(ctx context.Context, cfg *rest.Config, registry *providers.Registry, re
 		return nil, err
 	}
 	clients := providers.NewClientCache(registry, direct, o.ClientTTL)
+	policies, err := policy.NewHolder(ctx)
+	if err != nil {
+		return nil, err
+	}
+	gate := &policy.Gate{Builder: &policy.Builder{Client: mgr.GetClient(), IAM: o.IAM}, Policies: policies}
 	ctrlOpts := controller.Options{MaxConcurrentReconciles: o.Concurrent, RateLimiter: rateLimiter(o)}
 
 	for _, newStore := range []func() esv1.GenericStore{
 		func() esv1.GenericStore { return &esv1.SecretStore{} },
 		func() esv1.GenericStore { return &esv1.ClusterSecretStore{} },
 	} {
-		r := &secretstore.Reconciler{Client: mgr.GetClient(), Events: mgr.GetEventRecorder("vigil-" + strings.ToLower(newStore().GetKind())), Providers: clients, NewStore: newStore, ControllerClass: o.ControllerClass, Metrics: rec}
+		r := &secretstore.Reconciler{Client: mgr.GetClient(), Events: mgr.GetEventRecorder("vigil-" + strings.ToLower(newStore().GetKind())), Providers: clients, NewStore: newStore, ControllerClass: o.ControllerClass, Metrics: rec, Gate: gate}
 		if err := r.SetupWithManager(mgr, ctrlOpts); err != nil {
 			return nil, err
 		}
@@ -144,6 +152,7 @@ func New(ctx context.Context, cfg *rest.Config, registry *providers.Registry, re
 		Now:             time.Now,
 		ControllerClass: o.ControllerClass,
 		Metrics:         rec,
+		Gate:            gate,
 	}
 	if err := es.SetupWithManager(ctx, mgr, ctrlOpts); err != nil {
 		return nil, err

@@ -24,6 +24,7 @@ import (
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 	"github.com/vigil-dev/vigil/controllers/internal/outcome"
 	"github.com/vigil-dev/vigil/metrics"
+	"github.com/vigil-dev/vigil/policy"
 	"github.com/vigil-dev/vigil/providers"
 )
 
@@ -41,7 +42,14 @@ type Reconciler struct {
 	// controller of that class (ESO's --controller-class).
 	ControllerClass string
 	Metrics         *metrics.Recorder
+	// Gate checks the store against the policies before its credentials are used; nil
+	// checks nothing.
+	Gate *policy.Gate
 }
+
+// policyRecheck is how soon a store or ExternalSecret blocked by policy is checked again
+// (IAM policies change outside the cluster).
+const policyRecheck = time.Minute
 
 // Reconcile validates one store.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {
@@ -78,6 +86,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 // validate checks the configuration (terminal when wrong), then builds a client and lets it
 // check the backend (retried when it fails). It returns the Ready message.
 func (r *Reconciler) validate(ctx context.Context, store esv1.GenericStore) (string, error) {
+	if err := CheckPolicy(ctx, r.Gate, store); err != nil {
+		return "", err
+	}
 	p, err := r.Providers.Registry().ForStore(store)
 	if err != nil {
 		return "", outcome.Terminal(esv1.ReasonInvalidProviderConfig, err)
@@ -99,6 +110,39 @@ func (r *Reconciler) validate(ctx context.Context, store esv1.GenericStore) (str
 		return "", outcome.Transient(esv1.ReasonValidationFailed, fmt.Errorf("%s store could not be used: %w", p.Name(), err))
 	}
 	return "store validated", nil
+}
+
+// CheckPolicy returns a Waiting PolicyViolation error when a Deny policy blocks the store,
+// so that no credential of it is used.
+func CheckPolicy(ctx context.Context, gate *policy.Gate, store esv1.GenericStore) error {
+	if gate == nil {
+		return nil
+	}
+	vs, err := gate.Store(ctx, store)
+	if err != nil {
+		return outcome.Transient(esv1.ReasonValidationFailed, fmt.Errorf("evaluating policies: %w", err))
+	}
+	return denied(vs)
+}
+
+// denied turns Deny violations into the error that blocks an object.
+func denied(vs []policy.Violation) error {
+	if d := policy.Denied(vs); len(d) > 0 {
+		return outcome.Waiting(esv1.ReasonPolicyViolation, fmt.Errorf("blocked by policy: %s", policy.Summary(d)), policyRecheck)
+	}
+	return nil
+}
+
+// CheckExternalSecretPolicy is CheckPolicy for an ExternalSecret and its store.
+func CheckExternalSecretPolicy(ctx context.Context, gate *policy.Gate, es *esv1.ExternalSecret, store esv1.GenericStore) error {
+	if gate == nil {
+		return nil
+	}
+	vs, err := gate.ExternalSecret(ctx, es, store)
+	if err != nil {
+		return outcome.Transient(esv1.ReasonSecretSyncedError, fmt.Errorf("evaluating policies: %w", err))
+	}
+	return denied(vs)
 }
 
 // Handles reports whether the controller of a class handles a store: a store with no

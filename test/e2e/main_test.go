@@ -10,12 +10,14 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"go.uber.org/zap/zapcore"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/vigil-dev/vigil/controllers/manager"
+	"github.com/vigil-dev/vigil/policy"
 	"github.com/vigil-dev/vigil/test/harness"
 )
 
@@ -68,6 +70,12 @@ func run(m *testing.M) int {
 		return 1
 	}
 	o.MetricsAddr, metricsURL = addr, "http://"+addr+"/metrics"
+	awsCfg, err := moto.AWSConfig(context.Background())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	o.IAM = policy.NewIAMReader(awsCfg, time.Second)
 	startController = func() (func(), error) { return harness.StartController(cp.Config, harness.Registry(rec), rec, o) }
 	if stopController, err = startController(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: starting the controller:", err)

@@ -1,0 +1,38 @@
+package policy
+
+import (
+	"context"
+
+	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+)
+
+// Gate checks stores and ExternalSecrets at reconcile time, before any credential is used:
+// objects created while the webhook was down, or before a policy existed, are caught here.
+type Gate struct {
+	Builder  *Builder
+	Policies *Holder
+}
+
+// Store returns the violations of a store.
+func (g *Gate) Store(ctx context.Context, store esv1.GenericStore) ([]Violation, error) {
+	in, err := g.Builder.ForStore(ctx, store, OpReconcile)
+	if err != nil {
+		return nil, err
+	}
+	return g.Policies.Get().Evaluate(ctx, in)
+}
+
+// ExternalSecret returns the violations of an ExternalSecret and of the store it reads
+// from: a store that policy blocks is not used through any ExternalSecret either.
+func (g *Gate) ExternalSecret(ctx context.Context, es *esv1.ExternalSecret, store esv1.GenericStore) ([]Violation, error) {
+	vs, err := g.Store(ctx, store)
+	if err != nil {
+		return nil, err
+	}
+	in, err := g.Builder.ForExternalSecret(ctx, es, OpReconcile)
+	if err != nil {
+		return nil, err
+	}
+	own, err := g.Policies.Get().Evaluate(ctx, in)
+	return append(vs, own...), err
+}

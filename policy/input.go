@@ -1,0 +1,137 @@
+package policy
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+	"github.com/vigil-dev/vigil/internal/stores"
+	"github.com/vigil-dev/vigil/providers"
+	awsprovider "github.com/vigil-dev/vigil/providers/aws"
+)
+
+// Operations an input is built for.
+const (
+	OpCreate    = "CREATE"
+	OpUpdate    = "UPDATE"
+	OpReconcile = "RECONCILE"
+	OpAudit     = "AUDIT"
+	OpLint      = "LINT"
+)
+
+// RolePolicies returns the IAM policies of a role (IAMReader, or fixed ones for `vigil lint`).
+type RolePolicies interface {
+	RolePolicies(ctx context.Context, roleARN string) ([]IAMPolicy, error)
+}
+
+// Builder gathers everything a policy may look at. It does all the I/O; nothing after it
+// does any.
+type Builder struct {
+	// Client reads namespaces, ServiceAccounts and stores (the controller's cache).
+	Client client.Reader
+	// IAM reads role policies; nil reports IAM as unknown.
+	IAM RolePolicies
+}
+
+// ForStore builds the input for a SecretStore or ClusterSecretStore.
+func (b *Builder) ForStore(ctx context.Context, store esv1.GenericStore, op string) (Input, error) {
+	obj, err := toMap(store)
+	if err != nil {
+		return nil, err
+	}
+	in := Input{"kind": store.GetKind(), "operation": op, "object": obj}
+	if in["namespace"], err = b.namespace(ctx, store.GetNamespace()); err != nil {
+		return nil, err
+	}
+	if aws := store.GetSpec().Provider.AWS; aws != nil {
+		in["aws"] = b.awsInput(ctx, store, aws)
+	}
+	return in, nil
+}
+
+// ForExternalSecret builds the input for an ExternalSecret, with its resolved store (nil
+// when it cannot be resolved; the store's own rules are checked on the store).
+func (b *Builder) ForExternalSecret(ctx context.Context, es *esv1.ExternalSecret, op string) (Input, error) {
+	obj, err := toMap(es)
+	if err != nil {
+		return nil, err
+	}
+	in := Input{"kind": "ExternalSecret", "operation": op, "object": obj}
+	if in["namespace"], err = b.namespace(ctx, es.Namespace); err != nil {
+		return nil, err
+	}
+	if store, err := stores.Get(ctx, b.Client, es.Spec.SecretStoreRef, es.Namespace); err == nil {
+		if in["store"], err = toMap(store); err != nil {
+			return nil, err
+		}
+	}
+	return in, nil
+}
+
+func (b *Builder) namespace(ctx context.Context, name string) (map[string]any, error) {
+	if name == "" {
+		return map[string]any{}, nil
+	}
+	var ns corev1.Namespace
+	if err := b.Client.Get(ctx, types.NamespacedName{Name: name}, &ns); err != nil {
+		return nil, fmt.Errorf("reading namespace %s: %w", name, client.IgnoreNotFound(err))
+	}
+	return map[string]any{"name": name, "labels": toAny(ns.Labels), "annotations": toAny(ns.Annotations)}, nil
+}
+
+// awsInput resolves the role a store ends up with (spec.role, else the ServiceAccount's
+// IRSA role) and reads its IAM policies. Whatever cannot be known is said so, with why.
+func (b *Builder) awsInput(ctx context.Context, store esv1.GenericStore, spec *esv1.AWSProvider) map[string]any {
+	out := map[string]any{}
+	role := spec.Role
+	if jwt := spec.Auth.JWTAuth; jwt != nil && jwt.ServiceAccountRef != nil {
+		ns, err := providers.StoreNamespace(store, jwt.ServiceAccountRef.Namespace, "")
+		if err == nil {
+			var sa corev1.ServiceAccount
+			if err := b.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: jwt.ServiceAccountRef.Name}, &sa); err == nil {
+				out["serviceAccount"] = map[string]any{"name": sa.Name, "namespace": sa.Namespace, "annotations": toAny(sa.Annotations)}
+				if role == "" {
+					role = sa.Annotations[awsprovider.RoleARNAnnotation]
+				}
+			}
+		}
+	}
+	unknown := func(reason string) map[string]any { return map[string]any{"status": "unknown", "reason": reason} }
+	switch {
+	case role == "":
+		out["iam"] = unknown("no role: the credentials are static keys or the controller's own")
+	case b.IAM == nil:
+		out["roleArn"] = role
+		out["iam"] = unknown("IAM inspection is off")
+	default:
+		out["roleArn"] = role
+		policies, err := b.IAM.RolePolicies(ctx, role)
+		if err != nil {
+			out["iam"] = unknown(err.Error())
+			break
+		}
+		list := make([]any, 0, len(policies))
+		for _, p := range policies {
+			list = append(list, map[string]any{"name": p.Name, "document": p.Document})
+		}
+		out["iam"] = map[string]any{"status": "known", "policies": list}
+	}
+	return out
+}
+
+func toMap(obj runtime.Object) (map[string]any, error) {
+	return runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+}
+
+func toAny(m map[string]string) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}

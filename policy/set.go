@@ -1,0 +1,259 @@
+package policy
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sync/atomic"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	policyv1alpha1 "github.com/vigil-dev/vigil/api/policy/v1alpha1"
+	"github.com/vigil-dev/vigil/rego"
+)
+
+// BuiltinPolicy names the built-in library in violations.
+const BuiltinPolicy = "builtin"
+
+// Set is everything that is evaluated: the built-in library, configured by the
+// ClusterSecretPolicies (rules on or off, actions, parameters), and their custom rules.
+type Set struct {
+	builtin    *RegoEngine
+	rules      map[string]Rule
+	disabled   map[string]bool
+	actions    map[string]Action
+	parameters map[string]any
+	custom     []customPolicy
+}
+
+type customPolicy struct {
+	name    string
+	match   policyv1alpha1.PolicyMatch
+	engines []Engine
+	actions map[string]Action // by rule id
+}
+
+// NewSet compiles the built-in library and the policies. An error names the policy (and
+// the compiler's file, line and reason) that does not compile.
+func NewSet(ctx context.Context, policies []policyv1alpha1.ClusterSecretPolicy) (*Set, error) {
+	lib, err := LibraryModules(rego.Library)
+	if err != nil {
+		return nil, err
+	}
+	builtin, err := NewRegoEngine(ctx, lib)
+	if err != nil {
+		return nil, fmt.Errorf("built-in policy library: %w", err)
+	}
+	s := &Set{builtin: builtin, rules: builtin.Rules(), disabled: map[string]bool{}, actions: map[string]Action{}, parameters: map[string]any{}}
+	// Policies apply in name order, so that a later one's setting of a built-in rule wins
+	// predictably.
+	slices.SortFunc(policies, func(a, b policyv1alpha1.ClusterSecretPolicy) int { return compareStrings(a.Name, b.Name) })
+	for _, p := range policies {
+		if err := s.add(ctx, p); err != nil {
+			return nil, fmt.Errorf("ClusterSecretPolicy %s: %w", p.Name, err)
+		}
+	}
+	return s, nil
+}
+
+func compareStrings(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// CheckPolicy compiles one policy on its own, as admission does before it is stored.
+func CheckPolicy(ctx context.Context, p policyv1alpha1.ClusterSecretPolicy) error {
+	_, err := NewSet(ctx, []policyv1alpha1.ClusterSecretPolicy{p})
+	return err
+}
+
+func (s *Set) add(ctx context.Context, p policyv1alpha1.ClusterSecretPolicy) error {
+	for i, r := range p.Spec.Rules {
+		if _, ok := s.rules[r.ID]; !ok {
+			return fmt.Errorf("spec.rules[%d]: no built-in rule %q (known: %v)", i, r.ID, slices.Sorted(mapKeys(s.rules)))
+		}
+		if r.Enabled != nil {
+			s.disabled[r.ID] = !*r.Enabled
+		}
+		if r.Action != "" {
+			s.actions[r.ID] = Action(r.Action)
+		}
+		if r.Parameters != nil {
+			var params any
+			if err := json.Unmarshal(r.Parameters.Raw, &params); err != nil {
+				return fmt.Errorf("spec.rules[%d].parameters: %w", i, err)
+			}
+			s.parameters[r.ID] = params
+		}
+	}
+	cp := customPolicy{name: p.Name, match: p.Spec.Match, actions: map[string]Action{}}
+	if len(p.Spec.Rego) > 0 {
+		var mods []RegoModule
+		lib, _ := LibraryModules(rego.Library) // custom modules may import data.vigil.lib
+		mods = append(mods, lib...)
+		for _, r := range p.Spec.Rego {
+			mods = append(mods, RegoModule{Name: p.Name + "/" + r.Name + ".rego", Source: r.Module})
+		}
+		eng, err := NewRegoEngine(ctx, mods)
+		if err != nil {
+			return err
+		}
+		custom := &customRego{eng: eng, builtin: s.rules}
+		cp.engines = append(cp.engines, custom)
+		for _, r := range p.Spec.Rego {
+			for id := range eng.Rules() {
+				if _, isBuiltin := s.rules[id]; !isBuiltin {
+					cp.actions[id] = actionOr(r.Action, Deny)
+				}
+			}
+		}
+	}
+	if len(p.Spec.Validations) > 0 {
+		var vs []CELValidation
+		for _, v := range p.Spec.Validations {
+			vs = append(vs, CELValidation{Rule: v.Name, Expression: v.Expression, Message: v.Message})
+			cp.actions[v.Name] = actionOr(v.Action, Deny)
+		}
+		eng, err := NewCELEngine(vs)
+		if err != nil {
+			return err
+		}
+		cp.engines = append(cp.engines, eng)
+	}
+	if len(cp.engines) > 0 {
+		s.custom = append(s.custom, cp)
+	}
+	return nil
+}
+
+func actionOr(a policyv1alpha1.PolicyAction, def Action) Action {
+	if a == "" {
+		return def
+	}
+	return Action(a)
+}
+
+// customRego evaluates a policy's own modules, leaving out the built-in rules that the
+// library import brings along (those are evaluated once, by the Set).
+type customRego struct {
+	eng     *RegoEngine
+	builtin map[string]Rule
+}
+
+func (c *customRego) Evaluate(ctx context.Context, in Input) ([]Finding, error) {
+	fs, err := c.eng.Evaluate(ctx, in)
+	var out []Finding
+	for _, f := range fs {
+		if _, isBuiltin := c.builtin[f.Rule]; !isBuiltin {
+			out = append(out, f)
+		}
+	}
+	return out, err
+}
+
+// Rules lists the built-in rules.
+func (s *Set) Rules() map[string]Rule { return s.rules }
+
+// Evaluate returns every violation of the input, with its effective action.
+func (s *Set) Evaluate(ctx context.Context, in Input) ([]Violation, error) {
+	in["parameters"] = s.parameters
+	findings, err := s.builtin.Evaluate(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	var out []Violation
+	for _, f := range findings {
+		if s.disabled[f.Rule] {
+			continue
+		}
+		rule := s.rules[f.Rule]
+		action := rule.Action
+		if a, ok := s.actions[f.Rule]; ok {
+			action = a
+		}
+		if f.Action != "" {
+			action = f.Action
+		}
+		out = append(out, Violation{Policy: BuiltinPolicy, Rule: f.Rule, Message: f.Message, Action: action, Path: f.Path, Remediation: rule.Remediation})
+	}
+	for _, p := range s.custom {
+		if !matches(p.match, in) {
+			continue
+		}
+		for _, eng := range p.engines {
+			fs, err := eng.Evaluate(ctx, in)
+			if err != nil {
+				return nil, fmt.Errorf("ClusterSecretPolicy %s: %w", p.name, err)
+			}
+			for _, f := range fs {
+				action := p.actions[f.Rule]
+				if f.Action != "" {
+					action = f.Action
+				}
+				if action == "" {
+					action = Deny
+				}
+				out = append(out, Violation{Policy: p.name, Rule: f.Rule, Message: f.Message, Action: action, Path: f.Path})
+			}
+		}
+	}
+	return out, nil
+}
+
+// matches reports whether a policy's match selects the input's object.
+func matches(m policyv1alpha1.PolicyMatch, in Input) bool {
+	kind, _ := in["kind"].(string)
+	if len(m.Kinds) > 0 && !slices.Contains(m.Kinds, kind) {
+		return false
+	}
+	ns, _ := in["namespace"].(map[string]any)
+	name, _ := ns["name"].(string)
+	if name == "" {
+		return true // cluster-scoped objects
+	}
+	if slices.Contains(m.ExcludedNamespaces, name) {
+		return false
+	}
+	if m.NamespaceSelector != nil {
+		sel, err := metav1.LabelSelectorAsSelector(m.NamespaceSelector)
+		if err != nil {
+			return false
+		}
+		set := labels.Set{}
+		if l, ok := ns["labels"].(map[string]any); ok {
+			for k, v := range l {
+				set[k], _ = v.(string)
+			}
+		}
+		return sel.Matches(set)
+	}
+	return true
+}
+
+// Holder holds the current Set; the policy controller swaps it when policies change and
+// every enforcement point reads it.
+type Holder struct{ p atomic.Pointer[Set] }
+
+// NewHolder returns a holder of the built-in library alone.
+func NewHolder(ctx context.Context) (*Holder, error) {
+	s, err := NewSet(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	h := &Holder{}
+	h.p.Store(s)
+	return h, nil
+}
+
+// Get returns the current set.
+func (h *Holder) Get() *Set { return h.p.Load() }
+
+// Set replaces the current set.
+func (h *Holder) Set(s *Set) { h.p.Store(s) }
