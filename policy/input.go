@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -79,7 +80,11 @@ func (b *Builder) namespace(ctx context.Context, name string) (map[string]any, e
 	}
 	var ns corev1.Namespace
 	if err := b.Client.Get(ctx, types.NamespacedName{Name: name}, &ns); err != nil {
-		return nil, fmt.Errorf("reading namespace %s: %w", name, client.IgnoreNotFound(err))
+		if apierrors.IsNotFound(err) {
+			// Not there (yet): its name is all there is to know.
+			return map[string]any{"name": name, "labels": map[string]any{}, "annotations": map[string]any{}}, nil
+		}
+		return nil, fmt.Errorf("reading namespace %s: %w", name, err)
 	}
 	return map[string]any{"name": name, "labels": toAny(ns.Labels), "annotations": toAny(ns.Annotations)}, nil
 }

@@ -32,6 +32,7 @@ const usage = `vigil syncs secrets from external stores into Kubernetes Secrets.
 
 Usage:
   vigil controller [flags]   run the operator (see 'vigil controller -h')
+  vigil lint [flags] PATH... check manifests against the policies, offline (see 'vigil lint -h')
   vigil version              print the version
 `
 
@@ -48,6 +49,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "controller":
 		return runController(args[1:], stderr)
+	case "lint":
+		return runLint(args[1:], os.Stdin, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, version())
 		return 0

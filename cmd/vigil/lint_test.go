@@ -1,0 +1,128 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const seed = "../../test/fixtures/seed"
+
+func lint(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := runLint(args, strings.NewReader(stdin), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func role(file string) string {
+	return "arn:aws:iam::123456789012:role/payments-eso=" + filepath.Join(seed, file)
+}
+
+func TestLint_WildcardRoleExits1AndNamesTheRule(t *testing.T) {
+	code, out, _ := lint(t, "", "--aws-role-policy", role("iam-policy-wildcard.json"), seed)
+	if code != 1 {
+		t.Errorf("exit %d, want 1 (a Deny finding)", code)
+	}
+	if !strings.Contains(out, "10-secretstore.yaml:1: Deny aws-wildcard-secret-resource SecretStore payments/aws-secrets") {
+		t.Errorf("output does not name file, line, rule and object:\n%s", out)
+	}
+}
+
+func TestLint_ScopedRoleExits0(t *testing.T) {
+	code, out, errOut := lint(t, "", "--aws-role-policy", role("iam-policy-scoped.json"), seed)
+	if code != 0 {
+		t.Errorf("exit %d, want 0:\n%s%s", code, out, errOut)
+	}
+}
+
+func TestLint_JSONShape(t *testing.T) {
+	code, out, _ := lint(t, "", "-o", "json", "--aws-role-policy", role("iam-policy-wildcard.json"), seed)
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	var doc struct {
+		Findings []map[string]any `json:"findings"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("-o json is not JSON: %v\n%s", err, out)
+	}
+	if len(doc.Findings) != 1 {
+		t.Fatalf("%d findings, want 1", len(doc.Findings))
+	}
+	for _, k := range []string{"rule", "action", "kind", "namespace", "name", "file", "line", "message"} {
+		if _, ok := doc.Findings[0][k]; !ok {
+			t.Errorf("finding lacks %q: %v", k, doc.Findings[0])
+		}
+	}
+}
+
+func TestLint_SARIF(t *testing.T) {
+	_, out, _ := lint(t, "", "-o", "sarif", "--aws-role-policy", role("iam-policy-wildcard.json"), seed)
+	var doc struct {
+		Version string `json:"version"`
+		Runs    []struct {
+			Results []struct {
+				RuleID string `json:"ruleId"`
+				Level  string `json:"level"`
+			} `json:"results"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || doc.Version != "2.1.0" || len(doc.Runs) != 1 {
+		t.Fatalf("not SARIF 2.1.0: %v\n%s", err, out)
+	}
+	if r := doc.Runs[0].Results; len(r) != 1 || r[0].RuleID != "aws-wildcard-secret-resource" || r[0].Level != "error" {
+		t.Errorf("SARIF results %+v", r)
+	}
+}
+
+func TestLint_StdinAndCustomPolicy(t *testing.T) {
+	dir := t.TempDir()
+	pol := filepath.Join(dir, "policy.yaml")
+	os.WriteFile(pol, []byte(`apiVersion: vigil.dev/v1alpha1
+kind: ClusterSecretPolicy
+metadata: {name: team}
+spec:
+  validations:
+  - name: needs-team-label
+    expression: has(input.object.metadata.labels) && "team" in input.object.metadata.labels
+    message: ExternalSecrets need a team label
+`), 0o600)
+	manifest := `apiVersion: external-secrets.io/v1beta1
+kind: ExternalSecret
+metadata: {name: db, namespace: payments}
+spec:
+  secretStoreRef: {name: aws-secrets}
+  data:
+  - secretKey: password
+    remoteRef: {key: prod/payments/db}
+`
+	code, out, _ := lint(t, manifest, "--policy", pol, "-")
+	if code != 1 || !strings.Contains(out, "-:1: Deny needs-team-label ExternalSecret payments/db") {
+		t.Errorf("exit %d, output:\n%s", code, out)
+	}
+}
+
+func TestLint_BadInputExits2(t *testing.T) {
+	dir := t.TempDir()
+	broken := filepath.Join(dir, "broken.yaml")
+	os.WriteFile(broken, []byte("apiVersion: v1\nkind: [unclosed\n"), 0o600)
+	badPolicy := filepath.Join(dir, "bad-policy.yaml")
+	os.WriteFile(badPolicy, []byte("apiVersion: vigil.dev/v1alpha1\nkind: ClusterSecretPolicy\nmetadata: {name: bad}\nspec:\n  validations:\n  - {name: x, expression: 'input.kind ==', message: m}\n"), 0o600)
+	for name, args := range map[string][]string{
+		"missing path":          {filepath.Join(dir, "nope")},
+		"broken YAML":           {broken},
+		"policy does not build": {"--policy", badPolicy, seed},
+		"bad role flag":         {"--aws-role-policy", "not-a-role", seed},
+		"bad output":            {"-o", "xml", seed},
+		"no path":               {},
+	} {
+		code, _, errOut := lint(t, "", args...)
+		if code != 2 || errOut == "" {
+			t.Errorf("%s: exit %d (want 2) with message %q", name, code, errOut)
+		}
+	}
+}
