@@ -35,8 +35,7 @@ const (
 	ProviderRequestSeconds = "vigil_provider_request_duration_seconds"
 )
 
-// Metrics of the rollout controller and the policy audit. The policy audit records its own
-// (its issue); the name lives here so that alerts and dashboards draw on one list.
+// Metrics of the rollout controller and the policy audit.
 const (
 	Rollouts         = "vigil_rollouts_total"
 	RolloutsSkipped  = "vigil_rollouts_skipped_total"
@@ -73,6 +72,7 @@ type Recorder struct {
 	reconcile, providerTime *prometheus.HistogramVec
 	rollouts, skipped       *prometheus.CounterVec
 	rolloutDelay            *prometheus.HistogramVec
+	violations              *prometheus.GaugeVec
 }
 
 // New creates the metrics and registers them with reg. When they are registered already
@@ -96,12 +96,13 @@ func New(reg prometheus.Registerer) (*Recorder, error) {
 		rollouts:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: Rollouts, Help: "Workload rollouts after Secret changes by kind and result (success|failed|stopped)."}, []string{"kind", "result"}),
 		skipped:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: RolloutsSkipped, Help: "Rollouts not made, by reason (paused|loop)."}, []string{"reason"}),
 		rolloutDelay: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: RolloutDelay, Help: "Time from a Secret's change to the patch of a workload that consumes it.", Buckets: []float64{.1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300}}, []string{"kind"}),
+		violations:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: PolicyViolations, Help: "Objects that violate a policy rule, by rule, action, kind and namespace (from the last audit)."}, []string{"rule", "action", "kind", "namespace"}),
 	}
 	var err error
 	for _, c := range []**prometheus.CounterVec{&r.syncCalls, &r.syncErrors, &r.apiCalls, &r.rollouts, &r.skipped} {
 		err = errors.Join(err, register(reg, c))
 	}
-	for _, g := range []**prometheus.GaugeVec{&r.esCondition, &r.esDuration, &r.ssCondition, &r.cssCond, &r.lastSuccess, &r.interval, &r.ready} {
+	for _, g := range []**prometheus.GaugeVec{&r.esCondition, &r.esDuration, &r.ssCondition, &r.cssCond, &r.lastSuccess, &r.interval, &r.ready, &r.violations} {
 		err = errors.Join(err, register(reg, g))
 	}
 	for _, h := range []**prometheus.HistogramVec{&r.reconcile, &r.providerTime, &r.rolloutDelay} {
@@ -223,3 +224,12 @@ func (r *Recorder) Rollout(kind, result string, sinceChange time.Duration) {
 
 // RolloutSkipped counts a rollout that was not made.
 func (r *Recorder) RolloutSkipped(reason string) { r.skipped.WithLabelValues(reason).Inc() }
+
+// PolicyViolations replaces the violation counts with those of the last audit, keyed by
+// {rule, action, kind, namespace}; series of fixed objects disappear.
+func (r *Recorder) PolicyViolations(counts map[[4]string]float64) {
+	r.violations.Reset()
+	for k, n := range counts {
+		r.violations.WithLabelValues(k[0], k[1], k[2], k[3]).Set(n)
+	}
+}

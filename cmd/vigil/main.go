@@ -93,6 +93,7 @@ func runController(args []string, stderr io.Writer) int {
 	fs.DurationVar(&o.Rollout.MinInterval, "rollout-min-interval", o.Rollout.MinInterval, "least time between two rollouts of one workload")
 	fs.IntVar(&o.Rollout.MaxPerHour, "rollout-max-per-hour", o.Rollout.MaxPerHour, "rollouts of one workload per hour; one more is stopped as a loop (0: no limit)")
 	fs.IntVar(&o.Rollout.MaxConcurrent, "rollout-concurrency", o.Rollout.MaxConcurrent, "rollouts made at the same time, across all workloads")
+	fs.DurationVar(&o.AuditInterval, "audit-interval", o.AuditInterval, "time between full policy audits (they also run when policies change)")
 	iamTTL := fs.Duration("iam-cache-ttl", 5*time.Minute, "how long the IAM policies of a store's role are reused by the guardrails")
 	zopts := zap.Options{}
 	zopts.BindFlags(fs)

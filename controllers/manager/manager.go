@@ -27,6 +27,8 @@ import (
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 	esv1beta1 "github.com/vigil-dev/vigil/api/externalsecrets/v1beta1"
+	policyv1alpha1 "github.com/vigil-dev/vigil/api/policy/v1alpha1"
+	"github.com/vigil-dev/vigil/controllers/audit"
 	"github.com/vigil-dev/vigil/controllers/externalsecret"
 	"github.com/vigil-dev/vigil/controllers/rollout"
 	"github.com/vigil-dev/vigil/controllers/secretstore"
@@ -59,6 +61,8 @@ type Options struct {
 	Rollout rollout.Options
 	// IAM reads role policies for the guardrails; nil reports IAM as unknown.
 	IAM policy.RolePolicies
+	// AuditInterval between full policy audits (they also run when policies change).
+	AuditInterval time.Duration
 }
 
 // Defaults returns the options `vigil controller` starts from.
@@ -73,13 +77,14 @@ func Defaults() Options {
 		RefreshJitter:   0.05,
 		ControllerClass: "default",
 		Rollout:         rollout.DefaultOptions(),
+		AuditInterval:   10 * time.Minute,
 	}
 }
 
 // NewScheme returns a scheme with the Kubernetes types and every API Vigil serves.
 func NewScheme() (*runtime.Scheme, error) {
 	s := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, esv1.AddToScheme, esv1beta1.AddToScheme} {
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, esv1.AddToScheme, esv1beta1.AddToScheme, policyv1alpha1.AddToScheme} {
 		if err := add(s); err != nil {
 			return nil, err
 		}
@@ -158,6 +163,13 @@ func New(ctx context.Context, cfg *rest.Config, registry *providers.Registry, re
 		return nil, err
 	}
 	if err := setupRollouts(ctx, mgr, rec, o.Rollout); err != nil {
+		return nil, err
+	}
+	auditor := audit.NewAuditor(mgr.GetClient(), gate, rec, o.AuditInterval)
+	if err := mgr.Add(auditor); err != nil {
+		return nil, err
+	}
+	if err := (&audit.PolicyReconciler{Client: mgr.GetClient(), Policies: policies, Audit: auditor}).SetupWithManager(mgr); err != nil {
 		return nil, err
 	}
 	return mgr, nil

@@ -11,11 +11,19 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	corev1 "k8s.io/api/core/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+	policyv1alpha1 "github.com/vigil-dev/vigil/api/policy/v1alpha1"
+	"github.com/vigil-dev/vigil/controllers/audit"
+	"github.com/vigil-dev/vigil/metrics"
 	awsprovider "github.com/vigil-dev/vigil/providers/aws"
+	"github.com/vigil-dev/vigil/test/harness"
 )
 
 // createRole creates an IAM role in moto with one of the seed IAM policies inline.
@@ -102,5 +110,95 @@ func TestGuardrails_WildcardRoleBlockedAtReconcile(t *testing.T) {
 	}
 	if err := cp.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: "db-credentials"}, &corev1.Secret{}); err == nil {
 		t.Errorf("a Secret was written through a store that policy blocks")
+	}
+
+	// The audit reports it as a PolicyReport entry and as a metric.
+	report := waitPolicyReport(t, ctx, ns, "aws-wildcard-secret-resource")
+	if fail, _, _ := unstructured.NestedInt64(report.Object, "summary", "fail"); fail < 1 {
+		t.Errorf("PolicyReport summary.fail = %d, want at least 1", fail)
+	}
+	err = harness.WaitFor(ctx, waitTimeout, func(context.Context) (bool, error) {
+		return gauge(t, metrics.PolicyViolations, map[string]string{"rule": "aws-wildcard-secret-resource", "action": "Deny", "kind": "SecretStore", "namespace": ns}) == 1, nil
+	})
+	if err != nil {
+		t.Errorf("vigil_policy_violations for the blocked store is not 1: %v", err)
+	}
+}
+
+// waitPolicyReport waits for the namespace's PolicyReport to hold a result of the rule.
+func waitPolicyReport(t *testing.T, ctx context.Context, ns, rule string) *unstructured.Unstructured {
+	t.Helper()
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(schema.GroupVersionKind{Group: "wgpolicyk8s.io", Version: "v1alpha2", Kind: "PolicyReport"})
+	err := harness.WaitFor(ctx, waitTimeout, func(ctx context.Context) (bool, error) {
+		if err := cp.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: audit.ReportName}, u); err != nil {
+			return false, client.IgnoreNotFound(err)
+		}
+		results, _, _ := unstructured.NestedSlice(u.Object, "results")
+		for _, r := range results {
+			if m, ok := r.(map[string]any); ok && m["rule"] == rule && m["result"] == "fail" {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		t.Fatalf("no failing %s result in PolicyReport %s/%s: %v", rule, ns, audit.ReportName, err)
+	}
+	return u
+}
+
+// A ClusterSecretPolicy whose CEL does not compile is refused (Ready=False with the
+// compiler's message) and changes nothing; a valid one is in force at reconcile time and
+// counts what it flags.
+func TestGuardrails_ClusterSecretPolicy(t *testing.T) {
+	ctx := context.Background()
+	broken := &policyv1alpha1.ClusterSecretPolicy{ObjectMeta: metav1.ObjectMeta{Name: "broken"}, Spec: policyv1alpha1.ClusterSecretPolicySpec{
+		Validations: []policyv1alpha1.CELRule{{Name: "oops", Expression: "input.kind ==", Message: "never"}},
+	}}
+	create(t, ctx, broken)
+	t.Cleanup(func() { _ = cp.Client.Delete(context.Background(), broken) })
+	err := harness.WaitFor(ctx, waitTimeout, func(ctx context.Context) (bool, error) {
+		if err := cp.Client.Get(ctx, client.ObjectKeyFromObject(broken), broken); err != nil {
+			return false, err
+		}
+		c := apimeta.FindStatusCondition(broken.Status.Conditions, "Ready")
+		return c != nil && c.Reason == "CompileFailed" && strings.Contains(c.Message, "Syntax error"), nil
+	})
+	if err != nil {
+		t.Fatalf("a broken policy is not reported with the compiler's message: %v (%v)", err, broken.Status.Conditions)
+	}
+
+	ns := newNamespace(t, ctx)
+	team := &policyv1alpha1.ClusterSecretPolicy{ObjectMeta: metav1.ObjectMeta{Name: "team-label-" + ns}, Spec: policyv1alpha1.ClusterSecretPolicySpec{
+		Match:       policyv1alpha1.PolicyMatch{Kinds: []string{"ExternalSecret"}, NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": ns}}},
+		Validations: []policyv1alpha1.CELRule{{Name: "needs-team-label", Expression: `has(input.object.metadata.labels) && "team" in input.object.metadata.labels`, Message: "ExternalSecrets need a team label"}},
+	}}
+	create(t, ctx, team)
+	t.Cleanup(func() { _ = cp.Client.Delete(context.Background(), team) })
+	err = harness.WaitFor(ctx, waitTimeout, func(ctx context.Context) (bool, error) {
+		if err := cp.Client.Get(ctx, client.ObjectKeyFromObject(team), team); err != nil {
+			return false, err
+		}
+		c := apimeta.FindStatusCondition(team.Status.Conditions, "Ready")
+		return c != nil && c.Status == metav1.ConditionTrue, nil
+	})
+	if err != nil {
+		t.Fatalf("a valid policy is not Ready: %v", err)
+	}
+	putRemote(t, ctx, ns+"/db", `{"password":"team-1"}`)
+	create(t, ctx, awsStore(ns, "store"), externalSecret(ns, "db", "store", ns+"/db", map[string]string{"password": "password"}))
+	es := waitReason(t, ctx, types.NamespacedName{Namespace: ns, Name: "db"}, esv1.ReasonPolicyViolation)
+	if !strings.Contains(readyMessage(es), "needs-team-label") {
+		t.Errorf("PolicyViolation message %q does not name the rule", readyMessage(es))
+	}
+	err = harness.WaitFor(ctx, waitTimeout, func(ctx context.Context) (bool, error) {
+		if err := cp.Client.Get(ctx, client.ObjectKeyFromObject(team), team); err != nil {
+			return false, err
+		}
+		return team.Status.Violations == 1, nil
+	})
+	if err != nil {
+		t.Errorf("policy status.violations = %d, want 1", team.Status.Violations)
 	}
 }

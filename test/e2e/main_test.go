@@ -42,7 +42,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer moto.Close()
-	if cp, err = harness.StartControlPlane(filepath.Join(harness.RepoRoot(), "test", "fixtures", "crds")); err != nil {
+	if cp, err = harness.StartControlPlane(filepath.Join(harness.RepoRoot(), "test", "fixtures", "crds"), filepath.Join(harness.RepoRoot(), "config", "crd-thirdparty")); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}

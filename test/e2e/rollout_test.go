@@ -335,6 +335,27 @@ func patchDeployment(t *testing.T, ctx context.Context, d *appsv1.Deployment, ch
 	}
 }
 
+// gauge reads a gauge from the controller's /metrics (0 when absent).
+func gauge(t *testing.T, name string, labels map[string]string) float64 {
+	t.Helper()
+	f, ok := scrape(t)[name]
+	if !ok {
+		return 0
+	}
+	for _, m := range f.Metric {
+		match := true
+		for _, l := range m.Label {
+			if want, ok := labels[l.GetName()]; ok && want != l.GetValue() {
+				match = false
+			}
+		}
+		if match && m.Gauge != nil {
+			return m.Gauge.GetValue()
+		}
+	}
+	return 0
+}
+
 // counter reads a counter from the controller's /metrics (0 when absent).
 func counter(t *testing.T, name string, labels map[string]string) float64 {
 	t.Helper()

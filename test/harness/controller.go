@@ -57,6 +57,7 @@ func TestOptions() manager.Options {
 	o.Rollout.Debounce = 3 * time.Second
 	o.Rollout.MinInterval = 0
 	o.Rollout.MaxPerHour = 4
+	o.AuditInterval = 2 * time.Second
 	return o
 }
 

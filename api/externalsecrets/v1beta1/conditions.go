@@ -14,6 +14,10 @@ const (
 	ReasonSecretDeleted     = "SecretDeleted"
 	ReasonSecretMissing     = "SecretMissing"
 
+	// ReasonPolicyViolation: a Deny policy blocks the object (stores and ExternalSecrets);
+	// Vigil's addition.
+	ReasonPolicyViolation = "PolicyViolation"
+
 	// Store reasons.
 	ReasonStoreValid            = "Valid"
 	ReasonInvalidProviderConfig = "InvalidProviderConfig"
