@@ -94,6 +94,12 @@ func runController(args []string, stderr io.Writer) int {
 	fs.IntVar(&o.Rollout.MaxPerHour, "rollout-max-per-hour", o.Rollout.MaxPerHour, "rollouts of one workload per hour; one more is stopped as a loop (0: no limit)")
 	fs.IntVar(&o.Rollout.MaxConcurrent, "rollout-concurrency", o.Rollout.MaxConcurrent, "rollouts made at the same time, across all workloads")
 	fs.DurationVar(&o.AuditInterval, "audit-interval", o.AuditInterval, "time between full policy audits (they also run when policies change)")
+	fs.BoolVar(&o.Webhook.Enabled, "webhook", false, "serve the validating admission webhook (on in the Helm chart)")
+	fs.IntVar(&o.Webhook.Port, "webhook-port", 9443, "port of the admission webhook")
+	fs.StringVar(&o.Webhook.CertDir, "webhook-cert-dir", "/tmp/k8s-webhook-server/serving-certs", "folder holding the webhook's tls.crt and tls.key")
+	fs.StringVar(&o.Webhook.CertSecret, "webhook-cert-secret", "", "namespace/name of a Secret in which the controller creates and rotates the webhook certificate (mount it at --webhook-cert-dir); empty when cert-manager provides it")
+	fs.StringVar(&o.Webhook.DNSName, "webhook-dns-name", "vigil-webhook.vigil-system.svc", "DNS name of the webhook Service, for the certificate")
+	fs.StringVar(&o.Webhook.ConfigName, "webhook-configuration-name", "vigil", "ValidatingWebhookConfiguration whose CA bundle the controller keeps current")
 	iamTTL := fs.Duration("iam-cache-ttl", 5*time.Minute, "how long the IAM policies of a store's role are reused by the guardrails")
 	zopts := zap.Options{}
 	zopts.BindFlags(fs)

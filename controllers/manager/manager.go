@@ -9,10 +9,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/open-policy-agent/cert-controller/pkg/rotator"
 	"golang.org/x/time/rate"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/workqueue"
@@ -22,8 +26,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 	esv1beta1 "github.com/vigil-dev/vigil/api/externalsecrets/v1beta1"
@@ -37,6 +43,7 @@ import (
 	"github.com/vigil-dev/vigil/providers"
 )
 
+// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=validatingwebhookconfigurations,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=apps,resources=deployments;statefulsets;daemonsets,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=argoproj.io,resources=rollouts,verbs=get;list;watch;patch
@@ -63,6 +70,23 @@ type Options struct {
 	IAM policy.RolePolicies
 	// AuditInterval between full policy audits (they also run when policies change).
 	AuditInterval time.Duration
+	// Webhook serves the validating admission webhook.
+	Webhook WebhookOptions
+}
+
+// WebhookOptions configure the admission webhook and its serving certificate.
+type WebhookOptions struct {
+	Enabled bool
+	Host    string
+	Port    int
+	CertDir string
+	// CertSecret (namespace/name), when set, makes the controller create and rotate the
+	// serving certificate in that Secret (mounted at CertDir) and inject its CA into the
+	// ValidatingWebhookConfiguration ConfigName. Empty: the certificate is provided (e.g. by
+	// cert-manager).
+	CertSecret string
+	DNSName    string
+	ConfigName string
 }
 
 // Defaults returns the options `vigil controller` starts from.
@@ -165,6 +189,11 @@ func New(ctx context.Context, cfg *rest.Config, registry *providers.Registry, re
 	if err := setupRollouts(ctx, mgr, rec, o.Rollout); err != nil {
 		return nil, err
 	}
+	if o.Webhook.Enabled {
+		if err := setupWebhook(mgr, o.Webhook, &policy.Validator{Builder: gate.Builder, Policies: policies}); err != nil {
+			return nil, err
+		}
+	}
 	auditor := audit.NewAuditor(mgr.GetClient(), gate, rec, o.AuditInterval)
 	if err := mgr.Add(auditor); err != nil {
 		return nil, err
@@ -207,4 +236,49 @@ func rateLimiter(o Options) workqueue.TypedRateLimiter[reconcile.Request] {
 		workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](o.RetryBaseDelay, o.RetryMaxDelay),
 		&workqueue.TypedBucketRateLimiter[reconcile.Request]{Limiter: rate.NewLimiter(rate.Limit(20), 200)},
 	)
+}
+
+// setupWebhook serves the validating webhook at /validate. With a CertSecret, the serving
+// certificate is created and rotated by cert-controller's rotator (the library Gatekeeper
+// uses), and the server starts once the certificate is in place.
+func setupWebhook(mgr ctrl.Manager, o WebhookOptions, v *policy.Validator) error {
+	server := webhook.NewServer(webhook.Options{Host: o.Host, Port: o.Port, CertDir: o.CertDir})
+	server.Register("/validate", &webhook.Admission{Handler: v})
+	if o.CertSecret == "" {
+		return mgr.Add(server)
+	}
+	ns, name, ok := strings.Cut(o.CertSecret, "/")
+	if !ok {
+		return fmt.Errorf("webhook certificate Secret %q: want namespace/name", o.CertSecret)
+	}
+	// The rotator fills an existing Secret; create it empty when the chart has not.
+	direct, err := client.New(mgr.GetConfig(), client.Options{Scheme: mgr.GetScheme()})
+	if err != nil {
+		return err
+	}
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+	if err := direct.Create(context.Background(), secret); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating webhook certificate Secret %s: %w", o.CertSecret, err)
+	}
+	ready := make(chan struct{})
+	err = rotator.AddRotator(mgr, &rotator.CertRotator{
+		SecretKey:      types.NamespacedName{Namespace: ns, Name: name},
+		CertDir:        o.CertDir,
+		CAName:         "vigil-webhook-ca",
+		CAOrganization: "vigil",
+		DNSName:        o.DNSName,
+		IsReady:        ready,
+		Webhooks:       []rotator.WebhookInfo{{Name: o.ConfigName, Type: rotator.Validating}},
+	})
+	if err != nil {
+		return fmt.Errorf("setting up webhook certificate rotation: %w", err)
+	}
+	return mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+		select {
+		case <-ready:
+		case <-ctx.Done():
+			return nil
+		}
+		return server.Start(ctx)
+	}))
 }

@@ -1,0 +1,102 @@
+package policy
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+	policyv1alpha1 "github.com/vigil-dev/vigil/api/policy/v1alpha1"
+)
+
+// Validator is the validating admission webhook: stores and ExternalSecrets that violate a
+// Deny rule are rejected with the rule and its remediation, Warn rules come back as
+// admission warnings, and a ClusterSecretPolicy whose Rego or CEL does not compile is
+// rejected with the compiler's message. It reads the same policy set as the reconcile gate.
+type Validator struct {
+	Builder  *Builder
+	Policies *Holder
+}
+
+// Handle implements admission.Handler.
+func (v *Validator) Handle(ctx context.Context, req admission.Request) admission.Response {
+	if req.Operation != admissionv1.Create && req.Operation != admissionv1.Update {
+		return admission.Allowed("")
+	}
+	if req.Kind.Kind == "ClusterSecretPolicy" {
+		var p policyv1alpha1.ClusterSecretPolicy
+		if err := json.Unmarshal(req.Object.Raw, &p); err != nil {
+			return admission.Errored(http.StatusBadRequest, err)
+		}
+		if err := CheckPolicy(ctx, p); err != nil {
+			return admission.Denied(err.Error())
+		}
+		return admission.Allowed("")
+	}
+	obj, err := decodeESObject(req.Object.Raw)
+	if err != nil {
+		return admission.Errored(http.StatusBadRequest, err)
+	}
+	var in Input
+	switch o := obj.(type) {
+	case *esv1.SecretStore:
+		in, err = v.Builder.ForStore(ctx, o, string(req.Operation))
+	case *esv1.ClusterSecretStore:
+		in, err = v.Builder.ForStore(ctx, o, string(req.Operation))
+	case *esv1.ExternalSecret:
+		in, err = v.Builder.ForExternalSecret(ctx, o, string(req.Operation))
+	default:
+		return admission.Allowed("")
+	}
+	if err != nil {
+		return admission.Errored(http.StatusInternalServerError, err)
+	}
+	if len(req.OldObject.Raw) > 0 {
+		var old map[string]any
+		if json.Unmarshal(req.OldObject.Raw, &old) == nil {
+			in["oldObject"] = old
+		}
+	}
+	vs, err := v.Policies.Get().Evaluate(ctx, in)
+	if err != nil {
+		return admission.Errored(http.StatusInternalServerError, err)
+	}
+	if d := Denied(vs); len(d) > 0 {
+		return admission.Denied("denied by Vigil policy: " + Summary(d))
+	}
+	var warnings []string
+	for _, x := range vs {
+		if x.Action == Warn {
+			warnings = append(warnings, fmt.Sprintf("Vigil policy %s", x))
+		}
+	}
+	return admission.Allowed("").WithWarnings(warnings...)
+}
+
+// decodeESObject decodes an external-secrets.io object of any served version as v1 (the
+// schemas are the same).
+func decodeESObject(raw []byte) (runtime.Object, error) {
+	u := &unstructured.Unstructured{}
+	if err := json.Unmarshal(raw, &u.Object); err != nil {
+		return nil, err
+	}
+	var obj runtime.Object
+	switch u.GetKind() {
+	case esv1.SecretStoreKind:
+		obj = &esv1.SecretStore{}
+	case esv1.ClusterSecretStoreKind:
+		obj = &esv1.ClusterSecretStore{}
+	case "ExternalSecret":
+		obj = &esv1.ExternalSecret{}
+	default:
+		return nil, nil
+	}
+	u.SetAPIVersion(esv1.GroupVersion.String())
+	return obj, runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, obj)
+}
