@@ -180,4 +180,3 @@ func BenchmarkPolicy_AdmissionLatency(b *testing.B) {
 	fmt.Printf("admission: 50 concurrent clients, 2000 reviews of the seed store: p50 %s, p99 %s; floor (same server, handler that admits without looking) p50 %s, p99 %s\n",
 		p50.Round(10*time.Microsecond), p99.Round(10*time.Microsecond), fp50.Round(10*time.Microsecond), fp99.Round(10*time.Microsecond))
 }
-
