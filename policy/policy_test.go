@@ -2,6 +2,7 @@ package policy
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -90,7 +91,7 @@ func TestBuiltinRules_HaveMetadata(t *testing.T) {
 	}
 	want := []string{"aws-wildcard-secret-action", "aws-wildcard-secret-resource", "clustersecretstore-unscoped", "externalsecret-find-without-path",
 		"externalsecret-key-outside-prefix", "externalsecret-refresh-interval", "secret-type-privileged", "store-static-credentials"}
-	if got := slices.Sorted(mapKeys(s.Rules())); !slices.Equal(got, want) {
+	if got := slices.Sorted(maps.Keys(s.Rules())); !slices.Equal(got, want) {
 		t.Fatalf("built-in rules %v, want %v", got, want)
 	}
 	for id, r := range s.Rules() {

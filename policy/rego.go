@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"maps"
 	"slices"
 	"strings"
 
@@ -105,7 +106,7 @@ func (e *RegoEngine) Evaluate(ctx context.Context, in Input) ([]Finding, error) 
 	}
 	tree, _ := rs[0].Expressions[0].Value.(map[string]any)
 	var out []Finding
-	for _, path := range slices.Sorted(mapKeys(e.rules)) {
+	for _, path := range slices.Sorted(maps.Keys(e.rules)) {
 		rule := e.rules[path]
 		node := lookup(tree, strings.Split(path, "."))
 		vs, _ := node["violation"].([]any)
@@ -136,16 +137,6 @@ func lookup(tree map[string]any, path []string) map[string]any {
 		node = next
 	}
 	return node
-}
-
-func mapKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // LibraryModules reads the .rego files of a library folder, leaving out its tests.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"sync/atomic"
 
@@ -77,7 +78,7 @@ func CheckPolicy(ctx context.Context, p policyv1alpha1.ClusterSecretPolicy) erro
 func (s *Set) add(ctx context.Context, p policyv1alpha1.ClusterSecretPolicy) error {
 	for i, r := range p.Spec.Rules {
 		if _, ok := s.rules[r.ID]; !ok {
-			return fmt.Errorf("spec.rules[%d]: no built-in rule %q (known: %v)", i, r.ID, slices.Sorted(mapKeys(s.rules)))
+			return fmt.Errorf("spec.rules[%d]: no built-in rule %q (known: %v)", i, r.ID, slices.Sorted(maps.Keys(s.rules)))
 		}
 		if r.Enabled != nil {
 			s.disabled[r.ID] = !*r.Enabled

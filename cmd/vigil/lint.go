@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -342,13 +343,7 @@ func printSARIF(w io.Writer, findings []finding, set *policy.Set) error {
 		Help map[string]string `json:"help,omitempty"`
 	}
 	var rules []rule
-	for _, id := range slices.Sorted(func(yield func(string) bool) {
-		for id := range set.Rules() {
-			if !yield(id) {
-				return
-			}
-		}
-	}) {
+	for _, id := range slices.Sorted(maps.Keys(set.Rules())) {
 		r := set.Rules()[id]
 		rules = append(rules, rule{ID: id, Name: r.Title, Desc: map[string]string{"text": r.Title}, Help: map[string]string{"text": r.Remediation}})
 	}

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -197,13 +198,7 @@ func namespacesOf(stores []esv1.SecretStore, ess []esv1.ExternalSecret) []string
 	for _, e := range ess {
 		set[e.Namespace] = true
 	}
-	return slices.Sorted(func(yield func(string) bool) {
-		for k := range set {
-			if !yield(k) {
-				return
-			}
-		}
-	})
+	return slices.Sorted(maps.Keys(set))
 }
 
 // record sets vigil_policy_violations from scratch, so that fixed objects drop out.

@@ -338,26 +338,17 @@ func patchDeployment(t *testing.T, ctx context.Context, d *appsv1.Deployment, ch
 // gauge reads a gauge from the controller's /metrics (0 when absent).
 func gauge(t *testing.T, name string, labels map[string]string) float64 {
 	t.Helper()
-	f, ok := scrape(t)[name]
-	if !ok {
-		return 0
-	}
-	for _, m := range f.Metric {
-		match := true
-		for _, l := range m.Label {
-			if want, ok := labels[l.GetName()]; ok && want != l.GetValue() {
-				match = false
-			}
-		}
-		if match && m.Gauge != nil {
-			return m.Gauge.GetValue()
-		}
-	}
-	return 0
+	return metricValue(t, name, labels)
 }
 
 // counter reads a counter from the controller's /metrics (0 when absent).
 func counter(t *testing.T, name string, labels map[string]string) float64 {
+	t.Helper()
+	return metricValue(t, name, labels)
+}
+
+// metricValue reads the first series of a gauge or counter whose labels include labels.
+func metricValue(t *testing.T, name string, labels map[string]string) float64 {
 	t.Helper()
 	f, ok := scrape(t)[name]
 	if !ok {
@@ -370,7 +361,11 @@ func counter(t *testing.T, name string, labels map[string]string) float64 {
 				match = false
 			}
 		}
-		if match && m.Counter != nil {
+		switch {
+		case !match:
+		case m.Gauge != nil:
+			return m.Gauge.GetValue()
+		case m.Counter != nil:
 			return m.Counter.GetValue()
 		}
 	}
