@@ -84,7 +84,11 @@ func run(m *testing.M) int {
 	}
 	var port int
 	fmt.Sscanf(addr[strings.LastIndex(addr, ":")+1:], "%d", &port)
-	if err := cp.Client.Create(ctx, harness.WebhookConfiguration(configName, fmt.Sprintf("https://localhost:%d/validate", port), admissionregistrationv1.Fail)); err != nil {
+	vwc, err := harness.WebhookConfiguration(fmt.Sprintf("https://localhost:%d/validate", port), admissionregistrationv1.Fail)
+	if err != nil {
+		return fail(err)
+	}
+	if err := cp.Client.Create(ctx, vwc); err != nil {
 		return fail(err)
 	}
 	certDir, _ := os.MkdirTemp("", "vigil-webhook-")

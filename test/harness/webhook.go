@@ -3,15 +3,16 @@ package harness
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 )
 
 // MountSecret does what the kubelet does for a Secret volume: it keeps the Secret's keys
@@ -38,23 +39,21 @@ func MountSecret(ctx context.Context, c client.Reader, key types.NamespacedName,
 	}()
 }
 
-// WebhookConfiguration is Vigil's ValidatingWebhookConfiguration pointed at a URL (the
-// chart points it at the Service). Its CA bundle is left for the controller to inject.
-func WebhookConfiguration(name, url string, failurePolicy admissionregistrationv1.FailurePolicyType) *admissionregistrationv1.ValidatingWebhookConfiguration {
-	none := admissionregistrationv1.SideEffectClassNone
-	ops := []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update}
-	return &admissionregistrationv1.ValidatingWebhookConfiguration{
-		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Webhooks: []admissionregistrationv1.ValidatingWebhook{{
-			Name:                    "validate.vigil.dev",
-			ClientConfig:            admissionregistrationv1.WebhookClientConfig{URL: &url},
-			FailurePolicy:           &failurePolicy,
-			SideEffects:             &none,
-			AdmissionReviewVersions: []string{"v1"},
-			Rules: []admissionregistrationv1.RuleWithOperations{
-				{Operations: ops, Rule: admissionregistrationv1.Rule{APIGroups: []string{"external-secrets.io"}, APIVersions: []string{"*"}, Resources: []string{"secretstores", "clustersecretstores", "externalsecrets"}}},
-				{Operations: ops, Rule: admissionregistrationv1.Rule{APIGroups: []string{"vigil.dev"}, APIVersions: []string{"*"}, Resources: []string{"clustersecretpolicies"}}},
-			},
-		}},
+// WebhookConfiguration reads the shipped config/webhook manifest and points it at a URL
+// (out of cluster there is no Service) with the given failure policy, so that the tests
+// exercise the configuration users install.
+func WebhookConfiguration(url string, failurePolicy admissionregistrationv1.FailurePolicyType) (*admissionregistrationv1.ValidatingWebhookConfiguration, error) {
+	data, err := os.ReadFile(filepath.Join(RepoRoot(), "config", "webhook", "validatingwebhookconfiguration.yaml"))
+	if err != nil {
+		return nil, err
 	}
+	var vwc admissionregistrationv1.ValidatingWebhookConfiguration
+	if err := yaml.UnmarshalStrict(data, &vwc); err != nil {
+		return nil, fmt.Errorf("config/webhook: %w", err)
+	}
+	for i := range vwc.Webhooks {
+		vwc.Webhooks[i].ClientConfig = admissionregistrationv1.WebhookClientConfig{URL: &url}
+		vwc.Webhooks[i].FailurePolicy = &failurePolicy
+	}
+	return &vwc, nil
 }
