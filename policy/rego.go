@@ -55,7 +55,13 @@ func NewRegoEngine(ctx context.Context, modules []RegoModule) (*RegoEngine, erro
 	if compiler.Compile(parsed); compiler.Failed() {
 		return nil, &CompileError{Msg: compiler.Errors.Error()}
 	}
-	q, err := rego.New(rego.Compiler(compiler), rego.Query("data.vigil")).PrepareForEval(ctx)
+	// Query each rule's violation set by name rather than all of data.vigil: the tree walk
+	// would also materialise every helper of vigil.lib for every input.
+	var parts []string
+	for _, path := range slices.Sorted(maps.Keys(rules)) {
+		parts = append(parts, fmt.Sprintf("%q: {v | some v in data.vigil.%s.violation}", path, path))
+	}
+	q, err := rego.New(rego.Compiler(compiler), rego.Query("x := {"+strings.Join(parts, ", ")+"}")).PrepareForEval(ctx)
 	if err != nil {
 		return nil, &CompileError{Msg: err.Error()}
 	}
@@ -101,15 +107,14 @@ func (e *RegoEngine) Evaluate(ctx context.Context, in Input) ([]Finding, error) 
 	if err != nil {
 		return nil, err
 	}
-	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
+	if len(rs) == 0 {
 		return nil, nil
 	}
-	tree, _ := rs[0].Expressions[0].Value.(map[string]any)
+	byRule, _ := rs[0].Bindings["x"].(map[string]any)
 	var out []Finding
 	for _, path := range slices.Sorted(maps.Keys(e.rules)) {
 		rule := e.rules[path]
-		node := lookup(tree, strings.Split(path, "."))
-		vs, _ := node["violation"].([]any)
+		vs, _ := byRule[path].([]any)
 		for _, raw := range vs {
 			v, _ := raw.(map[string]any)
 			f := Finding{Rule: rule.ID}
@@ -125,18 +130,6 @@ func (e *RegoEngine) Evaluate(ctx context.Context, in Input) ([]Finding, error) 
 		}
 	}
 	return out, nil
-}
-
-func lookup(tree map[string]any, path []string) map[string]any {
-	node := tree
-	for _, p := range path {
-		next, ok := node[p].(map[string]any)
-		if !ok {
-			return nil
-		}
-		node = next
-	}
-	return node
 }
 
 // LibraryModules reads the .rego files of a library folder, leaving out its tests.
