@@ -155,7 +155,9 @@ func (a *Auditor) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	objects := map[string]int{} // objects audited, by namespace ("" for cluster-scoped)
 	add := func(obj client.Object, kind string, vs []policy.Violation) {
+		objects[obj.GetNamespace()]++
 		for _, v := range vs {
 			results = append(results, result{v: v, kind: kind, namespace: obj.GetNamespace(), name: obj.GetName(), uid: string(obj.GetUID())})
 		}
@@ -187,7 +189,7 @@ func (a *Auditor) Run(ctx context.Context) error {
 	}
 	a.record(results)
 	// A report that cannot be written does not keep the others, or the policy status, back.
-	return errors.Join(a.writeReports(ctx, results, namespacesOf(stores.Items, ess.Items)), a.writePolicyStatus(ctx, results))
+	return errors.Join(a.writeReports(ctx, results, objects, namespacesOf(stores.Items, ess.Items)), a.writePolicyStatus(ctx, results))
 }
 
 func namespacesOf(stores []esv1.SecretStore, ess []esv1.ExternalSecret) []string {
@@ -212,7 +214,7 @@ func (a *Auditor) record(results []result) {
 
 // writeReports writes one PolicyReport per namespace that has stores or ExternalSecrets
 // (an empty one when all pass) and the ClusterPolicyReport.
-func (a *Auditor) writeReports(ctx context.Context, results []result, namespaces []string) error {
+func (a *Auditor) writeReports(ctx context.Context, results []result, objects map[string]int, namespaces []string) error {
 	byNS := map[string][]result{}
 	for _, r := range results {
 		byNS[r.namespace] = append(byNS[r.namespace], r)
@@ -223,16 +225,21 @@ func (a *Auditor) writeReports(ctx context.Context, results []result, namespaces
 		if err := a.Client.Get(ctx, client.ObjectKey{Name: ns}, &n); err != nil || !n.DeletionTimestamp.IsZero() {
 			continue // gone or going: nothing can be written there
 		}
-		errs = append(errs, a.writeReport(ctx, policyReportGVK, ns, byNS[ns]))
+		errs = append(errs, a.writeReport(ctx, policyReportGVK, ns, objects[ns], byNS[ns]))
 	}
-	errs = append(errs, a.writeReport(ctx, clusterPolicyReportGVK, "", byNS[""]))
+	errs = append(errs, a.writeReport(ctx, clusterPolicyReportGVK, "", objects[""], byNS[""]))
 	return errors.Join(errs...)
 }
 
 var resultOf = map[policy.Action]string{policy.Deny: "fail", policy.Warn: "warn", policy.Audit: "warn"}
 
-func (a *Auditor) writeReport(ctx context.Context, gvk schema.GroupVersionKind, namespace string, results []result) error {
-	summary := map[string]any{"pass": int64(0), "fail": int64(0), "warn": int64(0), "error": int64(0), "skip": int64(0)}
+// writeReport writes one report. summary.pass counts the audited objects with no finding.
+func (a *Auditor) writeReport(ctx context.Context, gvk schema.GroupVersionKind, namespace string, audited int, results []result) error {
+	flagged := map[string]bool{}
+	for _, r := range results {
+		flagged[r.kind+"/"+r.name] = true
+	}
+	summary := map[string]any{"pass": int64(audited - len(flagged)), "fail": int64(0), "warn": int64(0), "error": int64(0), "skip": int64(0)}
 	items := make([]any, 0, len(results))
 	now := time.Now()
 	for _, r := range results {

@@ -20,9 +20,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -59,7 +61,7 @@ func run(exitAfter bool) error {
 	fmt.Println("    AWS_ENDPOINT_URL =", moto.URL)
 
 	step("Starting kube-apiserver and etcd (a few seconds)")
-	cp, err := harness.StartControlPlane()
+	cp, err := harness.StartControlPlane(filepath.Join(root, "config", "crd-thirdparty"))
 	if err != nil {
 		return err
 	}
@@ -87,6 +89,20 @@ func run(exitAfter bool) error {
 	if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("prod/payments/db"), SecretString: aws.String(string(value))}); err != nil {
 		return err
 	}
+
+	step("Creating the IAM role payments-eso with the seed's least-privilege policy (moto IAM)")
+	scoped, err := os.ReadFile(filepath.Join(seed, "iam-policy-scoped.json"))
+	if err != nil {
+		return err
+	}
+	iamc := iam.NewFromConfig(awsCfg)
+	if _, err := iamc.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("payments-eso"), AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[]}`)}); err != nil {
+		return err
+	}
+	if _, err := iamc.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("payments-eso"), PolicyName: aws.String("secrets"), PolicyDocument: aws.String(string(scoped))}); err != nil {
+		return err
+	}
+	fmt.Println("    secretsmanager:GetSecretValue on arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/payments/*")
 
 	step("Starting bin/vigil controller")
 	logPath := filepath.Join(workDir, "vigil.log")
@@ -166,6 +182,22 @@ func run(exitAfter bool) error {
 	}
 	fmt.Printf("    data-hash changed: %s -> %s\n", before, after)
 
+	step("Guardrails: the audit's PolicyReport, and vigil lint on the seed with a wildcard IAM policy")
+	fmt.Println("$ kubectl get policyreports -n payments")
+	if err := waitReport(ctx, cp.Client); err != nil {
+		return err
+	}
+	if err := printTable(ctx, cp, "/apis/wgpolicyk8s.io/v1alpha2/namespaces/payments/policyreports"); err != nil {
+		return err
+	}
+	lintArgs := []string{"lint", "--aws-role-policy", "arn:aws:iam::123456789012:role/payments-eso=" + filepath.Join(seed, "iam-policy-wildcard.json"), seed}
+	fmt.Printf("$ vigil %s\n", strings.Join(lintArgs, " "))
+	lint := exec.Command(filepath.Join(root, "bin", "vigil"), lintArgs...)
+	lint.Stdout, lint.Stderr = os.Stdout, os.Stderr
+	if err := lint.Run(); err != nil {
+		fmt.Printf("    exit status: %v (a Deny finding fails CI)\n", err)
+	}
+
 	step("Done. Look around with kubectl:")
 	fmt.Printf("    export KUBECONFIG=%s\n    kubectl get es,ss -A\n    kubectl describe es db-credentials -n payments\n", kubeconfig)
 	if exitAfter {
@@ -207,6 +239,17 @@ func waitSynced(ctx context.Context, c client.Client, name, oldHash string) erro
 		return fmt.Errorf("externalsecret/%s did not sync (%s): %w", name, msg, err)
 	}
 	return nil
+}
+
+// waitReport waits for the audit's PolicyReport in payments.
+func waitReport(ctx context.Context, c client.Client) error {
+	u := &unstructured.Unstructured{}
+	u.SetAPIVersion("wgpolicyk8s.io/v1alpha2")
+	u.SetKind("PolicyReport")
+	return harness.WaitFor(ctx, 2*time.Minute, func(ctx context.Context) (bool, error) {
+		err := c.Get(ctx, types.NamespacedName{Namespace: "payments", Name: "vigil-policy"}, u)
+		return err == nil, client.IgnoreNotFound(err)
+	})
 }
 
 // printSecret prints a Secret's keys and sizes, never its values, and returns its hash.
