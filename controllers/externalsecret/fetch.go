@@ -157,8 +157,5 @@ func unsupported(es *esv1.ExternalSecret) error {
 			return fmt.Errorf("spec.data[%d].remoteRef.metadataPolicy Fetch is not supported by this version of Vigil", i)
 		}
 	}
-	if t := es.Spec.Target.Template; t != nil && (len(t.Data) > 0 || len(t.TemplateFrom) > 0) {
-		return fmt.Errorf("spec.target.template data and templateFrom are not supported by this version of Vigil; template.type and template.metadata are")
-	}
 	return nil
 }

@@ -32,6 +32,7 @@ import (
 // +kubebuilder:rbac:groups=external-secrets.io,resources=secretstores;clustersecretstores,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get
 // +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=serviceaccounts/token,verbs=create
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
@@ -101,7 +102,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	if err != nil {
 		return r.failed(es, err)
 	}
-	deleted, err := r.writeSecret(ctx, es, data, missing)
+	out, err := r.renderTemplate(ctx, es, data)
+	if err != nil {
+		return r.failed(es, outcome.Transient(esv1.ReasonSecretSyncedError, err))
+	}
+	deleted, err := r.writeSecret(ctx, es, out, missing)
 	if err != nil {
 		return r.failed(es, err)
 	}

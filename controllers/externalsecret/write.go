@@ -24,7 +24,8 @@ const mergeWait = time.Minute
 // writeSecret brings the target Secret in line with the fetched data, as the creation
 // policy says. It writes only when something changed. deleted reports that the Secret was
 // deleted because its remote data is gone (deletionPolicy Delete).
-func (r *Reconciler) writeSecret(ctx context.Context, es *esv1.ExternalSecret, data map[string][]byte, missing int) (deleted bool, err error) {
+func (r *Reconciler) writeSecret(ctx context.Context, es *esv1.ExternalSecret, out *rendered, missing int) (deleted bool, err error) {
+	data := out.data
 	policy := es.Spec.Target.CreationPolicy
 	if policy == esv1.CreatePolicyNone {
 		return false, nil
@@ -39,7 +40,7 @@ func (r *Reconciler) writeSecret(ctx context.Context, es *esv1.ExternalSecret, d
 	if policy == esv1.CreatePolicyMerge {
 		return false, r.mergeSecret(ctx, es, existing, data)
 	}
-	return false, r.ownSecret(ctx, es, existing, data)
+	return false, r.ownSecret(ctx, es, existing, out)
 }
 
 // getSecret reads the target Secret from the cache (managed Secrets) or else the API server.
@@ -61,7 +62,7 @@ func (r *Reconciler) getSecret(ctx context.Context, es *esv1.ExternalSecret) (*c
 
 // ownSecret creates or updates a Secret for creationPolicy Owner or Orphan. The Secret
 // holds exactly the fetched data.
-func (r *Reconciler) ownSecret(ctx context.Context, es *esv1.ExternalSecret, existing *corev1.Secret, data map[string][]byte) error {
+func (r *Reconciler) ownSecret(ctx context.Context, es *esv1.ExternalSecret, existing *corev1.Secret, out *rendered) error {
 	desired := existing.DeepCopy()
 	if existing == nil {
 		desired = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: es.Namespace, Name: targetName(es)}}
@@ -78,8 +79,8 @@ func (r *Reconciler) ownSecret(ctx context.Context, es *esv1.ExternalSecret, exi
 	if desired.Type == "" {
 		desired.Type = corev1.SecretTypeOpaque
 	}
-	desired.Data = data
-	r.stamp(es, desired, data)
+	desired.Data = out.data
+	r.stamp(desired, out)
 	if es.Spec.Target.Immutable {
 		desired.Immutable = ptrTo(true)
 	}
@@ -121,20 +122,18 @@ func (r *Reconciler) mergeSecret(ctx context.Context, es *esv1.ExternalSecret, e
 	return r.apply(ctx, es, existing, desired)
 }
 
-// stamp adds the managed label, the data hash and the template's metadata.
-func (r *Reconciler) stamp(es *esv1.ExternalSecret, s *corev1.Secret, data map[string][]byte) {
+// stamp adds the managed label, the data hash and the template's labels and annotations.
+func (r *Reconciler) stamp(s *corev1.Secret, out *rendered) {
 	if s.Labels == nil {
 		s.Labels = map[string]string{}
 	}
 	if s.Annotations == nil {
 		s.Annotations = map[string]string{}
 	}
-	if t := es.Spec.Target.Template; t != nil {
-		maps.Copy(s.Labels, t.Metadata.Labels)
-		maps.Copy(s.Annotations, t.Metadata.Annotations)
-	}
+	maps.Copy(s.Labels, out.labels)
+	maps.Copy(s.Annotations, out.annotations)
 	s.Labels[esv1.LabelManaged] = esv1.LabelManagedValue
-	s.Annotations[esv1.AnnotationDataHash] = dataHash(s.Type, data)
+	s.Annotations[esv1.AnnotationDataHash] = dataHash(s.Type, out.data)
 }
 
 // apply creates or updates the Secret when desired differs from existing, and records an

@@ -1,0 +1,198 @@
+package externalsecret
+
+import (
+	"bytes"
+	"context"
+	"encoding/pem"
+	"fmt"
+	"maps"
+	"strings"
+	"text/template"
+
+	"github.com/Masterminds/sprig/v3"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+)
+
+// Template targets of templateFrom.
+const (
+	targetData        = "Data"
+	targetAnnotations = "Annotations"
+	targetLabels      = "Labels"
+)
+
+// funcs are the template functions of ESO's engine v2: sprig's text functions (without
+// env and expandenv, which would read the controller's environment) and the PEM helpers ESO
+// users rely on.
+func funcs() template.FuncMap {
+	f := sprig.TxtFuncMap()
+	delete(f, "env")
+	delete(f, "expandenv")
+	f["filterPEM"] = filterPEM
+	return f
+}
+
+// filterPEM keeps the PEM blocks of one type, e.g. {{ .bundle | filterPEM "CERTIFICATE" }}.
+func filterPEM(blockType, input string) (string, error) {
+	var out bytes.Buffer
+	rest := []byte(input)
+	for {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			break
+		}
+		if block.Type == blockType {
+			if err := pem.Encode(&out, block); err != nil {
+				return "", err
+			}
+		}
+	}
+	if out.Len() == 0 {
+		return "", fmt.Errorf("no %s block in the input", blockType)
+	}
+	return out.String(), nil
+}
+
+// rendered is what a template makes of the fetched data.
+type rendered struct {
+	data        map[string][]byte
+	labels      map[string]string
+	annotations map[string]string
+}
+
+// renderTemplate applies spec.target.template to the fetched data: template.data and
+// templateFrom render into Secret keys (or labels and annotations); mergePolicy Replace keeps
+// only the rendered keys, Merge adds them to the fetched ones. Errors name the template key
+// and the template engine's reason, never a value.
+func (r *Reconciler) renderTemplate(ctx context.Context, es *esv1.ExternalSecret, fetched map[string][]byte) (*rendered, error) {
+	t := es.Spec.Target.Template
+	out := &rendered{data: fetched, labels: map[string]string{}, annotations: map[string]string{}}
+	if t == nil {
+		return out, nil
+	}
+	maps.Copy(out.labels, t.Metadata.Labels)
+	maps.Copy(out.annotations, t.Metadata.Annotations)
+	if len(t.Data) == 0 && len(t.TemplateFrom) == 0 {
+		return out, nil
+	}
+	values := make(map[string]string, len(fetched))
+	for k, v := range fetched {
+		values[k] = string(v)
+	}
+	data := map[string][]byte{}
+	if t.MergePolicy == "Merge" {
+		maps.Copy(data, fetched)
+	}
+	render := func(where, key, text string, into func(string, string)) error {
+		tpl, err := template.New(key).Option("missingkey=error").Funcs(funcs()).Parse(text)
+		if err != nil {
+			return fmt.Errorf("%s: template %q does not parse: %w", where, key, err)
+		}
+		var buf bytes.Buffer
+		if err := tpl.Execute(&buf, values); err != nil {
+			return fmt.Errorf("%s: template %q failed: %w", where, key, err)
+		}
+		into(key, buf.String())
+		return nil
+	}
+	intoTarget := func(target string) func(string, string) {
+		switch target {
+		case targetAnnotations:
+			return func(k, v string) { out.annotations[k] = v }
+		case targetLabels:
+			return func(k, v string) { out.labels[k] = v }
+		}
+		return func(k, v string) { data[k] = []byte(v) }
+	}
+	for i, from := range t.TemplateFrom {
+		where := fmt.Sprintf("spec.target.template.templateFrom[%d]", i)
+		target := from.Target
+		if target == "" {
+			target = targetData
+		}
+		if from.Literal != nil {
+			// A literal renders to YAML-ish "key: value" lines, as in ESO.
+			var buf strings.Builder
+			if err := render(where, "literal", *from.Literal, func(_, v string) { buf.WriteString(v) }); err != nil {
+				return nil, err
+			}
+			for _, line := range strings.Split(buf.String(), "\n") {
+				if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) != "" {
+					intoTarget(target)(strings.TrimSpace(k), strings.TrimSpace(v))
+				}
+			}
+			continue
+		}
+		src, err := r.templateSource(ctx, es.Namespace, from)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
+		}
+		ref := from.ConfigMap
+		if ref == nil {
+			ref = from.Secret
+		}
+		for _, item := range ref.Items {
+			text, ok := src[item.Key]
+			if !ok {
+				return nil, fmt.Errorf("%s: %s has no key %q", where, ref.Name, item.Key)
+			}
+			if item.TemplateAs == "KeysAndValues" {
+				// The item holds "key: template" lines; both sides are rendered.
+				for _, line := range strings.Split(text, "\n") {
+					k, v, ok := strings.Cut(line, ":")
+					if !ok || strings.TrimSpace(k) == "" {
+						continue
+					}
+					var key string
+					if err := render(where, item.Key, strings.TrimSpace(k), func(_, s string) { key = s }); err != nil {
+						return nil, err
+					}
+					if err := render(where, key, strings.TrimSpace(v), intoTarget(target)); err != nil {
+						return nil, err
+					}
+				}
+				continue
+			}
+			if err := render(where, item.Key, text, intoTarget(target)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for key, text := range t.Data {
+		if err := render("spec.target.template.data", key, text, intoTarget(targetData)); err != nil {
+			return nil, err
+		}
+	}
+	out.data = data
+	return out, nil
+}
+
+// templateSource reads the ConfigMap or Secret a templateFrom entry names (uncached: they are
+// neither watched nor managed).
+func (r *Reconciler) templateSource(ctx context.Context, namespace string, from esv1.TemplateFrom) (map[string]string, error) {
+	key := types.NamespacedName{Namespace: namespace}
+	switch {
+	case from.ConfigMap != nil:
+		key.Name = from.ConfigMap.Name
+		var cm corev1.ConfigMap
+		if err := r.APIReader.Get(ctx, key, &cm); err != nil {
+			return nil, fmt.Errorf("reading ConfigMap %s: %w", key.Name, err)
+		}
+		return cm.Data, nil
+	case from.Secret != nil:
+		key.Name = from.Secret.Name
+		var s corev1.Secret
+		if err := r.APIReader.Get(ctx, key, &s); err != nil {
+			return nil, fmt.Errorf("reading Secret %s: %w", key.Name, err)
+		}
+		out := map[string]string{}
+		for k, v := range s.Data {
+			out[k] = string(v)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("sets none of configMap, secret, literal")
+}

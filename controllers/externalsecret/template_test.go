@@ -1,0 +1,64 @@
+package externalsecret
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+)
+
+func TestRenderTemplate(t *testing.T) {
+	fetched := map[string][]byte{"user": []byte("app"), "pass": []byte("p@ss word")}
+	literal := "extra: {{ .user | upper }}"
+	for _, tc := range []struct {
+		name     string
+		template *esv1.ExternalSecretTemplate
+		want     map[string]string
+		err      string
+	}{
+		{name: "no template keeps the data", template: nil, want: map[string]string{"user": "app", "pass": "p@ss word"}},
+		{name: "replace keeps only rendered keys", template: &esv1.ExternalSecretTemplate{Data: map[string]string{
+			"dsn": "postgres://{{ .user }}:{{ .pass | urlquery }}@db", "b64": "{{ .user | b64enc }}",
+		}}, want: map[string]string{"dsn": "postgres://app:p%40ss+word@db", "b64": "YXBw"}},
+		{name: "merge adds to the fetched keys", template: &esv1.ExternalSecretTemplate{MergePolicy: "Merge", Data: map[string]string{"json": `{{ dict "u" .user | toJson }}`}},
+			want: map[string]string{"user": "app", "pass": "p@ss word", "json": `{"u":"app"}`}},
+		{name: "literal", template: &esv1.ExternalSecretTemplate{TemplateFrom: []esv1.TemplateFrom{{Literal: &literal}}}, want: map[string]string{"extra": "APP"}},
+		{name: "missing key names the template", template: &esv1.ExternalSecretTemplate{Data: map[string]string{"bad": "{{ .nope }}"}}, err: `template "bad" failed`},
+		{name: "parse error names the template", template: &esv1.ExternalSecretTemplate{Data: map[string]string{"broken": "{{ .user "}}, err: `template "broken" does not parse`},
+		{name: "env is not available", template: &esv1.ExternalSecretTemplate{Data: map[string]string{"e": `{{ env "HOME" }}`}}, err: `function "env" not defined`},
+	} {
+		es := &esv1.ExternalSecret{Spec: esv1.ExternalSecretSpec{Target: esv1.ExternalSecretTarget{Template: tc.template}}}
+		out, err := (&Reconciler{}).renderTemplate(context.Background(), es, fetched)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%s: error %v, want %q", tc.name, err, tc.err)
+			} else if strings.Contains(err.Error(), "p@ss") {
+				t.Errorf("%s: error shows a value: %v", tc.name, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if len(out.data) != len(tc.want) {
+			t.Errorf("%s: %d keys, want %d", tc.name, len(out.data), len(tc.want))
+		}
+		for k, v := range tc.want {
+			if string(out.data[k]) != v {
+				t.Errorf("%s: key %s = %q, want %q", tc.name, k, out.data[k], v)
+			}
+		}
+	}
+}
+
+func TestFilterPEM(t *testing.T) {
+	bundle := "-----BEGIN CERTIFICATE-----\nYQ==\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nYg==\n-----END PRIVATE KEY-----\n"
+	got, err := filterPEM("PRIVATE KEY", bundle)
+	if err != nil || !strings.Contains(got, "PRIVATE KEY") || strings.Contains(got, "CERTIFICATE") {
+		t.Errorf("filterPEM = %q, %v", got, err)
+	}
+	if _, err := filterPEM("EC PRIVATE KEY", bundle); err == nil {
+		t.Error("a missing block type was not an error")
+	}
+}

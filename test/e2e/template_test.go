@@ -1,0 +1,76 @@
+package e2e
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+)
+
+// A template shapes the Secret: its type, labels, and keys rendered from the fetched values
+// (Replace keeps only the rendered keys).
+func TestTemplate_TypeMetadataAndRenderedKeys(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t, ctx)
+	putRemote(t, ctx, ns+"/db", `{"user":"app","pass":"tpl-p@ss-1"}`)
+	es := externalSecret(ns, "db", "store", ns+"/db", map[string]string{"user": "user", "pass": "pass"})
+	es.Spec.Target.Template = &esv1.ExternalSecretTemplate{
+		Type:     corev1.SecretTypeBasicAuth,
+		Metadata: esv1.ExternalSecretTemplateMetadata{Labels: map[string]string{"app": "payments"}},
+		Data: map[string]string{
+			"username": "{{ .user }}",
+			"password": "{{ .pass }}",
+			"dsn":      "postgres://{{ .user }}:{{ .pass | urlquery }}@db:5432/app",
+		},
+	}
+	create(t, ctx, awsStore(ns, "store"), es)
+	s := waitSecretValue(t, ctx, ns, "db", "dsn", "postgres://app:tpl-p%40ss-1@db:5432/app")
+	if s.Type != corev1.SecretTypeBasicAuth || s.Labels["app"] != "payments" {
+		t.Errorf("type %s labels %v, want kubernetes.io/basic-auth and app=payments", s.Type, s.Labels)
+	}
+	if got := keys(s.Data); strings.Join(got, ",") != "dsn,password,username" {
+		t.Errorf("keys %v, want only the rendered ones", got)
+	}
+}
+
+// templateFrom a ConfigMap (KeysAndValues) with mergePolicy Merge adds rendered keys to the
+// fetched ones.
+func TestTemplate_FromConfigMapMerge(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t, ctx)
+	putRemote(t, ctx, ns+"/db", `{"user":"app","pass":"tpl-p@ss-2"}`)
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "tpl"}, Data: map[string]string{
+		"config": "{{ .user }}.conf: host=db user={{ .user }}",
+	}}
+	es := externalSecret(ns, "db", "store", ns+"/db", map[string]string{"user": "user", "pass": "pass"})
+	es.Spec.Target.Template = &esv1.ExternalSecretTemplate{MergePolicy: "Merge", TemplateFrom: []esv1.TemplateFrom{{
+		ConfigMap: &esv1.TemplateRef{Name: "tpl", Items: []esv1.TemplateRefItem{{Key: "config", TemplateAs: "KeysAndValues"}}},
+	}}}
+	create(t, ctx, cm, awsStore(ns, "store"), es)
+	s := waitSecretValue(t, ctx, ns, "db", "app.conf", "host=db user=app")
+	if string(s.Data["pass"]) != "tpl-p@ss-2" {
+		t.Errorf("Merge dropped the fetched keys: %v", keys(s.Data))
+	}
+}
+
+// A template that fails names the template key and the reason, never a value, and leaves the
+// Secret alone.
+func TestTemplate_ErrorNamesTheKey(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t, ctx)
+	putRemote(t, ctx, ns+"/db", `{"user":"app","pass":"tpl-p@ss-3"}`)
+	es := externalSecret(ns, "db", "store", ns+"/db", map[string]string{"pass": "pass"})
+	es.Spec.Target.Template = &esv1.ExternalSecretTemplate{Data: map[string]string{"cert": `{{ .pass | filterPEM "CERTIFICATE" }}`}}
+	create(t, ctx, awsStore(ns, "store"), es)
+	got := waitReason(t, ctx, types.NamespacedName{Namespace: ns, Name: "db"}, esv1.ReasonSecretSyncedError)
+	msg := readyMessage(got)
+	if !strings.Contains(msg, `template "cert" failed`) || !strings.Contains(msg, "no CERTIFICATE block") {
+		t.Errorf("message %q does not name the template key and reason", msg)
+	}
+	assertNoValue(t, msg, "tpl-p@ss-3")
+}
