@@ -35,6 +35,7 @@ import (
 	esv1beta1 "github.com/vigil-dev/vigil/api/externalsecrets/v1beta1"
 	policyv1alpha1 "github.com/vigil-dev/vigil/api/policy/v1alpha1"
 	"github.com/vigil-dev/vigil/controllers/audit"
+	"github.com/vigil-dev/vigil/controllers/clusterexternalsecret"
 	"github.com/vigil-dev/vigil/controllers/externalsecret"
 	"github.com/vigil-dev/vigil/controllers/rollout"
 	"github.com/vigil-dev/vigil/controllers/secretstore"
@@ -184,6 +185,9 @@ func New(ctx context.Context, cfg *rest.Config, registry *providers.Registry, re
 		Gate:            gate,
 	}
 	if err := es.SetupWithManager(ctx, mgr, ctrlOpts); err != nil {
+		return nil, err
+	}
+	if err := (&clusterexternalsecret.Reconciler{Client: mgr.GetClient()}).SetupWithManager(mgr, ctrlOpts); err != nil {
 		return nil, err
 	}
 	if err := setupRollouts(ctx, mgr, rec, o.Rollout); err != nil {
