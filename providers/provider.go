@@ -63,6 +63,20 @@ type Client interface {
 // provider and call use ESO's names, e.g. "AWS/SecretsManager" and "GetSecretValue".
 type CallObserver func(provider, call string, err error, took time.Duration)
 
+// FindRef selects many remote secrets (dataFrom.find): by path prefix, by a regular
+// expression on the name, and by tags. An empty field does not filter.
+type FindRef struct {
+	Path string
+	Name string // regular expression
+	Tags map[string]string
+}
+
+// Finder is implemented by clients that can list and read many secrets at once. It returns
+// remote name -> raw value.
+type Finder interface {
+	Find(ctx context.Context, ref FindRef) (map[string][]byte, error)
+}
+
 // ErrNotFound is wrapped by errors for remote values that do not exist.
 var ErrNotFound = errors.New("remote secret does not exist")
 

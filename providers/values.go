@@ -4,6 +4,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"regexp"
+	"strings"
+	"text/template"
 
 	"github.com/tidwall/gjson"
 
@@ -84,4 +87,58 @@ func decodeWith(enc *base64.Encoding, value []byte, ref Ref, strategy esv1.Exter
 		return nil, fmt.Errorf("key %s: decodingStrategy %s: value is not valid base64: %w", ref, strategy, err)
 	}
 	return out, nil
+}
+
+var invalidKeyRun = regexp.MustCompile(`[^-._a-zA-Z0-9]+`)
+
+// ConvertKey turns a remote name into a valid Secret key ([-._a-zA-Z0-9]+), as ESO's
+// conversionStrategy does: Default replaces each run of other characters with "_", Unicode
+// each such character with "_U<hex code point>_".
+func ConvertKey(name string, strategy esv1.ExternalSecretConversionStrategy) string {
+	if strategy != esv1.ConversionStrategyUnicode {
+		return invalidKeyRun.ReplaceAllString(name, "_")
+	}
+	var b strings.Builder
+	for _, r := range name {
+		if r == '-' || r == '.' || r == '_' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+			continue
+		}
+		fmt.Fprintf(&b, "_U%04x_", r)
+	}
+	return b.String()
+}
+
+// Rewrite renames keys with dataFrom[].rewrite, in order: regexp replaces source by target
+// (with $1 references); transform renders a template over {{ .value }}, the key.
+func Rewrite(data map[string][]byte, rewrites []esv1.ExternalSecretRewrite) (map[string][]byte, error) {
+	for i, rw := range rewrites {
+		next := make(map[string][]byte, len(data))
+		switch {
+		case rw.Regexp != nil:
+			re, err := regexp.Compile(rw.Regexp.Source)
+			if err != nil {
+				return nil, fmt.Errorf("rewrite[%d].regexp.source: %w", i, err)
+			}
+			for k, v := range data {
+				next[re.ReplaceAllString(k, rw.Regexp.Target)] = v
+			}
+		case rw.Transform != nil:
+			tpl, err := template.New(fmt.Sprintf("rewrite[%d]", i)).Option("missingkey=error").Parse(rw.Transform.Template)
+			if err != nil {
+				return nil, fmt.Errorf("rewrite[%d].transform.template: %w", i, err)
+			}
+			for k, v := range data {
+				var buf strings.Builder
+				if err := tpl.Execute(&buf, map[string]string{"value": k}); err != nil {
+					return nil, fmt.Errorf("rewrite[%d].transform of key %q: %w", i, k, err)
+				}
+				next[buf.String()] = v
+			}
+		default:
+			return nil, fmt.Errorf("rewrite[%d] sets neither regexp nor transform", i)
+		}
+		data = next
+	}
+	return data, nil
 }

@@ -105,3 +105,37 @@ func FuzzSelectProperty(f *testing.F) {
 		_, _ = ExtractMap(value, Ref{Key: "k"}, property)
 	})
 }
+
+func TestConvertKey(t *testing.T) {
+	for _, tc := range []struct {
+		in       string
+		strategy esv1.ExternalSecretConversionStrategy
+		want     string
+	}{
+		{"prod/payments/db", esv1.ConversionStrategyDefault, "prod_payments_db"},
+		{"a//b c", "", "a_b_c"},
+		{"ok-key.1_x", esv1.ConversionStrategyDefault, "ok-key.1_x"},
+		{"a/b", esv1.ConversionStrategyUnicode, "a_U002f_b"},
+	} {
+		if got := ConvertKey(tc.in, tc.strategy); got != tc.want {
+			t.Errorf("ConvertKey(%q, %q) = %q, want %q", tc.in, tc.strategy, got, tc.want)
+		}
+	}
+}
+
+func TestRewrite(t *testing.T) {
+	data := map[string][]byte{"prod_db_password": []byte("x"), "prod_db_user": []byte("y")}
+	got, err := Rewrite(data, []esv1.ExternalSecretRewrite{
+		{Regexp: &esv1.ExternalSecretRewriteRegexp{Source: "^prod_db_(.*)$", Target: "DB_$1"}},
+		{Transform: &esv1.ExternalSecretRewriteTransform{Template: "{{ .value | printf \"%s_V\" }}"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got["DB_password_V"]) != "x" || string(got["DB_user_V"]) != "y" || len(got) != 2 {
+		t.Errorf("Rewrite = %v", got)
+	}
+	if _, err := Rewrite(data, []esv1.ExternalSecretRewrite{{Regexp: &esv1.ExternalSecretRewriteRegexp{Source: "(", Target: ""}}}); err == nil {
+		t.Error("a broken regexp was accepted")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 	"github.com/vigil-dev/vigil/controllers/internal/outcome"
@@ -41,24 +42,15 @@ func (r *Reconciler) fetchData(ctx context.Context, es *esv1.ExternalSecret, sto
 	data := map[string][]byte{}
 	// dataFrom first, then data, so that an explicit data entry wins over an extracted key
 	// of the same name (ESO's order).
-	for _, from := range es.Spec.DataFrom {
-		ref := refOf(*from.Extract)
-		v, err := f.get(ctx, ref)
+	for i, from := range es.Spec.DataFrom {
+		m, err := f.dataFrom(ctx, i, from)
 		if err != nil {
 			return nil, 0, storeError(store, err)
 		}
-		if v == nil {
-			continue
+		if m, err = providers.Rewrite(m, from.Rewrite); err != nil {
+			return nil, 0, storeError(store, providers.Configf("spec.dataFrom[%d].%v", i, err))
 		}
-		m, err := providers.ExtractMap(v, ref, from.Extract.Property)
-		if err != nil {
-			return nil, 0, storeError(store, err)
-		}
-		for k, v := range m {
-			if data[k], err = providers.Decode(v, from.Extract.DecodingStrategy, ref); err != nil {
-				return nil, 0, storeError(store, err)
-			}
-		}
+		maps.Copy(data, m)
 	}
 	for _, d := range es.Spec.Data {
 		ref := refOf(d.RemoteRef)
@@ -77,6 +69,52 @@ func (r *Reconciler) fetchData(ctx context.Context, es *esv1.ExternalSecret, sto
 		}
 	}
 	return data, f.missing, nil
+}
+
+// dataFrom reads one dataFrom entry: extract (a JSON object's keys) or find (many remote
+// secrets, keyed by their converted names).
+func (f *fetcher) dataFrom(ctx context.Context, i int, from esv1.ExternalSecretDataFromRemoteRef) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	if from.Find != nil {
+		finder, ok := f.client.(providers.Finder)
+		if !ok {
+			return nil, providers.Configf("spec.dataFrom[%d].find: this store's provider cannot list secrets", i)
+		}
+		ref := providers.FindRef{Tags: from.Find.Tags}
+		if from.Find.Path != nil {
+			ref.Path = *from.Find.Path
+		}
+		if from.Find.Name != nil {
+			ref.Name = from.Find.Name.RegExp
+		}
+		found, err := finder.Find(ctx, ref)
+		if err != nil {
+			return nil, fmt.Errorf("spec.dataFrom[%d].find: %w", i, err)
+		}
+		for name, v := range found {
+			dec, err := providers.Decode(v, from.Find.DecodingStrategy, providers.Ref{Key: name})
+			if err != nil {
+				return nil, err
+			}
+			out[providers.ConvertKey(name, from.Find.ConversionStrategy)] = dec
+		}
+		return out, nil
+	}
+	ref := refOf(*from.Extract)
+	v, err := f.get(ctx, ref)
+	if err != nil || v == nil {
+		return out, err
+	}
+	m, err := providers.ExtractMap(v, ref, from.Extract.Property)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range m {
+		if out[providers.ConvertKey(k, from.Extract.ConversionStrategy)], err = providers.Decode(v, from.Extract.DecodingStrategy, ref); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // fetcher reads each remote value once per pass.
@@ -137,15 +175,11 @@ func storeError(store esv1.GenericStore, err error) error {
 func unsupported(es *esv1.ExternalSecret) error {
 	for i, from := range es.Spec.DataFrom {
 		switch {
-		case from.Find != nil:
-			return fmt.Errorf("spec.dataFrom[%d].find is not supported by this version of Vigil; list the keys with dataFrom.extract or data", i)
-		case len(from.Rewrite) > 0:
-			return fmt.Errorf("spec.dataFrom[%d].rewrite is not supported by this version of Vigil", i)
 		case from.SourceRef != nil:
 			return fmt.Errorf("spec.dataFrom[%d].sourceRef is not supported by this version of Vigil; use spec.secretStoreRef", i)
-		case from.Extract == nil:
+		case from.Extract == nil && from.Find == nil:
 			return fmt.Errorf("spec.dataFrom[%d] sets neither extract nor find", i)
-		case from.Extract.MetadataPolicy == esv1.MetadataPolicyFetch:
+		case from.Extract != nil && from.Extract.MetadataPolicy == esv1.MetadataPolicyFetch:
 			return fmt.Errorf("spec.dataFrom[%d].extract.metadataPolicy Fetch is not supported by this version of Vigil", i)
 		}
 	}
