@@ -77,6 +77,12 @@ type Finder interface {
 	Find(ctx context.Context, ref FindRef) (map[string][]byte, error)
 }
 
+// MetadataGetter is implemented by clients that can read a remote secret's metadata (tags):
+// metadataPolicy Fetch.
+type MetadataGetter interface {
+	GetMetadata(ctx context.Context, ref Ref) (map[string]string, error)
+}
+
 // ErrNotFound is wrapped by errors for remote values that do not exist.
 var ErrNotFound = errors.New("remote secret does not exist")
 

@@ -2,6 +2,7 @@ package externalsecret
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -54,7 +55,7 @@ func (r *Reconciler) fetchData(ctx context.Context, es *esv1.ExternalSecret, sto
 	}
 	for _, d := range es.Spec.Data {
 		ref := refOf(d.RemoteRef)
-		v, err := f.get(ctx, ref)
+		v, err := f.value(ctx, ref, d.RemoteRef.MetadataPolicy)
 		if err != nil {
 			return nil, 0, storeError(store, err)
 		}
@@ -101,7 +102,7 @@ func (f *fetcher) dataFrom(ctx context.Context, i int, from esv1.ExternalSecretD
 		return out, nil
 	}
 	ref := refOf(*from.Extract)
-	v, err := f.get(ctx, ref)
+	v, err := f.value(ctx, ref, from.Extract.MetadataPolicy)
 	if err != nil || v == nil {
 		return out, err
 	}
@@ -115,6 +116,23 @@ func (f *fetcher) dataFrom(ctx context.Context, i int, from esv1.ExternalSecretD
 		}
 	}
 	return out, nil
+}
+
+// value returns a remote secret's value, or with metadataPolicy Fetch its tags as a JSON
+// object (so that property selects one tag and extract yields them all, as in ESO).
+func (f *fetcher) value(ctx context.Context, ref providers.Ref, policy esv1.ExternalSecretMetadataPolicy) ([]byte, error) {
+	if policy != esv1.MetadataPolicyFetch {
+		return f.get(ctx, ref)
+	}
+	mg, ok := f.client.(providers.MetadataGetter)
+	if !ok {
+		return nil, providers.Configf("key %s: metadataPolicy Fetch: this store's provider cannot read metadata", ref)
+	}
+	tags, err := mg.GetMetadata(ctx, ref)
+	if err != nil {
+		return nil, fmt.Errorf("key %s: reading metadata: %w", ref, err)
+	}
+	return json.Marshal(tags)
 }
 
 // fetcher reads each remote value once per pass.
@@ -179,16 +197,12 @@ func unsupported(es *esv1.ExternalSecret) error {
 			return fmt.Errorf("spec.dataFrom[%d].sourceRef is not supported by this version of Vigil; use spec.secretStoreRef", i)
 		case from.Extract == nil && from.Find == nil:
 			return fmt.Errorf("spec.dataFrom[%d] sets neither extract nor find", i)
-		case from.Extract != nil && from.Extract.MetadataPolicy == esv1.MetadataPolicyFetch:
-			return fmt.Errorf("spec.dataFrom[%d].extract.metadataPolicy Fetch is not supported by this version of Vigil", i)
 		}
 	}
 	for i, d := range es.Spec.Data {
 		switch {
 		case d.SourceRef != nil:
 			return fmt.Errorf("spec.data[%d].sourceRef is not supported by this version of Vigil; use spec.secretStoreRef", i)
-		case d.RemoteRef.MetadataPolicy == esv1.MetadataPolicyFetch:
-			return fmt.Errorf("spec.data[%d].remoteRef.metadataPolicy Fetch is not supported by this version of Vigil", i)
 		}
 	}
 	return nil

@@ -80,3 +80,30 @@ func TestFind_ParameterStoreByPath(t *testing.T) {
 		t.Errorf("keys %v, want the two parameters under %s with converted names", got, path)
 	}
 }
+
+// metadataPolicy Fetch reads a secret's tags: property selects one, extract yields all.
+func TestMetadataPolicyFetch_ReadsTags(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t, ctx)
+	cfg, err := moto.AWSConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := secretsmanager.NewFromConfig(cfg).CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(ns + "/tagged"), SecretString: aws.String("meta-value-1"),
+		Tags: []smtypes.Tag{{Key: aws.String("owner"), Value: aws.String("payments")}, {Key: aws.String("tier"), Value: aws.String("gold")}}}); err != nil {
+		t.Fatal(err)
+	}
+	es := &esv1.ExternalSecret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "tags"}, Spec: esv1.ExternalSecretSpec{
+		SecretStoreRef: esv1.SecretStoreRef{Name: "store", Kind: esv1.SecretStoreKind},
+		Data:           []esv1.ExternalSecretData{{SecretKey: "owner-tag", RemoteRef: esv1.ExternalSecretDataRemoteRef{Key: ns + "/tagged", Property: "owner", MetadataPolicy: esv1.MetadataPolicyFetch}}},
+		DataFrom:       []esv1.ExternalSecretDataFromRemoteRef{{Extract: &esv1.ExternalSecretDataRemoteRef{Key: ns + "/tagged", MetadataPolicy: esv1.MetadataPolicyFetch}}},
+	}}
+	create(t, ctx, awsStore(ns, "store"), es)
+	s := waitSecretValue(t, ctx, ns, "tags", "owner-tag", "payments")
+	if string(s.Data["tier"]) != "gold" || string(s.Data["owner"]) != "payments" {
+		t.Errorf("extract with metadataPolicy Fetch: keys %v", keys(s.Data))
+	}
+	if _, leaked := s.Data["meta-value-1"]; leaked {
+		t.Error("the value was read instead of the metadata")
+	}
+}

@@ -1,0 +1,50 @@
+package aws
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/vigil-dev/vigil/providers"
+)
+
+// GetMetadata implements providers.MetadataGetter: a secret's or parameter's tags.
+func (c *storeClient) GetMetadata(ctx context.Context, ref providers.Ref) (map[string]string, error) {
+	tags := map[string]string{}
+	if c.sm != nil {
+		start := time.Now()
+		out, err := c.sm.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(c.prefix + ref.Key)})
+		c.observe(metricProviderSM, "DescribeSecret", err, time.Since(start))
+		var nf *smtypes.ResourceNotFoundException
+		if errors.As(err, &nf) {
+			return nil, providers.NotFound(ref, err)
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range out.Tags {
+			tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+		}
+		return tags, nil
+	}
+	start := time.Now()
+	out, err := c.ssm.ListTagsForResource(ctx, &ssm.ListTagsForResourceInput{ResourceType: ssmtypes.ResourceTypeForTaggingParameter, ResourceId: aws.String(c.prefix + ref.Key)})
+	c.observe(metricProviderSSM, "ListTagsForResource", err, time.Since(start))
+	var nf *ssmtypes.InvalidResourceId
+	if errors.As(err, &nf) {
+		return nil, providers.NotFound(ref, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range out.TagList {
+		tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	return tags, nil
+}
