@@ -91,17 +91,26 @@ func rotate(t *testing.T, ctx context.Context, ns, es, remote, value string) {
 	waitSecretValue(t, ctx, ns, es, "password", value)
 }
 
+// syncedDeployment sets up the rollout scenario: the remote value <ns>/db synced into the
+// Secret db, and a Deployment "api" (with annotations) that consumes it, with its first
+// ReplicaSet and its recorded baseline.
+func syncedDeployment(t *testing.T, ctx context.Context, password string, annotations map[string]string) (string, types.NamespacedName, *appsv1.Deployment) {
+	t.Helper()
+	ns, key := setupDB(t, ctx, password, nil)
+	waitReason(t, ctx, key, esv1.ReasonSecretSynced)
+	d := deployment(ns, "api", annotations, "db")
+	create(t, ctx, d)
+	waitReplicaSets(t, ctx, ns, "api", 1)
+	waitBaseline(t, ctx, d, "db")
+	return ns, key, d
+}
+
 // settle waits past the debounce window so that a rollout that should not happen would have.
 func settle() { time.Sleep(2 * harness.TestOptions().Rollout.Debounce) }
 
 func TestRollout_RotationRollsOnceAndOnlyOnChange(t *testing.T) {
 	ctx := context.Background()
-	ns, key := setupDB(t, ctx, "roll-1", nil)
-	waitReason(t, ctx, key, esv1.ReasonSecretSynced)
-	d := deployment(ns, "api", map[string]string{rollout.AnnotationRolloutOnChange: "true"}, "db")
-	create(t, ctx, d)
-	waitReplicaSets(t, ctx, ns, "api", 1)
-	waitBaseline(t, ctx, d, "db")
+	ns, key, _ := syncedDeployment(t, ctx, "roll-1", map[string]string{rollout.AnnotationRolloutOnChange: "true"})
 
 	rotate(t, ctx, ns, "db", ns+"/db", "roll-2")
 	waitReplicaSets(t, ctx, ns, "api", 2)
@@ -230,12 +239,7 @@ func TestRollout_ReloaderAnnotations(t *testing.T) {
 func TestRollout_LoopIsStopped(t *testing.T) {
 	ctx := context.Background()
 	limit := harness.TestOptions().Rollout.MaxPerHour
-	ns, key := setupDB(t, ctx, "loop-0", nil)
-	waitReason(t, ctx, key, esv1.ReasonSecretSynced)
-	d := deployment(ns, "api", map[string]string{rollout.ReloaderAuto: "true"}, "db")
-	create(t, ctx, d)
-	waitReplicaSets(t, ctx, ns, "api", 1)
-	waitBaseline(t, ctx, d, "db")
+	ns, _, _ := syncedDeployment(t, ctx, "loop-0", map[string]string{rollout.ReloaderAuto: "true"})
 	stoppedBefore := counter(t, metrics.Rollouts, map[string]string{"kind": "deployment", "result": "stopped"})
 
 	for i := 1; i <= limit; i++ {
@@ -256,12 +260,7 @@ func TestRollout_LoopIsStopped(t *testing.T) {
 // A paused Deployment is skipped with an event and rolled once resumed.
 func TestRollout_PausedDeploymentWaits(t *testing.T) {
 	ctx := context.Background()
-	ns, key := setupDB(t, ctx, "pause-1", nil)
-	waitReason(t, ctx, key, esv1.ReasonSecretSynced)
-	d := deployment(ns, "api", map[string]string{rollout.ReloaderAuto: "true"}, "db")
-	create(t, ctx, d)
-	waitReplicaSets(t, ctx, ns, "api", 1)
-	waitBaseline(t, ctx, d, "db")
+	ns, _, d := syncedDeployment(t, ctx, "pause-1", map[string]string{rollout.ReloaderAuto: "true"})
 	patchDeployment(t, ctx, d, func(d *appsv1.Deployment) { d.Spec.Paused = true })
 
 	rotate(t, ctx, ns, "db", ns+"/db", "pause-2")
