@@ -14,17 +14,18 @@ help: ## List the targets.
 
 .PHONY: build
 build: ## Build bin/vigil.
-	go build -o $(BIN)/vigil ./cmd/vigil
+	CGO_ENABLED=0 go build -trimpath -o $(BIN)/vigil ./cmd/vigil
 
 $(CONTROLLER_GEN): hack/tools/gen/go.mod
 	cd hack/tools/gen && go build -o $(CONTROLLER_GEN) sigs.k8s.io/controller-tools/cmd/controller-gen
 
 .PHONY: generate
-generate: $(CONTROLLER_GEN) ## Regenerate v1beta1 types, deepcopy, CRDs (config/crd) and RBAC (config/rbac).
+generate: $(CONTROLLER_GEN) ## Regenerate v1beta1 types, deepcopy, CRDs (config/crd), RBAC (config/rbac) and the chart's copies of them.
 	./hack/gen-v1beta1.sh
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
 	$(CONTROLLER_GEN) crd:allowDangerousTypes=false paths=./api/... output:crd:artifacts:config=config/crd
 	$(CONTROLLER_GEN) rbac:roleName=vigil-controller paths=./controllers/... output:rbac:artifacts:config=config/rbac
+	go run ./hack/chart-sync
 
 .PHONY: verify
 verify: generate ## Fail when generated files, go.mod or formatting drift from the sources.
@@ -33,9 +34,9 @@ verify: generate ## Fail when generated files, go.mod or formatting drift from t
 	go vet ./...
 	@if [ -d ../shared/fixtures/seed ] && ! diff -r ../shared/fixtures/seed test/fixtures/seed; then \
 	  echo "test/fixtures/seed differs from shared/fixtures/seed: copy the shared seed manifests again."; exit 1; fi
-	@if [ -n "$$(git status --porcelain -- api config go.mod go.sum)" ]; then \
+	@if [ -n "$$(git status --porcelain -- api config charts docs go.mod go.sum)" ]; then \
 	  echo "Generated files or go.mod differ from what 'make generate' / 'go mod tidy' produce:"; \
-	  git status --porcelain -- api config go.mod go.sum; git diff --stat -- api config go.mod go.sum; \
+	  git status --porcelain -- api config charts docs go.mod go.sum; git diff --stat -- api config charts docs go.mod go.sum; \
 	  echo "Run 'make generate && go mod tidy' and commit the result."; exit 1; fi
 
 .PHONY: test-assets

@@ -12,6 +12,7 @@ k8s_version=v1.37.2
 etcd_version=v3.6.8
 moto_version=5.2.5
 prometheus_version=v0.316.0
+helm_version=v3.22.0
 
 log() { printf '[test-assets] %s\n' "$*" >&2; }
 
@@ -48,6 +49,11 @@ prom_dir=$cache/promtool-$prometheus_version
 build_tool promtool hack/tools/promtool github.com/prometheus/prometheus/cmd/promtool \
   "$prom_dir/promtool" "about 5 minutes"
 link "$prom_dir/promtool" "$root/bin/promtool"
+
+# helm lints and renders charts/vigil in the chart tests (test/chart).
+helm_dir=$cache/helm-$helm_version
+build_tool helm hack/tools/helm helm.sh/helm/v3/cmd/helm "$helm_dir/helm" "about 3 minutes"
+link "$helm_dir/helm" "$root/bin/helm"
 
 # moto serves AWS (Secrets Manager, SSM, STS, IAM) on loopback for the tests.
 venv=$root/.venv
