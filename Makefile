@@ -20,12 +20,13 @@ $(CONTROLLER_GEN): hack/tools/gen/go.mod
 	cd hack/tools/gen && go build -o $(CONTROLLER_GEN) sigs.k8s.io/controller-tools/cmd/controller-gen
 
 .PHONY: generate
-generate: $(CONTROLLER_GEN) ## Regenerate v1beta1 types, deepcopy, CRDs (config/crd), RBAC (config/rbac) and the chart's copies of them.
+generate: $(CONTROLLER_GEN) ## Regenerate v1beta1 types, deepcopy, CRDs (config/crd), RBAC (config/rbac), the chart's copies of them and docs/configuration.md.
 	./hack/gen-v1beta1.sh
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
 	$(CONTROLLER_GEN) crd:allowDangerousTypes=false paths=./api/... output:crd:artifacts:config=config/crd
 	$(CONTROLLER_GEN) rbac:roleName=vigil-controller paths=./controllers/... output:rbac:artifacts:config=config/rbac
 	go run ./hack/chart-sync
+	go test ./cmd/vigil -run '^TestConfigurationReference$$' -update -count=1 >/dev/null
 
 .PHONY: verify
 verify: generate ## Fail when generated files, go.mod or formatting drift from the sources.

@@ -5,7 +5,9 @@ package manager
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -152,7 +154,9 @@ func New(ctx context.Context, cfg *rest.Config, registry *providers.Registry, re
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return nil, err
 	}
-	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+	// Ready means able to serve: the informer caches have synced (the webhook and the
+	// reconcilers read from them), and with the webhook on, it is serving (see setupWebhook).
+	if err := mgr.AddReadyzCheck("informers", cacheSynced(mgr.GetCache())); err != nil {
 		return nil, err
 	}
 	// Providers read credential Secrets and mint tokens rarely (clients are cached), and
@@ -213,6 +217,19 @@ func New(ctx context.Context, cfg *rest.Config, registry *providers.Registry, re
 	return mgr, nil
 }
 
+// cacheSynced reports ready once every informer the manager started has synced. Before the
+// manager starts its caches the wait ends with the request's short deadline.
+func cacheSynced(c cache.Cache) healthz.Checker {
+	return func(req *http.Request) error {
+		ctx, cancel := context.WithTimeout(req.Context(), time.Second)
+		defer cancel()
+		if !c.WaitForCacheSync(ctx) {
+			return errors.New("informer caches have not synced yet")
+		}
+		return nil
+	}
+}
+
 // setupRollouts registers one rollout reconciler per workload kind; Argo Rollouts only when
 // its CRD is installed. They share one limit on concurrent rollouts.
 func setupRollouts(ctx context.Context, mgr ctrl.Manager, rec *metrics.Recorder, o rollout.Options) error {
@@ -253,6 +270,11 @@ func rateLimiter(o Options) workqueue.TypedRateLimiter[reconcile.Request] {
 func setupWebhook(mgr ctrl.Manager, o WebhookOptions, v *policy.Validator) error {
 	server := webhook.NewServer(webhook.Options{Host: o.Host, Port: o.Port, CertDir: o.CertDir})
 	server.Register("/validate", &webhook.Admission{Handler: v})
+	// With failurePolicy Fail the API server refuses objects while no replica serves: a pod
+	// is ready only once its webhook answers TLS with the current certificate.
+	if err := mgr.AddReadyzCheck("webhook", server.StartedChecker()); err != nil {
+		return err
+	}
 	if o.CertSecret == "" {
 		return mgr.Add(server)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -84,11 +86,13 @@ func TestControllerWithChartIdentity(t *testing.T) {
 	if err := os.Mkdir(certDir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	// The kubelet would mount the Secret the controller fills; out of cluster, copy it.
-	harness.MountSecret(ctx, cp.Client, types.NamespacedName{Namespace: releaseNamespace, Name: certSecret}, certDir)
 	// Out of cluster the ports and the certificate folder differ from the pod's; every other
 	// argument is the chart's.
-	args = append(args, "--kubeconfig="+kubeconfig, "--metrics-bind-address=0", "--health-probe-bind-address=0",
+	probes, err := harness.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	args = append(args, "--kubeconfig="+kubeconfig, "--metrics-bind-address=0", "--health-probe-bind-address="+probes,
 		fmt.Sprintf("--webhook-port=%d", webhookPort), "--webhook-cert-dir="+certDir, "--webhook-dns-name=localhost")
 	logPath := filepath.Join(dir, "vigil.log")
 	logFile, err := os.Create(logPath)
@@ -101,8 +105,23 @@ func TestControllerWithChartIdentity(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() }()
+	stopped := false
+	defer func() {
+		if !stopped {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	}()
 	t.Logf("vigil %s (log: %s)", strings.Join(args, " "), logPath)
+
+	// Until the certificate the controller made reaches its folder, the webhook cannot
+	// serve: the pod must not be ready (with failurePolicy Fail, the Service would route
+	// admission requests to it), though it is alive and its caches have synced.
+	waitProbe(ctx, t, "http://"+probes+"/readyz?verbose", http.StatusInternalServerError, "[+]informers ok", "[-]webhook failed")
+	waitProbe(ctx, t, "http://"+probes+"/healthz", http.StatusOK)
+	// The kubelet would mount the Secret the controller fills; out of cluster, copy it.
+	harness.MountSecret(ctx, cp.Client, types.NamespacedName{Namespace: releaseNamespace, Name: certSecret}, certDir)
+	waitProbe(ctx, t, "http://"+probes+"/readyz?verbose", http.StatusOK, "[+]informers ok", "[+]webhook ok")
 
 	applySeedThroughWebhook(ctx, t)
 	for _, name := range []string{"db-credentials", "app-config"} {
@@ -132,9 +151,43 @@ func TestControllerWithChartIdentity(t *testing.T) {
 		t.Errorf("no leader-election Lease in %s: %v", releaseNamespace, err)
 	}
 
+	// SIGTERM, as the kubelet sends it: the controller finishes in-flight work and exits 0.
+	stopped = true
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("vigil did not shut down cleanly on SIGTERM: %v", err)
+	}
 	log, _ := os.ReadFile(logPath)
 	if denied := regexp.MustCompile(`(?i).*forbidden.*`).FindAll(log, 5); len(denied) > 0 {
 		t.Errorf("the API server refused the chart's identity (a rule is missing from the markers):\n%s", strings.Join(toStrings(denied), "\n"))
+	}
+}
+
+// waitProbe polls a probe endpoint until it answers with code and a body holding every want.
+func waitProbe(ctx context.Context, t *testing.T, url string, code int, want ...string) {
+	t.Helper()
+	var last string
+	err := harness.WaitFor(ctx, 2*time.Minute, func(ctx context.Context) (bool, error) {
+		resp, err := http.Get(url)
+		if err != nil {
+			last = err.Error()
+			return false, nil
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		last = fmt.Sprintf("%d %s", resp.StatusCode, body)
+		if resp.StatusCode != code {
+			return false, nil
+		}
+		for _, w := range want {
+			if !strings.Contains(string(body), w) {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		t.Fatalf("waiting for %s to answer %d with %q: last answer: %s", url, code, want, last)
 	}
 }
 

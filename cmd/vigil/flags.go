@@ -1,0 +1,43 @@
+package main
+
+import (
+	"flag"
+	"time"
+
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/vigil-dev/vigil/controllers/manager"
+)
+
+// controllerFlags defines every flag of `vigil controller` on o. docs/configuration.md is
+// generated from this set (TestConfigurationReference), so a new flag is documented by its
+// help text.
+func controllerFlags(o *manager.Options) (fs *flag.FlagSet, kubeconfig *string, iamTTL *time.Duration, zopts *zap.Options) {
+	fs = flag.NewFlagSet("vigil controller", flag.ContinueOnError)
+	kubeconfig = new(string)
+	fs.StringVar(kubeconfig, "kubeconfig", "", "path to a kubeconfig; defaults to $KUBECONFIG, then the in-cluster configuration")
+	fs.StringVar(&o.MetricsAddr, "metrics-bind-address", o.MetricsAddr, "address the metrics endpoint binds to; 0 turns it off")
+	fs.StringVar(&o.ProbeAddr, "health-probe-bind-address", o.ProbeAddr, "address the /healthz and /readyz probes bind to")
+	fs.BoolVar(&o.LeaderElect, "leader-elect", false, "elect a leader so that only one replica reconciles at a time")
+	fs.StringVar(&o.LeaderElectNS, "leader-election-namespace", "", "namespace of the leader election lease; defaults to the pod's namespace")
+	fs.StringVar(&o.Namespace, "namespace", "", "watch only this namespace; empty watches all")
+	fs.StringVar(&o.ControllerClass, "controller-class", o.ControllerClass, "handle only stores whose spec.controller is empty or names this class")
+	fs.IntVar(&o.Concurrent, "concurrent", o.Concurrent, "ExternalSecrets and stores reconciled in parallel, per kind")
+	fs.DurationVar(&o.ClientTTL, "provider-client-ttl", o.ClientTTL, "how long a provider client and its credentials are reused before they are built again")
+	fs.DurationVar(&o.RetryMaxDelay, "retry-max-delay", o.RetryMaxDelay, "longest backoff between retries of a failing object")
+	fs.DurationVar(&o.Rollout.Debounce, "rollout-debounce", o.Rollout.Debounce, "how long a Secret change waits before workloads roll, so that a burst of changes makes one rollout")
+	fs.DurationVar(&o.Rollout.MinInterval, "rollout-min-interval", o.Rollout.MinInterval, "least time between two rollouts of one workload")
+	fs.IntVar(&o.Rollout.MaxPerHour, "rollout-max-per-hour", o.Rollout.MaxPerHour, "rollouts of one workload per hour; one more is stopped as a loop (0: no limit)")
+	fs.IntVar(&o.Rollout.MaxConcurrent, "rollout-concurrency", o.Rollout.MaxConcurrent, "rollouts made at the same time, across all workloads")
+	fs.DurationVar(&o.AuditInterval, "audit-interval", o.AuditInterval, "time between full policy audits (they also run when policies change)")
+	fs.BoolVar(&o.Webhook.Enabled, "webhook", false, "serve the validating admission webhook (on in the Helm chart)")
+	fs.IntVar(&o.Webhook.Port, "webhook-port", 9443, "port of the admission webhook")
+	fs.StringVar(&o.Webhook.CertDir, "webhook-cert-dir", "/tmp/k8s-webhook-server/serving-certs", "folder holding the webhook's tls.crt and tls.key")
+	fs.StringVar(&o.Webhook.CertSecret, "webhook-cert-secret", "", "namespace/name of a Secret in which the controller creates and rotates the webhook certificate (mount it at --webhook-cert-dir); empty when cert-manager provides it")
+	fs.StringVar(&o.Webhook.DNSName, "webhook-dns-name", "vigil-webhook.vigil-system.svc", "DNS name of the webhook Service, for the certificate")
+	fs.StringVar(&o.Webhook.ConfigName, "webhook-configuration-name", "vigil", "ValidatingWebhookConfiguration whose CA bundle the controller keeps current")
+	iamTTL = fs.Duration("iam-cache-ttl", 5*time.Minute, "how long the IAM policies of a store's role are reused by the guardrails")
+	zopts = &zap.Options{}
+	zopts.BindFlags(fs)
+	return fs, kubeconfig, iamTTL, zopts
+}
