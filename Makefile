@@ -52,6 +52,21 @@ test-alerts: test-assets ## promtool check rules and the promtool unit tests of 
 test: test-assets test-alerts ## Run every test against the real control plane, moto and promtool.
 	go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v -e '/alerts$$' -e '/test/bench$$')
 
+# Each fuzz target runs alone (go test allows one -fuzz per package and run). CI runs them
+# for FUZZTIME each; run longer on demand: make fuzz FUZZTIME=10m.
+FUZZTIME ?= 10s
+FUZZ_TARGETS := ./providers:FuzzSelectProperty ./controllers/externalsecret:FuzzRenderTemplate \
+                ./policy:FuzzActionMatches ./policy:FuzzIAMDocument
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target for FUZZTIME (10s; e.g. make fuzz FUZZTIME=5m).
+	@for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; name=$${t##*:}; \
+	  echo "fuzzing $$name in $$pkg for $(FUZZTIME)"; \
+	  go test $$pkg -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) >/tmp/vigil-fuzz.$$$$.log 2>&1 || { cat /tmp/vigil-fuzz.$$$$.log; exit 1; }; \
+	  tail -1 /tmp/vigil-fuzz.$$$$.log; \
+	done
+
 .PHONY: bench
 bench: test-assets ## Run the benchmarks; each reports ratios against a baseline measured in the same run.
 	go test -count=1 -run '^$$' -bench . -benchtime 1x -timeout 30m ./test/bench/

@@ -18,9 +18,17 @@ secret_read_actions := [
 ]
 
 # action_matches: an IAM action pattern (case-insensitive, * and ? wildcards) covers action.
+# Every other character is literal, as in IAM: regular-expression characters are escaped
+# (FuzzActionMatches in policy/ compares this with IAM's semantics).
 action_matches(pattern, action) if {
-	p := replace(replace(lower(pattern), "*", ".*"), "?", ".")
-	regex.match(concat("", ["^", p, "$"]), lower(action))
+	p := strings.replace_n(regex_escapes, lower(pattern))
+	regex.match(concat("", ["(?s)^", p, "$"]), lower(action))
+}
+
+regex_escapes := {
+	"\\": "\\\\", ".": "\\.", "+": "\\+", "(": "\\(", ")": "\\)", "[": "\\[", "]": "\\]",
+	"{": "\\{", "}": "\\}", "|": "\\|", "^": "\\^", "$": "\\$",
+	"*": ".*", "?": ".",
 }
 
 # allow_statements: the Allow statements of every attached policy, with where they are.

@@ -3,9 +3,12 @@ package externalsecret
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"maps"
+	"slices"
+	"strconv"
 	"strings"
 	"text/template"
 
@@ -93,7 +96,9 @@ func (r *Reconciler) renderTemplate(ctx context.Context, es *esv1.ExternalSecret
 		}
 		var buf bytes.Buffer
 		if err := tpl.Execute(&buf, values); err != nil {
-			return fmt.Errorf("%s: template %q failed: %w", where, key, err)
+			// Template functions quote their arguments in errors (fail, regexFind, …): the
+			// message goes into the Ready condition, so every fetched value is cut out.
+			return fmt.Errorf("%s: template %q failed: %s", where, key, redact(err.Error(), values))
 		}
 		into(key, buf.String())
 		return nil
@@ -195,4 +200,28 @@ func (r *Reconciler) templateSource(ctx context.Context, namespace string, from 
 		return out, nil
 	}
 	return nil, fmt.Errorf("sets none of configMap, secret, literal")
+}
+
+// redact replaces every fetched value of four or more characters in msg, raw and in the
+// quoted and JSON-escaped forms errors print, with "[redacted]". Shorter values would cut
+// ordinary words out of the message and are not worth guarding.
+func redact(msg string, values map[string]string) string {
+	var forms []string
+	for _, v := range values {
+		if len(v) < 4 {
+			continue
+		}
+		forms = append(forms, v, strings.Trim(strconv.Quote(v), `"`))
+		if j, err := json.Marshal(v); err == nil {
+			forms = append(forms, strings.Trim(string(j), `"`))
+		}
+	}
+	// The replacer tries its patterns in order: longer first, so that a value containing
+	// another is cut whole.
+	slices.SortFunc(forms, func(a, b string) int { return len(b) - len(a) })
+	pairs := make([]string, 0, 2*len(forms))
+	for _, f := range forms {
+		pairs = append(pairs, f, "[redacted]")
+	}
+	return strings.NewReplacer(pairs...).Replace(msg)
 }

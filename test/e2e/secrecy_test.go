@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -77,6 +79,30 @@ func checkNoValuesLeaked(ctx context.Context, c client.Client, logPath string) e
 			texts = append(texts, struct{ where, text string }{"condition of " + es.Namespace + "/" + es.Name, cond.Message})
 		}
 	}
+	var stores esv1.SecretStoreList
+	if err := c.List(ctx, &stores); err != nil {
+		return err
+	}
+	for _, st := range stores.Items {
+		for _, cond := range st.Status.Conditions {
+			texts = append(texts, struct{ where, text string }{"condition of SecretStore " + st.Namespace + "/" + st.Name, cond.Message})
+		}
+	}
+	var cstores esv1.ClusterSecretStoreList
+	if err := c.List(ctx, &cstores); err != nil {
+		return err
+	}
+	for _, st := range cstores.Items {
+		for _, cond := range st.Status.Conditions {
+			texts = append(texts, struct{ where, text string }{"condition of ClusterSecretStore " + st.Name, cond.Message})
+		}
+	}
+	// The metrics endpoint is public to whoever may scrape it: no label may hold a value.
+	exposition, err := metricsText(metricsURL)
+	if err != nil {
+		return err
+	}
+	texts = append(texts, struct{ where, text string }{"/metrics", exposition})
 	for _, t := range texts {
 		for v := range values {
 			if strings.Contains(t.text, v) {
@@ -84,6 +110,17 @@ func checkNoValuesLeaked(ctx context.Context, c client.Client, logPath string) e
 			}
 		}
 	}
-	fmt.Printf("secrecy check: %d remote values absent from %d bytes of controller log, %d events and %d ExternalSecrets\n", len(values), len(logData), len(events.Items), len(ess.Items))
+	fmt.Printf("secrecy check: %d remote values absent from %d bytes of controller log, %d events, the conditions of %d ExternalSecrets and %d stores, and %d bytes of /metrics\n", len(values), len(logData), len(events.Items), len(ess.Items), len(stores.Items)+len(cstores.Items), len(exposition))
 	return nil
+}
+
+// metricsText returns the controller's /metrics exposition as text.
+func metricsText(url string) (string, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return "", fmt.Errorf("scraping %s: %w", url, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return string(body), err
 }
