@@ -47,8 +47,7 @@ func configurationReference() (string, error) {
 	b.WriteString("The Helm chart sets these from its values (see below); out of cluster, pass them directly.\n\n")
 	b.WriteString("| Flag | Default | Description |\n|---|---|---|\n")
 	o := manager.Defaults()
-	fs, _, _, _ := controllerFlags(&o)
-	fs.VisitAll(func(f *flag.Flag) {
+	controllerFlags(&o).fs.VisitAll(func(f *flag.Flag) {
 		def := f.DefValue
 		if def == "" {
 			def = "—"

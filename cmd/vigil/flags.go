@@ -9,13 +9,22 @@ import (
 	"github.com/vigil-dev/vigil/controllers/manager"
 )
 
-// controllerFlags defines every flag of `vigil controller` on o. docs/configuration.md is
-// generated from this set (TestConfigurationReference), so a new flag is documented by its
-// help text.
-func controllerFlags(o *manager.Options) (fs *flag.FlagSet, kubeconfig *string, iamTTL *time.Duration, zopts *zap.Options) {
-	fs = flag.NewFlagSet("vigil controller", flag.ContinueOnError)
-	kubeconfig = new(string)
-	fs.StringVar(kubeconfig, "kubeconfig", "", "path to a kubeconfig; defaults to $KUBECONFIG, then the in-cluster configuration")
+// cliFlags are the flags of `vigil controller` that are not manager options.
+type cliFlags struct {
+	fs             *flag.FlagSet
+	kubeconfig     string
+	iamTTL         time.Duration
+	requestTimeout time.Duration // one provider HTTP request, per attempt
+	zap            zap.Options
+}
+
+// controllerFlags defines every flag of `vigil controller`, the manager's on o.
+// docs/configuration.md is generated from this set (TestConfigurationReference), so a new
+// flag is documented by its help text.
+func controllerFlags(o *manager.Options) *cliFlags {
+	c := &cliFlags{fs: flag.NewFlagSet("vigil controller", flag.ContinueOnError)}
+	fs := c.fs
+	fs.StringVar(&c.kubeconfig, "kubeconfig", "", "path to a kubeconfig; defaults to $KUBECONFIG, then the in-cluster configuration")
 	fs.StringVar(&o.MetricsAddr, "metrics-bind-address", o.MetricsAddr, "address the metrics endpoint binds to; 0 turns it off")
 	fs.StringVar(&o.ProbeAddr, "health-probe-bind-address", o.ProbeAddr, "address the /healthz and /readyz probes bind to")
 	fs.BoolVar(&o.LeaderElect, "leader-elect", false, "elect a leader so that only one replica reconciles at a time")
@@ -36,8 +45,8 @@ func controllerFlags(o *manager.Options) (fs *flag.FlagSet, kubeconfig *string, 
 	fs.StringVar(&o.Webhook.CertSecret, "webhook-cert-secret", "", "namespace/name of a Secret in which the controller creates and rotates the webhook certificate (mount it at --webhook-cert-dir); empty when cert-manager provides it")
 	fs.StringVar(&o.Webhook.DNSName, "webhook-dns-name", "vigil-webhook.vigil-system.svc", "DNS name of the webhook Service, for the certificate")
 	fs.StringVar(&o.Webhook.ConfigName, "webhook-configuration-name", "vigil", "ValidatingWebhookConfiguration whose CA bundle the controller keeps current")
-	iamTTL = fs.Duration("iam-cache-ttl", 5*time.Minute, "how long the IAM policies of a store's role are reused by the guardrails")
-	zopts = &zap.Options{}
-	zopts.BindFlags(fs)
-	return fs, kubeconfig, iamTTL, zopts
+	fs.DurationVar(&c.iamTTL, "iam-cache-ttl", 5*time.Minute, "how long the IAM policies of a store's role are reused by the guardrails")
+	fs.DurationVar(&c.requestTimeout, "provider-request-timeout", 10*time.Second, "longest wait for one request to a secret backend (each retry gets its own); a hanging backend then fails the sync instead of holding a worker")
+	c.zap.BindFlags(fs)
+	return c
 }

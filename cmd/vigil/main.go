@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"time"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
@@ -69,13 +70,14 @@ func version() string {
 }
 
 // registry lists the providers this binary serves.
-func registry(rec *metrics.Recorder) *providers.Registry {
-	return providers.NewRegistry(aws.New(aws.Options{Observe: rec.ProviderCall}), fake.New())
+func registry(rec *metrics.Recorder, requestTimeout time.Duration) *providers.Registry {
+	return providers.NewRegistry(aws.New(aws.Options{Observe: rec.ProviderCall, RequestTimeout: requestTimeout}), fake.New())
 }
 
 func runController(args []string, stderr io.Writer) int {
 	o := manager.Defaults()
-	fs, kubeconfig, iamTTL, zopts := controllerFlags(&o)
+	flags := controllerFlags(&o)
+	fs := flags.fs
 	fs.SetOutput(stderr)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -95,10 +97,10 @@ func runController(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "vigil controller: --rollout-debounce, --rollout-min-interval and --rollout-max-per-hour cannot be negative")
 		return 2
 	}
-	ctrl.SetLogger(manager.CapVerbosity(zap.New(zap.UseFlagOptions(zopts))))
+	ctrl.SetLogger(manager.CapVerbosity(zap.New(zap.UseFlagOptions(&flags.zap))))
 	log := ctrl.Log.WithName("setup")
-	if *kubeconfig != "" {
-		os.Setenv("KUBECONFIG", *kubeconfig)
+	if flags.kubeconfig != "" {
+		os.Setenv("KUBECONFIG", flags.kubeconfig)
 	}
 	cfg, err := config.GetConfig()
 	if err != nil {
@@ -109,7 +111,7 @@ func runController(args []string, stderr io.Writer) int {
 	// IAM is global; the region only picks the endpoint. Without AWS credentials the
 	// guardrails report IAM as unknown instead of failing.
 	if awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion("us-east-1")); err == nil {
-		o.IAM = policy.NewIAMReader(awsCfg, *iamTTL)
+		o.IAM = policy.NewIAMReader(awsCfg, flags.iamTTL)
 	} else {
 		log.Error(err, "no AWS configuration for IAM inspection; IAM policies will be reported as unknown")
 	}
@@ -118,7 +120,7 @@ func runController(args []string, stderr io.Writer) int {
 		log.Error(err, "registering metrics")
 		return 1
 	}
-	mgr, err := manager.New(ctx, cfg, registry(rec), rec, o)
+	mgr, err := manager.New(ctx, cfg, registry(rec, flags.requestTimeout), rec, o)
 	if err != nil {
 		log.Error(err, "setting up the controller")
 		return 1

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -25,6 +26,8 @@ type Options struct {
 	// LoadOptions are applied after the SDK's standard settings when a client's
 	// configuration is loaded; cmd/ passes none, tests may pin an endpoint.
 	LoadOptions []func(*config.LoadOptions) error
+	// RequestTimeout bounds one HTTP attempt to AWS; 0 leaves the SDK's default (none).
+	RequestTimeout time.Duration
 }
 
 // Provider is the AWS provider.
@@ -71,6 +74,11 @@ func (p *Provider) NewClient(ctx context.Context, store esv1.GenericStore, kube 
 	opts := append([]func(*config.LoadOptions) error{config.WithRegion(spec.Region)}, p.opts.LoadOptions...)
 	if rs := store.GetSpec().RetrySettings; rs != nil && rs.MaxRetries != nil {
 		opts = append(opts, config.WithRetryMaxAttempts(int(*rs.MaxRetries)+1))
+	}
+	if p.opts.RequestTimeout > 0 {
+		// Bounds each attempt (the SDK's retryer makes up to three): a backend that accepts
+		// connections and never answers would otherwise hold a reconcile worker forever.
+		opts = append(opts, config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(p.opts.RequestTimeout)))
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {

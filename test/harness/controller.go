@@ -40,7 +40,13 @@ func Registry(rec *metrics.Recorder) *providers.Registry {
 
 // RegistryWithEndpoint is Registry with the AWS provider pinned to one endpoint.
 func RegistryWithEndpoint(rec *metrics.Recorder, url string) *providers.Registry {
-	return providers.NewRegistry(aws.New(aws.Options{Observe: rec.ProviderCall, LoadOptions: []func(*config.LoadOptions) error{config.WithBaseEndpoint(url)}}), fake.New())
+	return RegistryWithEndpointTimeout(rec, url, 0)
+}
+
+// RegistryWithEndpointTimeout is RegistryWithEndpoint with each AWS request bounded by
+// timeout (`vigil controller --provider-request-timeout`).
+func RegistryWithEndpointTimeout(rec *metrics.Recorder, url string, timeout time.Duration) *providers.Registry {
+	return providers.NewRegistry(aws.New(aws.Options{Observe: rec.ProviderCall, RequestTimeout: timeout, LoadOptions: []func(*config.LoadOptions) error{config.WithBaseEndpoint(url)}}), fake.New())
 }
 
 // TestOptions are the controller options for tests: no metrics or probe ports, and short

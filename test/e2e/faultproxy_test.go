@@ -1,0 +1,159 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+
+	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+	"github.com/vigil-dev/vigil/controllers/manager"
+	"github.com/vigil-dev/vigil/test/harness"
+)
+
+// faultyBackend runs a controller of its own class for one namespace, whose AWS requests go
+// through a fault proxy (toxiproxy + a throttling/counting HTTP layer) to moto, each bounded
+// by a one-second request timeout. It returns the proxy and the options the controller uses.
+func faultyBackend(t *testing.T, ns string) (*harness.FaultProxy, manager.Options) {
+	t.Helper()
+	proxy, err := harness.StartFaultProxy(moto.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(proxy.Close)
+	o := harness.TestOptions()
+	o.Namespace, o.ControllerClass = ns, "faulty"
+	rec := harness.Metrics()
+	stop, err := harness.StartController(cp.Config, harness.RegistryWithEndpointTimeout(rec, proxy.URL, time.Second), rec, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	return proxy, o
+}
+
+func faultyStore(ns string) *esv1.SecretStore {
+	s := awsStore(ns, "store")
+	s.Spec.Controller = "faulty"
+	return s
+}
+
+// A backend that hangs or drops connections: each attempt ends at the request timeout, the
+// sync fails with a message that says so, the Secret keeps its data, and the next sync after
+// the fault heals succeeds.
+func TestFaultProxy_SlowAndResettingBackend(t *testing.T) {
+	for _, tc := range []struct {
+		name, toxic, stream string
+		attrs               map[string]any
+		message             []string // any of these
+	}{
+		{"slow backend", "latency", "downstream", map[string]any{"latency": 5000}, []string{"Client.Timeout", "deadline exceeded", "timeout"}},
+		{"connection reset", "reset_peer", "upstream", map[string]any{"timeout": 0}, []string{"connection reset", "EOF", "broken pipe", "request send failed"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			ns := newNamespace(t, ctx)
+			proxy, _ := faultyBackend(t, ns)
+			remote := ns + "/db"
+			putRemote(t, ctx, remote, `{"password":"proxied-value-42"}`)
+			create(t, ctx, faultyStore(ns), externalSecret(ns, "db", "store", remote, map[string]string{"password": "password"}))
+			key := types.NamespacedName{Namespace: ns, Name: "db"}
+			waitReason(t, ctx, key, esv1.ReasonSecretSynced)
+			before := waitSecretValue(t, ctx, ns, "db", "password", "proxied-value-42")
+
+			if err := proxy.AddToxic("fault", tc.toxic, tc.stream, tc.attrs); err != nil {
+				t.Fatal(err)
+			}
+			forceSync(t, ctx, key)
+			msg := readyMessage(waitReason(t, ctx, key, esv1.ReasonSecretSyncedError))
+			if !containsAny(msg, tc.message) {
+				t.Errorf("condition message %q names none of %q", msg, tc.message)
+			}
+			if !strings.Contains(msg, remote) {
+				t.Errorf("condition message %q does not name the key %s", msg, remote)
+			}
+			assertUntouched(t, ctx, before)
+
+			if err := proxy.RemoveToxic("fault"); err != nil {
+				t.Fatal(err)
+			}
+			waitReason(t, ctx, key, esv1.ReasonSecretSynced)
+			assertUntouched(t, ctx, before)
+		})
+	}
+}
+
+// A throttling backend: every request answers ThrottlingException for a while. The
+// controller backs off per ExternalSecret (exponential, from RetryBaseDelay to
+// RetryMaxDelay) and the SDK's retryer spends a retry quota, so the calls stay far below what
+// retrying at once would make; Secrets keep their data, and all recover afterwards.
+func TestFaultProxy_ThrottlingMakesNoRetryStorm(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t, ctx)
+	proxy, o := faultyBackend(t, ns)
+	const n = 10
+	create(t, ctx, faultyStore(ns))
+	for i := range n {
+		remote := fmt.Sprintf("%s/app-%d", ns, i)
+		putRemote(t, ctx, remote, `{"token":"throttled-value-`+fmt.Sprint(i)+`x"}`)
+		create(t, ctx, externalSecret(ns, fmt.Sprintf("app-%d", i), "store", remote, map[string]string{"token": "token"}))
+	}
+	for i := range n {
+		waitReason(t, ctx, types.NamespacedName{Namespace: ns, Name: fmt.Sprintf("app-%d", i)}, esv1.ReasonSecretSynced)
+	}
+
+	proxy.Throttle(true)
+	start := proxy.Requests()
+	for i := range n {
+		forceSync(t, ctx, types.NamespacedName{Namespace: ns, Name: fmt.Sprintf("app-%d", i)})
+	}
+	for i := range n {
+		es := waitReason(t, ctx, types.NamespacedName{Namespace: ns, Name: fmt.Sprintf("app-%d", i)}, esv1.ReasonSecretSyncedError)
+		if msg := readyMessage(es); !strings.Contains(msg, "ThrottlingException") {
+			t.Errorf("condition message %q does not say the backend throttled", msg)
+		}
+	}
+	// Watch the retries for a fixed window; the bound is a count, not a speed.
+	const window = 8 * time.Second
+	time.Sleep(window)
+	calls := proxy.Requests() - start
+	proxy.Throttle(false)
+
+	// At most: every ExternalSecret reconciled on its backoff schedule, each pass making the
+	// SDK's three attempts. Without backoff it would be one pass per RetryBaseDelay.
+	bound := int64(n * passesWithin(window, o.RetryBaseDelay, o.RetryMaxDelay) * 3)
+	storm := int64(n * int(window/o.RetryBaseDelay) * 3)
+	t.Logf("%d requests to a throttling backend from %d ExternalSecrets in %s (bound %d; without backoff %d)", calls, n, window, bound, storm)
+	if calls > bound {
+		t.Errorf("%d requests in %s exceed the backoff bound %d: a retry storm", calls, window, bound)
+	}
+	for i := range n {
+		name := fmt.Sprintf("app-%d", i)
+		waitSecretValue(t, ctx, ns, name, "token", "throttled-value-"+fmt.Sprint(i)+"x")
+		waitReason(t, ctx, types.NamespacedName{Namespace: ns, Name: name}, esv1.ReasonSecretSynced)
+	}
+}
+
+// passesWithin counts the reconciles of one failing object within window, plus the first,
+// under per-item exponential backoff from base doubling up to max.
+func passesWithin(window, base, maxDelay time.Duration) int {
+	passes, elapsed, delay := 1, time.Duration(0), base
+	for elapsed+delay <= window {
+		elapsed += delay
+		passes++
+		delay = min(2*delay, maxDelay)
+	}
+	return passes + 1 // one more in flight at the window's edge
+}
+
+func containsAny(s string, subs []string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}

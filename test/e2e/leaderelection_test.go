@@ -1,0 +1,139 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+	"github.com/vigil-dev/vigil/test/harness"
+)
+
+var (
+	vigilOnce sync.Once
+	vigilPath string
+	vigilErr  error
+)
+
+// vigilBinary builds bin/vigil as `make build` does, once per test run.
+func vigilBinary(t *testing.T) string {
+	t.Helper()
+	vigilOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "vigil-bin-")
+		if err != nil {
+			vigilErr = err
+			return
+		}
+		vigilPath = filepath.Join(dir, "vigil")
+		cmd := exec.Command("go", "build", "-trimpath", "-o", vigilPath, "./cmd/vigil")
+		cmd.Dir, cmd.Env = harness.RepoRoot(), append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			vigilErr = fmt.Errorf("building vigil: %v\n%s", err, out)
+		}
+	})
+	if vigilErr != nil {
+		t.Fatal(vigilErr)
+	}
+	return vigilPath
+}
+
+// startVigil runs `vigil controller` as its own process for one namespace and class, with
+// leader election in that namespace. The process is killed at the end of the test.
+func startVigil(t *testing.T, ns, name string) *exec.Cmd {
+	t.Helper()
+	kubeconfig, err := cp.AdminKubeconfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	logFile, err := os.Create(filepath.Join(t.TempDir(), name+".log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { logFile.Close() })
+	cmd := exec.Command(vigilBinary(t), "controller", "--kubeconfig", kubeconfig,
+		"--metrics-bind-address=0", "--health-probe-bind-address=0",
+		"--leader-elect", "--leader-election-namespace", ns,
+		"--namespace", ns, "--controller-class", "ha")
+	cmd.Stdout, cmd.Stderr = logFile, logFile // AWS_ENDPOINT_URL (moto) comes from this process
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return cmd
+}
+
+func leaseHolder(ctx context.Context, ns string) string {
+	var lease coordinationv1.Lease
+	if err := cp.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: "vigil.dev-controller"}, &lease); err != nil || lease.Spec.HolderIdentity == nil {
+		return ""
+	}
+	return *lease.Spec.HolderIdentity
+}
+
+// Two controller processes elect one leader. The leader is killed (SIGKILL, no lease
+// release) while it syncs a batch of new ExternalSecrets; the standby takes the lease over
+// and every ExternalSecret converges: each Secret exists once, with all its keys.
+func TestLeaderElection_StandbyTakesOverAfterKill(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t, ctx)
+	store := awsStore(ns, "store")
+	store.Spec.Controller = "ha"
+	create(t, ctx, store)
+	remote := ns + "/db"
+	putRemote(t, ctx, remote, `{"username":"ha-user-1","password":"ha-pass-1"}`)
+	both := map[string]string{"username": "username", "password": "password"}
+	create(t, ctx, externalSecret(ns, "first", "store", remote, both))
+
+	first := startVigil(t, ns, "first")
+	waitReason(t, ctx, types.NamespacedName{Namespace: ns, Name: "first"}, esv1.ReasonSecretSynced)
+	leader := leaseHolder(ctx, ns)
+	if leader == "" {
+		t.Fatal("the syncing process holds no lease")
+	}
+	startVigil(t, ns, "second")
+
+	const n = 30
+	for i := range n {
+		create(t, ctx, externalSecret(ns, fmt.Sprintf("batch-%d", i), "store", remote, both))
+	}
+	if err := first.Process.Kill(); err != nil { // mid-sync, lease not released
+		t.Fatal(err)
+	}
+	_ = first.Wait()
+
+	for i := range n {
+		waitReason(t, ctx, types.NamespacedName{Namespace: ns, Name: fmt.Sprintf("batch-%d", i)}, esv1.ReasonSecretSynced)
+	}
+	if now := leaseHolder(ctx, ns); now == "" || now == leader {
+		t.Errorf("lease holder after the kill is %q (was %q): the standby did not take over", now, leader)
+	}
+	var secrets corev1.SecretList
+	if err := cp.Client.List(ctx, &secrets); err != nil {
+		t.Fatal(err)
+	}
+	count := 0
+	for _, s := range secrets.Items {
+		if s.Namespace != ns {
+			continue
+		}
+		count++
+		if string(s.Data["username"]) != "ha-user-1" || string(s.Data["password"]) != "ha-pass-1" {
+			t.Errorf("Secret %s has keys %v: partial or wrong data", s.Name, slices.Sorted(maps.Keys(s.Data)))
+		}
+	}
+	if count != n+1 {
+		t.Errorf("%d Secrets in %s, want %d (one per ExternalSecret)", count, ns, n+1)
+	}
+}
+
+
