@@ -147,6 +147,9 @@ var ErrNamespaceUnknown = errors.New("credential reference has no namespace; it 
 // namespace, else the namespace of the object that uses the store.
 func StoreNamespace(store esv1.GenericStore, refNamespace *string, usedFrom string) (string, error) {
 	if store.GetKind() == esv1.SecretStoreKind {
+		if err := CheckRefNamespace(store, refNamespace, "a credential reference"); err != nil {
+			return "", err
+		}
 		return store.GetNamespace(), nil
 	}
 	if refNamespace != nil && *refNamespace != "" {
@@ -156,4 +159,14 @@ func StoreNamespace(store esv1.GenericStore, refNamespace *string, usedFrom stri
 		return "", ErrNamespaceUnknown
 	}
 	return usedFrom, nil
+}
+
+// CheckRefNamespace refuses a SecretStore reference (field) to a Secret or ServiceAccount in
+// another namespace: a namespaced store may only use what its own namespace holds, or any
+// namespace's credentials would be one SecretStore away.
+func CheckRefNamespace(store esv1.GenericStore, refNamespace *string, field string) error {
+	if store.GetKind() != esv1.SecretStoreKind || refNamespace == nil || *refNamespace == "" || *refNamespace == store.GetNamespace() {
+		return nil
+	}
+	return Configf("%s names namespace %q, but a SecretStore may only use Secrets and ServiceAccounts of its own namespace %q: remove the namespace, or use a ClusterSecretStore", field, *refNamespace, store.GetNamespace())
 }

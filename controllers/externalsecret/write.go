@@ -70,6 +70,11 @@ func (r *Reconciler) ownSecret(ctx context.Context, es *esv1.ExternalSecret, exi
 	if err := r.checkOwnership(es, existing); err != nil {
 		return err
 	}
+	if t := es.Spec.Target.Template; t != nil && t.Type == corev1.SecretTypeServiceAccountToken {
+		// The API server would fill such a Secret with a token of the ServiceAccount it
+		// names: an ExternalSecret must not mint Kubernetes credentials.
+		return outcome.Terminal(esv1.ReasonSecretSyncedError, fmt.Errorf("spec.target.template.type %s is refused: Vigil never writes ServiceAccount token Secrets; use Opaque", t.Type))
+	}
 	if t := es.Spec.Target.Template; t != nil && t.Type != "" {
 		if existing != nil && existing.Type != t.Type {
 			return outcome.Terminal(esv1.ReasonSecretSyncedError, fmt.Errorf("Secret %s has type %s and spec.target.template.type asks for %s; a Secret's type cannot change, so delete the Secret to let Vigil recreate it", desired.Name, existing.Type, t.Type))
@@ -98,7 +103,17 @@ func (r *Reconciler) checkOwnership(es *esv1.ExternalSecret, existing *corev1.Se
 		return nil
 	}
 	owner := metav1.GetControllerOf(existing)
-	if owner == nil || owner.UID == es.UID {
+	if owner == nil {
+		// A Secret nobody controls is taken over only when an ExternalSecret wrote it (the
+		// managed label: Orphan, or ESO before a migration); anything else is someone's
+		// hand-made Secret, and Owner would replace its data and delete it with the
+		// ExternalSecret.
+		if existing.Labels[esv1.LabelManaged] == esv1.LabelManagedValue {
+			return nil
+		}
+		return outcome.Terminal(esv1.ReasonSecretSyncedError, fmt.Errorf("Secret %s already exists and was not written by an ExternalSecret; Vigil will not take it over with creationPolicy Owner: point spec.target.name at another Secret, use creationPolicy Merge to add keys to it, or label it %s=%s to hand it over", existing.Name, esv1.LabelManaged, esv1.LabelManagedValue))
+	}
+	if owner.UID == es.UID {
 		return nil
 	}
 	return outcome.Terminal(esv1.ReasonSecretSyncedError, fmt.Errorf("Secret %s is already controlled by %s %q; Vigil will not take it over: point spec.target.name at another Secret, or use creationPolicy Merge", existing.Name, owner.Kind, owner.Name))

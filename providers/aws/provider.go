@@ -65,6 +65,21 @@ func (*Provider) ValidateStore(store esv1.GenericStore) error {
 	if jwt := spec.Auth.JWTAuth; jwt != nil && jwt.ServiceAccountRef == nil {
 		return providers.Configf("spec.provider.aws.auth.jwt needs serviceAccountRef: the ServiceAccount whose eks.amazonaws.com/role-arn annotation names the role")
 	}
+	if ref := spec.Auth.SecretRef; ref != nil {
+		for field, sel := range map[string]esv1.SecretKeySelector{
+			"spec.provider.aws.auth.secretRef.accessKeyIDSecretRef":     ref.AccessKeyID,
+			"spec.provider.aws.auth.secretRef.secretAccessKeySecretRef": ref.SecretAccessKey,
+		} {
+			if err := providers.CheckRefNamespace(store, sel.Namespace, field); err != nil {
+				return err
+			}
+		}
+	}
+	if jwt := spec.Auth.JWTAuth; jwt != nil {
+		if err := providers.CheckRefNamespace(store, jwt.ServiceAccountRef.Namespace, "spec.provider.aws.auth.jwt.serviceAccountRef"); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
