@@ -135,5 +135,3 @@ func TestLeaderElection_StandbyTakesOverAfterKill(t *testing.T) {
 		t.Errorf("%d Secrets in %s, want %d (one per ExternalSecret)", count, ns, n+1)
 	}
 }
-
-
