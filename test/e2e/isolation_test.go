@@ -4,12 +4,14 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+	"github.com/vigil-dev/vigil/test/harness"
 )
 
 // Isolation: what one namespace's objects may not reach or take. Each row is refused in
@@ -84,9 +86,25 @@ func TestIsolation_RefusedWithClearMessage(t *testing.T) {
 			if reason == "" {
 				reason = esv1.ReasonSecretSyncedError
 			}
-			got := waitReason(t, ctx, types.NamespacedName{Namespace: ns, Name: "db"}, reason)
-			if msg := readyMessage(got); !strings.Contains(msg, tc.message) {
-				t.Errorf("condition message %q does not say %q", msg, tc.message)
+			// The first pass may run before the store reaches the cache ("store not found");
+			// wait for the refusal itself.
+			key := types.NamespacedName{Namespace: ns, Name: "db"}
+			var msg string
+			err := harness.WaitFor(ctx, time.Minute, func(ctx context.Context) (bool, error) {
+				var es esv1.ExternalSecret
+				if err := cp.Client.Get(ctx, key, &es); err != nil {
+					return false, err
+				}
+				msg = readyMessage(&es)
+				for _, c := range es.Status.Conditions {
+					if c.Type == esv1.ConditionReady && c.Reason == reason && strings.Contains(msg, tc.message) {
+						return true, nil
+					}
+				}
+				return false, nil
+			})
+			if err != nil {
+				t.Fatalf("ExternalSecret never reported %s saying %q; last message %q", reason, tc.message, msg)
 			}
 			if tc.check != nil {
 				tc.check(t, ctx, ns)
