@@ -36,7 +36,7 @@ func TestAlerts_FireOnScrapedMetrics(t *testing.T) {
 		es.Spec.RefreshInterval = &metav1.Duration{Duration: interval}
 	})
 	waitReason(t, ctx, key, esv1.ReasonSecretSynced)
-	assertAlerts(t, "synced", scrape(t), ns, "db", map[string]bool{"VigilExternalSecretNotSynced": false, "VigilExternalSecretStale": false})
+	assertAlerts(t, "synced", scrapeWithSeries(t, ctx, ns, "db"), ns, "db", map[string]bool{"VigilExternalSecretNotSynced": false, "VigilExternalSecretStale": false})
 
 	moto.Stop()
 	t.Cleanup(func() { _ = moto.Start() })
@@ -137,6 +137,20 @@ func sample(families map[string]*dto.MetricFamily, metric, ns, name string) (flo
 		}
 	}
 	return 0, false
+}
+
+// scrapeWithSeries scrapes until the ExternalSecret's series are exported: the metrics are
+// recorded after the status write, so a scrape right after Ready turns true can miss them.
+func scrapeWithSeries(t *testing.T, ctx context.Context, ns, name string) map[string]*dto.MetricFamily {
+	t.Helper()
+	var families map[string]*dto.MetricFamily
+	if err := harness.WaitFor(ctx, 30*time.Second, func(context.Context) (bool, error) {
+		families = scrape(t)
+		return len(seriesOf(families, ns, name)) > 0, nil
+	}); err != nil {
+		t.Fatalf("no series for ExternalSecret %s/%s in /metrics: %v", ns, name, err)
+	}
+	return families
 }
 
 // assertAlerts has promtool evaluate the shipped rules on the scraped series of one
