@@ -13,6 +13,7 @@ etcd_version=v3.6.8
 moto_version=5.2.5
 prometheus_version=v0.316.0
 helm_version=v3.22.0
+vault_version=v1.21.0
 
 log() { printf '[test-assets] %s\n' "$*" >&2; }
 
@@ -54,6 +55,11 @@ link "$prom_dir/promtool" "$root/bin/promtool"
 helm_dir=$cache/helm-$helm_version
 build_tool helm hack/tools/helm helm.sh/helm/v3/cmd/helm "$helm_dir/helm" "about 3 minutes"
 link "$helm_dir/helm" "$root/bin/helm"
+
+# vault serves the Vault provider's tests (`vault server -dev`, in memory, on loopback).
+vault_dir=$cache/vault-$vault_version
+build_tool vault hack/tools/vault github.com/hashicorp/vault "$vault_dir/vault" "about 14 minutes"
+link "$vault_dir/vault" "$root/bin/vault"
 
 # moto serves AWS (Secrets Manager, SSM, STS, IAM) on loopback for the tests.
 venv=$root/.venv

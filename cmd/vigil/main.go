@@ -24,8 +24,7 @@ import (
 	"github.com/vigil-dev/vigil/metrics"
 	"github.com/vigil-dev/vigil/policy"
 	"github.com/vigil-dev/vigil/providers"
-	"github.com/vigil-dev/vigil/providers/aws"
-	"github.com/vigil-dev/vigil/providers/fake"
+	"github.com/vigil-dev/vigil/providers/builtin"
 )
 
 const usage = `vigil syncs secrets from external stores into Kubernetes Secrets.
@@ -71,7 +70,7 @@ func version() string {
 
 // registry lists the providers this binary serves.
 func registry(rec *metrics.Recorder, requestTimeout time.Duration) *providers.Registry {
-	return providers.NewRegistry(aws.New(aws.Options{Observe: rec.ProviderCall, RequestTimeout: requestTimeout}), fake.New())
+	return builtin.Registry(builtin.Options{Observe: rec.ProviderCall, RequestTimeout: requestTimeout})
 }
 
 func runController(args []string, stderr io.Writer) int {

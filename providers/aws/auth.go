@@ -9,9 +9,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	authenticationv1 "k8s.io/api/authentication/v1"
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
@@ -63,81 +60,48 @@ func credentialsFor(ctx context.Context, cfg aws.Config, store esv1.GenericStore
 }
 
 func staticCredentials(ctx context.Context, store esv1.GenericStore, ref *esv1.AWSAuthSecretRef, kube client.Client, namespace string) (aws.CredentialsProvider, error) {
-	id, err := secretKey(ctx, kube, store, ref.AccessKeyID, namespace)
+	id, err := providers.SecretKey(ctx, kube, store, ref.AccessKeyID, namespace)
 	if err != nil {
 		return nil, err
 	}
-	secret, err := secretKey(ctx, kube, store, ref.SecretAccessKey, namespace)
+	secret, err := providers.SecretKey(ctx, kube, store, ref.SecretAccessKey, namespace)
 	if err != nil {
 		return nil, err
 	}
 	var token string
 	if ref.SessionToken != nil {
-		if token, err = secretKey(ctx, kube, store, *ref.SessionToken, namespace); err != nil {
+		if token, err = providers.SecretKey(ctx, kube, store, *ref.SessionToken, namespace); err != nil {
 			return nil, err
 		}
 	}
 	return credentials.NewStaticCredentialsProvider(id, secret, token), nil
 }
 
-// secretKey reads one key of a credentials Secret. Errors name the Secret and key only.
-func secretKey(ctx context.Context, kube client.Client, store esv1.GenericStore, sel esv1.SecretKeySelector, namespace string) (string, error) {
-	ns, err := providers.StoreNamespace(store, sel.Namespace, namespace)
-	if err != nil {
-		return "", err
-	}
-	var s corev1.Secret
-	if err := kube.Get(ctx, types.NamespacedName{Namespace: ns, Name: sel.Name}, &s); err != nil {
-		return "", fmt.Errorf("reading credentials Secret %s/%s: %w", ns, sel.Name, err)
-	}
-	v, ok := s.Data[sel.Key]
-	if !ok || len(v) == 0 {
-		return "", providers.Configf("credentials Secret %s/%s has no key %q", ns, sel.Name, sel.Key)
-	}
-	return string(v), nil
-}
-
 // webIdentityCredentials implements IRSA without a projected token file: the controller
 // mints a token for the named ServiceAccount through the TokenRequest API and exchanges it
 // for the role in the ServiceAccount's eks.amazonaws.com/role-arn annotation.
 func webIdentityCredentials(ctx context.Context, cfg aws.Config, store esv1.GenericStore, ref *esv1.ServiceAccountSelector, kube client.Client, namespace string) (aws.CredentialsProvider, error) {
-	ns, err := providers.StoreNamespace(store, ref.Namespace, namespace)
+	tokens, err := providers.NewServiceAccountToken(ctx, kube, store, *ref, namespace, []string{STSAudience}, tokenTTL)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("auth.jwt: %w", err)
 	}
-	var sa corev1.ServiceAccount
-	if err := kube.Get(ctx, types.NamespacedName{Namespace: ns, Name: ref.Name}, &sa); err != nil {
-		return nil, fmt.Errorf("reading ServiceAccount %s/%s for auth.jwt: %w", ns, ref.Name, err)
-	}
+	sa := tokens.ServiceAccount()
 	role := sa.Annotations[RoleARNAnnotation]
 	if role == "" {
-		return nil, providers.Configf("ServiceAccount %s/%s has no %s annotation: annotate it with the IAM role to assume", ns, ref.Name, RoleARNAnnotation)
+		return nil, providers.Configf("ServiceAccount %s/%s has no %s annotation: annotate it with the IAM role to assume", sa.Namespace, sa.Name, RoleARNAnnotation)
 	}
-	tokens := &tokenRetriever{kube: kube, sa: sa, audiences: append([]string{STSAudience}, ref.Audiences...)}
-	return stscreds.NewWebIdentityRoleProvider(sts.NewFromConfig(cfg), role, tokens, func(o *stscreds.WebIdentityRoleOptions) {
+	return stscreds.NewWebIdentityRoleProvider(sts.NewFromConfig(cfg), role, tokenRetriever{tokens}, func(o *stscreds.WebIdentityRoleOptions) {
 		o.RoleSessionName = sessionName(store)
 	}), nil
 }
 
-// tokenRetriever mints ServiceAccount tokens on demand for stscreds.
-type tokenRetriever struct {
-	kube      client.Client
-	sa        corev1.ServiceAccount
-	audiences []string
-}
+// tokenRetriever adapts the token minter to stscreds.IdentityTokenRetriever.
+type tokenRetriever struct{ tokens *providers.ServiceAccountToken }
 
 // GetIdentityToken implements stscreds.IdentityTokenRetriever (which passes no context).
-func (t *tokenRetriever) GetIdentityToken() ([]byte, error) {
+func (t tokenRetriever) GetIdentityToken() ([]byte, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	seconds := int64(tokenTTL / time.Second)
-	tr := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{
-		Audiences:         t.audiences,
-		ExpirationSeconds: &seconds,
-	}}
-	sa := t.sa.DeepCopy()
-	if err := t.kube.SubResource("token").Create(ctx, sa, tr); err != nil {
-		return nil, fmt.Errorf("minting a token for ServiceAccount %s/%s: %w", t.sa.Namespace, t.sa.Name, err)
-	}
-	return []byte(tr.Status.Token), nil
+	tok, _, err := t.tokens.Mint(ctx)
+	return []byte(tok), err
 }

@@ -15,7 +15,10 @@ import (
 )
 
 // Setup stores values (key -> value) in the backend and returns a client that reads them.
-// Keys are unique per call, so setups may share a backend.
+// Keys are unique per call, so setups may share a backend. Every value is a compact JSON
+// object of strings with sorted keys: backends that keep strings store it as it is, backends
+// that keep key/value maps (Vault, Kubernetes Secrets) store the object, and both must read
+// back the same bytes.
 type Setup func(t *testing.T, values map[string]string) providers.Client
 
 // Run runs the suite.
@@ -23,7 +26,7 @@ func Run(t *testing.T, setup Setup) {
 	ctx := context.Background()
 	t.Run("returns the stored value byte for byte", func(t *testing.T) {
 		key := unique(t, "value")
-		want := `{"user":"app","password":"p@ss w0rd \"quoted\" ünïcode"}`
+		want := `{"password":"p@ss w0rd \"quoted\" ünïcode <&>","user":"app"}`
 		c := setup(t, map[string]string{key: want})
 		got, err := c.GetSecret(ctx, providers.Ref{Key: key})
 		if err != nil {
@@ -34,7 +37,7 @@ func Run(t *testing.T, setup Setup) {
 		}
 	})
 	t.Run("a missing key wraps ErrNotFound and names the key", func(t *testing.T) {
-		c := setup(t, map[string]string{unique(t, "present"): "x"})
+		c := setup(t, map[string]string{unique(t, "present"): `{"v":"x"}`})
 		missing := unique(t, "absent")
 		_, err := c.GetSecret(ctx, providers.Ref{Key: missing})
 		if !errors.Is(err, providers.ErrNotFound) {
@@ -47,7 +50,7 @@ func Run(t *testing.T, setup Setup) {
 	t.Run("is safe for concurrent use", func(t *testing.T) {
 		values := map[string]string{}
 		for i := range 5 {
-			values[unique(t, fmt.Sprint("c", i))] = fmt.Sprint("value-", i)
+			values[unique(t, fmt.Sprint("c", i))] = fmt.Sprintf(`{"n":"value-%d"}`, i)
 		}
 		c := setup(t, values)
 		var wg sync.WaitGroup
@@ -71,7 +74,7 @@ func Run(t *testing.T, setup Setup) {
 		}
 	})
 	t.Run("validates", func(t *testing.T) {
-		c := setup(t, map[string]string{unique(t, "v"): "x"})
+		c := setup(t, map[string]string{unique(t, "v"): `{"v":"x"}`})
 		if err := c.Validate(ctx); err != nil {
 			t.Errorf("Validate: %v", err)
 		}
@@ -83,10 +86,21 @@ var (
 	seq int
 )
 
-// unique returns a key no other case uses, valid for every backend (path-like).
+// unique returns a key no other case uses that every backend accepts as a name: lower-case
+// letters, digits and dashes (a Kubernetes Secret name, a Vault path, an AWS name).
 func unique(t *testing.T, name string) string {
 	mu.Lock()
 	defer mu.Unlock()
 	seq++
-	return fmt.Sprintf("conformance/%s/%s-%d", strings.NewReplacer(" ", "-", "/", "-").Replace(t.Name()), name, seq)
+	key := strings.ToLower(fmt.Sprintf("conformance-%s-%s-%d", t.Name(), name, seq))
+	key = strings.Map(func(r rune) rune {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			return r
+		}
+		return '-'
+	}, key)
+	if len(key) > 200 {
+		key = key[len(key)-200:]
+	}
+	return key
 }

@@ -1,5 +1,5 @@
 // Package e2e holds Vigil's end-to-end scenarios: a real kube-apiserver and etcd (with
-// kube-controller-manager for garbage collection), a moto server for AWS, and Vigil's
+// kube-controller-manager for garbage collection), a moto server for AWS, a Vault dev server, and Vigil's
 // controller as `vigil controller` wires it. TestMain starts them once for the package.
 package e2e
 
@@ -24,6 +24,7 @@ import (
 var (
 	cp         *harness.ControlPlane
 	moto       *harness.Moto
+	vlt        *harness.Vault
 	metricsURL string // the controller's /metrics
 
 	// startController starts the suite's controller; stopController stops the running one.
@@ -42,6 +43,11 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer moto.Close()
+	if vlt, err = harness.StartVault(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	defer vlt.Close()
 	if cp, err = harness.StartControlPlane(filepath.Join(harness.RepoRoot(), "test", "fixtures", "crds"), filepath.Join(harness.RepoRoot(), "config", "crd-thirdparty")); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1

@@ -19,8 +19,7 @@ import (
 	"github.com/vigil-dev/vigil/controllers/manager"
 	"github.com/vigil-dev/vigil/metrics"
 	"github.com/vigil-dev/vigil/providers"
-	"github.com/vigil-dev/vigil/providers/aws"
-	"github.com/vigil-dev/vigil/providers/fake"
+	"github.com/vigil-dev/vigil/providers/builtin"
 )
 
 // Metrics returns the process's metrics recorder, registered with controller-runtime's
@@ -35,7 +34,7 @@ func Metrics() *metrics.Recorder {
 
 // Registry is the provider registry `vigil controller` ships.
 func Registry(rec *metrics.Recorder) *providers.Registry {
-	return providers.NewRegistry(aws.New(aws.Options{Observe: rec.ProviderCall}), fake.New())
+	return RegistryWithEndpointTimeout(rec, "", 0)
 }
 
 // RegistryWithEndpoint is Registry with the AWS provider pinned to one endpoint.
@@ -46,7 +45,11 @@ func RegistryWithEndpoint(rec *metrics.Recorder, url string) *providers.Registry
 // RegistryWithEndpointTimeout is RegistryWithEndpoint with each AWS request bounded by
 // timeout (`vigil controller --provider-request-timeout`).
 func RegistryWithEndpointTimeout(rec *metrics.Recorder, url string, timeout time.Duration) *providers.Registry {
-	return providers.NewRegistry(aws.New(aws.Options{Observe: rec.ProviderCall, RequestTimeout: timeout, LoadOptions: []func(*config.LoadOptions) error{config.WithBaseEndpoint(url)}}), fake.New())
+	o := builtin.Options{Observe: rec.ProviderCall, RequestTimeout: timeout}
+	if url != "" {
+		o.AWSLoadOptions = []func(*config.LoadOptions) error{config.WithBaseEndpoint(url)}
+	}
+	return builtin.Registry(o)
 }
 
 // TestOptions are the controller options for tests: no metrics or probe ports, and short

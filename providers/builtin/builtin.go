@@ -1,0 +1,35 @@
+// Package builtin lists the providers `vigil controller` serves, so that the binary and the
+// test harness build the same registry.
+package builtin
+
+import (
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/vigil-dev/vigil/providers"
+	"github.com/vigil-dev/vigil/providers/aws"
+	"github.com/vigil-dev/vigil/providers/fake"
+	"github.com/vigil-dev/vigil/providers/kubernetes"
+	"github.com/vigil-dev/vigil/providers/vault"
+)
+
+// Options configure every built-in provider.
+type Options struct {
+	// Observe is told about every backend call (metrics); may be nil.
+	Observe providers.CallObserver
+	// RequestTimeout bounds one request to a backend (--provider-request-timeout).
+	RequestTimeout time.Duration
+	// AWSLoadOptions are applied to AWS configurations (tests pin moto's endpoint).
+	AWSLoadOptions []func(*config.LoadOptions) error
+}
+
+// Registry returns a registry of every built-in provider.
+func Registry(o Options) *providers.Registry {
+	return providers.NewRegistry(
+		aws.New(aws.Options{Observe: o.Observe, RequestTimeout: o.RequestTimeout, LoadOptions: o.AWSLoadOptions}),
+		vault.New(vault.Options{Observe: o.Observe, RequestTimeout: o.RequestTimeout}),
+		kubernetes.New(kubernetes.Options{Observe: o.Observe, RequestTimeout: o.RequestTimeout}),
+		fake.New(),
+	)
+}

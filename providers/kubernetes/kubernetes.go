@@ -1,0 +1,263 @@
+// Package kubernetes is the provider that reads Secrets of another namespace or another
+// cluster, as ESO's Kubernetes provider does.
+//
+// A remote key is a Secret's name in spec.provider.kubernetes.remoteNamespace; a read
+// returns the Secret's data as a JSON object of strings, so `property` selects one key and
+// `dataFrom.extract` copies them all. The controller never uses its own identity here: every
+// request carries the token the store names (a Secret's bearer token, or a token minted
+// for a ServiceAccount of the store's namespace), so the API server's RBAC decides what a
+// store may read.
+package kubernetes
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/transport"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+	"github.com/vigil-dev/vigil/providers"
+)
+
+// ProviderName is the provider label of its calls in metrics (ESO's).
+const ProviderName = "Kubernetes"
+
+// tokenTTL of tokens minted for auth.serviceAccount; they are renewed a minute before they
+// expire.
+const tokenTTL = time.Hour
+
+// Options configure the Kubernetes provider.
+type Options struct {
+	// Observe is told about every call to the remote API server (metrics); may be nil.
+	Observe providers.CallObserver
+	// RequestTimeout bounds one request; 0 means 30 s.
+	RequestTimeout time.Duration
+}
+
+// Provider is the Kubernetes provider.
+type Provider struct{ opts Options }
+
+// New returns the Kubernetes provider.
+func New(opts Options) *Provider {
+	if opts.Observe == nil {
+		opts.Observe = func(string, string, error, time.Duration) {}
+	}
+	if opts.RequestTimeout == 0 {
+		opts.RequestTimeout = 30 * time.Second
+	}
+	return &Provider{opts: opts}
+}
+
+// Name implements providers.Provider.
+func (*Provider) Name() string { return "kubernetes" }
+
+// ValidateStore implements providers.Provider.
+func (*Provider) ValidateStore(store esv1.GenericStore) error {
+	spec := store.GetSpec().Provider.Kubernetes
+	if _, err := serverURL(spec.Server.URL); err != nil {
+		return err
+	}
+	a := spec.Auth
+	if a == nil || (a.Token == nil) == (a.ServiceAccount == nil) {
+		return providers.Configf("spec.provider.kubernetes.auth must set exactly one of token (a Secret with a bearer token) or serviceAccount (a ServiceAccount of the store's namespace to mint tokens for)")
+	}
+	if a.Token != nil {
+		if a.Token.BearerToken.Key == "" {
+			return providers.Configf("spec.provider.kubernetes.auth.token.bearerToken.key is empty; name the key that holds the token")
+		}
+		return providers.CheckRefNamespace(store, a.Token.BearerToken.Namespace, "spec.provider.kubernetes.auth.token.bearerToken")
+	}
+	return providers.CheckRefNamespace(store, a.ServiceAccount.Namespace, "spec.provider.kubernetes.auth.serviceAccount")
+}
+
+// serverURL accepts ESO's forms: a URL, or a host such as kubernetes.default (https).
+func serverURL(s string) (string, error) {
+	if s == "" {
+		s = "kubernetes.default"
+	}
+	if !strings.Contains(s, "://") {
+		s = "https://" + s
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return "", providers.Configf("spec.provider.kubernetes.server.url %q is not an API server address; use e.g. https://api.example:6443", s)
+	}
+	return s, nil
+}
+
+// NewClient implements providers.Provider.
+func (p *Provider) NewClient(ctx context.Context, store esv1.GenericStore, kube client.Client, namespace string) (providers.Client, error) {
+	spec := store.GetSpec().Provider.Kubernetes
+	host, err := serverURL(spec.Server.URL)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &rest.Config{
+		Host:            host,
+		TLSClientConfig: rest.TLSClientConfig{CAData: spec.Server.CABundle},
+		Timeout:         p.opts.RequestTimeout,
+		UserAgent:       "vigil",
+	}
+	switch a := spec.Auth; {
+	case a.Token != nil:
+		tok, err := providers.SecretKey(ctx, kube, store, a.Token.BearerToken, namespace)
+		if err != nil {
+			return nil, err
+		}
+		cfg.BearerToken = tok
+	case a.ServiceAccount != nil:
+		minter, err := providers.NewServiceAccountToken(ctx, kube, store, *a.ServiceAccount, namespace, nil, tokenTTL)
+		if err != nil {
+			return nil, fmt.Errorf("kubernetes auth.serviceAccount: %w", err)
+		}
+		ts := oauth2.ReuseTokenSourceWithExpiry(nil, tokenSource{minter}, time.Minute)
+		cfg.WrapTransport = transport.TokenSourceWrapTransport(ts)
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, providers.Configf("spec.provider.kubernetes: %v", err)
+	}
+	remote := spec.RemoteNamespace
+	if remote == "" {
+		remote = "default"
+	}
+	return &Client{cs: cs, namespace: remote, observe: p.opts.Observe}, nil
+}
+
+// tokenSource mints ServiceAccount tokens for oauth2's reuse cache.
+type tokenSource struct {
+	minter *providers.ServiceAccountToken
+}
+
+func (t tokenSource) Token() (*oauth2.Token, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tok, exp, err := t.minter.Mint(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &oauth2.Token{AccessToken: tok, TokenType: "Bearer", Expiry: exp}, nil
+}
+
+// Client reads Secrets of one remote namespace.
+type Client struct {
+	cs        kubernetes.Interface
+	namespace string
+	observe   providers.CallObserver
+}
+
+func (c *Client) get(ctx context.Context, ref providers.Ref) (*corev1.Secret, error) {
+	if ref.Version != "" {
+		return nil, providers.Configf("key %s: Kubernetes Secrets have no versions; remove remoteRef.version", ref)
+	}
+	start := time.Now()
+	s, err := c.cs.CoreV1().Secrets(c.namespace).Get(ctx, ref.Key, metav1.GetOptions{})
+	c.observe(ProviderName, "GetSecret", err, time.Since(start))
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil, providers.NotFound(ref, fmt.Errorf("no Secret %q in namespace %q", ref.Key, c.namespace))
+	case apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err):
+		// Not a ConfigError: a grant added later must be picked up by the retries.
+		return nil, fmt.Errorf("reading Secret %s/%s: %v (grant the store's identity get on secrets in that namespace)", c.namespace, ref.Key, apierrors.ReasonForError(err))
+	case err != nil:
+		return nil, fmt.Errorf("reading Secret %s/%s: %w", c.namespace, ref.Key, err)
+	}
+	return s, nil
+}
+
+// GetSecret implements providers.Client: the Secret's data as a JSON object of strings.
+func (c *Client) GetSecret(ctx context.Context, ref providers.Ref) ([]byte, error) {
+	s, err := c.get(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	return dataJSON(s)
+}
+
+func dataJSON(s *corev1.Secret) ([]byte, error) {
+	m := make(map[string]string, len(s.Data))
+	for k, v := range s.Data {
+		m[k] = string(v)
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(m); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
+// GetMetadata implements providers.MetadataGetter: the Secret's labels.
+func (c *Client) GetMetadata(ctx context.Context, ref providers.Ref) (map[string]string, error) {
+	s, err := c.get(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	return s.Labels, nil
+}
+
+// Find implements providers.Finder: Secrets of the remote namespace whose name matches and
+// whose labels hold every tag (a label selector, so the server filters).
+func (c *Client) Find(ctx context.Context, ref providers.FindRef) (map[string][]byte, error) {
+	if ref.Path != "" {
+		return nil, providers.Configf("find.path is not supported by the Kubernetes provider; use name or tags (labels)")
+	}
+	var name *regexp.Regexp
+	if ref.Name != "" {
+		var err error
+		if name, err = regexp.Compile(ref.Name); err != nil {
+			return nil, providers.Configf("find.name.regexp %q: %v", ref.Name, err)
+		}
+	}
+	start := time.Now()
+	list, err := c.cs.CoreV1().Secrets(c.namespace).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(ref.Tags).String()})
+	c.observe(ProviderName, "ListSecrets", err, time.Since(start))
+	if err != nil {
+		return nil, fmt.Errorf("listing Secrets in %s: %w", c.namespace, err)
+	}
+	out := map[string][]byte{}
+	for i := range list.Items {
+		s := &list.Items[i]
+		if name != nil && !name.MatchString(s.Name) {
+			continue
+		}
+		if out[s.Name], err = dataJSON(s); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Validate implements providers.Client: the store's identity may read Secrets of the remote
+// namespace (a SelfSubjectAccessReview, which every authenticated identity may make).
+func (c *Client) Validate(ctx context.Context) error {
+	review := &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
+		ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: c.namespace, Verb: "get", Resource: "secrets"},
+	}}
+	start := time.Now()
+	res, err := c.cs.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, review, metav1.CreateOptions{})
+	c.observe(ProviderName, "SelfSubjectAccessReview", err, time.Since(start))
+	if err != nil {
+		return fmt.Errorf("checking access to Secrets in %s: %w", c.namespace, err)
+	}
+	if !res.Status.Allowed {
+		return providers.Configf("the store's identity may not get Secrets in namespace %q: grant it get (and list, for find) on secrets there", c.namespace)
+	}
+	return nil
+}

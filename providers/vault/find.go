@@ -1,0 +1,98 @@
+package vault
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+
+	vaultapi "github.com/hashicorp/vault/api"
+
+	"github.com/vigil-dev/vigil/providers"
+)
+
+// maxFindResults bounds dataFrom.find: a Secret holds at most 1 MiB anyway, and an
+// unbounded walk of a large mount would hold a worker for long.
+const maxFindResults = 500
+
+// Find implements providers.Finder for KV v2: it walks the metadata tree below the path (the
+// mount's root without one), keeps secrets whose path matches the name expression and whose
+// custom_metadata holds every tag, and reads them. Names are paths relative to the mount.
+func (c *Client) Find(ctx context.Context, ref providers.FindRef) (map[string][]byte, error) {
+	if !c.kv2 {
+		return nil, providers.Configf("find needs a KV version 2 engine (version 1 keeps no metadata to list)")
+	}
+	if c.mount == "" {
+		return nil, providers.Configf("find needs spec.provider.vault.path: the mount to search")
+	}
+	var name *regexp.Regexp
+	if ref.Name != "" {
+		var err error
+		if name, err = regexp.Compile(ref.Name); err != nil {
+			return nil, providers.Configf("find.name.regexp %q: %v", ref.Name, err)
+		}
+	}
+	var paths []string
+	if err := c.walk(ctx, strings.Trim(ref.Path, "/"), &paths); err != nil {
+		return nil, err
+	}
+	out := map[string][]byte{}
+	for _, p := range paths {
+		if name != nil && !name.MatchString(p) {
+			continue
+		}
+		if len(ref.Tags) > 0 {
+			tags, err := c.GetMetadata(ctx, providers.Ref{Key: p})
+			if err != nil {
+				return nil, err
+			}
+			if !hasTags(tags, ref.Tags) {
+				continue
+			}
+		}
+		if len(out) == maxFindResults {
+			return nil, providers.Configf("find matched more than %d secrets; narrow it with path, name or tags", maxFindResults)
+		}
+		v, err := c.GetSecret(ctx, providers.Ref{Key: p})
+		if err != nil {
+			return nil, err
+		}
+		out[p] = v
+	}
+	return out, nil
+}
+
+// walk lists dir recursively (LIST <mount>/metadata/<dir>) and appends the secret paths.
+func (c *Client) walk(ctx context.Context, dir string, paths *[]string) error {
+	s, err := c.call(ctx, "ListSecrets", func() (*vaultapi.Secret, error) {
+		return c.api.Logical().ListWithContext(ctx, c.mount+"/metadata/"+dir)
+	})
+	if err != nil {
+		return fmt.Errorf("listing %s/%s: %w", c.mount, dir, err)
+	}
+	if s == nil {
+		return nil // nothing below dir
+	}
+	keys, _ := s.Data["keys"].([]any)
+	for _, k := range keys {
+		name, _ := k.(string)
+		full := strings.TrimPrefix(dir+"/"+name, "/")
+		if strings.HasSuffix(name, "/") {
+			if err := c.walk(ctx, strings.TrimSuffix(full, "/"), paths); err != nil {
+				return err
+			}
+			continue
+		}
+		*paths = append(*paths, full)
+	}
+	return nil
+}
+
+func hasTags(have, want map[string]string) bool {
+	for k, v := range want {
+		if have[k] != v {
+			return false
+		}
+	}
+	return true
+}

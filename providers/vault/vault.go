@@ -1,0 +1,330 @@
+// Package vault is the provider for HashiCorp Vault's KV secrets engine (versions 1 and 2),
+// with token, AppRole and Kubernetes auth.
+//
+// A remote key is a path in the KV mount: `spec.provider.vault.path` names the mount (the
+// key may repeat it), or, without it, the key's first segment is the mount, as in ESO. A
+// read returns the secret's data as a JSON object, so `property` selects one field and
+// `dataFrom.extract` yields them all, through the same helpers every provider uses.
+package vault
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	vaultapi "github.com/hashicorp/vault/api"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+	"github.com/vigil-dev/vigil/providers"
+)
+
+// ProviderName is the provider label of Vault calls in metrics (ESO's).
+const ProviderName = "HashiCorp/Vault"
+
+// kubernetesTokenTTL of ServiceAccount tokens minted for Kubernetes auth: used once, at
+// login, so short.
+const kubernetesTokenTTL = 10 * time.Minute
+
+// Options configure the Vault provider.
+type Options struct {
+	// Observe is told about every call to Vault (metrics); may be nil.
+	Observe providers.CallObserver
+	// RequestTimeout bounds one HTTP request to Vault; 0 leaves the client's default (60 s).
+	RequestTimeout time.Duration
+}
+
+// Provider is the Vault provider.
+type Provider struct{ opts Options }
+
+// New returns the Vault provider.
+func New(opts Options) *Provider {
+	if opts.Observe == nil {
+		opts.Observe = func(string, string, error, time.Duration) {}
+	}
+	return &Provider{opts: opts}
+}
+
+// Name implements providers.Provider.
+func (*Provider) Name() string { return "vault" }
+
+// ValidateStore implements providers.Provider.
+func (*Provider) ValidateStore(store esv1.GenericStore) error {
+	spec := store.GetSpec().Provider.Vault
+	u, err := url.Parse(spec.Server)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return providers.Configf("spec.provider.vault.server %q is not a URL; set Vault's address, e.g. https://vault.example:8200", spec.Server)
+	}
+	switch spec.Version {
+	case "", esv1.VaultKVStoreV1, esv1.VaultKVStoreV2:
+	default:
+		return providers.Configf("spec.provider.vault.version %q is not supported; use v1 or v2", spec.Version)
+	}
+	a := spec.Auth
+	if a == nil {
+		return providers.Configf("spec.provider.vault.auth is empty; set one of tokenSecretRef, appRole or kubernetes")
+	}
+	set := 0
+	for _, on := range []bool{a.TokenSecretRef != nil, a.AppRole != nil, a.Kubernetes != nil} {
+		if on {
+			set++
+		}
+	}
+	if set != 1 {
+		return providers.Configf("spec.provider.vault.auth sets %d methods; set exactly one of tokenSecretRef, appRole or kubernetes", set)
+	}
+	check := func(field string, ns *string) error { return providers.CheckRefNamespace(store, ns, field) }
+	switch {
+	case a.TokenSecretRef != nil:
+		if a.TokenSecretRef.Key == "" {
+			return providers.Configf("spec.provider.vault.auth.tokenSecretRef.key is empty; name the key that holds the token")
+		}
+		return check("spec.provider.vault.auth.tokenSecretRef", a.TokenSecretRef.Namespace)
+	case a.AppRole != nil:
+		if (a.AppRole.RoleID == "") == (a.AppRole.RoleRef == nil) {
+			return providers.Configf("spec.provider.vault.auth.appRole needs exactly one of roleId or roleRef")
+		}
+		if a.AppRole.SecretRef.Key == "" {
+			return providers.Configf("spec.provider.vault.auth.appRole.secretRef.key is empty; name the key that holds the secret id")
+		}
+		if a.AppRole.RoleRef != nil {
+			if err := check("spec.provider.vault.auth.appRole.roleRef", a.AppRole.RoleRef.Namespace); err != nil {
+				return err
+			}
+		}
+		return check("spec.provider.vault.auth.appRole.secretRef", a.AppRole.SecretRef.Namespace)
+	default:
+		k := a.Kubernetes
+		if k.Role == "" {
+			return providers.Configf("spec.provider.vault.auth.kubernetes.role is empty; name the Vault role bound to the ServiceAccount")
+		}
+		switch {
+		case k.ServiceAccountRef != nil:
+			return check("spec.provider.vault.auth.kubernetes.serviceAccountRef", k.ServiceAccountRef.Namespace)
+		case k.SecretRef != nil:
+			return check("spec.provider.vault.auth.kubernetes.secretRef", k.SecretRef.Namespace)
+		}
+		return providers.Configf("spec.provider.vault.auth.kubernetes needs serviceAccountRef (a token is minted for it) or secretRef (a Secret holding a token)")
+	}
+}
+
+// NewClient implements providers.Provider: it builds an HTTP client for the server and logs
+// in with the store's auth method.
+func (p *Provider) NewClient(ctx context.Context, store esv1.GenericStore, kube client.Client, namespace string) (providers.Client, error) {
+	spec := store.GetSpec().Provider.Vault
+	cfg := vaultapi.DefaultConfig()
+	if cfg.Error != nil {
+		return nil, fmt.Errorf("vault client configuration: %w", cfg.Error)
+	}
+	cfg.Address = spec.Server
+	if len(spec.CABundle) > 0 {
+		if err := cfg.ConfigureTLS(&vaultapi.TLSConfig{CACertBytes: spec.CABundle}); err != nil {
+			return nil, providers.Configf("spec.provider.vault.caBundle: %v", err)
+		}
+	}
+	if p.opts.RequestTimeout > 0 {
+		cfg.Timeout = p.opts.RequestTimeout
+	}
+	if rs := store.GetSpec().RetrySettings; rs != nil && rs.MaxRetries != nil {
+		cfg.MaxRetries = int(*rs.MaxRetries)
+	}
+	api, err := vaultapi.NewClient(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("vault client: %w", err)
+	}
+	// The process environment (VAULT_TOKEN, VAULT_NAMESPACE) must not leak into a store:
+	// every store says how it logs in.
+	api.ClearToken()
+	api.ClearNamespace()
+	if spec.Namespace != nil && *spec.Namespace != "" {
+		api.SetNamespace(*spec.Namespace)
+	}
+	c := &Client{api: api, spec: spec, observe: p.opts.Observe}
+	c.mount, c.kv2 = mountOf(spec), spec.Version != esv1.VaultKVStoreV1
+	if c.login, err = loginFunc(ctx, store, kube, namespace); err != nil {
+		return nil, err
+	}
+	if err := c.relogin(ctx, ""); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func mountOf(spec *esv1.VaultProvider) string {
+	if spec.Path == nil {
+		return ""
+	}
+	return strings.Trim(*spec.Path, "/")
+}
+
+// Client reads one store's KV engine. It logs in again when Vault refuses its token
+// (expired lease, revoked token).
+type Client struct {
+	api     *vaultapi.Client
+	spec    *esv1.VaultProvider
+	observe providers.CallObserver
+	mount   string
+	kv2     bool
+	login   func(ctx context.Context, api *vaultapi.Client) (string, error)
+
+	mu sync.Mutex // serialises logins
+}
+
+// relogin gets a new token unless another goroutine already replaced stale.
+func (c *Client) relogin(ctx context.Context, stale string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.api.Token() != stale {
+		return nil
+	}
+	start := time.Now()
+	anon, err := c.api.Clone() // a login sends no token
+	if err != nil {
+		return err
+	}
+	tok, err := c.login(ctx, anon)
+	c.observe(ProviderName, "Login", err, time.Since(start))
+	if err != nil {
+		return err
+	}
+	c.api.SetToken(tok)
+	return nil
+}
+
+// call runs one request, logging in again once when Vault says the token is no longer good.
+func (c *Client) call(ctx context.Context, name string, do func() (*vaultapi.Secret, error)) (*vaultapi.Secret, error) {
+	for attempt := 0; ; attempt++ {
+		tok := c.api.Token()
+		start := time.Now()
+		s, err := do()
+		c.observe(ProviderName, name, err, time.Since(start))
+		var re *vaultapi.ResponseError
+		if attempt == 0 && errors.As(err, &re) && re.StatusCode == http.StatusForbidden {
+			if lerr := c.relogin(ctx, tok); lerr != nil {
+				return nil, fmt.Errorf("%w (logging in again: %v)", describe(err), lerr)
+			}
+			continue
+		}
+		return s, describe(err)
+	}
+}
+
+// describe shortens Vault's response errors to status and Vault's messages (they name
+// paths and reasons, never values).
+func describe(err error) error {
+	var re *vaultapi.ResponseError
+	if errors.As(err, &re) {
+		msg := strings.Join(re.Errors, "; ")
+		if msg == "" {
+			msg = http.StatusText(re.StatusCode)
+		}
+		return fmt.Errorf("vault answered %d on %s %s: %s", re.StatusCode, re.HTTPMethod, re.URL, msg)
+	}
+	return err
+}
+
+// path splits a remote key into the mount and the secret's path within it.
+func (c *Client) path(key string) (mount, rest string, err error) {
+	key = strings.Trim(key, "/")
+	if c.mount != "" {
+		return c.mount, strings.TrimPrefix(key, c.mount+"/"), nil
+	}
+	mount, rest, ok := strings.Cut(key, "/")
+	if !ok || rest == "" {
+		return "", "", providers.Configf("key %q names no secret below a mount: write it as <mount>/<path>, or set spec.provider.vault.path", key)
+	}
+	return mount, rest, nil
+}
+
+// GetSecret implements providers.Client: the secret's data as a JSON object.
+func (c *Client) GetSecret(ctx context.Context, ref providers.Ref) ([]byte, error) {
+	mount, rest, err := c.path(ref.Key)
+	if err != nil {
+		return nil, err
+	}
+	var params map[string][]string
+	p := mount + "/" + rest
+	if c.kv2 {
+		p = mount + "/data/" + rest
+		if ref.Version != "" {
+			params = map[string][]string{"version": {ref.Version}}
+		}
+	} else if ref.Version != "" {
+		return nil, providers.Configf("key %s: KV version 1 keeps no versions; remove remoteRef.version or use a v2 engine", ref)
+	}
+	s, err := c.call(ctx, "ReadSecretData", func() (*vaultapi.Secret, error) {
+		return c.api.Logical().ReadWithDataWithContext(ctx, p, params)
+	})
+	if err != nil {
+		return nil, err
+	}
+	data := map[string]any(nil)
+	if s != nil {
+		data = s.Data
+		if c.kv2 {
+			data, _ = s.Data["data"].(map[string]any) // nil for a deleted or destroyed version
+		}
+	}
+	if data == nil {
+		return nil, providers.NotFound(ref, nil)
+	}
+	return marshal(data)
+}
+
+// marshal encodes like the value was stored: no HTML escaping, no trailing newline.
+func marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
+// GetMetadata implements providers.MetadataGetter: a KV v2 secret's custom_metadata.
+func (c *Client) GetMetadata(ctx context.Context, ref providers.Ref) (map[string]string, error) {
+	if !c.kv2 {
+		return nil, providers.Configf("key %s: metadataPolicy Fetch needs a KV version 2 engine", ref)
+	}
+	mount, rest, err := c.path(ref.Key)
+	if err != nil {
+		return nil, err
+	}
+	s, err := c.call(ctx, "ReadSecretMetadata", func() (*vaultapi.Secret, error) {
+		return c.api.Logical().ReadWithContext(ctx, mount+"/metadata/"+rest)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if s == nil {
+		return nil, providers.NotFound(ref, nil)
+	}
+	return customMetadata(s), nil
+}
+
+func customMetadata(s *vaultapi.Secret) map[string]string {
+	out := map[string]string{}
+	m, _ := s.Data["custom_metadata"].(map[string]any)
+	for k, v := range m {
+		if str, ok := v.(string); ok {
+			out[k] = str
+		}
+	}
+	return out
+}
+
+// Validate implements providers.Client: the token is good (every token may look itself up).
+func (c *Client) Validate(ctx context.Context) error {
+	_, err := c.call(ctx, "LookupSelf", func() (*vaultapi.Secret, error) {
+		return c.api.Auth().Token().LookupSelfWithContext(ctx)
+	})
+	return err
+}

@@ -1,0 +1,104 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+)
+
+// A Vault KV v2 secret synced end to end with Kubernetes auth: Vigil mints a token for the
+// store's ServiceAccount, Vault reviews it with the API server (TokenReview) and admits it
+// through a role bound to that ServiceAccount; a new version in Vault reaches the Secret.
+func TestVault_KVv2WithKubernetesAuth(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t, ctx)
+	mount := "k8s-" + ns
+	if err := vlt.KubernetesAuth(ctx, cp, mount, ns); err != nil {
+		t.Fatal(err)
+	}
+	if err := vlt.Policy(ctx, "read-"+ns, fmt.Sprintf(`path "secret/data/%s/*" { capabilities = ["read"] }`, ns)); err != nil {
+		t.Fatal(err)
+	}
+	if err := vlt.KubernetesRole(ctx, mount, "app", ns, "vault-app", "read-"+ns); err != nil {
+		t.Fatal(err)
+	}
+	user, pass := "vault-user-"+ns, "vault-pass-1-"+ns
+	rememberValue(user)
+	rememberValue(pass)
+	if err := vlt.KVv2Put(ctx, "secret", ns+"/db", map[string]any{"username": user, "password": pass}); err != nil {
+		t.Fatal(err)
+	}
+	path := "secret"
+	store := &esv1.SecretStore{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "vault"}, Spec: esv1.SecretStoreSpec{
+		Provider: &esv1.SecretStoreProvider{Vault: &esv1.VaultProvider{
+			Server: vlt.URL, Path: &path, Version: esv1.VaultKVStoreV2,
+			Auth: &esv1.VaultAuth{Kubernetes: &esv1.VaultKubernetesAuth{Path: mount, Role: "app", ServiceAccountRef: &esv1.ServiceAccountSelector{Name: "vault-app"}}},
+		}},
+	}}
+	es := &esv1.ExternalSecret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "db"}, Spec: esv1.ExternalSecretSpec{
+		SecretStoreRef: esv1.SecretStoreRef{Name: "vault", Kind: esv1.SecretStoreKind},
+		Data: []esv1.ExternalSecretData{{SecretKey: "password", RemoteRef: esv1.ExternalSecretDataRemoteRef{Key: ns + "/db", Property: "password"}}},
+		DataFrom: []esv1.ExternalSecretDataFromRemoteRef{{Extract: &esv1.ExternalSecretDataRemoteRef{Key: ns + "/db"}}},
+	}}
+	create(t, ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "vault-app"}}, store, es)
+	waitStoreReason(t, ctx, types.NamespacedName{Namespace: ns, Name: "vault"}, esv1.ReasonStoreValid)
+	s := waitSecretValue(t, ctx, ns, "db", "password", pass)
+	if string(s.Data["username"]) != user {
+		t.Errorf("dataFrom.extract did not copy username from Vault")
+	}
+
+	rotated := "vault-pass-2-" + ns
+	rememberValue(rotated)
+	if err := vlt.KVv2Put(ctx, "secret", ns+"/db", map[string]any{"username": user, "password": rotated}); err != nil {
+		t.Fatal(err)
+	}
+	forceSync(t, ctx, client.ObjectKeyFromObject(es))
+	waitSecretValue(t, ctx, ns, "db", "password", rotated)
+}
+
+// The Kubernetes provider copies a Secret of another namespace with the identity of a
+// ServiceAccount of the store's namespace; the API server's RBAC decides what it may read.
+func TestKubernetesProvider_ReadsAnotherNamespace(t *testing.T) {
+	ctx := context.Background()
+	ns, remote := newNamespace(t, ctx), newNamespace(t, ctx)
+	token := "remote-token-" + ns
+	rememberValue(token)
+	create(t, ctx,
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: remote, Name: "shared"}, StringData: map[string]string{"api-token": token}},
+		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "reader"}},
+		&rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: remote, Name: "read"},
+			Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get"}, ResourceNames: []string{"shared"}}}},
+		&rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: remote, Name: "read"},
+			RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "read"},
+			Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: ns, Name: "reader"}}},
+		&esv1.SecretStore{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "remote"}, Spec: esv1.SecretStoreSpec{
+			Provider: &esv1.SecretStoreProvider{Kubernetes: &esv1.KubernetesProvider{
+				Server:          esv1.KubernetesServer{URL: cp.Config.Host, CABundle: cp.Config.CAData},
+				Auth:            &esv1.KubernetesAuth{ServiceAccount: &esv1.ServiceAccountSelector{Name: "reader"}},
+				RemoteNamespace: remote,
+			}},
+		}},
+		&esv1.ExternalSecret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "copy"}, Spec: esv1.ExternalSecretSpec{
+			SecretStoreRef: esv1.SecretStoreRef{Name: "remote", Kind: esv1.SecretStoreKind},
+			Data:           []esv1.ExternalSecretData{{SecretKey: "token", RemoteRef: esv1.ExternalSecretDataRemoteRef{Key: "shared", Property: "api-token"}}},
+		}},
+		&esv1.ExternalSecret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "not-granted"}, Spec: esv1.ExternalSecretSpec{
+			SecretStoreRef: esv1.SecretStoreRef{Name: "remote", Kind: esv1.SecretStoreKind},
+			Data:           []esv1.ExternalSecretData{{SecretKey: "x", RemoteRef: esv1.ExternalSecretDataRemoteRef{Key: "other"}}},
+		}},
+	)
+	waitSecretValue(t, ctx, ns, "copy", "token", token)
+	es := waitReason(t, ctx, types.NamespacedName{Namespace: ns, Name: "not-granted"}, esv1.ReasonSecretSyncedError)
+	if msg := readyMessage(es); !strings.Contains(msg, "Forbidden") {
+		t.Errorf("reading a Secret the role does not grant: %q, want the API server's Forbidden", msg)
+	}
+}
