@@ -6,6 +6,12 @@ package v1beta1
 // +kubebuilder:validation:Enum=v1;v2
 type VaultKVStoreVersion string
 
+// The KV engine versions.
+const (
+	VaultKVStoreV1 VaultKVStoreVersion = "v1"
+	VaultKVStoreV2 VaultKVStoreVersion = "v2"
+)
+
 // VaultProvider reads from a HashiCorp Vault KV engine.
 type VaultProvider struct {
 	// Server address, e.g. https://vault.example:8200.
@@ -31,6 +37,7 @@ type VaultProvider struct {
 
 // VaultAuth selects how Vigil logs in to Vault.
 type VaultAuth struct {
+	// TokenSecretRef holds a Vault token.
 	// +optional
 	TokenSecretRef *SecretKeySelector `json:"tokenSecretRef,omitempty"`
 	// +optional
@@ -45,8 +52,13 @@ type VaultKubernetesAuth struct {
 	// +optional
 	Path string `json:"mountPath,omitempty"`
 	Role string `json:"role"`
+	// ServiceAccountRef is the ServiceAccount a token is minted for (TokenRequest API) and
+	// sent to Vault, which reviews it with the API server.
 	// +optional
 	ServiceAccountRef *ServiceAccountSelector `json:"serviceAccountRef,omitempty"`
+	// SecretRef holds a ServiceAccount token to send instead of minting one.
+	// +optional
+	SecretRef *SecretKeySelector `json:"secretRef,omitempty"`
 }
 
 // VaultAppRole logs in with a role id and a secret id.
@@ -54,7 +66,12 @@ type VaultAppRole struct {
 	// +kubebuilder:default=approle
 	// +optional
 	Path string `json:"path,omitempty"`
+	// RoleID of the AppRole; or RoleRef.
 	// +optional
-	RoleID    string            `json:"roleId,omitempty"`
+	RoleID string `json:"roleId,omitempty"`
+	// RoleRef reads the role id from a Secret.
+	// +optional
+	RoleRef *SecretKeySelector `json:"roleRef,omitempty"`
+	// SecretRef holds the secret id.
 	SecretRef SecretKeySelector `json:"secretRef"`
 }
