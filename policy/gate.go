@@ -25,9 +25,12 @@ func (g *Gate) Store(ctx context.Context, store esv1.GenericStore) ([]Violation,
 // ExternalSecret returns the violations of an ExternalSecret and of the store it reads
 // from: a store that policy blocks is not used through any ExternalSecret either.
 func (g *Gate) ExternalSecret(ctx context.Context, es *esv1.ExternalSecret, store esv1.GenericStore) ([]Violation, error) {
-	vs, err := g.Store(ctx, store)
-	if err != nil {
-		return nil, err
+	var vs []Violation
+	if store != nil { // nil: every entry names its own store or generator
+		var err error
+		if vs, err = g.Store(ctx, store); err != nil {
+			return nil, err
+		}
 	}
 	in, err := g.Builder.ForExternalSecret(ctx, es, OpReconcile)
 	if err != nil {

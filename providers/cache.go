@@ -103,3 +103,14 @@ func (c *ClientCache) Forget(uid types.UID) {
 		}
 	}
 }
+
+// Generate runs a generator named by an ExternalSecret of namespace. Generator objects are
+// read directly from the API server (no informer: they are read once per sync of the few
+// ExternalSecrets that use them).
+func (c *ClientCache) Generate(ctx context.Context, apiVersion, kind, name, namespace string) (map[string][]byte, error) {
+	g, err := c.registry.Generator(apiVersion, kind)
+	if err != nil {
+		return nil, err
+	}
+	return g.Generate(ctx, c.kube, namespace, name)
+}

@@ -104,19 +104,52 @@ func Configf(format string, args ...any) error {
 	return &ConfigError{Msg: fmt.Sprintf(format, args...)}
 }
 
-// Registry holds the providers a binary serves. It is built in cmd/ and passed to the
-// reconcilers; there is no global registration.
+// Generator produces new values on every call (generators.external-secrets.io kinds such
+// as Password), for dataFrom[].sourceRef.generatorRef.
+type Generator interface {
+	// Kind is the generator's kind, e.g. "Password".
+	Kind() string
+	// Generate reads the generator object name in namespace and returns the generated data.
+	Generate(ctx context.Context, kube client.Client, namespace, name string) (map[string][]byte, error)
+}
+
+// GeneratorAPIVersion is the API version of the generator kinds Vigil serves.
+const GeneratorAPIVersion = "generators.external-secrets.io/v1alpha1"
+
+// Registry holds the providers and generators a binary serves. It is built in cmd/ and
+// passed to the reconcilers; there is no global registration.
 type Registry struct {
-	providers map[string]Provider
+	providers  map[string]Provider
+	generators map[string]Generator
 }
 
 // NewRegistry returns a registry of the given providers.
 func NewRegistry(ps ...Provider) *Registry {
-	r := &Registry{providers: make(map[string]Provider, len(ps))}
+	r := &Registry{providers: make(map[string]Provider, len(ps)), generators: map[string]Generator{}}
 	for _, p := range ps {
 		r.providers[p.Name()] = p
 	}
 	return r
+}
+
+// WithGenerators adds generators to the registry and returns it.
+func (r *Registry) WithGenerators(gs ...Generator) *Registry {
+	for _, g := range gs {
+		r.generators[g.Kind()] = g
+	}
+	return r
+}
+
+// Generator returns the generator of a kind, or a ConfigError that lists the served kinds.
+func (r *Registry) Generator(apiVersion, kind string) (Generator, error) {
+	if apiVersion != "" && apiVersion != GeneratorAPIVersion {
+		return nil, Configf("generatorRef.apiVersion %q is not served; use %s", apiVersion, GeneratorAPIVersion)
+	}
+	g, ok := r.generators[kind]
+	if !ok {
+		return nil, Configf("generator kind %q is not available in this version of Vigil (available: %s)", kind, strings.Join(slices.Sorted(maps.Keys(r.generators)), ", "))
+	}
+	return g, nil
 }
 
 // ForStore returns the provider that serves a store, or a ConfigError that says which

@@ -9,6 +9,7 @@ import (
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 	"github.com/vigil-dev/vigil/controllers/internal/outcome"
+	"github.com/vigil-dev/vigil/controllers/secretstore"
 	"github.com/vigil-dev/vigil/internal/stores"
 	"github.com/vigil-dev/vigil/providers"
 )
@@ -17,7 +18,14 @@ import (
 // ClusterSecretStore admits its namespace. A missing or refusing store is terminal: the
 // store watch brings the ExternalSecret back when the store changes.
 func (r *Reconciler) resolveStore(ctx context.Context, es *esv1.ExternalSecret) (esv1.GenericStore, error) {
-	store, err := stores.Get(ctx, r.Client, es.Spec.SecretStoreRef, es.Namespace)
+	if es.Spec.SecretStoreRef.Name == "" && everyEntryHasSource(es) {
+		return nil, nil // only generators and sourceRef stores: nothing to resolve here
+	}
+	return r.getStore(ctx, es.Spec.SecretStoreRef, es.Namespace)
+}
+
+func (r *Reconciler) getStore(ctx context.Context, ref esv1.SecretStoreRef, namespace string) (esv1.GenericStore, error) {
+	store, err := stores.Get(ctx, r.Client, ref, namespace)
 	switch {
 	case err == nil:
 		return store, nil
@@ -35,41 +43,152 @@ func (r *Reconciler) fetchData(ctx context.Context, es *esv1.ExternalSecret, sto
 	if err := unsupported(es); err != nil {
 		return nil, 0, outcome.Terminal(esv1.ReasonSecretSyncedError, err)
 	}
-	cl, err := r.Providers.Get(ctx, store, es.Namespace)
-	if err != nil {
-		return nil, 0, storeError(store, err)
-	}
-	f := &fetcher{client: cl, values: map[providers.Ref][]byte{}, dropMissing: es.Spec.Target.DeletionPolicy != esv1.DeletionPolicyRetain}
+	dropMissing := es.Spec.Target.DeletionPolicy != esv1.DeletionPolicyRetain
+	src := &sources{r: r, es: es, main: store, readers: map[string]*fetcher{}, dropMissing: dropMissing}
 	data := map[string][]byte{}
 	// dataFrom first, then data, so that an explicit data entry wins over an extracted key
 	// of the same name (ESO's order).
 	for i, from := range es.Spec.DataFrom {
+		if from.SourceRef != nil && from.SourceRef.GeneratorRef != nil {
+			g := from.SourceRef.GeneratorRef
+			m, err := r.Providers.Generate(ctx, g.APIVersion, g.Kind, g.Name, es.Namespace)
+			if err != nil {
+				return nil, 0, generatorError(i, g, err)
+			}
+			if m, err = providers.Rewrite(m, from.Rewrite); err != nil {
+				return nil, 0, outcome.Terminal(esv1.ReasonSecretSyncedError, fmt.Errorf("spec.dataFrom[%d].%v", i, err))
+			}
+			maps.Copy(data, m)
+			continue
+		}
+		var ref *esv1.SecretStoreRef
+		if from.SourceRef != nil {
+			ref = from.SourceRef.SecretStoreRef
+		}
+		f, err := src.reader(ctx, ref)
+		if err != nil {
+			return nil, 0, err
+		}
 		m, err := f.dataFrom(ctx, i, from)
 		if err != nil {
-			return nil, 0, storeError(store, err)
+			return nil, 0, storeError(f.store, err)
 		}
 		if m, err = providers.Rewrite(m, from.Rewrite); err != nil {
-			return nil, 0, storeError(store, providers.Configf("spec.dataFrom[%d].%v", i, err))
+			return nil, 0, storeError(f.store, providers.Configf("spec.dataFrom[%d].%v", i, err))
 		}
 		maps.Copy(data, m)
 	}
 	for _, d := range es.Spec.Data {
+		var sref *esv1.SecretStoreRef
+		if d.SourceRef != nil {
+			sref = &d.SourceRef.SecretStoreRef
+		}
+		f, err := src.reader(ctx, sref)
+		if err != nil {
+			return nil, 0, err
+		}
 		ref := refOf(d.RemoteRef)
 		v, err := f.value(ctx, ref, d.RemoteRef.MetadataPolicy)
 		if err != nil {
-			return nil, 0, storeError(store, err)
+			return nil, 0, storeError(f.store, err)
 		}
 		if v == nil {
 			continue
 		}
 		if v, err = providers.SelectProperty(v, ref, d.RemoteRef.Property); err != nil {
-			return nil, 0, storeError(store, err)
+			return nil, 0, storeError(f.store, err)
 		}
 		if data[d.SecretKey], err = providers.Decode(v, d.RemoteRef.DecodingStrategy, ref); err != nil {
-			return nil, 0, storeError(store, err)
+			return nil, 0, storeError(f.store, err)
 		}
 	}
-	return data, f.missing, nil
+	return data, src.missing(), nil
+}
+
+// sources hands out one fetcher per store an ExternalSecret reads from: its own
+// spec.secretStoreRef and any sourceRef.storeRef. A store named only in a sourceRef passes
+// the same checks as the main one (namespace conditions, controller class, policies) before
+// any credential is used.
+type sources struct {
+	r           *Reconciler
+	es          *esv1.ExternalSecret
+	main        esv1.GenericStore
+	readers     map[string]*fetcher
+	dropMissing bool
+}
+
+func (s *sources) reader(ctx context.Context, ref *esv1.SecretStoreRef) (*fetcher, error) {
+	store := s.main
+	if ref != nil && ref.Name != "" {
+		kind := ref.Kind
+		if kind == "" {
+			kind = esv1.SecretStoreKind
+		}
+		if f, ok := s.readers[kind+"/"+ref.Name]; ok {
+			return f, nil
+		}
+		var err error
+		if store, err = s.r.getStore(ctx, *ref, s.es.Namespace); err != nil {
+			return nil, err
+		}
+		if !secretstore.Handles(s.r.ControllerClass, store) {
+			return nil, outcome.Terminal(esv1.ReasonSecretSyncedError, fmt.Errorf("%s %q named in a sourceRef belongs to controller class %q, not %q", store.GetKind(), store.GetName(), store.GetSpec().Controller, s.r.ControllerClass))
+		}
+		if err := secretstore.CheckPolicy(ctx, s.r.Gate, store); err != nil {
+			return nil, err
+		}
+	}
+	if store == nil {
+		return nil, outcome.Terminal(esv1.ReasonSecretSyncedError, fmt.Errorf("spec.secretStoreRef is empty and an entry has no sourceRef.storeRef: name a store"))
+	}
+	key := store.GetKind() + "/" + store.GetName()
+	if f, ok := s.readers[key]; ok {
+		return f, nil
+	}
+	cl, err := s.r.Providers.Get(ctx, store, s.es.Namespace)
+	if err != nil {
+		return nil, storeError(store, err)
+	}
+	f := &fetcher{client: cl, store: store, values: map[providers.Ref][]byte{}, dropMissing: s.dropMissing}
+	s.readers[key] = f
+	return f, nil
+}
+
+func (s *sources) missing() int {
+	n := 0
+	for _, f := range s.readers {
+		n += f.missing
+	}
+	return n
+}
+
+// generatorError keeps a generator's error kind: configuration errors are terminal.
+func generatorError(i int, g *esv1.GeneratorRef, err error) error {
+	wrapped := fmt.Errorf("spec.dataFrom[%d].sourceRef.generatorRef %s %q: %w", i, g.Kind, g.Name, err)
+	var cfg *providers.ConfigError
+	if errors.As(err, &cfg) {
+		return outcome.Terminal(esv1.ReasonSecretSyncedError, wrapped)
+	}
+	return outcome.Transient(esv1.ReasonSecretSyncedError, wrapped)
+}
+
+// everyEntryHasSource reports whether every data and dataFrom entry names its own store or
+// generator, so that spec.secretStoreRef may be left out (as with ESO).
+func everyEntryHasSource(es *esv1.ExternalSecret) bool {
+	if len(es.Spec.Data)+len(es.Spec.DataFrom) == 0 {
+		return false
+	}
+	for _, d := range es.Spec.Data {
+		if d.SourceRef == nil || d.SourceRef.SecretStoreRef.Name == "" {
+			return false
+		}
+	}
+	for _, d := range es.Spec.DataFrom {
+		if d.SourceRef == nil || (d.SourceRef.GeneratorRef == nil && (d.SourceRef.SecretStoreRef == nil || d.SourceRef.SecretStoreRef.Name == "")) {
+			return false
+		}
+	}
+	return true
 }
 
 // dataFrom reads one dataFrom entry: extract (a JSON object's keys) or find (many remote
@@ -135,9 +254,10 @@ func (f *fetcher) value(ctx context.Context, ref providers.Ref, policy esv1.Exte
 	return json.Marshal(tags)
 }
 
-// fetcher reads each remote value once per pass.
+// fetcher reads each remote value of one store once per pass.
 type fetcher struct {
 	client      providers.Client
+	store       esv1.GenericStore
 	values      map[providers.Ref][]byte
 	dropMissing bool
 	missing     int
@@ -193,16 +313,16 @@ func storeError(store esv1.GenericStore, err error) error {
 func unsupported(es *esv1.ExternalSecret) error {
 	for i, from := range es.Spec.DataFrom {
 		switch {
-		case from.SourceRef != nil:
-			return fmt.Errorf("spec.dataFrom[%d].sourceRef is not supported by this version of Vigil; use spec.secretStoreRef", i)
+		case from.SourceRef != nil && from.SourceRef.GeneratorRef != nil && from.SourceRef.SecretStoreRef != nil:
+			return fmt.Errorf("spec.dataFrom[%d].sourceRef sets both storeRef and generatorRef; keep one", i)
+		case from.SourceRef != nil && from.SourceRef.GeneratorRef != nil:
 		case from.Extract == nil && from.Find == nil:
 			return fmt.Errorf("spec.dataFrom[%d] sets neither extract nor find", i)
 		}
 	}
 	for i, d := range es.Spec.Data {
-		switch {
-		case d.SourceRef != nil:
-			return fmt.Errorf("spec.data[%d].sourceRef is not supported by this version of Vigil; use spec.secretStoreRef", i)
+		if d.SourceRef != nil && d.SourceRef.GeneratorRef != nil {
+			return fmt.Errorf("spec.data[%d].sourceRef.generatorRef is not supported (as in ESO): use spec.dataFrom[].sourceRef.generatorRef", i)
 		}
 	}
 	return nil

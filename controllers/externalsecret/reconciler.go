@@ -31,6 +31,7 @@ import (
 // +kubebuilder:rbac:groups=external-secrets.io,resources=externalsecrets/status,verbs=get;patch;update
 // +kubebuilder:rbac:groups=external-secrets.io,resources=secretstores;clustersecretstores,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=generators.external-secrets.io,resources=passwords;ecrauthorizationtokens;vaultdynamicsecrets,verbs=get
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get
 // +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=get;list;watch
@@ -92,7 +93,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	if err != nil {
 		return r.failed(es, err)
 	}
-	if !secretstore.Handles(r.ControllerClass, store) {
+	if store != nil && !secretstore.Handles(r.ControllerClass, store) {
 		return ctrl.Result{}, nil
 	}
 	if err := secretstore.CheckExternalSecretPolicy(ctx, r.Gate, es, store); err != nil {

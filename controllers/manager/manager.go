@@ -35,6 +35,7 @@ import (
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 	esv1beta1 "github.com/vigil-dev/vigil/api/externalsecrets/v1beta1"
+	genv1alpha1 "github.com/vigil-dev/vigil/api/generators/v1alpha1"
 	policyv1alpha1 "github.com/vigil-dev/vigil/api/policy/v1alpha1"
 	"github.com/vigil-dev/vigil/controllers/audit"
 	"github.com/vigil-dev/vigil/controllers/clusterexternalsecret"
@@ -116,7 +117,7 @@ func Defaults() Options {
 // NewScheme returns a scheme with the Kubernetes types and every API Vigil serves.
 func NewScheme() (*runtime.Scheme, error) {
 	s := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, esv1.AddToScheme, esv1beta1.AddToScheme, policyv1alpha1.AddToScheme} {
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, esv1.AddToScheme, esv1beta1.AddToScheme, policyv1alpha1.AddToScheme, genv1alpha1.AddToScheme} {
 		if err := add(s); err != nil {
 			return nil, err
 		}

@@ -85,6 +85,16 @@ func (*Provider) ValidateStore(store esv1.GenericStore) error {
 
 // NewClient implements providers.Provider.
 func (p *Provider) NewClient(ctx context.Context, store esv1.GenericStore, kube client.Client, namespace string) (providers.Client, error) {
+	cfg, err := p.Config(ctx, store, kube, namespace)
+	if err != nil {
+		return nil, err
+	}
+	return newClient(cfg, store.GetSpec().Provider.AWS, p.opts.Observe), nil
+}
+
+// Config returns the AWS configuration a store's aws provider describes: region, retries,
+// request timeout and the credentials of its auth and role. Generators (ECR) use it too.
+func (p *Provider) Config(ctx context.Context, store esv1.GenericStore, kube client.Client, namespace string) (aws.Config, error) {
 	spec := store.GetSpec().Provider.AWS
 	opts := append([]func(*config.LoadOptions) error{config.WithRegion(spec.Region)}, p.opts.LoadOptions...)
 	if rs := store.GetSpec().RetrySettings; rs != nil && rs.MaxRetries != nil {
@@ -97,17 +107,20 @@ func (p *Provider) NewClient(ctx context.Context, store esv1.GenericStore, kube 
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("loading AWS configuration: %w", err)
+		return aws.Config{}, fmt.Errorf("loading AWS configuration: %w", err)
 	}
 	creds, err := credentialsFor(ctx, cfg, store, kube, namespace)
 	if err != nil {
-		return nil, err
+		return aws.Config{}, err
 	}
 	if creds != nil {
 		cfg.Credentials = aws.NewCredentialsCache(creds)
 	}
-	return newClient(cfg, spec, p.opts.Observe), nil
+	return cfg, nil
 }
+
+// Observe returns the provider's call observer (metrics), for generators built on it.
+func (p *Provider) Observe() providers.CallObserver { return p.opts.Observe }
 
 // sessionName identifies Vigil and the store in CloudTrail.
 func sessionName(store esv1.GenericStore) string {

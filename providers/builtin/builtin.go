@@ -1,4 +1,4 @@
-// Package builtin lists the providers `vigil controller` serves, so that the binary and the
+// Package builtin lists the providers and generators `vigil controller` serves, so that the binary and the
 // test harness build the same registry.
 package builtin
 
@@ -10,6 +10,7 @@ import (
 	"github.com/vigil-dev/vigil/providers"
 	"github.com/vigil-dev/vigil/providers/aws"
 	"github.com/vigil-dev/vigil/providers/fake"
+	"github.com/vigil-dev/vigil/providers/generators"
 	"github.com/vigil-dev/vigil/providers/kubernetes"
 	"github.com/vigil-dev/vigil/providers/vault"
 )
@@ -24,12 +25,18 @@ type Options struct {
 	AWSLoadOptions []func(*config.LoadOptions) error
 }
 
-// Registry returns a registry of every built-in provider.
+// Registry returns a registry of every built-in provider and generator.
 func Registry(o Options) *providers.Registry {
+	awsP := aws.New(aws.Options{Observe: o.Observe, RequestTimeout: o.RequestTimeout, LoadOptions: o.AWSLoadOptions})
+	vaultP := vault.New(vault.Options{Observe: o.Observe, RequestTimeout: o.RequestTimeout})
 	return providers.NewRegistry(
-		aws.New(aws.Options{Observe: o.Observe, RequestTimeout: o.RequestTimeout, LoadOptions: o.AWSLoadOptions}),
-		vault.New(vault.Options{Observe: o.Observe, RequestTimeout: o.RequestTimeout}),
+		awsP,
+		vaultP,
 		kubernetes.New(kubernetes.Options{Observe: o.Observe, RequestTimeout: o.RequestTimeout}),
 		fake.New(),
+	).WithGenerators(
+		generators.Password{},
+		generators.ECRAuthorizationToken{AWS: awsP},
+		generators.VaultDynamicSecret{Vault: vaultP},
 	)
 }

@@ -328,3 +328,15 @@ func (c *Client) Validate(ctx context.Context) error {
 	})
 	return err
 }
+
+// Request sends one request to Vault with the client's token (logging in again once if Vault
+// refuses it): the VaultDynamicSecret generator's call, e.g. GET database/creds/app.
+func (c *Client) Request(ctx context.Context, method, path string, params map[string]any) (*vaultapi.Secret, error) {
+	path = strings.Trim(path, "/")
+	return c.call(ctx, "Generate", func() (*vaultapi.Secret, error) {
+		if method == "" || method == http.MethodGet {
+			return c.api.Logical().ReadWithContext(ctx, path)
+		}
+		return c.api.Logical().WriteWithContext(ctx, path, params) // Vault treats POST and PUT alike
+	})
+}

@@ -310,3 +310,21 @@ func setupDB(t *testing.T, ctx context.Context, password string, tune func(*esv1
 	create(t, ctx, awsStore(ns, "store"), es)
 	return ns, types.NamespacedName{Namespace: ns, Name: "db"}
 }
+
+// waitMessage waits until the ExternalSecret's Ready condition is not true and its message
+// contains want (a first pass may fail for another reason, e.g. a store not cached yet).
+func waitMessage(t *testing.T, ctx context.Context, key types.NamespacedName, want string) *esv1.ExternalSecret {
+	t.Helper()
+	es := &esv1.ExternalSecret{}
+	err := harness.WaitFor(ctx, waitTimeout, func(ctx context.Context) (bool, error) {
+		if err := cp.Client.Get(ctx, key, es); err != nil {
+			return false, client.IgnoreNotFound(err)
+		}
+		c := apimeta.FindStatusCondition(es.Status.Conditions, esv1.ConditionReady)
+		return c != nil && c.Status != metav1.ConditionTrue && strings.Contains(c.Message, want), nil
+	})
+	if err != nil {
+		t.Fatalf("waiting for ExternalSecret %s to report %q: %v; conditions: %s", key, want, err, conditions(es.Status.Conditions))
+	}
+	return es
+}

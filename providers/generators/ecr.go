@@ -1,0 +1,76 @@
+package generators
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+	genv1alpha1 "github.com/vigil-dev/vigil/api/generators/v1alpha1"
+	"github.com/vigil-dev/vigil/providers"
+	"github.com/vigil-dev/vigil/providers/aws"
+)
+
+// ECRAuthorizationToken generates an ECR registry login with GetAuthorizationToken, using
+// the AWS provider's configuration and credentials (auth and role as in a SecretStore).
+type ECRAuthorizationToken struct{ AWS *aws.Provider }
+
+// Kind implements providers.Generator.
+func (ECRAuthorizationToken) Kind() string { return "ECRAuthorizationToken" }
+
+// Generate implements providers.Generator: username, password, proxy_endpoint, expires_at.
+func (g ECRAuthorizationToken) Generate(ctx context.Context, kube client.Client, namespace, name string) (map[string][]byte, error) {
+	var gen genv1alpha1.ECRAuthorizationToken
+	if err := get(ctx, kube, "ECRAuthorizationToken", namespace, name, &gen); err != nil {
+		return nil, err
+	}
+	// The generator's credentials follow the rules of a SecretStore in its namespace.
+	store := &esv1.SecretStore{
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
+		Spec: esv1.SecretStoreSpec{Provider: &esv1.SecretStoreProvider{AWS: &esv1.AWSProvider{
+			Service: esv1.AWSServiceSecretsManager, Region: gen.Spec.Region, Auth: gen.Spec.Auth, Role: gen.Spec.Role,
+		}}},
+	}
+	if err := g.AWS.ValidateStore(store); err != nil {
+		return nil, fmt.Errorf("ECRAuthorizationToken %s/%s: %w", namespace, name, err)
+	}
+	cfg, err := g.AWS.Config(ctx, store, kube, namespace)
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	out, err := ecr.NewFromConfig(cfg).GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{})
+	g.AWS.Observe()("AWS/ECR", "GetAuthorizationToken", err, time.Since(start))
+	if err != nil {
+		return nil, fmt.Errorf("ECR GetAuthorizationToken: %w", err)
+	}
+	if len(out.AuthorizationData) == 0 || out.AuthorizationData[0].AuthorizationToken == nil {
+		return nil, fmt.Errorf("ECR GetAuthorizationToken returned no token")
+	}
+	d := out.AuthorizationData[0]
+	raw, err := base64.StdEncoding.DecodeString(*d.AuthorizationToken)
+	if err != nil {
+		return nil, fmt.Errorf("ECR token is not base64: %w", err)
+	}
+	user, pass, ok := strings.Cut(string(raw), ":")
+	if !ok {
+		return nil, fmt.Errorf("ECR token is not user:password")
+	}
+	data := map[string][]byte{"username": []byte(user), "password": []byte(pass)}
+	if d.ProxyEndpoint != nil {
+		data["proxy_endpoint"] = []byte(*d.ProxyEndpoint)
+	}
+	if d.ExpiresAt != nil {
+		data["expires_at"] = []byte(strconv.FormatInt(d.ExpiresAt.Unix(), 10))
+	}
+	return data, nil
+}
+
+var _ providers.Generator = ECRAuthorizationToken{}

@@ -1,0 +1,64 @@
+package generators
+
+import (
+	"context"
+
+	"github.com/sethvargo/go-password/password"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	genv1alpha1 "github.com/vigil-dev/vigil/api/generators/v1alpha1"
+	"github.com/vigil-dev/vigil/providers"
+)
+
+// defaultSymbols are ESO's default symbol characters.
+const defaultSymbols = "~!@#$%^&*()_+`-={}|[]\\:\"<>?,./"
+
+// Password generates random passwords with sethvargo/go-password (what ESO uses), with ESO's
+// defaults: 25 % digits and 25 % symbols.
+type Password struct{}
+
+// Kind implements providers.Generator.
+func (Password) Kind() string { return "Password" }
+
+// Generate implements providers.Generator.
+func (Password) Generate(ctx context.Context, kube client.Client, namespace, name string) (map[string][]byte, error) {
+	var p genv1alpha1.Password
+	if err := get(ctx, kube, "Password", namespace, name, &p); err != nil {
+		return nil, err
+	}
+	v, err := GeneratePassword(p.Spec)
+	if err != nil {
+		return nil, err
+	}
+	return map[string][]byte{"password": []byte(v)}, nil
+}
+
+// GeneratePassword returns a password as spec asks.
+func GeneratePassword(spec genv1alpha1.PasswordSpec) (string, error) {
+	length := spec.Length
+	if length == 0 {
+		length = 24
+	}
+	digits, symbols := length/4, length/4
+	if spec.Digits != nil {
+		digits = *spec.Digits
+	}
+	if spec.Symbols != nil {
+		symbols = *spec.Symbols
+	}
+	chars := defaultSymbols
+	if spec.SymbolCharacters != nil {
+		chars = *spec.SymbolCharacters
+	}
+	g, err := password.NewGenerator(&password.GeneratorInput{Symbols: chars})
+	if err != nil {
+		return "", providers.Configf("Password: %v", err)
+	}
+	v, err := g.Generate(length, digits, symbols, spec.NoUpper, spec.AllowRepeat)
+	if err != nil {
+		// go-password explains: too many digits or symbols for the length, or not enough
+		// distinct characters without allowRepeat.
+		return "", providers.Configf("Password: %v", err)
+	}
+	return v, nil
+}

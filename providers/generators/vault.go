@@ -1,0 +1,98 @@
+package generators
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+	genv1alpha1 "github.com/vigil-dev/vigil/api/generators/v1alpha1"
+	"github.com/vigil-dev/vigil/providers"
+	"github.com/vigil-dev/vigil/providers/vault"
+)
+
+// VaultDynamicSecret asks Vault for a secret it issues on request (database credentials, a
+// token, a certificate), logging in as the Vault provider does.
+type VaultDynamicSecret struct{ Vault *vault.Provider }
+
+// Kind implements providers.Generator.
+func (VaultDynamicSecret) Kind() string { return "VaultDynamicSecret" }
+
+// Generate implements providers.Generator.
+func (g VaultDynamicSecret) Generate(ctx context.Context, kube client.Client, namespace, name string) (map[string][]byte, error) {
+	var gen genv1alpha1.VaultDynamicSecret
+	if err := get(ctx, kube, "VaultDynamicSecret", namespace, name, &gen); err != nil {
+		return nil, err
+	}
+	where := fmt.Sprintf("VaultDynamicSecret %s/%s", namespace, name)
+	if gen.Spec.Provider == nil {
+		return nil, providers.Configf("%s: spec.provider is empty; set Vault's server and auth", where)
+	}
+	// The generator logs in under the rules of a SecretStore in its namespace.
+	store := &esv1.SecretStore{
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
+		Spec:       esv1.SecretStoreSpec{Provider: &esv1.SecretStoreProvider{Vault: gen.Spec.Provider}},
+	}
+	if err := g.Vault.ValidateStore(store); err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	c, err := g.Vault.NewClient(ctx, store, kube, namespace)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	var params map[string]any
+	if p := gen.Spec.Parameters; p != nil && len(p.Raw) > 0 {
+		if err := json.Unmarshal(p.Raw, &params); err != nil {
+			return nil, providers.Configf("%s: spec.parameters is not a JSON object: %v", where, err)
+		}
+	}
+	s, err := c.(*vault.Client).Request(ctx, gen.Spec.Method, gen.Spec.Path, params)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s %s: %w", where, orGET(gen.Spec.Method), gen.Spec.Path, err)
+	}
+	var result map[string]any
+	if s != nil {
+		switch gen.Spec.ResultType {
+		case genv1alpha1.VaultResultAuth:
+			if s.Auth != nil {
+				err = roundTrip(s.Auth, &result)
+			}
+		case genv1alpha1.VaultResultRaw:
+			err = roundTrip(s, &result)
+		default:
+			result = s.Data
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if len(result) == 0 && !gen.Spec.AllowEmptyResponse {
+		return nil, fmt.Errorf("%s: Vault returned no %s for %s (set allowEmptyResponse if that is expected)", where, orData(gen.Spec.ResultType), gen.Spec.Path)
+	}
+	return flatten(result)
+}
+
+func roundTrip(in any, out *map[string]any) error {
+	b, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, out)
+}
+
+func orGET(m string) string {
+	if m == "" {
+		return "GET"
+	}
+	return m
+}
+
+func orData(t genv1alpha1.VaultDynamicSecretResultType) string {
+	if t == "" {
+		return "Data"
+	}
+	return string(t)
+}

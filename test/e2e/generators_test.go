@@ -1,0 +1,121 @@
+package e2e
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"unicode"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+	genv1alpha1 "github.com/vigil-dev/vigil/api/generators/v1alpha1"
+)
+
+// generatedSecret is an ExternalSecret with no store that reads one generator.
+func generatedSecret(ns, name, kind, generator string) *esv1.ExternalSecret {
+	return &esv1.ExternalSecret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: esv1.ExternalSecretSpec{
+		RefreshInterval: &metav1.Duration{},
+		DataFrom: []esv1.ExternalSecretDataFromRemoteRef{{SourceRef: &esv1.StoreGeneratorSourceRef{
+			GeneratorRef: &esv1.GeneratorRef{APIVersion: "generators.external-secrets.io/v1alpha1", Kind: kind, Name: generator},
+		}}},
+	}}
+}
+
+// A Password generator fills the Secret's "password" key as its spec asks, and a forced
+// sync generates a new one.
+func TestGenerator_Password(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t, ctx)
+	digits, symbols := 5, 0
+	create(t, ctx,
+		&genv1alpha1.Password{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pw"}, Spec: genv1alpha1.PasswordSpec{Length: 32, Digits: &digits, Symbols: &symbols, NoUpper: true, AllowRepeat: true}},
+		generatedSecret(ns, "db-password", "Password", "pw"),
+	)
+	key := types.NamespacedName{Namespace: ns, Name: "db-password"}
+	es := waitReason(t, ctx, key, esv1.ReasonSecretSynced)
+	first := string(getSecret(t, ctx, ns, "db-password").Data["password"])
+	rememberValue(first)
+	nDigits, nUpper, nOther := 0, 0, 0
+	for _, r := range first {
+		switch {
+		case unicode.IsDigit(r):
+			nDigits++
+		case unicode.IsUpper(r):
+			nUpper++
+		case !unicode.IsLower(r):
+			nOther++
+		}
+	}
+	if len(first) != 32 || nDigits != 5 || nUpper != 0 || nOther != 0 {
+		t.Errorf("password of %d characters with %d digits, %d upper-case, %d symbols; want 32, 5, 0, 0", len(first), nDigits, nUpper, nOther)
+	}
+	forceSync(t, ctx, key)
+	waitSyncedSince(t, ctx, key, es.Status.SyncedResourceVersion)
+	second := string(getSecret(t, ctx, ns, "db-password").Data["password"])
+	rememberValue(second)
+	if second == first || len(second) != 32 {
+		t.Errorf("a forced sync kept the password (or changed its length to %d); a generator makes a new one each sync", len(second))
+	}
+}
+
+// The ECRAuthorizationToken generator logs in to ECR (moto) with the default credential
+// chain and writes the registry login.
+func TestGenerator_ECRAuthorizationToken(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t, ctx)
+	create(t, ctx,
+		&genv1alpha1.ECRAuthorizationToken{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ecr"}, Spec: genv1alpha1.ECRAuthorizationTokenSpec{Region: "us-east-1"}},
+		generatedSecret(ns, "registry", "ECRAuthorizationToken", "ecr"),
+	)
+	waitReason(t, ctx, types.NamespacedName{Namespace: ns, Name: "registry"}, esv1.ReasonSecretSynced)
+	s := getSecret(t, ctx, ns, "registry")
+	rememberValue(string(s.Data["password"]))
+	if string(s.Data["username"]) != "AWS" || len(s.Data["password"]) == 0 {
+		t.Errorf("username %q and a %d-byte password; want AWS and a token", s.Data["username"], len(s.Data["password"]))
+	}
+	if !strings.Contains(string(s.Data["proxy_endpoint"]), "ecr") {
+		t.Errorf("proxy_endpoint %q does not look like an ECR endpoint", s.Data["proxy_endpoint"])
+	}
+	if _, err := strconv.ParseInt(string(s.Data["expires_at"]), 10, 64); err != nil {
+		t.Errorf("expires_at %q is not Unix seconds", s.Data["expires_at"])
+	}
+}
+
+// Unknown generator kinds and missing generators are reported with what to fix.
+func TestGenerator_BadReferences(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t, ctx)
+	create(t, ctx, generatedSecret(ns, "unknown-kind", "Fortune", "x"), generatedSecret(ns, "missing", "Password", "absent"))
+	for name, want := range map[string]string{
+		"unknown-kind": `generator kind "Fortune" is not available in this version of Vigil (available: ECRAuthorizationToken, Password, VaultDynamicSecret)`,
+		"missing":      "Password " + ns + "/absent does not exist",
+	} {
+		waitMessage(t, ctx, types.NamespacedName{Namespace: ns, Name: name}, want)
+	}
+}
+
+// data[].sourceRef.storeRef reads one entry from another store than the ExternalSecret's.
+func TestSourceRef_EntryFromAnotherStore(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t, ctx)
+	main, other := "main-value-"+ns, "other-value-"+ns
+	rememberValue(main)
+	rememberValue(other)
+	putRemote(t, ctx, ns+"/main", main)
+	es := externalSecret(ns, "mixed", "aws", ns+"/main", map[string]string{"main": ""})
+	es.Spec.Data = append(es.Spec.Data, esv1.ExternalSecretData{
+		SecretKey: "other", RemoteRef: esv1.ExternalSecretDataRemoteRef{Key: "k"},
+		SourceRef: &esv1.StoreSourceRef{SecretStoreRef: esv1.SecretStoreRef{Name: "inline", Kind: esv1.SecretStoreKind}},
+	})
+	create(t, ctx, awsStore(ns, "aws"),
+		&esv1.SecretStore{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "inline"}, Spec: esv1.SecretStoreSpec{
+			Provider: &esv1.SecretStoreProvider{Fake: &esv1.FakeProvider{Data: []esv1.FakeProviderData{{Key: "k", Value: other}}}}}},
+		es)
+	s := waitSecretValue(t, ctx, ns, "mixed", "other", other)
+	if string(s.Data["main"]) != main {
+		t.Errorf("the entry of the main store is missing or wrong")
+	}
+}
