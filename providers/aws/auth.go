@@ -96,7 +96,9 @@ func webIdentityCredentials(ctx context.Context, cfg aws.Config, store esv1.Gene
 }
 
 // tokenRetriever adapts the token minter to stscreds.IdentityTokenRetriever.
-type tokenRetriever struct{ tokens *providers.ServiceAccountToken }
+type tokenRetriever struct {
+	tokens *providers.ServiceAccountToken
+}
 
 // GetIdentityToken implements stscreds.IdentityTokenRetriever (which passes no context).
 func (t tokenRetriever) GetIdentityToken() ([]byte, error) {
