@@ -61,6 +61,16 @@ vault_dir=$cache/vault-$vault_version
 build_tool vault hack/tools/vault github.com/hashicorp/vault "$vault_dir/vault" "about 14 minutes"
 link "$vault_dir/vault" "$root/bin/vault"
 
+# PostgreSQL (Debian's package) backs Vault's database secrets engine in the
+# VaultDynamicSecret test; the harness runs its own server on a loopback port.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  log "postgresql: installing Debian's postgresql package (about a minute)..."
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+fi
+log "postgresql: $(ls -d /usr/lib/postgresql/*/bin | tail -1)"
+
 # moto serves AWS (Secrets Manager, SSM, STS, IAM) on loopback for the tests.
 venv=$root/.venv
 if ! "$venv/bin/python" -c "import moto, flask" >/dev/null 2>&1; then

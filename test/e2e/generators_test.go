@@ -2,16 +2,21 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
 	"unicode"
 
+	vaultapi "github.com/hashicorp/vault/api"
+	"github.com/jackc/pgx/v5"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 	genv1alpha1 "github.com/vigil-dev/vigil/api/generators/v1alpha1"
+	"github.com/vigil-dev/vigil/test/harness"
 )
 
 // generatedSecret is an ExternalSecret with no store that reads one generator.
@@ -117,5 +122,63 @@ func TestSourceRef_EntryFromAnotherStore(t *testing.T) {
 	s := waitSecretValue(t, ctx, ns, "mixed", "other", other)
 	if string(s.Data["main"]) != main {
 		t.Errorf("the entry of the main store is missing or wrong")
+	}
+}
+
+// The VaultDynamicSecret generator asks Vault's database secrets engine for PostgreSQL
+// credentials: they log in to the real PostgreSQL, and the next sync brings a new lease
+// (another user) that logs in too.
+func TestGenerator_VaultDynamicSecretPostgreSQL(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t, ctx)
+	pg, err := harness.StartPostgres()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pg.Close)
+	mount := "db-" + ns
+	if err := vlt.DatabaseEngine(ctx, pg, mount, "app", "1h"); err != nil {
+		t.Fatal(err)
+	}
+	if err := vlt.Policy(ctx, "creds-"+ns, fmt.Sprintf(`path "%s/creds/app" { capabilities = ["read"] }`, mount)); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := vlt.Admin.Auth().Token().CreateWithContext(ctx, &vaultapi.TokenCreateRequest{Policies: []string{"creds-" + ns}, TTL: "1h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rememberValue(tok.Auth.ClientToken)
+	create(t, ctx,
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "vault-token"}, StringData: map[string]string{"token": tok.Auth.ClientToken}},
+		&genv1alpha1.VaultDynamicSecret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pg"}, Spec: genv1alpha1.VaultDynamicSecretSpec{
+			Path: mount + "/creds/app",
+			Provider: &esv1.VaultProvider{Server: vlt.URL, Auth: &esv1.VaultAuth{
+				TokenSecretRef: &esv1.SecretKeySelector{Name: "vault-token", Key: "token"}}},
+		}},
+		generatedSecret(ns, "pg-login", "VaultDynamicSecret", "pg"),
+	)
+	key := types.NamespacedName{Namespace: ns, Name: "pg-login"}
+	login := func() string {
+		t.Helper()
+		s := getSecret(t, ctx, ns, "pg-login")
+		user, pass := string(s.Data["username"]), string(s.Data["password"])
+		rememberValue(pass)
+		conn, err := pgx.Connect(ctx, pg.URL(user, pass))
+		if err != nil {
+			t.Fatalf("logging in to PostgreSQL with the synced credentials: %v", err)
+		}
+		defer conn.Close(ctx)
+		var current string
+		if err := conn.QueryRow(ctx, "SELECT current_user").Scan(&current); err != nil || current != user {
+			t.Fatalf("SELECT current_user = %q, %v; want the synced user %q", current, err, user)
+		}
+		return user
+	}
+	es := waitReason(t, ctx, key, esv1.ReasonSecretSynced)
+	first := login()
+	forceSync(t, ctx, key)
+	waitSyncedSince(t, ctx, key, es.Status.SyncedResourceVersion)
+	if second := login(); second == first {
+		t.Errorf("the refresh kept user %q; each sync should lease new credentials", first)
 	}
 }

@@ -160,3 +160,27 @@ func (v *Vault) KVv2Put(ctx context.Context, mount, path string, data map[string
 	_, err := v.Admin.KVv2(mount).Put(ctx, path, data)
 	return err
 }
+
+// DatabaseEngine mounts Vault's database secrets engine at mount, connects it to pg as its
+// superuser, and creates role, which issues PostgreSQL login roles valid for ttl.
+func (v *Vault) DatabaseEngine(ctx context.Context, pg *Postgres, mount, role, ttl string) error {
+	if err := v.Admin.Sys().MountWithContext(ctx, mount, &vaultapi.MountInput{Type: "database"}); err != nil {
+		return err
+	}
+	if _, err := v.Admin.Logical().WriteWithContext(ctx, mount+"/config/pg", map[string]any{
+		"plugin_name":    "postgresql-database-plugin",
+		"connection_url": fmt.Sprintf("postgresql://{{username}}:{{password}}@127.0.0.1:%d/postgres?sslmode=disable", pg.Port),
+		"username":       "postgres",
+		"password":       pg.Password,
+		"allowed_roles":  role,
+	}); err != nil {
+		return fmt.Errorf("configuring the database connection: %w", err)
+	}
+	_, err := v.Admin.Logical().WriteWithContext(ctx, mount+"/roles/"+role, map[string]any{
+		"db_name":             "pg",
+		"creation_statements": `CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`,
+		"default_ttl":         ttl,
+		"max_ttl":             ttl,
+	})
+	return err
+}
