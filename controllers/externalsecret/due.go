@@ -23,7 +23,10 @@ import (
 // the last pass failed, when the Secret Vigil wrote is gone or was edited, and when the
 // refresh interval has passed. Otherwise it returns how long until the next refresh.
 func (r *Reconciler) syncDue(ctx context.Context, es *esv1.ExternalSecret) (bool, time.Duration, error) {
-	if es.Status.SyncedResourceVersion != syncVersion(es) {
+	// refreshPolicy CreatedOnce syncs once; later spec or metadata changes do not sync again
+	// (ESO's semantics). A failed first sync, or a Secret deleted or edited since, still do.
+	createdOnce := es.Spec.RefreshPolicy == esv1.RefreshPolicyCreatedOnce && es.Status.SyncedResourceVersion != ""
+	if es.Status.SyncedResourceVersion != syncVersion(es) && !createdOnce {
 		return true, 0, nil
 	}
 	ready := apimeta.FindStatusCondition(es.Status.Conditions, esv1.ConditionReady)

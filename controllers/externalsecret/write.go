@@ -165,12 +165,32 @@ func (r *Reconciler) apply(ctx context.Context, es *esv1.ExternalSecret, existin
 		return nil
 	}
 	if existing.Immutable != nil && *existing.Immutable {
-		return outcome.Terminal(esv1.ReasonSecretSyncedError, fmt.Errorf("Secret %s is immutable and its data changed; delete it to let Vigil recreate it", desired.Name))
+		return r.recreate(ctx, es, existing, desired)
 	}
 	if err := r.Client.Update(ctx, desired); err != nil {
 		return outcome.Transient(esv1.ReasonSecretSyncedError, fmt.Errorf("updating Secret %s: %w", desired.Name, err))
 	}
 	r.Events.Eventf(es, desired, corev1.EventTypeNormal, "Updated", "Sync", "Updated Secret %s", desired.Name)
+	return nil
+}
+
+// recreate replaces an immutable Secret whose data changed: the API server refuses any
+// update to it, so Vigil deletes it (only one this ExternalSecret controls, and only the
+// exact object it read) and creates it again with the new data. Pods that mount it see the
+// new Secret as they would a rotated one. Other immutable Secrets are left alone.
+func (r *Reconciler) recreate(ctx context.Context, es *esv1.ExternalSecret, existing, desired *corev1.Secret) error {
+	if !metav1.IsControlledBy(existing, es) {
+		return outcome.Terminal(esv1.ReasonSecretSyncedError, fmt.Errorf("Secret %s is immutable and its data changed, and this ExternalSecret does not own it; delete it to let Vigil recreate it", desired.Name))
+	}
+	if err := r.Client.Delete(ctx, existing, client.Preconditions{UID: &existing.UID, ResourceVersion: &existing.ResourceVersion}); client.IgnoreNotFound(err) != nil {
+		return outcome.Transient(esv1.ReasonSecretSyncedError, fmt.Errorf("deleting immutable Secret %s to recreate it with the new data: %w", existing.Name, err))
+	}
+	fresh := desired.DeepCopy()
+	fresh.ResourceVersion, fresh.UID, fresh.CreationTimestamp = "", "", metav1.Time{}
+	if err := r.Client.Create(ctx, fresh); err != nil {
+		return outcome.Transient(esv1.ReasonSecretSyncedError, fmt.Errorf("recreating immutable Secret %s: %w", fresh.Name, err))
+	}
+	r.Events.Eventf(es, fresh, corev1.EventTypeNormal, "Recreated", "Sync", "Recreated immutable Secret %s with the new data", fresh.Name)
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -173,4 +174,77 @@ func TestStoreStatus_ReportsConfigErrors(t *testing.T) {
 			t.Errorf("store %s: message %q does not mention %q", name, msg, want.says)
 		}
 	}
+}
+
+// deletionPolicy Merge drops the keys whose remote data is gone and keeps the Secret with
+// the rest (ESO's Merge); the ExternalSecret stays SecretSynced.
+func TestDeletionPolicyMerge_DropsGoneKeysKeepsSecret(t *testing.T) {
+	ctx := context.Background()
+	ns, key := setupDB(t, ctx, "merge-p", func(es *esv1.ExternalSecret) {
+		es.Spec.Target.DeletionPolicy = esv1.DeletionPolicyMerge
+		es.Spec.Data = append(es.Spec.Data, esv1.ExternalSecretData{SecretKey: "token", RemoteRef: esv1.ExternalSecretDataRemoteRef{Key: es.Namespace + "/api"}})
+	})
+	// setupDB creates the ExternalSecret before the api key exists: the first passes drop
+	// "token"; once it exists the Secret gains it.
+	putRemote(t, ctx, ns+"/api", "merge-token")
+	forceSync(t, ctx, key)
+	waitSecretValue(t, ctx, ns, "db", "token", "merge-token")
+
+	deleteRemote(t, ctx, ns+"/api")
+	es := waitReason(t, ctx, key, esv1.ReasonSecretSynced)
+	forceSync(t, ctx, key)
+	waitSyncedSince(t, ctx, key, es.Status.SyncedResourceVersion)
+	s := getSecret(t, ctx, ns, "db")
+	if _, has := s.Data["token"]; has {
+		t.Errorf("the key whose remote data is gone is still in the Secret")
+	}
+	if string(s.Data["password"]) != "merge-p" {
+		t.Errorf("the remaining key was lost")
+	}
+}
+
+// target.immutable writes an immutable Secret; when the remote data changes, Vigil replaces
+// the Secret it owns (an immutable Secret cannot be updated) with one holding the new data.
+func TestImmutable_RecreatedWhenDataChanges(t *testing.T) {
+	ctx := context.Background()
+	ns, key := setupDB(t, ctx, "immutable-1", func(es *esv1.ExternalSecret) { es.Spec.Target.Immutable = true })
+	first := waitSecretValue(t, ctx, ns, "db", "password", "immutable-1")
+	if first.Immutable == nil || !*first.Immutable {
+		t.Fatalf("target.immutable did not make the Secret immutable")
+	}
+	putRemote(t, ctx, ns+"/db", `{"password":"immutable-2"}`)
+	forceSync(t, ctx, key)
+	second := waitSecretValue(t, ctx, ns, "db", "password", "immutable-2")
+	if second.UID == first.UID || second.Immutable == nil || !*second.Immutable {
+		t.Errorf("new data should come in a new immutable Secret (same UID: %v, immutable: %v)", second.UID == first.UID, second.Immutable)
+	}
+	waitEvent(t, ctx, ns, "db", "Recreated")
+}
+
+// refreshPolicy CreatedOnce syncs once: a forced sync after the remote value changed leaves
+// the Secret as it was; deleting the Secret brings it back (with the current data).
+func TestRefreshPolicyCreatedOnce_SyncsOnlyOnce(t *testing.T) {
+	ctx := context.Background()
+	ns, key := setupDB(t, ctx, "once-1", func(es *esv1.ExternalSecret) {
+		es.Spec.RefreshPolicy = esv1.RefreshPolicyCreatedOnce
+		es.Spec.RefreshInterval = &metav1.Duration{Duration: time.Second}
+	})
+	s := waitSecretValue(t, ctx, ns, "db", "password", "once-1")
+	before := waitReason(t, ctx, key, esv1.ReasonSecretSynced).Status.SyncedResourceVersion
+	putRemote(t, ctx, ns+"/db", `{"password":"once-2"}`)
+	forceSync(t, ctx, key)
+	// Nothing observable happens when the policy works; give the controller the time it
+	// needs for several passes (1 s refresh interval, forced sync) and check nothing moved.
+	time.Sleep(3 * time.Second)
+	es := &esv1.ExternalSecret{}
+	if err := cp.Client.Get(ctx, key, es); err != nil {
+		t.Fatal(err)
+	}
+	if got := getSecret(t, ctx, ns, "db"); string(got.Data["password"]) != "once-1" || es.Status.SyncedResourceVersion != before {
+		t.Errorf("CreatedOnce synced again after a forced sync (value changed: %v)", string(got.Data["password"]) != "once-1")
+	}
+	if err := cp.Client.Delete(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	waitSecretValue(t, ctx, ns, "db", "password", "once-2")
 }
