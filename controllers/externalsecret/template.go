@@ -27,13 +27,17 @@ const (
 )
 
 // funcs are the template functions of ESO's engine v2: sprig's text functions (without
-// env and expandenv, which would read the controller's environment) and the PEM helpers ESO
+// env and expandenv, which would read the controller's environment) and the PEM and PKCS#12 helpers ESO
 // users rely on.
 func funcs() template.FuncMap {
 	f := sprig.TxtFuncMap()
 	delete(f, "env")
 	delete(f, "expandenv")
 	f["filterPEM"] = filterPEM
+	f["pkcs12key"], f["pkcs12keyPass"] = pkcs12key, pkcs12keyPass
+	f["pkcs12cert"], f["pkcs12certPass"] = pkcs12cert, pkcs12certPass
+	f["pemToPkcs12"], f["pemToPkcs12Pass"] = pemToPkcs12, pemToPkcs12Pass
+	f["fullPemToPkcs12"], f["fullPemToPkcs12Pass"] = fullPemToPkcs12, fullPemToPkcs12Pass
 	return f
 }
 
