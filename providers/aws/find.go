@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -11,13 +12,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/vigil-dev/vigil/providers"
 )
 
 // Find implements providers.Finder. Secrets Manager reads up to 20 secrets per
 // BatchGetSecretValue call, filtered on the server by name prefix and tags; Parameter Store
-// reads a path recursively with GetParametersByPath. The name expression is applied here.
+// reads a path recursively with GetParametersByPath (DescribeParameters when tags filter).
+// The name expression is applied here.
 func (c *storeClient) Find(ctx context.Context, ref providers.FindRef) (map[string][]byte, error) {
 	var re *regexp.Regexp
 	if ref.Name != "" {
@@ -31,7 +34,7 @@ func (c *storeClient) Find(ctx context.Context, ref providers.FindRef) (map[stri
 		return c.findSecrets(ctx, ref, keep)
 	}
 	if len(ref.Tags) > 0 {
-		return nil, providers.Configf("find.tags is not supported for Parameter Store; select parameters by path and name")
+		return c.findTaggedParameters(ctx, ref, keep)
 	}
 	return c.findParameters(ctx, ref, keep)
 }
@@ -96,6 +99,49 @@ func (c *storeClient) findParameters(ctx context.Context, ref providers.FindRef,
 			if keep(name) {
 				out[name] = []byte(aws.ToString(p.Value))
 			}
+		}
+	}
+	return out, nil
+}
+
+// findTaggedParameters serves find.tags on Parameter Store: GetParametersByPath cannot
+// filter by tag, so DescribeParameters selects the names (tag and path filters on the
+// server), and GetParameters reads them ten at a time, decrypted.
+func (c *storeClient) findTaggedParameters(ctx context.Context, ref providers.FindRef, keep func(string) bool) (map[string][]byte, error) {
+	var filters []ssmtypes.ParameterStringFilter
+	if path := c.prefix + ref.Path; path != "" && path != "/" {
+		filters = append(filters, ssmtypes.ParameterStringFilter{Key: aws.String("Path"), Option: aws.String("Recursive"), Values: []string{strings.TrimSuffix(path, "/")}})
+	}
+	for k, v := range ref.Tags {
+		filters = append(filters, ssmtypes.ParameterStringFilter{Key: aws.String("tag:" + k), Option: aws.String("Equals"), Values: []string{v}})
+	}
+	var names []string
+	pages := ssm.NewDescribeParametersPaginator(c.ssm, &ssm.DescribeParametersInput{ParameterFilters: filters, MaxResults: aws.Int32(50)})
+	for pages.HasMorePages() {
+		start := time.Now()
+		page, err := pages.NextPage(ctx)
+		c.observe(metricProviderSSM, "DescribeParameters", err, time.Since(start))
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range page.Parameters {
+			full := aws.ToString(p.Name)
+			name := strings.TrimPrefix(full, c.prefix)
+			if strings.HasPrefix(full, c.prefix) && strings.HasPrefix(name, ref.Path) && keep(name) {
+				names = append(names, full)
+			}
+		}
+	}
+	out := map[string][]byte{}
+	for batch := range slices.Chunk(names, 10) { // GetParameters takes at most 10 names
+		start := time.Now()
+		res, err := c.ssm.GetParameters(ctx, &ssm.GetParametersInput{Names: batch, WithDecryption: aws.Bool(true)})
+		c.observe(metricProviderSSM, "GetParameters", err, time.Since(start))
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range res.Parameters {
+			out[strings.TrimPrefix(aws.ToString(p.Name), c.prefix)] = []byte(aws.ToString(p.Value))
 		}
 	}
 	return out, nil

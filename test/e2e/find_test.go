@@ -107,3 +107,36 @@ func TestMetadataPolicyFetch_ReadsTags(t *testing.T) {
 		t.Error("the value was read instead of the metadata")
 	}
 }
+
+// dataFrom.find on Parameter Store with tags: only the tagged parameters under the path.
+func TestFind_ParameterStoreByTags(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t, ctx)
+	cfg, err := moto.AWSConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := ssm.NewFromConfig(cfg)
+	for name, team := range map[string]string{"/" + ns + "/app/url": "payments", "/" + ns + "/app/nested/token": "payments", "/" + ns + "/app/other": "billing", "/" + ns + "/elsewhere/x": "payments"} {
+		rememberValue("t-" + name)
+		if _, err := c.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(name), Value: aws.String("t-" + name), Type: ssmtypes.ParameterTypeSecureString,
+			Tags: []ssmtypes.Tag{{Key: aws.String("team"), Value: aws.String(team)}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	store := awsStore(ns, "params")
+	store.Spec.Provider.AWS.Service = esv1.AWSServiceParameterStore
+	path := "/" + ns + "/app"
+	es := &esv1.ExternalSecret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "tagged"}, Spec: esv1.ExternalSecretSpec{
+		SecretStoreRef: esv1.SecretStoreRef{Name: "params", Kind: esv1.SecretStoreKind},
+		DataFrom: []esv1.ExternalSecretDataFromRemoteRef{{
+			Find:    &esv1.ExternalSecretFind{Path: &path, Tags: map[string]string{"team": "payments"}},
+			Rewrite: []esv1.ExternalSecretRewrite{{Regexp: &esv1.ExternalSecretRewriteRegexp{Source: "^_" + ns + "_app_", Target: ""}}},
+		}},
+	}}
+	create(t, ctx, store, es)
+	s := waitSecretValue(t, ctx, ns, "tagged", "url", "t-/"+ns+"/app/url")
+	if got := keys(s.Data); !slices.Equal(got, []string{"nested_token", "url"}) {
+		t.Errorf("keys %v, want the two payments parameters under %s", got, path)
+	}
+}
