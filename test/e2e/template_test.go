@@ -2,12 +2,22 @@ package e2e
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"math/big"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"software.sslmate.com/src/go-pkcs12"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 )
@@ -73,4 +83,45 @@ func TestTemplate_ErrorNamesTheKey(t *testing.T) {
 		t.Errorf("message %q does not name the template key and reason", msg)
 	}
 	assertNoValue(t, msg, "tpl-p@ss-3")
+}
+
+// A PKCS#12 archive stored base64-encoded becomes a kubernetes.io/tls Secret through
+// decodingStrategy Base64 and the pkcs12cert / pkcs12key template helpers.
+func TestTemplate_PKCS12ToTLSSecret(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t, ctx)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "pkcs12." + ns}, NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	pfx, err := pkcs12.Modern.Encode(key, cert, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	putRemote(t, ctx, ns+"/keystore", base64.StdEncoding.EncodeToString(pfx))
+	es := externalSecret(ns, "tls", "store", ns+"/keystore", nil)
+	es.Spec.Data = []esv1.ExternalSecretData{{SecretKey: "archive", RemoteRef: esv1.ExternalSecretDataRemoteRef{Key: ns + "/keystore", DecodingStrategy: esv1.DecodingStrategyBase64}}}
+	es.Spec.Target.Template = &esv1.ExternalSecretTemplate{Type: corev1.SecretTypeTLS, Data: map[string]string{
+		"tls.crt": "{{ .archive | pkcs12cert }}",
+		"tls.key": "{{ .archive | pkcs12key }}",
+	}}
+	create(t, ctx, awsStore(ns, "store"), es)
+	waitReason(t, ctx, types.NamespacedName{Namespace: ns, Name: "tls"}, esv1.ReasonSecretSynced)
+	s := getSecret(t, ctx, ns, "tls")
+	pair, err := tls.X509KeyPair(s.Data["tls.crt"], s.Data["tls.key"])
+	if err != nil {
+		t.Fatalf("tls.crt and tls.key do not form a key pair: %v", err)
+	}
+	if leaf, err := x509.ParseCertificate(pair.Certificate[0]); err != nil || leaf.Subject.CommonName != "pkcs12."+ns {
+		t.Errorf("certificate %v, %v; want CN pkcs12.%s", leaf.Subject, err, ns)
+	}
+	if s.Type != corev1.SecretTypeTLS {
+		t.Errorf("type %s, want kubernetes.io/tls", s.Type)
+	}
 }
