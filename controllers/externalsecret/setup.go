@@ -2,6 +2,8 @@ package externalsecret
 
 import (
 	"context"
+	"maps"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
@@ -29,11 +31,33 @@ func storeRefKey(kind, name string) string {
 	return kind + "/" + name
 }
 
+// storeKeys lists every store an ExternalSecret reads from: spec.secretStoreRef and the
+// stores its entries name in sourceRef.storeRef.
+func storeKeys(es *esv1.ExternalSecret) []string {
+	seen := map[string]bool{}
+	add := func(ref esv1.SecretStoreRef) {
+		if ref.Name != "" {
+			seen[storeRefKey(ref.Kind, ref.Name)] = true
+		}
+	}
+	add(es.Spec.SecretStoreRef)
+	for _, d := range es.Spec.Data {
+		if d.SourceRef != nil {
+			add(d.SourceRef.SecretStoreRef)
+		}
+	}
+	for _, d := range es.Spec.DataFrom {
+		if d.SourceRef != nil && d.SourceRef.SecretStoreRef != nil {
+			add(*d.SourceRef.SecretStoreRef)
+		}
+	}
+	return slices.Sorted(maps.Keys(seen))
+}
+
 // SetupWithManager registers the reconciler and its watches.
 func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts controller.Options) error {
 	err := mgr.GetFieldIndexer().IndexField(ctx, &esv1.ExternalSecret{}, storeRefIndex, func(o client.Object) []string {
-		ref := o.(*esv1.ExternalSecret).Spec.SecretStoreRef
-		return []string{storeRefKey(ref.Kind, ref.Name)}
+		return storeKeys(o.(*esv1.ExternalSecret))
 	})
 	if err != nil {
 		return err
