@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -15,6 +16,7 @@ import (
 	"github.com/Masterminds/sprig/v3"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/yaml"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 )
@@ -34,11 +36,30 @@ func funcs() template.FuncMap {
 	delete(f, "env")
 	delete(f, "expandenv")
 	f["filterPEM"] = filterPEM
+	f["toYaml"], f["fromYaml"] = toYaml, fromYaml
 	f["pkcs12key"], f["pkcs12keyPass"] = pkcs12key, pkcs12keyPass
 	f["pkcs12cert"], f["pkcs12certPass"] = pkcs12cert, pkcs12certPass
 	f["pemToPkcs12"], f["pemToPkcs12Pass"] = pemToPkcs12, pemToPkcs12Pass
 	f["fullPemToPkcs12"], f["fullPemToPkcs12Pass"] = fullPemToPkcs12, fullPemToPkcs12Pass
 	return f
+}
+
+// toYaml renders a value as YAML, e.g. a config file from fetched keys.
+func toYaml(v any) (string, error) {
+	b, err := yaml.Marshal(v)
+	if err != nil {
+		return "", fmt.Errorf("toYaml: %w", err)
+	}
+	return strings.TrimSuffix(string(b), "\n"), nil
+}
+
+// fromYaml parses a YAML document into a map (errors do not quote the input).
+func fromYaml(s string) (map[string]any, error) {
+	var m map[string]any
+	if err := yaml.Unmarshal([]byte(s), &m); err != nil {
+		return nil, errors.New("fromYaml: the input is not a YAML mapping")
+	}
+	return m, nil
 }
 
 // filterPEM keeps the PEM blocks of one type, e.g. {{ .bundle | filterPEM "CERTIFICATE" }}.

@@ -26,6 +26,9 @@ func TestRenderTemplate(t *testing.T) {
 		{name: "literal", template: &esv1.ExternalSecretTemplate{TemplateFrom: []esv1.TemplateFrom{{Literal: &literal}}}, want: map[string]string{"extra": "APP"}},
 		{name: "missing key names the template", template: &esv1.ExternalSecretTemplate{Data: map[string]string{"bad": "{{ .nope }}"}}, err: `template "bad" failed`},
 		{name: "parse error names the template", template: &esv1.ExternalSecretTemplate{Data: map[string]string{"broken": "{{ .user "}}, err: `template "broken" does not parse`},
+		{name: "toYaml and fromYaml", template: &esv1.ExternalSecretTemplate{Data: map[string]string{
+			"config.yaml": `{{ dict "user" .user "port" 5432 | toYaml }}`, "host": `{{ (fromYaml "db: {host: h1}").db.host }}`,
+		}}, want: map[string]string{"config.yaml": "port: 5432\nuser: app", "host": "h1"}},
 		{name: "env is not available", template: &esv1.ExternalSecretTemplate{Data: map[string]string{"e": `{{ env "HOME" }}`}}, err: `function "env" not defined`},
 	} {
 		es := &esv1.ExternalSecret{Spec: esv1.ExternalSecretSpec{Target: esv1.ExternalSecretTarget{Template: tc.template}}}
