@@ -34,6 +34,9 @@ func (r *Reconciler) writeSecret(ctx context.Context, es *esv1.ExternalSecret, o
 	if err != nil {
 		return false, outcome.Transient(esv1.ReasonSecretSyncedError, err)
 	}
+	if err := checkSize(es, existing, data); err != nil {
+		return false, err
+	}
 	if missing > 0 && len(data) == 0 && es.Spec.Target.DeletionPolicy == esv1.DeletionPolicyDelete {
 		return true, r.deleteSecret(ctx, es, existing)
 	}
@@ -41,6 +44,33 @@ func (r *Reconciler) writeSecret(ctx context.Context, es *esv1.ExternalSecret, o
 		return false, r.mergeSecret(ctx, es, existing, data)
 	}
 	return false, r.ownSecret(ctx, es, existing, out)
+}
+
+// maxSecretSize is the API server's limit on the total size of a Secret's values.
+const maxSecretSize = 1 << 20
+
+// checkSize refuses data the API server would refuse, with a message that says what to do;
+// it is checked again at the next refresh, when the remote data may have shrunk.
+func checkSize(es *esv1.ExternalSecret, existing *corev1.Secret, data map[string][]byte) error {
+	total := 0
+	for _, v := range data {
+		total += len(v)
+	}
+	if es.Spec.Target.CreationPolicy == esv1.CreatePolicyMerge && existing != nil {
+		for k, v := range existing.Data {
+			if _, ours := data[k]; !ours {
+				total += len(v)
+			}
+		}
+	}
+	if total <= maxSecretSize {
+		return nil
+	}
+	wait := refreshInterval(es)
+	if wait == 0 {
+		wait = 5 * time.Minute
+	}
+	return outcome.Waiting(esv1.ReasonSecretSyncedError, fmt.Errorf("the Secret's values would total %d bytes, over Kubernetes' limit of %d (1 MiB): select fewer keys (data, find filters) or split them across several ExternalSecrets; the Secret was left as it was", total, maxSecretSize), wait)
 }
 
 // getSecret reads the target Secret from the cache (managed Secrets) or else the API server.

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	vaultapi "github.com/hashicorp/vault/api"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -100,5 +101,42 @@ func TestKubernetesProvider_ReadsAnotherNamespace(t *testing.T) {
 	es := waitReason(t, ctx, types.NamespacedName{Namespace: ns, Name: "not-granted"}, esv1.ReasonSecretSyncedError)
 	if msg := readyMessage(es); !strings.Contains(msg, "Forbidden") {
 		t.Errorf("reading a Secret the role does not grant: %q, want the API server's Forbidden", msg)
+	}
+}
+
+// Remote data over the 1 MiB Secret limit is refused before any write, with a message that
+// says what to do; the existing Secret keeps its data.
+func TestBadInput_ValuesOverSecretLimit(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t, ctx)
+	tok, err := vlt.Admin.Auth().Token().CreateWithContext(ctx, &vaultapi.TokenCreateRequest{Policies: []string{"root"}, TTL: "1h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rememberValue(tok.Auth.ClientToken)
+	if err := vlt.KVv2Put(ctx, "secret", ns+"/big", map[string]any{"a": "small-a", "b": "small-b"}); err != nil {
+		t.Fatal(err)
+	}
+	path := "secret"
+	create(t, ctx,
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "vault-token"}, StringData: map[string]string{"token": tok.Auth.ClientToken}},
+		&esv1.SecretStore{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "vault"}, Spec: esv1.SecretStoreSpec{Provider: &esv1.SecretStoreProvider{Vault: &esv1.VaultProvider{
+			Server: vlt.URL, Path: &path, Version: esv1.VaultKVStoreV2,
+			Auth: &esv1.VaultAuth{TokenSecretRef: &esv1.SecretKeySelector{Name: "vault-token", Key: "token"}}}}}},
+		&esv1.ExternalSecret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "big"}, Spec: esv1.ExternalSecretSpec{
+			SecretStoreRef: esv1.SecretStoreRef{Name: "vault", Kind: esv1.SecretStoreKind},
+			DataFrom:       []esv1.ExternalSecretDataFromRemoteRef{{Extract: &esv1.ExternalSecretDataRemoteRef{Key: ns + "/big"}}},
+		}},
+	)
+	waitSecretValue(t, ctx, ns, "big", "a", "small-a")
+	large := strings.Repeat("x", 600*1024)
+	if err := vlt.KVv2Put(ctx, "secret", ns+"/big", map[string]any{"a": large, "b": large}); err != nil {
+		t.Fatal(err)
+	}
+	key := types.NamespacedName{Namespace: ns, Name: "big"}
+	forceSync(t, ctx, key)
+	waitMessage(t, ctx, key, "over Kubernetes' limit of 1048576 (1 MiB): select fewer keys")
+	if s := getSecret(t, ctx, ns, "big"); string(s.Data["a"]) != "small-a" {
+		t.Errorf("the Secret lost its data when the remote data grew too large")
 	}
 }

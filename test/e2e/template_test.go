@@ -125,3 +125,24 @@ func TestTemplate_PKCS12ToTLSSecret(t *testing.T) {
 		t.Errorf("type %s, want kubernetes.io/tls", s.Type)
 	}
 }
+
+// A templateFrom that names a ConfigMap that does not exist says which entry and which
+// ConfigMap; creating the ConfigMap lets the sync succeed.
+func TestTemplate_MissingTemplateFromConfigMap(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t, ctx)
+	putRemote(t, ctx, ns+"/db", `{"user":"app"}`)
+	es := externalSecret(ns, "db", "store", ns+"/db", map[string]string{"user": "user"})
+	es.Spec.Target.Template = &esv1.ExternalSecretTemplate{TemplateFrom: []esv1.TemplateFrom{{
+		ConfigMap: &esv1.TemplateRef{Name: "absent-tpl", Items: []esv1.TemplateRefItem{{Key: "config"}}},
+	}}}
+	create(t, ctx, awsStore(ns, "store"), es)
+	key := types.NamespacedName{Namespace: ns, Name: "db"}
+	waitMessage(t, ctx, key, "spec.target.template.templateFrom[0]")
+	got := waitMessage(t, ctx, key, "absent-tpl")
+	if msg := readyMessage(got); !strings.Contains(msg, "not found") {
+		t.Errorf("message %q does not say the ConfigMap is missing", msg)
+	}
+	create(t, ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "absent-tpl"}, Data: map[string]string{"config": "user={{ .user }}"}})
+	waitSecretValue(t, ctx, ns, "db", "config", "user=app")
+}
