@@ -41,7 +41,7 @@ verify: generate ## Fail when generated files, go.mod or formatting drift from t
 	  echo "Run 'make generate && go mod tidy' and commit the result."; exit 1; fi
 
 .PHONY: test-assets
-test-assets: ## Build kube-apiserver and etcd (cached per user), install moto into .venv.
+test-assets: ## Build kube-apiserver, etcd, kube-controller-manager, promtool, helm, vault (cached per user); install moto into .venv and PostgreSQL (Debian) if missing.
 	./hack/test-assets.sh
 
 .PHONY: test-alerts
@@ -49,7 +49,7 @@ test-alerts: test-assets ## promtool check rules and the promtool unit tests of 
 	go test $(GO_TEST_FLAGS) ./alerts/...
 
 .PHONY: test
-test: test-assets test-alerts ## Run every test against the real control plane, moto and promtool.
+test: test-assets test-alerts ## Run every test against the real control plane, moto, Vault, PostgreSQL and promtool.
 	go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v -e '/alerts$$' -e '/test/bench$$')
 
 # Each fuzz target runs alone (go test allows one -fuzz per package and run). CI runs them

@@ -248,3 +248,22 @@ func TestRefreshPolicyCreatedOnce_SyncsOnlyOnce(t *testing.T) {
 	}
 	waitSecretValue(t, ctx, ns, "db", "password", "once-2")
 }
+
+// refreshPolicy OnChange reads the remote data only when the ExternalSecret changes: a
+// changed remote value waits for the next spec or annotation change (here a forced sync).
+func TestRefreshPolicyOnChange_SyncsOnlyOnChange(t *testing.T) {
+	ctx := context.Background()
+	ns, key := setupDB(t, ctx, "onchange-1", func(es *esv1.ExternalSecret) {
+		es.Spec.RefreshPolicy = esv1.RefreshPolicyOnChange
+		es.Spec.RefreshInterval = &metav1.Duration{Duration: time.Second}
+	})
+	waitSecretValue(t, ctx, ns, "db", "password", "onchange-1")
+	putRemote(t, ctx, ns+"/db", `{"password":"onchange-2"}`)
+	// The 1 s interval is ignored under OnChange: after several intervals nothing moved.
+	time.Sleep(3 * time.Second)
+	if got := getSecret(t, ctx, ns, "db"); string(got.Data["password"]) != "onchange-1" {
+		t.Errorf("OnChange refreshed periodically")
+	}
+	forceSync(t, ctx, key)
+	waitSecretValue(t, ctx, ns, "db", "password", "onchange-2")
+}
