@@ -1,6 +1,7 @@
 package providers
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -141,4 +142,17 @@ func Rewrite(data map[string][]byte, rewrites []esv1.ExternalSecretRewrite) (map
 		data = next
 	}
 	return data, nil
+}
+
+// MarshalJSON encodes a backend's key/value map as a provider value: no HTML escaping and no
+// trailing newline, so that a stored JSON object with sorted keys reads back byte for byte
+// (providers whose backends keep maps: Vault, Kubernetes).
+func MarshalJSON(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
@@ -31,13 +30,9 @@ func (g ECRAuthorizationToken) Generate(ctx context.Context, kube client.Client,
 	if err := get(ctx, kube, "ECRAuthorizationToken", namespace, name, &gen); err != nil {
 		return nil, err
 	}
-	// The generator's credentials follow the rules of a SecretStore in its namespace.
-	store := &esv1.SecretStore{
-		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
-		Spec: esv1.SecretStoreSpec{Provider: &esv1.SecretStoreProvider{AWS: &esv1.AWSProvider{
-			Service: esv1.AWSServiceSecretsManager, Region: gen.Spec.Region, Auth: gen.Spec.Auth, Role: gen.Spec.Role,
-		}}},
-	}
+	store := asStore(namespace, name, esv1.SecretStoreProvider{AWS: &esv1.AWSProvider{
+		Service: esv1.AWSServiceSecretsManager, Region: gen.Spec.Region, Auth: gen.Spec.Auth, Role: gen.Spec.Role,
+	}})
 	if err := g.AWS.ValidateStore(store); err != nil {
 		return nil, fmt.Errorf("ECRAuthorizationToken %s/%s: %w", namespace, name, err)
 	}

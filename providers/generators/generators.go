@@ -9,9 +9,11 @@ import (
 	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 	"github.com/vigil-dev/vigil/providers"
 )
 
@@ -25,6 +27,16 @@ func get(ctx context.Context, kube client.Client, kind, namespace, name string, 
 		return fmt.Errorf("reading %s %s/%s: %w", kind, namespace, name, err)
 	}
 	return nil
+}
+
+// asStore wraps a generator's provider configuration in a SecretStore of the generator's
+// namespace, so that the provider validates and resolves its credentials under a
+// SecretStore's rules (no references to other namespaces).
+func asStore(namespace, name string, p esv1.SecretStoreProvider) *esv1.SecretStore {
+	return &esv1.SecretStore{
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
+		Spec:       esv1.SecretStoreSpec{Provider: &p},
+	}
 }
 
 // flatten turns a JSON object into Secret data: strings as they are, other values as JSON.

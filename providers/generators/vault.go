@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
@@ -31,11 +30,7 @@ func (g VaultDynamicSecret) Generate(ctx context.Context, kube client.Client, na
 	if gen.Spec.Provider == nil {
 		return nil, providers.Configf("%s: spec.provider is empty; set Vault's server and auth", where)
 	}
-	// The generator logs in under the rules of a SecretStore in its namespace.
-	store := &esv1.SecretStore{
-		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
-		Spec:       esv1.SecretStoreSpec{Provider: &esv1.SecretStoreProvider{Vault: gen.Spec.Provider}},
-	}
+	store := asStore(namespace, name, esv1.SecretStoreProvider{Vault: gen.Spec.Provider})
 	if err := g.Vault.ValidateStore(store); err != nil {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}

@@ -10,9 +10,7 @@
 package kubernetes
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -194,13 +192,7 @@ func dataJSON(s *corev1.Secret) ([]byte, error) {
 	for k, v := range s.Data {
 		m[k] = string(v)
 	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(m); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+	return providers.MarshalJSON(m)
 }
 
 // GetMetadata implements providers.MetadataGetter: the Secret's labels.

@@ -8,9 +8,7 @@
 package vault
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -275,18 +273,7 @@ func (c *Client) GetSecret(ctx context.Context, ref providers.Ref) ([]byte, erro
 	if data == nil {
 		return nil, providers.NotFound(ref, nil)
 	}
-	return marshal(data)
-}
-
-// marshal encodes like the value was stored: no HTML escaping, no trailing newline.
-func marshal(v any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+	return providers.MarshalJSON(data)
 }
 
 // GetMetadata implements providers.MetadataGetter: a KV v2 secret's custom_metadata.
