@@ -16,54 +16,58 @@ import (
 // ClientCache reuses provider clients across reconciles. Building a client resolves
 // credentials (a Secret read, or a TokenRequest plus an STS call for IRSA), which costs more
 // than the read it serves; with thousands of ExternalSecrets on one store that would
-// multiply the API and STS traffic. Entries are keyed by store UID and generation, so a
-// changed store gets a new client at once, and expire after a TTL so that rotated static
-// keys in a referenced Secret are picked up. Concurrent misses for the same key build one
-// client.
+// multiply the API and STS traffic. Each store (per namespace, for a ClusterSecretStore) has
+// one Reader, the shared read path that batches, de-duplicates and rate-limits its calls.
+// A changed store (new generation) gets a new client and Reader at once; the client is
+// rebuilt after a TTL so that rotated static keys in a referenced Secret are picked up,
+// while the Reader (its recent values and token bucket) stays. Concurrent misses for the
+// same store build one client.
 type ClientCache struct {
 	registry *Registry
 	kube     client.Client
 	ttl      time.Duration
+	reads    ReaderOptions
 	now      func() time.Time
 
 	mu      sync.Mutex
-	entries map[cacheKey]cacheEntry
+	entries map[cacheKey]*cacheEntry
 	flight  singleflight.Group
 }
 
 type cacheKey struct {
-	uid        types.UID
-	generation int64
-	namespace  string
+	uid       types.UID
+	namespace string
 }
 
 type cacheEntry struct {
-	client  Client
-	expires time.Time
+	generation int64
+	reader     *Reader
+	expires    time.Time
 }
 
 // NewClientCache returns a cache that builds clients through the registry.
-func NewClientCache(registry *Registry, kube client.Client, ttl time.Duration) *ClientCache {
-	return &ClientCache{registry: registry, kube: kube, ttl: ttl, now: time.Now, entries: map[cacheKey]cacheEntry{}}
+func NewClientCache(registry *Registry, kube client.Client, ttl time.Duration, reads ReaderOptions) *ClientCache {
+	return &ClientCache{registry: registry, kube: kube, ttl: ttl, reads: reads, now: time.Now, entries: map[cacheKey]*cacheEntry{}}
 }
 
 // Registry returns the registry the cache builds clients with.
 func (c *ClientCache) Registry() *Registry { return c.registry }
 
-// Get returns a client for the store as used from namespace.
-func (c *ClientCache) Get(ctx context.Context, store esv1.GenericStore, namespace string) (Client, error) {
-	key := cacheKey{uid: store.GetUID(), generation: store.GetGeneration()}
+// Get returns the read path to the store as used from namespace.
+func (c *ClientCache) Get(ctx context.Context, store esv1.GenericStore, namespace string) (*Reader, error) {
+	key := cacheKey{uid: store.GetUID()}
 	if store.GetKind() == esv1.ClusterSecretStoreKind {
 		// Credential references of a ClusterSecretStore may resolve per namespace.
 		key.namespace = namespace
 	}
+	gen := store.GetGeneration()
 	c.mu.Lock()
 	e, ok := c.entries[key]
 	c.mu.Unlock()
-	if ok && c.now().Before(e.expires) {
-		return e.client, nil
+	if ok && e.generation == gen && c.now().Before(e.expires) {
+		return e.reader, nil
 	}
-	v, err, _ := c.flight.Do(fmt.Sprintf("%s/%d/%s", key.uid, key.generation, key.namespace), func() (any, error) {
+	v, err, _ := c.flight.Do(fmt.Sprintf("%s/%d/%s", key.uid, gen, key.namespace), func() (any, error) {
 		p, err := c.registry.ForStore(store)
 		if err != nil {
 			return nil, err
@@ -72,25 +76,28 @@ func (c *ClientCache) Get(ctx context.Context, store esv1.GenericStore, namespac
 		if err != nil {
 			return nil, err
 		}
-		c.put(key, cl)
-		return cl, nil
+		return c.put(key, gen, cl), nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return v.(Client), nil
+	return v.(*Reader), nil
 }
 
-func (c *ClientCache) put(key cacheKey, cl Client) {
+// put stores a new client: in the store's Reader when only the TTL expired, in a new Reader
+// when the store changed (its old values and batches may name another account or path).
+func (c *ClientCache) put(key cacheKey, gen int64, cl Client) *Reader {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for k := range c.entries {
-		// A store's older generations will not be asked for again.
-		if k.uid == key.uid && k.generation != key.generation {
-			delete(c.entries, k)
-		}
+	e, ok := c.entries[key]
+	if ok && e.generation == gen {
+		e.reader.setClient(cl)
+	} else {
+		e = &cacheEntry{generation: gen, reader: NewReader(cl, c.reads)}
+		c.entries[key] = e
 	}
-	c.entries[key] = cacheEntry{client: cl, expires: c.now().Add(c.ttl)}
+	e.expires = c.now().Add(c.ttl)
+	return e.reader
 }
 
 // Forget drops every client of a store, e.g. when it is deleted.

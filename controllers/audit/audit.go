@@ -98,7 +98,10 @@ type Auditor struct {
 	Gate     *policy.Gate
 	Metrics  *metrics.Recorder
 	Interval time.Duration
-	trigger  chan struct{}
+	// Active reports whether this replica audits; nil always does. With sharding, the
+	// leader of shard 0 does (the manager's leader election is off).
+	Active  func() bool
+	trigger chan struct{}
 }
 
 // NewAuditor returns an auditor that runs every interval and when triggered.
@@ -128,6 +131,9 @@ func (a *Auditor) Start(ctx context.Context) error {
 			return nil
 		case <-t.C:
 		case <-a.trigger:
+		}
+		if a.Active != nil && !a.Active() {
+			continue
 		}
 		if err := a.Run(ctx); err != nil {
 			log.FromContext(ctx).Error(err, "policy audit")

@@ -16,38 +16,66 @@ import (
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 	"github.com/vigil-dev/vigil/controllers/internal/secrethash"
+	"github.com/vigil-dev/vigil/providers"
 )
 
-// syncDue decides whether this pass reads the remote data. It is due when the spec or
-// metadata changed since the last sync (which is how the force-sync annotation works), when
-// the last pass failed, when the Secret Vigil wrote is gone or was edited, and when the
-// refresh interval has passed. Otherwise it returns how long until the next refresh.
-func (r *Reconciler) syncDue(ctx context.Context, es *esv1.ExternalSecret) (bool, time.Duration, error) {
+// due says whether and why a pass reads the remote data.
+type due int
+
+const (
+	notDue due = iota
+	// dueNow: the spec or metadata changed since the last sync (which is how the
+	// force-sync annotation works), the last pass failed, or the Secret Vigil wrote is gone
+	// or was edited. It reads fresh values and goes ahead of periodic refreshes.
+	dueNow
+	// duePeriodic: the refresh interval has passed. A value another ExternalSecret read
+	// within the jitter window serves it.
+	duePeriodic
+)
+
+// syncDue decides whether this pass reads the remote data, and otherwise returns how long
+// until the next refresh.
+func (r *Reconciler) syncDue(ctx context.Context, es *esv1.ExternalSecret) (due, time.Duration, error) {
 	// refreshPolicy CreatedOnce syncs once; later spec or metadata changes do not sync again
 	// (ESO's semantics). A failed first sync, or a Secret deleted or edited since, still do.
 	createdOnce := es.Spec.RefreshPolicy == esv1.RefreshPolicyCreatedOnce && es.Status.SyncedResourceVersion != ""
 	if es.Status.SyncedResourceVersion != syncVersion(es) && !createdOnce {
-		return true, 0, nil
+		return dueNow, 0, nil
 	}
 	ready := apimeta.FindStatusCondition(es.Status.Conditions, esv1.ConditionReady)
 	if ready == nil || ready.Reason == esv1.ReasonSecretSyncedError {
-		return true, 0, nil
+		return dueNow, 0, nil
 	}
 	if ready.Reason != esv1.ReasonSecretDeleted {
 		ok, err := r.secretIntact(ctx, es)
-		if err != nil || !ok {
-			return !ok, 0, err
+		if err != nil {
+			return notDue, 0, err
+		}
+		if !ok {
+			return dueNow, 0, nil
 		}
 	}
 	interval := refreshInterval(es)
 	if interval == 0 {
-		return false, 0, nil
+		return notDue, 0, nil
 	}
-	next := es.Status.RefreshTime.Add(interval)
+	next := refreshDue(es, interval)
 	if now := r.Now(); now.Before(next) {
-		return false, next.Sub(now) + r.jitter(interval), nil
+		return notDue, next.Sub(now) + r.jitter(interval), nil
 	}
-	return true, 0, nil
+	return duePeriodic, 0, nil
+}
+
+// readPolicy tells the store's read path how fresh this pass's values must be: a periodic
+// refresh takes a value read since it fell due (less the jitter window, as values due soon
+// are read ahead); other syncs read fresh.
+func (r *Reconciler) readPolicy(es *esv1.ExternalSecret, d due) providers.ReadPolicy {
+	interval := refreshInterval(es)
+	p := providers.ReadPolicy{Interval: interval, Window: time.Duration(r.Jitter * float64(interval))}
+	if d == duePeriodic {
+		p.Since = refreshDue(es, interval).Add(-p.Window)
+	}
+	return p
 }
 
 // secretIntact reports whether the Secret Vigil wrote is still there with the data it

@@ -72,3 +72,34 @@ func TestJitter_StaysWithinFraction(t *testing.T) {
 		t.Error("jitter without a fraction")
 	}
 }
+
+// Refreshes of one store fall on one grid: never later than the interval after the last
+// refresh, and two ExternalSecrets of a store synced at different times refresh together
+// once both are on the grid.
+func TestRefreshDue_AlignsAStoresRefreshes(t *testing.T) {
+	interval := time.Hour
+	es := func(synced time.Time) *esv1.ExternalSecret {
+		return &esv1.ExternalSecret{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "ns"},
+			Spec:       esv1.ExternalSecretSpec{SecretStoreRef: esv1.SecretStoreRef{Name: "aws"}},
+			Status:     esv1.ExternalSecretStatus{RefreshTime: metav1.NewTime(synced)},
+		}
+	}
+	t0 := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	a, b := es(t0), es(t0.Add(17*time.Minute))
+	da, db := refreshDue(a, interval), refreshDue(b, interval)
+	for name, c := range map[string]struct{ synced, due time.Time }{"a": {t0, da}, "b": {t0.Add(17 * time.Minute), db}} {
+		if !c.due.After(c.synced) || c.due.After(c.synced.Add(interval)) {
+			t.Errorf("%s synced at %v is due at %v, want within one interval after", name, c.synced, c.due)
+		}
+	}
+	a.Status.RefreshTime = metav1.NewTime(da)
+	if next := refreshDue(a, interval); !next.Equal(db) {
+		t.Errorf("a's second refresh at %v, b's first at %v: want the same grid point", next, db)
+	}
+	other := es(t0)
+	other.Spec.SecretStoreRef.Name = "vault"
+	if refreshDue(other, interval).Equal(da) {
+		t.Error("two stores share a phase (possible, but not for these names)")
+	}
+}

@@ -196,10 +196,6 @@ func everyEntryHasSource(es *esv1.ExternalSecret) bool {
 func (f *fetcher) dataFrom(ctx context.Context, i int, from esv1.ExternalSecretDataFromRemoteRef) (map[string][]byte, error) {
 	out := map[string][]byte{}
 	if from.Find != nil {
-		finder, ok := f.client.(providers.Finder)
-		if !ok {
-			return nil, providers.Configf("spec.dataFrom[%d].find: this store's provider cannot list secrets", i)
-		}
 		ref := providers.FindRef{Tags: from.Find.Tags}
 		if from.Find.Path != nil {
 			ref.Path = *from.Find.Path
@@ -207,7 +203,7 @@ func (f *fetcher) dataFrom(ctx context.Context, i int, from esv1.ExternalSecretD
 		if from.Find.Name != nil {
 			ref.Name = from.Find.Name.RegExp
 		}
-		found, err := finder.Find(ctx, ref)
+		found, err := f.client.Find(ctx, ref)
 		if err != nil {
 			return nil, fmt.Errorf("spec.dataFrom[%d].find: %w", i, err)
 		}
@@ -243,11 +239,7 @@ func (f *fetcher) value(ctx context.Context, ref providers.Ref, policy esv1.Exte
 	if policy != esv1.MetadataPolicyFetch {
 		return f.get(ctx, ref)
 	}
-	mg, ok := f.client.(providers.MetadataGetter)
-	if !ok {
-		return nil, providers.Configf("key %s: metadataPolicy Fetch: this store's provider cannot read metadata", ref)
-	}
-	tags, err := mg.GetMetadata(ctx, ref)
+	tags, err := f.client.GetMetadata(ctx, ref)
 	if err != nil {
 		return nil, fmt.Errorf("key %s: reading metadata: %w", ref, err)
 	}
@@ -256,7 +248,7 @@ func (f *fetcher) value(ctx context.Context, ref providers.Ref, policy esv1.Exte
 
 // fetcher reads each remote value of one store once per pass.
 type fetcher struct {
-	client      providers.Client
+	client      *providers.Reader
 	store       esv1.GenericStore
 	values      map[providers.Ref][]byte
 	dropMissing bool

@@ -7,6 +7,7 @@ package externalsecret
 import (
 	"context"
 	"errors"
+	"hash/fnv"
 	"math/rand/v2"
 	"time"
 
@@ -16,8 +17,10 @@ import (
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 	"github.com/vigil-dev/vigil/controllers/internal/outcome"
@@ -78,22 +81,27 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		return ctrl.Result{}, nil
 	}
 	before := es.DeepCopy()
-	attempted := false
+	attempted, ignored := false, false
 	defer func() {
 		retErr = errors.Join(retErr, r.patchStatus(ctx, before, es))
-		r.recordMetrics(es, attempted, time.Since(start))
+		if !ignored {
+			r.recordMetrics(es, attempted, time.Since(start))
+		}
 	}()
 
 	due, wait, err := r.syncDue(ctx, es)
-	if err != nil || !due {
-		return ctrl.Result{RequeueAfter: wait}, err
+	if err != nil || due == notDue {
+		return ctrl.Result{RequeueAfter: wait, Priority: ptr.To(handler.LowPriority)}, err
 	}
 	attempted = true
+	ctx = providers.WithReadPolicy(ctx, r.readPolicy(es, due))
 	store, err := r.resolveStore(ctx, es)
 	if err != nil {
 		return r.failed(es, err)
 	}
 	if store != nil && !secretstore.Handles(r.ControllerClass, store) {
+		// Another controller class's: its controller reports it, in status and metrics.
+		ignored = true
 		return ctrl.Result{}, nil
 	}
 	if err := secretstore.CheckExternalSecretPolicy(ctx, r.Gate, es, store); err != nil {
@@ -112,7 +120,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		return r.failed(es, err)
 	}
 	r.markSynced(es, deleted)
-	return ctrl.Result{RequeueAfter: r.nextRefresh(es)}, nil
+	// Periodic refreshes queue behind new and changed ExternalSecrets (the priority lane):
+	// events from the API server come in at the default priority.
+	return ctrl.Result{RequeueAfter: r.nextRefresh(es), Priority: ptr.To(handler.LowPriority)}, nil
 }
 
 // failed records a failed pass in the Ready condition and an event; the Secret is left as
@@ -173,7 +183,25 @@ func (r *Reconciler) nextRefresh(es *esv1.ExternalSecret) time.Duration {
 	if interval == 0 {
 		return 0
 	}
-	return interval + r.jitter(interval)
+	return refreshDue(es, interval).Sub(r.Now()) + r.jitter(interval)
+}
+
+// refreshDue is when the next periodic refresh falls due. Each store has a grid of refresh
+// times, one interval apart at a phase of its own; an ExternalSecret refreshes at the last
+// grid point at most one interval after its last refresh. So the refreshes of one store
+// fall due together (and are read in batches, each value once), the stores' cycles are
+// spread over the interval, and no refresh comes later than the interval after the last
+// (the first may come sooner). The jitter then spreads one cycle's API writes over a window.
+func refreshDue(es *esv1.ExternalSecret, interval time.Duration) time.Time {
+	limit := es.Status.RefreshTime.Add(interval)
+	h := fnv.New64a()
+	h.Write([]byte(es.Namespace + "/" + storeRefKey(es.Spec.SecretStoreRef.Kind, es.Spec.SecretStoreRef.Name)))
+	phase := int64(h.Sum64() % uint64(interval))
+	off := (limit.UnixNano() - phase) % int64(interval)
+	if off < 0 {
+		off += int64(interval)
+	}
+	return limit.Add(-time.Duration(off))
 }
 
 func (r *Reconciler) jitter(interval time.Duration) time.Duration {

@@ -64,9 +64,12 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("externalsecret").
-		For(&esv1.ExternalSecret{}).
-		// Owned Secrets: a deleted or edited Secret is rewritten at once.
-		Owns(&corev1.Secret{}).
+		// Status writes (this controller's own, one per sync) do not need another pass: only
+		// spec, label and annotation changes (force-sync) do.
+		For(&esv1.ExternalSecret{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		// Owned Secrets: a deleted or edited Secret is rewritten at once; the writes of this
+		// controller (data matching its hash) are not edits.
+		Owns(&corev1.Secret{}, builder.WithPredicates(secretEdited)).
 		// A store's status change (e.g. it became Valid) retries its ExternalSecrets; only
 		// generation and status changes matter, not every resync.
 		Watches(&esv1.SecretStore{}, handler.EnqueueRequestsFromMapFunc(r.usersOf),
@@ -94,6 +97,16 @@ func (r *Reconciler) usersOf(ctx context.Context, o client.Object) []reconcile.R
 		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&es)})
 	}
 	return reqs
+}
+
+// secretEdited passes deletions of owned Secrets and updates whose data no longer matches
+// the hash Vigil wrote with it.
+var secretEdited = predicate.Funcs{
+	CreateFunc: func(event.CreateEvent) bool { return false },
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		s, ok := e.ObjectNew.(*corev1.Secret)
+		return !ok || s.Annotations[esv1.AnnotationDataHash] != dataHash(s.Type, s.Data) || s.Labels[esv1.LabelManaged] != esv1.LabelManagedValue
+	},
 }
 
 // readyChanged passes store updates whose Ready condition changed status.

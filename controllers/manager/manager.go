@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -19,6 +20,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/uuid"
+	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/workqueue"
@@ -42,6 +45,7 @@ import (
 	"github.com/vigil-dev/vigil/controllers/externalsecret"
 	"github.com/vigil-dev/vigil/controllers/rollout"
 	"github.com/vigil-dev/vigil/controllers/secretstore"
+	"github.com/vigil-dev/vigil/controllers/sharding"
 	"github.com/vigil-dev/vigil/metrics"
 	"github.com/vigil-dev/vigil/policy"
 	"github.com/vigil-dev/vigil/providers"
@@ -50,8 +54,9 @@ import (
 // +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=validatingwebhookconfigurations,verbs=get;list;watch;update;patch
 
 // Leader election needs leases (and records an event on them) only in the controller's own namespace: controller-gen emits
-// this as a Role, which the chart binds in the release namespace.
-// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;create;update,namespace=vigil-system
+// this as a Role, which the chart binds in the release namespace. Sharding also lists the
+// replicas' member Leases and deletes those of replicas killed long ago.
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;create;update;delete,namespace=vigil-system
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch,namespace=vigil-system
 
 // +kubebuilder:rbac:groups=apps,resources=deployments;statefulsets;daemonsets,verbs=get;list;watch;patch
@@ -67,10 +72,15 @@ type Options struct {
 	// ControllerClass selects the stores this controller handles (spec.controller).
 	ControllerClass string
 	Concurrent      int
-	ClientTTL       time.Duration // how long a provider client is reused
-	RetryBaseDelay  time.Duration
-	RetryMaxDelay   time.Duration
-	RefreshJitter   float64
+	// KubeQPS and KubeBurst bound the controller's requests to the API server.
+	KubeQPS   float64
+	KubeBurst int
+	ClientTTL time.Duration // how long a provider client is reused
+	// Reads configure every store's read path: its token bucket and batching window.
+	Reads          providers.ReaderOptions
+	RetryBaseDelay time.Duration
+	RetryMaxDelay  time.Duration
+	RefreshJitter  float64
 	// SkipNameValidation lets one process run several managers (tests).
 	SkipNameValidation bool
 	// Rollout bounds the rollouts of workloads after Secret changes.
@@ -81,6 +91,11 @@ type Options struct {
 	AuditInterval time.Duration
 	// Webhook serves the validating admission webhook.
 	Webhook WebhookOptions
+	// Shards splits the objects between replicas (ShardCount > 1); each shard has a
+	// leader, and the manager-wide leader election is off.
+	ShardCount int
+	// ShardLease overrides the shard Leases' timings (tests); zero uses controller-runtime's.
+	ShardLease sharding.Options
 }
 
 // WebhookOptions configure the admission webhook and its serving certificate.
@@ -101,10 +116,17 @@ type WebhookOptions struct {
 // Defaults returns the options `vigil controller` starts from.
 func Defaults() Options {
 	return Options{
-		MetricsAddr:     ":8080",
-		ProbeAddr:       ":8081",
-		Concurrent:      4,
+		MetricsAddr: ":8080",
+		ProbeAddr:   ":8081",
+		// Most of a sync is waiting on the API server and the backend, so workers are
+		// cheap; 16 keep a 2-core API server busy (docs/performance.md).
+		Concurrent: 16,
+		// client-go's default (5 QPS, burst 10) would cap a cold start of 10,000
+		// ExternalSecrets (two writes each) at over an hour.
+		KubeQPS:         200,
+		KubeBurst:       400,
 		ClientTTL:       10 * time.Minute,
+		Reads:           providers.DefaultReaderOptions(),
 		RetryBaseDelay:  500 * time.Millisecond,
 		RetryMaxDelay:   5 * time.Minute,
 		RefreshJitter:   0.05,
@@ -131,6 +153,10 @@ func New(ctx context.Context, cfg *rest.Config, registry *providers.Registry, re
 	if err != nil {
 		return nil, err
 	}
+	if o.KubeQPS > 0 {
+		cfg = rest.CopyConfig(cfg)
+		cfg.QPS, cfg.Burst = float32(o.KubeQPS), max(o.KubeBurst, 1)
+	}
 	cacheOpts := cache.Options{ByObject: map[client.Object]cache.ByObject{
 		// Hold only the Secrets Vigil writes: clusters have many large Secrets (Helm
 		// releases, tokens) that the controller never reads.
@@ -144,7 +170,7 @@ func New(ctx context.Context, cfg *rest.Config, registry *providers.Registry, re
 		Cache:                   cacheOpts,
 		Metrics:                 metricsserver.Options{BindAddress: o.MetricsAddr},
 		HealthProbeBindAddress:  o.ProbeAddr,
-		LeaderElection:          o.LeaderElect,
+		LeaderElection:          o.LeaderElect && o.ShardCount <= 1,
 		LeaderElectionID:        "vigil.dev-controller",
 		LeaderElectionNamespace: o.LeaderElectNS,
 		Controller:              config.Controller{SkipNameValidation: &o.SkipNameValidation},
@@ -166,13 +192,21 @@ func New(ctx context.Context, cfg *rest.Config, registry *providers.Registry, re
 	if err != nil {
 		return nil, err
 	}
-	clients := providers.NewClientCache(registry, direct, o.ClientTTL)
+	clients := providers.NewClientCache(registry, direct, o.ClientTTL, o.Reads)
 	policies, err := policy.NewHolder(ctx)
 	if err != nil {
 		return nil, err
 	}
 	gate := &policy.Gate{Builder: &policy.Builder{Client: mgr.GetClient(), IAM: o.IAM}, Policies: policies}
 	ctrlOpts := controller.Options{MaxConcurrentReconciles: o.Concurrent, RateLimiter: rateLimiter(o)}
+	rolloutOpts := controller.Options{MaxConcurrentReconciles: max(o.Rollout.MaxConcurrent, 1)}
+	var shards *sharding.Shards
+	if o.ShardCount > 1 {
+		if shards, err = setupSharding(mgr, cfg, o); err != nil {
+			return nil, err
+		}
+		ctrlOpts.NewQueue, rolloutOpts.NewQueue = shards.NewQueue, shards.NewQueue
+	}
 
 	for _, newStore := range []func() esv1.GenericStore{
 		func() esv1.GenericStore { return &esv1.SecretStore{} },
@@ -200,7 +234,7 @@ func New(ctx context.Context, cfg *rest.Config, registry *providers.Registry, re
 	if err := (&clusterexternalsecret.Reconciler{Client: mgr.GetClient()}).SetupWithManager(mgr, ctrlOpts); err != nil {
 		return nil, err
 	}
-	if err := setupRollouts(ctx, mgr, rec, o.Rollout); err != nil {
+	if err := setupRollouts(ctx, mgr, rec, o.Rollout, rolloutOpts); err != nil {
 		return nil, err
 	}
 	if o.Webhook.Enabled {
@@ -209,6 +243,10 @@ func New(ctx context.Context, cfg *rest.Config, registry *providers.Registry, re
 		}
 	}
 	auditor := audit.NewAuditor(mgr.GetClient(), gate, rec, o.AuditInterval)
+	if shards != nil {
+		auditor.Active = func() bool { return shards.Leads(0) }
+		shards.OnLose(func(shard int) { forgetShard(ctx, mgr.GetClient(), rec, shard, o.ShardCount) })
+	}
 	if err := mgr.Add(auditor); err != nil {
 		return nil, err
 	}
@@ -216,6 +254,50 @@ func New(ctx context.Context, cfg *rest.Config, registry *providers.Registry, re
 		return nil, err
 	}
 	return mgr, nil
+}
+
+// setupSharding adds the shard elections to the manager. Their Leases live in the leader
+// election namespace (the pod's own in a cluster).
+func setupSharding(mgr ctrl.Manager, cfg *rest.Config, o Options) (*sharding.Shards, error) {
+	so := o.ShardLease
+	so.Count, so.Prefix = o.ShardCount, "vigil.dev-controller"
+	if so.Namespace = o.LeaderElectNS; so.Namespace == "" {
+		ns, err := os.ReadFile("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+		if err != nil {
+			return nil, errors.New("sharding needs a namespace for its Leases: pass --leader-election-namespace when running outside a cluster")
+		}
+		so.Namespace = strings.TrimSpace(string(ns))
+	}
+	if so.LeaseDuration == 0 {
+		so.LeaseDuration, so.RenewDeadline, so.RetryPeriod = 15*time.Second, 10*time.Second, 2*time.Second
+	}
+	host, err := os.Hostname()
+	if err != nil {
+		return nil, err
+	}
+	if so.Identity == "" {
+		so.Identity = host + "_" + string(uuid.NewUUID())
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	shards := sharding.New(so, cs, mgr.GetLogger().WithName("sharding"))
+	return shards, mgr.Add(shards)
+}
+
+// forgetShard drops the metrics of the ExternalSecrets of a shard this replica no longer
+// leads: their new leader reports them, and two series would double-count in alerts.
+func forgetShard(ctx context.Context, c client.Client, rec *metrics.Recorder, shard, count int) {
+	var list esv1.ExternalSecretList
+	if err := c.List(ctx, &list); err != nil {
+		return
+	}
+	for _, es := range list.Items {
+		if key := client.ObjectKeyFromObject(&es); sharding.Of(key, count) == shard {
+			rec.ForgetExternalSecret(key.Namespace, key.Name)
+		}
+	}
 }
 
 // cacheSynced reports ready once every informer the manager started has synced. Before the
@@ -233,7 +315,7 @@ func cacheSynced(c cache.Cache) healthz.Checker {
 
 // setupRollouts registers one rollout reconciler per workload kind; Argo Rollouts only when
 // its CRD is installed. They share one limit on concurrent rollouts.
-func setupRollouts(ctx context.Context, mgr ctrl.Manager, rec *metrics.Recorder, o rollout.Options) error {
+func setupRollouts(ctx context.Context, mgr ctrl.Manager, rec *metrics.Recorder, o rollout.Options, ctrlOpts controller.Options) error {
 	if err := rollout.IndexExternalSecrets(ctx, mgr); err != nil {
 		return err
 	}
@@ -248,7 +330,7 @@ func setupRollouts(ctx context.Context, mgr ctrl.Manager, rec *metrics.Recorder,
 			Client: mgr.GetClient(), Events: mgr.GetEventRecorder("vigil-rollout"), Metrics: rec,
 			Kind: k, Options: o, Now: time.Now, Slots: slots, Changes: changes,
 		}
-		if err := r.SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: max(o.MaxConcurrent, 1)}); err != nil {
+		if err := r.SetupWithManager(ctx, mgr, ctrlOpts); err != nil {
 			return err
 		}
 	}

@@ -24,6 +24,7 @@ type storeClient struct {
 	sm      *secretsmanager.Client
 	ssm     *ssm.Client
 	observe providers.CallObserver
+	batch   batchState
 }
 
 // ESO's provider and call names for externalsecret_provider_api_calls_count.

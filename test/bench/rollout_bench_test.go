@@ -53,8 +53,8 @@ func BenchmarkRollout_OneSecretThousandWorkloads(b *testing.B) {
 	calls := &callCounter{}
 	cfg := rest.CopyConfig(cp.Config)
 	cfg.Wrap(calls.wrap)
-	cfg.QPS, cfg.Burst = 1000, 2000 // the defaults (20/30) would measure client-go's limiter
 	o := harness.TestOptions()
+	o.KubeQPS, o.KubeBurst = 1000, 2000 // measure the controller, not client-go's limiter
 	o.Rollout = rollout.Options{Debounce: 0, MinInterval: 0, MaxPerHour: 10, MaxConcurrent: 5}
 	rec := harness.Metrics()
 	stop, err := harness.StartController(cfg, harness.Registry(rec), rec, o)

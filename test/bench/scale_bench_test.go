@@ -1,0 +1,427 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	corev1 "k8s.io/api/core/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+	"github.com/vigil-dev/vigil/metrics"
+	"github.com/vigil-dev/vigil/test/harness"
+)
+
+// Sizes of the scale benchmark; VIGIL_BENCH_SMALL=1 divides them by ten for a quick look.
+var (
+	coldSmall, coldLarge = 1000, 10000
+	unrelatedSecrets     = 50000
+	awsExternalSecrets   = 1000
+	awsKeys              = 100
+)
+
+// writers is how many goroutines the benchmark itself writes with, the controller's
+// default worker count.
+const writers = 16
+
+// BenchmarkScale prints the scale table of docs/performance.md: the API server's write
+// floor measured in this run, cold starts of 1,000 and 10,000 ExternalSecrets against it,
+// a new ExternalSecret's time to sync while 10,000 refreshes are due (against an idle
+// controller), peak memory with and without 50,000 unrelated Secrets, and Secrets Manager
+// calls per refresh cycle. The controller runs as its own process (`vigil controller`
+// with its shipped defaults), as in a cluster.
+func BenchmarkScale(b *testing.B) {
+	if os.Getenv("VIGIL_BENCH_SMALL") != "" {
+		coldSmall, coldLarge, unrelatedSecrets, awsExternalSecrets = coldSmall/10, coldLarge/10, unrelatedSecrets/10, awsExternalSecrets/10
+	}
+	ctx := context.Background()
+	moto, err := harness.StartMoto()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer moto.Close()
+	fmt.Fprintln(os.Stderr, "bench: building vigil (under a minute with a warm Go build cache)")
+	if _, err := harness.VigilBinary(); err != nil {
+		b.Fatal(err)
+	}
+	logDir := b.TempDir()
+	t := &table{}
+	step := func(format string, args ...any) { fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...) }
+
+	// The floor: what one process can write to this API server, one Secret create and one
+	// status patch per ExternalSecret, with as many writers as the controller's workers.
+	step("measuring the API server's write floor (%d Secret creates + status patches)", coldSmall)
+	floorNS := namespace(b, ctx, "floor")
+	createExternalSecrets(b, ctx, floorNS, coldSmall, "none", time.Hour, nil)
+	floor := measureFloor(b, ctx, floorNS, coldSmall)
+	if err := cp.Client.DeleteAllOf(ctx, &esv1.ExternalSecret{}, client.InNamespace(floorNS)); err != nil {
+		b.Fatal(err)
+	}
+	perSync := floor / time.Duration(coldSmall)
+	t.row("API write floor (Secret create + status patch, %d writers)", fmt.Sprintf("%.0f syncs/s (%.0f writes/s)", float64(time.Second)/float64(perSync), 2*float64(time.Second)/float64(perSync)), "baseline", writers)
+
+	// Cold starts: the ExternalSecrets exist before the controller starts.
+	coldStart := func(n int) (time.Duration, *harness.Process, string) {
+		ns := namespace(b, ctx, fmt.Sprintf("cold-%d", n))
+		fakeStore(b, ctx, ns, 100)
+		step("creating %d ExternalSecrets (controller stopped)", n)
+		createExternalSecrets(b, ctx, ns, n, "fake", time.Hour, func(i int) string { return fmt.Sprintf("k%d", i%100) })
+		step("cold start of %d ExternalSecrets", n)
+		start := time.Now()
+		p := startVigil(b, ctx, logDir, fmt.Sprintf("cold-%d", n))
+		waitAll(b, ctx, ns, n, "synced", synced)
+		return time.Since(start), p, ns
+	}
+	d1k, p, ns1k := coldStart(coldSmall)
+	p.Stop()
+	t.row("cold start, %d ExternalSecrets (fake provider)", d1k.Round(10*time.Millisecond).String(), ratio(d1k, perSync*time.Duration(coldSmall)), coldSmall)
+	deleteAll(b, ctx, ns1k)
+
+	d10k, p, ns10k := coldStart(coldLarge)
+	rssCold := peakRSS(b, p)
+	p.Stop()
+	t.row("cold start, %d ExternalSecrets (fake provider)", d10k.Round(10*time.Millisecond).String(), ratio(d10k, perSync*time.Duration(coldLarge)), coldLarge)
+
+	// Every refresh due at once, then a new ExternalSecret: the priority lane.
+	refreshPass := func(name string) (newSync, idleSync, pass time.Duration, rss int64) {
+		step("making %d refreshes due", coldLarge)
+		since := ageRefreshTimes(b, ctx, ns10k)
+		start := time.Now()
+		p := startVigil(b, ctx, logDir, name)
+		defer p.Stop()
+		newSync = syncOneNew(b, ctx, ns10k, name+"-new")
+		waitAll(b, ctx, ns10k, coldLarge+1, "refreshed", func(es *esv1.ExternalSecret) bool { return es.Status.RefreshTime.After(since) })
+		pass = time.Since(start)
+		idleSync = syncOneNew(b, ctx, ns10k, name+"-idle")
+		return newSync, idleSync, pass, peakRSS(b, p)
+	}
+	newSync, idleSync, pass0, rss0 := refreshPass("due-0")
+	t.row("new ExternalSecret synced while %d refreshes are due", newSync.Round(time.Millisecond).String(), fmt.Sprintf("%.1f× an idle controller's %v", float64(newSync)/float64(idleSync), idleSync.Round(time.Millisecond)), coldLarge)
+	t.row("refresh pass over %d ExternalSecrets (restart, all due)", pass0.Round(10*time.Millisecond).String(), ratio(pass0, perSync/2*time.Duration(coldLarge))+" (floor: one status patch each)", coldLarge)
+
+	step("creating %d unrelated Secrets", unrelatedSecrets)
+	unrelated := namespace(b, ctx, "unrelated")
+	createUnrelated(b, ctx, unrelated, unrelatedSecrets)
+	_, _, _, rss50k := refreshPass("due-50k")
+	t.row("peak RSS, %d ExternalSecrets, cold start", mib(rssCold), "target < 150 MiB", coldLarge)
+	t.row("peak RSS, %d ExternalSecrets, refresh pass, 0 unrelated Secrets", mib(rss0), "baseline", coldLarge)
+	t.row("peak RSS, same with %d unrelated Secrets", mib(rss50k), fmt.Sprintf("%+.1f%%", 100*(float64(rss50k)/float64(rss0)-1)), unrelatedSecrets)
+	deleteAll(b, ctx, ns10k)
+
+	// Secrets Manager calls per refresh cycle, N ExternalSecrets over K keys.
+	awsCalls(b, ctx, moto, logDir, t, step)
+
+	fmt.Println()
+	fmt.Printf("Vigil scale benchmark (%s, %d CPUs; controller: vigil controller with its defaults)\n", hostInfo(), numCPU())
+	t.print()
+}
+
+// awsCalls measures the Secrets Manager calls of a cold start and of one steady refresh
+// cycle of N ExternalSecrets over K keys (refreshInterval 30s).
+func awsCalls(b *testing.B, ctx context.Context, moto *harness.Moto, logDir string, t *table, step func(string, ...any)) {
+	cfg, err := moto.AWSConfig(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sm := secretsmanager.NewFromConfig(cfg)
+	for i := range awsKeys {
+		if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(fmt.Sprintf("bench/k%d", i)), SecretString: aws.String(fmt.Sprintf(`{"v":"%d"}`, i))}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ns := namespace(b, ctx, "aws")
+	store := &esv1.SecretStore{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "aws"},
+		Spec:       esv1.SecretStoreSpec{Provider: &esv1.SecretStoreProvider{AWS: &esv1.AWSProvider{Service: esv1.AWSServiceSecretsManager, Region: "us-east-1"}}},
+	}
+	if err := cp.Client.Create(ctx, store); err != nil {
+		b.Fatal(err)
+	}
+	interval := 30 * time.Second
+	n := awsExternalSecrets
+	createExternalSecrets(b, ctx, ns, n, "aws", interval, func(i int) string { return fmt.Sprintf("bench/k%d", i%awsKeys) })
+	step("cold start of %d ExternalSecrets over %d Secrets Manager keys (moto)", n, awsKeys)
+	p := startVigil(b, ctx, logDir, "aws")
+	defer p.Stop()
+	waitAll(b, ctx, ns, n, "synced", synced)
+	calls := func() float64 {
+		v, err := p.Metric(metrics.ProviderAPICalls, `provider="AWS/SecretsManager"`)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return v
+	}
+	cold := calls()
+	step("waiting two refresh cycles (%v) for the refreshes to settle on the store's grid", 2*interval)
+	time.Sleep(2 * interval)
+	before := calls()
+	time.Sleep(interval)
+	cycle := calls() - before
+	target := math.Ceil(float64(awsKeys)/20) + 1
+	t.row("Secrets Manager calls, cold start, %d ExternalSecrets over %d keys", fmt.Sprintf("%.0f", cold), fmt.Sprintf("ESO: %d", n), n)
+	t.row("Secrets Manager calls per refresh cycle, %d ExternalSecrets over %d keys", fmt.Sprintf("%.0f", cycle), fmt.Sprintf("target ≤ %.0f (⌈K/20⌉+stores); ESO: %d", target, n), n)
+}
+
+type table struct{ rows [][3]string }
+
+func (t *table) row(format string, value, vs string, n int) {
+	t.rows = append(t.rows, [3]string{fmt.Sprintf(format, n), value, vs})
+}
+
+func (t *table) print() {
+	fmt.Println("| measure | value | against |")
+	fmt.Println("|---|---|---|")
+	for _, r := range t.rows {
+		fmt.Printf("| %s | %s | %s |\n", r[0], r[1], r[2])
+	}
+}
+
+func ratio(d, floor time.Duration) string {
+	return fmt.Sprintf("%.2f× the floor (%v)", float64(d)/float64(floor), floor.Round(10*time.Millisecond))
+}
+
+func mib(n int64) string { return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20)) }
+
+func hostInfo() string {
+	if out, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(out), "\n") {
+			if strings.HasPrefix(l, "model name") {
+				return strings.TrimSpace(strings.SplitN(l, ":", 2)[1])
+			}
+		}
+	}
+	return "unknown CPU"
+}
+
+func numCPU() int {
+	out, _ := os.ReadFile("/proc/cpuinfo")
+	return strings.Count(string(out), "\nprocessor") + 1
+}
+
+func namespace(b *testing.B, ctx context.Context, prefix string) string {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "bench-" + prefix + "-"}}
+	if err := cp.Client.Create(ctx, ns); err != nil {
+		b.Fatal(err)
+	}
+	return ns.Name
+}
+
+func fakeStore(b *testing.B, ctx context.Context, ns string, keys int) {
+	var data []esv1.FakeProviderData
+	for i := range keys {
+		data = append(data, esv1.FakeProviderData{Key: fmt.Sprintf("k%d", i), Value: fmt.Sprintf("value-%d", i)})
+	}
+	store := &esv1.SecretStore{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "fake"},
+		Spec:       esv1.SecretStoreSpec{Provider: &esv1.SecretStoreProvider{Fake: &esv1.FakeProvider{Data: data}}},
+	}
+	if err := cp.Client.Create(ctx, store); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// parallel runs f(0..n-1) on the benchmark's writers.
+func parallel(b *testing.B, n int, f func(i int) error) {
+	var next atomic.Int64
+	var failed atomic.Value
+	var wg sync.WaitGroup
+	for range writers {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				if err := f(i); err != nil {
+					failed.Store(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err, ok := failed.Load().(error); ok {
+		b.Fatal(err)
+	}
+}
+
+func createExternalSecrets(b *testing.B, ctx context.Context, ns string, n int, store string, interval time.Duration, key func(int) string) {
+	if key == nil {
+		key = func(int) string { return "k0" }
+	}
+	parallel(b, n, func(i int) error {
+		return cp.Client.Create(ctx, &esv1.ExternalSecret{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("es-%05d", i)},
+			Spec: esv1.ExternalSecretSpec{
+				SecretStoreRef:  esv1.SecretStoreRef{Name: store},
+				RefreshInterval: &metav1.Duration{Duration: interval},
+				Data:            []esv1.ExternalSecretData{{SecretKey: "value", RemoteRef: esv1.ExternalSecretDataRemoteRef{Key: key(i)}}},
+			},
+		})
+	})
+}
+
+// measureFloor times what a sync writes, straight to the API server: the Secret and the
+// ExternalSecret's status.
+func measureFloor(b *testing.B, ctx context.Context, ns string, n int) time.Duration {
+	start := time.Now()
+	parallel(b, n, func(i int) error {
+		name := fmt.Sprintf("es-%05d", i)
+		s := &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{esv1.LabelManaged: esv1.LabelManagedValue}},
+			Data:       map[string][]byte{"value": []byte("value-0")},
+		}
+		if err := cp.Client.Create(ctx, s); err != nil {
+			return err
+		}
+		es := &esv1.ExternalSecret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+		patch := client.MergeFrom(es.DeepCopy())
+		es.Status.RefreshTime = metav1.Now()
+		es.Status.SyncedResourceVersion = "1-floor"
+		es.Status.Conditions = []metav1.Condition{{Type: esv1.ConditionReady, Status: metav1.ConditionTrue, Reason: esv1.ReasonSecretSynced, Message: "Secret was synced", LastTransitionTime: metav1.Now()}}
+		return cp.Client.Status().Patch(ctx, es, patch)
+	})
+	return time.Since(start)
+}
+
+func startVigil(b *testing.B, ctx context.Context, logDir, name string) *harness.Process {
+	p, err := cp.StartVigil(filepath.Join(logDir, name+".log"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := p.WaitReady(ctx, 5*time.Minute); err != nil {
+		b.Fatal(err)
+	}
+	return p
+}
+
+func synced(es *esv1.ExternalSecret) bool {
+	c := apimeta.FindStatusCondition(es.Status.Conditions, esv1.ConditionReady)
+	return c != nil && c.Reason == esv1.ReasonSecretSynced
+}
+
+// waitAll watches the ExternalSecrets of ns until n of them satisfy ok, printing progress.
+func waitAll(b *testing.B, ctx context.Context, ns string, n int, what string, ok func(*esv1.ExternalSecret) bool) {
+	deadline := time.Now().Add(30 * time.Minute)
+	done := map[string]bool{}
+	lastPrint := time.Now()
+	for time.Now().Before(deadline) {
+		w, err := watcher(b).Watch(ctx, &esv1.ExternalSecretList{}, client.InNamespace(ns))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for ev := range w.ResultChan() {
+			es, isES := ev.Object.(*esv1.ExternalSecret)
+			if !isES || ev.Type == watch.Deleted {
+				continue
+			}
+			done[es.Name] = ok(es)
+			count := 0
+			for _, v := range done {
+				if v {
+					count++
+				}
+			}
+			if count >= n {
+				w.Stop()
+				return
+			}
+			if time.Since(lastPrint) > 10*time.Second {
+				fmt.Fprintf(os.Stderr, "bench: %d of %d %s\n", count, n, what)
+				lastPrint = time.Now()
+			}
+		}
+	}
+	b.Fatalf("waiting for %d ExternalSecrets %s in %s: timed out", n, what, ns)
+}
+
+// ageRefreshTimes moves every status.refreshTime two intervals back, so that every
+// ExternalSecret is due for a periodic refresh when the controller starts. It returns the
+// time after which a refresh counts.
+func ageRefreshTimes(b *testing.B, ctx context.Context, ns string) time.Time {
+	var list esv1.ExternalSecretList
+	if err := cp.Client.List(ctx, &list, client.InNamespace(ns)); err != nil {
+		b.Fatal(err)
+	}
+	parallel(b, len(list.Items), func(i int) error {
+		es := &list.Items[i]
+		patch := client.MergeFrom(es.DeepCopy())
+		es.Status.RefreshTime = metav1.NewTime(time.Now().Add(-2 * time.Hour))
+		return cp.Client.Status().Patch(ctx, es, patch)
+	})
+	return time.Now().Truncate(time.Second).Add(time.Second)
+}
+
+// syncOneNew creates one ExternalSecret and returns the time until it is synced.
+func syncOneNew(b *testing.B, ctx context.Context, ns, name string) time.Duration {
+	es := &esv1.ExternalSecret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: esv1.ExternalSecretSpec{
+			SecretStoreRef:  esv1.SecretStoreRef{Name: "fake"},
+			RefreshInterval: &metav1.Duration{Duration: time.Hour},
+			Data:            []esv1.ExternalSecretData{{SecretKey: "value", RemoteRef: esv1.ExternalSecretDataRemoteRef{Key: "k1"}}},
+		},
+	}
+	w, err := watcher(b).Watch(ctx, &esv1.ExternalSecretList{}, client.InNamespace(ns), client.MatchingFields{"metadata.name": name})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Stop()
+	start := time.Now()
+	if err := cp.Client.Create(ctx, es); err != nil {
+		b.Fatal(err)
+	}
+	for ev := range w.ResultChan() {
+		if got, ok := ev.Object.(*esv1.ExternalSecret); ok && synced(got) {
+			return time.Since(start)
+		}
+	}
+	b.Fatalf("watch of %s ended before it synced", name)
+	return 0
+}
+
+func createUnrelated(b *testing.B, ctx context.Context, ns string, n int) {
+	payload := []byte(strings.Repeat("x", 1024)) // a small Helm release or token is bigger
+	parallel(b, n, func(i int) error {
+		return cp.Client.Create(ctx, &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("unrelated-%05d", i)},
+			Data:       map[string][]byte{"data": payload},
+		})
+	})
+}
+
+// deleteAll removes a namespace's ExternalSecrets and Secrets (no garbage collector runs
+// in the benchmark's control plane).
+func deleteAll(b *testing.B, ctx context.Context, ns string) {
+	if err := cp.Client.DeleteAllOf(ctx, &esv1.ExternalSecret{}, client.InNamespace(ns)); err != nil {
+		b.Fatal(err)
+	}
+	if err := cp.Client.DeleteAllOf(ctx, &corev1.Secret{}, client.InNamespace(ns)); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func watcher(b *testing.B) client.WithWatch {
+	w, err := client.NewWithWatch(cp.Config, client.Options{Scheme: cp.Client.Scheme()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return w
+}
+
+func peakRSS(b *testing.B, p *harness.Process) int64 {
+	rss, err := p.PeakRSS()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return rss
+}

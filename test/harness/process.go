@@ -1,0 +1,193 @@
+package harness
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+var (
+	buildOnce sync.Once
+	buildBin  string
+	buildErr  error
+)
+
+// VigilBinary builds `vigil` from this checkout once per test binary (Go's build cache makes
+// later builds quick) and returns its path.
+func VigilBinary() (string, error) {
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "vigil-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		buildBin = filepath.Join(dir, "vigil")
+		cmd := exec.Command("go", "build", "-o", buildBin, "./cmd/vigil")
+		cmd.Dir = RepoRoot()
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("building vigil: %v\n%s", err, out)
+		}
+	})
+	return buildBin, buildErr
+}
+
+// Process is `vigil controller` running as its own process against the control plane, as
+// it runs in a cluster: for tests of several replicas and for measuring its memory.
+type Process struct {
+	cmd        *exec.Cmd
+	MetricsURL string
+	ReadyURL   string
+	log        *os.File
+	done       chan struct{}
+}
+
+// StartVigil runs `vigil controller` with the admin kubeconfig, metrics and probes on free
+// loopback ports, and extra flags; its output goes to logPath. The AWS settings of this
+// process (moto) are passed on through the environment.
+func (cp *ControlPlane) StartVigil(logPath string, flags ...string) (*Process, error) {
+	bin, err := VigilBinary()
+	if err != nil {
+		return nil, err
+	}
+	kubeconfig, err := cp.AdminKubeconfig()
+	if err != nil {
+		return nil, err
+	}
+	metricsAddr, err := FreeAddr()
+	if err != nil {
+		return nil, err
+	}
+	probeAddr, err := FreeAddr()
+	if err != nil {
+		return nil, err
+	}
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	args := append([]string{"controller", "--kubeconfig=" + kubeconfig, "--metrics-bind-address=" + metricsAddr, "--health-probe-bind-address=" + probeAddr}, flags...)
+	p := &Process{cmd: exec.Command(bin, args...), MetricsURL: "http://" + metricsAddr + "/metrics", ReadyURL: "http://" + probeAddr + "/readyz", log: logFile, done: make(chan struct{})}
+	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
+	if err := p.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting vigil: %w", err)
+	}
+	go func() { _ = p.cmd.Wait(); close(p.done) }()
+	return p, nil
+}
+
+// WaitReady waits until /readyz answers 200 (caches synced).
+func (p *Process) WaitReady(ctx context.Context, timeout time.Duration) error {
+	return WaitFor(ctx, timeout, func(ctx context.Context) (bool, error) {
+		select {
+		case <-p.done:
+			return false, fmt.Errorf("vigil exited before it was ready; see %s", p.log.Name())
+		default:
+		}
+		resp, err := http.Get(p.ReadyURL)
+		if err != nil {
+			return false, nil
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, nil
+	})
+}
+
+// Stop sends SIGTERM (graceful shutdown: in-flight work ends, Leases are released) and
+// waits for the process to exit.
+func (p *Process) Stop() {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(30 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+	p.log.Close()
+}
+
+// PeakRSS is the process's peak resident memory in bytes (VmHWM).
+func (p *Process) PeakRSS() (int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if rest, ok := strings.CutPrefix(s.Text(), "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb * 1024, err
+		}
+	}
+	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", p.cmd.Process.Pid)
+}
+
+// Metric sums the samples of a metric on the process's /metrics whose labels contain
+// every "name=\"value\"" pair given.
+func (p *Process) Metric(name string, labels ...string) (float64, error) {
+	resp, err := http.Get(p.MetricsURL)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	return SumMetric(body, name, labels...), nil
+}
+
+// MetricLines returns the sample lines of a metric on /metrics.
+func (p *Process) MetricLines(name string) ([]string, error) {
+	resp, err := http.Get(p.MetricsURL)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for line := range bytes.Lines(body) {
+		if l := strings.TrimSpace(string(line)); strings.HasPrefix(l, name+"{") || strings.HasPrefix(l, name+" ") {
+			out = append(out, l)
+		}
+	}
+	return out, nil
+}
+
+// SumMetric sums the samples of a metric in a Prometheus text exposition whose labels
+// contain every pair given.
+func SumMetric(body []byte, name string, labels ...string) float64 {
+	var sum float64
+	for line := range bytes.Lines(body) {
+		l := strings.TrimSpace(string(line))
+		if !strings.HasPrefix(l, name+"{") && !strings.HasPrefix(l, name+" ") {
+			continue
+		}
+		ok := true
+		for _, want := range labels {
+			ok = ok && strings.Contains(l, want)
+		}
+		if !ok {
+			continue
+		}
+		if v, err := strconv.ParseFloat(l[strings.LastIndexByte(l, ' ')+1:], 64); err == nil {
+			sum += v
+		}
+	}
+	return sum
+}
