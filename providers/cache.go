@@ -76,7 +76,7 @@ func (c *ClientCache) Get(ctx context.Context, store esv1.GenericStore, namespac
 		if err != nil {
 			return nil, err
 		}
-		return c.put(key, gen, cl), nil
+		return c.put(key, gen, cl, p), nil
 	})
 	if err != nil {
 		return nil, err
@@ -86,26 +86,43 @@ func (c *ClientCache) Get(ctx context.Context, store esv1.GenericStore, namespac
 
 // put stores a new client: in the store's Reader when only the TTL expired, in a new Reader
 // when the store changed (its old values and batches may name another account or path).
-func (c *ClientCache) put(key cacheKey, gen int64, cl Client) *Reader {
+func (c *ClientCache) put(key cacheKey, gen int64, cl Client, p Provider) *Reader {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[key]
+	if ok {
+		closeLater(e.reader.Client())
+	}
 	if ok && e.generation == gen {
 		e.reader.setClient(cl)
 	} else {
-		e = &cacheEntry{generation: gen, reader: NewReader(cl, c.reads)}
+		o := c.reads
+		if r, ok := p.(DefaultRater); ok && o.QPS == 0 {
+			o.QPS, o.Burst = r.DefaultRate()
+		}
+		e = &cacheEntry{generation: gen, reader: NewReader(cl, o)}
 		c.entries[key] = e
 	}
 	e.expires = c.now().Add(c.ttl)
 	return e.reader
 }
 
+// closeGrace is how long a replaced client stays usable for the reads that hold it.
+const closeGrace = time.Minute
+
+func closeLater(cl Client) {
+	if closer, ok := cl.(Closer); ok {
+		time.AfterFunc(closeGrace, closer.Close)
+	}
+}
+
 // Forget drops every client of a store, e.g. when it is deleted.
 func (c *ClientCache) Forget(uid types.UID) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for k := range c.entries {
+	for k, e := range c.entries {
 		if k.uid == uid {
+			closeLater(e.reader.Client())
 			delete(c.entries, k)
 		}
 	}

@@ -59,6 +59,13 @@ type Client interface {
 	Validate(ctx context.Context) error
 }
 
+// Closer is implemented by clients that hold something worth giving back when they are
+// replaced (a Vault token Vigil logged in for). The ClientCache calls Close a while after
+// a client is replaced, so that reads in flight finish first.
+type Closer interface {
+	Close()
+}
+
 // CallObserver is told about every call a provider makes to its backend, for metrics.
 // provider and call use ESO's names, e.g. "AWS/SecretsManager" and "GetSecretValue".
 type CallObserver func(provider, call string, err error, took time.Duration)

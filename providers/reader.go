@@ -57,7 +57,8 @@ func readPolicyFrom(ctx context.Context) ReadPolicy {
 // ReaderOptions configure the shared read path of every store.
 type ReaderOptions struct {
 	// QPS and Burst size the per-store token bucket every backend call waits for. 0 QPS
-	// disables the limit.
+	// uses the provider's default (DefaultRater), and none when it has no default; 0 Burst
+	// is twice QPS.
 	QPS   float64
 	Burst int
 	// BatchWindow is how long a read waits for others to join its batch.
@@ -66,11 +67,15 @@ type ReaderOptions struct {
 	Now func() time.Time
 }
 
-// DefaultReaderOptions stay under the lowest default AWS quota a store may hit (Parameter
-// Store's 40 GetParameter calls a second per account and region) while letting a cold start
-// of thousands of ExternalSecrets proceed at the API server's pace.
+// DefaultReaderOptions pace each store at its provider's default rate.
 func DefaultReaderOptions() ReaderOptions {
-	return ReaderOptions{QPS: 40, Burst: 80, BatchWindow: 10 * time.Millisecond}
+	return ReaderOptions{BatchWindow: 10 * time.Millisecond}
+}
+
+// DefaultRater is implemented by providers whose backends have request quotas: the token
+// bucket each of their stores gets unless --provider-qps sets one for all.
+type DefaultRater interface {
+	DefaultRate() (qps float64, burst int)
 }
 
 // Reader is the read path to one store, shared by every ExternalSecret that uses it:
@@ -117,7 +122,11 @@ func NewReader(c Client, o ReaderOptions) *Reader {
 		r.now = time.Now
 	}
 	if o.QPS > 0 {
-		r.limiter = rate.NewLimiter(rate.Limit(o.QPS), max(o.Burst, 1))
+		burst := o.Burst
+		if burst == 0 {
+			burst = int(2 * o.QPS)
+		}
+		r.limiter = rate.NewLimiter(rate.Limit(o.QPS), max(burst, 1))
 	}
 	r.setClient(c)
 	return r

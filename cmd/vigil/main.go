@@ -96,8 +96,8 @@ func runController(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "vigil controller: --shard-count must be at least 1, got %d\n", o.ShardCount)
 		return 2
 	}
-	if o.KubeQPS <= 0 || o.KubeBurst < 1 || o.Reads.QPS < 0 || o.Reads.Burst < 1 {
-		fmt.Fprintf(stderr, "vigil controller: --kube-api-qps must be above 0, --provider-qps 0 or more, and both bursts at least 1; got %g/%d and %g/%d\n", o.KubeQPS, o.KubeBurst, o.Reads.QPS, o.Reads.Burst)
+	if o.KubeQPS <= 0 || o.KubeBurst < 1 || o.Reads.QPS < 0 || o.Reads.Burst < 0 {
+		fmt.Fprintf(stderr, "vigil controller: --kube-api-qps must be above 0, --provider-qps and --provider-burst 0 or more, and --kube-api-burst at least 1; got %g/%d and %g/%d\n", o.KubeQPS, o.KubeBurst, o.Reads.QPS, o.Reads.Burst)
 		return 2
 	}
 	if o.Rollout.Debounce < 0 || o.Rollout.MinInterval < 0 || o.Rollout.MaxPerHour < 0 {

@@ -68,15 +68,25 @@ func (r *Reconciler) syncDue(ctx context.Context, es *esv1.ExternalSecret) (due,
 
 // readPolicy tells the store's read path how fresh this pass's values must be: a periodic
 // refresh takes a value read since it fell due (less the jitter window, as values due soon
-// are read ahead); other syncs read fresh.
+// are read ahead); a first sync one read since the ExternalSecret was created (so that
+// thousands created together read each key once); changed and forced syncs read fresh.
 func (r *Reconciler) readPolicy(es *esv1.ExternalSecret, d due) providers.ReadPolicy {
 	interval := refreshInterval(es)
 	p := providers.ReadPolicy{Interval: interval, Window: time.Duration(r.Jitter * float64(interval))}
-	if d == duePeriodic {
+	switch {
+	case d == duePeriodic:
 		p.Since = refreshDue(es, interval).Add(-p.Window)
+	case es.Status.SyncedResourceVersion == "" && !es.CreationTimestamp.IsZero():
+		// creationTimestamp is the API server's clock, in whole seconds: the margin covers
+		// the rounding and a small skew with this node's clock.
+		p.Since = es.CreationTimestamp.Add(creationSkew)
 	}
 	return p
 }
+
+// creationSkew is added to an ExternalSecret's creationTimestamp before values read since
+// are trusted for its first sync.
+const creationSkew = 2 * time.Second
 
 // secretIntact reports whether the Secret Vigil wrote is still there with the data it
 // wrote. Only Owner and Orphan Secrets are checked: a merged Secret holds other data too,

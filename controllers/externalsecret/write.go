@@ -30,7 +30,14 @@ func (r *Reconciler) writeSecret(ctx context.Context, es *esv1.ExternalSecret, o
 	if policy == esv1.CreatePolicyNone {
 		return false, nil
 	}
-	existing, err := r.getSecret(ctx, es)
+	// Owner and Orphan read only the cache (managed Secrets): a Secret it does not hold is
+	// created, and an existing one the create runs into is read from the API server then.
+	// This spares a read per new Secret, the most common write at scale.
+	reader := r.APIReader
+	if policy != esv1.CreatePolicyMerge {
+		reader = nil
+	}
+	existing, err := r.getSecret(ctx, es, reader)
 	if err != nil {
 		return false, outcome.Transient(esv1.ReasonSecretSyncedError, err)
 	}
@@ -43,7 +50,14 @@ func (r *Reconciler) writeSecret(ctx context.Context, es *esv1.ExternalSecret, o
 	if policy == esv1.CreatePolicyMerge {
 		return false, r.mergeSecret(ctx, es, existing, data)
 	}
-	return false, r.ownSecret(ctx, es, existing, out)
+	err = r.ownSecret(ctx, es, existing, out)
+	if existing == nil && apierrors.IsAlreadyExists(err) {
+		if existing, err = r.getSecret(ctx, es, r.APIReader); err != nil {
+			return false, outcome.Transient(esv1.ReasonSecretSyncedError, err)
+		}
+		err = r.ownSecret(ctx, es, existing, out)
+	}
+	return false, err
 }
 
 // maxSecretSize is the API server's limit on the total size of a Secret's values.
@@ -73,13 +87,14 @@ func checkSize(es *esv1.ExternalSecret, existing *corev1.Secret, data map[string
 	return outcome.Waiting(esv1.ReasonSecretSyncedError, fmt.Errorf("the Secret's values would total %d bytes, over Kubernetes' limit of %d (1 MiB): select fewer keys (data, find filters) or split them across several ExternalSecrets; the Secret was left as it was", total, maxSecretSize), wait)
 }
 
-// getSecret reads the target Secret from the cache (managed Secrets) or else the API server.
-func (r *Reconciler) getSecret(ctx context.Context, es *esv1.ExternalSecret) (*corev1.Secret, error) {
+// getSecret reads the target Secret from the cache (managed Secrets), or else from
+// fallback (the API server) when it is not nil.
+func (r *Reconciler) getSecret(ctx context.Context, es *esv1.ExternalSecret, fallback client.Reader) (*corev1.Secret, error) {
 	key := types.NamespacedName{Namespace: es.Namespace, Name: targetName(es)}
 	s := &corev1.Secret{}
 	err := r.Client.Get(ctx, key, s)
-	if apierrors.IsNotFound(err) {
-		err = r.APIReader.Get(ctx, key, s)
+	if apierrors.IsNotFound(err) && fallback != nil {
+		err = fallback.Get(ctx, key, s)
 	}
 	if apierrors.IsNotFound(err) {
 		return nil, nil

@@ -66,6 +66,7 @@ import (
 type Options struct {
 	MetricsAddr   string
 	ProbeAddr     string
+	PprofAddr     string // Go's pprof endpoints; "" or "0" turns them off
 	LeaderElect   bool
 	LeaderElectNS string
 	Namespace     string // "" watches every namespace
@@ -157,11 +158,14 @@ func New(ctx context.Context, cfg *rest.Config, registry *providers.Registry, re
 		cfg = rest.CopyConfig(cfg)
 		cfg.QPS, cfg.Burst = float32(o.KubeQPS), max(o.KubeBurst, 1)
 	}
-	cacheOpts := cache.Options{ByObject: map[client.Object]cache.ByObject{
-		// Hold only the Secrets Vigil writes: clusters have many large Secrets (Helm
-		// releases, tokens) that the controller never reads.
-		&corev1.Secret{}: {Label: labels.SelectorFromSet(labels.Set{esv1.LabelManaged: esv1.LabelManagedValue})},
-	}}
+	cacheOpts := cache.Options{
+		// Managed fields are a large share of each object and Vigil never reads them.
+		DefaultTransform: cache.TransformStripManagedFields(),
+		ByObject: map[client.Object]cache.ByObject{
+			// Hold only the Secrets Vigil writes: clusters have many large Secrets (Helm
+			// releases, tokens) that the controller never reads.
+			&corev1.Secret{}: {Label: labels.SelectorFromSet(labels.Set{esv1.LabelManaged: esv1.LabelManagedValue})},
+		}}
 	if o.Namespace != "" {
 		cacheOpts.DefaultNamespaces = map[string]cache.Config{o.Namespace: {}}
 	}
@@ -170,6 +174,7 @@ func New(ctx context.Context, cfg *rest.Config, registry *providers.Registry, re
 		Cache:                   cacheOpts,
 		Metrics:                 metricsserver.Options{BindAddress: o.MetricsAddr},
 		HealthProbeBindAddress:  o.ProbeAddr,
+		PprofBindAddress:        o.PprofAddr,
 		LeaderElection:          o.LeaderElect && o.ShardCount <= 1,
 		LeaderElectionID:        "vigil.dev-controller",
 		LeaderElectionNamespace: o.LeaderElectNS,

@@ -119,6 +119,11 @@ func (p *Provider) Config(ctx context.Context, store esv1.GenericStore, kube cli
 	return cfg, nil
 }
 
+// DefaultRate implements providers.DefaultRater: 40 calls a second per store (burst 80)
+// stays under Parameter Store's default GetParameter quota per account and region, the
+// lowest a store may hit; a batch call counts once and reads up to 20 secrets.
+func (*Provider) DefaultRate() (float64, int) { return 40, 80 }
+
 // Observe returns the provider's call observer (metrics), for generators built on it.
 func (p *Provider) Observe() providers.CallObserver { return p.opts.Observe }
 

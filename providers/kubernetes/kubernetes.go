@@ -64,6 +64,10 @@ func New(opts Options) *Provider {
 // Name implements providers.Provider.
 func (*Provider) Name() string { return "kubernetes" }
 
+// DefaultRate implements providers.DefaultRater: 50 requests a second per store (burst
+// 100), a polite client of another team's API server.
+func (*Provider) DefaultRate() (float64, int) { return 50, 100 }
+
 // ValidateStore implements providers.Provider.
 func (*Provider) ValidateStore(store esv1.GenericStore) error {
 	spec := store.GetSpec().Provider.Kubernetes

@@ -53,6 +53,11 @@ func New(opts Options) *Provider {
 // Name implements providers.Provider.
 func (*Provider) Name() string { return "vault" }
 
+// DefaultRate implements providers.DefaultRater: Vault has no quota unless one is
+// configured; 100 requests a second per store (burst 200) keeps a cold start of thousands
+// of ExternalSecrets from flooding it.
+func (*Provider) DefaultRate() (float64, int) { return 100, 200 }
+
 // ValidateStore implements providers.Provider.
 func (*Provider) ValidateStore(store esv1.GenericStore) error {
 	spec := store.GetSpec().Provider.Vault
@@ -173,6 +178,20 @@ type Client struct {
 	login   func(ctx context.Context, api *vaultapi.Client) (string, error)
 
 	mu sync.Mutex // serialises logins
+}
+
+// Close implements providers.Closer: it revokes a token Vigil obtained by logging in
+// (AppRole, Kubernetes), so that a replaced client leaves no live token behind. A token from
+// tokenSecretRef belongs to the user and stays.
+func (c *Client) Close() {
+	if c.spec.Auth == nil || c.spec.Auth.TokenSecretRef != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	err := c.api.Auth().Token().RevokeSelfWithContext(ctx, "")
+	c.observe(ProviderName, "RevokeSelf", err, time.Since(start))
 }
 
 // relogin gets a new token unless another goroutine already replaced stale.

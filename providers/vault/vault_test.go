@@ -290,6 +290,40 @@ func TestRevokedTokenLogsInAgain(t *testing.T) {
 	}
 }
 
+// Closing a client revokes the token it logged in for (the next read logs in again); a
+// static token is the user's and survives.
+func TestCloseRevokesLoginTokensOnly(t *testing.T) {
+	ctx := context.Background()
+	put(t, "secret", true, "close", `{"k":"v"}`)
+	var logins atomic.Int32
+	observe := vault.Options{Observe: func(provider, call string, err error, _ time.Duration) {
+		if call == "Login" && err == nil {
+			logins.Add(1)
+		}
+	}}
+	for _, tc := range []struct {
+		name       string
+		auth       func(*esv1.VaultProvider)
+		wantLogins int32
+	}{
+		{"AppRole", appRole, 2}, // revoked: the next read logs in again
+		{"token", nil, 1},       // the token still works: no second login
+	} {
+		logins.Store(0)
+		c := newClient(t, store(tc.auth), observe)
+		if _, err := c.GetSecret(ctx, providers.Ref{Key: "close"}); err != nil {
+			t.Fatal(err)
+		}
+		c.(providers.Closer).Close()
+		if _, err := c.GetSecret(ctx, providers.Ref{Key: "close"}); err != nil {
+			t.Fatalf("%s: read after Close: %v", tc.name, err)
+		}
+		if n := logins.Load(); n != tc.wantLogins {
+			t.Errorf("%s: %d logins, want %d", tc.name, n, tc.wantLogins)
+		}
+	}
+}
+
 // Kubernetes auth with a ServiceAccount the role does not admit fails with Vault's reason.
 func TestKubernetesAuthRefusedServiceAccount(t *testing.T) {
 	ctx := context.Background()

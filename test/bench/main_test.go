@@ -7,12 +7,16 @@ import (
 	"os"
 	"testing"
 
+	"github.com/go-logr/logr"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
 	"github.com/vigil-dev/vigil/test/harness"
 )
 
 var cp *harness.ControlPlane
 
 func TestMain(m *testing.M) {
+	log.SetLogger(logr.Discard()) // the benchmarks' own clients log nothing worth reading
 	var err error
 	if cp, err = harness.StartControlPlane(); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
