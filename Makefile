@@ -69,7 +69,7 @@ fuzz: ## Run every fuzz target for FUZZTIME (10s; e.g. make fuzz FUZZTIME=5m).
 
 .PHONY: bench
 bench: test-assets ## Run the benchmarks; each reports ratios against a baseline measured in the same run.
-	go test -count=1 -run '^$$' -bench . -benchtime 1x -timeout 30m ./test/bench/
+	go test -count=1 -run '^$$' -bench . -benchtime 1x -timeout 60m ./test/bench/
 
 .PHONY: demo
 demo: build test-assets ## Run Vigil on a local control plane with moto and the seed manifests (Ctrl-C stops it).

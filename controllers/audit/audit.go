@@ -122,6 +122,14 @@ func (a *Auditor) NeedLeaderElection() bool { return true }
 
 // Start runs the audit loop until ctx ends (manager.Runnable).
 func (a *Auditor) Start(ctx context.Context) error {
+	// The first audit waits a little (at most a minute): after a restart, the sync pass
+	// over every ExternalSecret goes first, and an audit of thousands of objects would
+	// compete with it for the CPU. Triggers meanwhile are kept and run then.
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-time.After(min(a.Interval, time.Minute)):
+	}
 	t := time.NewTicker(a.Interval)
 	defer t.Stop()
 	a.Trigger()

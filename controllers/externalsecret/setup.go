@@ -64,9 +64,7 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("externalsecret").
-		// Status writes (this controller's own, one per sync) do not need another pass: only
-		// spec, label and annotation changes (force-sync) do.
-		For(&esv1.ExternalSecret{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		For(&esv1.ExternalSecret{}).
 		// Owned Secrets: a deleted or edited Secret is rewritten at once; the writes of this
 		// controller (data matching its hash) are not edits.
 		Owns(&corev1.Secret{}, builder.WithPredicates(secretEdited)).

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/open-policy-agent/cert-controller/pkg/rotator"
-	"golang.org/x/time/rate"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -342,14 +341,15 @@ func setupRollouts(ctx context.Context, mgr ctrl.Manager, rec *metrics.Recorder,
 	return nil
 }
 
-// rateLimiter backs off failing objects per item (from RetryBaseDelay up to RetryMaxDelay)
-// and caps retries overall, so that an outage of a backend used by thousands of
-// ExternalSecrets does not turn into a retry storm against it.
+// rateLimiter backs off failing objects per item, from RetryBaseDelay up to RetryMaxDelay.
+// An outage of a backend used by thousands of ExternalSecrets does not become a retry storm
+// against it: each store's token bucket (providers.Reader) paces its calls. There is no
+// overall bucket here: the priority queue asks the limiter on every rate-limited add, also
+// for objects already queued, so a shared bucket's delay grew without bound while many
+// objects failed, and an object that could recover waited minutes for its turn
+// (controller-runtime's own default for the priority queue has no bucket either).
 func rateLimiter(o Options) workqueue.TypedRateLimiter[reconcile.Request] {
-	return workqueue.NewTypedMaxOfRateLimiter(
-		workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](o.RetryBaseDelay, o.RetryMaxDelay),
-		&workqueue.TypedBucketRateLimiter[reconcile.Request]{Limiter: rate.NewLimiter(rate.Limit(20), 200)},
-	)
+	return workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](o.RetryBaseDelay, o.RetryMaxDelay)
 }
 
 // setupWebhook serves the validating webhook at /validate. With a CertSecret, the serving

@@ -315,6 +315,7 @@ func synced(es *esv1.ExternalSecret) bool {
 func waitAll(b *testing.B, ctx context.Context, ns string, n int, what string, ok func(*esv1.ExternalSecret) bool) {
 	deadline := time.Now().Add(30 * time.Minute)
 	done := map[string]bool{}
+	count := 0
 	lastPrint := time.Now()
 	for time.Now().Before(deadline) {
 		w, err := watcher(b).Watch(ctx, &esv1.ExternalSecretList{}, client.InNamespace(ns))
@@ -326,12 +327,13 @@ func waitAll(b *testing.B, ctx context.Context, ns string, n int, what string, o
 			if !isES || ev.Type == watch.Deleted {
 				continue
 			}
-			done[es.Name] = ok(es)
-			count := 0
-			for _, v := range done {
-				if v {
-					count++
-				}
+			was, now := done[es.Name], ok(es)
+			done[es.Name] = now
+			switch {
+			case now && !was:
+				count++
+			case was && !now:
+				count--
 			}
 			if count >= n {
 				w.Stop()

@@ -3,12 +3,15 @@ package harness
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
@@ -81,6 +84,30 @@ func (cp *ControlPlane) StartGarbageCollector(logPath string) error {
 	}
 	cp.kcm = cmd
 	return nil
+}
+
+// KubeconfigVia writes a copy of the admin kubeconfig whose server is addr (host:port,
+// e.g. a TCPProxy in front of the API server) and returns its path.
+func (cp *ControlPlane) KubeconfigVia(addr string) (string, error) {
+	path, err := cp.AdminKubeconfig()
+	if err != nil {
+		return "", err
+	}
+	cfg, err := clientcmd.LoadFromFile(path)
+	if err != nil {
+		return "", err
+	}
+	for _, c := range cfg.Clusters {
+		c.Server = "https://" + addr
+	}
+	via := strings.TrimSuffix(path, ".kubeconfig") + "-via-" + strings.ReplaceAll(addr, ":", "-") + ".kubeconfig"
+	return via, clientcmd.WriteToFile(*cfg, via)
+}
+
+// APIServerAddr is the API server's host:port.
+func (cp *ControlPlane) APIServerAddr() string {
+	u, _ := url.Parse(cp.Config.Host)
+	return u.Host
 }
 
 // AdminKubeconfig writes a kubeconfig for a cluster-admin user and returns its path.

@@ -91,3 +91,34 @@ func (f *FaultProxy) Close() {
 	f.toxi.Stop()
 	f.front.Close()
 }
+
+// TCPProxy forwards TCP connections to an upstream (the API server) and can go down and
+// come back on the same address: every connection is cut and new ones are refused while
+// it is down, as when the upstream restarts.
+type TCPProxy struct {
+	Addr string
+	toxi *toxiproxy.Proxy
+}
+
+// StartTCPProxy listens on a free loopback port and forwards to upstream (host:port).
+func StartTCPProxy(name, upstream string) (*TCPProxy, error) {
+	server := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zerolog.Nop())
+	p := &TCPProxy{toxi: toxiproxy.NewProxy(server, name, "127.0.0.1:0", upstream)}
+	if err := p.toxi.Start(); err != nil {
+		return nil, fmt.Errorf("starting toxiproxy: %w", err)
+	}
+	p.Addr = p.toxi.Listen
+	return p, nil
+}
+
+// Down cuts every connection and stops listening.
+func (p *TCPProxy) Down() { p.toxi.Stop() }
+
+// Up listens again on the same address.
+func (p *TCPProxy) Up() error {
+	p.toxi.Listen = p.Addr
+	return p.toxi.Start()
+}
+
+// Close stops the proxy.
+func (p *TCPProxy) Close() { p.toxi.Stop() }

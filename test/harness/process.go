@@ -57,11 +57,16 @@ type Process struct {
 // loopback ports, and extra flags; its output goes to logPath. The AWS settings of this
 // process (moto) are passed on through the environment.
 func (cp *ControlPlane) StartVigil(logPath string, flags ...string) (*Process, error) {
-	bin, err := VigilBinary()
+	kubeconfig, err := cp.AdminKubeconfig()
 	if err != nil {
 		return nil, err
 	}
-	kubeconfig, err := cp.AdminKubeconfig()
+	return StartVigilWith(kubeconfig, logPath, flags...)
+}
+
+// StartVigilWith is StartVigil with another kubeconfig (e.g. one through a proxy).
+func StartVigilWith(kubeconfig, logPath string, flags ...string) (*Process, error) {
+	bin, err := VigilBinary()
 	if err != nil {
 		return nil, err
 	}
@@ -114,6 +119,13 @@ func (p *Process) Stop() {
 		_ = p.cmd.Process.Kill()
 		<-p.done
 	}
+	p.log.Close()
+}
+
+// Kill ends the process at once (SIGKILL): no graceful shutdown, Leases stay held.
+func (p *Process) Kill() {
+	_ = p.cmd.Process.Kill()
+	<-p.done
 	p.log.Close()
 }
 
