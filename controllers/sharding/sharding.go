@@ -89,20 +89,6 @@ func (s *Shards) Leads(shard int) bool {
 	return s.held[shard]
 }
 
-// Held lists the shards this replica leads.
-func (s *Shards) Held() []int {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	var out []int
-	for i, ok := range s.held {
-		if ok {
-			out = append(out, i)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
 // OnGain registers a function called when this replica starts leading a shard (queues
 // re-add the objects they dropped). Call it before Start.
 func (s *Shards) OnGain(f func(shard int)) { s.onGain = append(s.onGain, f) }

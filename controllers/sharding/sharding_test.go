@@ -1,0 +1,30 @@
+package sharding
+
+import (
+	"fmt"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// Every object has one shard, the same in every replica, and a thousand objects spread over
+// four shards without leaving one nearly empty.
+func TestOf_StableAndSpread(t *testing.T) {
+	counts := make([]int, 4)
+	for i := range 1000 {
+		key := types.NamespacedName{Namespace: fmt.Sprintf("ns-%d", i%7), Name: fmt.Sprintf("es-%d", i)}
+		s := Of(key, 4)
+		if s < 0 || s >= 4 || Of(key, 4) != s {
+			t.Fatalf("%v: shard %d", key, s)
+		}
+		counts[s]++
+	}
+	for i, n := range counts {
+		if n < 150 {
+			t.Errorf("shard %d holds %d of 1000 objects: %v", i, n, counts)
+		}
+	}
+	if Of(types.NamespacedName{Namespace: "a", Name: "b"}, 1) != 0 {
+		t.Error("one shard: not shard 0")
+	}
+}
