@@ -183,6 +183,7 @@ func run(exitAfter bool) error {
 	fmt.Printf("    data-hash changed: %s -> %s\n", before, after)
 
 	step("Guardrails: the audit's PolicyReport, and vigil lint on the seed with a wildcard IAM policy")
+	fmt.Println("(waiting for the first policy audit: it runs up to a minute after the controller starts, so that a restart's sync pass goes first)")
 	fmt.Println("$ kubectl get policyreports -n payments")
 	if err := waitReport(ctx, cp.Client); err != nil {
 		return err
