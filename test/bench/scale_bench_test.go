@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -125,7 +126,7 @@ func BenchmarkScale(b *testing.B) {
 	awsCalls(b, ctx, moto, logDir, t, step)
 
 	fmt.Println()
-	fmt.Printf("Vigil scale benchmark (%s, %d CPUs; controller: vigil controller with its defaults)\n", hostInfo(), numCPU())
+	fmt.Printf("Vigil scale benchmark (%s, %d CPUs; controller: vigil controller with its defaults)\n", hostInfo(), runtime.NumCPU())
 	t.print()
 }
 
@@ -206,11 +207,6 @@ func hostInfo() string {
 		}
 	}
 	return "unknown CPU"
-}
-
-func numCPU() int {
-	out, _ := os.ReadFile("/proc/cpuinfo")
-	return strings.Count(string(out), "\nprocessor") + 1
 }
 
 func namespace(b *testing.B, ctx context.Context, prefix string) string {

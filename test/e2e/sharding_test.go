@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -166,13 +167,6 @@ func syncedBy(t *testing.T, p *harness.Process, ns string) map[string]bool {
 }
 
 func lastLines(s string, n int) string {
-	lines := regexp.MustCompile("\n").Split(s, -1)
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	out := ""
-	for _, l := range lines {
-		out += l + "\n"
-	}
-	return out
+	lines := strings.Split(s, "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }

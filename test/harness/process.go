@@ -149,36 +149,33 @@ func (p *Process) PeakRSS() (int64, error) {
 // Metric sums the samples of a metric on the process's /metrics whose labels contain
 // every "name=\"value\"" pair given.
 func (p *Process) Metric(name string, labels ...string) (float64, error) {
-	resp, err := http.Get(p.MetricsURL)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return 0, err
-	}
-	return SumMetric(body, name, labels...), nil
+	body, err := p.scrape()
+	return SumMetric(body, name, labels...), err
 }
 
 // MetricLines returns the sample lines of a metric on /metrics.
 func (p *Process) MetricLines(name string) ([]string, error) {
+	body, err := p.scrape()
+	var out []string
+	for line := range bytes.Lines(body) {
+		if l := strings.TrimSpace(string(line)); isSample(l, name) {
+			out = append(out, l)
+		}
+	}
+	return out, err
+}
+
+func (p *Process) scrape() ([]byte, error) {
 	resp, err := http.Get(p.MetricsURL)
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for line := range bytes.Lines(body) {
-		if l := strings.TrimSpace(string(line)); strings.HasPrefix(l, name+"{") || strings.HasPrefix(l, name+" ") {
-			out = append(out, l)
-		}
-	}
-	return out, nil
+	return io.ReadAll(resp.Body)
+}
+
+func isSample(line, name string) bool {
+	return strings.HasPrefix(line, name+"{") || strings.HasPrefix(line, name+" ")
 }
 
 // SumMetric sums the samples of a metric in a Prometheus text exposition whose labels
@@ -187,7 +184,7 @@ func SumMetric(body []byte, name string, labels ...string) float64 {
 	var sum float64
 	for line := range bytes.Lines(body) {
 		l := strings.TrimSpace(string(line))
-		if !strings.HasPrefix(l, name+"{") && !strings.HasPrefix(l, name+" ") {
+		if !isSample(l, name) {
 			continue
 		}
 		ok := true
