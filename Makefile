@@ -4,7 +4,8 @@ SHELL := /usr/bin/env bash
 
 BIN            := $(CURDIR)/bin
 CONTROLLER_GEN := $(BIN)/controller-gen
-GO_TEST_FLAGS  ?= -count=1
+# go test's default 10-minute timeout is too short for the e2e suite on a busy 2-core machine.
+GO_TEST_FLAGS  ?= -count=1 -timeout 45m
 export KUBEBUILDER_ASSETS := $(BIN)/k8s
 export VIGIL_MOTO := $(CURDIR)/.venv/bin/moto_server
 
