@@ -2,16 +2,18 @@ package providers
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
-	"text/template"
+	"sync"
 
 	"github.com/tidwall/gjson"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+	"github.com/vigil-dev/vigil/internal/safetpl"
 )
 
 // SelectProperty returns the value of a remote secret for one data entry: the whole value
@@ -110,6 +112,10 @@ func ConvertKey(name string, strategy esv1.ExternalSecretConversionStrategy) str
 	return b.String()
 }
 
+// rewriteEngine runs rewrite templates with sprig's functions, within safetpl's default
+// limits; it is built once, on first use.
+var rewriteEngine = sync.OnceValue(func() *safetpl.Engine { return safetpl.New(safetpl.Defaults(), nil) })
+
 // Rewrite renames keys with dataFrom[].rewrite, in order: regexp replaces source by target
 // (with $1 references); transform renders a template over {{ .value }}, the key.
 func Rewrite(data map[string][]byte, rewrites []esv1.ExternalSecretRewrite) (map[string][]byte, error) {
@@ -125,16 +131,15 @@ func Rewrite(data map[string][]byte, rewrites []esv1.ExternalSecretRewrite) (map
 				next[re.ReplaceAllString(k, rw.Regexp.Target)] = v
 			}
 		case rw.Transform != nil:
-			tpl, err := template.New(fmt.Sprintf("rewrite[%d]", i)).Option("missingkey=error").Parse(rw.Transform.Template)
-			if err != nil {
-				return nil, fmt.Errorf("rewrite[%d].transform.template: %w", i, err)
-			}
+			// A tenant's template: bounded like target.template (deadline, output, steps).
+			engine := rewriteEngine()
+			budget := engine.Budget(context.Background())
 			for k, v := range data {
-				var buf strings.Builder
-				if err := tpl.Execute(&buf, map[string]string{"value": k}); err != nil {
-					return nil, fmt.Errorf("rewrite[%d].transform of key %q: %w", i, k, err)
+				key, err := engine.Render(budget, rw.Transform.Template, map[string]string{"value": k})
+				if err != nil {
+					return nil, fmt.Errorf("rewrite[%d].transform.template: %w", i, err)
 				}
-				next[buf.String()] = v
+				next[key] = v
 			}
 		default:
 			return nil, fmt.Errorf("rewrite[%d] sets neither regexp nor transform", i)

@@ -138,4 +138,14 @@ func TestRewrite(t *testing.T) {
 	if _, err := Rewrite(data, []esv1.ExternalSecretRewrite{{Regexp: &esv1.ExternalSecretRewriteRegexp{Source: "(", Target: ""}}}); err == nil {
 		t.Error("a broken regexp was accepted")
 	}
+	// A transform is a tenant's template: bounded like target.template, and sprig's
+	// functions are there as in ESO.
+	endless := []esv1.ExternalSecretRewrite{{Transform: &esv1.ExternalSecretRewriteTransform{Template: "{{ range 100000000000000 }}{{ end }}"}}}
+	if _, err := Rewrite(data, endless); err == nil || !strings.Contains(err.Error(), "rewrite[0].transform.template: failed at line 1: exceeded the limit of 100000 range iterations") {
+		t.Errorf("an endless transform: %v", err)
+	}
+	upper := []esv1.ExternalSecretRewrite{{Transform: &esv1.ExternalSecretRewriteTransform{Template: "{{ .value | upper }}"}}}
+	if got, err := Rewrite(data, upper); err != nil || string(got["PROD_DB_USER"]) != "y" {
+		t.Errorf("upper: %v, %v", got, err)
+	}
 }

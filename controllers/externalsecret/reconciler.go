@@ -25,6 +25,7 @@ import (
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 	"github.com/vigil-dev/vigil/controllers/internal/outcome"
 	"github.com/vigil-dev/vigil/controllers/secretstore"
+	"github.com/vigil-dev/vigil/internal/safetpl"
 	"github.com/vigil-dev/vigil/metrics"
 	"github.com/vigil-dev/vigil/policy"
 	"github.com/vigil-dev/vigil/providers"
@@ -62,6 +63,9 @@ type Reconciler struct {
 	// Gate checks the ExternalSecret and its store against the policies before any
 	// provider call; nil checks nothing.
 	Gate *policy.Gate
+	// Templates runs target.template within its limits (deadline, output, steps); nil
+	// uses NewTemplateEngine(0).
+	Templates *safetpl.Engine
 }
 
 // Reconcile runs one pass over an ExternalSecret: decide whether a sync is due, resolve the
@@ -113,7 +117,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	}
 	out, err := r.renderTemplate(ctx, es, data)
 	if err != nil {
-		return r.failed(es, outcome.Transient(esv1.ReasonSecretSyncedError, err))
+		return r.failed(es, err)
 	}
 	deleted, err := r.writeSecret(ctx, es, out, missing)
 	if err != nil {

@@ -24,12 +24,17 @@ func TestRenderTemplate(t *testing.T) {
 		{name: "merge adds to the fetched keys", template: &esv1.ExternalSecretTemplate{MergePolicy: "Merge", Data: map[string]string{"json": `{{ dict "u" .user | toJson }}`}},
 			want: map[string]string{"user": "app", "pass": "p@ss word", "json": `{"u":"app"}`}},
 		{name: "literal", template: &esv1.ExternalSecretTemplate{TemplateFrom: []esv1.TemplateFrom{{Literal: &literal}}}, want: map[string]string{"extra": "APP"}},
-		{name: "missing key names the template", template: &esv1.ExternalSecretTemplate{Data: map[string]string{"bad": "{{ .nope }}"}}, err: `template "bad" failed`},
-		{name: "parse error names the template", template: &esv1.ExternalSecretTemplate{Data: map[string]string{"broken": "{{ .user "}}, err: `template "broken" does not parse`},
+		{name: "missing key names the template", template: &esv1.ExternalSecretTemplate{Data: map[string]string{"bad": "{{ .nope }}"}}, err: `spec.target.template.data["bad"]: failed at line 1: the data has no key "nope"`},
+		{name: "parse error names the template", template: &esv1.ExternalSecretTemplate{Data: map[string]string{"broken": "{{ .user "}}, err: `spec.target.template.data["broken"]: does not parse (line 1)`},
 		{name: "toYaml and fromYaml", template: &esv1.ExternalSecretTemplate{Data: map[string]string{
 			"config.yaml": `{{ dict "user" .user "port" 5432 | toYaml }}`, "host": `{{ (fromYaml "db: {host: h1}").db.host }}`,
 		}}, want: map[string]string{"config.yaml": "port: 5432\nuser: app", "host": "h1"}},
 		{name: "env is not available", template: &esv1.ExternalSecretTemplate{Data: map[string]string{"e": `{{ env "HOME" }}`}}, err: `function "env" not defined`},
+		{name: "DNS lookups are not available", template: &esv1.ExternalSecretTemplate{Data: map[string]string{"e": `{{ getHostByName "example.com" }}`}}, err: `function "getHostByName" not defined`},
+		{name: "an endless range names the limit", template: &esv1.ExternalSecretTemplate{Data: map[string]string{"x": `{{ range 100000000000000 }}{{ end }}`}},
+			err: `spec.target.template.data["x"]: failed at line 1: exceeded the limit of 100000 range iterations and template calls`},
+		{name: "function errors do not quote their arguments", template: &esv1.ExternalSecretTemplate{Data: map[string]string{"n": `{{ mustRegexMatch "(" .pass }}`}},
+			err: `function mustRegexMatch returned an error`},
 	} {
 		es := &esv1.ExternalSecret{Spec: esv1.ExternalSecretSpec{Target: esv1.ExternalSecretTarget{Template: tc.template}}}
 		out, err := (&Reconciler{}).renderTemplate(context.Background(), es, fetched)

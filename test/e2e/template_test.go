@@ -79,7 +79,7 @@ func TestTemplate_ErrorNamesTheKey(t *testing.T) {
 	create(t, ctx, awsStore(ns, "store"), es)
 	got := waitReason(t, ctx, types.NamespacedName{Namespace: ns, Name: "db"}, esv1.ReasonSecretSyncedError)
 	msg := readyMessage(got)
-	if !strings.Contains(msg, `template "cert" failed`) || !strings.Contains(msg, "no CERTIFICATE block") {
+	if !strings.Contains(msg, `spec.target.template.data["cert"]`) || !strings.Contains(msg, "no CERTIFICATE block") {
 		t.Errorf("message %q does not name the template key and reason", msg)
 	}
 	assertNoValue(t, msg, "tpl-p@ss-3")
