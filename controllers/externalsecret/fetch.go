@@ -69,6 +69,9 @@ func (r *Reconciler) fetchData(ctx context.Context, es *esv1.ExternalSecret, sto
 		if err != nil {
 			return nil, 0, err
 		}
+		if err := providers.CheckDataFrom(f.store, i, from); err != nil {
+			return nil, 0, storeError(f.store, err)
+		}
 		m, err := f.dataFrom(ctx, i, from)
 		if err != nil {
 			return nil, 0, storeError(f.store, err)
@@ -78,7 +81,7 @@ func (r *Reconciler) fetchData(ctx context.Context, es *esv1.ExternalSecret, sto
 		}
 		maps.Copy(data, m)
 	}
-	for _, d := range es.Spec.Data {
+	for i, d := range es.Spec.Data {
 		var sref *esv1.SecretStoreRef
 		if d.SourceRef != nil {
 			sref = &d.SourceRef.SecretStoreRef
@@ -86,6 +89,9 @@ func (r *Reconciler) fetchData(ctx context.Context, es *esv1.ExternalSecret, sto
 		f, err := src.reader(ctx, sref)
 		if err != nil {
 			return nil, 0, err
+		}
+		if err := providers.CheckKey(f.store, fmt.Sprintf("spec.data[%d].remoteRef.key", i), d.RemoteRef.Key); err != nil {
+			return nil, 0, storeError(f.store, err)
 		}
 		ref := refOf(d.RemoteRef)
 		v, err := f.value(ctx, ref, d.RemoteRef.MetadataPolicy)
