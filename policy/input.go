@@ -56,7 +56,8 @@ func (b *Builder) ForStore(ctx context.Context, store esv1.GenericStore, op stri
 }
 
 // ForExternalSecret builds the input for an ExternalSecret, with its resolved store (nil
-// when it cannot be resolved; the store's own rules are checked on the store).
+// when it cannot be resolved; the store's own rules are checked on the store) and every
+// key it reads, with the store that entry reads through (addEntries).
 func (b *Builder) ForExternalSecret(ctx context.Context, es *esv1.ExternalSecret, op string) (Input, error) {
 	obj, err := toMap(es)
 	if err != nil {
@@ -70,6 +71,9 @@ func (b *Builder) ForExternalSecret(ctx context.Context, es *esv1.ExternalSecret
 		if in["store"], err = toMap(store); err != nil {
 			return nil, err
 		}
+	}
+	if err := b.addEntries(ctx, es, in); err != nil { // input.stores, input.entries: policy/paths.go
+		return nil, err
 	}
 	return in, nil
 }

@@ -18,7 +18,7 @@ import (
 var celBuiltins = []CELValidation{
 	{Rule: "clustersecretstore-unscoped", Expression: `input.kind != "ClusterSecretStore" || (has(input.object.spec.conditions) && size(input.object.spec.conditions) > 0 && input.object.spec.conditions.all(c, !has(c.namespaceSelector) || size(c.namespaceSelector) > 0))`, Message: "unscoped"},
 	{Rule: "store-static-credentials", Expression: `!(input.kind in ["SecretStore", "ClusterSecretStore"]) || !has(input.object.spec.provider) || !has(input.object.spec.provider.aws) || !has(input.object.spec.provider.aws.auth) || !has(input.object.spec.provider.aws.auth.secretRef)`, Message: "static"},
-	{Rule: "externalsecret-find-without-path", Expression: `input.kind != "ExternalSecret" || !has(input.object.spec.dataFrom) || input.object.spec.dataFrom.all(f, !has(f.find) || has(f.find.path))`, Message: "find"},
+	{Rule: "externalsecret-find-without-path", Expression: `input.kind != "ExternalSecret" || !has(input.object.spec.dataFrom) || input.object.spec.dataFrom.all(f, !has(f.find) || (has(f.find.path) && !f.find.path.split("/").all(s, s.trim() in ["", "."])))`, Message: "find"},
 	{Rule: "secret-type-privileged", Expression: `input.kind != "ExternalSecret" || !has(input.object.spec.target) || !has(input.object.spec.target.template) || !has(input.object.spec.target.template.type) || input.object.spec.target.template.type != "kubernetes.io/service-account-token"`, Message: "privileged"},
 }
 
@@ -37,6 +37,9 @@ var conformanceCases = []struct {
 		"dataFrom":        []any{map[string]any{"find": map[string]any{"name": map[string]any{"regexp": ".*"}}}},
 		"target":          map[string]any{"template": map[string]any{"type": "kubernetes.io/service-account-token"}},
 	}}}, []string{"externalsecret-find-without-path", "secret-type-privileged"}},
+	{"find with a blank path", Input{"kind": "ExternalSecret", "namespace": map[string]any{"name": "p"}, "object": map[string]any{"metadata": map[string]any{"name": "e"}, "spec": map[string]any{
+		"refreshInterval": "1h", "dataFrom": []any{map[string]any{"find": map[string]any{"path": " / "}}, map[string]any{"find": map[string]any{"path": ""}}},
+	}}}, []string{"externalsecret-find-without-path"}},
 	{"clean ExternalSecret", Input{"kind": "ExternalSecret", "namespace": map[string]any{"name": "p"}, "object": map[string]any{"metadata": map[string]any{"name": "e"}, "spec": map[string]any{
 		"refreshInterval": "1h", "dataFrom": []any{map[string]any{"find": map[string]any{"path": "prod/"}}},
 	}}}, nil},
@@ -90,7 +93,7 @@ func TestBuiltinRules_HaveMetadata(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"aws-wildcard-secret-action", "aws-wildcard-secret-resource", "clustersecretstore-unscoped", "externalsecret-find-without-path",
-		"externalsecret-key-outside-prefix", "externalsecret-refresh-interval", "secret-type-privileged", "store-static-credentials"}
+		"externalsecret-key-not-normalized", "externalsecret-key-outside-prefix", "externalsecret-refresh-interval", "secret-type-privileged", "store-static-credentials"}
 	if got := slices.Sorted(maps.Keys(s.Rules())); !slices.Equal(got, want) {
 		t.Fatalf("built-in rules %v, want %v", got, want)
 	}

@@ -2,7 +2,7 @@
 # title: dataFrom.find without a path
 # description: >-
 #   A find with no path reads every secret the store's role can list and copies them into
-#   one Secret.
+#   one Secret. An empty, blank, "/" or "." path is no path either.
 # custom:
 #   id: externalsecret-find-without-path
 #   action: Deny
@@ -15,6 +15,15 @@ violation contains v if {
 	input.kind == "ExternalSecret"
 	some i, f in object.get(input.object.spec, "dataFrom", [])
 	f.find
-	not f.find.path
+	no_path(f.find)
 	v := {"message": sprintf("spec.dataFrom[%d].find has no path, so it reads every secret the store can list", [i]), "path": sprintf("spec.dataFrom[%d].find", [i])}
+}
+
+no_path(find) if not find.path
+
+# Only empty, blank and "." segments: the backend lists from its root.
+no_path(find) if {
+	every s in split(find.path, "/") {
+		trim_space(s) in {"", "."}
+	}
 }

@@ -3,7 +3,12 @@
 # description: >-
 #   The namespace (annotation vigil.dev/secret-prefix, comma-separated) or the policy
 #   (parameter prefixes, by namespace) allows only keys under some prefixes, and the
-#   ExternalSecret reads another.
+#   ExternalSecret reads another. Each entry is judged by the names it reads through the
+#   store it actually uses (its sourceRef.storeRef, else spec.secretStoreRef): that store's
+#   prefix or Vault mount applied, ARNs parsed, Vault paths cleaned. A prefix is a folder:
+#   "prod/pay" and "prod/pay/" both allow "prod/pay/db", neither allows "prod/payments/db"
+#   (and "prod/pay", without the trailing "/", also allows the secret named "prod/pay"). A
+#   find without a path reads everything the store can list and is outside any prefix.
 # custom:
 #   id: externalsecret-key-outside-prefix
 #   action: Deny
@@ -22,34 +27,93 @@ prefixes contains trim_space(p) if {
 
 prefixes contains p if {
 	some p in object.get(object.get(params, "prefixes", {}), input.namespace.name, [])
-}
-
-store_prefix := object.get(object.get(object.get(object.get(object.get(input, "store", {}), "spec", {}), "provider", {}), "aws", {}), "prefix", "")
-
-keys contains {"key": d.remoteRef.key, "path": sprintf("spec.data[%d].remoteRef.key", [i])} if {
-	some i, d in object.get(input.object.spec, "data", [])
-}
-
-keys contains {"key": f.extract.key, "path": sprintf("spec.dataFrom[%d].extract.key", [i])} if {
-	some i, f in object.get(input.object.spec, "dataFrom", [])
-	f.extract.key
-}
-
-keys contains {"key": f.find.path, "path": sprintf("spec.dataFrom[%d].find.path", [i])} if {
-	some i, f in object.get(input.object.spec, "dataFrom", [])
-	f.find.path
+	trim_space(p) != ""
 }
 
 violation contains v if {
 	input.kind == "ExternalSecret"
 	count(prefixes) > 0
-	some k in keys
-	full := concat("", [store_prefix, k.key])
-	not allowed(full)
-	v := {"message": sprintf("key %q is outside the prefixes allowed in namespace %s (%s)", [full, input.namespace.name, concat(", ", sort(prefixes))]), "path": k.path}
+	some e in object.get(input, "entries", [])
+	not entry_allowed(e)
+	v := {"message": message(e), "path": e.path}
 }
 
-allowed(key) if {
+# An entry is allowed when every name it reads is under a prefix, either as a full name or
+# (Vault stores that pin their mount) relative to the mount.
+entry_allowed(e) if {
+	every n in e.names {
+		name_allowed(e, n)
+	}
+}
+
+entry_allowed(e) if {
+	count(object.get(e, "relative", [])) > 0
+	every n in e.relative {
+		name_allowed(e, n)
+	}
+}
+
+name_allowed(e, n) if {
 	some p in prefixes
-	startswith(key, p)
+	inside(e.scope, norm(e, n), norm(e, p))
+}
+
+# Parameter Store hierarchies start with "/", which prefixes may leave out.
+norm(e, s) := trim_prefix(s, "/") if object.get(e, "leadingSlashOptional", false)
+
+norm(e, s) := s if not object.get(e, "leadingSlashOptional", false)
+
+# root: a prefix of only slashes allows everything.
+inside(_, _, p) if trim_right(p, "/") == ""
+
+# Below the folder p names, on a "/" boundary.
+inside(_, n, p) if {
+	base := trim_right(p, "/")
+	base != ""
+	startswith(n, concat("", [base, "/"]))
+}
+
+# A prefix without a trailing "/" also names the one secret of that name.
+inside("exact", n, p) if {
+	not endswith(p, "/")
+	n == p
+}
+
+# A find that lists a folder (Vault, Parameter Store) may list the prefix's own folder; a
+# Secrets Manager find matches names by string prefix, so "prod/pay" would also read
+# "prod/payments/…" and must end in "/".
+inside("dir", n, p) if {
+	base := trim_right(p, "/")
+	base != ""
+	trim_right(n, "/") == base
+}
+
+allowed_list := concat(", ", sort(prefixes))
+
+through(e) := sprintf(" (read through %s)", [e.store]) if e.store != ""
+
+through(e) := "" if e.store == ""
+
+message(e) := sprintf("%s reads %s, outside the prefixes allowed in namespace %s (%s)%s: set find.path to a path under one of them", [e.path, found(e), input.namespace.name, allowed_list, through(e)]) if e.find
+
+message(e) := sprintf("key %q is outside the prefixes allowed in namespace %s (%s)%s", [outside_name(e), input.namespace.name, allowed_list, through(e)]) if not e.find
+
+found(e) := "everything the store can list" if {
+	every n in e.names {
+		trim(n, "/") == ""
+	}
+}
+
+found(e) := sprintf("every secret under %q", [outside_name(e)]) if {
+	some n in e.names
+	trim(n, "/") != ""
+}
+
+# outside_name: the first name the entry reads that no prefix allows.
+outside_name(e) := [n | some n in e.names; not name_allowed(e, n)][0] if {
+	count([n | some n in e.names; not name_allowed(e, n)]) > 0
+}
+
+outside_name(e) := e.names[0] if {
+	count([n | some n in e.names; not name_allowed(e, n)]) == 0
 }

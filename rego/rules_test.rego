@@ -2,7 +2,6 @@ package vigil.rules.others_test
 
 import data.vigil.rules.clustersecretstore_unscoped
 import data.vigil.rules.externalsecret_find_without_path
-import data.vigil.rules.externalsecret_key_outside_prefix
 import data.vigil.rules.externalsecret_refresh_interval
 import data.vigil.rules.secret_type_privileged
 import data.vigil.rules.store_static_credentials
@@ -49,29 +48,6 @@ test_irsa_not_flagged_as_static if {
 }
 
 es(spec) := {"kind": "ExternalSecret", "object": {"metadata": {"name": "db"}, "spec": spec}, "namespace": {"name": "payments", "annotations": {"vigil.dev/secret-prefix": "prod/payments/, shared/"}}}
-
-test_key_inside_prefix_passes if {
-	count(externalsecret_key_outside_prefix.violation) == 0 with input as es({"data": [{"secretKey": "p", "remoteRef": {"key": "prod/payments/db"}}], "dataFrom": [{"extract": {"key": "shared/x"}}]})
-}
-
-test_key_outside_prefix_fails if {
-	count(externalsecret_key_outside_prefix.violation) == 2 with input as es({"data": [{"secretKey": "p", "remoteRef": {"key": "prod/billing/db"}}], "dataFrom": [{"find": {"path": "prod/"}}]})
-}
-
-test_store_prefix_counts if {
-	inp := object.union(es({"data": [{"secretKey": "p", "remoteRef": {"key": "db"}}]}), {"store": {"spec": {"provider": {"aws": {"prefix": "prod/payments/"}}}}})
-	count(externalsecret_key_outside_prefix.violation) == 0 with input as inp
-}
-
-test_prefixes_from_parameters if {
-	inp := {"kind": "ExternalSecret", "object": {"metadata": {"name": "db"}, "spec": {"data": [{"secretKey": "p", "remoteRef": {"key": "other/db"}}]}}, "namespace": {"name": "payments", "annotations": {}}, "parameters": {"externalsecret-key-outside-prefix": {"prefixes": {"payments": ["prod/payments/"]}}}}
-	count(externalsecret_key_outside_prefix.violation) == 1 with input as inp
-}
-
-test_no_prefixes_no_rule if {
-	inp := {"kind": "ExternalSecret", "object": {"metadata": {"name": "db"}, "spec": {"data": [{"secretKey": "p", "remoteRef": {"key": "anything"}}]}}, "namespace": {"name": "payments", "annotations": {}}}
-	count(externalsecret_key_outside_prefix.violation) == 0 with input as inp
-}
 
 test_refresh_interval_in_range_passes if {
 	count(externalsecret_refresh_interval.violation) == 0 with input as es({"refreshInterval": "1h"})

@@ -1,0 +1,138 @@
+package policy
+
+import (
+	"context"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+
+	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+	"github.com/vigil-dev/vigil/providers"
+)
+
+// addEntries puts into the input every remote key and find path of an ExternalSecret, each
+// with the store it actually reads through (its sourceRef.storeRef, else spec.secretStoreRef)
+// and the names it reads as that store's backend resolves them (store prefix and Vault mount
+// applied, ARNs parsed with the SDK's arn package, Vault paths cleaned as its client does),
+// and any spelling the backend would read as another path. The rules compare names, never
+// raw strings:
+//
+//	input.stores:  {"SecretStore/name": store, ...}: every store an entry reads through
+//	input.entries: [{path, key, find, store, provider, names, relative, scope,
+//	                 leadingSlashOptional, problem}]
+//
+// A store that does not exist (yet) leaves store "" and the key read as written.
+func (b *Builder) addEntries(ctx context.Context, es *esv1.ExternalSecret, in Input) error {
+	resolved := map[string]esv1.GenericStore{}
+	storeMaps := map[string]any{}
+	var entries []any
+	add := func(field, key string, find bool, ref *esv1.SecretStoreRef) error {
+		if ref == nil || ref.Name == "" {
+			ref = &es.Spec.SecretStoreRef
+		}
+		id, store, err := b.entryStore(ctx, es.Namespace, *ref, resolved)
+		if err != nil {
+			return err
+		}
+		e := map[string]any{"path": field, "key": key, "find": find, "store": "", "provider": ""}
+		if store != nil {
+			e["store"], e["provider"] = id, store.GetSpec().Provider.Name()
+			if storeMaps[id] == nil {
+				if storeMaps[id], err = toMap(store); err != nil {
+					return err
+				}
+			}
+		}
+		var problem error
+		if find {
+			problem = providers.CheckFindPath(store, field, key)
+		} else {
+			problem = providers.CheckKey(store, field, key)
+		}
+		if problem != nil {
+			e["problem"] = problem.Error()
+		}
+		n := providers.RemoteNames(store, key, find)
+		e["names"], e["scope"], e["leadingSlashOptional"] = toAnyList(n.Names), n.Scope, n.LeadingSlashOptional
+		if n.Relative != nil {
+			e["relative"] = toAnyList(n.Relative)
+		}
+		entries = append(entries, e)
+		return nil
+	}
+	for i, d := range es.Spec.Data {
+		var ref *esv1.SecretStoreRef
+		if d.SourceRef != nil {
+			ref = &d.SourceRef.SecretStoreRef
+		}
+		if err := add(fmt.Sprintf("spec.data[%d].remoteRef.key", i), d.RemoteRef.Key, false, ref); err != nil {
+			return err
+		}
+	}
+	for i, f := range es.Spec.DataFrom {
+		var ref *esv1.SecretStoreRef
+		if f.SourceRef != nil {
+			if f.SourceRef.GeneratorRef != nil {
+				continue // generated, not read
+			}
+			ref = f.SourceRef.SecretStoreRef
+		}
+		var err error
+		switch {
+		case f.Extract != nil:
+			err = add(fmt.Sprintf("spec.dataFrom[%d].extract.key", i), f.Extract.Key, false, ref)
+		case f.Find != nil && f.Find.Path != nil:
+			err = add(fmt.Sprintf("spec.dataFrom[%d].find.path", i), *f.Find.Path, true, ref)
+		case f.Find != nil:
+			err = add(fmt.Sprintf("spec.dataFrom[%d].find", i), "", true, ref)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	in["stores"], in["entries"] = storeMaps, entries
+	if entries == nil {
+		in["entries"] = []any{}
+	}
+	return nil
+}
+
+// entryStore looks a store up by kind and name, once per input. Whether a ClusterSecretStore
+// admits the namespace does not matter here: the names an entry would read do not depend on
+// it (the reconciler refuses such a store anyway).
+func (b *Builder) entryStore(ctx context.Context, namespace string, ref esv1.SecretStoreRef, seen map[string]esv1.GenericStore) (string, esv1.GenericStore, error) {
+	if ref.Name == "" {
+		return "", nil, nil
+	}
+	var store esv1.GenericStore
+	key := types.NamespacedName{Name: ref.Name}
+	switch ref.Kind {
+	case "", esv1.SecretStoreKind:
+		store, key.Namespace = &esv1.SecretStore{}, namespace
+	case esv1.ClusterSecretStoreKind:
+		store = &esv1.ClusterSecretStore{}
+	default:
+		return "", nil, nil
+	}
+	id := store.GetKind() + "/" + ref.Name
+	if s, ok := seen[id]; ok {
+		return id, s, nil
+	}
+	if err := b.Client.Get(ctx, key, store); err != nil {
+		if !apierrors.IsNotFound(err) {
+			return "", nil, fmt.Errorf("reading %s: %w", id, err)
+		}
+		store = nil
+	}
+	seen[id] = store
+	return id, store, nil
+}
+
+func toAnyList(s []string) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
+}
