@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/checker"
 	"github.com/google/cel-go/ext"
 )
 
@@ -17,7 +18,26 @@ type CELValidation struct {
 }
 
 // celCostLimit bounds the work of one expression so that a policy cannot stall admission.
+// It is checked twice: at admission on the expression's estimated worst case (over inputs
+// whose lists, maps and strings hold at most celSizeBound items), and at run time on the
+// actual cost.
 const celCostLimit = 1_000_000
+
+// celSizeBound is the size the cost estimate assumes for every list, map and string of the
+// input: an ExternalSecret with a thousand entries is already unusual.
+const celSizeBound = 1_000
+
+// boundedSizes is the cost estimator for CEL validations: sizes are bounded by celSizeBound,
+// calls cost what cel-go says.
+type boundedSizes struct{}
+
+func (boundedSizes) EstimateSize(checker.AstNode) *checker.SizeEstimate {
+	return &checker.SizeEstimate{Min: 0, Max: celSizeBound}
+}
+
+func (boundedSizes) EstimateCallCost(string, string, *checker.AstNode, []checker.AstNode) *checker.CallEstimate {
+	return nil
+}
 
 // CELEngine evaluates CEL validations over the variable `input`.
 type CELEngine struct {
@@ -44,7 +64,15 @@ func NewCELEngine(validations []CELValidation) (*CELEngine, error) {
 		if ast.OutputType() != cel.BoolType && ast.OutputType() != cel.DynType {
 			return nil, &CompileError{Msg: fmt.Sprintf("CEL validation %s: the expression must be a bool, it is %s", v.Rule, ast.OutputType())}
 		}
-		prg, err := env.Program(ast, cel.CostLimit(celCostLimit))
+		est, err := env.EstimateCost(ast, boundedSizes{})
+		if err != nil {
+			return nil, &CompileError{Msg: fmt.Sprintf("CEL validation %s: estimating its cost: %v", v.Rule, err)}
+		}
+		if est.Max > celCostLimit {
+			return nil, &CompileError{Msg: fmt.Sprintf("CEL validation %s: its estimated cost (%d) is over the limit of %d (lists, maps and strings of the input taken as up to %d items): iterate less (fewer nested all/exists/map over the input)", v.Rule, est.Max, celCostLimit, celSizeBound)}
+		}
+		// The interrupt check lets EvalTimeout stop a comprehension midway.
+		prg, err := env.Program(ast, cel.CostLimit(celCostLimit), cel.InterruptCheckFrequency(100))
 		if err != nil {
 			return nil, &CompileError{Msg: fmt.Sprintf("CEL validation %s: %v", v.Rule, err)}
 		}
@@ -53,12 +81,20 @@ func NewCELEngine(validations []CELValidation) (*CELEngine, error) {
 	return e, nil
 }
 
-// Evaluate implements Engine. An expression that fails at run time (a missing field) is a
-// violation too: a policy that cannot decide does not pass silently.
+// Evaluate implements Engine. An expression that fails at run time (a missing field, the
+// cost limit) is a violation too: a policy that cannot decide does not pass silently. All
+// expressions together run under EvalTimeout.
 func (e *CELEngine) Evaluate(ctx context.Context, in Input) ([]Finding, error) {
+	return withDeadline(ctx, func(ctx context.Context) ([]Finding, error) { return e.evaluate(ctx, in) })
+}
+
+func (e *CELEngine) evaluate(ctx context.Context, in Input) ([]Finding, error) {
 	var out []Finding
 	for _, p := range e.programs {
 		val, _, err := p.prg.ContextEval(ctx, map[string]any{"input": map[string]any(in)})
+		if err != nil && ctx.Err() != nil {
+			return nil, ctx.Err() // the deadline: withDeadline reports it by name
+		}
 		if err != nil {
 			out = append(out, Finding{Rule: p.v.Rule, Message: fmt.Sprintf("%s (the expression could not be evaluated: %v)", p.v.Message, err)})
 			continue

@@ -203,12 +203,18 @@ func TestSet_BrokenPoliciesAreRefusedWithTheCompilerMessage(t *testing.T) {
 }
 
 func TestCEL_CostLimitStopsRunawayExpressions(t *testing.T) {
-	eng, err := NewCELEngine([]CELValidation{{Rule: "slow", Expression: `[1,2,3,4,5,6,7,8,9,10].all(a, [1,2,3,4,5,6,7,8,9,10].all(b, [1,2,3,4,5,6,7,8,9,10].all(c, [1,2,3,4,5,6,7,8,9,10].all(d, [1,2,3,4,5,6,7,8,9,10].all(e, [1,2,3,4,5,6,7,8,9,10].all(f, a+b+c+d+e+f > 0))))))`, Message: "m"}})
-	if err != nil {
-		t.Fatal(err)
+	// The estimate refuses six nested loops at compile time (admission)...
+	_, err := NewCELEngine([]CELValidation{{Rule: "slow", Expression: `[1,2,3,4,5,6,7,8,9,10].all(a, [1,2,3,4,5,6,7,8,9,10].all(b, [1,2,3,4,5,6,7,8,9,10].all(c, [1,2,3,4,5,6,7,8,9,10].all(d, [1,2,3,4,5,6,7,8,9,10].all(e, [1,2,3,4,5,6,7,8,9,10].all(f, a+b+c+d+e+f > 0))))))`, Message: "m"}})
+	if err == nil || !strings.Contains(err.Error(), "estimated cost") || !strings.Contains(err.Error(), "1000000") {
+		t.Fatalf("six nested loops were not refused by the cost estimate: %v", err)
 	}
-	fs, err := eng.Evaluate(context.Background(), Input{})
-	if err != nil || len(fs) != 1 || !strings.Contains(fs[0].Message, "could not be evaluated") {
+	// ...and the run-time limit stops one whose input is bigger than the estimate assumed.
+	eng, err := NewCELEngine([]CELValidation{{Rule: "regex", Expression: `input.s.matches("^(a|b)*c$")`, Message: "m"}})
+	if err != nil {
+		t.Fatalf("one regular expression over the input was refused: %v", err)
+	}
+	fs, err := eng.Evaluate(context.Background(), Input{"s": strings.Repeat("ab", 3_000_000)})
+	if err != nil || len(fs) != 1 || !strings.Contains(fs[0].Message, "could not be evaluated") || !strings.Contains(fs[0].Message, "cost limit") {
 		t.Errorf("a runaway expression was not stopped by the cost limit: %v %v", fs, err)
 	}
 }

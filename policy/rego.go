@@ -46,12 +46,16 @@ func NewRegoEngine(ctx context.Context, modules []RegoModule) (*RegoEngine, erro
 		if !strings.HasPrefix(mod.Package.Path.String(), "data.vigil.") {
 			return nil, &CompileError{Msg: fmt.Sprintf("%s: package %s must be under vigil.custom (e.g. package vigil.custom.my_rule)", m.Name, strings.TrimPrefix(mod.Package.Path.String(), "data."))}
 		}
+		if err := checkSandbox(mod); err != nil {
+			return nil, err
+		}
 		parsed[m.Name] = mod
 		if r, ok := ruleOf(mod, path); ok {
 			rules[path] = r
 		}
 	}
-	compiler := ast.NewCompiler().WithEnablePrintStatements(false)
+	caps := sandboxCapabilities()
+	compiler := ast.NewCompiler().WithEnablePrintStatements(false).WithCapabilities(caps)
 	if compiler.Compile(parsed); compiler.Failed() {
 		return nil, &CompileError{Msg: compiler.Errors.Error()}
 	}
@@ -61,7 +65,7 @@ func NewRegoEngine(ctx context.Context, modules []RegoModule) (*RegoEngine, erro
 	for _, path := range slices.Sorted(maps.Keys(rules)) {
 		parts = append(parts, fmt.Sprintf("%q: {v | some v in data.vigil.%s.violation}", path, path))
 	}
-	q, err := rego.New(rego.Compiler(compiler), rego.Query("x := {"+strings.Join(parts, ", ")+"}")).PrepareForEval(ctx)
+	q, err := rego.New(rego.Compiler(compiler), rego.Capabilities(caps), rego.Query("x := {"+strings.Join(parts, ", ")+"}")).PrepareForEval(ctx)
 	if err != nil {
 		return nil, &CompileError{Msg: err.Error()}
 	}
@@ -101,9 +105,12 @@ func (e *RegoEngine) Rules() map[string]Rule {
 	return out
 }
 
-// Evaluate implements Engine.
+// Evaluate implements Engine. It runs under EvalTimeout (OPA checks for cancellation as it
+// evaluates) and returns a TimeoutError when that runs out.
 func (e *RegoEngine) Evaluate(ctx context.Context, in Input) ([]Finding, error) {
-	rs, err := e.query.Eval(ctx, rego.EvalInput(map[string]any(in)))
+	rs, err := withDeadline(ctx, func(ctx context.Context) (rego.ResultSet, error) {
+		return e.query.Eval(ctx, rego.EvalInput(map[string]any(in)))
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -165,11 +166,14 @@ func (s *Set) Rules() map[string]Rule { return s.rules }
 // Evaluate returns every violation of the input, with its effective action.
 func (s *Set) Evaluate(ctx context.Context, in Input) ([]Violation, error) {
 	in["parameters"] = s.parameters
+	var out []Violation
 	findings, err := s.builtin.Evaluate(ctx, in)
+	if v, ok := timedOut(BuiltinPolicy, err); ok {
+		out, findings, err = append(out, v), nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
-	var out []Violation
 	for _, f := range findings {
 		if s.disabled[f.Rule] {
 			continue
@@ -190,6 +194,10 @@ func (s *Set) Evaluate(ctx context.Context, in Input) ([]Violation, error) {
 		}
 		for _, eng := range p.engines {
 			fs, err := eng.Evaluate(ctx, in)
+			if v, ok := timedOut(p.name, err); ok {
+				out = append(out, v)
+				continue
+			}
 			if err != nil {
 				return nil, fmt.Errorf("ClusterSecretPolicy %s: %w", p.name, err)
 			}
@@ -206,6 +214,19 @@ func (s *Set) Evaluate(ctx context.Context, in Input) ([]Violation, error) {
 		}
 	}
 	return out, nil
+}
+
+// DeadlineRule names the violation of a policy that did not finish within EvalTimeout.
+const DeadlineRule = "policy-evaluation-deadline"
+
+// timedOut turns a policy that ran out of time into a Deny of the object: a guardrail that
+// cannot decide in time does not open.
+func timedOut(policyName string, err error) (Violation, bool) {
+	var te *TimeoutError
+	if !errors.As(err, &te) {
+		return Violation{}, false
+	}
+	return Violation{Policy: policyName, Rule: DeadlineRule, Action: Deny, Message: fmt.Sprintf("policy %s: %v", policyName, te)}, true
 }
 
 // matches reports whether a policy's match selects the input's object.
