@@ -39,7 +39,8 @@ type Builder struct {
 	IAM RolePolicies
 }
 
-// ForStore builds the input for a SecretStore or ClusterSecretStore.
+// ForStore builds the input for a SecretStore or ClusterSecretStore; a ClusterSecretStore's
+// input has conditions[i]{opensToEveryNamespace, why, path} (see conditionFacts).
 func (b *Builder) ForStore(ctx context.Context, store esv1.GenericStore, op string) (Input, error) {
 	obj, err := toMap(store)
 	if err != nil {
@@ -51,6 +52,9 @@ func (b *Builder) ForStore(ctx context.Context, store esv1.GenericStore, op stri
 	}
 	if aws := store.GetSpec().Provider.AWS; aws != nil {
 		in["aws"] = b.awsInput(ctx, store, aws)
+	}
+	if store.GetKind() == esv1.ClusterSecretStoreKind {
+		in["conditions"] = conditionFacts(store.GetSpec().Conditions)
 	}
 	return in, nil
 }

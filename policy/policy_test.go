@@ -10,6 +10,7 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 	policyv1alpha1 "github.com/vigil-dev/vigil/api/policy/v1alpha1"
 )
 
@@ -28,7 +29,8 @@ var conformanceCases = []struct {
 	want []string // rule ids flagged, sorted
 }{
 	{"css without conditions", Input{"kind": "ClusterSecretStore", "object": map[string]any{"metadata": map[string]any{"name": "g"}, "spec": map[string]any{}}}, []string{"clustersecretstore-unscoped"}},
-	{"css with empty selector", Input{"kind": "ClusterSecretStore", "object": map[string]any{"metadata": map[string]any{"name": "g"}, "spec": map[string]any{"conditions": []any{map[string]any{"namespaceSelector": map[string]any{}}}}}}, []string{"clustersecretstore-unscoped"}},
+	{"css with empty selector", Input{"kind": "ClusterSecretStore", "object": map[string]any{"metadata": map[string]any{"name": "g"}, "spec": map[string]any{"conditions": []any{map[string]any{"namespaceSelector": map[string]any{}}}}},
+		"conditions": conditionFacts([]esv1.ClusterSecretStoreCondition{{NamespaceSelector: &metav1.LabelSelector{}}})}, []string{"clustersecretstore-unscoped"}},
 	{"css scoped by name", Input{"kind": "ClusterSecretStore", "object": map[string]any{"metadata": map[string]any{"name": "g"}, "spec": map[string]any{"conditions": []any{map[string]any{"namespaces": []any{"payments"}}}}}}, nil},
 	{"store with static keys", Input{"kind": "SecretStore", "object": map[string]any{"metadata": map[string]any{"name": "s"}, "spec": map[string]any{"provider": map[string]any{"aws": map[string]any{"auth": map[string]any{"secretRef": map[string]any{"accessKeyIDSecretRef": map[string]any{"name": "k"}}}}}}}}, []string{"store-static-credentials"}},
 	{"store with IRSA", Input{"kind": "SecretStore", "object": map[string]any{"metadata": map[string]any{"name": "s"}, "spec": map[string]any{"provider": map[string]any{"aws": map[string]any{"auth": map[string]any{"jwt": map[string]any{}}}}}}}, nil},

@@ -1,17 +1,19 @@
 # METADATA
 # title: ClusterSecretStore open to every namespace
 # description: >-
-#   A ClusterSecretStore with no conditions, or with a condition that selects every namespace,
-#   lets any namespace read whatever its credentials can read.
+#   A ClusterSecretStore with no conditions, or with a condition that a namespace nobody
+#   chose for it can match (an empty selector; a selector with only Exists, DoesNotExist,
+#   NotIn, != or Gt/Lt requirements; a regex without a fixed ^prefix), lets such namespaces
+#   read whatever its credentials can read.
 # custom:
 #   id: clustersecretstore-unscoped
 #   action: Deny
 #   remediation: >-
-#     Add spec.conditions that name the namespaces (namespaces, or a namespaceSelector on a
-#     label only platform teams set).
+#     Add spec.conditions that name the namespaces: namespaces, a namespaceSelector that pins
+#     a label only platform teams set to chosen values (matchLabels or In), or regexes that
+#     start with ^ and a fixed prefix.
 package vigil.rules.clustersecretstore_unscoped
 
-import data.vigil.lib
 import rego.v1
 
 violation contains v if {
@@ -20,9 +22,11 @@ violation contains v if {
 	v := {"message": sprintf("ClusterSecretStore %s has no spec.conditions, so every namespace may use it", [input.object.metadata.name]), "path": "spec.conditions"}
 }
 
+# The facts about each condition are computed in Go (policy/selectors.go) with the API
+# server's label-selector semantics and a reading of each regex's syntax tree.
 violation contains v if {
 	input.kind == "ClusterSecretStore"
-	some i, c in object.get(input.object.spec, "conditions", [])
-	lib.selects_every_namespace(c)
-	v := {"message": sprintf("ClusterSecretStore %s: spec.conditions[%d] selects every namespace", [input.object.metadata.name, i]), "path": sprintf("spec.conditions[%d]", [i])}
+	some i, c in object.get(input, "conditions", [])
+	c.opensToEveryNamespace
+	v := {"message": sprintf("ClusterSecretStore %s: spec.conditions[%d] opens the store to namespaces nobody chose for it: %s", [input.object.metadata.name, i, c.why]), "path": c.path}
 }

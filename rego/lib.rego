@@ -86,17 +86,3 @@ secret_name("secretsmanager", res) := trim_prefix(trim_prefix(res, "secret:"), "
 secret_name("ssm", res) := trim_prefix(trim_prefix(res, "parameter/"), "parameter")
 
 secret_name(service, res) := res if not service in {"secretsmanager", "ssm"}
-
-# selects_every_namespace: a ClusterSecretStore condition that admits any namespace.
-selects_every_namespace(c) if {
-	sel := c.namespaceSelector
-	count(object.get(sel, "matchLabels", {})) == 0
-	count(object.get(sel, "matchExpressions", [])) == 0
-}
-
-selects_every_namespace(c) if {
-	some re in object.get(c, "namespaceRegexes", [])
-	every name in ["default", "kube-system", "a", "team-x-1"] {
-		regex.match(re, name)
-	}
-}

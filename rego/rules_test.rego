@@ -17,22 +17,22 @@ test_css_with_named_namespaces_passes if {
 	count(clustersecretstore_unscoped.violation) == 0 with input as css([{"namespaces": ["payments"]}])
 }
 
-test_css_with_label_selector_passes if {
-	count(clustersecretstore_unscoped.violation) == 0 with input as css([{"namespaceSelector": {"matchLabels": {"team": "payments"}}}])
+test_css_with_scoped_condition_facts_passes if {
+	inp := object.union(css([{"namespaceSelector": {"matchLabels": {"team": "payments"}}}]), {"conditions": [{"opensToEveryNamespace": false, "path": "spec.conditions[0]"}]})
+	count(clustersecretstore_unscoped.violation) == 0 with input as inp
 }
 
-test_css_with_empty_selector_fails if {
-	count(clustersecretstore_unscoped.violation) == 1 with input as css([{"namespaceSelector": {}}])
-}
-
-test_css_with_match_all_regex_fails if {
-	every re in [".*", "^.*$", ".+", "^.+$"] {
-		count(clustersecretstore_unscoped.violation) == 1 with input as css([{"namespaceRegexes": [re]}])
-	}
-}
-
-test_css_with_narrow_regex_passes if {
-	count(clustersecretstore_unscoped.violation) == 0 with input as css([{"namespaceRegexes": ["^team-"]}])
+test_css_with_open_condition_facts_fails if {
+	inp := object.union(css([{"namespaces": ["a"]}, {"namespaceRegexes": [".*"]}]), {"conditions": [
+		{"opensToEveryNamespace": false, "path": "spec.conditions[0]"},
+		{"opensToEveryNamespace": true, "why": "namespaceRegexes \".*\" matches any name", "path": "spec.conditions[1].namespaceRegexes[0]"},
+	]})
+	vs := clustersecretstore_unscoped.violation with input as inp
+	count(vs) == 1
+	some v in vs
+	v.path == "spec.conditions[1].namespaceRegexes[0]"
+	contains(v.message, "spec.conditions[1]")
+	contains(v.message, "matches any name")
 }
 
 test_namespaced_store_is_not_a_css if {
