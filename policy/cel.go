@@ -17,15 +17,20 @@ type CELValidation struct {
 	Message    string
 }
 
-// celCostLimit bounds the work of one expression so that a policy cannot stall admission.
-// It is checked twice: at admission on the expression's estimated worst case (over inputs
-// whose lists, maps and strings hold at most celSizeBound items), and at run time on the
-// actual cost.
+// celCostLimit bounds the work of one expression at run time so that a policy cannot stall
+// admission.
 const celCostLimit = 1_000_000
 
+// celEstimateLimit bounds an expression's estimated worst case, checked at admission over
+// inputs whose lists, maps and strings hold at most celSizeBound items. As with Kubernetes'
+// CRD validation rules it is ten times the run-time limit: the estimate refuses expressions
+// that iterate over the input three or more levels deep, the run-time limit and the
+// evaluation deadline stop the rest.
+const celEstimateLimit = 10 * celCostLimit
+
 // celSizeBound is the size the cost estimate assumes for every list, map and string of the
-// input: an ExternalSecret with a thousand entries is already unusual.
-const celSizeBound = 1_000
+// input.
+const celSizeBound = 100
 
 // boundedSizes is the cost estimator for CEL validations: sizes are bounded by celSizeBound,
 // calls cost what cel-go says.
@@ -68,8 +73,8 @@ func NewCELEngine(validations []CELValidation) (*CELEngine, error) {
 		if err != nil {
 			return nil, &CompileError{Msg: fmt.Sprintf("CEL validation %s: estimating its cost: %v", v.Rule, err)}
 		}
-		if est.Max > celCostLimit {
-			return nil, &CompileError{Msg: fmt.Sprintf("CEL validation %s: its estimated cost (%d) is over the limit of %d (lists, maps and strings of the input taken as up to %d items): iterate less (fewer nested all/exists/map over the input)", v.Rule, est.Max, celCostLimit, celSizeBound)}
+		if est.Max > celEstimateLimit {
+			return nil, &CompileError{Msg: fmt.Sprintf("CEL validation %s: its estimated cost (%d) is over the limit of %d (lists, maps and strings of the input taken as up to %d items): iterate less (fewer nested all/exists/map over the input)", v.Rule, est.Max, celEstimateLimit, celSizeBound)}
 		}
 		// The interrupt check lets EvalTimeout stop a comprehension midway.
 		prg, err := env.Program(ast, cel.CostLimit(celCostLimit), cel.InterruptCheckFrequency(100))

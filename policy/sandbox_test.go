@@ -114,7 +114,7 @@ func TestSandbox_CELCostEstimateRefusesPolicy(t *testing.T) {
 	ctx := context.Background()
 	nested := `input.object.spec.data.all(a, input.object.spec.data.all(b, input.object.spec.data.all(c, a != b || b != c)))`
 	err := CheckPolicy(ctx, policyWith(policyv1alpha1.ClusterSecretPolicySpec{Validations: []policyv1alpha1.CELRule{{Name: "cubic", Expression: nested, Message: "m"}}}))
-	if err == nil || !strings.Contains(err.Error(), "CEL validation cubic: its estimated cost") || !strings.Contains(err.Error(), "over the limit of 1000000") {
+	if err == nil || !strings.Contains(err.Error(), "CEL validation cubic: its estimated cost") || !strings.Contains(err.Error(), "over the limit of 10000000") {
 		t.Errorf("a cubic CEL validation: %v", err)
 	}
 	single := `input.object.spec.data.all(d, d.remoteRef.key.startsWith("prod/"))`
