@@ -83,14 +83,18 @@ func FuzzActionMatches(f *testing.F) {
 }
 
 // FuzzIAMDocument feeds arbitrary policy documents, as IAM returns them (URL-encoded JSON),
-// through the parser and the built-in rules: nothing may panic or fail the evaluation (a
-// failed evaluation would block every sync of the store), and a document that allows
-// secretsmanager:GetSecretValue on "*" in its first statement is always flagged.
+// through the parser, the IAM evaluator and the built-in rules: nothing may panic or fail
+// the evaluation (a failed evaluation would block every sync of the store); a document whose
+// first statement allows secretsmanager:GetSecretValue on "*" with nothing that could narrow
+// it (no other statement) is always flagged, and one with an unconditional Deny of every
+// action on every resource never is.
 func FuzzIAMDocument(f *testing.F) {
 	for _, s := range []string{
 		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"*"}]}`,
 		`{"Statement":{"Effect":"Allow","Action":["ssm:*"],"Resource":["arn:aws:ssm:us-east-1:1:parameter/*"]}}`,
 		`{"Statement":[{"Effect":"Allow","NotAction":"s3:*","NotResource":"x"}]}`,
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"*","Resource":"*"}]}`,
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"secretsmanager:Get*","Resource":"arn:aws:secretsmanager:*:*:secret:${aws:username}-*","Condition":{"Bool":{"aws:SecureTransport":"true"}}}]}`,
 		`%7B%22Statement%22%3A%5B%5D%7D`,
 		`{"Statement":[{"Effect":"Allow","Action":7,"Resource":null}]}`,
 		`{"Statement":"nope"}`,
@@ -117,6 +121,9 @@ func FuzzIAMDocument(f *testing.F) {
 		if grantsAllSecrets(doc) && !hasRule(findings, "aws-wildcard-secret-resource") {
 			t.Fatalf("%s allows GetSecretValue on * but was not flagged: %+v", document, findings)
 		}
+		if deniesEverything(doc) && (hasRule(findings, "aws-wildcard-secret-resource") || hasRule(findings, "aws-wildcard-secret-action")) {
+			t.Fatalf("%s denies everything but was flagged: %+v", document, findings)
+		}
 	})
 }
 
@@ -132,25 +139,40 @@ func storeWithPolicy(doc map[string]any) Input {
 	var generic map[string]any
 	data, _ := json.Marshal(doc) // round-trip to the JSON types the builder produces
 	_ = json.Unmarshal(data, &generic)
+	role := "arn:aws:iam::123456789012:role/r"
 	return Input{
 		"kind":      "SecretStore",
 		"operation": "CREATE",
 		"object":    map[string]any{"metadata": map[string]any{"name": "s", "namespace": "p"}, "spec": map[string]any{"provider": map[string]any{"aws": map[string]any{}}}},
 		"namespace": map[string]any{"name": "p"},
-		"aws": map[string]any{"roleArn": "arn:aws:iam::1:role/r", "iam": map[string]any{"status": "known", "policies": []any{
-			map[string]any{"name": "inline/fuzz", "document": generic},
-		}}},
+		"aws":       map[string]any{"roleArn": role, "iam": KnownIAM([]IAMPolicy{{Name: "inline/fuzz", Document: generic}}, IAMSubject{RoleARN: role})},
 	}
 }
 
-// grantsAllSecrets: the first statement is exactly Allow secretsmanager:GetSecretValue on "*".
+// grantsAllSecrets: the only statement is Allow secretsmanager:GetSecretValue on "*",
+// without a Condition.
 func grantsAllSecrets(doc map[string]any) bool {
 	sts, ok := doc["Statement"].([]any)
-	if !ok || len(sts) == 0 {
+	if !ok || len(sts) != 1 {
 		return false
 	}
 	st, ok := sts[0].(map[string]any)
-	return ok && st["Effect"] == "Allow" && st["Action"] == "secretsmanager:GetSecretValue" && st["Resource"] == "*"
+	return ok && st["Effect"] == "Allow" && st["Action"] == "secretsmanager:GetSecretValue" && st["Resource"] == "*" && st["Condition"] == nil
+}
+
+// deniesEverything: some statement is Deny "*" on "*" without a Condition.
+func deniesEverything(doc map[string]any) bool {
+	sts, ok := doc["Statement"].([]any)
+	if !ok {
+		sts = []any{doc["Statement"]}
+	}
+	for _, raw := range sts {
+		st, ok := raw.(map[string]any)
+		if ok && st["Effect"] == "Deny" && st["Action"] == "*" && st["Resource"] == "*" && st["Condition"] == nil {
+			return true
+		}
+	}
+	return false
 }
 
 func hasRule(fs []Finding, id string) bool {

@@ -2,7 +2,10 @@ package policy
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -51,7 +54,7 @@ func (b *Builder) ForStore(ctx context.Context, store esv1.GenericStore, op stri
 		return nil, err
 	}
 	if aws := store.GetSpec().Provider.AWS; aws != nil {
-		in["aws"] = b.awsInput(ctx, store, aws)
+		in["aws"] = b.awsInput(ctx, store, aws, in["namespace"])
 	}
 	if store.GetKind() == esv1.ClusterSecretStoreKind {
 		in["conditions"] = conditionFacts(store.GetSpec().Conditions)
@@ -98,8 +101,11 @@ func (b *Builder) namespace(ctx context.Context, name string) (map[string]any, e
 }
 
 // awsInput resolves the role a store ends up with (spec.role, else the ServiceAccount's
-// IRSA role) and reads its IAM policies. Whatever cannot be known is said so, with why.
-func (b *Builder) awsInput(ctx context.Context, store esv1.GenericStore, spec *esv1.AWSProvider) map[string]any {
+// IRSA role), reads its IAM policies and analyses them (EvaluateIAM: the rules read
+// iam.analysis.findings). Whatever cannot be known is said so, with why: iam.status is
+// "known", "absent" (IAM says the role does not exist), "unknown" (with a reason), or "none"
+// (no role: static keys or the controller's own identity, which other rules judge).
+func (b *Builder) awsInput(ctx context.Context, store esv1.GenericStore, spec *esv1.AWSProvider, namespace any) map[string]any {
 	out := map[string]any{}
 	role := spec.Role
 	if jwt := spec.Auth.JWTAuth; jwt != nil && jwt.ServiceAccountRef != nil {
@@ -117,25 +123,71 @@ func (b *Builder) awsInput(ctx context.Context, store esv1.GenericStore, spec *e
 	unknown := func(reason string) map[string]any { return map[string]any{"status": "unknown", "reason": reason} }
 	switch {
 	case role == "":
-		out["iam"] = unknown("no role: the credentials are static keys or the controller's own")
+		out["iam"] = map[string]any{"status": "none", "reason": "no role: the credentials are static keys or the controller's own"}
 	case b.IAM == nil:
 		out["roleArn"] = role
 		out["iam"] = unknown("IAM inspection is off")
 	default:
 		out["roleArn"] = role
-		policies, err := b.IAM.RolePolicies(ctx, role)
-		if err != nil {
-			out["iam"] = unknown(err.Error())
-			break
-		}
-		list := make([]any, 0, len(policies))
-		for _, p := range policies {
-			list = append(list, map[string]any{"name": p.Name, "document": p.Document})
-		}
-		out["iam"] = map[string]any{"status": "known", "policies": list}
+		out["iam"] = b.iamInput(ctx, role, spec.Region, namespace)
 	}
 	return out
 }
+
+// iamInput reads and analyses a role's policies.
+func (b *Builder) iamInput(ctx context.Context, role, region string, namespace any) map[string]any {
+	policies, err := b.IAM.RolePolicies(ctx, role)
+	if errors.Is(err, ErrNoSuchRole) {
+		return map[string]any{"status": "absent", "reason": "IAM says the role does not exist, so it grants nothing", "policies": []any{}}
+	}
+	var unknown *IAMUnknownError
+	switch {
+	case errors.As(err, &unknown):
+		return map[string]any{"status": "unknown", "reason": unknown.Reason}
+	case err != nil:
+		return map[string]any{"status": "unknown", "reason": "reading the role's policies failed"}
+	}
+	return KnownIAM(policies, IAMSubject{RoleARN: role, Region: region, Prefixes: secretPrefixes(namespace)})
+}
+
+// KnownIAM is input.aws.iam for a role whose policies are known: the policies and the
+// evaluator's analysis (or "unknown" when they are too complex to analyse).
+func KnownIAM(policies []IAMPolicy, subj IAMSubject) map[string]any {
+	findings, err := EvaluateIAM(policies, subj)
+	if err != nil {
+		return map[string]any{"status": "unknown", "reason": err.Error()}
+	}
+	list := make([]any, 0, len(policies))
+	for _, p := range policies {
+		list = append(list, map[string]any{"name": p.Name, "document": p.Document, "boundary": p.Boundary})
+	}
+	// The analysis goes in as plain JSON values, as every other part of the input.
+	var analysis map[string]any
+	data, _ := json.Marshal(map[string]any{"findings": findings})
+	_ = json.Unmarshal(data, &analysis)
+	if analysis["findings"] == nil {
+		analysis["findings"] = []any{}
+	}
+	return map[string]any{"status": "known", "policies": list, "analysis": analysis}
+}
+
+// secretPrefixes: the namespace's allowed prefixes (annotation vigil.dev/secret-prefix,
+// comma-separated), as the externalsecret-key-outside-prefix rule reads them.
+func secretPrefixes(namespace any) []string {
+	ns, _ := namespace.(map[string]any)
+	ann, _ := ns["annotations"].(map[string]any)
+	v, _ := ann[SecretPrefixAnnotation].(string)
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// SecretPrefixAnnotation on a namespace lists the key prefixes its ExternalSecrets may read.
+const SecretPrefixAnnotation = "vigil.dev/secret-prefix"
 
 func toMap(obj runtime.Object) (map[string]any, error) {
 	return runtime.DefaultUnstructuredConverter.ToUnstructured(obj)

@@ -13,7 +13,7 @@ type StaticIAM map[string][]IAMPolicy
 func (s StaticIAM) RolePolicies(_ context.Context, roleARN string) ([]IAMPolicy, error) {
 	ps, ok := s[roleARN]
 	if !ok {
-		return nil, fmt.Errorf("no --aws-role-policy was given for %s", roleARN)
+		return nil, &IAMUnknownError{Reason: fmt.Sprintf("no --aws-role-policy was given for %s", roleARN)}
 	}
 	return ps, nil
 }

@@ -1,8 +1,10 @@
 # METADATA
 # title: IAM role is granted every Secrets Manager action
 # description: >-
-#   The store's role is allowed secretsmanager:* or *, which includes writing and deleting
-#   secrets, whatever the resource.
+#   The store's role is allowed every Secrets Manager action (secretsmanager:*, *, a
+#   NotAction that leaves Secrets Manager out, ...) on some resource, after Deny statements
+#   and the permissions boundary; that includes writing and deleting secrets. A grant that
+#   needs a Condition is a Warn that says so.
 # custom:
 #   id: aws-wildcard-secret-action
 #   action: Deny
@@ -14,11 +16,10 @@ import data.vigil.lib
 import rego.v1
 
 violation contains v if {
-	some s in lib.allow_statements
-	some a in lib.as_array(object.get(s.statement, "Action", []))
-	lower(a) in {"*", "secretsmanager:*"}
-	v := {
-		"message": sprintf("role %s is granted %q (%s)", [input.aws.roleArn, a, s.path]),
-		"path": s.path,
-	}
+	some f in input.aws.iam.analysis.findings
+	f.question == "every-secretsmanager-action"
+	v := object.union(lib.iam_action(f), {
+		"message": sprintf("role %s is granted every Secrets Manager action: %s (%s)%s", [input.aws.roleArn, concat("; ", f.resources), concat(", ", f.grants), lib.iam_caveats(f)]),
+		"path": lib.iam_path(f),
+	})
 }

@@ -1,7 +1,32 @@
-# Helpers shared by the built-in rules: IAM's own reading of policy documents.
+# Helpers shared by the built-in rules. The IAM rules read input.aws.iam.analysis.findings,
+# which the Go evaluator (policy/iameval.go) computes with IAM's semantics; the helpers
+# below that read policy documents directly (allow_statements, action_matches, ...) stay for
+# custom rules, which may import them.
 package vigil.lib
 
 import rego.v1
+
+iam_service_names := {"secretsmanager": "Secrets Manager secret", "ssm": "Parameter Store parameter"}
+
+# iam_action: a grant that holds only under a Condition (or a policy variable) is a Warn.
+iam_action(f) := {} if f.certain
+
+iam_action(f) := {"action": "Warn"} if not f.certain
+
+iam_path(f) := f.grants[0] if count(f.grants) > 0
+
+iam_path(f) := "spec.provider.aws" if count(f.grants) == 0
+
+# iam_caveats: what the verdict depends on, in words.
+iam_caveats(f) := concat("", [conditional_note(f), denies_note(f)])
+
+conditional_note(f) := "" if f.certain
+
+conditional_note(f) := sprintf("; only if the Condition or policy variable of %s allows it, which is not checked", [concat(", ", object.get(f, "conditional", []))]) if not f.certain
+
+denies_note(f) := "" if count(object.get(f, "uncountedDenies", [])) == 0
+
+denies_note(f) := sprintf("; the Deny under a Condition or policy variable of %s may narrow it and was not counted", [concat(", ", f.uncountedDenies)]) if count(object.get(f, "uncountedDenies", [])) > 0
 
 # as_array: IAM lets Statement, Action, Resource (and their Not forms) be a string or a list.
 as_array(x) := x if is_array(x)

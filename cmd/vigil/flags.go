@@ -14,6 +14,7 @@ type cliFlags struct {
 	fs             *flag.FlagSet
 	kubeconfig     string
 	iamTTL         time.Duration
+	iamAuditRole   string
 	requestTimeout time.Duration // one provider HTTP request, per attempt
 	zap            zap.Options
 }
@@ -52,6 +53,7 @@ func controllerFlags(o *manager.Options) *cliFlags {
 	fs.StringVar(&o.Webhook.DNSName, "webhook-dns-name", "vigil-webhook.vigil-system.svc", "DNS name of the webhook Service, for the certificate")
 	fs.StringVar(&o.Webhook.ConfigName, "webhook-configuration-name", "vigil", "ValidatingWebhookConfiguration whose CA bundle the controller keeps current")
 	fs.DurationVar(&c.iamTTL, "iam-cache-ttl", 5*time.Minute, "how long the IAM policies of a store's role are reused by the guardrails")
+	fs.StringVar(&c.iamAuditRole, "iam-audit-role-name", "", "name of a read-only IAM role (iam:GetRole, iam:ListRolePolicies, iam:GetRolePolicy, iam:ListAttachedRolePolicies, iam:GetPolicy, iam:GetPolicyVersion) that exists in every account whose roles stores use; the guardrails assume arn:aws:iam::<the role's account>:role/<name> to read a role of another account. Empty: such roles are unknown IAM (see the unknownIAM parameter of aws-wildcard-secret-resource)")
 	fs.DurationVar(&c.requestTimeout, "provider-request-timeout", 10*time.Second, "longest wait for one request to a secret backend (each retry gets its own); a hanging backend then fails the sync instead of holding a worker")
 	c.zap.BindFlags(fs)
 	return c

@@ -28,12 +28,13 @@ import (
 	"github.com/vigil-dev/vigil/policy"
 )
 
-const lintUsage = `Usage: vigil lint [-o text|json|sarif] [--policy FILE]... [--aws-role-policy ROLE_ARN=FILE.json]... PATH...
+const lintUsage = `Usage: vigil lint [-o text|json|sarif] [--policy FILE]... [--aws-role-policy ROLE_ARN=FILE.json]... [--aws-role-boundary ROLE_ARN=FILE.json]... PATH...
 
 Checks stores and ExternalSecrets in YAML files, folders or - (stdin) against the built-in
 policies and those of the ClusterSecretPolicy files, offline. IAM policies of roles come from
---aws-role-policy. Exits 1 when any finding is Deny, 0 otherwise, 2 on unreadable input or a
-policy that does not compile.
+--aws-role-policy (all of them: a role without any is unknown IAM), permissions boundaries
+from --aws-role-boundary. Exits 1 when any finding is Deny, 0 otherwise, 2 on unreadable
+input or a policy that does not compile.
 `
 
 // multiFlag collects a repeated flag.
@@ -66,9 +67,10 @@ func runLint(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, lintUsage); fs.PrintDefaults() }
 	output := fs.String("o", "text", "output format: text, json or sarif")
-	var policyFiles, rolePolicies multiFlag
+	var policyFiles, rolePolicies, roleBoundaries multiFlag
 	fs.Var(&policyFiles, "policy", "a file of ClusterSecretPolicy documents (repeatable)")
 	fs.Var(&rolePolicies, "aws-role-policy", "ROLE_ARN=FILE.json: an IAM policy attached to a role (repeatable)")
+	fs.Var(&roleBoundaries, "aws-role-boundary", "ROLE_ARN=FILE.json: the permissions boundary of a role")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -94,7 +96,7 @@ func runLint(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "vigil lint:", err)
 		return 2
 	}
-	iam, err := readRolePolicies(rolePolicies)
+	iam, err := readRolePolicies(rolePolicies, roleBoundaries)
 	if err != nil {
 		fmt.Fprintln(stderr, "vigil lint:", err)
 		return 2
@@ -225,22 +227,30 @@ func lintPolicies(ctx context.Context, files []string) (*policy.Set, error) {
 	return policy.NewSet(ctx, policies)
 }
 
-func readRolePolicies(specs []string) (policy.StaticIAM, error) {
+func readRolePolicies(specs, boundaries []string) (policy.StaticIAM, error) {
 	iam := policy.StaticIAM{}
-	for _, s := range specs {
+	for i, s := range append(append([]string{}, specs...), boundaries...) {
+		flagName, boundary := "--aws-role-policy", i >= len(specs)
+		if boundary {
+			flagName = "--aws-role-boundary"
+		}
 		role, file, ok := strings.Cut(s, "=")
 		if !ok || !strings.Contains(role, ":role/") {
-			return nil, fmt.Errorf("--aws-role-policy %q: want ROLE_ARN=FILE.json, e.g. arn:aws:iam::123456789012:role/app=policy.json", s)
+			return nil, fmt.Errorf("%s %q: want ROLE_ARN=FILE.json, e.g. arn:aws:iam::123456789012:role/app=policy.json", flagName, s)
 		}
 		data, err := os.ReadFile(file)
 		if err != nil {
-			return nil, fmt.Errorf("--aws-role-policy: %w", err)
+			return nil, fmt.Errorf("%s: %w", flagName, err)
 		}
 		var doc map[string]any
 		if err := json.Unmarshal(data, &doc); err != nil {
-			return nil, fmt.Errorf("--aws-role-policy: %s is not a JSON policy document: %w", file, err)
+			return nil, fmt.Errorf("%s: %s is not a JSON policy document: %w", flagName, file, err)
 		}
-		iam[role] = append(iam[role], policy.IAMPolicy{Name: filepath.Base(file), Document: doc})
+		name := filepath.Base(file)
+		if boundary {
+			name = "boundary/" + name
+		}
+		iam[role] = append(iam[role], policy.IAMPolicy{Name: name, Document: doc, Boundary: boundary})
 	}
 	return iam, nil
 }

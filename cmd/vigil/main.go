@@ -118,7 +118,9 @@ func runController(args []string, stderr io.Writer) int {
 	// IAM is global; the region only picks the endpoint. Without AWS credentials the
 	// guardrails report IAM as unknown instead of failing.
 	if awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion("us-east-1")); err == nil {
-		o.IAM = policy.NewIAMReader(awsCfg, flags.iamTTL)
+		reader := policy.NewIAMReader(awsCfg, flags.iamTTL)
+		reader.AuditRoleName = flags.iamAuditRole
+		o.IAM = reader
 	} else {
 		log.Error(err, "no AWS configuration for IAM inspection; IAM policies will be reported as unknown")
 	}

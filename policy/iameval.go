@@ -1,0 +1,239 @@
+package policy
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
+)
+
+// The IAM evaluator answers the questions the built-in rules ask about a role, with IAM's
+// own semantics: an explicit Deny beats any Allow; Action/NotAction and
+// Resource/NotResource; action names case-insensitive, resource ARNs case-sensitive; "*"
+// and "?" in both; string-or-list fields and a Statement that is one object or a list;
+// every inline and managed policy of the role; and, when the role has a permissions
+// boundary, only what both the identity policies and the boundary allow.
+//
+// Conditions are reported, not guessed: a grant that needs an Allow under a Condition (or a
+// resource with a policy variable such as ${aws:username}) is "possible", not "certain", and
+// the finding names those statements; a Deny under a Condition (or with a variable) may not
+// apply to a request, so it never subtracts.
+//
+// Not modelled (a Deny from these could only narrow what is reported): service control
+// policies, session policies, resource-based policies of the secrets, KMS key policies.
+
+// Questions the evaluator answers; they are the `question` of an IAMFinding.
+const (
+	// QuestionEverySecret: the role may read the value of every secret (or parameter) name
+	// of an account and region.
+	QuestionEverySecret = "read-every-secret"
+	// QuestionOutsidePrefix: the role may read a value whose name is outside every prefix
+	// the namespace is allowed (annotation vigil.dev/secret-prefix).
+	QuestionOutsidePrefix = "read-outside-prefix"
+	// QuestionEveryAction: the role is granted every Secrets Manager action.
+	QuestionEveryAction = "every-secretsmanager-action"
+)
+
+// IAMFinding is one answer of the evaluator that a rule reports.
+type IAMFinding struct {
+	Question string `json:"question"`
+	// Certain: the grant holds without any Condition or policy variable. Otherwise it holds
+	// only if the Conditions (or variables) of the Conditional statements allow it.
+	Certain bool   `json:"certain"`
+	Service string `json:"service"`
+	Action  string `json:"action,omitempty"`
+	// Example is a resource the role may read, for read-outside-prefix.
+	Example string `json:"example,omitempty"`
+	// Grants: the Allow statements (iam:<policy>/Statement[i]) behind it, and their
+	// resources as written ("NotResource ..." for a NotResource statement).
+	Grants    []string `json:"grants"`
+	Resources []string `json:"resources"`
+	// Conditional: the Allow statements with a Condition or a policy variable it depends on.
+	Conditional []string `json:"conditional,omitempty"`
+	// UncountedDenies: Deny statements with a Condition or a variable, which may narrow the
+	// grant but were not counted.
+	UncountedDenies []string `json:"uncountedDenies,omitempty"`
+}
+
+// IAMSubject is what the questions are asked about besides the policies.
+type IAMSubject struct {
+	RoleARN string
+	// Region of the store (the first region whose names are checked); may be empty.
+	Region string
+	// Prefixes the namespace may read; none means the outside-prefix question is not asked.
+	Prefixes []string
+}
+
+// secretReadActions: the actions that return secret values, by service.
+var secretReadActions = map[string][]string{
+	"secretsmanager": {"secretsmanager:GetSecretValue"},
+	"ssm":            {"ssm:GetParameter", "ssm:GetParameters", "ssm:GetParameterHistory", "ssm:GetParametersByPath"},
+}
+
+// secretsManagerActions: every action of Secrets Manager (the Service Authorization
+// Reference's list), for "is every action granted".
+var secretsManagerActions = []string{
+	"BatchGetSecretValue", "CancelRotateSecret", "CreateSecret", "DeleteResourcePolicy", "DeleteSecret",
+	"DescribeSecret", "GetRandomPassword", "GetResourcePolicy", "GetSecretValue", "ListSecretVersionIds",
+	"ListSecrets", "PutResourcePolicy", "PutSecretValue", "RemoveRegionsFromReplication",
+	"ReplicateSecretToRegions", "RestoreSecret", "RotateSecret", "StopReplicationToReplica", "TagResource",
+	"UntagResource", "UpdateSecret", "UpdateSecretVersionStage", "ValidateResourcePolicy",
+}
+
+// EvaluateIAM answers every question for a role's policies. An error means the policies
+// could not be analysed (too complex): the caller reports IAM as unknown.
+func EvaluateIAM(policies []IAMPolicy, subj IAMSubject) ([]IAMFinding, error) {
+	sts := readStatements(policies)
+	e := &iamEval{statements: sts, subj: subj, partition: "aws"}
+	e.hasBoundary = slices.ContainsFunc(policies, func(p IAMPolicy) bool { return p.Boundary })
+	if a, err := arn.Parse(subj.RoleARN); err == nil {
+		e.partition, e.account = a.Partition, a.AccountID
+	}
+	var out []IAMFinding
+	for _, svc := range []string{"secretsmanager", "ssm"} {
+		f, err := e.everySecret(svc)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f...)
+	}
+	if len(subj.Prefixes) > 0 {
+		for _, svc := range []string{"secretsmanager", "ssm"} {
+			f, err := e.outsidePrefix(svc)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, f...)
+		}
+	}
+	f, err := e.everyAction()
+	if err != nil {
+		return nil, err
+	}
+	return append(out, f...), nil
+}
+
+// iamStatement is one statement as the evaluator reads it.
+type iamStatement struct {
+	path        string
+	allow       bool
+	boundary    bool
+	actions     []string
+	notAction   bool
+	resources   []string
+	notResource bool
+	globs       []glob
+	// possibleOnly: a Condition or a policy variable decides whether it applies.
+	possibleOnly bool
+}
+
+// readStatements reads every statement of the policies; statements IAM would refuse
+// (no Effect of Allow or Deny, no Action/NotAction, no Resource/NotResource) grant nothing.
+func readStatements(policies []IAMPolicy) []iamStatement {
+	var out []iamStatement
+	for _, p := range policies {
+		vars := p.Document["Version"] == "2012-10-17"
+		raw := p.Document["Statement"]
+		list, ok := raw.([]any)
+		if !ok {
+			list = []any{raw}
+		}
+		for i, r := range list {
+			m, ok := r.(map[string]any)
+			if !ok {
+				continue
+			}
+			st := iamStatement{path: fmt.Sprintf("iam:%s/Statement[%d]", p.Name, i), boundary: p.Boundary}
+			if readStatement(m, vars, &st) {
+				out = append(out, st)
+			}
+		}
+	}
+	return out
+}
+
+func readStatement(m map[string]any, vars bool, st *iamStatement) bool {
+	switch m["Effect"] {
+	case "Allow":
+		st.allow = true
+	case "Deny":
+	default:
+		return false
+	}
+	st.actions, st.notAction = stringsOf(m, "Action", "NotAction")
+	st.resources, st.notResource = stringsOf(m, "Resource", "NotResource")
+	if st.actions == nil || st.resources == nil {
+		return false
+	}
+	if c, ok := m["Condition"]; ok && c != nil {
+		st.possibleOnly = true
+	}
+	for _, r := range st.resources {
+		g, hasVar := resourceGlob(r, vars)
+		st.globs = append(st.globs, g)
+		st.possibleOnly = st.possibleOnly || hasVar
+	}
+	return true
+}
+
+// stringsOf reads a field that IAM lets be a string or a list of strings (or its Not form),
+// and says which one it was. Values that are not strings are left out.
+func stringsOf(m map[string]any, field, notField string) ([]string, bool) {
+	v, not := m[field], false
+	if v == nil {
+		v, not = m[notField], true
+	}
+	var out []string
+	switch x := v.(type) {
+	case string:
+		out = []string{x}
+	case []any:
+		out = []string{}
+		for _, e := range x {
+			if s, ok := e.(string); ok {
+				out = append(out, s)
+			}
+		}
+	default:
+		return nil, false
+	}
+	return out, not
+}
+
+// actionMatches: IAM's action patterns, case-insensitive with "*" and "?".
+func actionMatches(pattern, action string) bool {
+	return matchGlob(actionGlob(strings.ToLower(pattern)), strings.ToLower(action))
+}
+
+func actionGlob(p string) glob {
+	var g glob
+	for _, r := range p {
+		switch r {
+		case '*':
+			g = append(g, many(anyChar)...)
+		case '?':
+			g = append(g, one(anyChar)...)
+		default:
+			g = append(g, node{class: literal(r), lit: r})
+		}
+	}
+	return g
+}
+
+func (st *iamStatement) coversAction(action string) bool {
+	matched := slices.ContainsFunc(st.actions, func(p string) bool { return actionMatches(p, action) })
+	return matched != st.notAction
+}
+
+func (st *iamStatement) describe() string {
+	quoted := make([]string, len(st.resources))
+	for i, r := range st.resources {
+		quoted[i] = fmt.Sprintf("%q", r)
+	}
+	s := strings.Join(quoted, ", ")
+	if st.notResource {
+		return "every resource except " + s
+	}
+	return s
+}

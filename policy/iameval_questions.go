@@ -1,0 +1,337 @@
+package policy
+
+import (
+	"slices"
+	"strings"
+)
+
+// iamEval asks the questions of one role.
+type iamEval struct {
+	statements  []iamStatement
+	hasBoundary bool
+	subj        IAMSubject
+	partition   string
+	account     string
+}
+
+// layout places a target (and more globs) and the statements that apply to an action into
+// one search: globs[0] is the target.
+type layout struct {
+	globs              []glob
+	allow, bound, deny []placed
+	hasBoundary        bool
+}
+
+type placed struct {
+	st  *iamStatement
+	off int
+}
+
+// layoutFor collects the statements that apply to action. certain leaves out the Allow
+// statements that depend on a Condition or a variable; Deny statements that do are left
+// out in both cases (they may not apply, so they subtract nothing for certain).
+func (e *iamEval) layoutFor(action string, certain bool, head ...glob) *layout {
+	l := &layout{globs: append([]glob{}, head...), hasBoundary: e.hasBoundary}
+	for i := range e.statements {
+		st := &e.statements[i]
+		if !st.coversAction(action) || (st.possibleOnly && (certain || !st.allow)) {
+			continue
+		}
+		p := placed{st: st, off: len(l.globs)}
+		l.globs = append(l.globs, st.globs...)
+		switch {
+		case !st.allow:
+			l.deny = append(l.deny, p)
+		case st.boundary:
+			l.bound = append(l.bound, p)
+		default:
+			l.allow = append(l.allow, p)
+		}
+	}
+	return l
+}
+
+func (p placed) matches(acc []bool) bool {
+	any := slices.Contains(acc[p.off:p.off+len(p.st.globs)], true)
+	return any != p.st.notResource
+}
+
+func anyMatches(ps []placed, acc []bool) bool {
+	return slices.ContainsFunc(ps, func(p placed) bool { return p.matches(acc) })
+}
+
+// granted: an identity Allow, the boundary's Allow when there is a boundary, and no Deny.
+func (l *layout) granted(acc []bool) bool {
+	return anyMatches(l.allow, acc) && (!l.hasBoundary || anyMatches(l.bound, acc)) && !anyMatches(l.deny, acc)
+}
+
+// covers: every string of target is granted.
+func (e *iamEval) covers(action string, certain bool, target glob) (bool, error) {
+	l := e.layoutFor(action, certain, target)
+	_, found, err := findString(l.globs, func(acc []bool) bool { return acc[0] && !l.granted(acc) })
+	return !found, err
+}
+
+// grantedOutside finds a string of target, granted, that no glob of outside matches.
+func (e *iamEval) grantedOutside(action string, certain bool, target glob, outside []glob) (string, bool, error) {
+	l := e.layoutFor(action, certain, append([]glob{target}, outside...)...)
+	return findString(l.globs, func(acc []bool) bool {
+		return acc[0] && !slices.Contains(acc[1:1+len(outside)], true) && l.granted(acc)
+	})
+}
+
+// describeGrant fills in which statements a grant on target comes from.
+func (e *iamEval) describeGrant(f *IAMFinding, action string, target glob) error {
+	for i := range e.statements {
+		st := &e.statements[i]
+		if !st.coversAction(action) {
+			continue
+		}
+		p := placed{st: st, off: 1}
+		_, hit, err := findString(append([]glob{target}, st.globs...), func(acc []bool) bool { return acc[0] && p.matches(acc) })
+		if err != nil {
+			return err
+		}
+		switch {
+		case !hit:
+		case !st.allow && st.possibleOnly:
+			f.UncountedDenies = append(f.UncountedDenies, st.path)
+		case st.allow && st.possibleOnly:
+			f.Conditional = append(f.Conditional, st.path)
+		case st.allow && !st.boundary:
+			f.Grants = append(f.Grants, st.path)
+			f.Resources = append(f.Resources, st.describe())
+		}
+	}
+	if !f.Certain {
+		// A possible-only grant is named by its conditional statements.
+		for _, p := range f.Conditional {
+			if !slices.Contains(f.Grants, p) {
+				f.Grants = append(f.Grants, p)
+				f.Resources = append(f.Resources, e.byPath(p).describe())
+			}
+		}
+	}
+	return nil
+}
+
+// anyPossibleOnly: some statement depends on a Condition or a variable (otherwise what is
+// possible is what is certain, and one search per question is enough).
+func (e *iamEval) anyPossibleOnly() bool {
+	return slices.ContainsFunc(e.statements, func(st iamStatement) bool { return st.possibleOnly })
+}
+
+func (e *iamEval) byPath(path string) *iamStatement {
+	for i := range e.statements {
+		if e.statements[i].path == path {
+			return &e.statements[i]
+		}
+	}
+	return &iamStatement{}
+}
+
+// everySecret: may the role read every name of the service in some account and region?
+func (e *iamEval) everySecret(svc string) ([]IAMFinding, error) {
+	var possible *IAMFinding
+	for _, action := range secretReadActions[svc] {
+		for _, target := range e.everyNameTargets(svc, action) {
+			certain, err := e.covers(action, true, target)
+			if err != nil {
+				return nil, err
+			}
+			maybe := certain
+			if !certain && e.anyPossibleOnly() {
+				if maybe, err = e.covers(action, false, target); err != nil {
+					return nil, err
+				}
+			}
+			if !maybe || (!certain && possible != nil) {
+				continue
+			}
+			f := IAMFinding{Question: QuestionEverySecret, Certain: certain, Service: svc, Action: action}
+			if err := e.describeGrant(&f, action, target); err != nil {
+				return nil, err
+			}
+			if certain {
+				return []IAMFinding{f}, nil
+			}
+			possible = &f
+		}
+	}
+	if possible != nil {
+		return []IAMFinding{*possible}, nil
+	}
+	return nil, nil
+}
+
+// everyNameTargets: the languages "every name of the service" for the candidate regions
+// and accounts (the store's region, us-east-1, the role's account, and those the Allow
+// statements name), and for ssm:GetParametersByPath the root path "/" (it returns every
+// parameter below the path it is granted on).
+func (e *iamEval) everyNameTargets(svc, action string) []glob {
+	var out []glob
+	for _, region := range e.candidates(3, svc, e.subj.Region, "us-east-1") {
+		for _, account := range e.candidates(4, svc, e.account) {
+			base := litGlob("arn:" + e.partition + ":" + svc + ":" + region + ":" + account + ":")
+			switch svc {
+			case "secretsmanager":
+				// NAME-XXXXXX: the name and six random characters Secrets Manager appends.
+				suffix := litGlob("-")
+				for range 6 {
+					suffix = suffix.then(one(isAlnum))
+				}
+				out = append(out, base.then(litGlob("secret:"), one(smNameChar), many(smNameChar), suffix))
+			case "ssm":
+				out = append(out, base.then(litGlob("parameter/"), one(ssmNameChar), many(ssmNameChar)))
+				if action == "ssm:GetParametersByPath" {
+					out = append(out, base.then(litGlob("parameter/")))
+				}
+			}
+		}
+	}
+	return out
+}
+
+// candidates returns the given values and, for segment i of every Allow resource, one
+// value it matches (wildcards dropped), without duplicates, at most 4.
+func (e *iamEval) candidates(segment int, svc string, given ...string) []string {
+	var out []string
+	add := func(v string) {
+		if !slices.Contains(out, v) && len(out) < 4 {
+			out = append(out, v)
+		}
+	}
+	for _, v := range given {
+		if v != "" {
+			add(v)
+		}
+	}
+	for _, st := range e.statements {
+		if !st.allow || st.notResource {
+			continue
+		}
+		for _, r := range st.resources {
+			// Only resources of the service (or of a wildcard service) name candidates.
+			if parts := strings.SplitN(r, ":", 6); len(parts) == 6 && matchGlob(actionGlob(parts[2]), svc) {
+				add(strings.NewReplacer("*", "", "?", "a", "${", "", "}", "").Replace(parts[segment]))
+			}
+		}
+	}
+	return out
+}
+
+// outsidePrefix: may the role read a name of the service outside every prefix?
+func (e *iamEval) outsidePrefix(svc string) ([]IAMFinding, error) {
+	var possible *IAMFinding
+	for _, action := range secretReadActions[svc] {
+		target, outside := e.prefixLanguages(svc, action)
+		for _, certain := range []bool{true, false} {
+			if !certain && !e.anyPossibleOnly() {
+				break
+			}
+			example, found, err := e.grantedOutside(action, certain, target, outside)
+			if err != nil {
+				return nil, err
+			}
+			if !found || (!certain && possible != nil) {
+				continue
+			}
+			f := IAMFinding{Question: QuestionOutsidePrefix, Certain: certain, Service: svc, Action: action, Example: example}
+			if err := e.describeGrant(&f, action, litGlob(example)); err != nil {
+				return nil, err
+			}
+			if certain {
+				return []IAMFinding{f}, nil
+			}
+			possible = &f
+			break
+		}
+	}
+	if possible != nil {
+		return []IAMFinding{*possible}, nil
+	}
+	return nil, nil
+}
+
+// prefixLanguages: every name of the service in any region and account, and the names
+// inside the namespace's prefixes (for ssm:GetParametersByPath a path inside is also the
+// prefix itself without its trailing "/": it returns only what is below).
+func (e *iamEval) prefixLanguages(svc, action string) (glob, []glob) {
+	base := litGlob("arn:"+e.partition+":"+svc+":").then(many(notColon), litGlob(":"), many(notColon), litGlob(":"))
+	var target glob
+	var outside []glob
+	for _, p := range e.subj.Prefixes {
+		switch svc {
+		case "secretsmanager":
+			outside = append(outside, many(anyChar).then(litGlob(":secret:"+p), many(anyChar)))
+		case "ssm":
+			name := strings.TrimPrefix(p, "/")
+			outside = append(outside, many(anyChar).then(litGlob(":parameter/"+name), many(anyChar)))
+			if action == "ssm:GetParametersByPath" && strings.HasSuffix(name, "/") {
+				outside = append(outside, many(anyChar).then(litGlob(":parameter/"+strings.TrimSuffix(name, "/"))))
+			}
+		}
+	}
+	switch svc {
+	case "secretsmanager":
+		target = base.then(litGlob("secret:"), one(smNameChar), many(smNameChar))
+	case "ssm":
+		target = base.then(litGlob("parameter/"), many(ssmNameChar))
+		if action != "ssm:GetParametersByPath" {
+			target = base.then(litGlob("parameter/"), one(ssmNameChar), many(ssmNameChar))
+		}
+	}
+	return target, outside
+}
+
+// everyAction: is every Secrets Manager action granted (on some resource)?
+func (e *iamEval) everyAction() ([]IAMFinding, error) {
+	anything := many(anyChar)
+	verdict := func(certain bool) (bool, error) {
+		for _, a := range secretsManagerActions {
+			l := e.layoutFor("secretsmanager:"+a, certain, anything)
+			_, found, err := findString(l.globs, l.granted)
+			if err != nil || !found {
+				return false, err
+			}
+		}
+		return true, nil
+	}
+	certain, err := verdict(true)
+	if err != nil {
+		return nil, err
+	}
+	if !certain {
+		if !e.anyPossibleOnly() {
+			return nil, nil
+		}
+		if maybe, err := verdict(false); err != nil || !maybe {
+			return nil, err
+		}
+	}
+	f := IAMFinding{Question: QuestionEveryAction, Certain: certain, Service: "secretsmanager"}
+	for _, st := range e.statements {
+		if !st.allow || st.boundary || slices.ContainsFunc(secretsManagerActions, func(a string) bool { return !st.coversAction("secretsmanager:" + a) }) {
+			continue
+		}
+		if st.possibleOnly {
+			f.Conditional = append(f.Conditional, st.path)
+		}
+		if !st.possibleOnly || !certain {
+			f.Grants = append(f.Grants, st.path)
+			f.Resources = append(f.Resources, actionsOf(st))
+		}
+	}
+	return []IAMFinding{f}, nil
+}
+
+func actionsOf(st iamStatement) string {
+	quoted := make([]string, len(st.actions))
+	for i, a := range st.actions {
+		quoted[i] = `"` + a + `"`
+	}
+	if st.notAction {
+		return "every action except " + strings.Join(quoted, ", ")
+	}
+	return strings.Join(quoted, ", ")
+}
