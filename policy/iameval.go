@@ -43,6 +43,9 @@ type IAMFinding struct {
 	Certain bool   `json:"certain"`
 	Service string `json:"service"`
 	Action  string `json:"action,omitempty"`
+	// Except: not quite every name, but every name except some that a statement singles out
+	// (e.g. Allow with NotResource prod/*): still unbounded.
+	Except bool `json:"except,omitempty"`
 	// Example is a resource the role may read, for read-outside-prefix.
 	Example string `json:"example,omitempty"`
 	// Grants: the Allow statements (iam:<policy>/Statement[i]) behind it, and their

@@ -134,7 +134,8 @@ func (e *iamEval) byPath(path string) *iamStatement {
 func (e *iamEval) everySecret(svc string) ([]IAMFinding, error) {
 	var possible *IAMFinding
 	for _, action := range secretReadActions[svc] {
-		for _, target := range e.everyNameTargets(svc, action) {
+		for _, nt := range e.everyNameTargets(svc, action) {
+			target := nt.glob
 			certain, err := e.covers(action, true, target)
 			if err != nil {
 				return nil, err
@@ -148,7 +149,7 @@ func (e *iamEval) everySecret(svc string) ([]IAMFinding, error) {
 			if !maybe || (!certain && possible != nil) {
 				continue
 			}
-			f := IAMFinding{Question: QuestionEverySecret, Certain: certain, Service: svc, Action: action}
+			f := IAMFinding{Question: QuestionEverySecret, Certain: certain, Service: svc, Action: action, Except: nt.except}
 			if err := e.describeGrant(&f, action, target); err != nil {
 				return nil, err
 			}
@@ -167,24 +168,49 @@ func (e *iamEval) everySecret(svc string) ([]IAMFinding, error) {
 // everyNameTargets: the languages "every name of the service" for the candidate regions
 // and accounts (the store's region, us-east-1, the role's account, and those the Allow
 // statements name), and for ssm:GetParametersByPath the root path "/" (it returns every
-// parameter below the path it is granted on).
-func (e *iamEval) everyNameTargets(svc, action string) []glob {
-	var out []glob
-	for _, region := range e.candidates(3, svc, e.subj.Region, "us-east-1") {
-		for _, account := range e.candidates(4, svc, e.account) {
-			base := litGlob("arn:" + e.partition + ":" + svc + ":" + region + ":" + account + ":")
-			switch svc {
-			case "secretsmanager":
-				// NAME-XXXXXX: the name and six random characters Secrets Manager appends.
-				suffix := litGlob("-")
-				for range 6 {
-					suffix = suffix.then(one(isAlnum))
-				}
-				out = append(out, base.then(litGlob("secret:"), one(smNameChar), many(smNameChar), suffix))
-			case "ssm":
-				out = append(out, base.then(litGlob("parameter/"), one(ssmNameChar), many(ssmNameChar)))
-				if action == "ssm:GetParametersByPath" {
-					out = append(out, base.then(litGlob("parameter/")))
+// parameter below the path it is granted on). Each comes twice: all names, and all names
+// that begin with a character no pattern names. A grant of the second is unbounded too
+// (every name but those some statement singles out, e.g. NotResource prod/*), and is
+// reported as such (IAMFinding.Except).
+func (e *iamEval) everyNameTargets(svc, action string) []nameTarget {
+	named := map[rune]bool{}
+	for _, st := range e.statements {
+		for _, g := range st.globs {
+			for _, n := range g {
+				named[n.lit] = true
+			}
+		}
+	}
+	smFresh := func(r rune) bool { return smNameChar(r) && !named[r] }
+	ssmFresh := func(r rune) bool { return ssmNameChar(r) && !named[r] }
+	var out []nameTarget
+	for _, except := range []bool{false, true} {
+		// Two more real regions stand for the ones no pattern names (a grant on "*"
+		// narrowed by a Deny in one region still reads every name of the others).
+		for _, region := range e.candidates(3, svc, e.subj.Region, "us-east-1", "eu-west-1", "ap-southeast-2") {
+			for _, account := range e.candidates(4, svc, e.account) {
+				base := litGlob("arn:" + e.partition + ":" + svc + ":" + region + ":" + account + ":")
+				switch svc {
+				case "secretsmanager":
+					first := charClass(smNameChar)
+					if except {
+						first = smFresh
+					}
+					// NAME-XXXXXX: the name and six random characters Secrets Manager appends.
+					suffix := litGlob("-")
+					for range 6 {
+						suffix = suffix.then(one(isAlnum))
+					}
+					out = append(out, nameTarget{base.then(litGlob("secret:"), one(first), many(smNameChar), suffix), except})
+				case "ssm":
+					first := charClass(ssmNameChar)
+					if except {
+						first = ssmFresh
+					}
+					out = append(out, nameTarget{base.then(litGlob("parameter/"), one(first), many(ssmNameChar)), except})
+					if action == "ssm:GetParametersByPath" && !except {
+						out = append(out, nameTarget{base.then(litGlob("parameter/")), false})
+					}
 				}
 			}
 		}
@@ -192,12 +218,19 @@ func (e *iamEval) everyNameTargets(svc, action string) []glob {
 	return out
 }
 
+// nameTarget is one language of names; except: the names that begin with a character no
+// pattern names.
+type nameTarget struct {
+	glob   glob
+	except bool
+}
+
 // candidates returns the given values and, for segment i of every Allow resource, one
-// value it matches (wildcards dropped), without duplicates, at most 4.
+// value it matches (wildcards dropped), without duplicates, at most 6.
 func (e *iamEval) candidates(segment int, svc string, given ...string) []string {
 	var out []string
 	add := func(v string) {
-		if !slices.Contains(out, v) && len(out) < 4 {
+		if !slices.Contains(out, v) && len(out) < 6 {
 			out = append(out, v)
 		}
 	}
@@ -284,12 +317,19 @@ func (e *iamEval) prefixLanguages(svc, action string) (glob, []glob) {
 	return target, outside
 }
 
+// resourcelessActions are authorized against the resource "*" only (they have no resource
+// type): a statement grants them only if a Resource pattern matches the string "*".
+var resourcelessActions = []string{"BatchGetSecretValue", "GetRandomPassword", "ListSecrets"}
+
 // everyAction: is every Secrets Manager action granted (on some resource)?
 func (e *iamEval) everyAction() ([]IAMFinding, error) {
-	anything := many(anyChar)
 	verdict := func(certain bool) (bool, error) {
 		for _, a := range secretsManagerActions {
-			l := e.layoutFor("secretsmanager:"+a, certain, anything)
+			target := many(anyChar)
+			if slices.Contains(resourcelessActions, a) {
+				target = litGlob("*")
+			}
+			l := e.layoutFor("secretsmanager:"+a, certain, target)
 			_, found, err := findString(l.globs, l.granted)
 			if err != nil || !found {
 				return false, err

@@ -37,10 +37,14 @@ violation contains v if {
 	some f in input.aws.iam.analysis.findings
 	f.question == "read-every-secret"
 	v := object.union(lib.iam_action(f), {
-		"message": sprintf("role %s may read every %s: %s on %s (%s)%s", [role, lib.iam_service_names[f.service], f.action, concat("; ", f.resources), concat(", ", f.grants), lib.iam_caveats(f)]),
+		"message": sprintf("role %s may read every %s%s: %s on %s (%s)%s", [role, lib.iam_service_names[f.service], except_note(f), f.action, concat("; ", f.resources), concat(", ", f.grants), lib.iam_caveats(f)]),
 		"path": lib.iam_path(f),
 	})
 }
+
+except_note(f) := " but those a NotResource or Deny singles out" if f.except
+
+else := ""
 
 violation contains v if {
 	some f in input.aws.iam.analysis.findings
