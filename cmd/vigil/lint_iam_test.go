@@ -50,7 +50,9 @@ func TestLint_IAMVerdicts(t *testing.T) {
 	allow := func(action, res string) string {
 		return `{"Effect":"Allow","Action":"` + action + `","Resource":"` + res + `"}`
 	}
-	doc := func(sts ...string) string { return `{"Version":"2012-10-17","Statement":[` + strings.Join(sts, ",") + `]}` }
+	doc := func(sts ...string) string {
+		return `{"Version":"2012-10-17","Statement":[` + strings.Join(sts, ",") + `]}`
+	}
 	resource, action := "aws-wildcard-secret-resource", "aws-wildcard-secret-action"
 	for _, c := range []struct {
 		name string
