@@ -72,11 +72,11 @@ func (e *iamEval) covers(action string, certain bool, target glob) (bool, error)
 	return !found, err
 }
 
-// grantedOutside finds a string of target, granted, that no glob of outside matches.
-func (e *iamEval) grantedOutside(action string, certain bool, target glob, outside []glob) (string, bool, error) {
-	l := e.layoutFor(action, certain, append([]glob{target}, outside...)...)
+// grantedOutside finds a string of target, granted, that no glob of inside matches.
+func (e *iamEval) grantedOutside(action string, certain bool, target glob, inside []glob) (string, bool, error) {
+	l := e.layoutFor(action, certain, append([]glob{target}, inside...)...)
 	return findString(l.globs, func(acc []bool) bool {
-		return acc[0] && !slices.Contains(acc[1:1+len(outside)], true) && l.granted(acc)
+		return acc[0] && !slices.Contains(acc[1:1+len(inside)], true) && l.granted(acc)
 	})
 }
 
@@ -257,12 +257,15 @@ func (e *iamEval) candidates(segment int, svc string, given ...string) []string 
 func (e *iamEval) outsidePrefix(svc string) ([]IAMFinding, error) {
 	var possible *IAMFinding
 	for _, action := range secretReadActions[svc] {
-		target, outside := e.prefixLanguages(svc, action)
+		target, inside, ok := e.prefixLanguages(svc, action)
+		if !ok {
+			return nil, nil
+		}
 		for _, certain := range []bool{true, false} {
 			if !certain && !e.anyPossibleOnly() {
 				break
 			}
-			example, found, err := e.grantedOutside(action, certain, target, outside)
+			example, found, err := e.grantedOutside(action, certain, target, inside)
 			if err != nil {
 				return nil, err
 			}
@@ -287,34 +290,49 @@ func (e *iamEval) outsidePrefix(svc string) ([]IAMFinding, error) {
 }
 
 // prefixLanguages: every name of the service in any region and account, and the names
-// inside the namespace's prefixes (for ssm:GetParametersByPath a path inside is also the
-// prefix itself without its trailing "/": it returns only what is below).
-func (e *iamEval) prefixLanguages(svc, action string) (glob, []glob) {
+// inside the namespace's prefixes, read as externalsecret-key-outside-prefix reads them: a
+// prefix is a folder ("prod/pay" holds "prod/pay" itself and "prod/pay/db", not
+// "prod/payments"), Parameter Store names with or without their leading "/". For
+// ssm:GetParametersByPath the folder itself is inside too (it returns what is below it).
+// A prefix of "/" holds everything: then nothing is outside (ok false).
+func (e *iamEval) prefixLanguages(svc, action string) (target glob, inside []glob, ok bool) {
 	base := litGlob("arn:"+e.partition+":"+svc+":").then(many(notColon), litGlob(":"), many(notColon), litGlob(":"))
-	var target glob
-	var outside []glob
+	suffix := litGlob("-")
+	for range 6 {
+		suffix = suffix.then(one(isAlnum))
+	}
 	for _, p := range e.subj.Prefixes {
+		folder := strings.Trim(strings.TrimSpace(p), "/")
+		if svc == "secretsmanager" {
+			folder = strings.TrimRight(strings.TrimSpace(p), "/")
+		}
+		if folder == "" {
+			return nil, nil, false
+		}
+		exact := !strings.HasSuffix(p, "/") || action == "ssm:GetParametersByPath"
 		switch svc {
 		case "secretsmanager":
-			outside = append(outside, many(anyChar).then(litGlob(":secret:"+p), many(anyChar)))
+			inside = append(inside, many(anyChar).then(litGlob(":secret:"+folder+"/"), many(anyChar)))
+			if exact {
+				inside = append(inside, many(anyChar).then(litGlob(":secret:"+folder), suffix))
+			}
 		case "ssm":
-			name := strings.TrimPrefix(p, "/")
-			outside = append(outside, many(anyChar).then(litGlob(":parameter/"+name), many(anyChar)))
-			if action == "ssm:GetParametersByPath" && strings.HasSuffix(name, "/") {
-				outside = append(outside, many(anyChar).then(litGlob(":parameter/"+strings.TrimSuffix(name, "/"))))
+			inside = append(inside, many(anyChar).then(litGlob(":parameter/"+folder+"/"), many(anyChar)))
+			if exact {
+				inside = append(inside, many(anyChar).then(litGlob(":parameter/"+folder)))
 			}
 		}
 	}
 	switch svc {
 	case "secretsmanager":
-		target = base.then(litGlob("secret:"), one(smNameChar), many(smNameChar))
+		target = base.then(litGlob("secret:"), one(smNameChar), many(smNameChar), suffix)
 	case "ssm":
 		target = base.then(litGlob("parameter/"), many(ssmNameChar))
 		if action != "ssm:GetParametersByPath" {
 			target = base.then(litGlob("parameter/"), one(ssmNameChar), many(ssmNameChar))
 		}
 	}
-	return target, outside
+	return target, inside, true
 }
 
 // resourcelessActions are authorized against the resource "*" only (they have no resource
