@@ -121,6 +121,26 @@ type rendered struct {
 	data        map[string][]byte
 	labels      map[string]string
 	annotations map[string]string
+	// fetched is the data before the template, kept to redact error messages.
+	fetched map[string][]byte
+}
+
+// secrets are the values no message may show: the fetched and the rendered ones.
+func (o *rendered) secrets() map[string]string {
+	out := make(map[string]string, len(o.fetched)+len(o.data)+len(o.labels)+len(o.annotations))
+	for k, v := range o.fetched {
+		out["f/"+k] = string(v)
+	}
+	for k, v := range o.data {
+		out["d/"+k] = string(v)
+	}
+	for k, v := range o.labels {
+		out["l/"+k] = v
+	}
+	for k, v := range o.annotations {
+		out["a/"+k] = v
+	}
+	return out
 }
 
 // renderTemplate applies spec.target.template to the fetched data: template.data and
@@ -130,7 +150,7 @@ type rendered struct {
 // place in the spec and the reason, never a value.
 func (r *Reconciler) renderTemplate(ctx context.Context, es *esv1.ExternalSecret, fetched map[string][]byte) (*rendered, error) {
 	t := es.Spec.Target.Template
-	out := &rendered{data: fetched, labels: map[string]string{}, annotations: map[string]string{}}
+	out := &rendered{data: fetched, fetched: fetched, labels: map[string]string{}, annotations: map[string]string{}}
 	if t == nil {
 		return out, nil
 	}

@@ -2,8 +2,11 @@ package externalsecret
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -21,10 +24,30 @@ import (
 // mergeWait is how long an ExternalSecret with creationPolicy Merge waits for its Secret.
 const mergeWait = time.Minute
 
+// Vigil's marks on the Secrets it writes (beside ESO's managed label and data hash).
+const (
+	// annotationOwner names the ExternalSecret that wrote a Secret with creationPolicy
+	// Owner or Orphan. With the managed label it is what lets an ExternalSecret update a
+	// Secret that it does not control (Orphan); an Owner Secret is recognised by its
+	// controller reference.
+	annotationOwner = "vigil.dev/external-secret"
+	// annotationManagedKeys lists, comma-separated, the keys an ExternalSecret with
+	// creationPolicy Merge wrote into a Secret: deletionPolicy Merge removes only those
+	// whose remote data is gone, never a key someone else added. Names only, never values.
+	annotationManagedKeys = "vigil.dev/managed-keys"
+)
+
 // writeSecret brings the target Secret in line with the fetched data, as the creation
 // policy says. It writes only when something changed. deleted reports that the Secret was
 // deleted because its remote data is gone (deletionPolicy Delete).
 func (r *Reconciler) writeSecret(ctx context.Context, es *esv1.ExternalSecret, out *rendered, missing int) (deleted bool, err error) {
+	deleted, err = r.write(ctx, es, out, missing)
+	// Messages are built from names and reasons; the redaction is the safety net for a
+	// name (a rendered key) that equals a value.
+	return deleted, outcome.MapMessage(err, func(msg string) string { return redact(msg, out.secrets()) })
+}
+
+func (r *Reconciler) write(ctx context.Context, es *esv1.ExternalSecret, out *rendered, missing int) (deleted bool, err error) {
 	data := out.data
 	policy := es.Spec.Target.CreationPolicy
 	if policy == esv1.CreatePolicyNone {
@@ -49,6 +72,9 @@ func (r *Reconciler) writeSecret(ctx context.Context, es *esv1.ExternalSecret, o
 	}
 	if policy == esv1.CreatePolicyMerge {
 		return false, r.mergeSecret(ctx, es, existing, data)
+	}
+	if err := checkMetadata(es, out); err != nil {
+		return false, err
 	}
 	err = r.ownSecret(ctx, es, existing, out)
 	if existing == nil && apierrors.IsAlreadyExists(err) {
@@ -100,7 +126,7 @@ func (r *Reconciler) getSecret(ctx context.Context, es *esv1.ExternalSecret, fal
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading Secret %s: %w", key.Name, err)
+		return nil, apiError("reading", key.Name, err)
 	}
 	return s, nil
 }
@@ -131,55 +157,89 @@ func (r *Reconciler) ownSecret(ctx context.Context, es *esv1.ExternalSecret, exi
 	}
 	desired.Data = out.data
 	r.stamp(desired, out)
+	desired.Annotations[annotationOwner] = es.Name
 	if es.Spec.Target.Immutable {
 		desired.Immutable = ptrTo(true)
 	}
 	if es.Spec.Target.CreationPolicy == esv1.CreatePolicyOwner {
 		if err := controllerutil.SetControllerReference(es, desired, r.Client.Scheme()); err != nil {
-			return outcome.Terminal(esv1.ReasonSecretSyncedError, err)
+			return outcome.Terminal(esv1.ReasonSecretSyncedError, errors.New("setting this ExternalSecret as the Secret's controller failed"))
 		}
 	}
 	return r.apply(ctx, es, existing, desired)
 }
 
-// checkOwnership refuses to take over a Secret another controller owns.
+// checkOwnership refuses to write, with creationPolicy Owner or Orphan, into a Secret that
+// does not carry this ExternalSecret's marks: a controller reference to this ExternalSecret
+// (Owner; ESO writes the same), or the managed label with Vigil's owner annotation naming
+// it (Orphan). Anything else is someone's hand-made Secret, a Helm release's or
+// another ExternalSecret's, and overwriting it would destroy data Vigil cannot restore.
+// Nothing is written to a refused Secret, not even a label.
 func (r *Reconciler) checkOwnership(es *esv1.ExternalSecret, existing *corev1.Secret) error {
-	if existing == nil || es.Spec.Target.CreationPolicy != esv1.CreatePolicyOwner {
+	if existing == nil {
 		return nil
+	}
+	policy := es.Spec.Target.CreationPolicy
+	if policy == "" {
+		policy = esv1.CreatePolicyOwner
 	}
 	owner := metav1.GetControllerOf(existing)
-	if owner == nil {
-		// A Secret nobody controls is taken over only when an ExternalSecret wrote it (the
-		// managed label: Orphan, or ESO before a migration); anything else is someone's
-		// hand-made Secret, and Owner would replace its data and delete it with the
-		// ExternalSecret.
-		if existing.Labels[esv1.LabelManaged] == esv1.LabelManagedValue {
-			return nil
-		}
-		return outcome.Terminal(esv1.ReasonSecretSyncedError, fmt.Errorf("Secret %s already exists and was not written by an ExternalSecret; Vigil will not take it over with creationPolicy Owner: point spec.target.name at another Secret, use creationPolicy Merge to add keys to it, or label it %s=%s to hand it over", existing.Name, esv1.LabelManaged, esv1.LabelManagedValue))
+	if owner != nil && owner.UID != es.UID {
+		return outcome.Terminal(esv1.ReasonSecretSyncedError, fmt.Errorf("Secret %s is controlled by %s %q, not by this ExternalSecret; Vigil will not overwrite it with creationPolicy %s: point spec.target.name at another Secret, or use creationPolicy Merge to add this ExternalSecret's keys to it", existing.Name, owner.Kind, owner.Name, policy))
 	}
-	if owner.UID == es.UID {
+	if owner != nil || (existing.Labels[esv1.LabelManaged] == esv1.LabelManagedValue && existing.Annotations[annotationOwner] == es.Name) {
 		return nil
 	}
-	return outcome.Terminal(esv1.ReasonSecretSyncedError, fmt.Errorf("Secret %s is already controlled by %s %q; Vigil will not take it over: point spec.target.name at another Secret, or use creationPolicy Merge", existing.Name, owner.Kind, owner.Name))
+	return outcome.Terminal(esv1.ReasonSecretSyncedError, fmt.Errorf("Secret %s already exists and was not written by this ExternalSecret (it does not carry both the label %s=%s and the annotation %s=%s); Vigil will not overwrite it with creationPolicy %s: to hand it over, add that label and annotation to it; to add this ExternalSecret's keys to it, use creationPolicy Merge; or point spec.target.name at another Secret", existing.Name, esv1.LabelManaged, esv1.LabelManagedValue, annotationOwner, es.Name, policy))
 }
 
 // mergeSecret writes the fetched keys into a Secret that must already exist, leaving its
-// other keys alone.
+// other keys alone. The keys it writes are recorded on the Secret; a recorded key that is no
+// longer fetched (its remote data is gone, or the spec dropped it) is removed unless
+// deletionPolicy is Retain. A key someone else added is never removed.
 func (r *Reconciler) mergeSecret(ctx context.Context, es *esv1.ExternalSecret, existing *corev1.Secret, data map[string][]byte) error {
 	if existing == nil {
 		return outcome.Waiting(esv1.ReasonSecretMissing, fmt.Errorf("Secret %s does not exist; creationPolicy Merge only writes into an existing Secret: create it, or use creationPolicy Owner", targetName(es)), mergeWait)
+	}
+	if err := checkDataKeys(es, data); err != nil {
+		return err
 	}
 	desired := existing.DeepCopy()
 	if desired.Data == nil {
 		desired.Data = map[string][]byte{}
 	}
+	ours := map[string]bool{}
+	for _, k := range managedKeys(existing) {
+		if _, fetched := data[k]; fetched {
+			continue
+		}
+		if es.Spec.Target.DeletionPolicy == esv1.DeletionPolicyRetain || es.Spec.Target.DeletionPolicy == "" {
+			if _, kept := existing.Data[k]; kept {
+				ours[k] = true
+			}
+			continue
+		}
+		delete(desired.Data, k)
+	}
 	maps.Copy(desired.Data, data)
+	for k := range data {
+		ours[k] = true
+	}
 	if desired.Annotations == nil {
 		desired.Annotations = map[string]string{}
 	}
 	desired.Annotations[esv1.AnnotationDataHash] = dataHash(existing.Type, data)
+	desired.Annotations[annotationManagedKeys] = strings.Join(slices.Sorted(maps.Keys(ours)), ",")
 	return r.apply(ctx, es, existing, desired)
+}
+
+// managedKeys are the keys a Merge ExternalSecret recorded on the Secret.
+func managedKeys(s *corev1.Secret) []string {
+	list := s.Annotations[annotationManagedKeys]
+	if list == "" {
+		return nil
+	}
+	return strings.Split(list, ",")
 }
 
 // stamp adds the managed label, the data hash and the template's labels and annotations.
@@ -201,7 +261,7 @@ func (r *Reconciler) stamp(s *corev1.Secret, out *rendered) {
 func (r *Reconciler) apply(ctx context.Context, es *esv1.ExternalSecret, existing, desired *corev1.Secret) error {
 	if existing == nil {
 		if err := r.Client.Create(ctx, desired); err != nil {
-			return outcome.Transient(esv1.ReasonSecretSyncedError, fmt.Errorf("creating Secret %s: %w", desired.Name, err))
+			return outcome.Transient(esv1.ReasonSecretSyncedError, apiError("creating", desired.Name, err))
 		}
 		r.Events.Eventf(es, desired, corev1.EventTypeNormal, "Created", "Sync", "Created Secret %s", desired.Name)
 		return nil
@@ -213,7 +273,7 @@ func (r *Reconciler) apply(ctx context.Context, es *esv1.ExternalSecret, existin
 		return r.recreate(ctx, es, existing, desired)
 	}
 	if err := r.Client.Update(ctx, desired); err != nil {
-		return outcome.Transient(esv1.ReasonSecretSyncedError, fmt.Errorf("updating Secret %s: %w", desired.Name, err))
+		return outcome.Transient(esv1.ReasonSecretSyncedError, apiError("updating", desired.Name, err))
 	}
 	r.Events.Eventf(es, desired, corev1.EventTypeNormal, "Updated", "Sync", "Updated Secret %s", desired.Name)
 	return nil
@@ -228,12 +288,12 @@ func (r *Reconciler) recreate(ctx context.Context, es *esv1.ExternalSecret, exis
 		return outcome.Terminal(esv1.ReasonSecretSyncedError, fmt.Errorf("Secret %s is immutable and its data changed, and this ExternalSecret does not own it; delete it to let Vigil recreate it", desired.Name))
 	}
 	if err := r.Client.Delete(ctx, existing, client.Preconditions{UID: &existing.UID, ResourceVersion: &existing.ResourceVersion}); client.IgnoreNotFound(err) != nil {
-		return outcome.Transient(esv1.ReasonSecretSyncedError, fmt.Errorf("deleting immutable Secret %s to recreate it with the new data: %w", existing.Name, err))
+		return outcome.Transient(esv1.ReasonSecretSyncedError, apiError("deleting immutable (to recreate it with the new data)", existing.Name, err))
 	}
 	fresh := desired.DeepCopy()
 	fresh.ResourceVersion, fresh.UID, fresh.CreationTimestamp = "", "", metav1.Time{}
 	if err := r.Client.Create(ctx, fresh); err != nil {
-		return outcome.Transient(esv1.ReasonSecretSyncedError, fmt.Errorf("recreating immutable Secret %s: %w", fresh.Name, err))
+		return outcome.Transient(esv1.ReasonSecretSyncedError, apiError("recreating immutable", fresh.Name, err))
 	}
 	r.Events.Eventf(es, fresh, corev1.EventTypeNormal, "Recreated", "Sync", "Recreated immutable Secret %s with the new data", fresh.Name)
 	return nil
@@ -246,7 +306,7 @@ func (r *Reconciler) deleteSecret(ctx context.Context, es *esv1.ExternalSecret, 
 	}
 	err := r.Client.Delete(ctx, existing, client.Preconditions{UID: &existing.UID})
 	if client.IgnoreNotFound(err) != nil {
-		return outcome.Transient(esv1.ReasonSecretSyncedError, fmt.Errorf("deleting Secret %s: %w", existing.Name, err))
+		return outcome.Transient(esv1.ReasonSecretSyncedError, apiError("deleting", existing.Name, err))
 	}
 	r.Events.Eventf(es, existing, corev1.EventTypeNormal, "Deleted", "Sync", "Deleted Secret %s: its remote data is gone (deletionPolicy Delete)", existing.Name)
 	return nil

@@ -6,40 +6,95 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/utils/ptr"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 )
 
 // The writer refuses ServiceAccount token Secrets on its own, whatever the policies say
-// (the e2e suite shows the built-in policy stopping them earlier), and refuses to take over
-// a Secret no ExternalSecret wrote. Neither reaches the API server.
-func TestOwnSecret_Refusals(t *testing.T) {
+// (the e2e suite shows the built-in policy stopping them earlier). Neither reaches the API
+// server.
+func TestOwnSecret_RefusesServiceAccountTokens(t *testing.T) {
 	es := &esv1.ExternalSecret{ObjectMeta: metav1.ObjectMeta{Namespace: "p", Name: "db", UID: "es-uid"}}
-	es.Spec.Target.CreationPolicy = esv1.CreatePolicyOwner
-	out := &rendered{data: map[string][]byte{"k": []byte("v")}}
+	es.Spec.Target.Template = &esv1.ExternalSecretTemplate{Type: corev1.SecretTypeServiceAccountToken}
+	r := &Reconciler{} // a nil client: reaching the API server would panic
+	err := r.ownSecret(context.Background(), es, nil, &rendered{data: map[string][]byte{"k": []byte("v")}})
+	if err == nil || !strings.Contains(err.Error(), "never writes ServiceAccount token Secrets") {
+		t.Errorf("error %v", err)
+	}
+}
 
-	tokenES := es.DeepCopy()
-	tokenES.Spec.Target.Template = &esv1.ExternalSecretTemplate{Type: corev1.SecretTypeServiceAccountToken}
-	handMade := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "p", Name: "db"}}
-	migrated := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "p", Name: "db", Labels: map[string]string{esv1.LabelManaged: esv1.LabelManagedValue}}}
-
+// Owner and Orphan write only into a Secret that carries this ExternalSecret's marks.
+func TestCheckOwnership(t *testing.T) {
+	secret := func(labels, annotations map[string]string, owner *metav1.OwnerReference) *corev1.Secret {
+		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "p", Name: "db", Labels: labels, Annotations: annotations}}
+		if owner != nil {
+			s.OwnerReferences = []metav1.OwnerReference{*owner}
+		}
+		return s
+	}
+	managed := map[string]string{esv1.LabelManaged: esv1.LabelManagedValue}
+	ours := &metav1.OwnerReference{Kind: "ExternalSecret", Name: "db", UID: "es-uid", Controller: ptr.To(true)}
+	other := &metav1.OwnerReference{Kind: "ExternalSecret", Name: "other", UID: "other-uid", Controller: ptr.To(true)}
 	for _, tc := range []struct {
 		name     string
-		es       *esv1.ExternalSecret
 		existing *corev1.Secret
-		want     string
+		refusal  string
 	}{
-		{"service account token type", tokenES, nil, "never writes ServiceAccount token Secrets"},
-		{"hand-made Secret", es, handMade, "was not written by an ExternalSecret"},
+		{"hand-made", secret(nil, nil, nil), "add that label and annotation"},
+		{"Helm release", secret(map[string]string{"owner": "helm"}, nil, nil), "use creationPolicy Merge"},
+		{"managed label only", secret(managed, nil, nil), "does not carry both the label"},
+		{"another ExternalSecret's Orphan Secret", secret(managed, map[string]string{annotationOwner: "other"}, nil), "does not carry both the label"},
+		{"another ExternalSecret's Owner Secret", secret(managed, map[string]string{annotationOwner: "other"}, other), `controlled by ExternalSecret "other"`},
+		{"this ExternalSecret's Owner Secret (ESO's marks)", secret(managed, nil, ours), ""},
+		{"this ExternalSecret's Orphan Secret", secret(managed, map[string]string{annotationOwner: "db"}, nil), ""},
 	} {
-		r := &Reconciler{} // a nil client: reaching the API server would panic
-		err := r.ownSecret(context.Background(), tc.es, tc.existing, out)
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: error %v, want %q", tc.name, err, tc.want)
+		for _, policy := range []esv1.ExternalSecretCreationPolicy{esv1.CreatePolicyOwner, esv1.CreatePolicyOrphan} {
+			es := &esv1.ExternalSecret{ObjectMeta: metav1.ObjectMeta{Namespace: "p", Name: "db", UID: "es-uid"}}
+			es.Spec.Target.CreationPolicy = policy
+			err := (&Reconciler{}).checkOwnership(es, tc.existing)
+			switch {
+			case tc.refusal == "" && err != nil:
+				t.Errorf("%s, %s: refused: %v", tc.name, policy, err)
+			case tc.refusal != "" && (err == nil || !strings.Contains(err.Error(), tc.refusal) || !strings.Contains(err.Error(), string(policy))):
+				t.Errorf("%s, %s: error %v, want one saying %q", tc.name, policy, err, tc.refusal)
+			}
 		}
 	}
-	if err := (&Reconciler{}).checkOwnership(es, migrated); err != nil {
-		t.Errorf("a Secret with the managed label (written by ESO or an Orphan ExternalSecret) is refused: %v", err)
+}
+
+// An API server rejection is described by its reason and fields, never by its message,
+// which quotes the rejected value.
+func TestAPIError_DoesNotQuoteTheServer(t *testing.T) {
+	value := "s3cr3t-label-value!"
+	invalid := apierrors.NewInvalid(schema.GroupKind{Kind: "Secret"}, "db", field.ErrorList{
+		field.Invalid(field.NewPath("metadata", "labels"), value, "a valid label must be an empty string or consist of alphanumeric characters"),
+	})
+	err := apiError("creating", "db", invalid)
+	msg := err.Error()
+	if strings.Contains(msg, value) || !strings.Contains(msg, "creating Secret db: the API server answered 422 Invalid: it rejected metadata.labels (FieldValueInvalid)") {
+		t.Errorf("message %q", msg)
+	}
+	if !apierrors.IsInvalid(err) {
+		t.Error("the API server's error is no longer wrapped")
+	}
+}
+
+// Labels a template rendered are checked before the write; the refusal names the label.
+func TestCheckMetadata(t *testing.T) {
+	es := &esv1.ExternalSecret{}
+	out := &rendered{labels: map[string]string{"team": "payments", "token": "not a label value!"}, annotations: map[string]string{"ok": "x"}, data: map[string][]byte{"bad key": nil}}
+	err := checkMetadata(es, out)
+	if err == nil || !strings.Contains(err.Error(), `Secret key "bad key" is not a valid key`) {
+		t.Errorf("data key: %v", err)
+	}
+	out.data = map[string][]byte{"k": nil}
+	err = checkMetadata(es, out)
+	if err == nil || !strings.Contains(err.Error(), `the value of label "token" is not a valid label value`) || strings.Contains(err.Error(), "not a label value!") {
+		t.Errorf("label value: %v", err)
 	}
 }

@@ -79,3 +79,17 @@ func Result(err error) (ctrl.Result, error) {
 	}
 	return ctrl.Result{}, err
 }
+
+// MapMessage returns err with its message passed through f, keeping its kind, reason and
+// delay (e.g. to redact a message). The result no longer wraps err.
+func MapMessage(err error, f func(string) string) error {
+	if err == nil {
+		return nil
+	}
+	msg := errors.New(f(err.Error()))
+	var e *Error
+	if errors.As(err, &e) {
+		return &Error{Kind: e.Kind, Reason: e.Reason, Err: msg, After: e.After}
+	}
+	return msg
+}
