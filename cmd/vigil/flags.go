@@ -35,6 +35,7 @@ func controllerFlags(o *manager.Options) *cliFlags {
 	fs.StringVar(&o.Namespace, "namespace", "", "watch only this namespace; empty watches all")
 	fs.StringVar(&o.ControllerClass, "controller-class", o.ControllerClass, "handle only stores whose spec.controller is empty or names this class")
 	fs.IntVar(&o.Concurrent, "concurrent", o.Concurrent, "ExternalSecrets and stores reconciled in parallel, per kind")
+	fs.DurationVar(&o.TemplateTimeout, "template-timeout", o.TemplateTimeout, "deadline for all the templates of one ExternalSecret (target.template, templateFrom); one that runs longer fails that ExternalSecret only, with a reason that names the limit")
 	fs.Float64Var(&o.KubeQPS, "kube-api-qps", o.KubeQPS, "requests per second to the Kubernetes API server (client-side limit)")
 	fs.IntVar(&o.KubeBurst, "kube-api-burst", o.KubeBurst, "burst of requests to the Kubernetes API server above --kube-api-qps")
 	fs.Float64Var(&o.Reads.QPS, "provider-qps", o.Reads.QPS, "backend calls per second per store (token bucket) for every store; 0 uses each provider's default: AWS 40 (under Parameter Store's default quota), Vault 100, Kubernetes 50, fake none")

@@ -92,6 +92,10 @@ func runController(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "vigil controller: --concurrent and --rollout-concurrency must be at least 1, got %d and %d\n", o.Concurrent, o.Rollout.MaxConcurrent)
 		return 2
 	}
+	if o.TemplateTimeout <= 0 || o.TemplateTimeout > time.Minute {
+		fmt.Fprintf(stderr, "vigil controller: --template-timeout must be above 0 and at most 1m, got %s\n", o.TemplateTimeout)
+		return 2
+	}
 	if o.ShardCount < 1 {
 		fmt.Fprintf(stderr, "vigil controller: --shard-count must be at least 1, got %d\n", o.ShardCount)
 		return 2

@@ -18,6 +18,7 @@ func TestRun_ExitCodes(t *testing.T) {
 		{[]string{"controller", "--no-such-flag"}, 2, "flag provided but not defined"},
 		{[]string{"controller", "--concurrent", "0"}, 2, "--concurrent and --rollout-concurrency must be at least 1"},
 		{[]string{"controller", "--rollout-max-per-hour", "-1"}, 2, "cannot be negative"},
+		{[]string{"controller", "--template-timeout", "0s"}, 2, "--template-timeout must be above 0"},
 		{[]string{"controller", "extra"}, 2, "unexpected arguments"},
 		{[]string{"controller", "-h"}, 0, "-metrics-bind-address"},
 	} {

@@ -81,6 +81,8 @@ type Options struct {
 	RetryBaseDelay time.Duration
 	RetryMaxDelay  time.Duration
 	RefreshJitter  float64
+	// TemplateTimeout is the deadline of all the templates of one ExternalSecret.
+	TemplateTimeout time.Duration
 	// SkipNameValidation lets one process run several managers (tests).
 	SkipNameValidation bool
 	// Rollout bounds the rollouts of workloads after Secret changes.
@@ -130,6 +132,7 @@ func Defaults() Options {
 		RetryBaseDelay:  500 * time.Millisecond,
 		RetryMaxDelay:   5 * time.Minute,
 		RefreshJitter:   0.05,
+		TemplateTimeout: 2 * time.Second,
 		ControllerClass: "default",
 		Rollout:         rollout.DefaultOptions(),
 		AuditInterval:   10 * time.Minute,
@@ -231,6 +234,7 @@ func New(ctx context.Context, cfg *rest.Config, registry *providers.Registry, re
 		ControllerClass: o.ControllerClass,
 		Metrics:         rec,
 		Gate:            gate,
+		Templates:       externalsecret.NewTemplateEngine(o.TemplateTimeout),
 	}
 	if err := es.SetupWithManager(ctx, mgr, ctrlOpts); err != nil {
 		return nil, err
