@@ -48,7 +48,7 @@ func TestIsolation_RefusedWithClearMessage(t *testing.T) {
 			setup: func(t *testing.T, ctx context.Context, ns string, _ *esv1.ExternalSecret, _ *esv1.SecretStore) {
 				create(t, ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "db"}, StringData: map[string]string{"mine": "hand-made"}})
 			},
-			message: "already exists and was not written by an ExternalSecret",
+			message: "already exists and was not written by this ExternalSecret",
 			check: func(t *testing.T, ctx context.Context, ns string) {
 				if s := getSecret(t, ctx, ns, "db"); string(s.Data["mine"]) != "hand-made" || len(s.Data) != 1 || len(s.OwnerReferences) != 0 {
 					t.Errorf("the hand-made Secret was changed: keys %d, owners %v", len(s.Data), s.OwnerReferences)
