@@ -19,6 +19,9 @@ import (
 func pkcs12key(archive string) (string, error) { return pkcs12keyPass("", archive) }
 
 func pkcs12keyPass(password, archive string) (string, error) {
+	if err := checkPKCS12Cost([]byte(archive)); err != nil {
+		return "", err
+	}
 	key, _, _, err := pkcs12.DecodeChain([]byte(archive), password)
 	if err != nil {
 		return "", fmt.Errorf("pkcs12key: %w", err)
@@ -34,6 +37,9 @@ func pkcs12cert(archive string) (string, error) { return pkcs12certPass("", arch
 
 // pkcs12certPass returns the certificate followed by the CA certificates, as PEM.
 func pkcs12certPass(password, archive string) (string, error) {
+	if err := checkPKCS12Cost([]byte(archive)); err != nil {
+		return "", err
+	}
 	_, cert, cas, err := pkcs12.DecodeChain([]byte(archive), password)
 	if err != nil {
 		return "", fmt.Errorf("pkcs12cert: %w", err)

@@ -1,6 +1,7 @@
 package externalsecret
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -13,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"software.sslmate.com/src/go-pkcs12"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 )
@@ -79,5 +82,43 @@ func TestPKCS12_RoundTripThroughTemplates(t *testing.T) {
 	es := &esv1.ExternalSecret{Spec: esv1.ExternalSecretSpec{Target: esv1.ExternalSecretTarget{Template: &esv1.ExternalSecretTemplate{Data: map[string]string{"k": `{{ .p12 | pkcs12keyPass "wrong" }}`}}}}}
 	if _, err := (&Reconciler{}).renderTemplate(context.Background(), es, map[string][]byte{"p12": archive}); err == nil || !strings.Contains(err.Error(), "pkcs12key") {
 		t.Errorf("a wrong password: %v, want a pkcs12key error", err)
+	}
+}
+
+// An archive that asks for billions of key-derivation iterations is refused before the
+// library starts on them; one with an ordinary count decodes.
+func TestPKCS12_RefusesHugeIterationCounts(t *testing.T) {
+	certPEM, keyPEM := testCert(t, "iterations")
+	block, _ := pem.Decode([]byte(certPEM))
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, _ := pem.Decode([]byte(keyPEM))
+	key, err := x509.ParsePKCS8PrivateKey(kb.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 70000 is encoded as the INTEGER 02 03 01 11 70; patched to 02 03 7f ff ff it says
+	// 8388607, with the same length.
+	archive, err := pkcs12.Modern.WithIterations(70000).Encode(key, cert, nil, "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pkcs12certPass("pw", string(archive)); err != nil {
+		t.Fatalf("an ordinary archive: %v", err)
+	}
+	hostile := bytes.ReplaceAll(archive, []byte{2, 3, 1, 0x11, 0x70}, []byte{2, 3, 0x7f, 0xff, 0xff})
+	if bytes.Equal(hostile, archive) {
+		t.Fatal("the iteration count was not found to patch")
+	}
+	start := time.Now()
+	for _, fn := range []func(string, string) (string, error){pkcs12certPass, pkcs12keyPass} {
+		if _, err := fn("pw", string(hostile)); err == nil || !strings.Contains(err.Error(), "key-derivation iterations") {
+			t.Errorf("error %v, want the iteration limit", err)
+		}
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("refusing took %s", took)
 	}
 }
