@@ -1,9 +1,12 @@
 package policy
 
 import (
+	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 )
@@ -115,6 +118,43 @@ func EvaluateIAM(policies []IAMPolicy, subj IAMSubject) ([]IAMFinding, error) {
 		return nil, err
 	}
 	return append(out, f...), nil
+}
+
+// iamMemo remembers analyses by their policies and subject: the reconcile gate and the
+// audit ask about the same roles again and again, and an analysis is a search. The zero
+// value is ready; it keeps at most maxMemo analyses.
+type iamMemo struct {
+	mu   sync.Mutex
+	byID map[[32]byte]memoEntry
+}
+
+type memoEntry struct {
+	findings []IAMFinding
+	err      error
+}
+
+const maxMemo = 1024
+
+func (m *iamMemo) evaluate(policies []IAMPolicy, subj IAMSubject) ([]IAMFinding, error) {
+	data, err := json.Marshal([]any{policies, subj})
+	if err != nil {
+		return EvaluateIAM(policies, subj)
+	}
+	id := sha256.Sum256(data)
+	m.mu.Lock()
+	e, ok := m.byID[id]
+	m.mu.Unlock()
+	if ok {
+		return e.findings, e.err
+	}
+	findings, err := EvaluateIAM(policies, subj)
+	m.mu.Lock()
+	if m.byID == nil || len(m.byID) >= maxMemo {
+		m.byID = map[[32]byte]memoEntry{}
+	}
+	m.byID[id] = memoEntry{findings, err}
+	m.mu.Unlock()
+	return findings, err
 }
 
 // iamStatement is one statement as the evaluator reads it.

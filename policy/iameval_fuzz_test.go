@@ -117,8 +117,8 @@ func searchGrant(allow, deny []string, wantGranted bool) (string, bool, error) {
 		g, _ := resourceGlob(p, false)
 		e.statements = append(e.statements, iamStatement{actions: []string{"*"}, resources: []string{p}, globs: []glob{g}})
 	}
-	l := e.layoutFor("s:a", true, many(anyChar))
-	return findString(l.globs, func(acc []bool) bool { return l.granted(acc) == wantGranted })
+	l := e.layoutFor("s:a", true, []glob{many(anyChar)})
+	return findString(l.unions, func(acc []bool) bool { return l.granted(acc) == wantGranted })
 }
 
 func bruteForce(granted func(string) bool, want bool) (string, bool) {

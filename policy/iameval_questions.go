@@ -14,70 +14,89 @@ type iamEval struct {
 	account     string
 }
 
-// layout places a target (and more globs) and the statements that apply to an action into
-// one search: globs[0] is the target.
+// layout places a target (and more unions of globs) and the statements that apply to an
+// action into one search: unions[0] is the target. The Resource patterns of the statements
+// of one kind (identity Allow, boundary Allow, Deny) form one union; a NotResource
+// statement is a union of its own (it applies where none of its patterns matches).
 type layout struct {
-	globs              []glob
-	allow, bound, deny []placed
-	hasBoundary        bool
+	unions      [][]glob
+	allow       group
+	bound       group
+	deny        group
+	hasBoundary bool
 }
 
-type placed struct {
-	st  *iamStatement
-	off int
+// group: where the Resource union of a kind of statement is, and its NotResource unions.
+type group struct {
+	res  int
+	nots []int
+}
+
+func (g group) matches(acc []bool) bool {
+	if acc[g.res] {
+		return true
+	}
+	for _, i := range g.nots {
+		if !acc[i] {
+			return true
+		}
+	}
+	return false
 }
 
 // layoutFor collects the statements that apply to action. certain leaves out the Allow
 // statements that depend on a Condition or a variable; Deny statements that do are left
 // out in both cases (they may not apply, so they subtract nothing for certain).
-func (e *iamEval) layoutFor(action string, certain bool, head ...glob) *layout {
-	l := &layout{globs: append([]glob{}, head...), hasBoundary: e.hasBoundary}
+func (e *iamEval) layoutFor(action string, certain bool, head ...[]glob) *layout {
+	l := &layout{unions: append([][]glob{}, head...), hasBoundary: e.hasBoundary}
+	var res [3][]glob
+	var nots [3][][]glob
 	for i := range e.statements {
 		st := &e.statements[i]
 		if !st.coversAction(action) || (st.possibleOnly && (certain || !st.allow)) {
 			continue
 		}
-		p := placed{st: st, off: len(l.globs)}
-		l.globs = append(l.globs, st.globs...)
+		kind := 0
 		switch {
 		case !st.allow:
-			l.deny = append(l.deny, p)
+			kind = 2
 		case st.boundary:
-			l.bound = append(l.bound, p)
-		default:
-			l.allow = append(l.allow, p)
+			kind = 1
+		}
+		if st.notResource {
+			nots[kind] = append(nots[kind], st.globs)
+		} else {
+			res[kind] = append(res[kind], st.globs...)
+		}
+	}
+	groups := []*group{&l.allow, &l.bound, &l.deny}
+	for k, g := range groups {
+		g.res = len(l.unions)
+		l.unions = append(l.unions, res[k])
+		for _, n := range nots[k] {
+			g.nots = append(g.nots, len(l.unions))
+			l.unions = append(l.unions, n)
 		}
 	}
 	return l
 }
 
-func (p placed) matches(acc []bool) bool {
-	any := slices.Contains(acc[p.off:p.off+len(p.st.globs)], true)
-	return any != p.st.notResource
-}
-
-func anyMatches(ps []placed, acc []bool) bool {
-	return slices.ContainsFunc(ps, func(p placed) bool { return p.matches(acc) })
-}
-
 // granted: an identity Allow, the boundary's Allow when there is a boundary, and no Deny.
 func (l *layout) granted(acc []bool) bool {
-	return anyMatches(l.allow, acc) && (!l.hasBoundary || anyMatches(l.bound, acc)) && !anyMatches(l.deny, acc)
+	return l.allow.matches(acc) && (!l.hasBoundary || l.bound.matches(acc)) && !l.deny.matches(acc)
 }
 
 // covers: every string of target is granted.
 func (e *iamEval) covers(action string, certain bool, target glob) (bool, error) {
-	l := e.layoutFor(action, certain, target)
-	_, found, err := findString(l.globs, func(acc []bool) bool { return acc[0] && !l.granted(acc) })
+	l := e.layoutFor(action, certain, []glob{target})
+	_, found, err := findString(l.unions, func(acc []bool) bool { return acc[0] && !l.granted(acc) })
 	return !found, err
 }
 
 // grantedOutside finds a string of target, granted, that no glob of inside matches.
 func (e *iamEval) grantedOutside(action string, certain bool, target glob, inside []glob) (string, bool, error) {
-	l := e.layoutFor(action, certain, append([]glob{target}, inside...)...)
-	return findString(l.globs, func(acc []bool) bool {
-		return acc[0] && !slices.Contains(acc[1:1+len(inside)], true) && l.granted(acc)
-	})
+	l := e.layoutFor(action, certain, []glob{target}, inside)
+	return findString(l.unions, func(acc []bool) bool { return acc[0] && !acc[1] && l.granted(acc) })
 }
 
 // describeGrant fills in which statements a grant on target comes from.
@@ -87,8 +106,7 @@ func (e *iamEval) describeGrant(f *IAMFinding, action string, target glob) error
 		if !st.coversAction(action) {
 			continue
 		}
-		p := placed{st: st, off: 1}
-		_, hit, err := findString(append([]glob{target}, st.globs...), func(acc []bool) bool { return acc[0] && p.matches(acc) })
+		_, hit, err := findString([][]glob{{target}, st.globs}, func(acc []bool) bool { return acc[0] && acc[1] != st.notResource })
 		if err != nil {
 			return err
 		}
@@ -347,8 +365,8 @@ func (e *iamEval) everyAction() ([]IAMFinding, error) {
 			if slices.Contains(resourcelessActions, a) {
 				target = litGlob("*")
 			}
-			l := e.layoutFor("secretsmanager:"+a, certain, target)
-			_, found, err := findString(l.globs, l.granted)
+			l := e.layoutFor("secretsmanager:"+a, certain, []glob{target})
+			_, found, err := findString(l.unions, l.granted)
 			if err != nil || !found {
 				return false, err
 			}

@@ -1,7 +1,9 @@
 package policy
 
 import (
+	"encoding/binary"
 	"errors"
+	"math/bits"
 	"strings"
 	"unicode/utf8"
 )
@@ -119,51 +121,20 @@ func indexRune(rs []rune, c rune) int {
 	return -1
 }
 
-// automaton is a glob prepared over an alphabet: for each node, which symbols it accepts.
+// automaton is a union of globs prepared over an alphabet: their nodes one after the
+// other, each glob followed by an end node (no transitions) that is its accepting position.
 type automaton struct {
-	nodes []node
-	sets  [][]bool // sets[i][sym]
+	nodes  []node
+	sets   [][]bool // sets[i][sym]: node i accepts symbol sym
+	starts []int
+	ends   stateSet
 }
 
-// stateSet is a set of positions in a glob (0..len), as a bitmask over words.
+// stateSet is a set of positions in an automaton, as a bitmask over words.
 type stateSet []uint64
 
 func (s stateSet) has(i int) bool { return s[i/64]&(1<<(i%64)) != 0 }
 func (s stateSet) add(i int)      { s[i/64] |= 1 << (i % 64) }
-
-// closure adds the positions reachable by skipping star nodes.
-func (a *automaton) closure(s stateSet) {
-	for i := range a.nodes {
-		if s.has(i) && a.nodes[i].star {
-			s.add(i + 1)
-		}
-	}
-}
-
-func (a *automaton) start() stateSet {
-	s := make(stateSet, (len(a.nodes)+64)/64)
-	s.add(0)
-	a.closure(s)
-	return s
-}
-
-func (a *automaton) step(s stateSet, sym int) stateSet {
-	out := make(stateSet, len(s))
-	for i, n := range a.nodes {
-		if !s.has(i) || !a.sets[i][sym] {
-			continue
-		}
-		if n.star {
-			out.add(i)
-		} else {
-			out.add(i + 1)
-		}
-	}
-	a.closure(out)
-	return out
-}
-
-func (a *automaton) accepts(s stateSet) bool { return s.has(len(a.nodes)) }
 
 func (s stateSet) empty() bool {
 	for _, w := range s {
@@ -172,6 +143,53 @@ func (s stateSet) empty() bool {
 		}
 	}
 	return true
+}
+
+// enter adds position i and those reachable from it by skipping star nodes.
+func (a *automaton) enter(s stateSet, i int) {
+	for !s.has(i) {
+		s.add(i)
+		if !a.nodes[i].star {
+			return
+		}
+		i++
+	}
+}
+
+func (a *automaton) start() stateSet {
+	s := make(stateSet, (len(a.nodes)+63)/64)
+	for _, i := range a.starts {
+		a.enter(s, i)
+	}
+	return s
+}
+
+func (a *automaton) step(s stateSet, sym int) stateSet {
+	out := make(stateSet, len(s))
+	for wi, w := range s {
+		for w != 0 {
+			i := wi*64 + bits.TrailingZeros64(w)
+			w &= w - 1
+			if !a.sets[i][sym] {
+				continue
+			}
+			if a.nodes[i].star {
+				a.enter(out, i)
+			} else {
+				a.enter(out, i+1)
+			}
+		}
+	}
+	return out
+}
+
+func (a *automaton) accepts(s stateSet) bool {
+	for i, w := range s {
+		if w&a.ends[i] != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // alphabet returns one representative character per class of characters that every glob
@@ -226,11 +244,26 @@ func alphabet(globs []glob) []rune {
 	return reps
 }
 
-func prepare(globs []glob, reps []rune) []*automaton {
-	out := make([]*automaton, len(globs))
-	for k, g := range globs {
-		a := &automaton{nodes: g, sets: make([][]bool, len(g))}
-		for i, n := range g {
+var never charClass = func(rune) bool { return false }
+
+// prepare builds one automaton per union of globs.
+func prepare(unions [][]glob, reps []rune) []*automaton {
+	out := make([]*automaton, len(unions))
+	for k, globs := range unions {
+		a := &automaton{}
+		var endAt []int
+		for _, g := range globs {
+			a.starts = append(a.starts, len(a.nodes))
+			a.nodes = append(a.nodes, g...)
+			endAt = append(endAt, len(a.nodes))
+			a.nodes = append(a.nodes, node{class: never, lit: -1})
+		}
+		a.ends = make(stateSet, (len(a.nodes)+63)/64)
+		for _, e := range endAt {
+			a.ends.add(e)
+		}
+		a.sets = make([][]bool, len(a.nodes))
+		for i, n := range a.nodes {
 			a.sets[i] = make([]bool, len(reps))
 			for j, r := range reps {
 				a.sets[i][j] = n.class(r)
@@ -242,26 +275,29 @@ func prepare(globs []glob, reps []rune) []*automaton {
 }
 
 // findString searches for a string w such that want(accepted) holds, where accepted[i]
-// says whether globs[i] matches w. globs[0] is the target: w must be a prefix of one of its
-// strings all along, so its dead states are not explored. It returns a shortest such
-// string (as representatives), whether one exists, or errTooComplex.
-func findString(globs []glob, want func(accepted []bool) bool) (string, bool, error) {
-	reps := alphabet(globs)
-	autos := prepare(globs, reps)
+// says whether some glob of unions[i] matches w. unions[0] is the target: w must be a
+// prefix of one of its strings all along, so its dead states are not explored. It returns
+// a shortest such string (as representatives), whether one exists, or errTooComplex.
+func findString(unions [][]glob, want func(accepted []bool) bool) (string, bool, error) {
+	var all []glob
+	for _, u := range unions {
+		all = append(all, u...)
+	}
+	reps := alphabet(all)
+	autos := prepare(unions, reps)
 	type item struct {
 		states []stateSet
 		word   []rune
 	}
+	var buf []byte
 	key := func(ss []stateSet) string {
-		var b strings.Builder
+		buf = buf[:0]
 		for _, s := range ss {
 			for _, w := range s {
-				for k := 0; k < 8; k++ {
-					b.WriteByte(byte(w >> (8 * k)))
-				}
+				buf = binary.LittleEndian.AppendUint64(buf, w)
 			}
 		}
-		return b.String()
+		return string(buf)
 	}
 	first := make([]stateSet, len(autos))
 	for i, a := range autos {
@@ -304,7 +340,7 @@ func findString(globs []glob, want func(accepted []bool) bool) (string, bool, er
 // matchGlob reports whether g matches s (one string, no search).
 func matchGlob(g glob, s string) bool {
 	reps := []rune(s)
-	a := prepare([]glob{g}, reps)[0]
+	a := prepare([][]glob{{g}}, reps)[0]
 	st := a.start()
 	for i := range reps {
 		st = a.step(st, i)

@@ -40,6 +40,8 @@ type Builder struct {
 	Client client.Reader
 	// IAM reads role policies; nil reports IAM as unknown.
 	IAM RolePolicies
+
+	memo iamMemo // analyses of IAM policies, reused while the policies are the same
 }
 
 // ForStore builds the input for a SecretStore or ClusterSecretStore; a ClusterSecretStore's
@@ -147,13 +149,18 @@ func (b *Builder) iamInput(ctx context.Context, role, region string, namespace a
 	case err != nil:
 		return map[string]any{"status": "unknown", "reason": "reading the role's policies failed"}
 	}
-	return KnownIAM(policies, IAMSubject{RoleARN: role, Region: region, Prefixes: secretPrefixes(namespace)})
+	return b.memo.known(policies, IAMSubject{RoleARN: role, Region: region, Prefixes: secretPrefixes(namespace)})
 }
 
 // KnownIAM is input.aws.iam for a role whose policies are known: the policies and the
 // evaluator's analysis (or "unknown" when they are too complex to analyse).
 func KnownIAM(policies []IAMPolicy, subj IAMSubject) map[string]any {
-	findings, err := EvaluateIAM(policies, subj)
+	var m iamMemo
+	return m.known(policies, subj)
+}
+
+func (m *iamMemo) known(policies []IAMPolicy, subj IAMSubject) map[string]any {
+	findings, err := m.evaluate(policies, subj)
 	if err != nil {
 		return map[string]any{"status": "unknown", "reason": err.Error()}
 	}
