@@ -35,8 +35,9 @@ func ParseAction(s string) (Action, error) {
 }
 
 // Input is the document every engine evaluates: {kind, operation, object, oldObject,
-// namespace{name,labels,annotations}, store, aws{roleArn, serviceAccount, iam{status, reason,
-// policies[{name, document}]}}, parameters{rule-id: {...}}}.
+// namespace{name,labels,annotations}, store, aws{roleArn, serviceAccount, iam{status (known,
+// absent, unknown, none), reason, policies[{name, document, boundary}], analysis{findings[
+// IAMFinding]}}}, parameters{rule-id: {...}}}.
 type Input map[string]any
 
 // Finding is what an engine reports: a rule that an input violates.
