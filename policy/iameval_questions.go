@@ -411,3 +411,14 @@ func actionsOf(st iamStatement) string {
 	}
 	return strings.Join(quoted, ", ")
 }
+
+// Decide is IAM's decision for one request, an action on a resource, under the policies
+// (and the boundary among them), leaving out every statement with a Condition or a policy
+// variable: allowed when an Allow applies, the boundary allows it too, and no Deny applies.
+func Decide(policies []IAMPolicy, action, resource string) (bool, error) {
+	e := &iamEval{statements: readStatements(policies)}
+	e.hasBoundary = slices.ContainsFunc(policies, func(p IAMPolicy) bool { return p.Boundary })
+	l := e.layoutFor(action, true, []glob{litGlob(resource)})
+	_, allowed, err := findString(l.unions, func(acc []bool) bool { return acc[0] && l.granted(acc) })
+	return allowed, err
+}
