@@ -48,8 +48,12 @@ func TestIAM_DecisionsAgreeWithMotoEnforcement(t *testing.T) {
 	anon := iamAt(t, ctx, ref.URL, "testing", "testing")
 	admin := createUser(t, ctx, anon, "admin", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`)
 
-	allow := func(action any) map[string]any { return map[string]any{"Effect": "Allow", "Action": action, "Resource": "*"} }
-	deny := func(action any) map[string]any { return map[string]any{"Effect": "Deny", "Action": action, "Resource": "*"} }
+	allow := func(action any) map[string]any {
+		return map[string]any{"Effect": "Allow", "Action": action, "Resource": "*"}
+	}
+	deny := func(action any) map[string]any {
+		return map[string]any{"Effect": "Deny", "Action": action, "Resource": "*"}
+	}
 	notAction := func(effect string, action any) map[string]any {
 		return map[string]any{"Effect": effect, "NotAction": action, "Resource": "*"}
 	}
