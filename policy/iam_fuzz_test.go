@@ -52,9 +52,10 @@ func libQuery(t testing.TB, query string) rego.PreparedEvalQuery {
 	return q
 }
 
-// FuzzActionMatches compares the Rego library's action_matches, which every IAM rule relies
-// on, with IAM's wildcard semantics for arbitrary patterns: a pattern Rego reads wrongly is a
-// missed wildcard grant (or a false alarm).
+// FuzzActionMatches compares the evaluator's actionMatches (policy/iameval.go), which the IAM
+// rules rely on, and the Rego library's action_matches (for custom rules) with IAM's
+// wildcard semantics for arbitrary patterns: a pattern read wrongly is a missed wildcard
+// grant (or a false alarm).
 func FuzzActionMatches(f *testing.F) {
 	for _, s := range [][2]string{
 		{"secretsmanager:*", "secretsmanager:GetSecretValue"},
@@ -76,8 +77,12 @@ func FuzzActionMatches(f *testing.F) {
 			t.Fatalf("evaluating action_matches(%q, %q): %v", pattern, action, err)
 		}
 		got := len(rs) > 0 && rs[0].Expressions[0].Value == true
-		if want := iamActionMatches(pattern, action); got != want {
+		want := iamActionMatches(pattern, action)
+		if got != want {
 			t.Fatalf("action_matches(%q, %q) = %v, IAM says %v", pattern, action, got, want)
+		}
+		if ev := actionMatches(pattern, action); ev != want {
+			t.Fatalf("the evaluator's actionMatches(%q, %q) = %v, IAM says %v", pattern, action, ev, want)
 		}
 	})
 }
