@@ -87,10 +87,24 @@ var secretsManagerActions = []string{
 	"UntagResource", "UpdateSecret", "UpdateSecretVersionStage", "ValidateResourcePolicy",
 }
 
+// maxPatternBytes bounds the resource patterns one analysis reads (IAM allows at most ten
+// managed policies of 6 KiB and 10 KiB of inline policy per role, by default).
+const maxPatternBytes = 256 << 10
+
 // EvaluateIAM answers every question for a role's policies. An error means the policies
 // could not be analysed (too complex): the caller reports IAM as unknown.
 func EvaluateIAM(policies []IAMPolicy, subj IAMSubject) ([]IAMFinding, error) {
 	sts := readStatements(policies)
+	size := 0
+	for _, st := range sts {
+		for _, r := range st.resources {
+			size += len(r)
+		}
+	}
+	// IAM caps a role's policies at a few KiB each; more is not a document IAM would hold.
+	if size > maxPatternBytes {
+		return nil, errTooComplex
+	}
 	e := &iamEval{statements: sts, subj: subj, partition: "aws"}
 	e.hasBoundary = slices.ContainsFunc(policies, func(p IAMPolicy) bool { return p.Boundary })
 	if a, err := arn.Parse(subj.RoleARN); err == nil {
