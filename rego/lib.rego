@@ -57,6 +57,8 @@ regex_escapes := {
 }
 
 # allow_statements: the Allow statements of every attached policy, with where they are.
+# These helpers read the documents literally (no Deny, no boundary, no Conditions); rules
+# that ask what a role may do should read input.aws.iam.analysis.findings instead.
 allow_statements contains s if {
 	some policy in input.aws.iam.policies
 	statements := as_array(object.get(policy.document, "Statement", []))
