@@ -90,13 +90,13 @@ inside("dir", n, p) if {
 
 allowed_list := concat(", ", sort(prefixes))
 
-through(e) := sprintf(" (read through %s)", [e.store]) if e.store != ""
+through(e) := sprintf(" through %s", [e.store]) if e.store != ""
 
 through(e) := "" if e.store == ""
 
 message(e) := sprintf("%s reads %s, outside the prefixes allowed in namespace %s (%s)%s: set find.path to a path under one of them", [e.path, found(e), input.namespace.name, allowed_list, through(e)]) if e.find
 
-message(e) := sprintf("key %q is outside the prefixes allowed in namespace %s (%s)%s", [outside_name(e), input.namespace.name, allowed_list, through(e)]) if not e.find
+message(e) := sprintf("%s reads %q, outside the prefixes allowed in namespace %s (%s)%s", [e.path, outside_name(e), input.namespace.name, allowed_list, through(e)]) if not e.find
 
 found(e) := "everything the store can list" if {
 	every n in e.names {

@@ -46,7 +46,7 @@ test_every_reading_must_be_inside if {
 
 test_message_names_the_name_read_and_the_store if {
 	some v in prefix.violation with input as es([key(["prod/payments/../../billing/db", "billing/db"])])
-	v.message == `key "billing/db" is outside the prefixes allowed in namespace payments (prod/payments/, shared) (read through SecretStore/s)`
+	v.message == `spec.data[0].remoteRef.key reads "billing/db", outside the prefixes allowed in namespace payments (prod/payments/, shared) through SecretStore/s`
 	v.path == "spec.data[0].remoteRef.key"
 }
 
