@@ -86,14 +86,34 @@ func amplifiers(l Limits, f template.FuncMap) template.FuncMap {
 	tooBig := func(name string) error {
 		return limitf("function %s: the result would exceed the template value limit of %d bytes (1 MiB)", name, limit)
 	}
+	out := template.FuncMap{
+		"print":    fmt.Sprint,
+		"println":  fmt.Sprintln,
+		"printf":   func(format string, args ...any) (string, error) { return boundedPrintf(limit, format, args) },
+		"html":     func(args ...any) string { return template.HTMLEscapeString(fmt.Sprint(args...)) },
+		"js":       func(args ...any) string { return template.JSEscapeString(fmt.Sprint(args...)) },
+		"urlquery": func(args ...any) string { return template.URLQueryEscaper(args...) },
+	}
+	for _, name := range []string{"randAlphaNum", "randAlpha", "randAscii", "randNumeric", "randBytes"} {
+		out[name] = boundedCount(name, f[name], limit, tooBig)
+	}
+	for _, name := range []string{"wrap", "wrapWith"} {
+		out[name] = boundedWrap(name, f[name], limit, tooBig)
+	}
+	for _, more := range []template.FuncMap{sequences(f, limit, tooBig), texts(f, limit, tooBig), quadratic(f, tooBig), regexps(f)} {
+		for name, fn := range more {
+			out[name] = fn
+		}
+	}
+	return out
+}
+
+// sequences bounds the helpers that make a string or list from a count.
+func sequences(f template.FuncMap, limit int, tooBig func(string) error) template.FuncMap {
 	repeatFn := f["repeat"].(func(int, string) string)
 	untilStepFn := f["untilStep"].(func(int, int, int) []int)
 	seqFn := f["seq"].(func(...int) string)
-	indentFn := f["indent"].(func(int, string) string)
-	nindentFn := f["nindent"].(func(int, string) string)
-	joinFn := f["join"].(func(string, any) string)
-	genKeyFn := f["genPrivateKey"].(func(string) string)
-	out := template.FuncMap{
+	return template.FuncMap{
 		"repeat": func(count int, s string) (string, error) {
 			if count < 0 || product(count, len(s)) > limit {
 				return "", tooBig("repeat")
@@ -122,18 +142,27 @@ func amplifiers(l Limits, f template.FuncMap) template.FuncMap {
 			}
 			return seqFn(params...), nil
 		},
-		"indent": func(spaces int, v string) (string, error) {
+	}
+}
+
+// texts bounds the string helpers whose output grows with a count or a separator, and
+// refuses DSA key generation (seconds to minutes in one call no deadline can interrupt).
+func texts(f template.FuncMap, limit int, tooBig func(string) error) template.FuncMap {
+	indentFn := f["indent"].(func(int, string) string)
+	nindentFn := f["nindent"].(func(int, string) string)
+	joinFn := f["join"].(func(string, any) string)
+	genKeyFn := f["genPrivateKey"].(func(string) string)
+	indented := func(name string, fn func(int, string) string) func(int, string) (string, error) {
+		return func(spaces int, v string) (string, error) {
 			if spaces < 0 || product(spaces, strings.Count(v, "\n")+1)+len(v) > limit {
-				return "", tooBig("indent")
+				return "", tooBig(name)
 			}
-			return indentFn(spaces, v), nil
-		},
-		"nindent": func(spaces int, v string) (string, error) {
-			if spaces < 0 || product(spaces, strings.Count(v, "\n")+1)+len(v) > limit {
-				return "", tooBig("nindent")
-			}
-			return nindentFn(spaces, v), nil
-		},
+			return fn(spaces, v), nil
+		}
+	}
+	return template.FuncMap{
+		"indent":  indented("indent", indentFn),
+		"nindent": indented("nindent", nindentFn),
 		"replace": func(old, new, src string) (string, error) {
 			n := len(src) + 1
 			if old != "" {
@@ -151,33 +180,12 @@ func amplifiers(l Limits, f template.FuncMap) template.FuncMap {
 			return joinFn(sep, v), nil
 		},
 		"genPrivateKey": func(typ string) (string, error) {
-			// DSA parameter generation takes seconds to minutes, in one call no deadline
-			// can interrupt.
 			if typ == "dsa" {
-				return "", fmt.Errorf("genPrivateKey: dsa keys are not supported; use rsa, ecdsa or ed25519")
+				return "", Reason("dsa keys are not supported; use rsa, ecdsa or ed25519")
 			}
 			return genKeyFn(typ), nil
 		},
-		"print":    fmt.Sprint,
-		"println":  fmt.Sprintln,
-		"printf":   func(format string, args ...any) (string, error) { return boundedPrintf(limit, format, args) },
-		"html":     func(args ...any) string { return template.HTMLEscapeString(fmt.Sprint(args...)) },
-		"js":       func(args ...any) string { return template.JSEscapeString(fmt.Sprint(args...)) },
-		"urlquery": func(args ...any) string { return template.URLQueryEscaper(args...) },
 	}
-	for _, name := range []string{"randAlphaNum", "randAlpha", "randAscii", "randNumeric", "randBytes"} {
-		out[name] = boundedCount(name, f[name], limit, tooBig)
-	}
-	for _, name := range []string{"wrap", "wrapWith"} {
-		out[name] = boundedWrap(name, f[name], limit, tooBig)
-	}
-	for name, fn := range quadratic(f, tooBig) {
-		out[name] = fn
-	}
-	for name, fn := range regexps(f) {
-		out[name] = fn
-	}
-	return out
 }
 
 // boundedCount refuses a count over the limit for the random-string helpers.
