@@ -1,0 +1,291 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	vaultapi "github.com/hashicorp/vault/api"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+	policyv1alpha1 "github.com/vigil-dev/vigil/api/policy/v1alpha1"
+	"github.com/vigil-dev/vigil/test/harness"
+)
+
+// vaultAudit enables a file audit device on the suite's Vault for the rest of the test, so
+// that a test can tell which paths Vault was asked for.
+func vaultAudit(t *testing.T, ctx context.Context, name string) string {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "audit.log")
+	if err := vlt.Admin.Sys().EnableAuditWithOptionsWithContext(ctx, name, &vaultapi.EnableAuditOptions{Type: "file", Options: map[string]string{"file_path": file}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = vlt.Admin.Sys().DisableAuditWithContext(context.Background(), name) })
+	return file
+}
+
+// auditedPaths waits until probe (a path read after everything the test waits on) is in the
+// audit log, which shows that Vault has logged every request before it, and returns the
+// request paths logged.
+func auditedPaths(t *testing.T, ctx context.Context, file, probe string) []string {
+	t.Helper()
+	if _, err := vlt.Admin.Logical().ReadWithContext(ctx, probe); err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	err := harness.WaitFor(ctx, waitTimeout, func(context.Context) (bool, error) {
+		paths = nil
+		f, err := os.Open(file)
+		if err != nil {
+			return false, err
+		}
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 1<<20), 16<<20)
+		seen := false
+		for sc.Scan() {
+			var entry struct {
+				Request struct {
+					Path string `json:"path"`
+				} `json:"request"`
+			}
+			if err := json.Unmarshal(sc.Bytes(), &entry); err != nil {
+				return false, err
+			}
+			paths = append(paths, entry.Request.Path)
+			seen = seen || entry.Request.Path == probe
+		}
+		return seen, sc.Err()
+	})
+	if err != nil {
+		t.Fatalf("the probe read %s never reached Vault's audit log: %v", probe, err)
+	}
+	return paths
+}
+
+// vaultTokenStore is a store on the suite's Vault with a root-policy token: nothing in
+// Vault stops its reads, so what a tenant's key reaches is decided by Vigil alone.
+func vaultTokenStore(t *testing.T, ctx context.Context, ns, name, mount string, version esv1.VaultKVStoreVersion) []client.Object {
+	t.Helper()
+	tok, err := vlt.Admin.Auth().Token().CreateWithContext(ctx, &vaultapi.TokenCreateRequest{Policies: []string{"root"}, TTL: "1h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rememberValue(tok.Auth.ClientToken)
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name + "-token"}, StringData: map[string]string{"token": tok.Auth.ClientToken}}
+	store := &esv1.SecretStore{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: esv1.SecretStoreSpec{Provider: &esv1.SecretStoreProvider{Vault: &esv1.VaultProvider{
+		Server: vlt.URL, Path: &mount, Version: version,
+		Auth: &esv1.VaultAuth{TokenSecretRef: &esv1.SecretKeySelector{Name: name + "-token", Key: "token"}},
+	}}}}
+	return []client.Object{secret, store}
+}
+
+func keyExternalSecret(ns, name, store, key string) *esv1.ExternalSecret {
+	return &esv1.ExternalSecret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: esv1.ExternalSecretSpec{
+		SecretStoreRef:  esv1.SecretStoreRef{Name: store, Kind: esv1.SecretStoreKind},
+		RefreshInterval: &metav1.Duration{Duration: time.Hour},
+		Data:            []esv1.ExternalSecretData{{SecretKey: "value", RemoteRef: esv1.ExternalSecretDataRemoteRef{Key: key}}},
+	}}
+}
+
+func assertNoSecret(t *testing.T, ctx context.Context, ns, name string) {
+	t.Helper()
+	err := cp.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &corev1.Secret{})
+	if !apierrors.IsNotFound(err) {
+		t.Errorf("Secret %s/%s exists (or cannot be read: %v) although its ExternalSecret was refused", ns, name, err)
+	}
+}
+
+// A tenant's Vault keys with ".." segments (KV v2, and KV v1 where they leave the mount) are
+// refused before any read: by the policy gate (externalsecret-key-not-normalized) and, with
+// that rule turned off, by the reconciler itself with SecretSyncedError naming the field.
+// Vault's audit log shows that the path the key cleans to was never asked for, while a
+// well-formed key on the same stores syncs.
+func TestPaths_VaultDotSegmentsAreRefusedAndReadNothing(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t, ctx)
+	kv1 := "kv1-" + ns
+	if err := vlt.Admin.Sys().MountWithContext(ctx, kv1, &vaultapi.MountInput{Type: "kv", Options: map[string]string{"version": "1"}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = vlt.Admin.Sys().UnmountWithContext(context.Background(), kv1) })
+	billing := ns + "-billing/db" // what the escaping keys clean to, in the KV v2 mount
+	for path, v := range map[string]string{billing: "billing-" + ns, ns + "/payments/db": "payments-" + ns} {
+		rememberValue(v)
+		if err := vlt.KVv2Put(ctx, "secret", path, map[string]any{"password": v}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rememberValue("v1-" + ns)
+	if _, err := vlt.Admin.Logical().WriteWithContext(ctx, kv1+"/app", map[string]any{"password": "v1-" + ns}); err != nil {
+		t.Fatal(err)
+	}
+	audit := vaultAudit(t, ctx, "paths-"+ns)
+
+	create(t, ctx, vaultTokenStore(t, ctx, ns, "kv2", "secret", esv1.VaultKVStoreV2)...)
+	create(t, ctx, vaultTokenStore(t, ctx, ns, "kv1", kv1, esv1.VaultKVStoreV1)...)
+	escapes := map[string][2]string{ // ExternalSecret -> store, key
+		"escape-v2": {"kv2", ns + "/payments/../../" + billing},
+		"escape-v1": {"kv1", "x/../../secret/data/" + billing},
+		"token-v1":  {"kv1", "x/../../auth/token/lookup-self"},
+	}
+	for name, sk := range escapes {
+		create(t, ctx, keyExternalSecret(ns, name, sk[0], sk[1]))
+	}
+	create(t, ctx, keyExternalSecret(ns, "ok-v2", "kv2", ns+"/payments/db"), keyExternalSecret(ns, "ok-v1", "kv1", "app"))
+	waitSecretValue(t, ctx, ns, "ok-v2", "value", `{"password":"payments-`+ns+`"}`)
+	waitSecretValue(t, ctx, ns, "ok-v1", "value", `{"password":"v1-`+ns+`"}`)
+
+	for name, sk := range escapes {
+		es := waitReason(t, ctx, types.NamespacedName{Namespace: ns, Name: name}, esv1.ReasonPolicyViolation)
+		for _, want := range []string{"externalsecret-key-not-normalized", fmt.Sprintf(`spec.data[0].remoteRef.key %q has a ".." segment`, sk[1])} {
+			if !strings.Contains(readyMessage(es), want) {
+				t.Errorf("%s: Ready message %q does not say %q", name, readyMessage(es), want)
+			}
+		}
+		assertNoSecret(t, ctx, ns, name)
+	}
+
+	// The cluster admin turns the rule off: the reconciler still refuses, naming the field.
+	off := false
+	pol := &policyv1alpha1.ClusterSecretPolicy{ObjectMeta: metav1.ObjectMeta{Name: "paths-off-" + ns}, Spec: policyv1alpha1.ClusterSecretPolicySpec{
+		Rules: []policyv1alpha1.BuiltinRule{{ID: "externalsecret-key-not-normalized", Enabled: &off}},
+	}}
+	create(t, ctx, pol)
+	t.Cleanup(func() { _ = cp.Client.Delete(context.Background(), pol) })
+	err := harness.WaitFor(ctx, waitTimeout, func(ctx context.Context) (bool, error) {
+		if err := cp.Client.Get(ctx, client.ObjectKeyFromObject(pol), pol); err != nil {
+			return false, err
+		}
+		c := apimeta.FindStatusCondition(pol.Status.Conditions, "Ready")
+		return c != nil && c.Status == metav1.ConditionTrue, nil
+	})
+	if err != nil {
+		t.Fatalf("the policy that turns the rule off is not in force: %v", err)
+	}
+	for name, sk := range escapes {
+		key := types.NamespacedName{Namespace: ns, Name: name}
+		forceSync(t, ctx, key)
+		es := waitReasonFor(t, ctx, key, esv1.ReasonSecretSyncedError, 2*time.Minute) // a pass still blocked re-checks policy within a minute
+		want := fmt.Sprintf(`spec.data[0].remoteRef.key %q has a ".." segment: use the path as the backend stores it`, sk[1])
+		if !strings.Contains(readyMessage(es), want) {
+			t.Errorf("%s: Ready message %q does not say %q", name, readyMessage(es), want)
+		}
+		assertNoSecret(t, ctx, ns, name)
+	}
+
+	probe := "secret/data/" + ns + "-probe"
+	for _, p := range auditedPaths(t, ctx, audit, probe) {
+		// (token-v1's target, auth/token/lookup-self, is also where every store's token is
+		// validated, so the log cannot tell its reads apart; its status and Secret show it.)
+		if strings.Contains(p, billing) || strings.Contains(p, "..") {
+			t.Errorf("Vault was asked for %q: an escaping key was read", p)
+		}
+	}
+}
+
+// waitReasonFor is waitReason with its own timeout.
+func waitReasonFor(t *testing.T, ctx context.Context, key types.NamespacedName, reason string, timeout time.Duration) *esv1.ExternalSecret {
+	t.Helper()
+	es := &esv1.ExternalSecret{}
+	err := harness.WaitFor(ctx, timeout, func(ctx context.Context) (bool, error) {
+		if err := cp.Client.Get(ctx, key, es); err != nil {
+			return false, err
+		}
+		c := apimeta.FindStatusCondition(es.Status.Conditions, esv1.ConditionReady)
+		return c != nil && c.Reason == reason, nil
+	})
+	if err != nil {
+		t.Fatalf("waiting for ExternalSecret %s to reach %s: %v (conditions: %s)", key, reason, err, conditions(es.Status.Conditions))
+	}
+	return es
+}
+
+// In a namespace allowed only <ns>/payments/: an entry whose sourceRef store puts its key
+// outside the prefix is denied although the main store's prefix would allow the same key; a
+// key given as the full ARN of a secret inside the prefix syncs and one outside is denied;
+// a find with an empty path is denied. Moto serves no read of anything denied.
+func TestPaths_PrefixRuleJudgesEachEntryByItsStore(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t, ctx)
+	var nsObj corev1.Namespace
+	if err := cp.Client.Get(ctx, types.NamespacedName{Name: ns}, &nsObj); err != nil {
+		t.Fatal(err)
+	}
+	patch := client.MergeFrom(nsObj.DeepCopy())
+	nsObj.Annotations = map[string]string{"vigil.dev/secret-prefix": ns + "/payments/"}
+	if err := cp.Client.Patch(ctx, &nsObj, patch); err != nil {
+		t.Fatal(err)
+	}
+	inside, outside := ns+"/payments/db", ns+"-billing/"+ns+"/payments/db"
+	arns := map[string]string{}
+	for _, name := range []string{inside, outside} {
+		putRemote(t, ctx, name, `{"password":"`+strings.ReplaceAll(name, "/", "-")+`"}`)
+		out, err := sm(t, ctx).DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(name)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		arns[name] = aws.ToString(out.ARN)
+	}
+	billing := awsStore(ns, "sm-billing")
+	billing.Spec.Provider.AWS.Prefix = ns + "-billing/"
+	viaSource := keyExternalSecret(ns, "sourceref", "sm", inside)
+	viaSource.Spec.Data = append(viaSource.Spec.Data, esv1.ExternalSecretData{SecretKey: "other", RemoteRef: esv1.ExternalSecretDataRemoteRef{Key: inside},
+		SourceRef: &esv1.StoreSourceRef{SecretStoreRef: esv1.SecretStoreRef{Name: "sm-billing", Kind: esv1.SecretStoreKind}}})
+	empty := ""
+	find := keyExternalSecret(ns, "find-empty", "sm", inside)
+	find.Spec.Data = nil
+	find.Spec.DataFrom = []esv1.ExternalSecretDataFromRemoteRef{{Find: &esv1.ExternalSecretFind{Path: &empty}}}
+	create(t, ctx, awsStore(ns, "sm"), billing, viaSource, find,
+		keyExternalSecret(ns, "arn-inside", "sm", arns[inside]), keyExternalSecret(ns, "arn-outside", "sm", arns[outside]))
+
+	waitSecretValue(t, ctx, ns, "arn-inside", "value", `{"password":"`+strings.ReplaceAll(inside, "/", "-")+`"}`)
+	for name, want := range map[string][]string{
+		"sourceref":   {"externalsecret-key-outside-prefix", "spec.data[1].remoteRef.key", `"` + outside + `"`, "SecretStore/sm-billing"},
+		"arn-outside": {"externalsecret-key-outside-prefix", `"` + outside},
+		"find-empty":  {"externalsecret-find-without-path", "externalsecret-key-outside-prefix", "reads everything the store can list"},
+	} {
+		es := waitReason(t, ctx, types.NamespacedName{Namespace: ns, Name: name}, esv1.ReasonPolicyViolation)
+		for _, w := range want {
+			if !strings.Contains(readyMessage(es), w) {
+				t.Errorf("%s: Ready message %q does not say %q", name, readyMessage(es), w)
+			}
+		}
+		if strings.Contains(readyMessage(es), "spec.data[0]") {
+			t.Errorf("%s: an entry inside the prefix is flagged: %q", name, readyMessage(es))
+		}
+		assertNoSecret(t, ctx, ns, name)
+	}
+	reqs, err := moto.Requests()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range reqs {
+		body := r.Body
+		if r.Encoded {
+			b, _ := base64.StdEncoding.DecodeString(body)
+			body = string(b)
+		}
+		switch r.Target() {
+		case "secretsmanager.GetSecretValue", "secretsmanager.BatchGetSecretValue":
+			if strings.Contains(body, ns+"-billing") {
+				t.Errorf("moto served %s for a denied entry: %s", r.Target(), body)
+			}
+		}
+	}
+}
