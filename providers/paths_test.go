@@ -1,6 +1,7 @@
 package providers
 
 import (
+	"path"
 	"slices"
 	"strings"
 	"testing"
@@ -165,4 +166,29 @@ func TestRemoteNames(t *testing.T) {
 			t.Errorf("%s: got %+v, want names %q relative %q scope %s", tc.name, got, tc.names, tc.relative, tc.scope)
 		}
 	}
+}
+
+// FuzzCheckKey: a key that CheckKey accepts is read as written. Vault's client joins and
+// cleans the request path (path.Join in vaultapi.Client.NewRequest); for an accepted key that
+// changes nothing, and the name the policies compare is the key under the mount. For the
+// other backends an accepted key has one reading: its cleaned spelling is itself.
+func FuzzCheckKey(f *testing.F) {
+	for _, k := range []string{"prod/payments/db", "prod/payments/../../billing/db", "a//b", "/x", "x/%2e%2e/y", `a\b`, "a/./b", "arn:aws:secretsmanager:us-east-1:1:secret:a/../b"} {
+		f.Add(k)
+	}
+	f.Fuzz(func(t *testing.T, key string) {
+		if CheckKey(kvv2, "k", key) == nil {
+			if got := path.Join("/v1/", "secret/data/"+key); got != "/v1/secret/data/"+key {
+				t.Errorf("accepted Vault key %q is read as %q", key, got)
+			}
+			if n := RemoteNames(kvv2, key, false); len(n.Names) != 1 || n.Names[0] != "secret/"+key && !strings.HasPrefix(key, "secret/") {
+				t.Errorf("accepted Vault key %q has names %q", key, n.Names)
+			}
+		}
+		if CheckKey(smStore, "k", key) == nil && !strings.HasPrefix(key, "arn:") {
+			if n := RemoteNames(smStore, key, false); len(n.Names) != 1 {
+				t.Errorf("accepted key %q reads as %q", key, n.Names)
+			}
+		}
+	})
 }
