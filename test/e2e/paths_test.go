@@ -216,23 +216,20 @@ func waitReasonFor(t *testing.T, ctx context.Context, key types.NamespacedName, 
 	return es
 }
 
-// In a namespace allowed only <ns>/payments/: an entry whose sourceRef store puts its key
+// In a namespace allowed only <tag>/payments/: an entry whose sourceRef store puts its key
 // outside the prefix is denied although the main store's prefix would allow the same key; a
 // key given as the full ARN of a secret inside the prefix syncs and one outside is denied;
 // a find with an empty path is denied. Moto serves no read of anything denied.
 func TestPaths_PrefixRuleJudgesEachEntryByItsStore(t *testing.T) {
 	ctx := context.Background()
-	ns := newNamespace(t, ctx)
-	var nsObj corev1.Namespace
-	if err := cp.Client.Get(ctx, types.NamespacedName{Name: ns}, &nsObj); err != nil {
-		t.Fatal(err)
-	}
-	patch := client.MergeFrom(nsObj.DeepCopy())
-	nsObj.Annotations = map[string]string{"vigil.dev/secret-prefix": ns + "/payments/"}
-	if err := cp.Client.Patch(ctx, &nsObj, patch); err != nil {
-		t.Fatal(err)
-	}
-	inside, outside := ns+"/payments/db", ns+"-billing/"+ns+"/payments/db"
+	// The namespace carries its prefix from the start: the policy reads the controller's
+	// cache, and an annotation added later would race with the first reconcile.
+	tag := fmt.Sprintf("paths%d", time.Now().UnixNano())
+	nsObj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "e2e-", Annotations: map[string]string{"vigil.dev/secret-prefix": tag + "/payments/"}}}
+	create(t, ctx, nsObj)
+	t.Cleanup(func() { _ = cp.Client.Delete(context.Background(), nsObj) })
+	ns := nsObj.Name
+	inside, outside := tag+"/payments/db", tag+"-billing/"+tag+"/payments/db"
 	arns := map[string]string{}
 	for _, name := range []string{inside, outside} {
 		putRemote(t, ctx, name, `{"password":"`+strings.ReplaceAll(name, "/", "-")+`"}`)
@@ -243,7 +240,7 @@ func TestPaths_PrefixRuleJudgesEachEntryByItsStore(t *testing.T) {
 		arns[name] = aws.ToString(out.ARN)
 	}
 	billing := awsStore(ns, "sm-billing")
-	billing.Spec.Provider.AWS.Prefix = ns + "-billing/"
+	billing.Spec.Provider.AWS.Prefix = tag + "-billing/"
 	viaSource := keyExternalSecret(ns, "sourceref", "sm", inside)
 	viaSource.Spec.Data = append(viaSource.Spec.Data, esv1.ExternalSecretData{SecretKey: "other", RemoteRef: esv1.ExternalSecretDataRemoteRef{Key: inside},
 		SourceRef: &esv1.StoreSourceRef{SecretStoreRef: esv1.SecretStoreRef{Name: "sm-billing", Kind: esv1.SecretStoreKind}}})
@@ -251,10 +248,11 @@ func TestPaths_PrefixRuleJudgesEachEntryByItsStore(t *testing.T) {
 	find := keyExternalSecret(ns, "find-empty", "sm", inside)
 	find.Spec.Data = nil
 	find.Spec.DataFrom = []esv1.ExternalSecretDataFromRemoteRef{{Find: &esv1.ExternalSecretFind{Path: &empty}}}
-	create(t, ctx, awsStore(ns, "sm"), billing, viaSource, find,
-		keyExternalSecret(ns, "arn-inside", "sm", arns[inside]), keyExternalSecret(ns, "arn-outside", "sm", arns[outside]))
-
+	// An ARN key inside the prefix syncs; that it did also shows the controller has seen the
+	// namespace and its prefix before the other ExternalSecrets come.
+	create(t, ctx, awsStore(ns, "sm"), billing, keyExternalSecret(ns, "arn-inside", "sm", arns[inside]))
 	waitSecretValue(t, ctx, ns, "arn-inside", "value", `{"password":"`+strings.ReplaceAll(inside, "/", "-")+`"}`)
+	create(t, ctx, viaSource, find, keyExternalSecret(ns, "arn-outside", "sm", arns[outside]))
 	for name, want := range map[string][]string{
 		"sourceref":   {"externalsecret-key-outside-prefix", "spec.data[1].remoteRef.key", `"` + outside + `"`, "SecretStore/sm-billing"},
 		"arn-outside": {"externalsecret-key-outside-prefix", `"` + outside},
@@ -283,7 +281,7 @@ func TestPaths_PrefixRuleJudgesEachEntryByItsStore(t *testing.T) {
 		}
 		switch r.Target() {
 		case "secretsmanager.GetSecretValue", "secretsmanager.BatchGetSecretValue":
-			if strings.Contains(body, ns+"-billing") {
+			if strings.Contains(body, tag+"-billing") {
 				t.Errorf("moto served %s for a denied entry: %s", r.Target(), body)
 			}
 		}
