@@ -16,7 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	vaultapi "github.com/hashicorp/vault/api"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -101,14 +100,6 @@ func keyExternalSecret(ns, name, store, key string) *esv1.ExternalSecret {
 		RefreshInterval: &metav1.Duration{Duration: time.Hour},
 		Data:            []esv1.ExternalSecretData{{SecretKey: "value", RemoteRef: esv1.ExternalSecretDataRemoteRef{Key: key}}},
 	}}
-}
-
-func assertNoSecret(t *testing.T, ctx context.Context, ns, name string) {
-	t.Helper()
-	err := cp.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &corev1.Secret{})
-	if !apierrors.IsNotFound(err) {
-		t.Errorf("Secret %s/%s exists (or cannot be read: %v) although its ExternalSecret was refused", ns, name, err)
-	}
 }
 
 // A tenant's Vault keys with ".." segments (KV v2, and KV v1 where they leave the mount) are
