@@ -15,7 +15,7 @@ import (
 	policyv1alpha1 "github.com/vigil-dev/vigil/api/policy/v1alpha1"
 )
 
-// Validator is the validating admission webhook: stores and ExternalSecrets that violate a
+// Validator is the validating admission webhook: stores, generators and ExternalSecrets that violate a
 // Deny rule are rejected with the rule and its remediation, Warn rules come back as
 // admission warnings, and a ClusterSecretPolicy whose Rego or CEL does not compile is
 // rejected with the compiler's message. It reads the same policy set as the reconcile gate.
@@ -39,23 +39,12 @@ func (v *Validator) Handle(ctx context.Context, req admission.Request) admission
 		}
 		return admission.Allowed("")
 	}
-	obj, err := decodeESObject(req.Object.Raw)
+	in, err := v.input(ctx, req)
 	if err != nil {
 		return admission.Errored(http.StatusBadRequest, err)
 	}
-	var in Input
-	switch o := obj.(type) {
-	case *esv1.SecretStore:
-		in, err = v.Builder.ForStore(ctx, o, string(req.Operation))
-	case *esv1.ClusterSecretStore:
-		in, err = v.Builder.ForStore(ctx, o, string(req.Operation))
-	case *esv1.ExternalSecret:
-		in, err = v.Builder.ForExternalSecret(ctx, o, string(req.Operation))
-	default:
+	if in == nil {
 		return admission.Allowed("")
-	}
-	if err != nil {
-		return admission.Errored(http.StatusInternalServerError, err)
 	}
 	if len(req.OldObject.Raw) > 0 {
 		var old map[string]any
@@ -63,7 +52,11 @@ func (v *Validator) Handle(ctx context.Context, req admission.Request) admission
 			in["oldObject"] = old
 		}
 	}
-	vs, err := v.Policies.Get().Evaluate(ctx, in)
+	set, err := v.Policies.Load(ctx, v.Builder.Client)
+	if err != nil {
+		return admission.Errored(http.StatusInternalServerError, err)
+	}
+	vs, err := set.Evaluate(ctx, in)
 	if err != nil {
 		return admission.Errored(http.StatusInternalServerError, err)
 	}
@@ -77,6 +70,31 @@ func (v *Validator) Handle(ctx context.Context, req admission.Request) admission
 		}
 	}
 	return admission.Allowed("").WithWarnings(warnings...)
+}
+
+// input builds the policy input of the object under review; nil for a kind that policies
+// do not look at.
+func (v *Validator) input(ctx context.Context, req admission.Request) (Input, error) {
+	if IsGenerator(req.Kind.Group, req.Kind.Kind) {
+		u := &unstructured.Unstructured{}
+		if err := json.Unmarshal(req.Object.Raw, &u.Object); err != nil {
+			return nil, err
+		}
+		return v.Builder.ForGenerator(ctx, u, string(req.Operation))
+	}
+	obj, err := decodeESObject(req.Object.Raw)
+	if err != nil {
+		return nil, err
+	}
+	switch o := obj.(type) {
+	case *esv1.SecretStore:
+		return v.Builder.ForStore(ctx, o, string(req.Operation))
+	case *esv1.ClusterSecretStore:
+		return v.Builder.ForStore(ctx, o, string(req.Operation))
+	case *esv1.ExternalSecret:
+		return v.Builder.ForExternalSecret(ctx, o, string(req.Operation))
+	}
+	return nil, nil
 }
 
 // decodeESObject decodes an external-secrets.io object of any served version as v1 (the

@@ -19,7 +19,7 @@ func (g *Gate) Store(ctx context.Context, store esv1.GenericStore) ([]Violation,
 	if err != nil {
 		return nil, err
 	}
-	return g.Policies.Get().Evaluate(ctx, in)
+	return g.evaluate(ctx, in)
 }
 
 // ExternalSecret returns the violations of an ExternalSecret and of the store it reads
@@ -36,6 +36,16 @@ func (g *Gate) ExternalSecret(ctx context.Context, es *esv1.ExternalSecret, stor
 	if err != nil {
 		return nil, err
 	}
-	own, err := g.Policies.Get().Evaluate(ctx, in)
+	own, err := g.evaluate(ctx, in)
 	return append(vs, own...), err
+}
+
+// evaluate judges an input with the cluster's policies (loaded first if the policy
+// controller has not yet).
+func (g *Gate) evaluate(ctx context.Context, in Input) ([]Violation, error) {
+	set, err := g.Policies.Load(ctx, g.Builder.Client)
+	if err != nil {
+		return nil, err
+	}
+	return set.Evaluate(ctx, in)
 }

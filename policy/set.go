@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"sync"
 	"sync/atomic"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	policyv1alpha1 "github.com/vigil-dev/vigil/api/policy/v1alpha1"
 	"github.com/vigil-dev/vigil/rego"
@@ -261,7 +263,11 @@ func matches(m policyv1alpha1.PolicyMatch, in Input) bool {
 
 // Holder holds the current Set; the policy controller swaps it when policies change and
 // every enforcement point reads it.
-type Holder struct{ p atomic.Pointer[Set] }
+type Holder struct {
+	p      atomic.Pointer[Set]
+	mu     sync.Mutex  // orders Set and the first Load
+	loaded atomic.Bool // the set reflects the cluster's ClusterSecretPolicies
+}
 
 // NewHolder returns a holder of the built-in library alone.
 func NewHolder(ctx context.Context) (*Holder, error) {
@@ -278,4 +284,41 @@ func NewHolder(ctx context.Context) (*Holder, error) {
 func (h *Holder) Get() *Set { return h.p.Load() }
 
 // Set replaces the current set.
-func (h *Holder) Set(s *Set) { h.p.Store(s) }
+func (h *Holder) Set(s *Set) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.p.Store(s)
+	h.loaded.Store(true)
+}
+
+// Load returns the current set, first building it from the cluster's ClusterSecretPolicies
+// (those that compile) when the policy controller has not set one yet. Right after a start
+// the enforcement points would otherwise judge with the built-in library alone: a custom
+// Deny would not hold yet, and a parameter that allows something would not apply yet.
+func (h *Holder) Load(ctx context.Context, c client.Reader) (*Set, error) {
+	if h.loaded.Load() || c == nil {
+		return h.Get(), nil
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.loaded.Load() {
+		return h.Get(), nil
+	}
+	var list policyv1alpha1.ClusterSecretPolicyList
+	if err := c.List(ctx, &list); err != nil {
+		return nil, fmt.Errorf("listing ClusterSecretPolicies: %w", err)
+	}
+	var good []policyv1alpha1.ClusterSecretPolicy
+	for _, p := range list.Items {
+		if CheckPolicy(ctx, p) == nil {
+			good = append(good, p)
+		}
+	}
+	s, err := NewSet(ctx, good)
+	if err != nil {
+		return nil, err
+	}
+	h.p.Store(s)
+	h.loaded.Store(true)
+	return s, nil
+}

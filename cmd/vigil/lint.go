@@ -297,7 +297,13 @@ func lintDocuments(ctx context.Context, docs []document, set *policy.Set, iam po
 		case *esv1.ExternalSecret:
 			in, err = b.ForExternalSecret(ctx, o, policy.OpLint)
 		default:
-			continue
+			u := docs[i].obj
+			if obj == nil || !policy.IsGenerator(u.GroupVersionKind().Group, u.GetKind()) {
+				continue
+			}
+			u = u.DeepCopy()
+			u.SetNamespace(obj.GetNamespace()) // defaulted as the cluster would
+			in, err = b.ForGenerator(ctx, u, policy.OpLint)
 		}
 		if err != nil {
 			return nil, err

@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -55,6 +57,79 @@ func TestLint_ClusterSecretStoreSelectors(t *testing.T) {
 		want := !slices.Contains([]string{"names", "pinned-label", "pinned-in", "prefix-regex"}, name)
 		if flagged != want {
 			t.Errorf("%s: flagged = %v, want %v (findings %v)", name, flagged, want, got[name])
+		}
+	}
+}
+
+// Namespaced stores and generators without credentials of their own are denied unless the
+// admin allows their namespace; a ClusterSecretStore is only warned about.
+func TestLint_AmbientCredentials(t *testing.T) {
+	manifest := `apiVersion: external-secrets.io/v1beta1
+kind: SecretStore
+metadata: {name: ambient, namespace: team-a}
+spec:
+  provider: {aws: {service: SecretsManager, region: us-east-1}}
+---
+apiVersion: external-secrets.io/v1beta1
+kind: SecretStore
+metadata: {name: ambient-role, namespace: team-a}
+spec:
+  provider: {aws: {service: SecretsManager, region: us-east-1, role: "arn:aws:iam::123456789012:role/x"}}
+---
+apiVersion: external-secrets.io/v1beta1
+kind: SecretStore
+metadata: {name: irsa, namespace: team-a}
+spec:
+  provider: {aws: {service: SecretsManager, region: us-east-1, auth: {jwt: {serviceAccountRef: {name: sa}}}}}
+---
+apiVersion: external-secrets.io/v1beta1
+kind: ClusterSecretStore
+metadata: {name: admin-ambient}
+spec:
+  conditions: [{namespaces: [team-a]}]
+  provider: {aws: {service: SecretsManager, region: us-east-1}}
+---
+apiVersion: generators.external-secrets.io/v1alpha1
+kind: ECRAuthorizationToken
+metadata: {name: ecr, namespace: team-a}
+spec: {region: us-east-1}
+---
+apiVersion: generators.external-secrets.io/v1alpha1
+kind: ECRAuthorizationToken
+metadata: {name: ecr-irsa, namespace: team-a}
+spec: {region: us-east-1, auth: {jwt: {serviceAccountRef: {name: sa}}}}
+---
+apiVersion: generators.external-secrets.io/v1alpha1
+kind: VaultDynamicSecret
+metadata: {name: vault-ambient, namespace: team-a}
+spec: {path: database/creds/app, provider: {server: "https://vault.example:8200", auth: {kubernetes: {role: app}}}}
+---
+apiVersion: generators.external-secrets.io/v1alpha1
+kind: Password
+metadata: {name: pw, namespace: team-a}
+spec: {length: 24}
+`
+	got := lintJSON(t, manifest)
+	want := map[string]string{"ambient": "Deny", "ambient-role": "Deny", "admin-ambient": "Warn", "ecr": "Deny", "vault-ambient": "Deny"}
+	for _, name := range []string{"ambient", "ambient-role", "irsa", "admin-ambient", "ecr", "ecr-irsa", "vault-ambient", "pw"} {
+		var action string
+		for _, f := range got[name] {
+			if strings.HasSuffix(f, " store-ambient-credentials") {
+				action = strings.Fields(f)[0]
+			}
+		}
+		if action != want[name] {
+			t.Errorf("%s: store-ambient-credentials %q, want %q (findings %v)", name, action, want[name], got[name])
+		}
+	}
+
+	dir := t.TempDir()
+	pol := filepath.Join(dir, "allow.yaml")
+	os.WriteFile(pol, []byte("apiVersion: vigil.dev/v1alpha1\nkind: ClusterSecretPolicy\nmetadata: {name: allow}\nspec:\n  rules:\n  - id: store-ambient-credentials\n    parameters: {allowNamespaces: [\"team-*\"]}\n"), 0o600)
+	got = lintJSON(t, manifest, "--policy", pol)
+	for _, name := range []string{"ambient", "ecr"} {
+		if slices.ContainsFunc(got[name], func(f string) bool { return strings.HasSuffix(f, "store-ambient-credentials") }) {
+			t.Errorf("%s: still flagged in an allowed namespace: %v", name, got[name])
 		}
 	}
 }

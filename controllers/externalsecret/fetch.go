@@ -51,6 +51,9 @@ func (r *Reconciler) fetchData(ctx context.Context, es *esv1.ExternalSecret, sto
 	for i, from := range es.Spec.DataFrom {
 		if from.SourceRef != nil && from.SourceRef.GeneratorRef != nil {
 			g := from.SourceRef.GeneratorRef
+			if err := secretstore.CheckGeneratorPolicy(ctx, r.Gate, r.APIReader, g, es.Namespace); err != nil {
+				return nil, 0, err
+			}
 			m, err := r.Providers.Generate(ctx, g.APIVersion, g.Kind, g.Name, es.Namespace)
 			if err != nil {
 				return nil, 0, generatorError(i, g, err)

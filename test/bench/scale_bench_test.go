@@ -144,12 +144,18 @@ func awsCalls(b *testing.B, ctx context.Context, moto *harness.Moto, logDir stri
 		}
 	}
 	ns := namespace(b, ctx, "aws")
+	// Keys of its own: a store without auth would borrow the controller's identity, which
+	// the store-ambient-credentials rule refuses.
+	creds := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "aws-creds"}, StringData: map[string]string{"id": "testing", "secret": "testing"}}
 	store := &esv1.SecretStore{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "aws"},
-		Spec:       esv1.SecretStoreSpec{Provider: &esv1.SecretStoreProvider{AWS: &esv1.AWSProvider{Service: esv1.AWSServiceSecretsManager, Region: "us-east-1"}}},
+		Spec: esv1.SecretStoreSpec{Provider: &esv1.SecretStoreProvider{AWS: &esv1.AWSProvider{Service: esv1.AWSServiceSecretsManager, Region: "us-east-1",
+			Auth: esv1.AWSAuth{SecretRef: &esv1.AWSAuthSecretRef{AccessKeyID: esv1.SecretKeySelector{Name: "aws-creds", Key: "id"}, SecretAccessKey: esv1.SecretKeySelector{Name: "aws-creds", Key: "secret"}}}}}},
 	}
-	if err := cp.Client.Create(ctx, store); err != nil {
-		b.Fatal(err)
+	for _, o := range []client.Object{creds, store} {
+		if err := cp.Client.Create(ctx, o); err != nil {
+			b.Fatal(err)
+		}
 	}
 	interval := 30 * time.Second
 	n := awsExternalSecrets

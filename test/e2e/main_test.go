@@ -82,6 +82,10 @@ func run(m *testing.M) int {
 		return 1
 	}
 	o.IAM = policy.NewIAMReader(awsCfg, time.Second)
+	if err := allowAmbientAWS(context.Background()); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
 	startController = func() (func(), error) { return harness.StartController(cp.Config, harness.Registry(rec), rec, o) }
 	if stopController, err = startController(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: starting the controller:", err)
