@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/base64"
 	"strings"
 	"testing"
 	"time"
@@ -91,7 +92,12 @@ func TestGuardrails2_AmbientCredentialsBlocked(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range reqs {
-		if r.Target() == "secretsmanager.GetSecretValue" && strings.Contains(r.Body, key) {
+		body := r.Body
+		if r.Encoded {
+			b, _ := base64.StdEncoding.DecodeString(body)
+			body = string(b)
+		}
+		if r.Target() == "secretsmanager.GetSecretValue" && strings.Contains(body, key) {
 			t.Fatalf("moto served GetSecretValue for %s through a blocked store", key)
 		}
 	}
