@@ -24,49 +24,13 @@ import (
 //
 // A store that does not exist (yet) leaves store "" and the key read as written.
 func (b *Builder) addEntries(ctx context.Context, es *esv1.ExternalSecret, in Input) error {
-	resolved := map[string]esv1.GenericStore{}
-	storeMaps := map[string]any{}
-	var entries []any
-	add := func(field, key string, find bool, ref *esv1.SecretStoreRef) error {
-		if ref == nil || ref.Name == "" {
-			ref = &es.Spec.SecretStoreRef
-		}
-		id, store, err := b.entryStore(ctx, es.Namespace, *ref, resolved)
-		if err != nil {
-			return err
-		}
-		e := map[string]any{"path": field, "key": key, "find": find, "store": "", "provider": ""}
-		if store != nil {
-			e["store"], e["provider"] = id, store.GetSpec().Provider.Name()
-			if storeMaps[id] == nil {
-				if storeMaps[id], err = toMap(store); err != nil {
-					return err
-				}
-			}
-		}
-		var problem error
-		if find {
-			problem = providers.CheckFindPath(store, field, key)
-		} else {
-			problem = providers.CheckKey(store, field, key)
-		}
-		if problem != nil {
-			e["problem"] = problem.Error()
-		}
-		n := providers.RemoteNames(store, key, find)
-		e["names"], e["scope"], e["leadingSlashOptional"] = toAnyList(n.Names), n.Scope, n.LeadingSlashOptional
-		if n.Relative != nil {
-			e["relative"] = toAnyList(n.Relative)
-		}
-		entries = append(entries, e)
-		return nil
-	}
+	eb := &entries{b: b, es: es, resolved: map[string]esv1.GenericStore{}, stores: map[string]any{}, list: []any{}}
 	for i, d := range es.Spec.Data {
 		var ref *esv1.SecretStoreRef
 		if d.SourceRef != nil {
 			ref = &d.SourceRef.SecretStoreRef
 		}
-		if err := add(fmt.Sprintf("spec.data[%d].remoteRef.key", i), d.RemoteRef.Key, false, ref); err != nil {
+		if err := eb.add(ctx, fmt.Sprintf("spec.data[%d].remoteRef.key", i), d.RemoteRef.Key, false, ref); err != nil {
 			return err
 		}
 	}
@@ -81,20 +45,61 @@ func (b *Builder) addEntries(ctx context.Context, es *esv1.ExternalSecret, in In
 		var err error
 		switch {
 		case f.Extract != nil:
-			err = add(fmt.Sprintf("spec.dataFrom[%d].extract.key", i), f.Extract.Key, false, ref)
+			err = eb.add(ctx, fmt.Sprintf("spec.dataFrom[%d].extract.key", i), f.Extract.Key, false, ref)
 		case f.Find != nil && f.Find.Path != nil:
-			err = add(fmt.Sprintf("spec.dataFrom[%d].find.path", i), *f.Find.Path, true, ref)
+			err = eb.add(ctx, fmt.Sprintf("spec.dataFrom[%d].find.path", i), *f.Find.Path, true, ref)
 		case f.Find != nil:
-			err = add(fmt.Sprintf("spec.dataFrom[%d].find", i), "", true, ref)
+			err = eb.add(ctx, fmt.Sprintf("spec.dataFrom[%d].find", i), "", true, ref)
 		}
 		if err != nil {
 			return err
 		}
 	}
-	in["stores"], in["entries"] = storeMaps, entries
-	if entries == nil {
-		in["entries"] = []any{}
+	in["stores"], in["entries"] = eb.stores, eb.list
+	return nil
+}
+
+// entries gathers input.entries and input.stores for one ExternalSecret.
+type entries struct {
+	b        *Builder
+	es       *esv1.ExternalSecret
+	resolved map[string]esv1.GenericStore
+	stores   map[string]any
+	list     []any
+}
+
+// add describes one key (or find path) read through ref, else the main store.
+func (eb *entries) add(ctx context.Context, field, key string, find bool, ref *esv1.SecretStoreRef) error {
+	if ref == nil || ref.Name == "" {
+		ref = &eb.es.Spec.SecretStoreRef
 	}
+	id, store, err := eb.b.entryStore(ctx, eb.es.Namespace, *ref, eb.resolved)
+	if err != nil {
+		return err
+	}
+	e := map[string]any{"path": field, "key": key, "find": find, "store": "", "provider": ""}
+	if store != nil {
+		e["store"], e["provider"] = id, store.GetSpec().Provider.Name()
+		if eb.stores[id] == nil {
+			if eb.stores[id], err = toMap(store); err != nil {
+				return err
+			}
+		}
+	}
+	check := providers.CheckKey
+	if find {
+		check = providers.CheckFindPath
+	}
+	problem := check(store, field, key)
+	if problem != nil {
+		e["problem"] = problem.Error()
+	}
+	n := providers.RemoteNames(store, key, find)
+	e["names"], e["scope"], e["leadingSlashOptional"] = toAnyList(n.Names), n.Scope, n.LeadingSlashOptional
+	if n.Relative != nil {
+		e["relative"] = toAnyList(n.Relative)
+	}
+	eb.list = append(eb.list, e)
 	return nil
 }
 
