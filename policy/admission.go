@@ -39,9 +39,9 @@ func (v *Validator) Handle(ctx context.Context, req admission.Request) admission
 		}
 		return admission.Allowed("")
 	}
-	in, err := v.input(ctx, req)
+	in, code, err := v.input(ctx, req)
 	if err != nil {
-		return admission.Errored(http.StatusBadRequest, err)
+		return admission.Errored(code, err)
 	}
 	if in == nil {
 		return admission.Allowed("")
@@ -73,28 +73,32 @@ func (v *Validator) Handle(ctx context.Context, req admission.Request) admission
 }
 
 // input builds the policy input of the object under review; nil for a kind that policies
-// do not look at.
-func (v *Validator) input(ctx context.Context, req admission.Request) (Input, error) {
+// do not look at. A failure comes with its HTTP status: 400 for an object that does not
+// decode, 500 for a lookup that failed.
+func (v *Validator) input(ctx context.Context, req admission.Request) (Input, int32, error) {
+	var in Input
+	var err error
 	if IsGenerator(req.Kind.Group, req.Kind.Kind) {
 		u := &unstructured.Unstructured{}
 		if err := json.Unmarshal(req.Object.Raw, &u.Object); err != nil {
-			return nil, err
+			return nil, http.StatusBadRequest, err
 		}
-		return v.Builder.ForGenerator(ctx, u, string(req.Operation))
+		in, err = v.Builder.ForGenerator(ctx, u, string(req.Operation))
+		return in, http.StatusInternalServerError, err
 	}
 	obj, err := decodeESObject(req.Object.Raw)
 	if err != nil {
-		return nil, err
+		return nil, http.StatusBadRequest, err
 	}
 	switch o := obj.(type) {
 	case *esv1.SecretStore:
-		return v.Builder.ForStore(ctx, o, string(req.Operation))
+		in, err = v.Builder.ForStore(ctx, o, string(req.Operation))
 	case *esv1.ClusterSecretStore:
-		return v.Builder.ForStore(ctx, o, string(req.Operation))
+		in, err = v.Builder.ForStore(ctx, o, string(req.Operation))
 	case *esv1.ExternalSecret:
-		return v.Builder.ForExternalSecret(ctx, o, string(req.Operation))
+		in, err = v.Builder.ForExternalSecret(ctx, o, string(req.Operation))
 	}
-	return nil, nil
+	return in, http.StatusInternalServerError, err
 }
 
 // decodeESObject decodes an external-secrets.io object of any served version as v1 (the
