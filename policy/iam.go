@@ -188,7 +188,7 @@ func errorCode(err error) string {
 	}
 	var oe *smithy.OperationError
 	if errors.As(err, &oe) {
-		return " (" + oe.Service() + " unreachable)"
+		return " (no answer from " + oe.Service() + ": no credentials, or no network)"
 	}
 	return ""
 }
