@@ -24,13 +24,17 @@ import (
 // DoesNotExist, NotIn, != and Gt/Lt admit namespaces whatever their labels say. A regex
 // (matched unanchored, as Go's MatchString does) is scoped only when every name it matches
 // starts with a fixed literal prefix (e.g. ^team-a-); one with no such prefix matches
-// names anybody can pick. Names in spec.conditions[].namespaces are scoped.
+// names anybody can pick. Names in spec.conditions[].namespaces are scoped. Where namespace
+// creators may set some labels themselves (self-service namespaces), the rule's parameter
+// tenantLabels lists them, and a selector scoped only by those (pinnedKeys) is open too.
 func conditionFacts(conds []esv1.ClusterSecretStoreCondition) []any {
 	out := make([]any, 0, len(conds))
 	for i, c := range conds {
 		fact := map[string]any{"opensToEveryNamespace": false, "path": fmt.Sprintf("spec.conditions[%d]", i)}
 		if open, why := selectorOpen(c.NamespaceSelector); open {
 			fact["opensToEveryNamespace"], fact["why"], fact["path"] = true, why, fmt.Sprintf("spec.conditions[%d].namespaceSelector", i)
+		} else if keys := pinnedKeys(c.NamespaceSelector); len(keys) > 0 {
+			fact["pinnedKeys"] = keys // the rule's tenantLabels parameter may say creators set them
 		}
 		for j, expr := range c.NamespaceRegexes {
 			if fact["opensToEveryNamespace"] == true {
@@ -68,6 +72,31 @@ func selectorOpen(ls *metav1.LabelSelector) (bool, string) {
 		}
 	}
 	return true, fmt.Sprintf("namespaceSelector %q pins no label to chosen values (only In or = does): Exists, DoesNotExist, NotIn, != and Gt/Lt match namespaces whatever labels they carry, new ones included", sel.String())
+}
+
+// pinnedKeys lists the label keys whose values scope a selector, for a selector that is
+// scoped by labels alone; nil when it is not scoped, or is scoped by namespace name (which
+// only the API server sets).
+func pinnedKeys(ls *metav1.LabelSelector) []any {
+	if ls == nil {
+		return nil
+	}
+	sel, err := metav1.LabelSelectorAsSelector(ls)
+	if err != nil {
+		return nil
+	}
+	reqs, _ := sel.Requirements()
+	var keys []any
+	for _, r := range reqs {
+		if !pinsValues(r) {
+			continue
+		}
+		if r.Key() == corev1.LabelMetadataName {
+			return nil
+		}
+		keys = append(keys, r.Key())
+	}
+	return keys
 }
 
 // pinsValues reports whether a requirement limits namespaces to values an admin chose.

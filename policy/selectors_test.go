@@ -2,12 +2,15 @@ package policy
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+	policyv1alpha1 "github.com/vigil-dev/vigil/api/policy/v1alpha1"
 )
 
 func expr(key string, op metav1.LabelSelectorOperator, values ...string) metav1.LabelSelectorRequirement {
@@ -109,6 +112,46 @@ func TestClusterSecretStoreUnscoped_ReadsConditionFacts(t *testing.T) {
 			t.Errorf("%s: flagged at %v, want scoped", tc.name, paths)
 		case tc.path != "" && (len(paths) != 1 || paths[0] != tc.path):
 			t.Errorf("%s: flagged at %v, want %s", tc.name, paths, tc.path)
+		}
+	}
+}
+
+// Where namespace creators set some labels themselves, the admin lists them in
+// tenantLabels: a selector pinned only by them is open, one pinned by another label or by
+// namespace name stays scoped.
+func TestClusterSecretStoreUnscoped_TenantLabels(t *testing.T) {
+	ctx := context.Background()
+	set, err := NewSet(ctx, []policyv1alpha1.ClusterSecretPolicy{policyWith(policyv1alpha1.ClusterSecretPolicySpec{Rules: []policyv1alpha1.BuiltinRule{
+		{ID: "clustersecretstore-unscoped", Parameters: &apiextensionsv1.JSON{Raw: []byte(`{"tenantLabels":["team"]}`)}},
+	}})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		sel    *metav1.LabelSelector
+		opened bool
+	}{
+		{"team only", &metav1.LabelSelector{MatchLabels: map[string]string{"team": "payments"}}, true},
+		{"team and an admin label", &metav1.LabelSelector{MatchLabels: map[string]string{"team": "payments", "tier": "prod"}}, false},
+		{"admin label", &metav1.LabelSelector{MatchLabels: map[string]string{"tier": "prod"}}, false},
+		{"team and a name", &metav1.LabelSelector{MatchLabels: map[string]string{"team": "payments", "kubernetes.io/metadata.name": "payments"}}, false},
+	} {
+		store := &esv1.ClusterSecretStore{ObjectMeta: metav1.ObjectMeta{Name: "g"}, Spec: esv1.SecretStoreSpec{
+			Conditions: []esv1.ClusterSecretStoreCondition{{NamespaceSelector: tc.sel}}, Provider: &esv1.SecretStoreProvider{Fake: &esv1.FakeProvider{}}}}
+		in, err := (&Builder{}).ForStore(ctx, store, OpLint)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vs, err := set.Evaluate(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := slices.ContainsFunc(vs, func(v Violation) bool {
+			return v.Rule == "clustersecretstore-unscoped" && strings.Contains(v.Message, "tenantLabels")
+		})
+		if got != tc.opened {
+			t.Errorf("%s: flagged = %v, want %v (%v)", tc.name, got, tc.opened, vs)
 		}
 	}
 }

@@ -35,6 +35,16 @@ test_css_with_open_condition_facts_fails if {
 	contains(v.message, "matches any name")
 }
 
+test_css_pinned_only_by_tenant_labels_fails if {
+	base := object.union(css([{"namespaceSelector": {"matchLabels": {"team": "payments"}}}]), {"conditions": [{"opensToEveryNamespace": false, "pinnedKeys": ["team"], "path": "spec.conditions[0]"}]})
+	count(clustersecretstore_unscoped.violation) == 0 with input as base
+	inp := object.union(base, {"parameters": {"clustersecretstore-unscoped": {"tenantLabels": ["team", "owner"]}}})
+	vs := clustersecretstore_unscoped.violation with input as inp
+	count(vs) == 1
+	some v in vs
+	v.path == "spec.conditions[0].namespaceSelector"
+}
+
 test_namespaced_store_is_not_a_css if {
 	count(clustersecretstore_unscoped.violation) == 0 with input as {"kind": "SecretStore", "object": {"metadata": {"name": "s"}, "spec": {}}}
 }
