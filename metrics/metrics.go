@@ -94,7 +94,7 @@ func New(reg prometheus.Registerer) (*Recorder, error) {
 		providerTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: ProviderRequestSeconds, Help: "Duration of provider API requests by provider, call and status.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}}, []string{"provider", "call", "status"}),
 		rollouts:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: Rollouts, Help: "Workload rollouts after Secret changes by kind and result (success|failed|stopped)."}, []string{"kind", "result"}),
-		skipped:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: RolloutsSkipped, Help: "Rollouts not made, by reason (paused|loop)."}, []string{"reason"}),
+		skipped:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: RolloutsSkipped, Help: "Rollouts not made, by reason (paused|loop|notoptedin: a vigil.dev/rollout-targets workload that did not opt in)."}, []string{"reason"}),
 		rolloutDelay: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: RolloutDelay, Help: "Time from a Secret's change to the patch of a workload that consumes it.", Buckets: []float64{.1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300}}, []string{"kind"}),
 		violations:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: PolicyViolations, Help: "Objects that violate a policy rule, by rule, action, kind and namespace (from the last audit)."}, []string{"rule", "action", "kind", "namespace"}),
 	}

@@ -1,6 +1,7 @@
 package rollout
 
 import (
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -42,16 +43,18 @@ type secretInfo struct {
 //   - secret.reloader.stakater.com/reload: Secrets whose name matches an entry (each an
 //     anchored regular expression);
 //   - esTargets: Secrets of ExternalSecrets that name this workload in
-//     vigil.dev/rollout-targets.
+//     vigil.dev/rollout-targets, when the workload opted in to them (targetOptedIn): the
+//     caller filters them.
 //
 // A Secret annotated reloader.stakater.com/ignore never triggers, whatever the rest says.
+// workloadAnnotations are the workload's opt-in annotations (optInAnnotations).
 func triggers(workloadAnnotations map[string]string, referenced []string, secrets []secretInfo, esTargets []string) []string {
 	byName := map[string]secretInfo{}
 	for _, s := range secrets {
 		byName[s.Name] = s
 	}
 	set := map[string]bool{}
-	auto := isTrue(workloadAnnotations[AnnotationRolloutOnChange]) || isTrue(workloadAnnotations[ReloaderAuto]) || isTrue(workloadAnnotations[ReloaderSecretAuto])
+	auto := autoOptIn(workloadAnnotations)
 	search := isTrue(workloadAnnotations[ReloaderSearch])
 	for _, name := range referenced {
 		if auto || (search && isTrue(byName[name].Annotations[ReloaderMatch])) {
@@ -77,6 +80,31 @@ func triggers(workloadAnnotations map[string]string, referenced []string, secret
 		out = append(out, name)
 	}
 	slices.Sort(out)
+	return out
+}
+
+// autoOptIn reports whether a workload rolls on every Secret it references.
+func autoOptIn(ann map[string]string) bool {
+	return isTrue(ann[AnnotationRolloutOnChange]) || isTrue(ann[ReloaderAuto]) || isTrue(ann[ReloaderSecretAuto])
+}
+
+// targetOptedIn reports whether a workload accepts rollouts from a Secret whose
+// ExternalSecret names it in vigil.dev/rollout-targets. Whoever may write an ExternalSecret
+// in a namespace could otherwise restart any workload there; only the workload's owner opts
+// in: vigil.dev/rollout-on-change, reloader.stakater.com/auto or
+// secret.reloader.stakater.com/auto ("roll me on Secret changes"), or
+// secret.reloader.stakater.com/reload naming the Secret.
+func targetOptedIn(ann map[string]string, secret string) bool {
+	return autoOptIn(ann) || matchesReloadList(ann[ReloaderSecretReload], secret)
+}
+
+// optInAnnotations are the annotations opt-in rules read: the workload's, over those of its
+// pod template (charts often expose only podAnnotations). Vigil's own bookkeeping
+// annotations opt nothing in.
+func optInAnnotations(workload, template map[string]string) map[string]string {
+	out := make(map[string]string, len(workload)+len(template))
+	maps.Copy(out, template)
+	maps.Copy(out, workload)
 	return out
 }
 

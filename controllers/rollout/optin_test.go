@@ -100,3 +100,28 @@ func TestHashesRoundTrip(t *testing.T) {
 		t.Error("a malformed record must read as empty")
 	}
 }
+
+// A workload named in vigil.dev/rollout-targets rolls only when its owner opted in: an
+// auto annotation or a reload list naming the Secret, on the workload or its pod template.
+func TestTargetOptedIn(t *testing.T) {
+	for _, tc := range []struct {
+		name               string
+		workload, template map[string]string
+		want               bool
+	}{
+		{"no annotations", nil, nil, false},
+		{"vigil on-change", map[string]string{AnnotationRolloutOnChange: "true"}, nil, true},
+		{"reloader auto", map[string]string{ReloaderAuto: "true"}, nil, true},
+		{"secret auto on the pod template", nil, map[string]string{ReloaderSecretAuto: "true"}, true},
+		{"reload list naming the Secret", map[string]string{ReloaderSecretReload: "other, db"}, nil, true},
+		{"reload list naming another Secret", map[string]string{ReloaderSecretReload: "db-replica"}, nil, false},
+		{"reload list is anchored", map[string]string{ReloaderSecretReload: "d"}, nil, false},
+		{"search alone is not an opt-in for targets", map[string]string{ReloaderSearch: "true"}, nil, false},
+		{"workload false wins over template true", map[string]string{ReloaderAuto: "false"}, map[string]string{ReloaderAuto: "true"}, false},
+		{"Vigil's own hash record opts nothing in", map[string]string{AnnotationSecretHashes: `{"db":"x"}`}, nil, false},
+	} {
+		if got := targetOptedIn(optInAnnotations(tc.workload, tc.template), "db"); got != tc.want {
+			t.Errorf("%s: targetOptedIn = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

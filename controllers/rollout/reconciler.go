@@ -107,13 +107,14 @@ func (r *Reconciler) currentHashes(ctx context.Context, obj client.Object) (map[
 		infos = append(infos, secretInfo{Name: s.Name, Annotations: s.Annotations})
 		byName[s.Name] = s
 	}
-	esTargets, err := r.externalSecretTargets(ctx, obj)
+	optIn := optInAnnotations(obj.GetAnnotations(), tmpl.Annotations)
+	esTargets, err := r.externalSecretTargets(ctx, obj, optIn)
 	if err != nil {
 		return nil, nil, err
 	}
 	current := map[string]string{}
 	esNames := map[string][]string{}
-	for _, name := range triggers(obj.GetAnnotations(), referencedSecrets(&tmpl.Spec), infos, esTargets) {
+	for _, name := range triggers(optIn, referencedSecrets(&tmpl.Spec), infos, esTargets) {
 		s, ok := byName[name]
 		if !ok {
 			continue // not (yet) written: nothing to compare
@@ -127,15 +128,26 @@ func (r *Reconciler) currentHashes(ctx context.Context, obj client.Object) (map[
 }
 
 // externalSecretTargets returns the Secrets of ExternalSecrets that name this workload in
-// vigil.dev/rollout-targets.
-func (r *Reconciler) externalSecretTargets(ctx context.Context, obj client.Object) ([]string, error) {
+// vigil.dev/rollout-targets and that the workload opted in to. An ExternalSecret naming a
+// workload that did not opt in gets a Warning event saying how to opt in; the workload is
+// not touched.
+func (r *Reconciler) externalSecretTargets(ctx context.Context, obj client.Object, optIn map[string]string) ([]string, error) {
 	var list esv1.ExternalSecretList
 	if err := r.Client.List(ctx, &list, client.InNamespace(obj.GetNamespace()), client.MatchingFields{rolloutTargetIndex: r.Kind.Name + "/" + obj.GetName()}); err != nil {
 		return nil, err
 	}
 	var out []string
-	for _, es := range list.Items {
-		out = append(out, targetSecret(&es))
+	for i := range list.Items {
+		es := &list.Items[i]
+		secret := targetSecret(es)
+		if targetOptedIn(optIn, secret) {
+			out = append(out, secret)
+			continue
+		}
+		r.Metrics.RolloutSkipped("notoptedin")
+		r.Events.Eventf(es, obj, corev1.EventTypeWarning, "RolloutSkipped", "Rollout",
+			"%s %s did not opt in to rollouts, so %s in %s does not restart it: annotate the %s (or its pod template) with %s: \"true\" or %s: %q",
+			r.Kind.Name, obj.GetName(), AnnotationRolloutTargets, es.Name, r.Kind.Name, AnnotationRolloutOnChange, ReloaderSecretReload, secret)
 	}
 	return out, nil
 }

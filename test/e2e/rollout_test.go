@@ -191,7 +191,9 @@ func TestRollout_ReloaderAnnotations(t *testing.T) {
 		{name: "search-no-match", workload: map[string]string{rollout.ReloaderSearch: "true"}, referenced: true, wantRollout: false},
 		{name: "no-opt-in", referenced: true, wantRollout: false},
 		{name: "ignore-wins", workload: map[string]string{rollout.ReloaderAuto: "true"}, secret: map[string]string{rollout.ReloaderIgnore: "true"}, referenced: true, wantRollout: false},
-		{name: "es-targets", esTargets: true, referenced: false, wantRollout: true},
+		// rollout-targets restarts only workloads that opted in (test/e2e/rbac_test.go).
+		{name: "es-targets", workload: map[string]string{rollout.AnnotationRolloutOnChange: "true"}, esTargets: true, referenced: false, wantRollout: true},
+		{name: "es-targets-no-opt-in", esTargets: true, referenced: false, wantRollout: false},
 	}
 	for _, c := range cases {
 		secret := c.name
