@@ -100,8 +100,12 @@ type Auditor struct {
 	Interval time.Duration
 	// Active reports whether this replica audits; nil always does. With sharding, the
 	// leader of shard 0 does (the manager's leader election is off).
-	Active  func() bool
-	trigger chan struct{}
+	Active func() bool
+	// NoClusterStores: ClusterSecretStores are not reconciled (an installation scoped to
+	// one namespace cannot read them); they are not audited and no ClusterPolicyReport is
+	// written.
+	NoClusterStores bool
+	trigger         chan struct{}
 }
 
 // NewAuditor returns an auditor that runs every interval and when triggered.
@@ -164,7 +168,11 @@ func (a *Auditor) Run(ctx context.Context) error {
 	var stores esv1.SecretStoreList
 	var cstores esv1.ClusterSecretStoreList
 	var ess esv1.ExternalSecretList
-	for _, l := range []client.ObjectList{&stores, &cstores, &ess} {
+	lists := []client.ObjectList{&stores, &ess}
+	if !a.NoClusterStores {
+		lists = append(lists, &cstores)
+	}
+	for _, l := range lists {
 		if err := a.Client.List(ctx, l); err != nil {
 			return err
 		}
@@ -241,7 +249,9 @@ func (a *Auditor) writeReports(ctx context.Context, results []result, objects ma
 		}
 		errs = append(errs, a.writeReport(ctx, policyReportGVK, ns, objects[ns], byNS[ns]))
 	}
-	errs = append(errs, a.writeReport(ctx, clusterPolicyReportGVK, "", objects[""], byNS[""]))
+	if !a.NoClusterStores {
+		errs = append(errs, a.writeReport(ctx, clusterPolicyReportGVK, "", objects[""], byNS[""]))
+	}
 	return errors.Join(errs...)
 }
 

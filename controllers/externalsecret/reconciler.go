@@ -66,6 +66,9 @@ type Reconciler struct {
 	// Templates runs target.template within its limits (deadline, output, steps); nil
 	// uses NewTemplateEngine(0).
 	Templates *safetpl.Engine
+	// NoClusterStores: ClusterSecretStores are not reconciled (an installation scoped to
+	// one namespace cannot read them), so their changes are not watched.
+	NoClusterStores bool
 }
 
 // Reconcile runs one pass over an ExternalSecret: decide whether a sync is due, resolve the

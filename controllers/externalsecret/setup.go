@@ -62,7 +62,7 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 	if err != nil {
 		return err
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		Named("externalsecret").
 		For(&esv1.ExternalSecret{}).
 		// Owned Secrets: a deleted or edited Secret is rewritten at once; the writes of this
@@ -71,11 +71,12 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 		// A store's status change (e.g. it became Valid) retries its ExternalSecrets; only
 		// generation and status changes matter, not every resync.
 		Watches(&esv1.SecretStore{}, handler.EnqueueRequestsFromMapFunc(r.usersOf),
-			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, readyChanged))).
-		Watches(&esv1.ClusterSecretStore{}, handler.EnqueueRequestsFromMapFunc(r.usersOf),
-			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, readyChanged))).
-		WithOptions(opts).
-		Complete(r)
+			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, readyChanged)))
+	if !r.NoClusterStores {
+		b = b.Watches(&esv1.ClusterSecretStore{}, handler.EnqueueRequestsFromMapFunc(r.usersOf),
+			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, readyChanged)))
+	}
+	return b.WithOptions(opts).Complete(r)
 }
 
 // usersOf lists the ExternalSecrets that read from a store.

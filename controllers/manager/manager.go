@@ -12,10 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/open-policy-agent/cert-controller/pkg/rotator"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -45,21 +43,17 @@ import (
 	"github.com/vigil-dev/vigil/controllers/rollout"
 	"github.com/vigil-dev/vigil/controllers/secretstore"
 	"github.com/vigil-dev/vigil/controllers/sharding"
+	"github.com/vigil-dev/vigil/controllers/webhookcert"
 	"github.com/vigil-dev/vigil/metrics"
 	"github.com/vigil-dev/vigil/policy"
 	"github.com/vigil-dev/vigil/providers"
 )
-
-// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=validatingwebhookconfigurations,verbs=get;list;watch;update;patch
 
 // Leader election needs leases (and records an event on them) only in the controller's own namespace: controller-gen emits
 // this as a Role, which the chart binds in the release namespace. Sharding also lists the
 // replicas' member Leases and deletes those of replicas killed long ago.
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;create;update;delete,namespace=vigil-system
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch,namespace=vigil-system
-
-// +kubebuilder:rbac:groups=apps,resources=deployments;statefulsets;daemonsets,verbs=get;list;watch;patch
-// +kubebuilder:rbac:groups=argoproj.io,resources=rollouts,verbs=get;list;watch;patch
 
 // Options configure the controller. The zero value is not useful; start from Defaults.
 type Options struct {
@@ -85,8 +79,17 @@ type Options struct {
 	TemplateTimeout time.Duration
 	// SkipNameValidation lets one process run several managers (tests).
 	SkipNameValidation bool
+	// Rollouts turns the rollout controllers on; off, the controller needs no RBAC on
+	// workloads (charts/vigil's rollouts.enabled).
+	Rollouts bool
 	// Rollout bounds the rollouts of workloads after Secret changes.
 	Rollout rollout.Options
+	// ClusterStores and ClusterExternalSecrets turn the reconcilers of these cluster-scoped
+	// kinds on (ESO's --enable-cluster-store-reconciler and
+	// --enable-cluster-external-secret-reconciler). An installation scoped to one namespace
+	// with a Role turns both off: it cannot read them.
+	ClusterStores          bool
+	ClusterExternalSecrets bool
 	// IAM reads role policies for the guardrails; nil reports IAM as unknown.
 	IAM policy.RolePolicies
 	// AuditInterval between full policy audits (they also run when policies change).
@@ -125,17 +128,20 @@ func Defaults() Options {
 		Concurrent: 16,
 		// client-go's default (5 QPS, burst 10) would cap a cold start of 10,000
 		// ExternalSecrets (two writes each) at over an hour.
-		KubeQPS:         200,
-		KubeBurst:       400,
-		ClientTTL:       10 * time.Minute,
-		Reads:           providers.DefaultReaderOptions(),
-		RetryBaseDelay:  500 * time.Millisecond,
-		RetryMaxDelay:   5 * time.Minute,
-		RefreshJitter:   0.05,
-		TemplateTimeout: 2 * time.Second,
-		ControllerClass: "default",
-		Rollout:         rollout.DefaultOptions(),
-		AuditInterval:   10 * time.Minute,
+		KubeQPS:                200,
+		KubeBurst:              400,
+		ClientTTL:              10 * time.Minute,
+		Reads:                  providers.DefaultReaderOptions(),
+		RetryBaseDelay:         500 * time.Millisecond,
+		RetryMaxDelay:          5 * time.Minute,
+		RefreshJitter:          0.05,
+		TemplateTimeout:        2 * time.Second,
+		ControllerClass:        "default",
+		Rollouts:               true,
+		Rollout:                rollout.DefaultOptions(),
+		ClusterStores:          true,
+		ClusterExternalSecrets: true,
+		AuditInterval:          10 * time.Minute,
 	}
 }
 
@@ -170,10 +176,14 @@ func New(ctx context.Context, cfg *rest.Config, registry *providers.Registry, re
 		}}
 	if o.Namespace != "" {
 		cacheOpts.DefaultNamespaces = map[string]cache.Config{o.Namespace: {}}
+		// Namespaces are cluster-scoped: without this the cache would list them all, which a
+		// namespace-scoped installation's RBAC (get on its own namespace) does not allow.
+		cacheOpts.ByObject[&corev1.Namespace{}] = cache.ByObject{Field: fields.OneTermEqualSelector("metadata.name", o.Namespace)}
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  scheme,
 		Cache:                   cacheOpts,
+		Client:                  clientOptions(o),
 		Metrics:                 metricsserver.Options{BindAddress: o.MetricsAddr},
 		HealthProbeBindAddress:  o.ProbeAddr,
 		PprofBindAddress:        o.PprofAddr,
@@ -215,10 +225,11 @@ func New(ctx context.Context, cfg *rest.Config, registry *providers.Registry, re
 		ctrlOpts.NewQueue, rolloutOpts.NewQueue = shards.NewQueue, shards.NewQueue
 	}
 
-	for _, newStore := range []func() esv1.GenericStore{
-		func() esv1.GenericStore { return &esv1.SecretStore{} },
-		func() esv1.GenericStore { return &esv1.ClusterSecretStore{} },
-	} {
+	storeKinds := []func() esv1.GenericStore{func() esv1.GenericStore { return &esv1.SecretStore{} }}
+	if o.ClusterStores {
+		storeKinds = append(storeKinds, func() esv1.GenericStore { return &esv1.ClusterSecretStore{} })
+	}
+	for _, newStore := range storeKinds {
 		r := &secretstore.Reconciler{Client: mgr.GetClient(), Events: mgr.GetEventRecorder("vigil-" + strings.ToLower(newStore().GetKind())), Providers: clients, NewStore: newStore, ControllerClass: o.ControllerClass, Metrics: rec, Gate: gate}
 		if err := r.SetupWithManager(mgr, ctrlOpts); err != nil {
 			return nil, err
@@ -235,15 +246,20 @@ func New(ctx context.Context, cfg *rest.Config, registry *providers.Registry, re
 		Metrics:         rec,
 		Gate:            gate,
 		Templates:       externalsecret.NewTemplateEngine(o.TemplateTimeout),
+		NoClusterStores: !o.ClusterStores,
 	}
 	if err := es.SetupWithManager(ctx, mgr, ctrlOpts); err != nil {
 		return nil, err
 	}
-	if err := (&clusterexternalsecret.Reconciler{Client: mgr.GetClient()}).SetupWithManager(mgr, ctrlOpts); err != nil {
-		return nil, err
+	if o.ClusterExternalSecrets {
+		if err := (&clusterexternalsecret.Reconciler{Client: mgr.GetClient()}).SetupWithManager(mgr, ctrlOpts); err != nil {
+			return nil, err
+		}
 	}
-	if err := setupRollouts(ctx, mgr, rec, o.Rollout, rolloutOpts); err != nil {
-		return nil, err
+	if o.Rollouts {
+		if err := setupRollouts(ctx, mgr, rec, o.Rollout, rolloutOpts); err != nil {
+			return nil, err
+		}
 	}
 	if o.Webhook.Enabled {
 		if err := setupWebhook(mgr, o.Webhook, &policy.Validator{Builder: gate.Builder, Policies: policies}); err != nil {
@@ -251,6 +267,7 @@ func New(ctx context.Context, cfg *rest.Config, registry *providers.Registry, re
 		}
 	}
 	auditor := audit.NewAuditor(mgr.GetClient(), gate, rec, o.AuditInterval)
+	auditor.NoClusterStores = !o.ClusterStores
 	if shards != nil {
 		auditor.Active = func() bool { return shards.Leads(0) }
 		shards.OnLose(func(shard int) { forgetShard(ctx, mgr.GetClient(), rec, shard, o.ShardCount) })
@@ -262,6 +279,16 @@ func New(ctx context.Context, cfg *rest.Config, registry *providers.Registry, re
 		return nil, err
 	}
 	return mgr, nil
+}
+
+// clientOptions keeps reads of ClusterSecretStores out of the cache when they are not
+// reconciled: an ExternalSecret naming one then fails at once with the API server's answer
+// (forbidden under a namespace's Role) instead of waiting on an informer that may not list.
+func clientOptions(o Options) client.Options {
+	if o.ClusterStores {
+		return client.Options{}
+	}
+	return client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&esv1.ClusterSecretStore{}}}}
 }
 
 // setupSharding adds the shard elections to the manager. Their Leases live in the leader
@@ -357,8 +384,8 @@ func rateLimiter(o Options) workqueue.TypedRateLimiter[reconcile.Request] {
 }
 
 // setupWebhook serves the validating webhook at /validate. With a CertSecret, the serving
-// certificate is created and rotated by cert-controller's rotator (the library Gatekeeper
-// uses), and the server starts once the certificate is in place.
+// certificate is created and rotated by controllers/webhookcert, and the server starts once
+// the certificate is in place.
 func setupWebhook(mgr ctrl.Manager, o WebhookOptions, v *policy.Validator) error {
 	server := webhook.NewServer(webhook.Options{Host: o.Host, Port: o.Port, CertDir: o.CertDir})
 	server.Register("/validate", &webhook.Admission{Handler: v})
@@ -374,25 +401,11 @@ func setupWebhook(mgr ctrl.Manager, o WebhookOptions, v *policy.Validator) error
 	if !ok {
 		return fmt.Errorf("webhook certificate Secret %q: want namespace/name", o.CertSecret)
 	}
-	// The rotator fills an existing Secret; create it empty when the chart has not.
-	direct, err := client.New(mgr.GetConfig(), client.Options{Scheme: mgr.GetScheme()})
-	if err != nil {
-		return err
-	}
-	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
-	if err := direct.Create(context.Background(), secret); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("creating webhook certificate Secret %s: %w", o.CertSecret, err)
-	}
 	ready := make(chan struct{})
-	err = rotator.AddRotator(mgr, &rotator.CertRotator{
-		SecretKey:      types.NamespacedName{Namespace: ns, Name: name},
-		CertDir:        o.CertDir,
-		CAName:         "vigil-webhook-ca",
-		CAOrganization: "vigil",
-		DNSName:        o.DNSName,
-		IsReady:        ready,
-		Webhooks:       []rotator.WebhookInfo{{Name: o.ConfigName, Type: rotator.Validating}},
-	})
+	err := webhookcert.Add(mgr, webhookcert.Options{
+		Secret:     types.NamespacedName{Namespace: ns, Name: name},
+		ConfigName: o.ConfigName, CertDir: o.CertDir, DNSName: o.DNSName,
+	}, ready)
 	if err != nil {
 		return fmt.Errorf("setting up webhook certificate rotation: %w", err)
 	}

@@ -21,6 +21,11 @@ import (
 	"github.com/vigil-dev/vigil/controllers/internal/secrethash"
 )
 
+// The rollout controllers read and patch workloads. `make generate` writes these rules to
+// their own role (config/rbac/rollout), which the chart grants only with rollouts.enabled.
+// +kubebuilder:rbac:groups=apps,resources=deployments;statefulsets;daemonsets,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=argoproj.io,resources=rollouts,verbs=get;list;watch;patch
+
 // Cache indexes that map a Secret to the workloads it may roll, without List calls.
 const (
 	secretRefIndex     = "vigil.dev/secret-ref"     // workload -> Secrets its pod template references

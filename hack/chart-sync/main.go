@@ -3,8 +3,8 @@
 //
 //   - config/crd/*.yaml           → files/crds/ (with helm.sh/resource-policy: keep, so that
 //     `helm uninstall` never deletes the CRDs and with them every ExternalSecret)
-//   - config/rbac/role.yaml       → files/rbac/clusterrole-rules.yaml and
-//     files/rbac/leader-election-rules.yaml (the namespaced Role's rules)
+//   - config/rbac/role.yaml       → files/rbac/<part>-rules.yaml, split by what needs them
+//     (syncRBAC): the chart grants each part only when it is used
 //   - config/webhook/*.yaml       → files/webhook-rules.yaml (the webhook's rules)
 //   - alerts/vigil.prometheusrule.yaml → files/prometheus-rule-groups.yaml (spec.groups)
 //
@@ -90,31 +90,81 @@ func syncCRDs(dir string) error {
 	return nil
 }
 
-// syncRBAC splits controller-gen's output: the ClusterRole's rules, and the rules of the
-// Role it emits for markers with namespace= (leader election leases, which the controller
-// needs only in its own namespace).
+// rbacPart names the chart file each resource's rules go to, so that the chart grants a
+// part only when the feature that needs it is on, and binds namespaced resources with a
+// Role when it is scoped to one namespace. A resource not listed here is namespaced and
+// always needed ("namespaced"): a new cluster-scoped resource must be added here, or the
+// scoped installation's Role would not grant it (test/chart's scoped run fails then).
+var rbacPart = map[string]string{
+	"deployments": "rollout", "statefulsets": "rollout", "daemonsets": "rollout", "rollouts": "rollout",
+	"validatingwebhookconfigurations": "webhook",
+	"clustersecretstores":             "cluster-stores", "clustersecretstores/status": "cluster-stores",
+	"clusterpolicyreports":   "cluster-stores", // the audit's report of cluster-scoped stores
+	"clusterexternalsecrets": "cluster-externalsecrets", "clusterexternalsecrets/status": "cluster-externalsecrets",
+	"namespaces":            "namespaces",
+	"clustersecretpolicies": "policies", "clustersecretpolicies/status": "policies",
+}
+
+// syncRBAC splits controller-gen's output into the parts the chart grants separately
+// (rbacPart): files/rbac/<part>-rules.yaml from the ClusterRole, and from the Role that
+// markers with namespace= make (rules in the release namespace only) leader-election-rules
+// and, for the rules with resourceNames, webhook-cert-rules.
 func syncRBAC(dir string) error {
 	const src = "config/rbac/role.yaml"
 	docs, err := readDocs(src)
 	if err != nil {
 		return err
 	}
-	var cluster, ns any
+	parts := map[string][]any{}
 	for _, d := range docs {
-		switch d["kind"] {
-		case "ClusterRole":
-			cluster = d["rules"]
-		case "Role":
-			ns = d["rules"]
+		rules, _ := d["rules"].([]any)
+		for _, r := range rules {
+			rule := r.(map[string]any)
+			switch d["kind"] {
+			case "ClusterRole":
+				splitRule(rule, parts)
+			case "Role":
+				part := "leader-election"
+				if rule["resourceNames"] != nil {
+					part = "webhook-cert"
+				}
+				parts[part] = append(parts[part], rule)
+			}
 		}
 	}
-	if cluster == nil || ns == nil {
-		return fmt.Errorf("%s: want one ClusterRole and one Role", src)
+	for _, want := range []string{"namespaced", "leader-election", "rollout", "webhook", "webhook-cert", "cluster-stores", "cluster-externalsecrets", "namespaces", "policies"} {
+		if parts[want] == nil {
+			return fmt.Errorf("%s: no rules for the chart's %s part", src, want)
+		}
+		if err := write(filepath.Join(dir, want+"-rules.yaml"), src, parts[want]); err != nil {
+			return err
+		}
 	}
-	if err := write(filepath.Join(dir, "clusterrole-rules.yaml"), src, cluster); err != nil {
-		return err
+	return nil
+}
+
+// splitRule adds a rule to the parts its resources belong to, one copy per part.
+func splitRule(rule map[string]any, parts map[string][]any) {
+	byPart := map[string][]any{}
+	var order []string
+	for _, res := range rule["resources"].([]any) {
+		part := rbacPart[res.(string)]
+		if part == "" {
+			part = "namespaced"
+		}
+		if byPart[part] == nil {
+			order = append(order, part)
+		}
+		byPart[part] = append(byPart[part], res)
 	}
-	return write(filepath.Join(dir, "leader-election-rules.yaml"), src, ns)
+	for _, part := range order {
+		cp := map[string]any{}
+		for k, v := range rule {
+			cp[k] = v
+		}
+		cp["resources"] = byPart[part]
+		parts[part] = append(parts[part], cp)
+	}
 }
 
 func readDocs(path string) ([]map[string]any, error) {

@@ -44,3 +44,35 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "vigil.webhookCertSecret" -}}
 {{- printf "%s-webhook-cert" (include "vigil.fullname" .) | trunc 63 | trimSuffix "-" }}
 {{- end }}
+
+{{/* Rules of files/rbac/<file>-rules.yaml with their resourceNames set to names (the
+markers name the default objects; the release names its own). */}}
+{{- define "vigil.namedRules" -}}
+{{- $rules := .root.Files.Get (printf "files/rbac/%s-rules.yaml" .file) | fromYamlArray }}
+{{- range $rules }}
+{{- $_ := set . "resourceNames" $.names }}
+{{- end }}
+{{- toYaml $rules }}
+{{- end }}
+
+{{/* A binding of the controller's ServiceAccount to a Role or ClusterRole of the same name
+(a RoleBinding in namespace when given). */}}
+{{- define "vigil.binding" }}
+apiVersion: rbac.authorization.k8s.io/v1
+kind: {{ if .namespace }}RoleBinding{{ else }}ClusterRoleBinding{{ end }}
+metadata:
+  name: {{ .name }}
+  {{- with .namespace }}
+  namespace: {{ . }}
+  {{- end }}
+  labels:
+    {{- include "vigil.labels" .root | nindent 4 }}
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: {{ .kind }}
+  name: {{ .name }}
+subjects:
+- kind: ServiceAccount
+  name: {{ include "vigil.serviceAccountName" .root }}
+  namespace: {{ .root.Release.Namespace }}
+{{- end }}
