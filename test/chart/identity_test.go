@@ -36,96 +36,19 @@ import (
 // configuration and certificate Secret for real, then runs bin/vigil out of cluster with the
 // Deployment's own arguments and a token of that ServiceAccount (TokenRequest API): the API
 // server enforces RBAC, so the seed scenario syncing — the webhook admitting it with the
-// certificate the controller made, leader election, events, the policy audit — proves the
-// chart grants enough, and a log without a single "forbidden" proves nothing was refused.
+// certificate the controller made, leader election, events, the policy audit, a rollout —
+// proves the chart grants enough, and a log without a single "forbidden" proves nothing was
+// refused.
 func TestControllerWithChartIdentity(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	// A short audit interval so that the PolicyReport appears within the test; every other
-	// value is the default.
-	objs := render(t, writeValues(t, "policies:\n  auditInterval: 2s\n"))
-	webhookPort, err := freePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var args []string
-	var saName, certSecret string
-	for _, u := range objs {
-		switch u.GetKind() {
-		case "CustomResourceDefinition", "Service":
-			continue // the CRDs are installed already; out of cluster there is no Service routing
-		case "Deployment":
-			args = deploymentArgs(t, u)
-			continue
-		case "ServiceAccount":
-			saName = u.GetName()
-		case "Secret":
-			certSecret = u.GetName()
-		case "ValidatingWebhookConfiguration":
-			// The API server reaches the controller on loopback, not through the Service.
-			url := fmt.Sprintf("https://localhost:%d/validate", webhookPort)
-			hooks, _, _ := unstructured.NestedSlice(u.Object, "webhooks")
-			for i := range hooks {
-				hooks[i].(map[string]any)["clientConfig"] = map[string]any{"url": url}
-			}
-			_ = unstructured.SetNestedSlice(u.Object, hooks, "webhooks")
-		}
-		//nolint:staticcheck // Patch with client.Apply is the way to apply unstructured objects.
-		if err := cp.Client.Patch(ctx, u, client.Apply, client.FieldOwner("helm"), client.ForceOwnership); err != nil {
-			t.Fatalf("installing %s %s: %v", u.GetKind(), u.GetName(), err)
-		}
-	}
-	if saName == "" || certSecret == "" || args == nil {
-		t.Fatalf("the chart rendered no ServiceAccount, webhook Secret or Deployment")
-	}
+	// A short audit interval so that the PolicyReport appears within the test, and a short
+	// rollout debounce; every other value is the default.
+	run := startChartController(ctx, t, "policies:\n  auditInterval: 2s\nrollouts:\n  debounce: 1s\n")
 	seedAWS(ctx, t)
-
-	dir := t.TempDir()
-	kubeconfig := serviceAccountKubeconfig(ctx, t, saName, dir)
-	certDir := filepath.Join(dir, "certs")
-	if err := os.Mkdir(certDir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	// Out of cluster the ports and the certificate folder differ from the pod's; every other
-	// argument is the chart's.
-	probes, err := harness.FreeAddr()
-	if err != nil {
-		t.Fatal(err)
-	}
-	args = append(args, "--kubeconfig="+kubeconfig, "--metrics-bind-address=0", "--health-probe-bind-address="+probes,
-		fmt.Sprintf("--webhook-port=%d", webhookPort), "--webhook-cert-dir="+certDir, "--webhook-dns-name=localhost")
-	logPath := filepath.Join(dir, "vigil.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logFile.Close()
-	cmd := exec.Command(vigilBin, args...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	stopped := false
-	defer func() {
-		if !stopped {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	}()
-	t.Logf("vigil %s (log: %s)", strings.Join(args, " "), logPath)
-
-	// Until the certificate the controller made reaches its folder, the webhook cannot
-	// serve: the pod must not be ready (with failurePolicy Fail, the Service would route
-	// admission requests to it), though it is alive and its caches have synced.
-	waitProbe(ctx, t, "http://"+probes+"/readyz?verbose", http.StatusInternalServerError, "[+]informers ok", "[-]webhook failed")
-	waitProbe(ctx, t, "http://"+probes+"/healthz", http.StatusOK)
-	// The kubelet would mount the Secret the controller fills; out of cluster, copy it.
-	harness.MountSecret(ctx, cp.Client, types.NamespacedName{Namespace: releaseNamespace, Name: certSecret}, certDir)
-	waitProbe(ctx, t, "http://"+probes+"/readyz?verbose", http.StatusOK, "[+]informers ok", "[+]webhook ok")
-
 	applySeedThroughWebhook(ctx, t)
 	for _, name := range []string{"db-credentials", "app-config"} {
-		waitSynced(ctx, t, name, logPath)
+		waitSynced(ctx, t, "payments", name, run.logPath)
 	}
 	var secret corev1.Secret
 	if err := cp.Client.Get(ctx, types.NamespacedName{Namespace: "payments", Name: "db-credentials"}, &secret); err != nil {
@@ -150,14 +73,123 @@ func TestControllerWithChartIdentity(t *testing.T) {
 	if err := cp.Client.Get(ctx, types.NamespacedName{Namespace: releaseNamespace, Name: "vigil.dev-controller"}, &lease); err != nil {
 		t.Errorf("no leader-election Lease in %s: %v", releaseNamespace, err)
 	}
+	webhookConfigurationsByName(ctx, t, run, "vigil")
+	rolloutUnderChartRBAC(ctx, t, "payments", "db-credentials", "prod/payments/db")
+	run.stopAndCheckLog(t)
+}
 
-	// SIGTERM, as the kubelet sends it: the controller finishes in-flight work and exits 0.
-	stopped = true
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	if err := cmd.Wait(); err != nil {
+// chartRun is bin/vigil running out of cluster as the chart's ServiceAccount, with the
+// chart's RBAC and the Deployment's arguments.
+type chartRun struct {
+	cmd        *exec.Cmd
+	logPath    string
+	kubeconfig string // the ServiceAccount's
+	objs       []*unstructured.Unstructured
+	stopped    bool
+}
+
+// startChartController renders the chart with values, installs what it renders (but the
+// CRDs, installed already, and the Services and Deployment, which out of cluster route
+// nothing), and starts bin/vigil with the Deployment's arguments and a token of the
+// ServiceAccount; it returns once the controller is ready (its webhook serving with the
+// certificate it made). Cleanup stops it and deletes the webhook configuration, whose
+// failurePolicy Fail would refuse every later test's objects.
+func startChartController(ctx context.Context, t *testing.T, values string) *chartRun {
+	t.Helper()
+	run := &chartRun{objs: render(t, writeValues(t, values))}
+	webhookPort, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var args []string
+	var saName, certSecret string
+	for _, u := range run.objs {
+		switch u.GetKind() {
+		case "CustomResourceDefinition", "Service":
+			continue
+		case "Deployment":
+			args = deploymentArgs(t, u)
+			continue
+		case "ServiceAccount":
+			saName = u.GetName()
+		case "Secret":
+			certSecret = u.GetName()
+		case "ValidatingWebhookConfiguration":
+			pointWebhookAt(u, fmt.Sprintf("https://localhost:%d/validate", webhookPort))
+			t.Cleanup(func() { _ = cp.Client.Delete(context.Background(), u) })
+		}
+		//nolint:staticcheck // Patch with client.Apply is the way to apply unstructured objects.
+		if err := cp.Client.Patch(ctx, u, client.Apply, client.FieldOwner("helm"), client.ForceOwnership); err != nil {
+			t.Fatalf("installing %s %s: %v", u.GetKind(), u.GetName(), err)
+		}
+	}
+	if saName == "" || certSecret == "" || args == nil {
+		t.Fatalf("the chart rendered no ServiceAccount, webhook Secret or Deployment")
+	}
+	dir := t.TempDir()
+	run.kubeconfig = serviceAccountKubeconfig(ctx, t, saName, dir)
+	certDir := filepath.Join(dir, "certs")
+	if err := os.Mkdir(certDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	// Out of cluster the ports and the certificate folder differ from the pod's; every other
+	// argument is the chart's.
+	probes, err := harness.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	args = append(args, "--kubeconfig="+run.kubeconfig, "--metrics-bind-address=0", "--health-probe-bind-address="+probes,
+		fmt.Sprintf("--webhook-port=%d", webhookPort), "--webhook-cert-dir="+certDir, "--webhook-dns-name=localhost")
+	run.logPath = filepath.Join(dir, "vigil.log")
+	logFile, err := os.Create(run.logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { logFile.Close() })
+	run.cmd = exec.Command(vigilBin, args...)
+	run.cmd.Stdout, run.cmd.Stderr = logFile, logFile
+	if err := run.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if !run.stopped {
+			_ = run.cmd.Process.Kill()
+			_ = run.cmd.Wait()
+		}
+	})
+	t.Logf("vigil %s (log: %s)", strings.Join(args, " "), run.logPath)
+
+	// Until the certificate the controller made reaches its folder, the webhook cannot
+	// serve: the pod must not be ready (with failurePolicy Fail, the Service would route
+	// admission requests to it), though it is alive and its caches have synced.
+	waitProbe(ctx, t, "http://"+probes+"/readyz?verbose", http.StatusInternalServerError, "[+]informers ok", "[-]webhook failed")
+	waitProbe(ctx, t, "http://"+probes+"/healthz", http.StatusOK)
+	// The kubelet would mount the Secret the controller fills; out of cluster, copy it.
+	harness.MountSecret(ctx, cp.Client, types.NamespacedName{Namespace: releaseNamespace, Name: certSecret}, certDir)
+	waitProbe(ctx, t, "http://"+probes+"/readyz?verbose", http.StatusOK, "[+]informers ok", "[+]webhook ok")
+	return run
+}
+
+// pointWebhookAt makes the API server reach the controller on loopback, not through the
+// Service.
+func pointWebhookAt(u *unstructured.Unstructured, url string) {
+	hooks, _, _ := unstructured.NestedSlice(u.Object, "webhooks")
+	for i := range hooks {
+		hooks[i].(map[string]any)["clientConfig"] = map[string]any{"url": url}
+	}
+	_ = unstructured.SetNestedSlice(u.Object, hooks, "webhooks")
+}
+
+// stopAndCheckLog sends SIGTERM, as the kubelet does: the controller finishes in-flight
+// work and exits 0. Its log must not hold a single refusal by the API server.
+func (r *chartRun) stopAndCheckLog(t *testing.T) {
+	t.Helper()
+	r.stopped = true
+	_ = r.cmd.Process.Signal(syscall.SIGTERM)
+	if err := r.cmd.Wait(); err != nil {
 		t.Errorf("vigil did not shut down cleanly on SIGTERM: %v", err)
 	}
-	log, _ := os.ReadFile(logPath)
+	log, _ := os.ReadFile(r.logPath)
 	if denied := regexp.MustCompile(`(?i).*forbidden.*`).FindAll(log, 5); len(denied) > 0 {
 		t.Errorf("the API server refused the chart's identity (a rule is missing from the markers):\n%s", strings.Join(toStrings(denied), "\n"))
 	}
@@ -296,11 +328,11 @@ func applySeedThroughWebhook(ctx context.Context, t *testing.T) {
 	}
 }
 
-func waitSynced(ctx context.Context, t *testing.T, name, logPath string) {
+func waitSynced(ctx context.Context, t *testing.T, ns, name, logPath string) {
 	t.Helper()
 	var es esv1.ExternalSecret
 	err := harness.WaitFor(ctx, 2*time.Minute, func(ctx context.Context) (bool, error) {
-		if err := cp.Client.Get(ctx, types.NamespacedName{Namespace: "payments", Name: name}, &es); err != nil {
+		if err := cp.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &es); err != nil {
 			return false, client.IgnoreNotFound(err)
 		}
 		for _, c := range es.Status.Conditions {
@@ -312,7 +344,7 @@ func waitSynced(ctx context.Context, t *testing.T, name, logPath string) {
 	})
 	if err != nil {
 		log, _ := os.ReadFile(logPath)
-		t.Fatalf("ExternalSecret %s not synced with the chart's identity: %v\nconditions: %+v\ncontroller log (tail):\n%s", name, err, es.Status.Conditions, tail(string(log), 40))
+		t.Fatalf("ExternalSecret %s/%s not synced with the chart's identity: %v\nconditions: %+v\ncontroller log (tail):\n%s", ns, name, err, es.Status.Conditions, tail(string(log), 40))
 	}
 }
 
