@@ -287,6 +287,10 @@ func TestServerSideDryRun(t *testing.T) {
 	for name, files := range map[string][]string{"default": nil, "full": {fullValues}} {
 		t.Run(name, func(t *testing.T) {
 			for _, u := range render(t, files...) {
+				// scopedNamespace's Role goes into a namespace the user creates first.
+				if ns := u.GetNamespace(); ns != "" {
+					ensureNamespace(ctx, t, ns)
+				}
 				//nolint:staticcheck // Patch with client.Apply is the way to apply unstructured objects.
 				err := cp.Client.Patch(ctx, u, client.Apply, client.FieldOwner("helm"), client.ForceOwnership, client.DryRunAll)
 				if err != nil {
