@@ -45,6 +45,10 @@ func Get(ctx context.Context, c client.Reader, ref esv1.SecretStoreRef, namespac
 		if apierrors.IsNotFound(err) {
 			return nil, fmt.Errorf("%s %q does not exist in %s: %w", store.GetKind(), ref.Name, scope(key.Namespace), ErrNotFound)
 		}
+		if apierrors.IsForbidden(err) {
+			// An installation scoped to one namespace has no right on ClusterSecretStores.
+			return nil, fmt.Errorf("%s %q cannot be used: this Vigil installation may not read it (one scoped to a namespace uses no ClusterSecretStore); use a SecretStore of the namespace: %w", store.GetKind(), ref.Name, ErrNotAllowed)
+		}
 		return nil, fmt.Errorf("reading %s %q: %w", store.GetKind(), ref.Name, err)
 	}
 	if store.GetKind() == esv1.ClusterSecretStoreKind {

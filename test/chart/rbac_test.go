@@ -319,6 +319,19 @@ func TestControllerScopedWithRolloutsOff(t *testing.T) {
 	}
 	tenantScenario(ctx, t, ns)
 	waitSynced(ctx, t, ns, "db", run.logPath)
+	// A ClusterSecretStore is out of the scoped installation's reach: an ExternalSecret that
+	// names one is refused with a reason, not left waiting on an informer it may not run.
+	clusterStoreUser := &esv1.ExternalSecret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "uses-cluster-store"},
+		Spec: esv1.ExternalSecretSpec{
+			SecretStoreRef: esv1.SecretStoreRef{Name: "shared", Kind: esv1.ClusterSecretStoreKind},
+			Data:           []esv1.ExternalSecretData{{SecretKey: "password", RemoteRef: esv1.ExternalSecretDataRemoteRef{Key: "prod/shared/db"}}},
+		},
+	}
+	if err := cp.Client.Create(ctx, clusterStoreUser); err != nil {
+		t.Fatal(err)
+	}
+	waitCondition(ctx, t, clusterStoreUser, esv1.ReasonSecretSyncedError, "use a SecretStore of the namespace")
 	if err := cp.Client.Get(ctx, client.ObjectKeyFromObject(elsewhere), elsewhere); err != nil {
 		t.Fatal(err)
 	}
@@ -374,5 +387,25 @@ func tenantScenario(ctx context.Context, t *testing.T, ns string) {
 		}); err != nil {
 			t.Fatalf("creating %s %s (waiting for the webhook to admit it): %v", obj.GetObjectKind().GroupVersionKind().Kind, obj.GetName(), lastErr)
 		}
+	}
+}
+
+// waitCondition waits until the ExternalSecret's Ready condition has the reason and a message
+// holding want.
+func waitCondition(ctx context.Context, t *testing.T, es *esv1.ExternalSecret, reason, want string) {
+	t.Helper()
+	err := harness.WaitFor(ctx, 2*time.Minute, func(ctx context.Context) (bool, error) {
+		if err := cp.Client.Get(ctx, client.ObjectKeyFromObject(es), es); err != nil {
+			return false, err
+		}
+		for _, c := range es.Status.Conditions {
+			if c.Type == esv1.ConditionReady && c.Reason == reason && strings.Contains(c.Message, want) {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		t.Fatalf("ExternalSecret %s/%s: no Ready condition %s with %q: %v (conditions %+v)", es.Namespace, es.Name, reason, want, err, es.Status.Conditions)
 	}
 }
