@@ -21,8 +21,8 @@ import (
 	"github.com/vigil-dev/vigil/controllers/internal/secrethash"
 )
 
-// The rollout controllers read and patch workloads. `make generate` writes these rules to
-// their own role (config/rbac/rollout), which the chart grants only with rollouts.enabled.
+// The rollout controllers read and patch workloads. `make generate` copies these rules to
+// the chart's rollout part (hack/chart-sync), granted only with rollouts.enabled.
 // +kubebuilder:rbac:groups=apps,resources=deployments;statefulsets;daemonsets,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=argoproj.io,resources=rollouts,verbs=get;list;watch;patch
 
