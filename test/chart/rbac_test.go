@@ -385,7 +385,7 @@ func tenantScenario(ctx context.Context, t *testing.T, ns string) {
 			lastErr = cp.Client.Create(ctx, obj)
 			return lastErr == nil || apierrors.IsAlreadyExists(lastErr), nil
 		}); err != nil {
-			t.Fatalf("creating %s %s (waiting for the webhook to admit it): %v", obj.GetObjectKind().GroupVersionKind().Kind, obj.GetName(), lastErr)
+			t.Fatalf("creating %T %s (waiting for the webhook to admit it): %v", obj, obj.GetName(), lastErr)
 		}
 	}
 }
