@@ -125,7 +125,9 @@ func (b *Builder) entryStore(ctx context.Context, namespace string, ref esv1.Sec
 		return id, s, nil
 	}
 	if err := b.Client.Get(ctx, key, store); err != nil {
-		if !apierrors.IsNotFound(err) {
+		// Forbidden: an installation scoped to one namespace may not read ClusterSecretStores;
+		// like a missing store, the reconciler refuses it with a reason.
+		if !apierrors.IsNotFound(err) && !apierrors.IsForbidden(err) {
 			return "", nil, fmt.Errorf("reading %s: %w", id, err)
 		}
 		store = nil
