@@ -53,6 +53,8 @@ var forbiddenBuiltins = map[string]string{
 	"crypto.x509.parse_and_verify_certificates_with_options": "it depends on the clock (certificate validity)",
 	"providers.aws.sign_req":                                 "it depends on the clock (request signatures)",
 	"net.cidr_expand":                                        "its output is unbounded (every address of a range)",
+	"json.match_schema":                                      "it may fetch remote schemas ($ref) over the network",
+	"json.verify_schema":                                     "it may fetch remote schemas ($ref) over the network",
 	"trace":                                                  "it writes to the controller's trace output",
 }
 

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/open-policy-agent/opa/v1/ast"
+
 	policyv1alpha1 "github.com/vigil-dev/vigil/api/policy/v1alpha1"
 )
 
@@ -41,6 +43,12 @@ func TestSandbox_CapabilitiesLeaveOutForbiddenBuiltins(t *testing.T) {
 	for name := range forbiddenBuiltins {
 		if slices.Contains(names, name) {
 			t.Errorf("%s is in the sandbox's capabilities", name)
+		}
+	}
+	// Every built-in OPA marks as nondeterministic is out.
+	for _, b := range ast.CapabilitiesForThisVersion().Builtins {
+		if _, forbidden := forbiddenBuiltins[b.Name]; b.Nondeterministic && !forbidden {
+			t.Errorf("%s is nondeterministic but not forbidden", b.Name)
 		}
 	}
 	for _, need := range []string{"regex.match", "time.parse_duration_ns", "sprintf", "glob.match", "object.get"} {
