@@ -6,7 +6,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 
@@ -29,6 +31,11 @@ func SelectProperty(value []byte, ref Ref, property string) ([]byte, error) {
 	}
 	res := gjson.GetBytes(value, property)
 	if !res.Exists() {
+		// A key with dots (a Kubernetes Secret's tls.crt) is a path of two names to gjson;
+		// read it as one name too.
+		res = gjson.GetBytes(value, gjson.Escape(property))
+	}
+	if !res.Exists() {
 		return nil, fmt.Errorf("key %s: property %q does not exist in the value", ref, property)
 	}
 	if res.Type == gjson.String {
@@ -47,19 +54,24 @@ func ExtractMap(value []byte, ref Ref, property string) (map[string][]byte, erro
 		}
 		value = v
 	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(value, &fields); err != nil {
+	// gjson, not encoding/json: a string's bytes come out as they are, so a value that is not
+	// UTF-8 (a binary Secret key, see MarshalBytesObject) is not replaced by U+FFFD.
+	res := gjson.ParseBytes(value)
+	if res.Type == gjson.Null && gjson.ValidBytes(value) {
+		return map[string][]byte{}, nil
+	}
+	if !gjson.ValidBytes(value) || !res.IsObject() {
 		return nil, fmt.Errorf("key %s: dataFrom.extract needs a JSON object, and the value is not one", ref)
 	}
-	out := make(map[string][]byte, len(fields))
-	for k, raw := range fields {
-		var s string
-		if err := json.Unmarshal(raw, &s); err == nil {
-			out[k] = []byte(s)
-			continue
+	out := map[string][]byte{}
+	res.ForEach(func(k, v gjson.Result) bool {
+		if v.Type == gjson.String {
+			out[k.Str] = []byte(v.Str)
+		} else {
+			out[k.Str] = []byte(v.Raw)
 		}
-		out[k] = []byte(raw)
-	}
+		return true
+	})
 	return out, nil
 }
 
@@ -160,4 +172,43 @@ func MarshalJSON(v any) ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
+// MarshalBytesObject encodes a map of binary values (a Kubernetes Secret's data) as a
+// provider value: a JSON object with sorted keys whose strings hold each value's bytes as
+// they are. Only '"', '\\' and control bytes are escaped; bytes that are not UTF-8 stay raw
+// (JSON proper would turn them into U+FFFD), and SelectProperty and ExtractMap, which read
+// strings with gjson, give them back byte for byte.
+func MarshalBytesObject(m map[string][]byte) []byte {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, k := range slices.Sorted(maps.Keys(m)) {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		writeRawString(&b, []byte(k))
+		b.WriteByte(':')
+		writeRawString(&b, m[k])
+	}
+	b.WriteByte('}')
+	return b.Bytes()
+}
+
+func writeRawString(b *bytes.Buffer, v []byte) {
+	const hex = "0123456789abcdef"
+	b.WriteByte('"')
+	for _, c := range v {
+		switch {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c < 0x20:
+			b.WriteString(`\u00`)
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&0xf])
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('"')
 }

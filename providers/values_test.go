@@ -1,7 +1,9 @@
 package providers
 
 import (
+	"bytes"
 	"errors"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -147,5 +149,39 @@ func TestRewrite(t *testing.T) {
 	upper := []esv1.ExternalSecretRewrite{{Transform: &esv1.ExternalSecretRewriteTransform{Template: "{{ .value | upper }}"}}}
 	if got, err := Rewrite(data, upper); err != nil || string(got["PROD_DB_USER"]) != "y" {
 		t.Errorf("upper: %v, %v", got, err)
+	}
+}
+
+// A Secret's binary values (any bytes, UTF-8 or not) survive MarshalBytesObject and come out
+// of SelectProperty and ExtractMap byte for byte: the Kubernetes provider's values.
+func TestMarshalBytesObjectKeepsEveryByte(t *testing.T) {
+	all := make([]byte, 256)
+	for i := range all {
+		all[i] = byte(i)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for n := range 200 {
+		m := map[string][]byte{"all": all, "tls.crt": {0xff, 0xfe, '"', '\\', 0, 0x80}, "empty": {}}
+		r := make([]byte, rng.IntN(64))
+		for i := range r {
+			r[i] = byte(rng.UintN(256))
+		}
+		m["random"] = r
+		v := MarshalBytesObject(m)
+		for k, want := range m {
+			got, err := SelectProperty(v, Ref{Key: "s"}, k)
+			if err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("round %d: property %q = %x, %v; want %x", n, k, got, err, want)
+			}
+		}
+		ex, err := ExtractMap(v, Ref{Key: "s"}, "")
+		if err != nil || len(ex) != len(m) {
+			t.Fatalf("round %d: extract = %d keys, %v", n, len(ex), err)
+		}
+		for k, want := range m {
+			if !bytes.Equal(ex[k], want) {
+				t.Fatalf("round %d: extracted %q = %x, want %x", n, k, ex[k], want)
+			}
+		}
 	}
 }

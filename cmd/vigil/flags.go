@@ -2,6 +2,7 @@ package main
 
 import (
 	"flag"
+	"strings"
 	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -16,6 +17,7 @@ type cliFlags struct {
 	iamTTL         time.Duration
 	iamAuditRole   string
 	requestTimeout time.Duration // one provider HTTP request, per attempt
+	allowHTTPHosts []string      // hosts token-bearing stores may reach over plain http
 	zap            zap.Options
 }
 
@@ -59,6 +61,14 @@ func controllerFlags(o *manager.Options) *cliFlags {
 	fs.DurationVar(&c.iamTTL, "iam-cache-ttl", 5*time.Minute, "how long the IAM policies of a store's role are reused by the guardrails")
 	fs.StringVar(&c.iamAuditRole, "iam-audit-role-name", "", "name of a read-only IAM role (iam:GetRole, iam:ListRolePolicies, iam:GetRolePolicy, iam:ListAttachedRolePolicies, iam:GetPolicy, iam:GetPolicyVersion) that exists in every account whose roles stores use; the guardrails assume arn:aws:iam::<the role's account>:role/<name> to read a role of another account. Empty: such roles are unknown IAM (see the unknownIAM parameter of aws-wildcard-secret-resource)")
 	fs.DurationVar(&c.requestTimeout, "provider-request-timeout", 10*time.Second, "longest wait for one request to a secret backend (each retry gets its own); a hanging backend then fails the sync instead of holding a worker")
+	fs.Func("allow-insecure-store-hosts", "comma-separated hosts (e.g. 127.0.0.1,vault.dev.svc) that Vault and Kubernetes stores may reach over plain http; every other server must be https, since these stores send tokens to it. For development servers only; the policy rule store-plaintext-credentials (parameter allowHTTPHosts) must allow the host too", func(v string) error {
+		for _, h := range strings.Split(v, ",") {
+			if h = strings.TrimSpace(h); h != "" {
+				c.allowHTTPHosts = append(c.allowHTTPHosts, h)
+			}
+		}
+		return nil
+	})
 	c.zap.BindFlags(fs)
 	return c
 }

@@ -69,8 +69,8 @@ func version() string {
 }
 
 // registry lists the providers this binary serves.
-func registry(rec *metrics.Recorder, requestTimeout time.Duration) *providers.Registry {
-	return builtin.Registry(builtin.Options{Observe: rec.ProviderCall, RequestTimeout: requestTimeout})
+func registry(rec *metrics.Recorder, requestTimeout time.Duration, allowHTTPHosts []string, apiServer string) *providers.Registry {
+	return builtin.Registry(builtin.Options{Observe: rec.ProviderCall, RequestTimeout: requestTimeout, AllowHTTPHosts: allowHTTPHosts, LocalAPIServer: apiServer})
 }
 
 func runController(args []string, stderr io.Writer) int {
@@ -133,7 +133,7 @@ func runController(args []string, stderr io.Writer) int {
 		log.Error(err, "registering metrics")
 		return 1
 	}
-	mgr, err := manager.New(ctx, cfg, registry(rec, flags.requestTimeout), rec, o)
+	mgr, err := manager.New(ctx, cfg, registry(rec, flags.requestTimeout, flags.allowHTTPHosts, cfg.Host), rec, o)
 	if err != nil {
 		log.Error(err, "setting up the controller")
 		return 1

@@ -114,6 +114,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	if err := secretstore.CheckExternalSecretPolicy(ctx, r.Gate, es, store); err != nil {
 		return r.failed(es, err)
 	}
+	// What generators issue in this pass (a Vault lease, a database user) is given back
+	// unless the Secret is written: a failing write does not pile up credentials per retry.
+	ctx, generated := providers.WithGenerated(ctx)
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		generated.Discard(dctx)
+	}()
 	data, missing, err := r.fetchData(ctx, es, store)
 	if err != nil {
 		return r.failed(es, err)
@@ -126,6 +134,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	if err != nil {
 		return r.failed(es, err)
 	}
+	generated.Keep()
 	r.markSynced(es, deleted)
 	// Periodic refreshes queue behind new and changed ExternalSecrets (the priority lane):
 	// events from the API server come in at the default priority.

@@ -81,7 +81,9 @@ func staticCredentials(ctx context.Context, store esv1.GenericStore, ref *esv1.A
 // mints a token for the named ServiceAccount through the TokenRequest API and exchanges it
 // for the role in the ServiceAccount's eks.amazonaws.com/role-arn annotation.
 func webIdentityCredentials(ctx context.Context, cfg aws.Config, store esv1.GenericStore, ref *esv1.ServiceAccountSelector, kube client.Client, namespace string) (aws.CredentialsProvider, error) {
-	tokens, err := providers.NewServiceAccountToken(ctx, kube, store, *ref, namespace, []string{STSAudience}, tokenTTL)
+	// STS's audience always, plus any the selector adds (ESO's behaviour); never the API
+	// server's default audience, which would make the token good for this cluster too.
+	tokens, err := providers.NewServiceAccountToken(ctx, kube, store, *ref, namespace, append([]string{STSAudience}, ref.Audiences...), tokenTTL)
 	if err != nil {
 		return nil, fmt.Errorf("auth.jwt: %w", err)
 	}

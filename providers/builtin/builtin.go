@@ -23,16 +23,21 @@ type Options struct {
 	RequestTimeout time.Duration
 	// AWSLoadOptions are applied to AWS configurations (tests pin moto's endpoint).
 	AWSLoadOptions []func(*config.LoadOptions) error
+	// AllowHTTPHosts are the hosts token-bearing stores (Vault, Kubernetes) may reach over
+	// plain http (--allow-insecure-store-hosts); empty: https only.
+	AllowHTTPHosts []string
+	// LocalAPIServer is the controller's own API server address (rest.Config Host).
+	LocalAPIServer string
 }
 
 // Registry returns a registry of every built-in provider and generator.
 func Registry(o Options) *providers.Registry {
 	awsP := aws.New(aws.Options{Observe: o.Observe, RequestTimeout: o.RequestTimeout, LoadOptions: o.AWSLoadOptions})
-	vaultP := vault.New(vault.Options{Observe: o.Observe, RequestTimeout: o.RequestTimeout})
+	vaultP := vault.New(vault.Options{Observe: o.Observe, RequestTimeout: o.RequestTimeout, AllowHTTPHosts: o.AllowHTTPHosts})
 	return providers.NewRegistry(
 		awsP,
 		vaultP,
-		kubernetes.New(kubernetes.Options{Observe: o.Observe, RequestTimeout: o.RequestTimeout}),
+		kubernetes.New(kubernetes.Options{Observe: o.Observe, RequestTimeout: o.RequestTimeout, AllowHTTPHosts: o.AllowHTTPHosts, LocalAPIServer: o.LocalAPIServer}),
 		fake.New(),
 	).WithGenerators(
 		generators.Password{},

@@ -44,10 +44,20 @@ func (g VaultDynamicSecret) Generate(ctx context.Context, kube client.Client, na
 			return nil, providers.Configf("%s: spec.parameters is not a JSON object: %v", where, err)
 		}
 	}
-	s, err := c.(*vault.Client).Request(ctx, gen.Spec.Method, gen.Spec.Path, params)
+	vc := c.(*vault.Client)
+	s, err := vc.Request(ctx, gen.Spec.Method, gen.Spec.Path, params)
 	if err != nil {
+		vc.Close() // the token logged in for this call issued nothing
 		return nil, fmt.Errorf("%s: %s %s: %w", where, orGET(gen.Spec.Method), gen.Spec.Path, err)
 	}
+	// The token stays live on success: Vault revokes a token's leases with it, and the
+	// credentials must outlive this call. If the pass does not write the Secret, the
+	// controller discards them (providers.Generated).
+	leaseID := ""
+	if s != nil {
+		leaseID = s.LeaseID
+	}
+	providers.OnDiscard(ctx, func(ctx context.Context) { vc.Discard(ctx, leaseID) })
 	var result map[string]any
 	if s != nil {
 		switch gen.Spec.ResultType {

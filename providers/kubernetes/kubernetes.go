@@ -11,7 +11,9 @@ package kubernetes
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -45,6 +47,13 @@ type Options struct {
 	Observe providers.CallObserver
 	// RequestTimeout bounds one request; 0 means 30 s.
 	RequestTimeout time.Duration
+	// AllowHTTPHosts are the hosts a store may reach over plain http
+	// (`--allow-insecure-store-hosts`); every other server must be https.
+	AllowHTTPHosts []string
+	// LocalAPIServer is the address of the API server the controller itself talks to
+	// (its rest.Config Host). Tokens minted without an explicit audience carry the API
+	// server's own audience, so they are only sent there (or to kubernetes.default).
+	LocalAPIServer string
 }
 
 // Provider is the Kubernetes provider.
@@ -69,9 +78,13 @@ func (*Provider) Name() string { return "kubernetes" }
 func (*Provider) DefaultRate() (float64, int) { return 50, 100 }
 
 // ValidateStore implements providers.Provider.
-func (*Provider) ValidateStore(store esv1.GenericStore) error {
+func (p *Provider) ValidateStore(store esv1.GenericStore) error {
 	spec := store.GetSpec().Provider.Kubernetes
-	if _, err := serverURL(spec.Server.URL); err != nil {
+	host, err := serverURL(spec.Server.URL)
+	if err != nil {
+		return err
+	}
+	if err := providers.CheckTransport("spec.provider.kubernetes.server.url", host, p.opts.AllowHTTPHosts); err != nil {
 		return err
 	}
 	a := spec.Auth
@@ -84,7 +97,34 @@ func (*Provider) ValidateStore(store esv1.GenericStore) error {
 		}
 		return providers.CheckRefNamespace(store, a.Token.BearerToken.Namespace, "spec.provider.kubernetes.auth.token.bearerToken")
 	}
+	if _, err := p.audiences(host, a.ServiceAccount); err != nil {
+		return err
+	}
 	return providers.CheckRefNamespace(store, a.ServiceAccount.Namespace, "spec.provider.kubernetes.auth.serviceAccount")
+}
+
+// inClusterNames are the names of the API server Service every cluster has.
+var inClusterNames = []string{"kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"}
+
+// audiences returns the audiences of tokens minted for auth.serviceAccount: the ones the
+// store names, or, for this cluster's own API server, none (the API server's default).
+// A token with the API server's audience is a credential for this cluster, so it is never
+// sent to another host: a remote server needs the audience it accepts named explicitly.
+func (p *Provider) audiences(server string, sa *esv1.ServiceAccountSelector) ([]string, error) {
+	if len(sa.Audiences) > 0 {
+		return sa.Audiences, nil
+	}
+	u, err := url.Parse(server)
+	if err != nil {
+		return nil, providers.Configf("spec.provider.kubernetes.server.url is not a URL")
+	}
+	if providers.HostAllowed(u.Hostname(), inClusterNames) {
+		return nil, nil
+	}
+	if local, err := url.Parse(p.opts.LocalAPIServer); err == nil && p.opts.LocalAPIServer != "" && strings.EqualFold(local.Host, u.Host) {
+		return nil, nil
+	}
+	return nil, providers.Configf("spec.provider.kubernetes.auth.serviceAccount.audiences is empty and server %q is not this cluster's API server: a token with this cluster's audience is never sent elsewhere; name the audience the remote API server accepts", u.Host)
 }
 
 // serverURL accepts ESO's forms: a URL, or a host such as kubernetes.default (https).
@@ -109,6 +149,10 @@ func (p *Provider) NewClient(ctx context.Context, store esv1.GenericStore, kube 
 	if err != nil {
 		return nil, err
 	}
+	// Checked again at client creation (defence in depth): no token over plain http.
+	if err := providers.CheckTransport("spec.provider.kubernetes.server.url", host, p.opts.AllowHTTPHosts); err != nil {
+		return nil, err
+	}
 	cfg := &rest.Config{
 		Host:            host,
 		TLSClientConfig: rest.TLSClientConfig{CAData: spec.Server.CABundle},
@@ -123,13 +167,20 @@ func (p *Provider) NewClient(ctx context.Context, store esv1.GenericStore, kube 
 		}
 		cfg.BearerToken = tok
 	case a.ServiceAccount != nil:
-		minter, err := providers.NewServiceAccountToken(ctx, kube, store, *a.ServiceAccount, namespace, nil, tokenTTL)
+		audiences, err := p.audiences(host, a.ServiceAccount)
+		if err != nil {
+			return nil, err
+		}
+		minter, err := providers.NewServiceAccountToken(ctx, kube, store, *a.ServiceAccount, namespace, audiences, tokenTTL)
 		if err != nil {
 			return nil, fmt.Errorf("kubernetes auth.serviceAccount: %w", err)
 		}
 		ts := oauth2.ReuseTokenSourceWithExpiry(nil, tokenSource{minter}, time.Minute)
 		cfg.WrapTransport = transport.TokenSourceWrapTransport(ts)
 	}
+	// The token goes to the store's server only: a redirect elsewhere (another host, or
+	// down to http) is refused before the request, and so before the token, leaves.
+	cfg.Wrap(pinHost(host))
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, providers.Configf("spec.provider.kubernetes: %v", err)
@@ -140,6 +191,23 @@ func (p *Provider) NewClient(ctx context.Context, store esv1.GenericStore, kube 
 	}
 	return &Client{cs: cs, namespace: remote, observe: p.opts.Observe}, nil
 }
+
+// pinHost refuses requests to any scheme and host but server's.
+func pinHost(server string) transport.WrapperFunc {
+	want, _ := url.Parse(server)
+	return func(rt http.RoundTripper) http.RoundTripper {
+		return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+			if !strings.EqualFold(req.URL.Scheme, want.Scheme) || !strings.EqualFold(req.URL.Host, want.Host) {
+				return nil, fmt.Errorf("refusing a request to %s://%s: the store's server is %s (a redirect does not carry its token elsewhere)", req.URL.Scheme, req.URL.Host, want.Host)
+			}
+			return rt.RoundTrip(req)
+		})
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // tokenSource mints ServiceAccount tokens for oauth2's reuse cache.
 type tokenSource struct {
@@ -177,26 +245,20 @@ func (c *Client) get(ctx context.Context, ref providers.Ref) (*corev1.Secret, er
 		// Not a ConfigError: a grant added later must be picked up by the retries.
 		return nil, fmt.Errorf("reading Secret %s/%s: %v (grant the store's identity get on secrets in that namespace)", c.namespace, ref.Key, apierrors.ReasonForError(err))
 	case err != nil:
-		return nil, fmt.Errorf("reading Secret %s/%s: %w", c.namespace, ref.Key, err)
+		return nil, fmt.Errorf("reading Secret %s/%s: %s", c.namespace, ref.Key, short(err))
 	}
 	return s, nil
 }
 
-// GetSecret implements providers.Client: the Secret's data as a JSON object of strings.
+// GetSecret implements providers.Client: the Secret's data as a JSON object of strings,
+// each holding the value's bytes as they are (providers.MarshalBytesObject), so binary
+// values reach the target Secret byte for byte through property and extract.
 func (c *Client) GetSecret(ctx context.Context, ref providers.Ref) ([]byte, error) {
 	s, err := c.get(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
-	return dataJSON(s)
-}
-
-func dataJSON(s *corev1.Secret) ([]byte, error) {
-	m := make(map[string]string, len(s.Data))
-	for k, v := range s.Data {
-		m[k] = string(v)
-	}
-	return providers.MarshalJSON(m)
+	return providers.MarshalBytesObject(s.Data), nil
 }
 
 // GetMetadata implements providers.MetadataGetter: the Secret's labels.
@@ -225,7 +287,7 @@ func (c *Client) Find(ctx context.Context, ref providers.FindRef) (map[string][]
 	list, err := c.cs.CoreV1().Secrets(c.namespace).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(ref.Tags).String()})
 	c.observe(ProviderName, "ListSecrets", err, time.Since(start))
 	if err != nil {
-		return nil, fmt.Errorf("listing Secrets in %s: %w", c.namespace, err)
+		return nil, fmt.Errorf("listing Secrets in %s: %s", c.namespace, short(err))
 	}
 	out := map[string][]byte{}
 	for i := range list.Items {
@@ -233,9 +295,7 @@ func (c *Client) Find(ctx context.Context, ref providers.FindRef) (map[string][]
 		if name != nil && !name.MatchString(s.Name) {
 			continue
 		}
-		if out[s.Name], err = dataJSON(s); err != nil {
-			return nil, err
-		}
+		out[s.Name] = providers.MarshalBytesObject(s.Data)
 	}
 	return out, nil
 }
@@ -250,10 +310,20 @@ func (c *Client) Validate(ctx context.Context) error {
 	res, err := c.cs.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, review, metav1.CreateOptions{})
 	c.observe(ProviderName, "SelfSubjectAccessReview", err, time.Since(start))
 	if err != nil {
-		return fmt.Errorf("checking access to Secrets in %s: %w", c.namespace, err)
+		return fmt.Errorf("checking access to Secrets in %s: %s", c.namespace, short(err))
 	}
 	if !res.Status.Allowed {
 		return providers.Configf("the store's identity may not get Secrets in namespace %q: grant it get (and list, for find) on secrets there", c.namespace)
 	}
 	return nil
+}
+
+// short describes an error of the remote API server by its status code and reason when it
+// has them, else by its first 256 bytes: a response body (an error page, a proxy's answer)
+// never reaches a condition whole.
+func short(err error) string {
+	if st := apierrors.APIStatus(nil); errors.As(err, &st) {
+		return fmt.Sprintf("the API server answered %d (%s)", st.Status().Code, apierrors.ReasonForError(err))
+	}
+	return providers.Truncate(err.Error(), 256)
 }

@@ -99,7 +99,7 @@ var (
 
 func newClient(t *testing.T, s *esv1.SecretStore) providers.Client {
 	t.Helper()
-	p := kubernetes.New(kubernetes.Options{})
+	p := kubernetes.New(kubernetes.Options{LocalAPIServer: cp.Config.Host})
 	if err := p.ValidateStore(s); err != nil {
 		t.Fatal(err)
 	}
@@ -179,8 +179,10 @@ func TestValidateStore_ExplainsBadConfig(t *testing.T) {
 	}{
 		"no auth": {noAuth, "exactly one of token"}, "two auth methods": {both, "exactly one of token"},
 		"bad URL": {badURL, "not an API server address"}, "ServiceAccount of another namespace": {otherNS, "own namespace"},
+		"plain http": {withURL(store(tokenAuth), "http://api.example:6443"), "tokens are only sent over https"},
+		"minted token for another host": {withURL(store(saAuth), "https://api.example:6443"), "audiences is empty"},
 	} {
-		err := kubernetes.New(kubernetes.Options{}).ValidateStore(tc.s)
+		err := kubernetes.New(kubernetes.Options{LocalAPIServer: cp.Config.Host}).ValidateStore(tc.s)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want an error containing %q", name, err, tc.want)
 		}

@@ -12,6 +12,12 @@ import (
 	"github.com/vigil-dev/vigil/providers"
 )
 
+// VaultAudience is the audience of ServiceAccount tokens minted for Vault's Kubernetes auth
+// (ESO's default for tokens it mints for Vault): the token is good for Vault only, never for
+// this cluster's API server. The Vault role must name it (audience=vault); serviceAccountRef.
+// audiences adds more.
+const VaultAudience = "vault"
+
 // loginFunc returns how the store obtains a Vault token. It runs at client creation and
 // again whenever Vault refuses the token, so each run reads the credentials afresh: a
 // rotated token or secret id in its Secret is picked up without a store change.
@@ -45,7 +51,8 @@ func loginFunc(ctx context.Context, store esv1.GenericStore, kube client.Client,
 		k := a.Kubernetes
 		jwt := func(ctx context.Context) (string, error) { return secret(ctx, *k.SecretRef) }
 		if k.ServiceAccountRef != nil {
-			minter, err := providers.NewServiceAccountToken(ctx, kube, store, *k.ServiceAccountRef, namespace, nil, kubernetesTokenTTL)
+			audiences := append([]string{VaultAudience}, k.ServiceAccountRef.Audiences...)
+			minter, err := providers.NewServiceAccountToken(ctx, kube, store, *k.ServiceAccountRef, namespace, audiences, kubernetesTokenTTL)
 			if err != nil {
 				return nil, fmt.Errorf("vault kubernetes auth: %w", err)
 			}

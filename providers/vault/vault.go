@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -37,6 +38,10 @@ type Options struct {
 	Observe providers.CallObserver
 	// RequestTimeout bounds one HTTP request to Vault; 0 leaves the client's default (60 s).
 	RequestTimeout time.Duration
+	// AllowHTTPHosts are the hosts a store may reach over plain http (development servers;
+	// `--allow-insecure-store-hosts`). Every other server must be https: a store sends
+	// tokens and secret ids to it.
+	AllowHTTPHosts []string
 }
 
 // Provider is the Vault provider.
@@ -59,11 +64,14 @@ func (*Provider) Name() string { return "vault" }
 func (*Provider) DefaultRate() (float64, int) { return 100, 200 }
 
 // ValidateStore implements providers.Provider.
-func (*Provider) ValidateStore(store esv1.GenericStore) error {
+func (p *Provider) ValidateStore(store esv1.GenericStore) error {
 	spec := store.GetSpec().Provider.Vault
 	u, err := url.Parse(spec.Server)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return providers.Configf("spec.provider.vault.server %q is not a URL; set Vault's address, e.g. https://vault.example:8200", spec.Server)
+		return providers.Configf("spec.provider.vault.server is not a URL; set Vault's address, e.g. https://vault.example:8200")
+	}
+	if err := providers.CheckTransport("spec.provider.vault.server", spec.Server, p.opts.AllowHTTPHosts); err != nil {
+		return err
 	}
 	switch spec.Version {
 	case "", esv1.VaultKVStoreV1, esv1.VaultKVStoreV2:
@@ -122,6 +130,11 @@ func (*Provider) ValidateStore(store esv1.GenericStore) error {
 // in with the store's auth method.
 func (p *Provider) NewClient(ctx context.Context, store esv1.GenericStore, kube client.Client, namespace string) (providers.Client, error) {
 	spec := store.GetSpec().Provider.Vault
+	// Checked again here (ValidateStore runs first in the store controller, but a generator
+	// or a future caller may not): no token leaves over plain http to an unlisted host.
+	if err := providers.CheckTransport("spec.provider.vault.server", spec.Server, p.opts.AllowHTTPHosts); err != nil {
+		return nil, err
+	}
 	cfg := vaultapi.DefaultConfig()
 	if cfg.Error != nil {
 		return nil, fmt.Errorf("vault client configuration: %w", cfg.Error)
@@ -194,7 +207,9 @@ func (c *Client) Close() {
 	c.observe(ProviderName, "RevokeSelf", err, time.Since(start))
 }
 
-// relogin gets a new token unless another goroutine already replaced stale.
+// relogin gets a new token unless another goroutine already replaced stale. The replaced
+// token is revoked when Vigil logged in for it (a token from tokenSecretRef is the user's),
+// so that no live token is left behind.
 func (c *Client) relogin(ctx context.Context, stale string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -212,10 +227,32 @@ func (c *Client) relogin(ctx context.Context, stale string) error {
 		return err
 	}
 	c.api.SetToken(tok)
+	if stale != "" && c.loggedIn() {
+		c.revoke(ctx, anon, stale)
+	}
 	return nil
 }
 
-// call runs one request, logging in again once when Vault says the token is no longer good.
+// loggedIn reports whether the client's tokens come from a login (AppRole, Kubernetes) and
+// are Vigil's to revoke.
+func (c *Client) loggedIn() bool {
+	return c.spec.Auth != nil && c.spec.Auth.TokenSecretRef == nil
+}
+
+// revoke revokes token with a client that carries it (revoke-self: every token may). A
+// token Vault already dropped answers 403; either way nothing more is to be done.
+func (c *Client) revoke(ctx context.Context, anon *vaultapi.Client, token string) {
+	anon.SetToken(token)
+	defer anon.ClearToken()
+	start := time.Now()
+	err := anon.Auth().Token().RevokeSelfWithContext(ctx, "")
+	c.observe(ProviderName, "RevokeSelf", err, time.Since(start))
+}
+
+// call runs one request. When Vault answers 403 and the token itself is no longer good
+// (expired, revoked), it logs in again, once, and repeats the request. A 403 for a path the
+// token's policies deny is returned as it is: logging in again would not change it, and a
+// denied path read in a loop must not turn into a stream of logins.
 func (c *Client) call(ctx context.Context, name string, do func() (*vaultapi.Secret, error)) (*vaultapi.Secret, error) {
 	for attempt := 0; ; attempt++ {
 		tok := c.api.Token()
@@ -223,7 +260,7 @@ func (c *Client) call(ctx context.Context, name string, do func() (*vaultapi.Sec
 		s, err := do()
 		c.observe(ProviderName, name, err, time.Since(start))
 		var re *vaultapi.ResponseError
-		if attempt == 0 && errors.As(err, &re) && re.StatusCode == http.StatusForbidden {
+		if attempt == 0 && errors.As(err, &re) && re.StatusCode == http.StatusForbidden && c.tokenInvalid(ctx, re, tok) {
 			if lerr := c.relogin(ctx, tok); lerr != nil {
 				return nil, fmt.Errorf("%w (logging in again: %v)", describe(err), lerr)
 			}
@@ -233,18 +270,54 @@ func (c *Client) call(ctx context.Context, name string, do func() (*vaultapi.Sec
 	}
 }
 
-// describe shortens Vault's response errors to status and Vault's messages (they name
-// paths and reasons, never values).
+// tokenInvalid tells a 403 for a bad token from a 403 for a denied path: Vault answers
+// "permission denied" to both. Recent Vault versions add "invalid token" for the first;
+// otherwise the token looks itself up (the default policy lets every valid token do so),
+// and only a refused lookup means the token is gone.
+func (c *Client) tokenInvalid(ctx context.Context, re *vaultapi.ResponseError, tok string) bool {
+	if !re.RawError && slices.ContainsFunc(re.Errors, func(e string) bool { return strings.Contains(e, "invalid token") }) {
+		return true
+	}
+	probe, err := c.api.Clone()
+	if err != nil {
+		return true
+	}
+	probe.SetToken(tok)
+	start := time.Now()
+	_, err = probe.Auth().Token().LookupSelfWithContext(ctx)
+	c.observe(ProviderName, "LookupSelf", err, time.Since(start))
+	var lre *vaultapi.ResponseError
+	return errors.As(err, &lre) && lre.StatusCode == http.StatusForbidden
+}
+
+// Limits of what a Vault error contributes to a message: Vault's own errors list only
+// (never a raw body, which a proxy or a hostile server could fill with anything), each
+// error and the whole cut short.
+const (
+	maxErrorLen    = 128
+	maxErrorsTotal = 256
+)
+
+// describe shortens Vault's response errors to the status, the request's method and path,
+// and Vault's error messages (they name paths and reasons, never values), capped in length.
 func describe(err error) error {
 	var re *vaultapi.ResponseError
-	if errors.As(err, &re) {
-		msg := strings.Join(re.Errors, "; ")
-		if msg == "" {
-			msg = http.StatusText(re.StatusCode)
-		}
-		return fmt.Errorf("vault answered %d on %s %s: %s", re.StatusCode, re.HTTPMethod, re.URL, msg)
+	if !errors.As(err, &re) {
+		return err
 	}
-	return err
+	msg := http.StatusText(re.StatusCode)
+	if !re.RawError && len(re.Errors) > 0 {
+		var parts []string
+		for _, e := range re.Errors {
+			parts = append(parts, providers.Truncate(e, maxErrorLen))
+		}
+		msg = providers.Truncate(strings.Join(parts, "; "), maxErrorsTotal)
+	}
+	path := ""
+	if u, perr := url.Parse(re.URL); perr == nil {
+		path = u.Path
+	}
+	return fmt.Errorf("vault answered %d on %s %s: %s", re.StatusCode, re.HTTPMethod, path, msg)
 }
 
 // path splits a remote key into the mount and the secret's path within it.
@@ -333,6 +406,24 @@ func (c *Client) Validate(ctx context.Context) error {
 		return c.api.Auth().Token().LookupSelfWithContext(ctx)
 	})
 	return err
+}
+
+// Discard gives back what a Request issued and the Secret never received: with a token
+// Vigil logged in for, the token is revoked, and Vault revokes every lease it created (the
+// database user with it); with the user's own token, only the lease is revoked (its policy
+// needs update on sys/leases/revoke; without it the lease runs out at its TTL).
+func (c *Client) Discard(ctx context.Context, leaseID string) {
+	start := time.Now()
+	var err error
+	if c.loggedIn() {
+		err = c.api.Auth().Token().RevokeSelfWithContext(ctx, "")
+		c.observe(ProviderName, "RevokeSelf", err, time.Since(start))
+		return
+	}
+	if leaseID != "" {
+		err = c.api.Sys().RevokeWithContext(ctx, leaseID)
+		c.observe(ProviderName, "RevokeLease", err, time.Since(start))
+	}
 }
 
 // Request sends one request to Vault with the client's token (logging in again once if Vault

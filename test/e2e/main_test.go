@@ -86,7 +86,9 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
-	startController = func() (func(), error) { return harness.StartController(cp.Config, harness.Registry(rec), rec, o) }
+	startController = func() (func(), error) {
+		return harness.StartController(cp.Config, harness.RegistryForControlPlane(rec, cp.Config.Host), rec, o)
+	}
 	if stopController, err = startController(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: starting the controller:", err)
 		return 1

@@ -37,6 +37,18 @@ func Registry(rec *metrics.Recorder) *providers.Registry {
 	return RegistryWithEndpointTimeout(rec, "", 0)
 }
 
+// LoopbackHTTP is what the test controllers allow over plain http: the Vault dev server
+// listens on http://127.0.0.1 (`--allow-insecure-store-hosts=127.0.0.1`). Every other host
+// must still be https, as in production.
+var LoopbackHTTP = []string{"127.0.0.1"}
+
+// RegistryForControlPlane is Registry for a controller that talks to apiServer (its
+// rest.Config Host): Kubernetes stores that name that server may send it tokens with the
+// API server's own audience.
+func RegistryForControlPlane(rec *metrics.Recorder, apiServer string) *providers.Registry {
+	return builtin.Registry(builtin.Options{Observe: rec.ProviderCall, AllowHTTPHosts: LoopbackHTTP, LocalAPIServer: apiServer})
+}
+
 // RegistryWithEndpoint is Registry with the AWS provider pinned to one endpoint.
 func RegistryWithEndpoint(rec *metrics.Recorder, url string) *providers.Registry {
 	return RegistryWithEndpointTimeout(rec, url, 0)
@@ -45,7 +57,7 @@ func RegistryWithEndpoint(rec *metrics.Recorder, url string) *providers.Registry
 // RegistryWithEndpointTimeout is RegistryWithEndpoint with each AWS request bounded by
 // timeout (`vigil controller --provider-request-timeout`).
 func RegistryWithEndpointTimeout(rec *metrics.Recorder, url string, timeout time.Duration) *providers.Registry {
-	o := builtin.Options{Observe: rec.ProviderCall, RequestTimeout: timeout}
+	o := builtin.Options{Observe: rec.ProviderCall, RequestTimeout: timeout, AllowHTTPHosts: LoopbackHTTP}
 	if url != "" {
 		o.AWSLoadOptions = []func(*config.LoadOptions) error{config.WithBaseEndpoint(url)}
 	}
