@@ -179,7 +179,7 @@ func TestValidateStore_ExplainsBadConfig(t *testing.T) {
 	}{
 		"no auth": {noAuth, "exactly one of token"}, "two auth methods": {both, "exactly one of token"},
 		"bad URL": {badURL, "not an API server address"}, "ServiceAccount of another namespace": {otherNS, "own namespace"},
-		"plain http": {withURL(store(tokenAuth), "http://api.example:6443"), "tokens are only sent over https"},
+		"plain http":                    {withURL(store(tokenAuth), "http://api.example:6443"), "tokens are only sent over https"},
 		"minted token for another host": {withURL(store(saAuth), "https://api.example:6443"), "audiences is empty"},
 	} {
 		err := kubernetes.New(kubernetes.Options{LocalAPIServer: cp.Config.Host}).ValidateStore(tc.s)
