@@ -95,7 +95,7 @@ func TestBuiltinRules_HaveMetadata(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"aws-wildcard-secret-action", "aws-wildcard-secret-resource", "clustersecretstore-unscoped", "externalsecret-find-without-path",
-		"externalsecret-key-not-normalized", "externalsecret-key-outside-prefix", "externalsecret-refresh-interval", "secret-type-privileged", "store-ambient-credentials", "store-static-credentials"}
+		"externalsecret-key-not-normalized", "externalsecret-key-outside-prefix", "externalsecret-refresh-interval", "secret-type-privileged", "store-ambient-credentials", "store-plaintext-credentials", "store-static-credentials"}
 	if got := slices.Sorted(maps.Keys(s.Rules())); !slices.Equal(got, want) {
 		t.Fatalf("built-in rules %v, want %v", got, want)
 	}
@@ -106,6 +106,9 @@ func TestBuiltinRules_HaveMetadata(t *testing.T) {
 	}
 	if s.Rules()["store-static-credentials"].Action != Warn {
 		t.Error("store-static-credentials must default to Warn")
+	}
+	if s.Rules()["store-plaintext-credentials"].Action != Deny {
+		t.Error("store-plaintext-credentials must default to Deny")
 	}
 }
 

@@ -126,3 +126,42 @@ func TestLint_BadInputExits2(t *testing.T) {
 		}
 	}
 }
+
+// A Vault store over plain http is a Deny finding; a policy that allows the development host
+// (parameter allowHTTPHosts) clears it, and only for that host.
+func TestLint_PlainHTTPStore(t *testing.T) {
+	store := func(url string) string {
+		return `apiVersion: external-secrets.io/v1beta1
+kind: SecretStore
+metadata: {name: vault, namespace: payments}
+spec:
+  provider:
+    vault:
+      server: ` + url + `
+      path: secret
+      auth: {tokenSecretRef: {name: vault-token, key: token}}
+`
+	}
+	code, out, _ := lint(t, store("http://vault.example:8200"), "-")
+	if code != 1 || !strings.Contains(out, "Deny store-plaintext-credentials SecretStore payments/vault") {
+		t.Errorf("http store: exit %d, output:\n%s", code, out)
+	}
+	pol := filepath.Join(t.TempDir(), "policy.yaml")
+	os.WriteFile(pol, []byte(`apiVersion: vigil.dev/v1alpha1
+kind: ClusterSecretPolicy
+metadata: {name: dev-hosts}
+spec:
+  rules:
+  - id: store-plaintext-credentials
+    parameters: {allowHTTPHosts: ["127.0.0.1"]}
+`), 0o600)
+	if code, out, _ := lint(t, store("http://127.0.0.1:8200"), "--policy", pol, "-"); code != 0 {
+		t.Errorf("allowed dev host: exit %d, output:\n%s", code, out)
+	}
+	if code, _, _ := lint(t, store("http://vault.example:8200"), "--policy", pol, "-"); code != 1 {
+		t.Errorf("another host with the dev policy: exit %d, want 1", code)
+	}
+	if code, out, _ := lint(t, store("https://vault.example:8200"), "-"); code != 0 {
+		t.Errorf("https store: exit %d, output:\n%s", code, out)
+	}
+}

@@ -128,6 +128,9 @@ func store(mutate func(*esv1.VaultProvider)) *esv1.SecretStore {
 
 func newClient(t *testing.T, s *esv1.SecretStore, opts vault.Options) providers.Client {
 	t.Helper()
+	if opts.AllowHTTPHosts == nil {
+		opts.AllowHTTPHosts = harness.LoopbackHTTP // the dev server is http on 127.0.0.1
+	}
 	p := vault.New(opts)
 	if err := p.ValidateStore(s); err != nil {
 		t.Fatal(err)
@@ -333,7 +336,7 @@ func TestKubernetesAuthRefusedServiceAccount(t *testing.T) {
 	s := store(func(p *esv1.VaultProvider) {
 		p.Auth = &esv1.VaultAuth{Kubernetes: &esv1.VaultKubernetesAuth{Role: "app", ServiceAccountRef: &esv1.ServiceAccountSelector{Name: "other"}}}
 	})
-	_, err := vault.New(vault.Options{}).NewClient(ctx, s, cp.Client, ns)
+	_, err := vault.New(vault.Options{AllowHTTPHosts: harness.LoopbackHTTP}).NewClient(ctx, s, cp.Client, ns)
 	if err == nil || !strings.Contains(err.Error(), "auth/kubernetes/login") || !strings.Contains(err.Error(), "not authorized") {
 		t.Fatalf("login as an unbound ServiceAccount: %v, want Vault's refusal naming the login path", err)
 	}
@@ -354,8 +357,9 @@ func TestValidateStore_ExplainsBadConfig(t *testing.T) {
 		"kubernetes, no role":        {func(p *esv1.VaultProvider) { kubernetesAuth(p); p.Auth.Kubernetes.Role = "" }, "role is empty"},
 		"kubernetes, no SA":          {func(p *esv1.VaultProvider) { kubernetesAuth(p); p.Auth.Kubernetes.ServiceAccountRef = nil }, "serviceAccountRef"},
 		"token in another namespace": {func(p *esv1.VaultProvider) { p.Auth.TokenSecretRef.Namespace = ptr("kube-system") }, "own namespace"},
+		"plain http elsewhere":       {func(p *esv1.VaultProvider) { p.Server = "http://vault.example:8200" }, "tokens are only sent over https"},
 	} {
-		err := vault.New(vault.Options{}).ValidateStore(store(tc.mutate))
+		err := vault.New(vault.Options{AllowHTTPHosts: harness.LoopbackHTTP}).ValidateStore(store(tc.mutate))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want an error containing %q", name, err, tc.want)
 		}

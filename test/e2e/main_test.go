@@ -94,6 +94,10 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer func() { stopController() }()
+	if err := allowLoopbackHTTP(context.Background()); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: allowing the Vault dev server's plain http:", err)
+		return 1
+	}
 	code := m.Run()
 	if code == 0 && !testing.Short() && flag.Lookup("test.run").Value.String() == "" {
 		if err := checkNoValuesLeaked(context.Background(), cp.Client, logPath); err != nil {

@@ -139,13 +139,15 @@ func (v *Vault) KubernetesAuth(ctx context.Context, cp *ControlPlane, mount, nam
 }
 
 // KubernetesRole creates a role of the Kubernetes auth method at mount that admits
-// ServiceAccount sa of namespace with the given Vault policy.
+// ServiceAccount sa of namespace with the given Vault policy. The role expects the
+// audience "vault", which Vigil mints its tokens for (never the API server's own).
 func (v *Vault) KubernetesRole(ctx context.Context, mount, role, namespace, sa, policy string) error {
 	_, err := v.Admin.Logical().WriteWithContext(ctx, "auth/"+mount+"/role/"+role, map[string]any{
 		"bound_service_account_names":      []string{sa},
 		"bound_service_account_namespaces": []string{namespace},
 		"token_policies":                   []string{policy},
 		"token_ttl":                        "1h",
+		"audience":                         "vault",
 	})
 	return err
 }

@@ -1,0 +1,253 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+	genv1alpha1 "github.com/vigil-dev/vigil/api/generators/v1alpha1"
+	policyv1alpha1 "github.com/vigil-dev/vigil/api/policy/v1alpha1"
+	"github.com/vigil-dev/vigil/metrics"
+	"github.com/vigil-dev/vigil/test/harness"
+)
+
+// devHostsPolicy is the suite's ClusterSecretPolicy that lets stores reach the Vault dev
+// server over plain http on loopback, as an admin would for a development cluster; the
+// controller allows the same host with --allow-insecure-store-hosts (harness.LoopbackHTTP).
+const devHostsPolicy = "e2e-dev-http-hosts"
+
+func devHostsPolicyWith(hosts ...string) *policyv1alpha1.ClusterSecretPolicy {
+	params, _ := json.Marshal(map[string][]string{"allowHTTPHosts": hosts})
+	return &policyv1alpha1.ClusterSecretPolicy{ObjectMeta: metav1.ObjectMeta{Name: devHostsPolicy}, Spec: policyv1alpha1.ClusterSecretPolicySpec{
+		Rules: []policyv1alpha1.BuiltinRule{{ID: "store-plaintext-credentials", Parameters: &apiextensionsv1.JSON{Raw: params}}},
+	}}
+}
+
+// allowLoopbackHTTP creates the suite's dev-hosts policy and waits until the controller has
+// compiled it.
+func allowLoopbackHTTP(ctx context.Context) error {
+	p := devHostsPolicyWith(harness.LoopbackHTTP...)
+	if err := cp.Client.Create(ctx, p); err != nil {
+		return err
+	}
+	return harness.WaitFor(ctx, 60*time.Second, func(ctx context.Context) (bool, error) {
+		if err := cp.Client.Get(ctx, types.NamespacedName{Name: devHostsPolicy}, p); err != nil {
+			return false, err
+		}
+		return apimeta.IsStatusConditionTrue(p.Status.Conditions, "Ready"), nil
+	})
+}
+
+// plainHTTPListener is an http server on 127.0.0.2 (a loopback host the suite does not
+// allow) that counts the requests it receives: a store pointed at it must never reach it.
+func plainHTTPListener(t *testing.T) (url string, hits *atomic.Int32) {
+	t.Helper()
+	hits = &atomic.Int32{}
+	l, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Skipf("no 127.0.0.2 on this machine: %v", err)
+	}
+	srv := &httptest.Server{Listener: l, Config: &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		hits.Add(1)
+		http.Error(w, `{"errors":["no"]}`, http.StatusForbidden)
+	})}}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv.URL, hits
+}
+
+func vaultTokenStore(ns, name, server string) *esv1.SecretStore {
+	return &esv1.SecretStore{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: esv1.SecretStoreSpec{
+		Provider: &esv1.SecretStoreProvider{Vault: &esv1.VaultProvider{Server: server, Path: ptrTo("secret"), Version: esv1.VaultKVStoreV2,
+			Auth: &esv1.VaultAuth{TokenSecretRef: &esv1.SecretKeySelector{Name: "vault-token", Key: "token"}}}},
+	}}
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+// A tenant's Vault store that points at a plain-http host is refused by the policy rule
+// store-plaintext-credentials before any credential is used, and its ExternalSecret
+// reports it; the host never receives a request (so never a token).
+func TestCredentials_PlainHTTPStoreIsDenied(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t, ctx)
+	url, hits := plainHTTPListener(t)
+	create(t, ctx,
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "vault-token"}, StringData: map[string]string{"token": "s.not-a-real-token"}},
+		vaultTokenStore(ns, "plain", url),
+		externalSecret(ns, "db", "plain", "app/db", map[string]string{"password": "password"}),
+	)
+	waitMessage(t, ctx, types.NamespacedName{Namespace: ns, Name: "db"}, "store-plaintext-credentials")
+	waitStoreMessage(t, ctx, types.NamespacedName{Namespace: ns, Name: "plain"}, "store-plaintext-credentials")
+	if n := hits.Load(); n != 0 {
+		t.Errorf("the plain-http host received %d requests", n)
+	}
+}
+
+// With the policy widened to that host by an admin, the controller still refuses it: only
+// hosts in --allow-insecure-store-hosts may be reached over http (defence in depth).
+func TestCredentials_ControllerRefusesHTTPHostsItDoesNotAllow(t *testing.T) {
+	ctx := context.Background()
+	url, hits := plainHTTPListener(t)
+	p := &policyv1alpha1.ClusterSecretPolicy{}
+	if err := cp.Client.Get(ctx, types.NamespacedName{Name: devHostsPolicy}, p); err != nil {
+		t.Fatal(err)
+	}
+	wide := devHostsPolicyWith(append(harness.LoopbackHTTP, "127.0.0.2")...)
+	p.Spec = wide.Spec
+	if err := cp.Client.Update(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if err := harness.WaitFor(ctx, waitTimeout, func(ctx context.Context) (bool, error) {
+		if err := cp.Client.Get(ctx, types.NamespacedName{Name: devHostsPolicy}, p); err != nil {
+			return false, err
+		}
+		c := apimeta.FindStatusCondition(p.Status.Conditions, "Ready")
+		return c != nil && c.Status == metav1.ConditionTrue && c.ObservedGeneration == p.Generation, nil
+	}); err != nil {
+		t.Fatalf("the widened policy was not compiled: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = cp.Client.Get(context.Background(), types.NamespacedName{Name: devHostsPolicy}, p)
+		p.Spec = devHostsPolicyWith(harness.LoopbackHTTP...).Spec
+		_ = cp.Client.Update(context.Background(), p)
+	})
+	ns := newNamespace(t, ctx)
+	create(t, ctx,
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "vault-token"}, StringData: map[string]string{"token": "s.not-a-real-token"}},
+		vaultTokenStore(ns, "plain", url),
+		externalSecret(ns, "db", "plain", "app/db", map[string]string{"password": "password"}),
+	)
+	waitStoreMessage(t, ctx, types.NamespacedName{Namespace: ns, Name: "plain"}, "--allow-insecure-store-hosts")
+	waitMessage(t, ctx, types.NamespacedName{Namespace: ns, Name: "db"}, "--allow-insecure-store-hosts")
+	if n := hits.Load(); n != 0 {
+		t.Errorf("the plain-http host received %d requests", n)
+	}
+}
+
+func waitStoreMessage(t *testing.T, ctx context.Context, key types.NamespacedName, want string) {
+	t.Helper()
+	s := &esv1.SecretStore{}
+	err := harness.WaitFor(ctx, waitTimeout, func(ctx context.Context) (bool, error) {
+		if err := cp.Client.Get(ctx, key, s); err != nil {
+			return false, err
+		}
+		c := apimeta.FindStatusCondition(s.Status.Conditions, esv1.ConditionReady)
+		return c != nil && c.Status == metav1.ConditionFalse && strings.Contains(c.Message, want), nil
+	})
+	if err != nil {
+		t.Fatalf("store %s never reported %q: %v (conditions: %s)", key, want, err, conditions(s.Status.Conditions))
+	}
+}
+
+// A VaultDynamicSecret whose Secret cannot be written (the target is someone else's Secret)
+// does not leave a database user behind per attempt: each failed pass gives its lease back
+// (Vault revokes the token it logged in for, and the lease with it, and drops the
+// PostgreSQL role). After three failed passes and one that writes, exactly one lease and
+// one generated PostgreSQL role are live. It logs in with Kubernetes auth, whose Vault role
+// demands the audience "vault": the login only works with the audience Vigil mints.
+func TestCredentials_VaultDynamicSecretFailedWritesLeaveNoLeases(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t, ctx)
+	pg, err := harness.StartPostgres()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pg.Close)
+	dbMount, authMount := "db-"+ns, "k8s-"+ns
+	if err := vlt.DatabaseEngine(ctx, pg, dbMount, "app", "1h"); err != nil {
+		t.Fatal(err)
+	}
+	if err := vlt.Policy(ctx, "creds-"+ns, fmt.Sprintf(`path "%s/creds/app" { capabilities = ["read"] }`, dbMount)); err != nil {
+		t.Fatal(err)
+	}
+	create(t, ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "db-creds"}})
+	if err := vlt.KubernetesAuth(ctx, cp, authMount, ns); err != nil {
+		t.Fatal(err)
+	}
+	if err := vlt.KubernetesRole(ctx, authMount, "app", ns, "db-creds", "creds-"+ns); err != nil {
+		t.Fatal(err)
+	}
+	// The target name is taken by a hand-made Secret: every pass generates, then fails to write.
+	create(t, ctx,
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pg-login"}, StringData: map[string]string{"note": "hand-made"}},
+		&genv1alpha1.VaultDynamicSecret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pg"}, Spec: genv1alpha1.VaultDynamicSecretSpec{
+			Path: dbMount + "/creds/app",
+			Provider: &esv1.VaultProvider{Server: vlt.URL, Auth: &esv1.VaultAuth{Kubernetes: &esv1.VaultKubernetesAuth{
+				Path: authMount, Role: "app", ServiceAccountRef: &esv1.ServiceAccountSelector{Name: "db-creds"}}}},
+		}},
+		generatedSecret(ns, "pg-login", "VaultDynamicSecret", "pg"),
+	)
+	key := types.NamespacedName{Namespace: ns, Name: "pg-login"}
+	errors := func() float64 {
+		return counter(t, metrics.ExternalSecretSyncErrors, map[string]string{"namespace": ns, "name": "pg-login"})
+	}
+	for attempt := 1; attempt <= 3; attempt++ {
+		if attempt > 1 {
+			forceSync(t, ctx, key)
+		}
+		if err := harness.WaitFor(ctx, waitTimeout, func(context.Context) (bool, error) { return errors() >= float64(attempt), nil }); err != nil {
+			t.Fatalf("failed pass %d never happened: %v", attempt, err)
+		}
+	}
+	waitMessage(t, ctx, key, "pg-login")
+	// Hand the Secret over; the next pass writes it.
+	if err := cp.Client.Delete(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pg-login"}}); err != nil {
+		t.Fatal(err)
+	}
+	forceSync(t, ctx, key)
+	waitReason(t, ctx, key, esv1.ReasonSecretSynced)
+	rememberValue(string(getSecret(t, ctx, ns, "pg-login").Data["password"]))
+
+	var leases, roles int
+	err = harness.WaitFor(ctx, waitTimeout, func(ctx context.Context) (bool, error) {
+		if leases, err = liveLeases(ctx, dbMount+"/creds/app/"); err != nil {
+			return false, err
+		}
+		if roles, err = generatedRoles(ctx, pg); err != nil {
+			return false, err
+		}
+		return leases == 1 && roles == 1, nil
+	})
+	if err != nil {
+		t.Fatalf("after 3 failed passes and 1 write: %d live leases and %d generated PostgreSQL roles, want 1 and 1 (%v)", leases, roles, err)
+	}
+}
+
+// liveLeases counts the leases Vault holds under prefix.
+func liveLeases(ctx context.Context, prefix string) (int, error) {
+	s, err := vlt.Admin.Logical().ListWithContext(ctx, "sys/leases/lookup/"+prefix)
+	if err != nil || s == nil {
+		return 0, err
+	}
+	keys, _ := s.Data["keys"].([]any)
+	return len(keys), nil
+}
+
+// generatedRoles counts the PostgreSQL login roles Vault's database engine created (its
+// names start with "v-").
+func generatedRoles(ctx context.Context, pg *harness.Postgres) (int, error) {
+	conn, err := pgx.Connect(ctx, pg.URL("postgres", pg.Password))
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close(ctx)
+	var n int
+	err = conn.QueryRow(ctx, `SELECT count(*) FROM pg_roles WHERE rolname LIKE 'v-%'`).Scan(&n)
+	return n, err
+}
