@@ -88,10 +88,11 @@ func TestCredentials_PlainHTTPStoreIsDenied(t *testing.T) {
 	ns := newNamespace(t, ctx)
 	url, hits := plainHTTPListener(t)
 	create(t, ctx,
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "vault-token"}, StringData: map[string]string{"token": "s.not-a-real-token"}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "vault-token"}, StringData: map[string]string{"token": "s.plain-http-token"}},
 		vaultTokenStore(ns, "plain", url),
 		externalSecret(ns, "db", "plain", "app/db", map[string]string{"password": "password"}),
 	)
+	rememberValue("s.plain-http-token") // never in a log, event or condition either
 	waitMessage(t, ctx, types.NamespacedName{Namespace: ns, Name: "db"}, "store-plaintext-credentials")
 	waitStoreMessage(t, ctx, types.NamespacedName{Namespace: ns, Name: "plain"}, "store-plaintext-credentials")
 	if n := hits.Load(); n != 0 {
@@ -194,6 +195,12 @@ func TestCredentials_VaultDynamicSecretFailedWritesLeaveNoLeases(t *testing.T) {
 		generatedSecret(ns, "pg-login", "VaultDynamicSecret", "pg"),
 	)
 	key := types.NamespacedName{Namespace: ns, Name: "pg-login"}
+	// Leases issued (successful Generate calls), counted across the suite's controller; the
+	// tests run one at a time.
+	generated := func() float64 {
+		return counter(t, metrics.ProviderAPICalls, map[string]string{"provider": "HashiCorp/Vault", "call": "Generate", "status": "success"})
+	}
+	before := generated()
 	errors := func() float64 {
 		return counter(t, metrics.ExternalSecretSyncErrors, map[string]string{"namespace": ns, "name": "pg-login"})
 	}
@@ -205,7 +212,10 @@ func TestCredentials_VaultDynamicSecretFailedWritesLeaveNoLeases(t *testing.T) {
 			t.Fatalf("failed pass %d never happened: %v", attempt, err)
 		}
 	}
-	waitMessage(t, ctx, key, "pg-login")
+	waitMessage(t, ctx, key, "pg-login") // the write was refused, after generation
+	if n := generated() - before; n < 3 {
+		t.Fatalf("%v leases issued in 3 failed passes; the test needs each pass to generate", n)
+	}
 	// Hand the Secret over; the next pass writes it.
 	if err := cp.Client.Delete(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pg-login"}}); err != nil {
 		t.Fatal(err)
