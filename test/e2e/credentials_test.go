@@ -71,7 +71,7 @@ func plainHTTPListener(t *testing.T) (url string, hits *atomic.Int32) {
 	return srv.URL, hits
 }
 
-func vaultTokenStore(ns, name, server string) *esv1.SecretStore {
+func plainVaultStore(ns, name, server string) *esv1.SecretStore {
 	return &esv1.SecretStore{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: esv1.SecretStoreSpec{
 		Provider: &esv1.SecretStoreProvider{Vault: &esv1.VaultProvider{Server: server, Path: ptrTo("secret"), Version: esv1.VaultKVStoreV2,
 			Auth: &esv1.VaultAuth{TokenSecretRef: &esv1.SecretKeySelector{Name: "vault-token", Key: "token"}}}},
@@ -89,7 +89,7 @@ func TestCredentials_PlainHTTPStoreIsDenied(t *testing.T) {
 	url, hits := plainHTTPListener(t)
 	create(t, ctx,
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "vault-token"}, StringData: map[string]string{"token": "s.plain-http-token"}},
-		vaultTokenStore(ns, "plain", url),
+		plainVaultStore(ns, "plain", url),
 		externalSecret(ns, "db", "plain", "app/db", map[string]string{"password": "password"}),
 	)
 	rememberValue("s.plain-http-token") // never in a log, event or condition either
@@ -131,7 +131,7 @@ func TestCredentials_ControllerRefusesHTTPHostsItDoesNotAllow(t *testing.T) {
 	ns := newNamespace(t, ctx)
 	create(t, ctx,
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "vault-token"}, StringData: map[string]string{"token": "s.not-a-real-token"}},
-		vaultTokenStore(ns, "plain", url),
+		plainVaultStore(ns, "plain", url),
 		externalSecret(ns, "db", "plain", "app/db", map[string]string{"password": "password"}),
 	)
 	waitStoreMessage(t, ctx, types.NamespacedName{Namespace: ns, Name: "plain"}, "--allow-insecure-store-hosts")
