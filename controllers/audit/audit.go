@@ -105,7 +105,11 @@ type Auditor struct {
 	// one namespace cannot read them); they are not audited and no ClusterPolicyReport is
 	// written.
 	NoClusterStores bool
-	trigger         chan struct{}
+	// NoPolicyStatus: this installation sees one namespace only, so its violation counts
+	// would overwrite the cluster-wide ones in ClusterSecretPolicy status.violations; it
+	// reports through PolicyReports and metrics only.
+	NoPolicyStatus bool
+	trigger        chan struct{}
 }
 
 // NewAuditor returns an auditor that runs every interval and when triggered.
@@ -211,7 +215,11 @@ func (a *Auditor) Run(ctx context.Context) error {
 	}
 	a.record(results)
 	// A report that cannot be written does not keep the others, or the policy status, back.
-	return errors.Join(a.writeReports(ctx, results, objects, namespacesOf(stores.Items, ess.Items)), a.writePolicyStatus(ctx, results))
+	errs := []error{a.writeReports(ctx, results, objects, namespacesOf(stores.Items, ess.Items))}
+	if !a.NoPolicyStatus {
+		errs = append(errs, a.writePolicyStatus(ctx, results))
+	}
+	return errors.Join(errs...)
 }
 
 func namespacesOf(stores []esv1.SecretStore, ess []esv1.ExternalSecret) []string {

@@ -267,7 +267,7 @@ func New(ctx context.Context, cfg *rest.Config, registry *providers.Registry, re
 		}
 	}
 	auditor := audit.NewAuditor(mgr.GetClient(), gate, rec, o.AuditInterval)
-	auditor.NoClusterStores = !o.ClusterStores
+	auditor.NoClusterStores, auditor.NoPolicyStatus = !o.ClusterStores, o.Namespace != ""
 	if shards != nil {
 		auditor.Active = func() bool { return shards.Leads(0) }
 		shards.OnLose(func(shard int) { forgetShard(ctx, mgr.GetClient(), rec, shard, o.ShardCount) })
