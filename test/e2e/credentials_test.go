@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -260,4 +263,55 @@ func generatedRoles(ctx context.Context, pg *harness.Postgres) (int, error) {
 	var n int
 	err = conn.QueryRow(ctx, `SELECT count(*) FROM pg_roles WHERE rolname LIKE 'v-%'`).Scan(&n)
 	return n, err
+}
+
+// A remote Secret with binary values (random bytes, invalid UTF-8 included) is synced byte for
+// byte by the Kubernetes provider: one key through remoteRef.property and every key through
+// dataFrom.extract. (dataFrom.find, which the default policy denies without a path and the
+// Kubernetes provider cannot take a path for, is covered against the real API server by
+// providers/kubernetes TestBinaryValuesByteForByte.)
+func TestCredentials_KubernetesBinaryValuesByteForByte(t *testing.T) {
+	ctx := context.Background()
+	ns, remote := newNamespace(t, ctx), newNamespace(t, ctx)
+	blob := make([]byte, 2048)
+	if _, err := rand.Read(blob); err != nil {
+		t.Fatal(err)
+	}
+	blob = append(blob, 0xff, 0xfe, 0xc3, 0x28, 0x00, '"', '\\', 0x80)
+	keystore := append([]byte{0xfe, 0xed, 0xfe, 0xed}, blob[:64]...) // a JKS header, not UTF-8
+	create(t, ctx,
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: remote, Name: "binary", Labels: map[string]string{"kind": "binary"}},
+			Data: map[string][]byte{"cert.der": blob, "keystore.jks": keystore, "text": []byte("plain")}},
+		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "reader"}},
+		&rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: remote, Name: "read"},
+			Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "list"}}}},
+		&rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: remote, Name: "read"},
+			RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "read"},
+			Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: ns, Name: "reader"}}},
+		&esv1.SecretStore{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "remote"}, Spec: esv1.SecretStoreSpec{
+			Provider: &esv1.SecretStoreProvider{Kubernetes: &esv1.KubernetesProvider{
+				Server:          esv1.KubernetesServer{URL: cp.Config.Host, CABundle: cp.Config.CAData},
+				Auth:            &esv1.KubernetesAuth{ServiceAccount: &esv1.ServiceAccountSelector{Name: "reader"}},
+				RemoteNamespace: remote,
+			}},
+		}},
+		&esv1.ExternalSecret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "property"}, Spec: esv1.ExternalSecretSpec{
+			SecretStoreRef: esv1.SecretStoreRef{Name: "remote", Kind: esv1.SecretStoreKind},
+			Data:           []esv1.ExternalSecretData{{SecretKey: "cert", RemoteRef: esv1.ExternalSecretDataRemoteRef{Key: "binary", Property: "cert.der"}}},
+		}},
+		&esv1.ExternalSecret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "extract"}, Spec: esv1.ExternalSecretSpec{
+			SecretStoreRef: esv1.SecretStoreRef{Name: "remote", Kind: esv1.SecretStoreKind},
+			DataFrom:       []esv1.ExternalSecretDataFromRemoteRef{{Extract: &esv1.ExternalSecretDataRemoteRef{Key: "binary"}}},
+		}},
+	)
+	for _, name := range []string{"property", "extract"} {
+		waitReason(t, ctx, types.NamespacedName{Namespace: ns, Name: name}, esv1.ReasonSecretSynced)
+	}
+	if got := getSecret(t, ctx, ns, "property").Data["cert"]; !bytes.Equal(got, blob) {
+		t.Errorf("property: %d bytes synced, differ from the %d stored", len(got), len(blob))
+	}
+	ex := getSecret(t, ctx, ns, "extract").Data
+	if !bytes.Equal(ex["cert.der"], blob) || !bytes.Equal(ex["keystore.jks"], keystore) || string(ex["text"]) != "plain" {
+		t.Errorf("extract: keys %d; binary values differ from what is stored", len(ex))
+	}
 }
