@@ -328,6 +328,16 @@ func (e *iamEval) prefixLanguages(svc, action string) (target glob, inside []glo
 			return nil, nil, false
 		}
 		exact := !strings.HasSuffix(p, "/") || action == "ssm:GetParametersByPath"
+		if namePrefix(p) {
+			// "team-a-" cuts names, not folders: every name that starts with it is inside.
+			switch svc {
+			case "secretsmanager":
+				inside = append(inside, many(anyChar).then(litGlob(":secret:"+folder), many(anyChar)))
+			case "ssm":
+				inside = append(inside, many(anyChar).then(litGlob(":parameter/"+folder), many(anyChar)))
+			}
+			continue
+		}
 		switch svc {
 		case "secretsmanager":
 			inside = append(inside, many(anyChar).then(litGlob(":secret:"+folder+"/"), many(anyChar)))
@@ -351,6 +361,13 @@ func (e *iamEval) prefixLanguages(svc, action string) (target glob, inside []glo
 		}
 	}
 	return target, inside, true
+}
+
+// namePrefix: a prefix that ends in a separator other than "/" ("team-a-", "app_") is a
+// name prefix, as externalsecret-key-outside-prefix reads it.
+func namePrefix(p string) bool {
+	p = strings.TrimSpace(p)
+	return p != "" && strings.ContainsRune("-_.:+=@", rune(p[len(p)-1]))
 }
 
 // resourcelessActions are authorized against the resource "*" only (they have no resource

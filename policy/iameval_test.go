@@ -90,6 +90,8 @@ var iamConformance = []iamCase{
 	{"ssm by path on the root", []string{doc(st("Allow", "ssm:GetParametersByPath", "Resource", ssmArn+"/"))}, nil, every("certain")},
 	{"ssm by path above the prefix", []string{doc(st("Allow", "ssm:GetParametersByPath", "Resource", ssmArn+"/prod"))}, []string{"/prod/payments/"}, outsidePrefix("certain")},
 	{"prefix is a folder", []string{doc(st("Allow", "secretsmanager:GetSecretValue", "Resource", smArn+"prod/pay*"))}, []string{"prod/pay"}, outsidePrefix("certain")},
+	{"a prefix ending in - is a name prefix", []string{doc(st("Allow", "secretsmanager:GetSecretValue", "Resource", smArn+"team-a-*"))}, []string{"team-a-"}, nil},
+	{"a name prefix is still a prefix", []string{doc(st("Allow", "secretsmanager:GetSecretValue", "Resource", smArn+"team-*"))}, []string{"team-a-"}, outsidePrefix("certain")},
 	{"prefix names itself", []string{doc(st("Allow", "secretsmanager:GetSecretValue", "Resource", []string{smArn + "prod/pay-??????", smArn + "prod/pay/*"}))}, []string{"prod/pay"}, nil},
 	{"root prefix holds everything", []string{doc(st("Allow", "secretsmanager:GetSecretValue", "Resource", smArn+"x/*"))}, []string{"/"}, nil},
 	{"ssm prefix without its slash", []string{doc(st("Allow", "ssm:GetParameter", "Resource", ssmArn+"/payments/*"))}, []string{"payments/"}, nil},

@@ -8,7 +8,9 @@
 #   prefix or Vault mount applied, ARNs parsed, Vault paths cleaned. A prefix is a folder:
 #   "prod/pay" and "prod/pay/" both allow "prod/pay/db", neither allows "prod/payments/db"
 #   (and "prod/pay", without the trailing "/", also allows the secret named "prod/pay"). A
-#   find without a path reads everything the store can list and is outside any prefix.
+#   prefix that ends in a separator other than "/" ("team-a-", "app_", "svc.") is a name
+#   prefix: "team-a-" allows "team-a-db". A find without a path reads everything the store
+#   can list and is outside any prefix.
 # custom:
 #   id: externalsecret-key-outside-prefix
 #   action: Deny
@@ -72,6 +74,15 @@ inside(_, n, p) if {
 	base != ""
 	startswith(n, concat("", [base, "/"]))
 }
+
+# A prefix that ends in another separator ("team-a-") is a name prefix: it was written to
+# cut names, not folders.
+inside(_, n, p) if {
+	name_prefix(p)
+	startswith(n, p)
+}
+
+name_prefix(p) if regex.match(`[-_.:+=@]$`, p)
 
 # A prefix without a trailing "/" also names the one secret of that name.
 inside("exact", n, p) if {

@@ -39,6 +39,13 @@ test_prefix_is_a_folder_not_a_string_prefix if {
 	flagged([key(["prod/payments"])]) == 1 # "prod/payments/" names the folder, not the secret
 }
 
+test_prefix_ending_in_another_separator_is_a_name_prefix if {
+	inp := es_with([key(["team-a-db"]), key(["team-a-cache/x"])], {"vigil.dev/secret-prefix": "team-a-"})
+	count(prefix.violation) == 0 with input as inp
+	out := es_with([key(["team-b-db"])], {"vigil.dev/secret-prefix": "team-a-"})
+	count(prefix.violation) == 1 with input as out
+}
+
 test_every_reading_must_be_inside if {
 	# a literal name inside the prefix whose cleaned spelling is outside
 	flagged([key(["prod/payments/../../billing/db", "billing/db"])]) == 1
