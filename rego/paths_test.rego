@@ -117,3 +117,10 @@ test_find_with_a_path_passes if {
 		count(externalsecret_find_without_path.violation) == 0 with input as fes(p)
 	}
 }
+
+test_find_through_a_kubernetes_store_needs_no_path if {
+	k := {"kind": "ExternalSecret", "object": {"metadata": {"name": "db"}, "spec": {"dataFrom": [{"find": {"tags": {"team": "app"}}}]}}, "namespace": {"name": "app", "annotations": {}}, "entries": [{"path": "spec.dataFrom[0].find", "key": "", "find": true, "store": "SecretStore/k", "provider": "kubernetes", "names": [""], "scope": "dir"}]}
+	count(externalsecret_find_without_path.violation) == 0 with input as k
+	aws := json.patch(k, [{"op": "replace", "path": "/entries/0/provider", "value": "aws"}])
+	count(externalsecret_find_without_path.violation) == 1 with input as aws
+}
