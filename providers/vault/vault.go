@@ -9,6 +9,7 @@ package vault
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/http"
@@ -135,9 +136,9 @@ func (p *Provider) NewClient(ctx context.Context, store esv1.GenericStore, kube 
 	if err := providers.CheckTransport("spec.provider.vault.server", spec.Server, p.opts.AllowHTTPHosts); err != nil {
 		return nil, err
 	}
-	cfg := vaultapi.DefaultConfig()
-	if cfg.Error != nil {
-		return nil, fmt.Errorf("vault client configuration: %w", cfg.Error)
+	cfg, err := storeConfig()
+	if err != nil {
+		return nil, err
 	}
 	cfg.Address = spec.Server
 	if len(spec.CABundle) > 0 {
@@ -171,6 +172,26 @@ func (p *Provider) NewClient(ctx context.Context, store esv1.GenericStore, kube 
 		return nil, err
 	}
 	return c, nil
+}
+
+// storeConfig is vaultapi.DefaultConfig without what it reads from the controller's
+// environment: VAULT_CLIENT_CERT/KEY would lend the controller's client certificate to every
+// tenant's store (ambient identity), VAULT_SKIP_VERIFY would turn TLS verification off for
+// all of them, VAULT_CACERT, VAULT_TLS_SERVER_NAME, VAULT_AGENT_ADDR, VAULT_SRV_LOOKUP,
+// VAULT_RATE_LIMIT and VAULT_MAX_RETRIES would change where and how requests go. A store
+// says all of that itself (server, caBundle, retrySettings).
+func storeConfig() (*vaultapi.Config, error) {
+	cfg := vaultapi.DefaultConfig()
+	if cfg.Error != nil {
+		return nil, fmt.Errorf("vault client configuration: %w", cfg.Error)
+	}
+	transport, ok := cfg.HttpClient.Transport.(*http.Transport)
+	if !ok {
+		return nil, fmt.Errorf("vault client configuration: unexpected transport %T", cfg.HttpClient.Transport)
+	}
+	transport.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, NextProtos: transport.TLSClientConfig.NextProtos}
+	cfg.AgentAddress, cfg.SRVLookup, cfg.Limiter, cfg.MaxRetries = "", false, nil, 2
+	return cfg, nil
 }
 
 func mountOf(spec *esv1.VaultProvider) string {
