@@ -31,7 +31,10 @@ type ClientCache struct {
 
 	mu      sync.Mutex
 	entries map[cacheKey]*cacheEntry
-	flight  singleflight.Group
+	// gone holds the UIDs of deleted stores (with when they were forgotten) for a while, so
+	// that a client being built when its store was deleted is not cached after Forget.
+	gone   map[types.UID]time.Time
+	flight singleflight.Group
 }
 
 type cacheKey struct {
@@ -47,7 +50,7 @@ type cacheEntry struct {
 
 // NewClientCache returns a cache that builds clients through the registry.
 func NewClientCache(registry *Registry, kube client.Client, ttl time.Duration, reads ReaderOptions) *ClientCache {
-	return &ClientCache{registry: registry, kube: kube, ttl: ttl, reads: reads, now: time.Now, entries: map[cacheKey]*cacheEntry{}}
+	return &ClientCache{registry: registry, kube: kube, ttl: ttl, reads: reads, now: time.Now, entries: map[cacheKey]*cacheEntry{}, gone: map[types.UID]time.Time{}}
 }
 
 // Registry returns the registry the cache builds clients with.
@@ -61,15 +64,17 @@ func (c *ClientCache) Get(ctx context.Context, store esv1.GenericStore, namespac
 		key.namespace = namespace
 	}
 	gen := store.GetGeneration()
-	c.mu.Lock()
-	e, ok := c.entries[key]
-	c.mu.Unlock()
-	if ok && e.generation == gen && c.now().Before(e.expires) {
-		return e.reader, nil
+	if r := c.cached(key, gen); r != nil {
+		return r, nil
 	}
 	v, err, _ := c.flight.Do(fmt.Sprintf("%s/%d/%s", key.uid, gen, key.namespace), func() (any, error) {
 		p, err := c.registry.ForStore(store)
 		if err != nil {
+			return nil, err
+		}
+		// The store reconciler validates too, but its verdict may not be in yet when a
+		// changed store is used: a configuration that cannot work never gets a client.
+		if err := p.ValidateStore(store); err != nil {
 			return nil, err
 		}
 		cl, err := p.NewClient(ctx, store, c.kube, namespace)
@@ -84,11 +89,28 @@ func (c *ClientCache) Get(ctx context.Context, store esv1.GenericStore, namespac
 	return v.(*Reader), nil
 }
 
+// cached returns the Reader of a store's current generation while its client is fresh.
+// The entry's fields are read under the lock: put renews them in place.
+func (c *ClientCache) cached(key cacheKey, gen int64) *Reader {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[key]
+	if ok && e.generation == gen && c.now().Before(e.expires) {
+		return e.reader
+	}
+	return nil
+}
+
 // put stores a new client: in the store's Reader when only the TTL expired, in a new Reader
 // when the store changed (its old values and batches may name another account or path).
 func (c *ClientCache) put(key cacheKey, gen int64, cl Client, p Provider) *Reader {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if _, deleted := c.gone[key.uid]; deleted {
+		// Built for a store deleted meanwhile: serve this one pass, keep nothing.
+		closeLater(cl)
+		return NewReader(cl, c.reads)
+	}
 	e, ok := c.entries[key]
 	if ok {
 		closeLater(e.reader.Client())
@@ -116,16 +138,62 @@ func closeLater(cl Client) {
 	}
 }
 
-// Forget drops every client of a store, e.g. when it is deleted.
+// goneFor is how long the UID of a deleted store is remembered: longer than any client
+// build takes.
+const goneFor = 10 * time.Minute
+
+// Forget drops every client of a deleted store, with its credentials and the values its
+// Reader remembers. Reads in flight on it fail or finish; nothing of the store stays in
+// the cache, and a client being built for it is not kept.
 func (c *ClientCache) Forget(uid types.UID) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for k, e := range c.entries {
-		if k.uid == uid {
-			closeLater(e.reader.Client())
-			delete(c.entries, k)
+	now := c.now()
+	for u, at := range c.gone {
+		if now.Sub(at) > goneFor {
+			delete(c.gone, u)
 		}
 	}
+	c.gone[uid] = now
+	c.drop(uid, func(cl Client) {
+		if closer, ok := cl.(Closer); ok {
+			go closer.Close() // the store is gone: nothing may read with it any more
+		}
+	})
+}
+
+// Changed drops the clients of a store whose spec changed: the next read builds a client
+// from the new spec (or fails on it), and the old values are released at once rather than
+// on the next read. Reads in flight keep their client for closeGrace.
+func (c *ClientCache) Changed(uid types.UID) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.drop(uid, closeLater)
+}
+
+// drop removes a store's entries and the values their Readers remember; the caller holds
+// c.mu.
+func (c *ClientCache) drop(uid types.UID, closeClient func(Client)) {
+	for k, e := range c.entries {
+		if k.uid != uid {
+			continue
+		}
+		e.reader.release()
+		closeClient(e.reader.Client())
+		delete(c.entries, k)
+	}
+}
+
+// Holds reports whether the cache holds anything of a store (tests and debugging).
+func (c *ClientCache) Holds(uid types.UID) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k := range c.entries {
+		if k.uid == uid {
+			return true
+		}
+	}
+	return false
 }
 
 // Generate runs a generator named by an ExternalSecret of namespace. Generator objects are

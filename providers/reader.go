@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -65,7 +66,25 @@ type ReaderOptions struct {
 	BatchWindow time.Duration
 	// Now is the clock of the values' ages; nil is time.Now (tests step it).
 	Now func() time.Time
+	// RememberFor is how long a value read is kept for periodic refreshes that accept a
+	// recent one; 0 is DefaultRememberFor.
+	RememberFor time.Duration
+	// MaxRemembered bounds the refs one store's Reader keeps; 0 is DefaultMaxRemembered.
+	// Past it the refs asked for least recently are forgotten.
+	MaxRemembered int
 }
+
+// Bounds of what a Reader remembers: a store's values are held for the refreshes of one
+// cycle, not for as long as the store lives.
+const (
+	// DefaultRememberFor covers one refresh cycle's jitter window (5% of an hour is 3
+	// minutes) with room for a backed-up queue.
+	DefaultRememberFor = 15 * time.Minute
+	// DefaultMaxRemembered refs per store.
+	DefaultMaxRemembered = 10000
+	// sweepEvery is how often a Reader drops expired values.
+	sweepEvery = time.Minute
+)
 
 // DefaultReaderOptions pace each store at its provider's default rate.
 func DefaultReaderOptions() ReaderOptions {
@@ -87,6 +106,9 @@ type Reader struct {
 	limiter *rate.Limiter
 	window  time.Duration
 	now     func() time.Time
+	keepFor time.Duration
+	maxRefs int
+	swept   time.Time // last sweep of expired values
 
 	flight singleflight.Group
 
@@ -97,9 +119,12 @@ type Reader struct {
 	pending *batch
 }
 
-// memoEntry is the last value read for a ref and what its readers asked for.
+// memoEntry is the last value read for a ref and what its readers asked for. The value
+// expires keepFor after it was read (has turns false); the schedule stays while readers ask
+// for the ref, for read-ahead.
 type memoEntry struct {
 	value     []byte
+	has       bool
 	read      time.Time
 	requested time.Time
 	policy    ReadPolicy
@@ -117,9 +142,15 @@ type batch struct {
 
 // NewReader returns the read path for a client.
 func NewReader(c Client, o ReaderOptions) *Reader {
-	r := &Reader{window: o.BatchWindow, now: o.Now, memo: map[Ref]memoEntry{}}
+	r := &Reader{window: o.BatchWindow, now: o.Now, keepFor: o.RememberFor, maxRefs: o.MaxRemembered, memo: map[Ref]memoEntry{}}
 	if r.now == nil {
 		r.now = time.Now
+	}
+	if r.keepFor <= 0 {
+		r.keepFor = DefaultRememberFor
+	}
+	if r.maxRefs <= 0 {
+		r.maxRefs = DefaultMaxRemembered
 	}
 	if o.QPS > 0 {
 		burst := o.Burst
@@ -175,7 +206,7 @@ func (r *Reader) GetSecret(ctx context.Context, ref Ref) ([]byte, error) {
 			e.policy = p
 		}
 		r.memo[ref] = e
-		if !p.Since.IsZero() && !e.read.Before(p.Since) {
+		if e.has && !p.Since.IsZero() && !e.read.Before(p.Since) && now.Sub(e.read) <= r.keepFor {
 			r.mu.Unlock()
 			return bytes.Clone(e.value), nil
 		}
@@ -201,9 +232,13 @@ func (r *Reader) read(ctx context.Context, ref Ref, p ReadPolicy) ([]byte, error
 		v, err = c.GetSecret(ctx, ref)
 	}
 	if err == nil {
-		r.remember(ref, v, p)
+		err = CheckValue(ref, v)
 	}
-	return v, err
+	if err != nil {
+		return nil, err
+	}
+	r.remember(ref, v, p)
+	return v, nil
 }
 
 func (r *Reader) remember(ref Ref, v []byte, p ReadPolicy) {
@@ -213,7 +248,55 @@ func (r *Reader) remember(ref Ref, v []byte, p ReadPolicy) {
 	if old, ok := r.memo[ref]; ok && p.Interval == 0 {
 		p = old.policy
 	}
-	r.memo[ref] = memoEntry{value: v, read: now, requested: now, policy: p}
+	r.memo[ref] = memoEntry{value: v, has: true, read: now, requested: now, policy: p}
+	if len(r.memo) > r.maxRefs || now.Sub(r.swept) >= sweepEvery {
+		r.sweep(now)
+	}
+}
+
+// sweep drops expired values and the refs nobody asked for in two of their intervals, and
+// past MaxRemembered the refs asked for least recently. The caller holds r.mu.
+func (r *Reader) sweep(now time.Time) {
+	r.swept = now
+	for ref, e := range r.memo {
+		switch {
+		case now.Sub(e.requested) > 2*e.policy.Interval+time.Minute:
+			delete(r.memo, ref)
+		case e.has && now.Sub(e.read) > r.keepFor:
+			e.value, e.has = nil, false
+			r.memo[ref] = e
+		}
+	}
+	if len(r.memo) <= r.maxRefs {
+		return
+	}
+	// Forget down to 90% of the bound at once, so that a store read with ever new keys
+	// does not sort on every read.
+	refs := slices.Collect(maps.Keys(r.memo))
+	slices.SortFunc(refs, func(a, b Ref) int { return r.memo[a].requested.Compare(r.memo[b].requested) })
+	for _, ref := range refs[:len(refs)-r.maxRefs*9/10] {
+		delete(r.memo, ref)
+	}
+}
+
+// Remembered returns how many values and bytes the Reader holds (tests, debugging).
+func (r *Reader) Remembered() (values, size int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, e := range r.memo {
+		if e.has {
+			values++
+			size += len(e.value)
+		}
+	}
+	return values, size
+}
+
+// release forgets every value: the store is gone or changed.
+func (r *Reader) release() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.memo = map[Ref]memoEntry{}
 }
 
 // readBatched joins (or opens) the batch being gathered and waits for its call.
@@ -275,6 +358,14 @@ func (r *Reader) flush(b *batch) {
 			return
 		}
 		for ref, v := range b.values {
+			if err := CheckValue(ref, v); err != nil {
+				if b.errs == nil {
+					b.errs = map[Ref]error{}
+				}
+				delete(b.values, ref)
+				b.errs[ref] = err
+				continue
+			}
 			r.remember(ref, v, r.policyOf(ref))
 		}
 	}()
@@ -302,8 +393,10 @@ func (r *Reader) readAhead(in []Ref, bg BatchGetter) []Ref {
 			delete(r.memo, ref)
 			continue
 		}
+		// A value read ahead is kept keepFor: reading it earlier than that before it falls
+		// due would read it for nothing.
 		due := e.read.Add(e.policy.Interval)
-		if n <= 0 || e.policy.Interval <= 0 || now.Before(due.Add(-e.policy.Window)) || !bg.CanBatch(ref) || slices.Contains(in, ref) {
+		if n <= 0 || e.policy.Interval <= 0 || now.Before(due.Add(-min(e.policy.Window, r.keepFor))) || !bg.CanBatch(ref) || slices.Contains(in, ref) {
 			continue
 		}
 		picked = append(picked, candidate{ref, due})
@@ -325,7 +418,15 @@ func (r *Reader) Find(ctx context.Context, ref FindRef) (map[string][]byte, erro
 	if err := r.wait(ctx); err != nil {
 		return nil, err
 	}
-	return f.Find(ctx, ref)
+	found, err := f.Find(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	// Providers cap their finds as the results come in; this holds for any provider.
+	if err := CheckFind(found); err != nil {
+		return nil, err
+	}
+	return found, nil
 }
 
 // GetMetadata reads a secret's metadata when the client can.

@@ -46,6 +46,9 @@ func (r *Reconciler) syncDue(ctx context.Context, es *esv1.ExternalSecret) (due,
 	if ready == nil || ready.Reason == esv1.ReasonSecretSyncedError {
 		return dueNow, 0, nil
 	}
+	if broken, err := r.storeBroken(ctx, es); err != nil || broken {
+		return dueNow, 0, err
+	}
 	if ready.Reason != esv1.ReasonSecretDeleted {
 		ok, err := r.secretIntact(ctx, es)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -18,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+	"github.com/vigil-dev/vigil/providers"
 )
 
 // storeRefIndex indexes ExternalSecrets by "Kind/name" of the store they read from, so that
@@ -34,10 +36,15 @@ func storeRefKey(kind, name string) string {
 // storeKeys lists every store an ExternalSecret reads from: spec.secretStoreRef and the
 // stores its entries name in sourceRef.storeRef.
 func storeKeys(es *esv1.ExternalSecret) []string {
-	seen := map[string]bool{}
+	return slices.Sorted(maps.Keys(storeRefs(es)))
+}
+
+// storeRefs maps the key of every store an ExternalSecret reads from to its reference.
+func storeRefs(es *esv1.ExternalSecret) map[string]esv1.SecretStoreRef {
+	seen := map[string]esv1.SecretStoreRef{}
 	add := func(ref esv1.SecretStoreRef) {
 		if ref.Name != "" {
-			seen[storeRefKey(ref.Kind, ref.Name)] = true
+			seen[storeRefKey(ref.Kind, ref.Name)] = ref
 		}
 	}
 	add(es.Spec.SecretStoreRef)
@@ -51,7 +58,7 @@ func storeKeys(es *esv1.ExternalSecret) []string {
 			add(*d.SourceRef.SecretStoreRef)
 		}
 	}
-	return slices.Sorted(maps.Keys(seen))
+	return seen
 }
 
 // SetupWithManager registers the reconciler and its watches.
@@ -68,15 +75,45 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 		// Owned Secrets: a deleted or edited Secret is rewritten at once; the writes of this
 		// controller (data matching its hash) are not edits.
 		Owns(&corev1.Secret{}, builder.WithPredicates(secretEdited)).
-		// A store's status change (e.g. it became Valid) retries its ExternalSecrets; only
-		// generation and status changes matter, not every resync.
-		Watches(&esv1.SecretStore{}, handler.EnqueueRequestsFromMapFunc(r.usersOf),
+		// A store's deletion, spec change or status change (it became Valid, or broke)
+		// requeues its ExternalSecrets, which then check their stores (syncDue); only
+		// these changes matter, not every resync.
+		Watches(&esv1.SecretStore{}, r.storeEvents(),
 			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, readyChanged)))
 	if !r.NoClusterStores {
-		b = b.Watches(&esv1.ClusterSecretStore{}, handler.EnqueueRequestsFromMapFunc(r.usersOf),
+		b = b.Watches(&esv1.ClusterSecretStore{}, r.storeEvents(),
 			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, readyChanged)))
 	}
 	return b.WithOptions(opts).Complete(r)
+}
+
+// storeEvents requeues the users of a store and releases what the client cache holds of a
+// deleted or changed store. It runs in every replica (the informer's events are not
+// sharded), so each replica's cache lets go of the store.
+func (r *Reconciler) storeEvents() handler.EventHandler {
+	return storeEvents{EventHandler: handler.EnqueueRequestsFromMapFunc(r.usersOf), clients: r.Providers}
+}
+
+type storeEvents struct {
+	handler.EventHandler // requeues the users
+	clients              *providers.ClientCache
+}
+
+// Update drops the clients of a store whose spec changed: they were built from the old one.
+func (h storeEvents) Update(ctx context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	if h.clients != nil && e.ObjectOld.GetGeneration() != e.ObjectNew.GetGeneration() {
+		h.clients.Changed(e.ObjectNew.GetUID())
+	}
+	h.EventHandler.Update(ctx, e, q)
+}
+
+// Delete drops the clients, credentials and values of a deleted store, so that no read can
+// succeed through them afterwards.
+func (h storeEvents) Delete(ctx context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	if h.clients != nil {
+		h.clients.Forget(e.Object.GetUID())
+	}
+	h.EventHandler.Delete(ctx, e, q)
 }
 
 // usersOf lists the ExternalSecrets that read from a store.
