@@ -59,9 +59,14 @@ func NewFindResults() *FindResults { return &FindResults{values: map[string][]by
 // value, so that the read is not made.
 func (f *FindResults) Room() error {
 	if len(f.values) >= MaxFindResults {
-		return LimitError("find matched more than %d secrets, the most one find may return; narrow it with find.path, find.name or find.tags", MaxFindResults)
+		return TooManyFound()
 	}
 	return nil
+}
+
+// TooManyFound is the error of a find that matched more than MaxFindResults secrets.
+func TooManyFound() error {
+	return LimitError("find matched more than %d secrets, the most one find may return; narrow it with find.path, find.name or find.tags", MaxFindResults)
 }
 
 // Add records one found value.
@@ -114,19 +119,39 @@ type limitedTransport struct {
 
 func (t limitedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.next.RoundTrip(req)
+	return limitResponse(resp, err, t.max)
+}
+
+// HTTPDoer is an HTTP client as the AWS SDK takes one (config.WithHTTPClient).
+type HTTPDoer interface {
+	Do(*http.Request) (*http.Response, error)
+}
+
+// LimitDoer is LimitResponses for an HTTPDoer.
+func LimitDoer(next HTTPDoer, max int64) HTTPDoer { return limitedDoer{next: next, max: max} }
+
+type limitedDoer struct {
+	next HTTPDoer
+	max  int64
+}
+
+func (d limitedDoer) Do(req *http.Request) (*http.Response, error) {
+	resp, err := d.next.Do(req)
+	return limitResponse(resp, err, d.max)
+}
+
+// limitResponse caps the body of a response at max bytes.
+func limitResponse(resp *http.Response, err error, max int64) (*http.Response, error) {
 	if err != nil || resp.Body == nil {
 		return resp, err
 	}
-	if resp.ContentLength > t.max {
+	tooLarge := LimitError("the backend's response is larger than %d bytes, the most Vigil reads of one response", max)
+	if resp.ContentLength > max {
 		resp.Body.Close()
-		return nil, t.err()
+		return nil, tooLarge
 	}
-	resp.Body = &limitedBody{ReadCloser: resp.Body, left: t.max, err: t.err()}
+	resp.Body = &limitedBody{ReadCloser: resp.Body, left: max, err: tooLarge}
 	return resp, nil
-}
-
-func (t limitedTransport) err() error {
-	return LimitError("the backend's response is larger than %d bytes, the most Vigil reads of one response", t.max)
 }
 
 // limitedBody reads up to left bytes and fails on the first byte beyond.

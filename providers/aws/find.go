@@ -53,7 +53,7 @@ func (c *storeClient) findSecrets(ctx context.Context, ref providers.FindRef, ke
 		// BatchGetSecretValue needs a filter; "all" is every name.
 		filters = append(filters, smtypes.Filter{Key: smtypes.FilterNameStringTypeAll, Values: []string{""}})
 	}
-	out := map[string][]byte{}
+	out := providers.NewFindResults()
 	pages := secretsmanager.NewBatchGetSecretValuePaginator(c.sm, &secretsmanager.BatchGetSecretValueInput{Filters: filters, MaxResults: aws.Int32(20)})
 	for pages.HasMorePages() {
 		start := time.Now()
@@ -70,14 +70,16 @@ func (c *storeClient) findSecrets(ctx context.Context, ref providers.FindRef, ke
 			if !keep(name) || !strings.HasPrefix(name, ref.Path) {
 				continue
 			}
+			value := v.SecretBinary
 			if v.SecretString != nil {
-				out[name] = []byte(*v.SecretString)
-			} else {
-				out[name] = v.SecretBinary
+				value = []byte(*v.SecretString)
+			}
+			if err := out.Add(name, value); err != nil {
+				return nil, err
 			}
 		}
 	}
-	return out, nil
+	return out.Values(), nil
 }
 
 func (c *storeClient) findParameters(ctx context.Context, ref providers.FindRef, keep func(string) bool) (map[string][]byte, error) {
@@ -85,7 +87,7 @@ func (c *storeClient) findParameters(ctx context.Context, ref providers.FindRef,
 	if path == "" {
 		path = "/"
 	}
-	out := map[string][]byte{}
+	out := providers.NewFindResults()
 	pages := ssm.NewGetParametersByPathPaginator(c.ssm, &ssm.GetParametersByPathInput{Path: aws.String(path), Recursive: aws.Bool(true), WithDecryption: aws.Bool(true)})
 	for pages.HasMorePages() {
 		start := time.Now()
@@ -96,12 +98,15 @@ func (c *storeClient) findParameters(ctx context.Context, ref providers.FindRef,
 		}
 		for _, p := range page.Parameters {
 			name := strings.TrimPrefix(aws.ToString(p.Name), c.prefix)
-			if keep(name) {
-				out[name] = []byte(aws.ToString(p.Value))
+			if !keep(name) {
+				continue
+			}
+			if err := out.Add(name, []byte(aws.ToString(p.Value))); err != nil {
+				return nil, err
 			}
 		}
 	}
-	return out, nil
+	return out.Values(), nil
 }
 
 // findTaggedParameters serves find.tags on Parameter Store: GetParametersByPath cannot
@@ -131,8 +136,11 @@ func (c *storeClient) findTaggedParameters(ctx context.Context, ref providers.Fi
 				names = append(names, full)
 			}
 		}
+		if len(names) > providers.MaxFindResults {
+			return nil, providers.TooManyFound() // the names alone break the limit: read no value
+		}
 	}
-	out := map[string][]byte{}
+	out := providers.NewFindResults()
 	for batch := range slices.Chunk(names, 10) { // GetParameters takes at most 10 names
 		start := time.Now()
 		res, err := c.ssm.GetParameters(ctx, &ssm.GetParametersInput{Names: batch, WithDecryption: aws.Bool(true)})
@@ -141,8 +149,10 @@ func (c *storeClient) findTaggedParameters(ctx context.Context, ref providers.Fi
 			return nil, err
 		}
 		for _, p := range res.Parameters {
-			out[strings.TrimPrefix(aws.ToString(p.Name), c.prefix)] = []byte(aws.ToString(p.Value))
+			if err := out.Add(strings.TrimPrefix(aws.ToString(p.Name), c.prefix), []byte(aws.ToString(p.Value))); err != nil {
+				return nil, err
+			}
 		}
 	}
-	return out, nil
+	return out.Values(), nil
 }

@@ -100,11 +100,14 @@ func (p *Provider) Config(ctx context.Context, store esv1.GenericStore, kube cli
 	if rs := store.GetSpec().RetrySettings; rs != nil && rs.MaxRetries != nil {
 		opts = append(opts, config.WithRetryMaxAttempts(int(*rs.MaxRetries)+1))
 	}
+	httpClient := awshttp.NewBuildableClient()
 	if p.opts.RequestTimeout > 0 {
 		// Bounds each attempt (the SDK's retryer makes up to three): a backend that accepts
 		// connections and never answers would otherwise hold a reconcile worker forever.
-		opts = append(opts, config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(p.opts.RequestTimeout)))
+		httpClient = httpClient.WithTimeout(p.opts.RequestTimeout)
 	}
+	// The SDK reads whole responses into memory: cap them where they are read.
+	opts = append(opts, config.WithHTTPClient(providers.LimitDoer(httpClient, providers.MaxResponseBytes)))
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("loading AWS configuration: %w", err)

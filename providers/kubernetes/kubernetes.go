@@ -181,6 +181,10 @@ func (p *Provider) NewClient(ctx context.Context, store esv1.GenericStore, kube 
 	// The token goes to the store's server only: a redirect elsewhere (another host, or
 	// down to http) is refused before the request, and so before the token, leaves.
 	cfg.Wrap(pinHost(host))
+	// Responses are read whole into memory: cap them where they are read.
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
+		return providers.LimitResponses(rt, providers.MaxResponseBytes)
+	})
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, providers.Configf("spec.provider.kubernetes: %v", err)
@@ -283,22 +287,37 @@ func (c *Client) Find(ctx context.Context, ref providers.FindRef) (map[string][]
 			return nil, providers.Configf("find.name.regexp %q: %v", ref.Name, err)
 		}
 	}
-	start := time.Now()
-	list, err := c.cs.CoreV1().Secrets(c.namespace).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(ref.Tags).String()})
-	c.observe(ProviderName, "ListSecrets", err, time.Since(start))
-	if err != nil {
-		return nil, fmt.Errorf("listing Secrets in %s: %s", c.namespace, short(err))
-	}
-	out := map[string][]byte{}
-	for i := range list.Items {
-		s := &list.Items[i]
-		if name != nil && !name.MatchString(s.Name) {
-			continue
+	// Pages keep each response small; the results are capped as they come in.
+	opts := metav1.ListOptions{LabelSelector: labels.SelectorFromSet(ref.Tags).String(), Limit: findPageSize}
+	out := providers.NewFindResults()
+	for scanned := 0; ; {
+		start := time.Now()
+		list, err := c.cs.CoreV1().Secrets(c.namespace).List(ctx, opts)
+		c.observe(ProviderName, "ListSecrets", err, time.Since(start))
+		if err != nil {
+			return nil, fmt.Errorf("listing Secrets in %s: %s", c.namespace, short(err))
 		}
-		out[s.Name] = providers.MarshalBytesObject(s.Data)
+		for i := range list.Items {
+			s := &list.Items[i]
+			if name != nil && !name.MatchString(s.Name) {
+				continue
+			}
+			if err := out.Add(s.Name, providers.MarshalBytesObject(s.Data)); err != nil {
+				return nil, err
+			}
+		}
+		if list.Continue == "" {
+			return out.Values(), nil
+		}
+		if scanned += len(list.Items); scanned >= providers.MaxFindScanned {
+			return nil, providers.LimitError("find listed more than %d Secrets in namespace %q before filtering them, the most one find may look at; narrow it with find.tags (labels)", providers.MaxFindScanned, c.namespace)
+		}
+		opts.Continue = list.Continue
 	}
-	return out, nil
 }
+
+// findPageSize Secrets per List call of a find: a Secret may hold up to 1 MiB.
+const findPageSize = 20
 
 // Validate implements providers.Client: the store's identity may read Secrets of the remote
 // namespace (a SelfSubjectAccessReview, which every authenticated identity may make).

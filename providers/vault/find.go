@@ -11,10 +11,6 @@ import (
 	"github.com/vigil-dev/vigil/providers"
 )
 
-// maxFindResults bounds dataFrom.find: a Secret holds at most 1 MiB anyway, and an
-// unbounded walk of a large mount would hold a worker for long.
-const maxFindResults = 500
-
 // Find implements providers.Finder for KV v2: it walks the metadata tree below the path (the
 // mount's root without one), keeps secrets whose path matches the name expression and whose
 // custom_metadata holds every tag, and reads them. Names are paths relative to the mount.
@@ -36,7 +32,7 @@ func (c *Client) Find(ctx context.Context, ref providers.FindRef) (map[string][]
 	if err := c.walk(ctx, strings.Trim(ref.Path, "/"), &paths); err != nil {
 		return nil, err
 	}
-	out := map[string][]byte{}
+	out := providers.NewFindResults()
 	for _, p := range paths {
 		if name != nil && !name.MatchString(p) {
 			continue
@@ -50,16 +46,18 @@ func (c *Client) Find(ctx context.Context, ref providers.FindRef) (map[string][]
 				continue
 			}
 		}
-		if len(out) == maxFindResults {
-			return nil, providers.Configf("find matched more than %d secrets; narrow it with path, name or tags", maxFindResults)
+		if err := out.Room(); err != nil {
+			return nil, err
 		}
 		v, err := c.GetSecret(ctx, providers.Ref{Key: p})
 		if err != nil {
 			return nil, err
 		}
-		out[p] = v
+		if err := out.Add(p, v); err != nil {
+			return nil, err
+		}
 	}
-	return out, nil
+	return out.Values(), nil
 }
 
 // walk lists dir recursively (LIST <mount>/metadata/<dir>) and appends the secret paths.
@@ -77,6 +75,10 @@ func (c *Client) walk(ctx context.Context, dir string, paths *[]string) error {
 	for _, k := range keys {
 		name, _ := k.(string)
 		full := strings.TrimPrefix(dir+"/"+name, "/")
+		if len(*paths) >= providers.MaxFindScanned {
+			// An unbounded walk of a large mount would hold a worker and memory for long.
+			return providers.LimitError("find listed more than %d secrets below the path before filtering them, the most one find may look at; narrow find.path", providers.MaxFindScanned)
+		}
 		if strings.HasSuffix(name, "/") {
 			if err := c.walk(ctx, strings.TrimSuffix(full, "/"), paths); err != nil {
 				return err

@@ -152,6 +152,9 @@ func (p *Provider) NewClient(ctx context.Context, store esv1.GenericStore, kube 
 	if rs := store.GetSpec().RetrySettings; rs != nil && rs.MaxRetries != nil {
 		cfg.MaxRetries = int(*rs.MaxRetries)
 	}
+	// Vault's client reads whole responses into memory: cap them where they are read. (After
+	// ConfigureTLS, which needs the plain transport.)
+	cfg.HttpClient.Transport = providers.LimitResponses(cfg.HttpClient.Transport, providers.MaxResponseBytes)
 	api, err := vaultapi.NewClient(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("vault client: %w", err)
