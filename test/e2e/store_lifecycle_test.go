@@ -1,0 +1,200 @@
+package e2e
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+	"github.com/vigil-dev/vigil/metrics"
+	"github.com/vigil-dev/vigil/test/harness"
+)
+
+// storeGoneWithin bounds how soon an ExternalSecret reports a deleted or broken store. Its
+// refresh interval is an hour: only the store's events can bring it this soon.
+const storeGoneWithin = 30 * time.Second
+
+// Deleting a store fails every ExternalSecret that reads from it, with a condition naming
+// the store, within seconds and without a force-sync; their Secrets stay exactly as they
+// were; the not-synced metric and the shipped alert follow; recreating the store heals
+// them. One ExternalSecret reads the deleted SecretStore as its own store (and is
+// force-synced right after the delete, as in the bug report), the other reads a
+// ClusterSecretStore only through a data[].sourceRef.storeRef.
+func TestStoreDeleted_UsersFailNamingTheStoreThenHeal(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t, ctx)
+	putRemote(t, ctx, ns+"/db", `{"password":"store-gone-pw"}`)
+	putRemote(t, ctx, ns+"/shared", `{"token":"store-gone-token"}`)
+	css := awsClusterStore(ns + "-shared")
+	t.Cleanup(func() { _ = cp.Client.Delete(context.Background(), awsClusterStore(css.Name)) })
+
+	own := externalSecret(ns, "own", "store", ns+"/db", map[string]string{"password": "password"})
+	viaRef := externalSecret(ns, "via-ref", "keep", ns+"/db", map[string]string{"password": "password"})
+	viaRef.Spec.Data = append(viaRef.Spec.Data, esv1.ExternalSecretData{
+		SecretKey: "token",
+		RemoteRef: esv1.ExternalSecretDataRemoteRef{Key: ns + "/shared", Property: "token"},
+		SourceRef: &esv1.StoreSourceRef{SecretStoreRef: esv1.SecretStoreRef{Kind: esv1.ClusterSecretStoreKind, Name: css.Name}},
+	})
+	create(t, ctx, awsStore(ns, "store"), awsStore(ns, "keep"), css, own, viaRef)
+	keys := map[string]types.NamespacedName{
+		`SecretStore "store"`:                   {Namespace: ns, Name: "own"},
+		`ClusterSecretStore "` + css.Name + `"`: {Namespace: ns, Name: "via-ref"},
+	}
+	before := map[string]*corev1.Secret{}
+	for _, key := range keys {
+		waitReason(t, ctx, key, esv1.ReasonSecretSynced)
+		before[key.Name] = getSecret(t, ctx, ns, key.Name)
+	}
+
+	deleteObj(t, ctx, &esv1.SecretStore{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "store"}})
+	deleteObj(t, ctx, &esv1.ClusterSecretStore{ObjectMeta: metav1.ObjectMeta{Name: css.Name}})
+	forceSync(t, ctx, keys[`SecretStore "store"`])
+	for store, key := range keys {
+		es := waitReasonWithin(t, ctx, key, esv1.ReasonSecretSyncedError, storeGoneWithin)
+		if msg := readyMessage(es); !strings.Contains(msg, store) || !strings.Contains(msg, "does not exist") {
+			t.Errorf("%s: condition message %q does not say that %s is gone", key.Name, msg, store)
+		}
+		assertUntouched(t, ctx, before[key.Name])
+		assertNotSyncedMetric(t, ctx, key)
+	}
+	assertAlerts(t, "store deleted", scrape(t), ns, "via-ref", map[string]bool{"VigilExternalSecretNotSynced": true})
+
+	create(t, ctx, awsStore(ns, "store"), awsClusterStore(css.Name))
+	for _, key := range keys {
+		waitReason(t, ctx, key, esv1.ReasonSecretSynced)
+	}
+	waitSecretValue(t, ctx, ns, "own", "password", "store-gone-pw")
+	waitSecretValue(t, ctx, ns, "via-ref", "token", "store-gone-token")
+}
+
+// A store broken by a spec change (a configuration that cannot work, or credentials that
+// do not exist) fails its users naming the store, within seconds and without a
+// force-sync, although the client built from the old spec still worked; the Secret stays
+// as it was; mending the spec heals them.
+func TestStoreBrokenBySpecChange_UsersFailThenHeal(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		break_ func(*esv1.SecretStore)
+		says   string
+	}{
+		{
+			name: "credentials Secret missing",
+			break_: func(s *esv1.SecretStore) {
+				s.Spec.Provider.AWS.Auth.SecretRef = &esv1.AWSAuthSecretRef{
+					AccessKeyID:     esv1.SecretKeySelector{Name: "missing-creds", Key: "id"},
+					SecretAccessKey: esv1.SecretKeySelector{Name: "missing-creds", Key: "secret"},
+				}
+			},
+			says: "missing-creds",
+		},
+		{
+			name: "invalid provider config",
+			break_: func(s *esv1.SecretStore) {
+				other := "kube-system"
+				s.Spec.Provider.AWS.Auth.SecretRef = &esv1.AWSAuthSecretRef{
+					AccessKeyID:     esv1.SecretKeySelector{Name: "creds", Key: "id", Namespace: &other},
+					SecretAccessKey: esv1.SecretKeySelector{Name: "creds", Key: "secret", Namespace: &other},
+				}
+			},
+			says: "may only use Secrets and ServiceAccounts of its own namespace",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			ns, key := setupDB(t, ctx, "broken-store-pw", nil)
+			waitReason(t, ctx, key, esv1.ReasonSecretSynced)
+			before := waitSecretValue(t, ctx, ns, "db", "password", "broken-store-pw")
+
+			store := &esv1.SecretStore{}
+			storeKey := types.NamespacedName{Namespace: ns, Name: "store"}
+			patchStore(t, ctx, storeKey, store, tc.break_)
+			es := waitReasonWithin(t, ctx, key, esv1.ReasonSecretSyncedError, storeGoneWithin)
+			msg := readyMessage(es)
+			for _, want := range []string{`SecretStore "store"`, tc.says} {
+				if !strings.Contains(msg, want) {
+					t.Errorf("condition message %q does not mention %q", msg, want)
+				}
+			}
+			assertUntouched(t, ctx, before)
+			assertNotSyncedMetric(t, ctx, key)
+
+			patchStore(t, ctx, storeKey, store, func(s *esv1.SecretStore) { s.Spec.Provider.AWS.Auth.SecretRef = nil })
+			waitReason(t, ctx, key, esv1.ReasonSecretSynced)
+			assertUntouched(t, ctx, before)
+		})
+	}
+}
+
+func awsClusterStore(name string) *esv1.ClusterSecretStore {
+	return &esv1.ClusterSecretStore{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: awsStore("", name).Spec}
+}
+
+func deleteObj(t *testing.T, ctx context.Context, obj client.Object) {
+	t.Helper()
+	if err := cp.Client.Delete(ctx, obj); err != nil {
+		t.Fatalf("deleting %T %s: %v", obj, obj.GetName(), err)
+	}
+	waitGone(t, ctx, obj)
+}
+
+func patchStore(t *testing.T, ctx context.Context, key types.NamespacedName, store *esv1.SecretStore, change func(*esv1.SecretStore)) {
+	t.Helper()
+	if err := cp.Client.Get(ctx, key, store); err != nil {
+		t.Fatal(err)
+	}
+	patch := client.MergeFrom(store.DeepCopy())
+	change(store)
+	if err := cp.Client.Patch(ctx, store, patch); err != nil {
+		t.Fatalf("changing store %s: %v", key, err)
+	}
+}
+
+// waitReasonWithin is waitReason with a tighter bound: the reason must come this soon.
+func waitReasonWithin(t *testing.T, ctx context.Context, key types.NamespacedName, reason string, within time.Duration) *esv1.ExternalSecret {
+	t.Helper()
+	es := &esv1.ExternalSecret{}
+	start := time.Now()
+	err := harness.WaitFor(ctx, within, func(ctx context.Context) (bool, error) {
+		if err := cp.Client.Get(ctx, key, es); err != nil {
+			return false, err
+		}
+		c := apimeta.FindStatusCondition(es.Status.Conditions, esv1.ConditionReady)
+		return c != nil && c.Reason == reason && c.ObservedGeneration == es.Generation, nil
+	})
+	if err != nil {
+		t.Fatalf("ExternalSecret %s did not reach %s within %s: %v (conditions: %s)", key, reason, within, err, conditions(es.Status.Conditions))
+	}
+	t.Logf("%s reached %s after %s", key.Name, reason, time.Since(start).Round(time.Millisecond))
+	return es
+}
+
+// assertNotSyncedMetric waits until /metrics says the ExternalSecret's Ready condition is
+// False (ESO's externalsecret_status_condition) and Vigil's ready series carries the
+// failure reason the shipped alert matches on.
+func assertNotSyncedMetric(t *testing.T, ctx context.Context, key types.NamespacedName) {
+	t.Helper()
+	var last []series
+	err := harness.WaitFor(ctx, waitTimeout, func(context.Context) (bool, error) {
+		last = seriesOf(scrape(t), key.Namespace, key.Name)
+		notSynced, reason := false, false
+		for _, s := range last {
+			switch {
+			case s.name == metrics.ExternalSecretStatusCondition && s.labels["condition"] == esv1.ConditionReady:
+				notSynced = notSynced || (s.labels["status"] == "False" && s.value == 1)
+			case s.name == metrics.Ready && s.labels["reason"] == esv1.ReasonSecretSyncedError:
+				reason = s.value == 1
+			}
+		}
+		return notSynced && reason, nil
+	})
+	if err != nil {
+		t.Errorf("/metrics does not show %s as not synced: %v (series: %v)", key, err, seriesNames(last))
+	}
+}
