@@ -109,6 +109,7 @@ type Reader struct {
 	keepFor time.Duration
 	maxRefs int
 	swept   time.Time // last sweep of expired values
+	timed   bool      // a sweep timer is pending
 
 	flight singleflight.Group
 
@@ -251,6 +252,27 @@ func (r *Reader) remember(ref Ref, v []byte, p ReadPolicy) {
 	r.memo[ref] = memoEntry{value: v, has: true, read: now, requested: now, policy: p}
 	if len(r.memo) > r.maxRefs || now.Sub(r.swept) >= sweepEvery {
 		r.sweep(now)
+	}
+	// A store nobody reads any more must let go of its values too.
+	if !r.timed {
+		r.timed = true
+		time.AfterFunc(r.keepFor, r.timedSweep)
+	}
+}
+
+// timedSweep sweeps after the values' lifetime and again while values are left: a value
+// is gone at most twice its lifetime after it was read, whether or not the store is read.
+func (r *Reader) timedSweep() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sweep(r.now())
+	r.timed = false
+	for _, e := range r.memo {
+		if e.has {
+			r.timed = true
+			time.AfterFunc(r.keepFor, r.timedSweep)
+			return
+		}
 	}
 }
 

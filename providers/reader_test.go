@@ -145,3 +145,15 @@ func TestReader_RefusesValuesAndFindsPastTheLimits(t *testing.T) {
 		t.Errorf("a find of exactly %d secrets was refused: %v", MaxFindResults, err)
 	}
 }
+
+// A store nobody reads any more lets go of its values too.
+func TestReader_ValuesExpireWithoutFurtherReads(t *testing.T) {
+	r := NewReader(&sizedClient{size: 512}, ReaderOptions{RememberFor: 20 * time.Millisecond})
+	if _, err := r.GetSecret(context.Background(), Ref{Key: "idle"}); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := r.Remembered(); n != 1 {
+		t.Fatalf("the value read was not remembered (%d values)", n)
+	}
+	waitFor(t, func() bool { n, _ := r.Remembered(); return n == 0 }, "an idle store's value never expired")
+}
