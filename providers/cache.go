@@ -46,7 +46,14 @@ type cacheEntry struct {
 	generation int64
 	reader     *Reader
 	expires    time.Time
+	used       time.Time
 }
+
+// idleFor is how long an entry nobody uses is kept: longer than the default refresh
+// interval (1h), so that periodic refreshes find their store's Reader. A store used rarely
+// only rebuilds its client; a ClusterSecretStore's entry for a deleted namespace, or a store
+// whose ExternalSecrets are gone, does not stay for the life of the process.
+const idleFor = 2 * time.Hour
 
 // NewClientCache returns a cache that builds clients through the registry.
 func NewClientCache(registry *Registry, kube client.Client, ttl time.Duration, reads ReaderOptions) *ClientCache {
@@ -95,7 +102,9 @@ func (c *ClientCache) cached(key cacheKey, gen int64) *Reader {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[key]
-	if ok && e.generation == gen && c.now().Before(e.expires) {
+	now := c.now()
+	if ok && e.generation == gen && now.Before(e.expires) {
+		e.used = now
 		return e.reader
 	}
 	return nil
@@ -125,8 +134,22 @@ func (c *ClientCache) put(key cacheKey, gen int64, cl Client, p Provider) *Reade
 		e = &cacheEntry{generation: gen, reader: NewReader(cl, o)}
 		c.entries[key] = e
 	}
-	e.expires = c.now().Add(c.ttl)
+	now := c.now()
+	e.expires, e.used = now.Add(c.ttl), now
+	c.dropIdle(now)
 	return e.reader
+}
+
+// dropIdle drops the entries nobody used for idleFor; the caller holds c.mu. It runs when
+// a client is built, which every entry's TTL brings about regularly.
+func (c *ClientCache) dropIdle(now time.Time) {
+	for k, e := range c.entries {
+		if now.Sub(e.used) > idleFor {
+			e.reader.release()
+			closeLater(e.reader.Client())
+			delete(c.entries, k)
+		}
+	}
 }
 
 // closeGrace is how long a replaced client stays usable for the reads that hold it.

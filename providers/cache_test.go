@@ -217,3 +217,27 @@ func waitFor(t *testing.T, cond func() bool, msg string) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// An entry nobody used for idleFor goes when another client is built.
+func TestClientCache_DropsIdleEntries(t *testing.T) {
+	p := &bigProvider{size: 8}
+	c := NewClientCache(NewRegistry(p), nil, time.Hour, ReaderOptions{})
+	now := time.Now()
+	c.now = func() time.Time { return now }
+	ctx := context.Background()
+	idle, busy := fakeStore("idle"), fakeStore("busy")
+	for _, s := range []*esv1.SecretStore{idle, busy} {
+		if _, err := c.Get(ctx, s, "team"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now = now.Add(idleFor - time.Minute)
+	c.Get(ctx, busy, "team") // still fresh: marks it used
+	now = now.Add(2 * time.Minute)
+	if _, err := c.Get(ctx, fakeStore("new"), "team"); err != nil {
+		t.Fatal(err)
+	}
+	if c.Holds(idle.UID) || !c.Holds(busy.UID) {
+		t.Errorf("after %s: idle store cached %v (want false), busy store cached %v (want true)", idleFor, c.Holds(idle.UID), c.Holds(busy.UID))
+	}
+}
