@@ -11,14 +11,15 @@ import (
 // a find over a large mount or a huge value must fail that one ExternalSecret with a reason
 // that names the limit, not grow the controller until it is killed.
 const (
-	// MaxValueBytes is the largest remote value Vigil holds: a Kubernetes Secret holds at
-	// most 1 MiB, so a larger value could never be written anyway.
-	MaxValueBytes = 1 << 20
+	// MaxValueBytes is the largest remote value Vigil holds. A Kubernetes Secret holds at
+	// most 1 MiB, but a value may be a JSON object (a Vault secret, a Kubernetes Secret's
+	// data) of which a property, extract with rewrites or a template keeps a part.
+	MaxValueBytes = 8 << 20
 	// MaxFindResults is the most secrets one dataFrom.find may return.
 	MaxFindResults = 1000
 	// MaxFindBytes is the most bytes of values one dataFrom.find may return, all values
-	// together. It is larger than a Secret can hold, as templates may pick a part.
-	MaxFindBytes = 4 << 20
+	// together (as for one value, rewrites and templates may keep a part).
+	MaxFindBytes = 8 << 20
 	// MaxFindScanned is the most names a find may list on the backend before filtering
 	// (Vault's tree walk, Parameter Store's descriptions): a walk of a huge mount stops here.
 	MaxFindScanned = 10 * MaxFindResults
@@ -39,7 +40,7 @@ func LimitError(format string, args ...any) error {
 // CheckValue refuses a remote value larger than MaxValueBytes.
 func CheckValue(ref Ref, v []byte) error {
 	if len(v) > MaxValueBytes {
-		return LimitError("key %s: the value is %d bytes, more than the %d bytes (1 MiB) a value may have; a Kubernetes Secret cannot hold it", ref, len(v), MaxValueBytes)
+		return LimitError("key %s: the value is %d bytes, more than the %s Vigil reads of one remote value; a Kubernetes Secret holds at most 1 MiB", ref, len(v), mib(MaxValueBytes))
 	}
 	return nil
 }
@@ -81,7 +82,7 @@ func (f *FindResults) Add(name string, v []byte) error {
 	}
 	f.bytes += len(v) - len(f.values[name])
 	if f.bytes > MaxFindBytes {
-		return LimitError("find returned more than %d bytes (4 MiB) of values, the most one find may return; narrow it with find.path, find.name or find.tags", MaxFindBytes)
+		return LimitError("find returned more than %s of values, the most one find may return; narrow it with find.path, find.name or find.tags", mib(MaxFindBytes))
 	}
 	f.values[name] = v
 	return nil
@@ -176,3 +177,5 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+func mib(n int) string { return fmt.Sprintf("%d bytes (%d MiB)", n, n>>20) }

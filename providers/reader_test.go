@@ -129,13 +129,13 @@ func TestReader_RememberedValuesExpireAndAreBounded(t *testing.T) {
 func TestReader_RefusesValuesAndFindsPastTheLimits(t *testing.T) {
 	r := NewReader(&sizedClient{size: MaxValueBytes + 1}, ReaderOptions{})
 	_, err := r.GetSecret(context.Background(), Ref{Key: "huge"})
-	if !errors.Is(err, ErrLimit) || !strings.Contains(err.Error(), "1 MiB") {
-		t.Errorf("GetSecret of an oversized value = %v, want a limit error naming 1 MiB", err)
+	if !errors.Is(err, ErrLimit) || !strings.Contains(err.Error(), "8 MiB") {
+		t.Errorf("GetSecret of an oversized value = %v, want a limit error naming 8 MiB", err)
 	}
 	if n, _ := r.Remembered(); n != 0 {
 		t.Error("an oversized value was remembered")
 	}
-	for _, c := range []*sizedClient{{size: 1, n: MaxFindResults + 1}, {size: 64 << 10, n: 100}} {
+	for _, c := range []*sizedClient{{size: 1, n: MaxFindResults + 1}, {size: 64 << 10, n: MaxFindBytes/(64<<10) + 1}} {
 		_, err := NewReader(c, ReaderOptions{}).Find(context.Background(), FindRef{})
 		if !errors.Is(err, ErrLimit) {
 			t.Errorf("Find of %d values of %d bytes = %v, want a limit error", c.n, c.size, err)
