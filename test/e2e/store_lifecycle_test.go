@@ -2,9 +2,15 @@ package e2e
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	vaultapi "github.com/hashicorp/vault/api"
 
 	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
@@ -14,6 +20,7 @@ import (
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 	"github.com/vigil-dev/vigil/metrics"
+	"github.com/vigil-dev/vigil/providers"
 	"github.com/vigil-dev/vigil/test/harness"
 )
 
@@ -197,4 +204,72 @@ func assertNotSyncedMetric(t *testing.T, ctx context.Context, key types.Namespac
 	if err != nil {
 		t.Errorf("/metrics does not show %s as not synced: %v (series: %v)", key, err, seriesNames(last))
 	}
+}
+
+// A backend's answers are input too: a hostile Vault that answers a read with an endless
+// body is cut off at the response limit (the controller stops reading there), and a real
+// Vault value larger than the value limit is refused; each fails only its own
+// ExternalSecret, with a message naming the limit, while another ExternalSecret of the same
+// namespace keeps syncing.
+func TestBackendAnswers_CappedWhereTheyAreRead(t *testing.T) {
+	ctx := context.Background()
+	ns, okKey := setupDB(t, ctx, "capped-neighbour-pw", nil)
+	var written atomic.Int64
+	hostile := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		chunk := []byte(strings.Repeat("x", 64<<10))
+		w.Header().Set("Content-Type", "application/json")
+		if _, err := w.Write([]byte(`{"data":{"data":{"v":"`)); err != nil {
+			return
+		}
+		for written.Load() < 256<<20 { // far more than any limit; stops when the reader hangs up
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+			written.Add(int64(len(chunk)))
+		}
+	}))
+	defer hostile.Close()
+
+	tok, err := vlt.Admin.Auth().Token().CreateWithContext(ctx, &vaultapi.TokenCreateRequest{Policies: []string{"root"}, TTL: "1h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rememberValue(tok.Auth.ClientToken)
+	huge := strings.Repeat("h", providers.MaxValueBytes+1)
+	if err := vlt.KVv2Put(ctx, "secret", ns+"/huge", map[string]any{"v": huge}); err != nil {
+		t.Fatal(err)
+	}
+	vaultStore := func(name, server string) *esv1.SecretStore {
+		path := "secret"
+		return &esv1.SecretStore{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: esv1.SecretStoreSpec{Provider: &esv1.SecretStoreProvider{Vault: &esv1.VaultProvider{
+			Server: server, Path: &path, Version: esv1.VaultKVStoreV2,
+			Auth: &esv1.VaultAuth{TokenSecretRef: &esv1.SecretKeySelector{Name: "vault-token", Key: "token"}}}}}}
+	}
+	create(t, ctx,
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "vault-token"}, StringData: map[string]string{"token": tok.Auth.ClientToken}},
+		vaultStore("hostile", hostile.URL), vaultStore("vault", vlt.URL),
+		externalSecret(ns, "endless", "hostile", ns+"/endless", map[string]string{"v": "v"}),
+		externalSecret(ns, "huge", "vault", ns+"/huge", map[string]string{"v": "v"}),
+	)
+	for _, tc := range []struct{ name, store, limit string }{
+		{"endless", `SecretStore "hostile"`, fmt.Sprintf("larger than %d bytes", providers.MaxResponseBytes)},
+		{"huge", `SecretStore "vault"`, fmt.Sprintf("more than the %d bytes", providers.MaxValueBytes)},
+	} {
+		es := waitReasonWithin(t, ctx, types.NamespacedName{Namespace: ns, Name: tc.name}, esv1.ReasonSecretSyncedError, storeGoneWithin)
+		msg := readyMessage(es)
+		for _, want := range []string{tc.store, tc.limit} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("%s: condition message %q does not mention %q", tc.name, msg, want)
+			}
+		}
+		assertNoValue(t, msg, huge[:64], strings.Repeat("x", 64))
+	}
+	// The controller stopped reading at the limit: the hostile server could not hand over
+	// much more than that (socket buffers hold a little).
+	if w := written.Load(); w > 2*providers.MaxResponseBytes {
+		t.Errorf("the hostile backend wrote %d MiB before the controller hung up; the limit is %d MiB", w>>20, providers.MaxResponseBytes>>20)
+	}
+	prev := waitReason(t, ctx, okKey, esv1.ReasonSecretSynced).Status.SyncedResourceVersion
+	forceSync(t, ctx, okKey)
+	waitSyncedSince(t, ctx, okKey, prev)
 }
