@@ -100,18 +100,21 @@ func (p *Provider) Config(ctx context.Context, store esv1.GenericStore, kube cli
 	if rs := store.GetSpec().RetrySettings; rs != nil && rs.MaxRetries != nil {
 		opts = append(opts, config.WithRetryMaxAttempts(int(*rs.MaxRetries)+1))
 	}
-	httpClient := awshttp.NewBuildableClient()
 	if p.opts.RequestTimeout > 0 {
 		// Bounds each attempt (the SDK's retryer makes up to three): a backend that accepts
 		// connections and never answers would otherwise hold a reconcile worker forever.
-		httpClient = httpClient.WithTimeout(p.opts.RequestTimeout)
+		opts = append(opts, config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(p.opts.RequestTimeout)))
 	}
-	// The SDK reads whole responses into memory: cap them where they are read.
-	opts = append(opts, config.WithHTTPClient(providers.LimitDoer(httpClient, providers.MaxResponseBytes)))
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("loading AWS configuration: %w", err)
 	}
+	// The SDK reads whole responses into memory: cap them where they are read. (Wrapped
+	// after loading: the loader configures a CA bundle on the SDK's own client type.)
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = awshttp.NewBuildableClient()
+	}
+	cfg.HTTPClient = providers.LimitDoer(cfg.HTTPClient, providers.MaxResponseBytes)
 	creds, err := credentialsFor(ctx, cfg, store, kube, namespace)
 	if err != nil {
 		return aws.Config{}, err
