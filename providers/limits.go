@@ -21,7 +21,7 @@ const (
 	// together (as for one value, rewrites and templates may keep a part).
 	MaxFindBytes = 8 << 20
 	// MaxFindScanned is the most names a find may list on the backend before filtering
-	// (Vault's tree walk, Parameter Store's descriptions): a walk of a huge mount stops here.
+	// (Vault's tree walk, Kubernetes' list): a walk of a huge mount stops here.
 	MaxFindScanned = 10 * MaxFindResults
 	// MaxResponseBytes is the largest HTTP response body read from a backend: a batch of
 	// values (Secrets Manager returns up to 20 at once) with its encoding fits well.
@@ -31,10 +31,11 @@ const (
 // ErrLimit is wrapped by the errors of every limit above.
 var ErrLimit = errors.New("limit exceeded")
 
-// LimitError names the limit a backend's answer broke and how to stay within it. It is a
-// ConfigError (retrying the same spec cannot help) that wraps ErrLimit.
+// LimitError names the limit a backend's answer broke and how to stay within it; it wraps
+// ErrLimit. It is not a ConfigError: the remote data may shrink again, so the sync is
+// retried with backoff (each retry bounded by the same limits).
 func LimitError(format string, args ...any) error {
-	return fmt.Errorf("%w (%w)", &ConfigError{Msg: fmt.Sprintf(format, args...)}, ErrLimit)
+	return fmt.Errorf("%s (%w)", fmt.Sprintf(format, args...), ErrLimit)
 }
 
 // CheckValue refuses a remote value larger than MaxValueBytes.
