@@ -52,6 +52,9 @@ test-alerts: test-assets ## promtool check rules and the promtool unit tests of 
 .PHONY: test
 test: test-assets test-alerts ## Run every test against the real control plane, moto, Vault, PostgreSQL and promtool.
 	go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v -e '/alerts$$' -e '/test/bench$$')
+	# The providers' shared caches and readers are concurrent code: run them under the race
+	# detector too (providers only, to keep CI's time).
+	go test -race $(GO_TEST_FLAGS) ./providers/...
 
 # Each fuzz target runs alone (go test allows one -fuzz per package and run). CI runs them
 # for FUZZTIME each; run longer on demand: make fuzz FUZZTIME=10m.
