@@ -60,6 +60,7 @@ test: test-assets test-alerts ## Run every test against the real control plane, 
 # for FUZZTIME each; run longer on demand: make fuzz FUZZTIME=10m.
 FUZZTIME ?= 10s
 FUZZ_TARGETS := ./providers:FuzzSelectProperty ./controllers/externalsecret:FuzzRenderTemplate \
+                ./controllers/externalsecret:FuzzNoValueInMessages \
                 ./policy:FuzzActionMatches ./policy:FuzzIAMDocument
 
 .PHONY: fuzz
