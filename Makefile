@@ -61,7 +61,8 @@ test: test-assets test-alerts ## Run every test against the real control plane, 
 FUZZTIME ?= 10s
 FUZZ_TARGETS := ./providers:FuzzSelectProperty ./controllers/externalsecret:FuzzRenderTemplate \
                 ./controllers/externalsecret:FuzzNoValueInMessages \
-                ./policy:FuzzActionMatches ./policy:FuzzIAMDocument
+                ./policy:FuzzActionMatches ./policy:FuzzIAMDocument \
+                ./policy:FuzzResourceGlob ./policy:FuzzGlobSearch ./providers:FuzzCheckKey
 
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME (10s; e.g. make fuzz FUZZTIME=5m).
