@@ -135,12 +135,8 @@ func Rewrite(data map[string][]byte, rewrites []esv1.ExternalSecretRewrite) (map
 		next := make(map[string][]byte, len(data))
 		switch {
 		case rw.Regexp != nil:
-			re, err := regexp.Compile(rw.Regexp.Source)
-			if err != nil {
-				return nil, fmt.Errorf("rewrite[%d].regexp.source: %w", i, err)
-			}
-			for k, v := range data {
-				next[re.ReplaceAllString(k, rw.Regexp.Target)] = v
+			if err := rewriteKeys(i, rw.Regexp, data, next); err != nil {
+				return nil, err
 			}
 		case rw.Transform != nil:
 			// A tenant's template: bounded like target.template (deadline, output, steps).
@@ -211,4 +207,44 @@ func writeRawString(b *bytes.Buffer, v []byte) {
 		}
 	}
 	b.WriteByte('"')
+}
+
+// Limits of a dataFrom rewrite regexp. Go's regexps run in linear time, but with a factor
+// that grows with the pattern, and the target is inserted at every match (a source that
+// matches the empty string matches at every position): each is bounded before it runs.
+const (
+	maxRewritePattern = 4096
+	// maxRewriteCost bounds the pattern's length times the bytes of all keys.
+	maxRewriteCost = 1 << 26
+	// maxRewriteKeys bounds the bytes of all renamed keys together.
+	maxRewriteKeys = MaxValueBytes
+)
+
+// rewriteKeys renames the keys of data into next with one regexp rewrite, within the limits
+// above; errors name the rewrite and the limit, never a key.
+func rewriteKeys(i int, rx *esv1.ExternalSecretRewriteRegexp, data, next map[string][]byte) error {
+	if len(rx.Source) > maxRewritePattern {
+		return fmt.Errorf("rewrite[%d].regexp.source is %d bytes, over the limit of %d", i, len(rx.Source), maxRewritePattern)
+	}
+	re, err := regexp.Compile(rx.Source)
+	if err != nil {
+		return fmt.Errorf("rewrite[%d].regexp.source: %w", i, err)
+	}
+	keys := 0
+	for k := range data {
+		keys += len(k) + 1
+	}
+	if (len(rx.Source)+1)*keys > maxRewriteCost {
+		return LimitError("rewrite[%d].regexp: a source of %d bytes over %d bytes of keys exceeds the rewrite limit (source × keys at most %d): shorten the source or narrow the keys with find filters", i, len(rx.Source), keys, maxRewriteCost)
+	}
+	left := maxRewriteKeys
+	for k, v := range data {
+		key, ok := safetpl.ReplaceAll(re, k, rx.Target, false, left)
+		if !ok {
+			return LimitError("rewrite[%d].regexp: the renamed keys would exceed %s together (the target is inserted at every match of the source): use a source that does not match the empty string, or a shorter target", i, mib(maxRewriteKeys))
+		}
+		left -= len(key)
+		next[key] = v
+	}
+	return nil
 }

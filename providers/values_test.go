@@ -3,9 +3,11 @@ package providers
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 )
@@ -187,5 +189,36 @@ func TestMarshalBytesObjectKeepsEveryByte(t *testing.T) {
 				t.Fatalf("round %d: extracted %q = %x, want %x", n, k, ex[k], want)
 			}
 		}
+	}
+}
+
+// A rewrite regexp that matches the empty string inserts its target at every position of
+// every key: it is refused, naming the limit, before the renamed keys are built (1000 keys
+// of 200 bytes with a 64 KiB target would otherwise ask for 13 GB).
+func TestRewriteRegexpIsBounded(t *testing.T) {
+	data := map[string][]byte{}
+	for i := 0; i < 1000; i++ {
+		data[fmt.Sprintf("%0200d", i)] = []byte("v")
+	}
+	start := time.Now()
+	_, err := Rewrite(data, []esv1.ExternalSecretRewrite{{Regexp: &esv1.ExternalSecretRewriteRegexp{Source: "", Target: strings.Repeat("x", 64<<10)}}})
+	if !errors.Is(err, ErrLimit) || !strings.Contains(err.Error(), "rewrite[0].regexp: the renamed keys would exceed") {
+		t.Errorf("empty-matching source: %v", err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("took %s", took)
+	}
+	_, err = Rewrite(data, []esv1.ExternalSecretRewrite{{Regexp: &esv1.ExternalSecretRewriteRegexp{Source: strings.Repeat("a", 4000), Target: ""}}})
+	if !errors.Is(err, ErrLimit) || !strings.Contains(err.Error(), "exceeds the rewrite limit") {
+		t.Errorf("long source over many keys: %v", err)
+	}
+	_, err = Rewrite(data, []esv1.ExternalSecretRewrite{{Regexp: &esv1.ExternalSecretRewriteRegexp{Source: strings.Repeat("a", 5000), Target: ""}}})
+	if err == nil || !strings.Contains(err.Error(), "over the limit of 4096") {
+		t.Errorf("a source over the pattern limit: %v", err)
+	}
+	// An ordinary rename still works.
+	got, err := Rewrite(map[string][]byte{"a-b": []byte("v")}, []esv1.ExternalSecretRewrite{{Regexp: &esv1.ExternalSecretRewriteRegexp{Source: "-", Target: "_"}}})
+	if err != nil || string(got["a_b"]) != "v" {
+		t.Errorf("ordinary rename: %v, %v", got, err)
 	}
 }

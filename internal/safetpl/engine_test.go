@@ -29,6 +29,8 @@ func TestRender_OrdinaryTemplates(t *testing.T) {
 		`{{ replace "a" "bb" "aXa" }}{{ join "," (list 1 2) }}`:                       "bbXbb1,2",
 		`{{ $d := dict "k" "v" }}{{ $_ := set $d "j" "w" }}{{ $d.j }}{{ print 1 2 }}`: "w1 2",
 		`{{ regexReplaceAll "a(x*)b" "-ab-axxb-" "${1}W" }}{{ nil }}`:                 "",
+		`{{ regexReplaceAll "a(x*)b" "-ab-axxb-" "${1}W" }}`:                          "-W-xxW-",
+		`{{ regexReplaceAllLiteral "a(x*)b" "-ab-" "${1}" }}`:                         "-${1}-",
 		`{{ "<x>" | html }}{{ urlquery "a b" }}`:                                      "&lt;x&gt;a+b",
 		`{{ uniq (list 1 1 2) }}{{ .missing | default "d" }}`:                         "[1 2]d",
 	} {
@@ -79,12 +81,15 @@ func TestRender_HostileTemplatesHitALimit(t *testing.T) {
 		`{{ range 50000 }}{{ repeat 100 "x" }}{{ end }}`:                                        "output limit",
 		`{{ define "a" }}{{ template "a" . }}{{ end }}{{ template "a" . }}`:                     "nested deeper",
 		`{{ define "a" }}{{ template "b" }}{{ template "b" }}{{ end }}{{ define "b" }}{{ template "c" }}{{ template "c" }}{{ end }}{{ define "c" }}{{ range 1000 }}{{ end }}{{ end }}{{ range 1000 }}{{ template "a" }}{{ end }}`: "range iterations",
-		`{{ uniq (until 100000) }}`:                              "function uniq",
-		`{{ regexMatch (repeat 5000 "a") "b" }}`:                 "regexp limit",
-		`{{ regexMatch (repeat 100 "a") (repeat 1000000 "a") }}`: "regexp limit",
-		`{{ _vigilLeave }}`:                                      "not defined",
-		`{{ env "HOME" }}{{ expandenv "$HOME" }}`:                "not defined",
-		`{{ getHostByName "example.com" }}`:                      "not defined",
+		`{{ uniq (until 100000) }}`:                                                 "function uniq",
+		`{{ regexReplaceAll "" (repeat 1000 "y") (repeat 500000 "x") }}`:            "function regexReplaceAll",
+		`{{ mustRegexReplaceAllLiteral "y?" (repeat 1000 "y") (repeat 5000 "x") }}`: "function mustRegexReplaceAllLiteral",
+		`{{ regexReplaceAll "(.*)" (repeat 500000 "y") "$1$1$1" }}`:                 "function regexReplaceAll",
+		`{{ regexMatch (repeat 5000 "a") "b" }}`:                                    "regexp limit",
+		`{{ regexMatch (repeat 100 "a") (repeat 1000000 "a") }}`:                    "regexp limit",
+		`{{ _vigilLeave }}`:                       "not defined",
+		`{{ env "HOME" }}{{ expandenv "$HOME" }}`: "not defined",
+		`{{ getHostByName "example.com" }}`:       "not defined",
 	} {
 		start := time.Now()
 		_, err := render(t, e, text, nil)

@@ -100,7 +100,7 @@ func amplifiers(l Limits, f template.FuncMap) template.FuncMap {
 	for _, name := range []string{"wrap", "wrapWith"} {
 		out[name] = boundedWrap(name, f[name], limit, tooBig)
 	}
-	for _, more := range []template.FuncMap{sequences(f, limit, tooBig), texts(f, limit, tooBig), quadratic(f, tooBig), regexps(f)} {
+	for _, more := range []template.FuncMap{sequences(f, limit, tooBig), texts(f, limit, tooBig), quadratic(f, tooBig), regexps(f, limit, tooBig)} {
 		for name, fn := range more {
 			out[name] = fn
 		}
@@ -249,9 +249,18 @@ func quadratic(f template.FuncMap, tooBig func(string) error) template.FuncMap {
 
 // regexps bounds the regexp helpers: Go's regexps run in linear time, but the factor
 // grows with the pattern, so the pattern's length times the input's is capped.
-func regexps(f template.FuncMap) template.FuncMap {
+func regexps(f template.FuncMap, limit int, tooBig func(string) error) template.FuncMap {
 	out := template.FuncMap{}
+	// The replace helpers insert their replacement at every match: their result is bounded
+	// before it is built, and they are then checked like the other regexp helpers.
+	fns := template.FuncMap{}
 	for name, fn := range f {
+		fns[name] = fn
+	}
+	for name, fn := range boundedReplaces(limit, tooBig) {
+		fns[name] = fn
+	}
+	for name, fn := range fns {
 		if !strings.HasPrefix(name, "regex") && !strings.HasPrefix(name, "mustRegex") || name == "regexQuoteMeta" {
 			continue
 		}
