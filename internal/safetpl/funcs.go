@@ -100,7 +100,16 @@ func amplifiers(l Limits, f template.FuncMap) template.FuncMap {
 	for _, name := range []string{"wrap", "wrapWith"} {
 		out[name] = boundedWrap(name, f[name], limit, tooBig)
 	}
-	for _, more := range []template.FuncMap{sequences(f, limit, tooBig), texts(f, limit, tooBig), quadratic(f, tooBig), regexps(f, limit, tooBig)} {
+	// The splitting helpers are bounded over the regexp-checked versions, so that both
+	// checks run.
+	rx := regexps(f, limit, tooBig)
+	withRx := template.FuncMap{}
+	for _, m := range []template.FuncMap{f, rx} {
+		for name, fn := range m {
+			withRx[name] = fn
+		}
+	}
+	for _, more := range []template.FuncMap{sequences(f, limit, tooBig), texts(f, limit, tooBig), quadratic(f, tooBig), rx, boundedSplits(withRx, limit)} {
 		for name, fn := range more {
 			out[name] = fn
 		}

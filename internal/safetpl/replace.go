@@ -1,8 +1,11 @@
 package safetpl
 
 import (
+	"reflect"
 	"regexp"
 	"strings"
+	"text/template"
+	"unicode/utf8"
 )
 
 // ReplaceAll is re.ReplaceAllString (or ReplaceAllLiteralString when literal) that refuses,
@@ -57,4 +60,73 @@ func boundedReplaces(limit int, tooBig func(string) error) map[string]any {
 		"regexReplaceAllLiteral":     bounded("regexReplaceAllLiteral", true),
 		"mustRegexReplaceAllLiteral": bounded("mustRegexReplaceAllLiteral", true),
 	}
+}
+
+// maxPieces is the most strings a splitting helper may return: each costs a string header
+// (16 bytes) and, for split and splitn, a map entry with a made-up key, so "split" over
+// 1 MiB with an empty separator would allocate over 100 MB before its result is checked.
+func maxPieces(limit int) int { return limit / 16 }
+
+// boundedSplits replaces the splitting helpers with versions that count their pieces
+// before they build them.
+func boundedSplits(f template.FuncMap, limit int) template.FuncMap {
+	most := maxPieces(limit)
+	tooBig := func(name string) error {
+		return limitf("function %s: the result would hold more than %d strings, the template limit (1 MiB / 16)", name, most)
+	}
+	splitFn := f["split"].(func(string, string) map[string]string)
+	splitListFn := f["splitList"].(func(string, string) []string)
+	splitnFn := f["splitn"].(func(string, int, string) map[string]string)
+	out := template.FuncMap{
+		"split": func(sep, s string) (map[string]string, error) {
+			if pieces(sep, s) > most {
+				return nil, tooBig("split")
+			}
+			return splitFn(sep, s), nil
+		},
+		"splitList": func(sep, s string) ([]string, error) {
+			if pieces(sep, s) > most {
+				return nil, tooBig("splitList")
+			}
+			return splitListFn(sep, s), nil
+		},
+		"splitn": func(sep string, n int, s string) (map[string]string, error) {
+			if (n < 0 || n > most) && pieces(sep, s) > most {
+				return nil, tooBig("splitn")
+			}
+			return splitnFn(sep, n, s), nil
+		},
+	}
+	for _, name := range []string{"regexSplit", "mustRegexSplit", "regexFindAll", "mustRegexFindAll"} {
+		out[name] = guarded(name, f[name], func(args []reflect.Value) error {
+			n := int(args[2].Int())
+			if n >= 0 && n <= most {
+				return nil
+			}
+			re, err := regexp.Compile(args[0].String())
+			if err != nil {
+				return nil // the helper itself reports it
+			}
+			if matches(re, args[1].String()) > most {
+				return tooBig(name)
+			}
+			return nil
+		})
+	}
+	return out
+}
+
+// pieces is how many strings strings.Split(s, sep) returns.
+func pieces(sep, s string) int {
+	if sep == "" {
+		return utf8.RuneCountInString(s)
+	}
+	return strings.Count(s, sep) + 1
+}
+
+// matches counts the matches of re in s without keeping them.
+func matches(re *regexp.Regexp, s string) int {
+	n := 0
+	re.ReplaceAllStringFunc(s, func(string) string { n++; return "" })
+	return n + 1
 }
