@@ -100,14 +100,16 @@ func boundedSplits(f template.FuncMap, limit int) template.FuncMap {
 	for _, name := range []string{"regexSplit", "mustRegexSplit", "regexFindAll", "mustRegexFindAll"} {
 		out[name] = guarded(name, f[name], func(args []reflect.Value) error {
 			n := int(args[2].Int())
-			if n >= 0 && n <= most {
+			pattern, s := args[0].String(), args[1].String()
+			if n >= 0 && n <= most || len(pattern) > maxRegexp || product(len(pattern), len(s)+1) > maxRegexpCost {
+				// Few pieces, or the regexp limit refuses the call: no need to count.
 				return nil
 			}
-			re, err := regexp.Compile(args[0].String())
+			re, err := regexp.Compile(pattern)
 			if err != nil {
 				return nil // the helper itself reports it
 			}
-			if matches(re, args[1].String()) > most {
+			if matches(re, s) > most {
 				return tooBig(name)
 			}
 			return nil
