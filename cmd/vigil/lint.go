@@ -246,6 +246,9 @@ func readRolePolicies(specs, boundaries []string) (policy.StaticIAM, error) {
 		if err := json.Unmarshal(data, &doc); err != nil {
 			return nil, fmt.Errorf("%s: %s is not a JSON policy document: %w", flagName, file, err)
 		}
+		if err := policy.CheckIAMDocument(doc); err != nil {
+			return nil, fmt.Errorf("%s: %s is not a policy IAM accepts (MalformedPolicyDocument): %w", flagName, file, err)
+		}
 		name := filepath.Base(file)
 		if boundary {
 			name = "boundary/" + name
@@ -264,6 +267,9 @@ func lintDocuments(ctx context.Context, docs []document, set *policy.Set, iam po
 	}
 	var objs []client.Object
 	typed := make([]client.Object, len(docs))
+	// The cluster holds one object per kind, namespace and name: a second document for the
+	// same object is an error that names both places, not a crash of the in-memory client.
+	first := map[string]document{}
 	for i, d := range docs {
 		u := d.obj.DeepCopy()
 		if u.GetNamespace() == "" && namespaced(u.GetKind()) {
@@ -280,6 +286,12 @@ func lintDocuments(ctx context.Context, docs []document, set *policy.Set, iam po
 			return nil, fmt.Errorf("%s:%d: %s %s: %w", d.file, d.line, u.GetKind(), u.GetName(), err)
 		}
 		co := obj.(client.Object)
+		id := u.GroupVersionKind().GroupKind().String() + " " + client.ObjectKeyFromObject(co).String()
+		if f, ok := first[id]; ok {
+			name := strings.TrimPrefix(client.ObjectKeyFromObject(co).String(), "/")
+			return nil, fmt.Errorf("%s:%d: %s %s is defined again (first at %s:%d); each object may appear once", d.file, d.line, u.GetKind(), name, f.file, f.line)
+		}
+		first[id] = d
 		typed[i] = co
 		objs = append(objs, co)
 	}

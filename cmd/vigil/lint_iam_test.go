@@ -116,3 +116,34 @@ spec:
 		t.Errorf("exit %d, output:\n%s", code, out)
 	}
 }
+
+// A policy file IAM would refuse (MalformedPolicyDocument) is an input error (exit 2) that
+// says why, not a document read as granting nothing (or something): names and the Effect
+// value are case-sensitive, Action/NotAction and Resource/NotResource exclusive.
+func TestLint_IAMDocumentIAMRefuses(t *testing.T) {
+	for doc, want := range map[string]string{
+		`{"Version":"2012-10-17","Statement":[{"Effect":"allow","Action":"secretsmanager:GetSecretValue","Resource":"*"}]}`:                    `Effect "allow" is not Allow or Deny`,
+		`{"Version":"2012-10-17","Statement":[{"effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"*"}]}`:                    `element "effect"`,
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"secretsmanager:GetSecretValue","NotAction":"s3:*","Resource":"*"}]}`: "both Action and NotAction",
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"secretsmanager:GetSecretValue","NotResource":[]}]}`:                  "NotResource is an empty list",
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"GetSecretValue","Resource":"*"}]}`:                                   "not service:action",
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"*"}]}`:                             "Principal is not allowed",
+		`{"Version":"2012-10-17","Statement":[]}`: "Statement is empty",
+		`{"Version":"2012-10-17"}`:                "no Statement",
+		`{"Version":"2012-10-17","Statement":[{"Sid":"a","Effect":"Allow","Action":"s3:*","Resource":"*"},{"Sid":"a","Effect":"Deny","Action":"s3:*","Resource":"*"}]}`: `Sid "a" is used twice`,
+	} {
+		f := filepath.Join(t.TempDir(), "policy.json")
+		if err := os.WriteFile(f, []byte(doc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		code, _, errOut := lint(t, "", "--aws-role-policy", payments+"="+f, seed)
+		if code != 2 || !strings.Contains(errOut, "not a policy IAM accepts") || !strings.Contains(errOut, want) {
+			t.Errorf("%s: exit %d, stderr %q; want exit 2 naming %q", doc, code, errOut, want)
+		}
+	}
+	// What IAM accepts still reads: Statement as one object, Sid, Id, Condition, 2008-10-17.
+	code, got := lintIAM(t, nil, `{"Version":"2008-10-17","Id":"x","Statement":{"Sid":"s","Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"true"}}}}`)
+	if code != 0 || !slices.Equal(got, []string{"aws-wildcard-secret-resource Warn"}) {
+		t.Errorf("a document IAM accepts: exit %d with %v", code, got)
+	}
+}

@@ -118,12 +118,17 @@ func TestLint_BadInputExits2(t *testing.T) {
 		"policy does not build": {"--policy", badPolicy, seed},
 		"bad role flag":         {"--aws-role-policy", "not-a-role", seed},
 		"bad output":            {"-o", "xml", seed},
+		"an object twice":       {seed, seed},
 		"no path":               {},
 	} {
 		code, _, errOut := lint(t, "", args...)
-		if code != 2 || errOut == "" {
+		if code != 2 || errOut == "" || strings.Contains(errOut, "panic") {
 			t.Errorf("%s: exit %d (want 2) with message %q", name, code, errOut)
 		}
+	}
+	// The same object twice names both places (it used to crash the in-memory cluster).
+	if _, _, errOut := lint(t, "", seed, seed); !strings.Contains(errOut, "00-namespace.yaml:1: Namespace payments is defined again (first at") {
+		t.Errorf("an object twice: %q", errOut)
 	}
 }
 
