@@ -3,6 +3,8 @@ package policy
 import (
 	"fmt"
 	"regexp/syntax"
+	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -119,73 +121,132 @@ func regexOpen(expr string) (bool, string) {
 	if err != nil {
 		return false, ""
 	}
-	if anchoredLiteral(re.Simplify()) {
+	if scopedLanguage(re.Simplify()) {
 		return false, ""
 	}
 	return true, fmt.Sprintf("namespaceRegexes %q does not start with ^ and a fixed prefix (such as ^team-a-), so it matches namespace names that anybody can pick", expr)
 }
 
-// anchoredLiteral reports whether every match of re starts at the beginning of the text
-// with a non-empty literal.
-func anchoredLiteral(re *syntax.Regexp) bool {
-	switch re.Op {
-	case syntax.OpCapture:
-		return anchoredLiteral(re.Sub[0])
-	case syntax.OpAlternate:
-		for _, sub := range re.Sub {
-			if !anchoredLiteral(sub) {
-				return false
-			}
-		}
-		return true
-	case syntax.OpConcat:
-		for i, sub := range re.Sub {
-			switch {
-			case sub.Op == syntax.OpBeginText || sub.Op == syntax.OpBeginLine:
-				return leadsWithLiteral(re.Sub[i+1:])
-			case zeroWidth(sub):
-				continue
-			default:
-				return anchoredLiteral(sub)
-			}
+// Markers in the strings of prefixSet: the start and the end of the text (a namespace name
+// holds neither character).
+const (
+	textStart = "\x01"
+	textEnd   = "\x00"
+)
+
+// scopedLanguage reports whether every namespace name re matches (unanchored, as
+// MatchString does) starts with one of a finite set of non-empty literals: each string of
+// its prefix set begins at the start of the text and, but for an exact empty name (which
+// no namespace has), holds at least one character. So ^team-, ^(a|b)$, ^[ab]-x and ^$ are
+// scoped; .*, team-a (unanchored), ^[a-z]+$ and ^(team-a)? are not.
+func scopedLanguage(re *syntax.Regexp) bool {
+	set, _ := prefixSet(re)
+	for _, s := range set {
+		rest, anchored := strings.CutPrefix(s, textStart)
+		switch {
+		case !anchored:
+			return false
+		case rest == textEnd:
+			// Matches only the empty name: no namespace.
+		case rest == "":
+			return false
 		}
 	}
-	return false
+	return true
 }
 
-// leadsWithLiteral reports whether every string a sequence matches starts with a non-empty
-// literal.
-func leadsWithLiteral(seq []*syntax.Regexp) bool {
-	for _, re := range seq {
-		if zeroWidth(re) {
-			continue
+// maxPrefixes bounds the prefix sets (and maxClassRunes the character classes spelled out):
+// past them a regex is read as matching anything from that point on.
+const (
+	maxPrefixes   = 64
+	maxClassRunes = 16
+)
+
+// prefixSet returns strings such that every match of re starts with one of them (start and
+// end of text written as textStart and textEnd), and complete: re matches exactly those.
+func prefixSet(re *syntax.Regexp) ([]string, bool) {
+	switch re.Op {
+	case syntax.OpLiteral:
+		lit := string(re.Rune)
+		if re.Flags&syntax.FoldCase != 0 {
+			lit = strings.ToLower(lit) // namespace names are lower case
 		}
-		switch re.Op {
-		case syntax.OpLiteral:
-			return len(re.Rune) > 0
-		case syntax.OpCapture, syntax.OpPlus:
-			return leadsWithLiteral(re.Sub)
-		case syntax.OpRepeat:
-			return re.Min >= 1 && leadsWithLiteral(re.Sub)
-		case syntax.OpConcat:
-			return leadsWithLiteral(re.Sub)
-		case syntax.OpAlternate:
-			for _, sub := range re.Sub {
-				if !leadsWithLiteral([]*syntax.Regexp{sub}) {
-					return false
+		return []string{lit}, true
+	case syntax.OpCharClass:
+		var runes []string
+		for i := 0; i+1 < len(re.Rune); i += 2 {
+			for r := re.Rune[i]; r <= re.Rune[i+1]; r++ {
+				if len(runes) == maxClassRunes {
+					return []string{""}, false
 				}
+				runes = append(runes, string(r))
 			}
-			return true
 		}
-		return false
+		return runes, true
+	case syntax.OpEmptyMatch, syntax.OpWordBoundary, syntax.OpNoWordBoundary:
+		return []string{""}, true
+	case syntax.OpBeginText, syntax.OpBeginLine:
+		return []string{textStart}, true
+	case syntax.OpEndText, syntax.OpEndLine:
+		return []string{textEnd}, true
+	case syntax.OpCapture:
+		return prefixSet(re.Sub[0])
+	case syntax.OpPlus:
+		set, _ := prefixSet(re.Sub[0])
+		return set, false
+	case syntax.OpRepeat:
+		if re.Min >= 1 {
+			set, _ := prefixSet(re.Sub[0])
+			return set, false
+		}
+	case syntax.OpQuest:
+		set, complete := prefixSet(re.Sub[0])
+		return union(set, []string{""}), complete
+	case syntax.OpAlternate:
+		var set []string
+		complete := true
+		for _, sub := range re.Sub {
+			s, c := prefixSet(sub)
+			set, complete = union(set, s), complete && c
+		}
+		if len(set) > maxPrefixes {
+			return []string{""}, false
+		}
+		return set, complete
+	case syntax.OpConcat:
+		return concatPrefixes(re.Sub)
 	}
-	return false
+	return []string{""}, false // star, any character, ...: anything may follow
 }
 
-func zeroWidth(re *syntax.Regexp) bool {
-	switch re.Op {
-	case syntax.OpBeginLine, syntax.OpBeginText, syntax.OpWordBoundary, syntax.OpNoWordBoundary:
-		return true
+// concatPrefixes joins the prefix sets of a sequence, up to the first element that is not
+// complete.
+func concatPrefixes(seq []*syntax.Regexp) ([]string, bool) {
+	set := []string{""}
+	for _, sub := range seq {
+		next, complete := prefixSet(sub)
+		var joined []string
+		for _, a := range set {
+			for _, b := range next {
+				joined = union(joined, []string{a + b})
+			}
+		}
+		if len(joined) > maxPrefixes {
+			return set, false
+		}
+		set = joined
+		if !complete {
+			return set, false
+		}
 	}
-	return false
+	return set, true
+}
+
+func union(a, b []string) []string {
+	for _, s := range b {
+		if !slices.Contains(a, s) {
+			a = append(a, s)
+		}
+	}
+	return a
 }

@@ -53,11 +53,14 @@ func TestSelectorOpen(t *testing.T) {
 	}
 }
 
-// Regexes are judged by their syntax tree: only a fixed literal prefix after ^ scopes them.
+// Regexes are judged by their syntax tree: they scope only when every name they match starts
+// with one of a finite set of non-empty literals after ^ (^$ matches no name at all).
 func TestRegexOpen(t *testing.T) {
 	open := []string{".*", "^.*$", ".+", "^.+$", "[a-z0-9-]*", "^[a-z0-9-]*$", "^(a|.*)$", "team", "team-a", "-prod$", "^[a-z]+-payments$",
-		"", "^", "(^|-)team-", "^.*team", "(?i)team", "^(?:)team|x", "\\bteam", "^(team)*", "^[t]?eam", "a|^b"}
+		"", "^", "(^|-)team-", "^.*team", "(?i)team", "^(?:)team|x", "\\bteam", "^(team)*", "a|^b",
+		"^(team-a)?", "^[a-z]+$", "$", "^(a|b)?", "(?i)^[a-z0-9]{1,20}-x"}
 	scoped := []string{"^team-a-.*", "^team-", "^(payments|billing)$", "^(team-a|team-b)-.*", `\Ateam-`, "(^team-a$)|(^team-b$)", `^team-\d+$`, "(?i)^team-", "(?m)^team-", "^(team-)+x", "^a{2,}", `\b^team`,
+		"^[t]?eam", "^(?:a|b)$", "^[ab]-x", "^$", "^(a)?$", "^(?:prod|staging)-[0-9]$",
 		"(", "^[z-a]"} // the last two do not compile: they match nothing
 	for _, re := range open {
 		if got, why := regexOpen(re); !got || !strings.Contains(why, "fixed prefix") {
