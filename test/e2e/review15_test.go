@@ -1,0 +1,110 @@
+package e2e
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"testing"
+
+	eventsv1 "k8s.io/api/events/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+)
+
+// A tenant's amplifiers: a regexp replacement inserted at every position of its input
+// (template regexReplaceAll, dataFrom rewrite.regexp with a source that matches the empty
+// string), and a split into single characters. Each would allocate hundreds of megabytes
+// in one call before any check of its result; each fails its own ExternalSecret with a
+// reason that names the limit, and an ordinary ExternalSecret in the same namespace,
+// created after them, still syncs.
+func TestReview15_AmplifyingHelpersFailAlone(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t, ctx)
+	putRemote(t, ctx, ns+"/db", `{"password":"amp-p-1"}`)
+	putRemote(t, ctx, ns+"/wide", fmt.Sprintf(`{"%s":"amp-v-1"}`, strings.Repeat("k", 1000)))
+	create(t, ctx, awsStore(ns, "store"))
+	templates := map[string]struct{ template, limit string }{
+		"replace": {`{{ regexReplaceAll "" (repeat 1000 "y") (repeat 500000 "x") }}`, "function regexReplaceAll: the result would exceed the template value limit"},
+		"split":   {`{{ split "" (repeat 1000000 "x") }}`, "function split: the result would hold more than 65536 strings"},
+	}
+	for name, c := range templates {
+		es := externalSecret(ns, name, "store", ns+"/db", map[string]string{"password": "password"})
+		es.Spec.Target.Template = &esv1.ExternalSecretTemplate{Data: map[string]string{"x": c.template}}
+		create(t, ctx, es)
+	}
+	rewrite := externalSecret(ns, "rewrite", "store", "", nil)
+	rewrite.Spec.DataFrom = []esv1.ExternalSecretDataFromRemoteRef{{
+		Extract: &esv1.ExternalSecretDataRemoteRef{Key: ns + "/wide"},
+		Rewrite: []esv1.ExternalSecretRewrite{{Regexp: &esv1.ExternalSecretRewriteRegexp{Source: "", Target: strings.Repeat("x", 64<<10)}}},
+	}}
+	create(t, ctx, rewrite)
+	ordinary := externalSecret(ns, "ordinary", "store", ns+"/db", map[string]string{"password": "password"})
+	create(t, ctx, ordinary)
+	waitSecretValue(t, ctx, ns, "ordinary", "password", "amp-p-1")
+
+	for name, c := range templates {
+		es := waitMessage(t, ctx, types.NamespacedName{Namespace: ns, Name: name}, c.limit)
+		if r := readyCondition(es).Reason; r != esv1.ReasonSecretSyncedError {
+			t.Errorf("%s: reason %s, want SecretSyncedError", name, r)
+		}
+		assertNoSecret(t, ctx, ns, name)
+	}
+	waitMessage(t, ctx, types.NamespacedName{Namespace: ns, Name: "rewrite"}, "rewrite[0].regexp: the renamed keys would exceed")
+	assertNoSecret(t, ctx, ns, "rewrite")
+}
+
+// Errors about a remote value name the key, the property and the reason, never the value:
+// a property missing from a JSON value, a property of a value that is not JSON,
+// decodingStrategy Base64 over a value that is not base64, dataFrom.extract of a value that
+// is not a JSON object. Neither the condition nor any event of the namespace holds the
+// value, in plain text, base64, hex or upper case.
+func TestReview15_ValueErrorsQuoteNoValue(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t, ctx)
+	const secret = "r15-Leak-Val_0042"
+	putRemote(t, ctx, ns+"/json", `{"password":"`+secret+`","n":1}`)
+	putRemote(t, ctx, ns+"/plain", secret+" plain!")
+	create(t, ctx, awsStore(ns, "store"))
+
+	missing := externalSecret(ns, "missing-property", "store", ns+"/json", map[string]string{"password": "passw0rd"})
+	notJSON := externalSecret(ns, "property-of-plain", "store", ns+"/plain", map[string]string{"password": "password"})
+	notB64 := externalSecret(ns, "not-base64", "store", ns+"/plain", map[string]string{"password": ""})
+	notB64.Spec.Data[0].RemoteRef.DecodingStrategy = esv1.DecodingStrategyBase64
+	extract := externalSecret(ns, "extract-plain", "store", "", nil)
+	extract.Spec.DataFrom = []esv1.ExternalSecretDataFromRemoteRef{{Extract: &esv1.ExternalSecretDataRemoteRef{Key: ns + "/plain"}}}
+	create(t, ctx, missing, notJSON, notB64, extract)
+
+	for name, says := range map[string]string{
+		"missing-property":  `property "passw0rd" does not exist`,
+		"property-of-plain": "value is not JSON",
+		"not-base64":        "value is not valid base64",
+		"extract-plain":     "dataFrom.extract needs a JSON object",
+	} {
+		es := waitMessage(t, ctx, types.NamespacedName{Namespace: ns, Name: name}, says)
+		assertNoForm(t, name+" condition", readyCondition(es).Message, secret)
+	}
+	var events eventsv1.EventList
+	if err := cp.Client.List(ctx, &events, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range events.Items {
+		assertNoForm(t, "event "+e.Reason, e.Note, secret)
+	}
+}
+
+// assertNoForm fails when text holds value in a common encoding (without printing it).
+func assertNoForm(t *testing.T, where, text, value string) {
+	t.Helper()
+	for form, v := range map[string]string{
+		"plain": value, "base64": base64.StdEncoding.EncodeToString([]byte(value)),
+		"hex": hex.EncodeToString([]byte(value)), "upper": strings.ToUpper(value), "lower": strings.ToLower(value),
+	} {
+		if strings.Contains(text, v) || strings.Contains(strings.ToLower(text), strings.ToLower(v)) {
+			t.Errorf("%s holds the value (%s)", where, form)
+		}
+	}
+}
