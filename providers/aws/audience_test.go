@@ -2,12 +2,9 @@ package aws_test
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 
@@ -66,29 +63,13 @@ func TestIRSATokenAudience(t *testing.T) {
 		}
 		_, _ = c.GetSecret(ctx, providers.Ref{Key: "any"})
 		mu.Lock()
-		got := audiences(t, token)
+		got, err := harness.TokenAudiences(token)
 		mu.Unlock()
+		if err != nil {
+			t.Fatalf("STS received no ServiceAccount token: %v", err)
+		}
 		if !slices.Equal(got, tc.want) {
 			t.Errorf("STS received a token for %v, want %v", got, tc.want)
 		}
 	}
-}
-
-func audiences(t *testing.T, jwt string) []string {
-	t.Helper()
-	parts := strings.Split(jwt, ".")
-	if len(parts) != 3 {
-		t.Fatal("STS received no JWT")
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var claims struct {
-		Aud []string `json:"aud"`
-	}
-	if err := json.Unmarshal(payload, &claims); err != nil {
-		t.Fatal(err)
-	}
-	return claims.Aud
 }

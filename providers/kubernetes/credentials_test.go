@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/base64"
-	"encoding/json"
 	"encoding/pem"
 	"net/http"
 	"net/http/httptest"
@@ -23,6 +21,7 @@ import (
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 	"github.com/vigil-dev/vigil/providers"
 	"github.com/vigil-dev/vigil/providers/kubernetes"
+	"github.com/vigil-dev/vigil/test/harness"
 )
 
 func withURL(s *esv1.SecretStore, url string) *esv1.SecretStore {
@@ -60,27 +59,6 @@ func (r *recorder) seen() []string {
 	return slices.Clone(r.tokens)
 }
 
-// audiences decodes the aud claim of a ServiceAccount token (a JWT) minted by the real API
-// server.
-func audiences(t *testing.T, jwt string) []string {
-	t.Helper()
-	parts := strings.Split(jwt, ".")
-	if len(parts) != 3 {
-		t.Fatalf("not a JWT: %d parts", len(parts))
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var claims struct {
-		Aud []string `json:"aud"`
-	}
-	if err := json.Unmarshal(payload, &claims); err != nil {
-		t.Fatal(err)
-	}
-	return claims.Aud
-}
-
 // A token minted for auth.serviceAccount and sent to another host carries the audience the
 // store names, never this cluster's API server's: the remote host cannot replay it here.
 // Without named audiences such a store is refused before any token is minted.
@@ -95,8 +73,8 @@ func TestMintedTokenForAnotherHostCarriesTheStoresAudience(t *testing.T) {
 	if len(got) == 0 || got[0] == "" {
 		t.Fatal("the remote server received no token")
 	}
-	if aud := audiences(t, got[0]); !slices.Equal(aud, []string{"cluster-b"}) {
-		t.Errorf("token audiences %v, want [cluster-b]", aud)
+	if aud, err := harness.TokenAudiences(got[0]); err != nil || !slices.Equal(aud, []string{"cluster-b"}) {
+		t.Errorf("token audiences %v (%v), want [cluster-b]", aud, err)
 	}
 	// The remote host cannot replay the token here: this cluster's API server refuses it.
 	cfg := rest.CopyConfig(cp.Config)
@@ -113,9 +91,9 @@ func TestMintedTokenForAnotherHostCarriesTheStoresAudience(t *testing.T) {
 	}
 	// To this cluster's own API server, a token with its audience works (the suite's
 	// other tests read with it); decode one to be sure it is not another audience.
-	local := audiences(t, mint(t, ctx, nil))
-	if slices.Contains(local, "cluster-b") || len(local) == 0 {
-		t.Errorf("local token audiences %v", local)
+	local, err := harness.TokenAudiences(mint(t, ctx, nil))
+	if err != nil || slices.Contains(local, "cluster-b") || len(local) == 0 {
+		t.Errorf("local token audiences %v (%v)", local, err)
 	}
 }
 

@@ -2,7 +2,6 @@ package vault_test
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -192,29 +191,13 @@ func TestKubernetesAuthTokenAudience(t *testing.T) {
 		})
 		_, _ = vault.New(vault.Options{AllowHTTPHosts: harness.LoopbackHTTP}).NewClient(ctx, s, cp.Client, ns)
 		mu.Lock()
-		got := jwtAudiences(t, jwt)
+		got, err := harness.TokenAudiences(jwt)
 		mu.Unlock()
+		if err != nil {
+			t.Fatalf("Vault received no ServiceAccount token: %v", err)
+		}
 		if !slices.Equal(got, tc.want) {
 			t.Errorf("audiences %v, want %v", got, tc.want)
 		}
 	}
-}
-
-func jwtAudiences(t *testing.T, jwt string) []string {
-	t.Helper()
-	parts := strings.Split(jwt, ".")
-	if len(parts) != 3 {
-		t.Fatalf("Vault received no JWT")
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var claims struct {
-		Aud []string `json:"aud"`
-	}
-	if err := json.Unmarshal(payload, &claims); err != nil {
-		t.Fatal(err)
-	}
-	return claims.Aud
 }

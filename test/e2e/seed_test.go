@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 	"github.com/vigil-dev/vigil/providers/aws"
+	"github.com/vigil-dev/vigil/test/harness"
 )
 
 // seedValue is the remote value of prod/payments/db from the seed fixtures.
@@ -110,7 +110,10 @@ func assertWebIdentityCall(t *testing.T, ns, sa, role string) {
 		if form.Get("RoleArn") != role {
 			t.Errorf("AssumeRoleWithWebIdentity for role %q, want %q", form.Get("RoleArn"), role)
 		}
-		claims := jwtClaims(t, form.Get("WebIdentityToken"))
+		claims, err := harness.DecodeToken(form.Get("WebIdentityToken"))
+		if err != nil {
+			t.Fatalf("web identity token: %v", err)
+		}
 		if want := "system:serviceaccount:" + ns + ":" + sa; claims.Sub != want {
 			t.Errorf("web identity token subject %q, want %q", claims.Sub, want)
 		}
@@ -120,28 +123,6 @@ func assertWebIdentityCall(t *testing.T, ns, sa, role string) {
 		return
 	}
 	t.Fatalf("moto served no AssumeRoleWithWebIdentity call among %d requests", len(reqs))
-}
-
-type claims struct {
-	Sub string   `json:"sub"`
-	Aud []string `json:"aud"`
-}
-
-func jwtClaims(t *testing.T, token string) claims {
-	t.Helper()
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		t.Fatalf("web identity token is not a JWT (%d parts)", len(parts))
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var c claims
-	if err := json.Unmarshal(payload, &c); err != nil {
-		t.Fatal(err)
-	}
-	return c
 }
 
 func keys[V any](m map[string]V) []string {
