@@ -2,12 +2,11 @@ package policy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/types"
-
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+	"github.com/vigil-dev/vigil/internal/stores"
 	"github.com/vigil-dev/vigil/providers"
 )
 
@@ -105,32 +104,22 @@ func (eb *entries) add(ctx context.Context, field, key string, find bool, ref *e
 
 // entryStore looks a store up by kind and name, once per input. Whether a ClusterSecretStore
 // admits the namespace does not matter here: the names an entry would read do not depend on
-// it (the reconciler refuses such a store anyway).
+// it (the reconciler refuses such a store anyway). A store that is missing, or that this
+// installation may not read (Forbidden: one scoped to a namespace may not read
+// ClusterSecretStores), is nil, as is a ref of no store kind: the reconciler refuses those
+// with a reason.
 func (b *Builder) entryStore(ctx context.Context, namespace string, ref esv1.SecretStoreRef, seen map[string]esv1.GenericStore) (string, esv1.GenericStore, error) {
-	if ref.Name == "" {
+	kind, err := stores.Kind(ref)
+	if ref.Name == "" || err != nil {
 		return "", nil, nil
 	}
-	var store esv1.GenericStore
-	key := types.NamespacedName{Name: ref.Name}
-	switch ref.Kind {
-	case "", esv1.SecretStoreKind:
-		store, key.Namespace = &esv1.SecretStore{}, namespace
-	case esv1.ClusterSecretStoreKind:
-		store = &esv1.ClusterSecretStore{}
-	default:
-		return "", nil, nil
-	}
-	id := store.GetKind() + "/" + ref.Name
+	id := kind + "/" + ref.Name
 	if s, ok := seen[id]; ok {
 		return id, s, nil
 	}
-	if err := b.Client.Get(ctx, key, store); err != nil {
-		// Forbidden: an installation scoped to one namespace may not read ClusterSecretStores;
-		// like a missing store, the reconciler refuses it with a reason.
-		if !apierrors.IsNotFound(err) && !apierrors.IsForbidden(err) {
-			return "", nil, fmt.Errorf("reading %s: %w", id, err)
-		}
-		store = nil
+	store, err := stores.Lookup(ctx, b.Client, ref, namespace)
+	if err != nil && !errors.Is(err, stores.ErrNotFound) && !errors.Is(err, stores.ErrNotAllowed) {
+		return "", nil, err
 	}
 	seen[id] = store
 	return id, store, nil

@@ -28,28 +28,9 @@ var ErrNotAllowed = fmt.Errorf("store does not allow this namespace")
 // conditions do not select the namespace yields an error wrapping ErrNotAllowed that names
 // the store and the namespace.
 func Get(ctx context.Context, c client.Reader, ref esv1.SecretStoreRef, namespace string) (esv1.GenericStore, error) {
-	if ref.Name == "" {
-		return nil, fmt.Errorf("spec.secretStoreRef.name is empty: name the SecretStore or ClusterSecretStore to read from")
-	}
-	var store esv1.GenericStore
-	key := types.NamespacedName{Name: ref.Name}
-	switch ref.Kind {
-	case "", esv1.SecretStoreKind:
-		store, key.Namespace = &esv1.SecretStore{}, namespace
-	case esv1.ClusterSecretStoreKind:
-		store = &esv1.ClusterSecretStore{}
-	default:
-		return nil, fmt.Errorf("spec.secretStoreRef.kind %q is not a store kind; use SecretStore or ClusterSecretStore", ref.Kind)
-	}
-	if err := c.Get(ctx, key, store); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, fmt.Errorf("%s %q does not exist in %s: %w", store.GetKind(), ref.Name, scope(key.Namespace), ErrNotFound)
-		}
-		if apierrors.IsForbidden(err) {
-			// An installation scoped to one namespace has no right on ClusterSecretStores.
-			return nil, fmt.Errorf("%s %q cannot be used: this Vigil installation may not read it (one scoped to a namespace uses no ClusterSecretStore); use a SecretStore of the namespace: %w", store.GetKind(), ref.Name, ErrNotAllowed)
-		}
-		return nil, fmt.Errorf("reading %s %q: %w", store.GetKind(), ref.Name, err)
+	store, err := Lookup(ctx, c, ref, namespace)
+	if err != nil {
+		return nil, err
 	}
 	if store.GetKind() == esv1.ClusterSecretStoreKind {
 		var ns corev1.Namespace
@@ -63,6 +44,47 @@ func Get(ctx context.Context, c client.Reader, ref esv1.SecretStoreRef, namespac
 		if !ok {
 			return nil, fmt.Errorf("ClusterSecretStore %q does not allow namespace %q: none of its spec.conditions selects it: %w", ref.Name, namespace, ErrNotAllowed)
 		}
+	}
+	return store, nil
+}
+
+// Kind returns the kind ref names, SecretStore when it names none, or an error for a kind
+// that is no store kind.
+func Kind(ref esv1.SecretStoreRef) (string, error) {
+	switch ref.Kind {
+	case "", esv1.SecretStoreKind:
+		return esv1.SecretStoreKind, nil
+	case esv1.ClusterSecretStoreKind:
+		return esv1.ClusterSecretStoreKind, nil
+	}
+	return "", fmt.Errorf("spec.secretStoreRef.kind %q is not a store kind; use SecretStore or ClusterSecretStore", ref.Kind)
+}
+
+// Lookup reads the store ref names by kind and name, as used from namespace, without asking
+// whether a ClusterSecretStore admits the namespace (Get does). A store that does not exist
+// yields an error wrapping ErrNotFound; one this installation may not read, ErrNotAllowed.
+func Lookup(ctx context.Context, c client.Reader, ref esv1.SecretStoreRef, namespace string) (esv1.GenericStore, error) {
+	if ref.Name == "" {
+		return nil, fmt.Errorf("spec.secretStoreRef.name is empty: name the SecretStore or ClusterSecretStore to read from")
+	}
+	kind, err := Kind(ref)
+	if err != nil {
+		return nil, err
+	}
+	var store esv1.GenericStore = &esv1.SecretStore{}
+	key := types.NamespacedName{Namespace: namespace, Name: ref.Name}
+	if kind == esv1.ClusterSecretStoreKind {
+		store, key.Namespace = &esv1.ClusterSecretStore{}, ""
+	}
+	if err := c.Get(ctx, key, store); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("%s %q does not exist in %s: %w", kind, ref.Name, scope(key.Namespace), ErrNotFound)
+		}
+		if apierrors.IsForbidden(err) {
+			// An installation scoped to one namespace has no right on ClusterSecretStores.
+			return nil, fmt.Errorf("%s %q cannot be used: this Vigil installation may not read it (one scoped to a namespace uses no ClusterSecretStore); use a SecretStore of the namespace: %w", kind, ref.Name, ErrNotAllowed)
+		}
+		return nil, fmt.Errorf("reading %s %q: %w", kind, ref.Name, err)
 	}
 	return store, nil
 }
