@@ -31,9 +31,10 @@ const (
 	// Secret that it does not control (Orphan); an Owner Secret is recognised by its
 	// controller reference.
 	annotationOwner = "vigil.dev/external-secret"
-	// annotationManagedKeys lists, comma-separated, the keys an ExternalSecret with
-	// creationPolicy Merge wrote into a Secret: deletionPolicy Merge removes only those
-	// whose remote data is gone, never a key someone else added. Names only, never values.
+	// annotationManagedKeys records, for each ExternalSecret with creationPolicy Merge that
+	// writes into a Secret, the keys it wrote ("app=password,token;cache=url"): deletionPolicy
+	// Merge removes only this ExternalSecret's keys whose remote data is gone, never a key
+	// someone added by hand or another ExternalSecret merged in. Names only, never values.
 	annotationManagedKeys = "vigil.dev/managed-keys"
 )
 
@@ -204,16 +205,25 @@ func (r *Reconciler) mergeSecret(ctx context.Context, es *esv1.ExternalSecret, e
 	if err := checkDataKeys(es, data); err != nil {
 		return err
 	}
+	return r.apply(ctx, es, existing, merged(es, existing, data))
+}
+
+// merged is existing with the fetched keys written in, this ExternalSecret's recorded keys
+// that are no longer fetched removed (unless deletionPolicy is Retain), and the record
+// updated.
+func merged(es *esv1.ExternalSecret, existing *corev1.Secret, data map[string][]byte) *corev1.Secret {
 	desired := existing.DeepCopy()
 	if desired.Data == nil {
 		desired.Data = map[string][]byte{}
 	}
+	records := managedKeys(existing)
 	ours := map[string]bool{}
-	for _, k := range managedKeys(existing) {
+	for _, k := range records[es.Name] {
 		if _, fetched := data[k]; fetched {
 			continue
 		}
-		if es.Spec.Target.DeletionPolicy == esv1.DeletionPolicyRetain || es.Spec.Target.DeletionPolicy == "" {
+		retain := es.Spec.Target.DeletionPolicy == esv1.DeletionPolicyRetain || es.Spec.Target.DeletionPolicy == ""
+		if retain || recordedByOther(records, es.Name, k) {
 			if _, kept := existing.Data[k]; kept {
 				ours[k] = true
 			}
@@ -229,17 +239,47 @@ func (r *Reconciler) mergeSecret(ctx context.Context, es *esv1.ExternalSecret, e
 		desired.Annotations = map[string]string{}
 	}
 	desired.Annotations[esv1.AnnotationDataHash] = dataHash(existing.Type, data)
-	desired.Annotations[annotationManagedKeys] = strings.Join(slices.Sorted(maps.Keys(ours)), ",")
-	return r.apply(ctx, es, existing, desired)
+	records[es.Name] = slices.Sorted(maps.Keys(ours))
+	desired.Annotations[annotationManagedKeys] = formatManagedKeys(records)
+	return desired
 }
 
-// managedKeys are the keys a Merge ExternalSecret recorded on the Secret.
-func managedKeys(s *corev1.Secret) []string {
-	list := s.Annotations[annotationManagedKeys]
-	if list == "" {
-		return nil
+// managedKeys reads the keys each Merge ExternalSecret recorded on the Secret. A record
+// without an ExternalSecret's name (written before names were recorded) is dropped: its
+// keys are left alone, as keys added by hand are.
+func managedKeys(s *corev1.Secret) map[string][]string {
+	records := map[string][]string{}
+	for _, rec := range strings.Split(s.Annotations[annotationManagedKeys], ";") {
+		name, list, ok := strings.Cut(rec, "=")
+		if !ok || name == "" || list == "" {
+			continue
+		}
+		records[name] = strings.Split(list, ",")
 	}
-	return strings.Split(list, ",")
+	return records
+}
+
+// formatManagedKeys writes the records back, sorted by name; an ExternalSecret that wrote
+// no key has no record. ExternalSecret names and Secret keys hold no '=', ';' or ','.
+func formatManagedKeys(records map[string][]string) string {
+	var recs []string
+	for _, name := range slices.Sorted(maps.Keys(records)) {
+		if len(records[name]) > 0 {
+			recs = append(recs, name+"="+strings.Join(records[name], ","))
+		}
+	}
+	return strings.Join(recs, ";")
+}
+
+// recordedByOther reports whether another ExternalSecret recorded key k too: then it is
+// that one's key as well, and it is not removed.
+func recordedByOther(records map[string][]string, self, k string) bool {
+	for name, keys := range records {
+		if name != self && slices.Contains(keys, k) {
+			return true
+		}
+	}
+	return false
 }
 
 // stamp adds the managed label, the data hash and the template's labels and annotations.

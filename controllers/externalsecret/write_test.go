@@ -2,6 +2,7 @@ package externalsecret
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -97,4 +98,45 @@ func TestCheckMetadata(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `the value of label "token" is not a valid label value`) || strings.Contains(err.Error(), "not a label value!") {
 		t.Errorf("label value: %v", err)
 	}
+}
+
+// Two Merge ExternalSecrets writing into one Secret each record their own keys: one with
+// deletionPolicy Merge removes only its own key whose remote data is gone, never the other's
+// key or a key added by hand, even when both wrote the same key.
+func TestMerged_RecordsKeysPerExternalSecret(t *testing.T) {
+	es := func(name string, deletion esv1.ExternalSecretDeletionPolicy) *esv1.ExternalSecret {
+		e := &esv1.ExternalSecret{ObjectMeta: metav1.ObjectMeta{Namespace: "p", Name: name}}
+		e.Spec.Target.CreationPolicy = esv1.CreatePolicyMerge
+		e.Spec.Target.DeletionPolicy = deletion
+		return e
+	}
+	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "p", Name: "app"}, Data: map[string][]byte{"hand": []byte("h")}}
+	s = merged(es("a", esv1.DeletionPolicyMerge), s, map[string][]byte{"password": []byte("p"), "shared": []byte("1")})
+	s = merged(es("b", esv1.DeletionPolicyMerge), s, map[string][]byte{"token": []byte("t"), "shared": []byte("2")})
+	if got := s.Annotations[annotationManagedKeys]; got != "a=password,shared;b=shared,token" {
+		t.Fatalf("record %q", got)
+	}
+	// b's token and shared are gone remotely: b removes token, keeps shared (a's too).
+	s = merged(es("b", esv1.DeletionPolicyMerge), s, map[string][]byte{})
+	if got := strings.Join(sortedKeys(s.Data), ","); got != "hand,password,shared" {
+		t.Errorf("keys after b's data is gone: %s", got)
+	}
+	if got := s.Annotations[annotationManagedKeys]; got != "a=password,shared;b=shared" {
+		t.Errorf("record %q", got)
+	}
+	// A record from before names were recorded is dropped, and its keys are left alone.
+	legacy := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{annotationManagedKeys: "password,token"}}, Data: map[string][]byte{"password": nil, "token": nil}}
+	legacy = merged(es("a", esv1.DeletionPolicyMerge), legacy, map[string][]byte{"password": []byte("p")})
+	if got := strings.Join(sortedKeys(legacy.Data), ","); got != "password,token" || legacy.Annotations[annotationManagedKeys] != "a=password" {
+		t.Errorf("legacy record: keys %s, record %q", got, legacy.Annotations[annotationManagedKeys])
+	}
+}
+
+func sortedKeys(m map[string][]byte) []string {
+	var keys []string
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }

@@ -8,7 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -106,5 +108,47 @@ func assertNoForm(t *testing.T, where, text, value string) {
 		if strings.Contains(text, v) || strings.Contains(strings.ToLower(text), strings.ToLower(v)) {
 			t.Errorf("%s holds the value (%s)", where, form)
 		}
+	}
+}
+
+// Two ExternalSecrets merge their keys into one Secret (creationPolicy Merge), the second
+// with deletionPolicy Merge. The second's pass removes none of the first's keys (it does not
+// fetch them, but they are not its own), and when its own remote data is gone it removes its
+// own key only.
+func TestReview15_TwoMergeExternalSecretsKeepEachOthersKeys(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t, ctx)
+	putRemote(t, ctx, ns+"/db", `{"password":"two-merge-p-1"}`)
+	putRemote(t, ctx, ns+"/api", "two-merge-token-1")
+	create(t, ctx, awsStore(ns, "store"), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app"}, Data: map[string][]byte{"hand": []byte("hand-added")}})
+	db := externalSecret(ns, "db", "store", ns+"/db", map[string]string{"password": "password"})
+	db.Spec.Target = esv1.ExternalSecretTarget{Name: "app", CreationPolicy: esv1.CreatePolicyMerge, DeletionPolicy: esv1.DeletionPolicyMerge}
+	create(t, ctx, db)
+	waitSecretValue(t, ctx, ns, "app", "password", "two-merge-p-1")
+
+	api := externalSecret(ns, "api", "store", "", nil)
+	api.Spec.Data = []esv1.ExternalSecretData{{SecretKey: "token", RemoteRef: esv1.ExternalSecretDataRemoteRef{Key: ns + "/api"}}}
+	api.Spec.Target = esv1.ExternalSecretTarget{Name: "app", CreationPolicy: esv1.CreatePolicyMerge, DeletionPolicy: esv1.DeletionPolicyMerge}
+	create(t, ctx, api)
+	apiKey := types.NamespacedName{Namespace: ns, Name: "api"}
+	waitSecretValue(t, ctx, ns, "app", "token", "two-merge-token-1")
+	synced := waitReason(t, ctx, apiKey, esv1.ReasonSecretSynced)
+	s := getSecret(t, ctx, ns, "app")
+	if string(s.Data["password"]) != "two-merge-p-1" || string(s.Data["hand"]) != "hand-added" {
+		t.Fatalf("keys %v after the second ExternalSecret's pass: it removed a key that is not its own", keys(s.Data))
+	}
+	if got := s.Annotations["vigil.dev/managed-keys"]; got != "api=token;db=password" {
+		t.Errorf("managed-keys %q, want api=token;db=password", got)
+	}
+
+	deleteRemote(t, ctx, ns+"/api")
+	forceSync(t, ctx, apiKey)
+	waitSyncedSince(t, ctx, apiKey, synced.Status.SyncedResourceVersion)
+	s = getSecret(t, ctx, ns, "app")
+	if _, has := s.Data["token"]; has {
+		t.Error("the key whose remote data is gone is still there")
+	}
+	if string(s.Data["password"]) != "two-merge-p-1" || string(s.Data["hand"]) != "hand-added" {
+		t.Errorf("keys %v: another ExternalSecret's key or the hand-added key was lost", keys(s.Data))
 	}
 }

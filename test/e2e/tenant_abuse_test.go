@@ -120,8 +120,8 @@ func TestTenantAbuse_DeletionPolicyMergeRemovesOnlyItsOwnKeys(t *testing.T) {
 	es.Spec.Target.DeletionPolicy = esv1.DeletionPolicyMerge
 	create(t, ctx, awsStore(ns, "store"), es)
 	s := waitSecretValue(t, ctx, ns, "app", "token", "merge-own-token-1")
-	if got := s.Annotations["vigil.dev/managed-keys"]; got != "password,token" {
-		t.Errorf("managed-keys annotation %q, want password,token", got)
+	if got := s.Annotations["vigil.dev/managed-keys"]; got != "app=password,token" {
+		t.Errorf("managed-keys annotation %q, want app=password,token", got)
 	}
 
 	deleteRemote(t, ctx, ns+"/api")
@@ -136,8 +136,8 @@ func TestTenantAbuse_DeletionPolicyMergeRemovesOnlyItsOwnKeys(t *testing.T) {
 	if string(s.Data["hand"]) != "hand-added" || string(s.Data["password"]) != "merge-own-p-1" {
 		t.Errorf("keys %v: the hand-added key or the remaining fetched key was lost", keys(s.Data))
 	}
-	if got := s.Annotations["vigil.dev/managed-keys"]; got != "password" {
-		t.Errorf("managed-keys annotation %q, want password", got)
+	if got := s.Annotations["vigil.dev/managed-keys"]; got != "app=password" {
+		t.Errorf("managed-keys annotation %q, want app=password", got)
 	}
 }
 
