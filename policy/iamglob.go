@@ -3,7 +3,9 @@ package policy
 import (
 	"encoding/binary"
 	"errors"
+	"maps"
 	"math/bits"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -238,10 +240,9 @@ func alphabet(globs []glob) []rune {
 			break
 		}
 	}
-	for r := range lits {
-		reps = append(reps, r)
-	}
-	return reps
+	// In order: the search tries symbols in this order, so the example a finding shows
+	// (and with it the output of vigil lint) must not depend on map order.
+	return append(reps, slices.Sorted(maps.Keys(lits))...)
 }
 
 var never charClass = func(rune) bool { return false }
