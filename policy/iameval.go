@@ -223,15 +223,33 @@ func readStatement(m map[string]any, vars bool, st *iamStatement) bool {
 	if st.actions == nil || st.resources == nil {
 		return false
 	}
-	if c, ok := m["Condition"]; ok && c != nil {
-		st.possibleOnly = true
-	}
+	st.possibleOnly = hasCondition(m["Condition"])
 	for _, r := range st.resources {
 		g, hasVar := resourceGlob(r, vars)
 		st.globs = append(st.globs, g)
 		st.possibleOnly = st.possibleOnly || hasVar
 	}
 	return true
+}
+
+// hasCondition reports whether a Condition block holds at least one key to test. IAM ANDs
+// the keys of a block, so an empty block ({} or {"StringEquals": {}}) tests nothing and
+// the statement applies to every request; a block that is not an object of objects is
+// read as a Condition (it can only make the statement apply less).
+func hasCondition(c any) bool {
+	if c == nil {
+		return false
+	}
+	ops, ok := c.(map[string]any)
+	if !ok {
+		return true
+	}
+	for _, keys := range ops {
+		if m, ok := keys.(map[string]any); !ok || len(m) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // stringsOf reads a field that IAM lets be a string or a list of strings (or its Not form),
