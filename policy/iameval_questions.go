@@ -283,7 +283,7 @@ func (e *iamEval) outsidePrefix(svc string) ([]IAMFinding, error) {
 			if !certain && !e.anyPossibleOnly() {
 				break
 			}
-			example, found, err := e.grantedOutside(action, certain, target, inside)
+			example, found, err := e.exampleOutside(svc, action, certain, target, inside)
 			if err != nil {
 				return nil, err
 			}
@@ -305,6 +305,22 @@ func (e *iamEval) outsidePrefix(svc string) ([]IAMFinding, error) {
 		return []IAMFinding{*possible}, nil
 	}
 	return nil, nil
+}
+
+// exampleOutside finds a name outside the prefixes that the role may read: first in the
+// store's region and the role's account, so that the example is a real ARN a reader
+// recognises, then in any region and account (the shortest witness there has empty
+// region and account segments, arn:aws:secretsmanager:::secret:…).
+func (e *iamEval) exampleOutside(svc, action string, certain bool, target glob, inside []glob) (string, bool, error) {
+	if e.subj.Region != "" && e.account != "" {
+		local := litGlob("arn:" + e.partition + ":" + svc + ":" + e.subj.Region + ":" + e.account + ":")
+		rest := target[len(litGlob("arn:"+e.partition+":"+svc+":"))+4:] // after the region and account nodes
+		example, found, err := e.grantedOutside(action, certain, local.then(rest), inside)
+		if err != nil || found {
+			return example, found, err
+		}
+	}
+	return e.grantedOutside(action, certain, target, inside)
 }
 
 // prefixLanguages: every name of the service in any region and account, and the names

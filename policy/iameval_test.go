@@ -196,3 +196,20 @@ func TestEvaluateIAM_ExampleIsDeterministic(t *testing.T) {
 		t.Errorf("example %q, want the first in order, %s", first, smArn+"A-bbbbbb")
 	}
 }
+
+// The example of a read outside the prefix is a real ARN: in the store's region and the
+// role's account when the grant reaches there (not the shortest witness, which has empty
+// region and account segments).
+func TestEvaluateIAM_ExampleIsARealARN(t *testing.T) {
+	policies := casePolicies(t, []string{doc(st("Allow", "secretsmanager:GetSecretValue", "Resource", "*"))})
+	subj := IAMSubject{RoleARN: "arn:aws:iam::" + acct + ":role/r", Region: "us-east-1", Prefixes: []string{"prod/"}}
+	got, err := EvaluateIAM(policies, subj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range got {
+		if f.Question == QuestionOutsidePrefix && !strings.HasPrefix(f.Example, smArn) {
+			t.Errorf("example %q, want one under %s", f.Example, smArn)
+		}
+	}
+}
