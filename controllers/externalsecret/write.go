@@ -72,6 +72,11 @@ func (r *Reconciler) write(ctx context.Context, es *esv1.ExternalSecret, out *re
 		return true, r.deleteSecret(ctx, es, existing)
 	}
 	if policy == esv1.CreatePolicyMerge {
+		if existing != nil {
+			if err := checkDataKeys(es, out); err != nil {
+				return false, err
+			}
+		}
 		return false, r.mergeSecret(ctx, es, existing, data)
 	}
 	if err := checkMetadata(es, out); err != nil {
@@ -201,9 +206,6 @@ func (r *Reconciler) checkOwnership(es *esv1.ExternalSecret, existing *corev1.Se
 func (r *Reconciler) mergeSecret(ctx context.Context, es *esv1.ExternalSecret, existing *corev1.Secret, data map[string][]byte) error {
 	if existing == nil {
 		return outcome.Waiting(esv1.ReasonSecretMissing, fmt.Errorf("Secret %s does not exist; creationPolicy Merge only writes into an existing Secret: create it, or use creationPolicy Owner", targetName(es)), mergeWait)
-	}
-	if err := checkDataKeys(es, data); err != nil {
-		return err
 	}
 	return r.apply(ctx, es, existing, merged(es, existing, data))
 }

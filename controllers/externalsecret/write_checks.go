@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,38 +25,85 @@ const maxAnnotationsSize = 256 << 10
 // The values may change at the next refresh, so the pass is looked at again then.
 func checkMetadata(es *esv1.ExternalSecret, out *rendered) error {
 	var problems []string
+	known := knownNamesOf(es, out)
 	for _, k := range slices.Sorted(maps.Keys(out.labels)) {
 		if len(validation.IsQualifiedName(k)) > 0 {
-			problems = append(problems, fmt.Sprintf("label key %q is not a valid label key (an optional DNS prefix and a name of at most 63 characters: letters, digits, '-', '_', '.')", k))
+			problems = append(problems, fmt.Sprintf("label key %s is not a valid label key (an optional DNS prefix and a name of at most 63 characters: letters, digits, '-', '_', '.')", nameOf(k, known)))
 		} else if len(validation.IsValidLabelValue(out.labels[k])) > 0 {
-			problems = append(problems, fmt.Sprintf("the value of label %q is not a valid label value (at most 63 characters: letters, digits, '-', '_', '.', starting and ending with a letter or digit)", k))
+			problems = append(problems, fmt.Sprintf("the value of label %s is not a valid label value (at most 63 characters: letters, digits, '-', '_', '.', starting and ending with a letter or digit)", nameOf(k, known)))
 		}
 	}
 	size := 0
 	for _, k := range slices.Sorted(maps.Keys(out.annotations)) {
 		size += len(k) + len(out.annotations[k])
 		if len(validation.IsQualifiedName(k)) > 0 {
-			problems = append(problems, fmt.Sprintf("annotation key %q is not a valid annotation key (an optional DNS prefix and a name of at most 63 characters: letters, digits, '-', '_', '.')", k))
+			problems = append(problems, fmt.Sprintf("annotation key %s is not a valid annotation key (an optional DNS prefix and a name of at most 63 characters: letters, digits, '-', '_', '.')", nameOf(k, known)))
 		}
 	}
 	if size > maxAnnotationsSize {
 		problems = append(problems, fmt.Sprintf("the annotations total %d bytes, over Kubernetes' limit of %d (256 KiB)", size, maxAnnotationsSize))
 	}
-	if err := checkDataKeys(es, out.data); err != nil {
+	if err := checkDataKeys(es, out); err != nil {
 		return err
 	}
 	return refusal(es, problems)
 }
 
 // checkDataKeys refuses Secret keys the API server would refuse.
-func checkDataKeys(es *esv1.ExternalSecret, data map[string][]byte) error {
+func checkDataKeys(es *esv1.ExternalSecret, out *rendered) error {
 	var problems []string
-	for _, k := range slices.Sorted(maps.Keys(data)) {
+	known := knownNamesOf(es, out)
+	for _, k := range slices.Sorted(maps.Keys(out.data)) {
 		if len(validation.IsConfigMapKey(k)) > 0 {
-			problems = append(problems, fmt.Sprintf("Secret key %q is not a valid key (letters, digits, '-', '_', '.'; at most 253 characters): rename it with dataFrom rewrite or the template", k))
+			problems = append(problems, fmt.Sprintf("Secret key %s is not a valid key (letters, digits, '-', '_', '.'; at most 253 characters): rename it with dataFrom rewrite or the template", nameOf(k, known)))
 		}
 	}
 	return refusal(es, problems)
+}
+
+// knownNames are the key names a message may quote: those written in the spec (data
+// secretKeys, template.data keys, template.metadata, and any name the spec's template text
+// spells out, as "team: {{ .x }}" does) and the names of the fetched data (remote names,
+// which are not values). Any other name templateFrom rendered may be a value
+// ("{{ .password | upper }}: x"), in an encoding redaction cannot guess, so it is never
+// quoted.
+type knownNames struct {
+	names map[string]bool
+	texts []string
+}
+
+func knownNamesOf(es *esv1.ExternalSecret, out *rendered) knownNames {
+	known := knownNames{names: map[string]bool{}}
+	for k := range out.fetched {
+		known.names[k] = true
+	}
+	for _, d := range es.Spec.Data {
+		known.names[d.SecretKey] = true
+	}
+	t := es.Spec.Target.Template
+	if t == nil {
+		return known
+	}
+	for _, m := range []map[string]string{t.Data, t.Metadata.Labels, t.Metadata.Annotations} {
+		for k, text := range m {
+			known.names[k] = true
+			known.texts = append(known.texts, text)
+		}
+	}
+	for _, from := range t.TemplateFrom {
+		if from.Literal != nil {
+			known.texts = append(known.texts, *from.Literal)
+		}
+	}
+	return known
+}
+
+// nameOf quotes a known name, and describes any other by its length only.
+func nameOf(k string, known knownNames) string {
+	if known.names[k] || k != "" && slices.ContainsFunc(known.texts, func(text string) bool { return strings.Contains(text, k) }) {
+		return strconv.Quote(k)
+	}
+	return fmt.Sprintf("(a name templateFrom rendered, %d bytes, not shown: it may hold a value)", len(k))
 }
 
 func refusal(es *esv1.ExternalSecret, problems []string) error {

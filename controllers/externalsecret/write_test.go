@@ -87,8 +87,10 @@ func TestAPIError_DoesNotQuoteTheServer(t *testing.T) {
 
 // Labels a template rendered are checked before the write; the refusal names the label.
 func TestCheckMetadata(t *testing.T) {
+	// "bad key" is a remote name (fetched), "token" a label the spec names: both are quoted.
 	es := &esv1.ExternalSecret{}
-	out := &rendered{labels: map[string]string{"team": "payments", "token": "not a label value!"}, annotations: map[string]string{"ok": "x"}, data: map[string][]byte{"bad key": nil}}
+	es.Spec.Target.Template = &esv1.ExternalSecretTemplate{Metadata: esv1.ExternalSecretTemplateMetadata{Labels: map[string]string{"token": "{{ .x }}"}}}
+	out := &rendered{labels: map[string]string{"team": "payments", "token": "not a label value!"}, annotations: map[string]string{"ok": "x"}, data: map[string][]byte{"bad key": nil}, fetched: map[string][]byte{"bad key": nil}}
 	err := checkMetadata(es, out)
 	if err == nil || !strings.Contains(err.Error(), `Secret key "bad key" is not a valid key`) {
 		t.Errorf("data key: %v", err)
@@ -97,6 +99,19 @@ func TestCheckMetadata(t *testing.T) {
 	err = checkMetadata(es, out)
 	if err == nil || !strings.Contains(err.Error(), `the value of label "token" is not a valid label value`) || strings.Contains(err.Error(), "not a label value!") {
 		t.Errorf("label value: %v", err)
+	}
+	// A name templateFrom rendered may be a value in any encoding ({{ .password | upper }}):
+	// it is described by its length, never quoted.
+	value := "S3CR3T VALUE!"
+	for _, out := range []*rendered{
+		{data: map[string][]byte{value: nil}},
+		{labels: map[string]string{value: "x"}},
+		{annotations: map[string]string{value: "x"}},
+	} {
+		err := checkMetadata(es, out)
+		if err == nil || strings.Contains(err.Error(), value) || !strings.Contains(err.Error(), "a name templateFrom rendered, 13 bytes, not shown") {
+			t.Errorf("rendered name: %v", err)
+		}
 	}
 }
 

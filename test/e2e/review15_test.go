@@ -152,3 +152,24 @@ func TestReview15_TwoMergeExternalSecretsKeepEachOthersKeys(t *testing.T) {
 		t.Errorf("keys %v: another ExternalSecret's key or the hand-added key was lost", keys(s.Data))
 	}
 }
+
+// A key or label name that templateFrom renders from a value, transformed so that no
+// redaction can recognise it ("-" replaced by " "), and that Kubernetes would refuse, is
+// described by its length in the condition, never quoted.
+func TestReview15_RenderedNamesAreNotQuoted(t *testing.T) {
+	ctx := context.Background()
+	const value = "r15-name-S3cretPart-77"
+	for _, target := range []string{"Data", "Labels", "Annotations"} {
+		t.Run(target, func(t *testing.T) {
+			literal := `{{ .password | replace "-" " " }}: x`
+			ns, key := setupDB(t, ctx, value, func(es *esv1.ExternalSecret) {
+				es.Spec.Target.Template = &esv1.ExternalSecretTemplate{MergePolicy: "Merge", TemplateFrom: []esv1.TemplateFrom{{Literal: &literal, Target: target}}}
+			})
+			es := waitMessage(t, ctx, key, "a name templateFrom rendered, 22 bytes, not shown")
+			if msg := readyCondition(es).Message; strings.Contains(msg, "S3cretPart") {
+				t.Error("the condition quotes the rendered name, which holds the value")
+			}
+			assertNoSecret(t, ctx, ns, "db")
+		})
+	}
+}
