@@ -96,14 +96,7 @@ func TestClusterSecretStoreUnscoped_ReadsConditionFacts(t *testing.T) {
 	} {
 		store := &esv1.ClusterSecretStore{ObjectMeta: metav1.ObjectMeta{Name: "global"}, Spec: esv1.SecretStoreSpec{Conditions: tc.conds,
 			Provider: &esv1.SecretStoreProvider{Fake: &esv1.FakeProvider{}}}}
-		in, err := (&Builder{}).ForStore(ctx, store, OpLint)
-		if err != nil {
-			t.Fatal(err)
-		}
-		vs, err := set.Evaluate(ctx, in)
-		if err != nil {
-			t.Fatal(err)
-		}
+		vs := lintStore(t, ctx, set, store)
 		var paths []string
 		for _, v := range vs {
 			if v.Rule == "clustersecretstore-unscoped" {
@@ -142,14 +135,7 @@ func TestClusterSecretStoreUnscoped_TenantLabels(t *testing.T) {
 	} {
 		store := &esv1.ClusterSecretStore{ObjectMeta: metav1.ObjectMeta{Name: "g"}, Spec: esv1.SecretStoreSpec{
 			Conditions: []esv1.ClusterSecretStoreCondition{{NamespaceSelector: tc.sel}}, Provider: &esv1.SecretStoreProvider{Fake: &esv1.FakeProvider{}}}}
-		in, err := (&Builder{}).ForStore(ctx, store, OpLint)
-		if err != nil {
-			t.Fatal(err)
-		}
-		vs, err := set.Evaluate(ctx, in)
-		if err != nil {
-			t.Fatal(err)
-		}
+		vs := lintStore(t, ctx, set, store)
 		got := slices.ContainsFunc(vs, func(v Violation) bool {
 			return v.Rule == "clustersecretstore-unscoped" && strings.Contains(v.Message, "tenantLabels")
 		})
@@ -157,4 +143,18 @@ func TestClusterSecretStoreUnscoped_TenantLabels(t *testing.T) {
 			t.Errorf("%s: flagged = %v, want %v (%v)", tc.name, got, tc.opened, vs)
 		}
 	}
+}
+
+// lintStore evaluates the set on a ClusterSecretStore as `vigil lint` does.
+func lintStore(t *testing.T, ctx context.Context, set *Set, store *esv1.ClusterSecretStore) []Violation {
+	t.Helper()
+	in, err := (&Builder{}).ForStore(ctx, store, OpLint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs, err := set.Evaluate(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return vs
 }
