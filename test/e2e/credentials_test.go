@@ -5,11 +5,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
-	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -90,14 +88,22 @@ func TestCredentials_PlainHTTPStoreIsDenied(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t, ctx)
 	url, hits := plainHTTPListener(t)
+	rememberValue("s.plain-http-token") // never in a log, event or condition either
+	assertPlainVaultRefused(t, ctx, ns, url, hits, "s.plain-http-token", "store-plaintext-credentials")
+}
+
+// assertPlainVaultRefused creates a Vault store "plain" at the plain-http url (with a token
+// Secret) and an ExternalSecret "db" reading through it, waits until both are refused with a
+// message that says want, and checks that the host received no request.
+func assertPlainVaultRefused(t *testing.T, ctx context.Context, ns, url string, hits *atomic.Int32, token, want string) {
+	t.Helper()
 	create(t, ctx,
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "vault-token"}, StringData: map[string]string{"token": "s.plain-http-token"}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "vault-token"}, StringData: map[string]string{"token": token}},
 		plainVaultStore(ns, "plain", url),
 		externalSecret(ns, "db", "plain", "app/db", map[string]string{"password": "password"}),
 	)
-	rememberValue("s.plain-http-token") // never in a log, event or condition either
-	waitMessage(t, ctx, types.NamespacedName{Namespace: ns, Name: "db"}, "store-plaintext-credentials")
-	waitStoreMessage(t, ctx, types.NamespacedName{Namespace: ns, Name: "plain"}, "store-plaintext-credentials")
+	waitMessage(t, ctx, types.NamespacedName{Namespace: ns, Name: "db"}, want)
+	waitStoreMessage(t, ctx, types.NamespacedName{Namespace: ns, Name: "plain"}, want)
 	if n := hits.Load(); n != 0 {
 		t.Errorf("the plain-http host received %d requests", n)
 	}
@@ -117,46 +123,16 @@ func TestCredentials_ControllerRefusesHTTPHostsItDoesNotAllow(t *testing.T) {
 	if err := cp.Client.Update(ctx, p); err != nil {
 		t.Fatal(err)
 	}
-	if err := harness.WaitFor(ctx, waitTimeout, func(ctx context.Context) (bool, error) {
-		if err := cp.Client.Get(ctx, types.NamespacedName{Name: devHostsPolicy}, p); err != nil {
-			return false, err
-		}
-		c := apimeta.FindStatusCondition(p.Status.Conditions, "Ready")
-		return c != nil && c.Status == metav1.ConditionTrue && c.ObservedGeneration == p.Generation, nil
-	}); err != nil {
-		t.Fatalf("the widened policy was not compiled: %v", err)
-	}
+	// The widened policy is compiled before the store is created.
+	waitPolicy(t, ctx, p, "Ready=True for the widened spec", func(c *metav1.Condition) bool {
+		return c.Status == metav1.ConditionTrue && c.ObservedGeneration == p.Generation
+	})
 	t.Cleanup(func() {
 		_ = cp.Client.Get(context.Background(), types.NamespacedName{Name: devHostsPolicy}, p)
 		p.Spec = devHostsPolicyWith(harness.LoopbackHTTP...).Spec
 		_ = cp.Client.Update(context.Background(), p)
 	})
-	ns := newNamespace(t, ctx)
-	create(t, ctx,
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "vault-token"}, StringData: map[string]string{"token": "s.not-a-real-token"}},
-		plainVaultStore(ns, "plain", url),
-		externalSecret(ns, "db", "plain", "app/db", map[string]string{"password": "password"}),
-	)
-	waitStoreMessage(t, ctx, types.NamespacedName{Namespace: ns, Name: "plain"}, "--allow-insecure-store-hosts")
-	waitMessage(t, ctx, types.NamespacedName{Namespace: ns, Name: "db"}, "--allow-insecure-store-hosts")
-	if n := hits.Load(); n != 0 {
-		t.Errorf("the plain-http host received %d requests", n)
-	}
-}
-
-func waitStoreMessage(t *testing.T, ctx context.Context, key types.NamespacedName, want string) {
-	t.Helper()
-	s := &esv1.SecretStore{}
-	err := harness.WaitFor(ctx, waitTimeout, func(ctx context.Context) (bool, error) {
-		if err := cp.Client.Get(ctx, key, s); err != nil {
-			return false, err
-		}
-		c := apimeta.FindStatusCondition(s.Status.Conditions, esv1.ConditionReady)
-		return c != nil && c.Status == metav1.ConditionFalse && strings.Contains(c.Message, want), nil
-	})
-	if err != nil {
-		t.Fatalf("store %s never reported %q: %v (conditions: %s)", key, want, err, conditions(s.Status.Conditions))
-	}
+	assertPlainVaultRefused(t, ctx, newNamespace(t, ctx), url, hits, "s.not-a-real-token", "--allow-insecure-store-hosts")
 }
 
 // A VaultDynamicSecret whose Secret cannot be written (the target is someone else's Secret)
@@ -168,18 +144,8 @@ func waitStoreMessage(t *testing.T, ctx context.Context, key types.NamespacedNam
 func TestCredentials_VaultDynamicSecretFailedWritesLeaveNoLeases(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t, ctx)
-	pg, err := harness.StartPostgres()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pg.Close)
-	dbMount, authMount := "db-"+ns, "k8s-"+ns
-	if err := vlt.DatabaseEngine(ctx, pg, dbMount, "app", "1h"); err != nil {
-		t.Fatal(err)
-	}
-	if err := vlt.Policy(ctx, "creds-"+ns, fmt.Sprintf(`path "%s/creds/app" { capabilities = ["read"] }`, dbMount)); err != nil {
-		t.Fatal(err)
-	}
+	pg, dbMount := postgresBehindVault(t, ctx, ns)
+	authMount := "k8s-" + ns
 	create(t, ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "db-creds"}})
 	if err := vlt.KubernetesAuth(ctx, cp, authMount, ns); err != nil {
 		t.Fatal(err)
@@ -228,7 +194,8 @@ func TestCredentials_VaultDynamicSecretFailedWritesLeaveNoLeases(t *testing.T) {
 	rememberValue(string(getSecret(t, ctx, ns, "pg-login").Data["password"]))
 
 	var leases, roles int
-	err = harness.WaitFor(ctx, waitTimeout, func(ctx context.Context) (bool, error) {
+	err := harness.WaitFor(ctx, waitTimeout, func(ctx context.Context) (bool, error) {
+		var err error
 		if leases, err = liveLeases(ctx, dbMount+"/creds/app/"); err != nil {
 			return false, err
 		}
@@ -279,22 +246,10 @@ func TestCredentials_KubernetesBinaryValuesByteForByte(t *testing.T) {
 	}
 	blob = append(blob, 0xff, 0xfe, 0xc3, 0x28, 0x00, '"', '\\', 0x80)
 	keystore := append([]byte{0xfe, 0xed, 0xfe, 0xed}, blob[:64]...) // a JKS header, not UTF-8
-	create(t, ctx,
+	objs := kubernetesReader(ns, remote, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "list"}})
+	create(t, ctx, append(objs,
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: remote, Name: "binary", Labels: map[string]string{"kind": "binary"}},
 			Data: map[string][]byte{"cert.der": blob, "keystore.jks": keystore, "text": []byte("plain")}},
-		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "reader"}},
-		&rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: remote, Name: "read"},
-			Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "list"}}}},
-		&rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: remote, Name: "read"},
-			RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "read"},
-			Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: ns, Name: "reader"}}},
-		&esv1.SecretStore{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "remote"}, Spec: esv1.SecretStoreSpec{
-			Provider: &esv1.SecretStoreProvider{Kubernetes: &esv1.KubernetesProvider{
-				Server:          esv1.KubernetesServer{URL: cp.Config.Host, CABundle: cp.Config.CAData},
-				Auth:            &esv1.KubernetesAuth{ServiceAccount: &esv1.ServiceAccountSelector{Name: "reader"}},
-				RemoteNamespace: remote,
-			}},
-		}},
 		&esv1.ExternalSecret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "property"}, Spec: esv1.ExternalSecretSpec{
 			SecretStoreRef: esv1.SecretStoreRef{Name: "remote", Kind: esv1.SecretStoreKind},
 			Data:           []esv1.ExternalSecretData{{SecretKey: "cert", RemoteRef: esv1.ExternalSecretDataRemoteRef{Key: "binary", Property: "cert.der"}}},
@@ -303,7 +258,7 @@ func TestCredentials_KubernetesBinaryValuesByteForByte(t *testing.T) {
 			SecretStoreRef: esv1.SecretStoreRef{Name: "remote", Kind: esv1.SecretStoreKind},
 			DataFrom:       []esv1.ExternalSecretDataFromRemoteRef{{Extract: &esv1.ExternalSecretDataRemoteRef{Key: "binary"}}},
 		}},
-	)
+	)...)
 	for _, name := range []string{"property", "extract"} {
 		waitReason(t, ctx, types.NamespacedName{Namespace: ns, Name: name}, esv1.ReasonSecretSynced)
 	}

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,7 +15,6 @@ import (
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 	genv1alpha1 "github.com/vigil-dev/vigil/api/generators/v1alpha1"
-	"github.com/vigil-dev/vigil/test/harness"
 )
 
 // generatedSecret is an ExternalSecret with no store that reads one generator.
@@ -131,18 +129,7 @@ func TestSourceRef_EntryFromAnotherStore(t *testing.T) {
 func TestGenerator_VaultDynamicSecretPostgreSQL(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t, ctx)
-	pg, err := harness.StartPostgres()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pg.Close)
-	mount := "db-" + ns
-	if err := vlt.DatabaseEngine(ctx, pg, mount, "app", "1h"); err != nil {
-		t.Fatal(err)
-	}
-	if err := vlt.Policy(ctx, "creds-"+ns, fmt.Sprintf(`path "%s/creds/app" { capabilities = ["read"] }`, mount)); err != nil {
-		t.Fatal(err)
-	}
+	pg, mount := postgresBehindVault(t, ctx, ns)
 	tok, err := vlt.Admin.Auth().Token().CreateWithContext(ctx, &vaultapi.TokenCreateRequest{Policies: []string{"creds-" + ns}, TTL: "1h"})
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/base64"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +11,6 @@ import (
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 	genv1alpha1 "github.com/vigil-dev/vigil/api/generators/v1alpha1"
@@ -87,17 +85,8 @@ func TestGuardrails2_AmbientCredentialsBlocked(t *testing.T) {
 	if !strings.Contains(readyMessage(registry), "ECRAuthorizationToken "+ns+"/ecr") {
 		t.Errorf("the generator's message %q does not name the generator", readyMessage(registry))
 	}
-	reqs, err := moto.Requests()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range reqs {
-		body := r.Body
-		if r.Encoded {
-			b, _ := base64.StdEncoding.DecodeString(body)
-			body = string(b)
-		}
-		if r.Target() == "secretsmanager.GetSecretValue" && strings.Contains(body, key) {
+	for _, body := range servedBodies(t, "secretsmanager.GetSecretValue") {
+		if strings.Contains(body, key) {
 			t.Fatalf("moto served GetSecretValue for %s through a blocked store", key)
 		}
 	}
@@ -184,18 +173,7 @@ violation contains {"message": "never"} if {
 	count({1 | some i in numbers.range(1, 100000); some j in numbers.range(1, 100000); i == j + 200000}) > 0
 }`}},
 	}}
-	create(t, ctx, slow)
-	t.Cleanup(func() { _ = cp.Client.Delete(context.Background(), slow) })
-	err := harness.WaitFor(ctx, waitTimeout, func(ctx context.Context) (bool, error) {
-		if err := cp.Client.Get(ctx, client.ObjectKeyFromObject(slow), slow); err != nil {
-			return false, err
-		}
-		c := apimeta.FindStatusCondition(slow.Status.Conditions, "Ready")
-		return c != nil && c.Status == metav1.ConditionTrue, nil
-	})
-	if err != nil {
-		t.Fatalf("the slow policy is not in force: %v", err)
-	}
+	createPolicy(t, ctx, slow)
 	for _, ns := range []string{slowNS, otherNS} {
 		putRemote(t, ctx, ns+"/db", `{"password":"p-`+ns+`"}`)
 		create(t, ctx, awsStore(ns, "store"), externalSecret(ns, "db", "store", ns+"/db", map[string]string{"password": "password"}))

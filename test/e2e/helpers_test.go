@@ -2,10 +2,10 @@ package e2e
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +15,7 @@ import (
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -23,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+	policyv1alpha1 "github.com/vigil-dev/vigil/api/policy/v1alpha1"
 	"github.com/vigil-dev/vigil/test/harness"
 )
 
@@ -237,16 +239,31 @@ func harnessReadManifests(path string) ([]*unstructured.Unstructured, error) {
 
 func waitStoreReason(t *testing.T, ctx context.Context, key types.NamespacedName, reason string) *esv1.SecretStore {
 	t.Helper()
+	return waitStore(t, ctx, key, reason, func(c *metav1.Condition) bool { return c.Reason == reason })
+}
+
+// waitStoreMessage waits until the SecretStore is not Ready with a message that says want.
+func waitStoreMessage(t *testing.T, ctx context.Context, key types.NamespacedName, want string) *esv1.SecretStore {
+	t.Helper()
+	return waitStore(t, ctx, key, fmt.Sprintf("Ready=False saying %q", want), func(c *metav1.Condition) bool {
+		return c.Status == metav1.ConditionFalse && strings.Contains(c.Message, want)
+	})
+}
+
+// waitStore waits until the SecretStore's Ready condition satisfies ok (want says what ok
+// looks for, for the failure message) and returns the store.
+func waitStore(t *testing.T, ctx context.Context, key types.NamespacedName, want string, ok func(c *metav1.Condition) bool) *esv1.SecretStore {
+	t.Helper()
 	s := &esv1.SecretStore{}
 	err := harness.WaitFor(ctx, waitTimeout, func(ctx context.Context) (bool, error) {
 		if err := cp.Client.Get(ctx, key, s); err != nil {
 			return false, err
 		}
 		c := apimeta.FindStatusCondition(s.Status.Conditions, esv1.ConditionReady)
-		return c != nil && c.Reason == reason, nil
+		return c != nil && ok(c), nil
 	})
 	if err != nil {
-		t.Fatalf("waiting for store %s to reach %s: %v (conditions: %s)", key, reason, err, conditions(s.Status.Conditions))
+		t.Fatalf("waiting for store %s to reach %s: %v (conditions: %s)", key, want, err, conditions(s.Status.Conditions))
 	}
 	return s
 }
@@ -260,12 +277,7 @@ func storeMessage(s *esv1.SecretStore) string {
 
 // formOf decodes a query-protocol request body (STS).
 func formOf(r harness.Request) url.Values {
-	body := r.Body
-	if r.Encoded {
-		b, _ := base64.StdEncoding.DecodeString(body)
-		body = string(b)
-	}
-	form, _ := url.ParseQuery(body)
+	form, _ := url.ParseQuery(r.Text())
 	return form
 }
 
@@ -327,4 +339,87 @@ func waitMessage(t *testing.T, ctx context.Context, key types.NamespacedName, wa
 		t.Fatalf("waiting for ExternalSecret %s to report %q: %v; conditions: %s", key, want, err, conditions(es.Status.Conditions))
 	}
 	return es
+}
+
+// createPolicy creates a ClusterSecretPolicy, deletes it when the test ends, and waits until
+// the controller has compiled it: only then are the test's ExternalSecrets checked against it.
+func createPolicy(t *testing.T, ctx context.Context, pol *policyv1alpha1.ClusterSecretPolicy) {
+	t.Helper()
+	create(t, ctx, pol)
+	t.Cleanup(func() { _ = cp.Client.Delete(context.Background(), pol) })
+	waitPolicy(t, ctx, pol, "Ready=True", func(c *metav1.Condition) bool {
+		return c.Status == metav1.ConditionTrue && c.ObservedGeneration == pol.Generation
+	})
+}
+
+// waitPolicy waits until the ClusterSecretPolicy's Ready condition satisfies ok (want says
+// what ok looks for, for the failure message); pol is refreshed in place.
+func waitPolicy(t *testing.T, ctx context.Context, pol *policyv1alpha1.ClusterSecretPolicy, want string, ok func(c *metav1.Condition) bool) {
+	t.Helper()
+	err := harness.WaitFor(ctx, waitTimeout, func(ctx context.Context) (bool, error) {
+		if err := cp.Client.Get(ctx, client.ObjectKeyFromObject(pol), pol); err != nil {
+			return false, err
+		}
+		c := apimeta.FindStatusCondition(pol.Status.Conditions, "Ready")
+		return c != nil && ok(c), nil
+	})
+	if err != nil {
+		t.Fatalf("ClusterSecretPolicy %s never reached %s: %v (conditions: %s)", pol.Name, want, err, conditions(pol.Status.Conditions))
+	}
+}
+
+// servedBodies returns the bodies of the requests moto has served for the given operations
+// (X-Amz-Target, e.g. "secretsmanager.GetSecretValue"), to tell which names were read.
+func servedBodies(t *testing.T, targets ...string) []string {
+	t.Helper()
+	reqs, err := moto.Requests()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, r := range reqs {
+		if slices.Contains(targets, r.Target()) {
+			out = append(out, r.Text())
+		}
+	}
+	return out
+}
+
+// kubernetesReader returns the objects of a Kubernetes-provider SecretStore "remote" in ns
+// that reads the Secrets of namespace remote as ns's ServiceAccount "reader", which the
+// Role "read" in remote grants rule: the API server's RBAC decides what it may read.
+func kubernetesReader(ns, remote string, rule rbacv1.PolicyRule) []client.Object {
+	return []client.Object{
+		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "reader"}},
+		&rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: remote, Name: "read"}, Rules: []rbacv1.PolicyRule{rule}},
+		&rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: remote, Name: "read"},
+			RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "read"},
+			Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: ns, Name: "reader"}}},
+		&esv1.SecretStore{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "remote"}, Spec: esv1.SecretStoreSpec{
+			Provider: &esv1.SecretStoreProvider{Kubernetes: &esv1.KubernetesProvider{
+				Server:          esv1.KubernetesServer{URL: cp.Config.Host, CABundle: cp.Config.CAData},
+				Auth:            &esv1.KubernetesAuth{ServiceAccount: &esv1.ServiceAccountSelector{Name: "reader"}},
+				RemoteNamespace: remote,
+			}},
+		}},
+	}
+}
+
+// postgresBehindVault starts a PostgreSQL for the test and mounts Vault's database secrets
+// engine for it at "db-"+ns with a role "app", readable under the Vault policy "creds-"+ns.
+func postgresBehindVault(t *testing.T, ctx context.Context, ns string) (pg *harness.Postgres, mount string) {
+	t.Helper()
+	pg, err := harness.StartPostgres()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pg.Close)
+	mount = "db-" + ns
+	if err := vlt.DatabaseEngine(ctx, pg, mount, "app", "1h"); err != nil {
+		t.Fatal(err)
+	}
+	if err := vlt.Policy(ctx, "creds-"+ns, fmt.Sprintf(`path "%s/creds/app" { capabilities = ["read"] }`, mount)); err != nil {
+		t.Fatal(err)
+	}
+	return pg, mount
 }

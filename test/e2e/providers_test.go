@@ -73,21 +73,9 @@ func TestKubernetesProvider_ReadsAnotherNamespace(t *testing.T) {
 	ns, remote := newNamespace(t, ctx), newNamespace(t, ctx)
 	token := "remote-token-" + ns
 	rememberValue(token)
-	create(t, ctx,
+	objs := kubernetesReader(ns, remote, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get"}, ResourceNames: []string{"shared"}})
+	create(t, ctx, append(objs,
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: remote, Name: "shared"}, StringData: map[string]string{"api-token": token}},
-		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "reader"}},
-		&rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: remote, Name: "read"},
-			Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get"}, ResourceNames: []string{"shared"}}}},
-		&rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: remote, Name: "read"},
-			RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "read"},
-			Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: ns, Name: "reader"}}},
-		&esv1.SecretStore{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "remote"}, Spec: esv1.SecretStoreSpec{
-			Provider: &esv1.SecretStoreProvider{Kubernetes: &esv1.KubernetesProvider{
-				Server:          esv1.KubernetesServer{URL: cp.Config.Host, CABundle: cp.Config.CAData},
-				Auth:            &esv1.KubernetesAuth{ServiceAccount: &esv1.ServiceAccountSelector{Name: "reader"}},
-				RemoteNamespace: remote,
-			}},
-		}},
 		&esv1.ExternalSecret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "copy"}, Spec: esv1.ExternalSecretSpec{
 			SecretStoreRef: esv1.SecretStoreRef{Name: "remote", Kind: esv1.SecretStoreKind},
 			Data:           []esv1.ExternalSecretData{{SecretKey: "token", RemoteRef: esv1.ExternalSecretDataRemoteRef{Key: "shared", Property: "api-token"}}},
@@ -96,7 +84,7 @@ func TestKubernetesProvider_ReadsAnotherNamespace(t *testing.T) {
 			SecretStoreRef: esv1.SecretStoreRef{Name: "remote", Kind: esv1.SecretStoreKind},
 			Data:           []esv1.ExternalSecretData{{SecretKey: "x", RemoteRef: esv1.ExternalSecretDataRemoteRef{Key: "other"}}},
 		}},
-	)
+	)...)
 	waitSecretValue(t, ctx, ns, "copy", "token", token)
 	es := waitReason(t, ctx, types.NamespacedName{Namespace: ns, Name: "not-granted"}, esv1.ReasonSecretSyncedError)
 	if msg := readyMessage(es); !strings.Contains(msg, "Forbidden") {

@@ -3,6 +3,7 @@ package harness
 import (
 	"bufio"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -155,6 +156,15 @@ type Request struct {
 // Target is the AWS JSON protocol operation (X-Amz-Target), e.g.
 // "secretsmanager.GetSecretValue"; empty for query-protocol services such as STS.
 func (r Request) Target() string { return r.Headers["X-Amz-Target"] }
+
+// Text returns the body as sent, decoded when moto recorded it base64-encoded.
+func (r Request) Text() string {
+	if !r.Encoded {
+		return r.Body
+	}
+	b, _ := base64.StdEncoding.DecodeString(r.Body)
+	return string(b)
+}
 
 // Requests returns the requests moto has served since the last Reset.
 func (m *Moto) Requests() ([]Request, error) {
