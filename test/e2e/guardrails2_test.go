@@ -15,7 +15,6 @@ import (
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 	genv1alpha1 "github.com/vigil-dev/vigil/api/generators/v1alpha1"
 	policyv1alpha1 "github.com/vigil-dev/vigil/api/policy/v1alpha1"
-	"github.com/vigil-dev/vigil/test/harness"
 )
 
 // allowAmbientAWS is the suite's admin decision: the scenarios in e2e-* namespaces read moto
@@ -98,23 +97,6 @@ func TestGuardrails2_AmbientCredentialsBlocked(t *testing.T) {
 			t.Errorf("Secret %s was written although its source is blocked", name)
 		}
 	}
-}
-
-// waitClusterStoreReason waits for a ClusterSecretStore's Ready reason.
-func waitClusterStoreReason(t *testing.T, ctx context.Context, name, reason string) *esv1.ClusterSecretStore {
-	t.Helper()
-	s := &esv1.ClusterSecretStore{}
-	err := harness.WaitFor(ctx, waitTimeout, func(ctx context.Context) (bool, error) {
-		if err := cp.Client.Get(ctx, types.NamespacedName{Name: name}, s); err != nil {
-			return false, err
-		}
-		c := apimeta.FindStatusCondition(s.Status.Conditions, esv1.ConditionReady)
-		return c != nil && c.Reason == reason, nil
-	})
-	if err != nil {
-		t.Fatalf("waiting for ClusterSecretStore %s to reach %s: %v (conditions: %s)", name, reason, err, conditions(s.Status.Conditions))
-	}
-	return s
 }
 
 func fakeClusterStore(name string, conds ...esv1.ClusterSecretStoreCondition) *esv1.ClusterSecretStore {

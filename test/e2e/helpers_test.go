@@ -126,8 +126,14 @@ func create(t *testing.T, ctx context.Context, objs ...client.Object) {
 // after is not zero, a refresh or transition newer than after. It returns the object.
 func waitReason(t *testing.T, ctx context.Context, key types.NamespacedName, reason string) *esv1.ExternalSecret {
 	t.Helper()
+	return waitReasonFor(t, ctx, key, reason, waitTimeout)
+}
+
+// waitReasonFor is waitReason with its own timeout.
+func waitReasonFor(t *testing.T, ctx context.Context, key types.NamespacedName, reason string, timeout time.Duration) *esv1.ExternalSecret {
+	t.Helper()
 	es := &esv1.ExternalSecret{}
-	err := harness.WaitFor(ctx, waitTimeout, func(ctx context.Context) (bool, error) {
+	err := harness.WaitFor(ctx, timeout, func(ctx context.Context) (bool, error) {
 		if err := cp.Client.Get(ctx, key, es); err != nil {
 			return false, err
 		}
@@ -255,17 +261,31 @@ func waitStoreMessage(t *testing.T, ctx context.Context, key types.NamespacedNam
 func waitStore(t *testing.T, ctx context.Context, key types.NamespacedName, want string, ok func(c *metav1.Condition) bool) *esv1.SecretStore {
 	t.Helper()
 	s := &esv1.SecretStore{}
+	waitStoreObject(t, ctx, key, s, want, ok)
+	return s
+}
+
+// waitClusterStoreReason waits for a ClusterSecretStore's Ready reason.
+func waitClusterStoreReason(t *testing.T, ctx context.Context, name, reason string) *esv1.ClusterSecretStore {
+	t.Helper()
+	s := &esv1.ClusterSecretStore{}
+	waitStoreObject(t, ctx, types.NamespacedName{Name: name}, s, reason, func(c *metav1.Condition) bool { return c.Reason == reason })
+	return s
+}
+
+// waitStoreObject waits until the store's Ready condition satisfies ok, reading it into s.
+func waitStoreObject(t *testing.T, ctx context.Context, key types.NamespacedName, s esv1.GenericStore, want string, ok func(c *metav1.Condition) bool) {
+	t.Helper()
 	err := harness.WaitFor(ctx, waitTimeout, func(ctx context.Context) (bool, error) {
 		if err := cp.Client.Get(ctx, key, s); err != nil {
 			return false, err
 		}
-		c := apimeta.FindStatusCondition(s.Status.Conditions, esv1.ConditionReady)
+		c := apimeta.FindStatusCondition(s.GetStatus().Conditions, esv1.ConditionReady)
 		return c != nil && ok(c), nil
 	})
 	if err != nil {
-		t.Fatalf("waiting for store %s to reach %s: %v (conditions: %s)", key, want, err, conditions(s.Status.Conditions))
+		t.Fatalf("waiting for %s %s to reach %s: %v (conditions: %s)", s.GetKind(), key, want, err, conditions(s.GetStatus().Conditions))
 	}
-	return s
 }
 
 func storeMessage(s *esv1.SecretStore) string {

@@ -15,7 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	vaultapi "github.com/hashicorp/vault/api"
 	corev1 "k8s.io/api/core/v1"
-	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -176,23 +175,6 @@ func TestPaths_VaultDotSegmentsAreRefusedAndReadNothing(t *testing.T) {
 			t.Errorf("Vault was asked for %q: an escaping key was read", p)
 		}
 	}
-}
-
-// waitReasonFor is waitReason with its own timeout.
-func waitReasonFor(t *testing.T, ctx context.Context, key types.NamespacedName, reason string, timeout time.Duration) *esv1.ExternalSecret {
-	t.Helper()
-	es := &esv1.ExternalSecret{}
-	err := harness.WaitFor(ctx, timeout, func(ctx context.Context) (bool, error) {
-		if err := cp.Client.Get(ctx, key, es); err != nil {
-			return false, err
-		}
-		c := apimeta.FindStatusCondition(es.Status.Conditions, esv1.ConditionReady)
-		return c != nil && c.Reason == reason, nil
-	})
-	if err != nil {
-		t.Fatalf("waiting for ExternalSecret %s to reach %s: %v (conditions: %s)", key, reason, err, conditions(es.Status.Conditions))
-	}
-	return es
 }
 
 // In a namespace allowed only <tag>/payments/: an entry whose sourceRef store puts its key

@@ -13,7 +13,6 @@ import (
 	vaultapi "github.com/hashicorp/vault/api"
 
 	corev1 "k8s.io/api/core/v1"
-	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -170,18 +169,8 @@ func patchStore(t *testing.T, ctx context.Context, key types.NamespacedName, sto
 // waitReasonWithin is waitReason with a tighter bound: the reason must come this soon.
 func waitReasonWithin(t *testing.T, ctx context.Context, key types.NamespacedName, reason string, within time.Duration) *esv1.ExternalSecret {
 	t.Helper()
-	es := &esv1.ExternalSecret{}
 	start := time.Now()
-	err := harness.WaitFor(ctx, within, func(ctx context.Context) (bool, error) {
-		if err := cp.Client.Get(ctx, key, es); err != nil {
-			return false, err
-		}
-		c := apimeta.FindStatusCondition(es.Status.Conditions, esv1.ConditionReady)
-		return c != nil && c.Reason == reason && c.ObservedGeneration == es.Generation, nil
-	})
-	if err != nil {
-		t.Fatalf("ExternalSecret %s did not reach %s within %s: %v (conditions: %s)", key, reason, within, err, conditions(es.Status.Conditions))
-	}
+	es := waitReasonFor(t, ctx, key, reason, within)
 	t.Logf("%s reached %s after %s", key.Name, reason, time.Since(start).Round(time.Millisecond))
 	return es
 }
