@@ -67,6 +67,9 @@ func (e *Engine) Render(b *Budget, text string, data any) (string, error) {
 	if len(text) > e.limits.MaxText {
 		return "", &Error{msg: fmt.Sprintf("the template text is %d bytes, over the limit of %d", len(text), e.limits.MaxText), Limit: true}
 	}
+	if n := actionBytes(text); n > maxActionBytes {
+		return "", &Error{msg: fmt.Sprintf("the template's actions ({{ … }}) total %d bytes, over the limit of %d: keep long literal text outside the actions", n, maxActionBytes), Limit: true}
+	}
 	t, err := template.New("t").Option("missingkey=error").Funcs(e.funcs).Parse(text)
 	if err != nil {
 		return "", parseError(err)
@@ -233,4 +236,25 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// actionBytes is the number of bytes inside the template's actions ({{ … }}, or up to the
+// end of the text after an unclosed {{). Parsing costs about a hundred times those bytes
+// (a node per argument and per action, counted as 8 bytes each), while literal text
+// between actions costs little.
+func actionBytes(text string) int {
+	n := 0
+	for {
+		i := strings.Index(text, "{{")
+		if i < 0 {
+			return n
+		}
+		text = text[i+2:]
+		j := strings.Index(text, "}}")
+		if j < 0 {
+			return n + len(text)
+		}
+		n += j + 8 // an action costs more than its bytes: a node and its pipeline
+		text = text[j+2:]
+	}
 }

@@ -190,3 +190,25 @@ func TestRender_HeapStaysBounded(t *testing.T) {
 		t.Errorf("the heap grew by %d MiB while hostile templates ran, over the 64 MiB bound", grew>>20)
 	}
 }
+
+// Parsing costs about a hundred times the bytes of a template's actions: many actions, or
+// one action with many arguments, are refused before the parse, naming the limit; long
+// literal text between actions is not.
+func TestRender_ActionBytesAreBoundedBeforeParsing(t *testing.T) {
+	e := New(Defaults(), nil)
+	for _, text := range []string{
+		strings.Repeat("{{1}}", 20000),
+		"{{ list " + strings.Repeat("1 ", 40000) + "}}",
+		"{{ " + strings.Repeat("(", 70000),
+	} {
+		_, err := render(t, e, text, nil)
+		var te *Error
+		if !errors.As(err, &te) || !te.Limit || !strings.Contains(err.Error(), "over the limit of 65536: keep long literal text outside the actions") {
+			t.Errorf("%.30s…: error %v", text, err)
+		}
+	}
+	long := strings.Repeat("literal text ", 60000) + "{{ 1 }}"
+	if got, err := render(t, e, long, nil); err != nil || len(got) != len(long)-len("{{ 1 }}")+1 {
+		t.Errorf("long literal text: %d bytes, %v", len(got), err)
+	}
+}

@@ -51,6 +51,9 @@ const (
 	// maxValueDepth bounds how deeply a value may nest (JSON documents, lists of lists):
 	// the cost of printing a value grows with its depth.
 	maxValueDepth = 100
+	// maxActionBytes bounds the bytes inside a template's actions: parsing a megabyte of
+	// actions ({{ list 1 1 1 … }}, {{1}}{{1}}…) allocates over 100 MB before anything runs.
+	maxActionBytes = 64 << 10
 	// maxRegexpCost bounds len(pattern) × len(input) of a regexp function: Go's regexps
 	// run in time linear in the input, but with a factor that grows with the pattern.
 	maxRegexpCost = 1 << 26
