@@ -390,15 +390,18 @@ func namePrefix(p string) bool {
 // type): a statement grants them only if a Resource pattern matches the string "*".
 var resourcelessActions = []string{"BatchGetSecretValue", "GetRandomPassword", "ListSecrets"}
 
-// everyAction: is every Secrets Manager action granted (on some resource)?
+// everyAction: is every Secrets Manager action on secrets granted (on some resource)? The
+// actions without a resource type (ListSecrets, GetRandomPassword, BatchGetSecretValue) are
+// left out: `secretsmanager:*` on a prefix still lets the role delete, overwrite and share
+// (PutResourcePolicy) every secret under it, which is what the rule warns about, even though
+// ListSecrets needs Resource "*".
 func (e *iamEval) everyAction() ([]IAMFinding, error) {
 	verdict := func(certain bool) (bool, error) {
 		for _, a := range secretsManagerActions {
-			target := many(anyChar)
 			if slices.Contains(resourcelessActions, a) {
-				target = litGlob("*")
+				continue
 			}
-			l := e.layoutFor("secretsmanager:"+a, certain, []glob{target})
+			l := e.layoutFor("secretsmanager:"+a, certain, []glob{many(anyChar)})
 			_, found, err := findString(l.unions, l.granted)
 			if err != nil || !found {
 				return false, err

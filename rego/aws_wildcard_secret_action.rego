@@ -3,7 +3,9 @@
 # description: >-
 #   The store's role is allowed every Secrets Manager action (secretsmanager:*, *, a
 #   NotAction that leaves Secrets Manager out, ...) on some resource, after Deny statements
-#   and the permissions boundary; that includes writing and deleting secrets. A grant that
+#   and the permissions boundary; that includes writing, deleting and sharing secrets. The
+#   actions that take no resource (ListSecrets, GetRandomPassword, BatchGetSecretValue) are
+#   not required: secretsmanager:* on a prefix is flagged too. A grant that
 #   needs a Condition is a Warn that says so.
 # custom:
 #   id: aws-wildcard-secret-action
