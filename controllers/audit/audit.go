@@ -55,26 +55,19 @@ type PolicyReconciler struct {
 }
 
 // Reconcile compiles every policy; one that does not compile is marked and left out of
-// force (the previous set stays).
+// force (the previous set stays). The new set is put in force before any policy says
+// Ready=True, so that "Ready" means the policy already applies to the next admission and
+// reconcile.
 func (r *PolicyReconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
 	var list policyv1alpha1.ClusterSecretPolicyList
 	if err := r.Client.List(ctx, &list); err != nil {
 		return reconcile.Result{}, err
 	}
 	var good []policyv1alpha1.ClusterSecretPolicy
-	var errs []error
+	compileErrs := make([]error, len(list.Items))
 	for i := range list.Items {
-		p := &list.Items[i]
-		cond := metav1.Condition{Type: "Ready", Status: metav1.ConditionTrue, Reason: "Compiled", Message: "the policy compiled and is in force", ObservedGeneration: p.Generation}
-		if err := policy.CheckPolicy(ctx, *p); err != nil {
-			cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, "CompileFailed", err.Error()
-		} else {
-			good = append(good, *p)
-		}
-		before := p.DeepCopy()
-		apimeta.SetStatusCondition(&p.Status.Conditions, cond)
-		if err := r.Client.Status().Patch(ctx, p, client.MergeFrom(before)); err != nil {
-			errs = append(errs, client.IgnoreNotFound(err))
+		if compileErrs[i] = policy.CheckPolicy(ctx, list.Items[i]); compileErrs[i] == nil {
+			good = append(good, list.Items[i])
 		}
 	}
 	set, err := policy.NewSet(ctx, good)
@@ -83,7 +76,23 @@ func (r *PolicyReconciler) Reconcile(ctx context.Context, req reconcile.Request)
 	}
 	r.Policies.Set(set)
 	r.Audit.Trigger()
+	var errs []error
+	for i := range list.Items {
+		errs = append(errs, r.markCompiled(ctx, &list.Items[i], compileErrs[i]))
+	}
 	return reconcile.Result{}, errors.Join(errs...)
+}
+
+// markCompiled writes a policy's Ready condition: Compiled, or CompileFailed with the
+// compiler's message.
+func (r *PolicyReconciler) markCompiled(ctx context.Context, p *policyv1alpha1.ClusterSecretPolicy, compileErr error) error {
+	cond := metav1.Condition{Type: "Ready", Status: metav1.ConditionTrue, Reason: "Compiled", Message: "the policy compiled and is in force", ObservedGeneration: p.Generation}
+	if compileErr != nil {
+		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, "CompileFailed", compileErr.Error()
+	}
+	before := p.DeepCopy()
+	apimeta.SetStatusCondition(&p.Status.Conditions, cond)
+	return client.IgnoreNotFound(r.Client.Status().Patch(ctx, p, client.MergeFrom(before)))
 }
 
 // SetupWithManager registers the policy controller.
