@@ -64,7 +64,12 @@ func ExtractMap(value []byte, ref Ref, property string) (map[string][]byte, erro
 		return nil, fmt.Errorf("key %s: dataFrom.extract needs a JSON object, and the value is not one", ref)
 	}
 	out := map[string][]byte{}
+	tooMany := false
 	res.ForEach(func(k, v gjson.Result) bool {
+		if _, seen := out[k.Str]; !seen && len(out) >= MaxExtractKeys {
+			tooMany = true
+			return false
+		}
 		if v.Type == gjson.String {
 			out[k.Str] = []byte(v.Str)
 		} else {
@@ -72,8 +77,16 @@ func ExtractMap(value []byte, ref Ref, property string) (map[string][]byte, erro
 		}
 		return true
 	})
+	if tooMany {
+		return nil, LimitError("key %s: dataFrom.extract found more than %d keys in the value, the most one extract may return; select a part of it with remoteRef.property", ref, MaxExtractKeys)
+	}
 	return out, nil
 }
+
+// MaxExtractKeys is the most keys one dataFrom.extract may return: a value of a few
+// megabytes of one-byte fields ({"a":1,"b":1,…}) would otherwise become a map of a million
+// entries, hundreds of megabytes, before the Secret's size is checked.
+const MaxExtractKeys = 10000
 
 // Decode applies a decodingStrategy to a value.
 func Decode(value []byte, strategy esv1.ExternalSecretDecodingStrategy, ref Ref) ([]byte, error) {

@@ -222,3 +222,27 @@ func TestRewriteRegexpIsBounded(t *testing.T) {
 		t.Errorf("ordinary rename: %v, %v", got, err)
 	}
 }
+
+// An extract of a value with more keys than MaxExtractKeys is refused naming the limit,
+// without building the map; one at the limit is read whole.
+func TestExtractMapKeyLimit(t *testing.T) {
+	object := func(n int) []byte {
+		var b strings.Builder
+		b.WriteString("{")
+		for i := 0; i < n; i++ {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			fmt.Fprintf(&b, `"k%d":1`, i)
+		}
+		b.WriteString("}")
+		return []byte(b.String())
+	}
+	if m, err := ExtractMap(object(MaxExtractKeys), Ref{Key: "wide"}, ""); err != nil || len(m) != MaxExtractKeys {
+		t.Errorf("at the limit: %d keys, %v", len(m), err)
+	}
+	_, err := ExtractMap(object(MaxExtractKeys+1), Ref{Key: "wide"}, "")
+	if !errors.Is(err, ErrLimit) || !strings.Contains(err.Error(), "dataFrom.extract found more than 10000 keys") {
+		t.Errorf("over the limit: %v", err)
+	}
+}

@@ -173,3 +173,26 @@ func TestReview15_RenderedNamesAreNotQuoted(t *testing.T) {
 		})
 	}
 }
+
+// A remote JSON object with more keys than one extract may return (10,000) fails that
+// ExternalSecret naming the limit; the Secret is not written.
+func TestReview15_ExtractKeyCountIsBounded(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t, ctx)
+	var b strings.Builder
+	b.WriteString("{")
+	for i := 0; i <= 10000; i++ {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `"k%d":1`, i)
+	}
+	b.WriteString("}")
+	putRemote(t, ctx, ns+"/wide", b.String())
+	create(t, ctx, awsStore(ns, "store"))
+	es := externalSecret(ns, "wide", "store", "", nil)
+	es.Spec.DataFrom = []esv1.ExternalSecretDataFromRemoteRef{{Extract: &esv1.ExternalSecretDataRemoteRef{Key: ns + "/wide"}}}
+	create(t, ctx, es)
+	waitMessage(t, ctx, types.NamespacedName{Namespace: ns, Name: "wide"}, "dataFrom.extract found more than 10000 keys")
+	assertNoSecret(t, ctx, ns, "wide")
+}
