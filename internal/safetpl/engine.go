@@ -128,10 +128,42 @@ func (e *Engine) control(b *Budget) template.FuncMap {
 	}
 	for _, name := range slow {
 		if fn, ok := e.funcs[name]; ok {
-			f[name] = guarded(name, fn, func([]reflect.Value) error { return b.check() })
+			f[name] = throttled(fn, b)
 		}
 	}
 	return f
+}
+
+// slowCalls admits at most this many calls of the slow functions at once in the whole
+// process: derivePassword's scrypt takes 32 MiB per call and RSA key generation a core for
+// up to a second, so many templates calling them at once would grow the process with the
+// number of ExternalSecrets rather than stay at its steady size.
+var slowCalls = make(chan struct{}, 2)
+
+// throttled wraps a slow function: each call checks the pass's deadline, then waits for a
+// slot among slowCalls until that deadline.
+func throttled(fn any, b *Budget) any {
+	fv := reflect.ValueOf(fn)
+	ft := fv.Type()
+	return reflect.MakeFunc(ft, func(args []reflect.Value) []reflect.Value {
+		if err := b.check(); err != nil {
+			panic(err)
+		}
+		timer := time.NewTimer(time.Until(b.deadline))
+		defer timer.Stop()
+		select {
+		case slowCalls <- struct{}{}:
+		case <-timer.C:
+			panic(b.limits.deadlineError())
+		case <-b.ctx.Done():
+			panic(limitf("the sync was cancelled"))
+		}
+		defer func() { <-slowCalls }()
+		if ft.IsVariadic() {
+			return fv.CallSlice(args)
+		}
+		return fv.Call(args)
+	}).Interface()
 }
 
 // capWriter collects a template's output and fails a write that would take the pass over

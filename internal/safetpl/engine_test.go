@@ -212,3 +212,34 @@ func TestRender_ActionBytesAreBoundedBeforeParsing(t *testing.T) {
 		t.Errorf("long literal text: %d bytes, %v", len(got), err)
 	}
 }
+
+// The slow functions run at most two at a time in the process: many templates calling
+// them at once (derivePassword takes 32 MiB of scrypt per call) wait for a slot, within
+// their deadline. A stand-in for bcrypt records how many calls overlap.
+func TestRender_SlowCallsAreThrottled(t *testing.T) {
+	var now, peak atomic.Int64
+	slowFn := func(s string) string {
+		n := now.Add(1)
+		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+		}
+		time.Sleep(20 * time.Millisecond)
+		now.Add(-1)
+		return s
+	}
+	e := New(Defaults(), map[string]any{"bcrypt": slowFn})
+	errs := make(chan error, 8)
+	for i := 0; i < 8; i++ {
+		go func() {
+			_, err := e.Render(e.Budget(context.Background()), `{{ bcrypt "x" }}{{ bcrypt "y" }}`, nil)
+			errs <- err
+		}()
+	}
+	for i := 0; i < 8; i++ {
+		if err := <-errs; err != nil {
+			t.Errorf("render: %v", err)
+		}
+	}
+	if p := peak.Load(); p != 2 {
+		t.Errorf("%d slow calls ran at once, want 2", p)
+	}
+}
