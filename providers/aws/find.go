@@ -66,8 +66,12 @@ func (c *storeClient) findSecrets(ctx context.Context, ref providers.FindRef, ke
 			return nil, fmt.Errorf("reading %s: %s", aws.ToString(e.SecretId), aws.ToString(e.ErrorCode))
 		}
 		for _, v := range page.SecretValues {
-			name := strings.TrimPrefix(aws.ToString(v.Name), c.prefix)
-			if !keep(name) || !strings.HasPrefix(name, ref.Path) {
+			// The server's name filter is a case-insensitive prefix match, so a name may
+			// come back that is not under the store's prefix (PROD/… for prod/…): keep only
+			// names under it, compared as IAM and the prefix rule compare them.
+			full := aws.ToString(v.Name)
+			name := strings.TrimPrefix(full, c.prefix)
+			if !strings.HasPrefix(full, c.prefix) || !keep(name) || !strings.HasPrefix(name, ref.Path) {
 				continue
 			}
 			value := v.SecretBinary
