@@ -223,3 +223,34 @@ func TestCEL_CostLimitStopsRunawayExpressions(t *testing.T) {
 		t.Errorf("a runaway expression was not stopped by the cost limit: %v %v", fs, err)
 	}
 }
+
+// Each Rego module of a policy keeps its own action: a Warn module's rule stays Warn next
+// to a Deny module in the same ClusterSecretPolicy (all rules once took the last module's).
+func TestSet_EachRegoModuleKeepsItsAction(t *testing.T) {
+	ctx := context.Background()
+	module := func(pkg string) string {
+		return "package vigil.custom." + pkg + "\nimport rego.v1\nviolation contains {\"message\": \"" + pkg + "\"} if true"
+	}
+	for _, order := range [][]policyv1alpha1.RegoRule{
+		{{Name: "w", Module: module("warn_me"), Action: "Warn"}, {Name: "d", Module: module("deny_me"), Action: "Deny"}},
+		{{Name: "d", Module: module("deny_me"), Action: "Deny"}, {Name: "w", Module: module("warn_me"), Action: "Warn"}},
+		{{Name: "d", Module: module("deny_me")}, {Name: "w", Module: module("warn_me"), Action: "Warn"}},
+	} {
+		s, err := NewSet(ctx, []policyv1alpha1.ClusterSecretPolicy{policyWith(policyv1alpha1.ClusterSecretPolicySpec{Rego: order})})
+		if err != nil {
+			t.Fatal(err)
+		}
+		vs, err := s.Evaluate(ctx, Input{"kind": "ExternalSecret", "namespace": map[string]any{"name": "p"},
+			"object": map[string]any{"metadata": map[string]any{"name": "e"}, "spec": map[string]any{"refreshInterval": "1h"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]Action{}
+		for _, v := range vs {
+			got[v.Rule] = v.Action
+		}
+		if got["custom.warn_me"] != Warn || got["custom.deny_me"] != Deny {
+			t.Errorf("modules %s then %s: actions %v, want custom.warn_me=Warn custom.deny_me=Deny", order[0].Name, order[1].Name, got)
+		}
+	}
+}

@@ -23,8 +23,9 @@ type RegoModule struct {
 // `violation` set holds objects {message, path, action?}; its METADATA annotation (custom.id,
 // custom.action, custom.remediation, title) describes it.
 type RegoEngine struct {
-	query rego.PreparedEvalQuery
-	rules map[string]Rule // by package path below data.vigil, e.g. "rules.aws_wildcard_secret_resource"
+	query   rego.PreparedEvalQuery
+	rules   map[string]Rule   // by package path below data.vigil, e.g. "rules.aws_wildcard_secret_resource"
+	modules map[string]string // rule id -> name of the module that declares it
 }
 
 // CompileError is a policy that does not compile; its message has the compiler's file,
@@ -37,6 +38,7 @@ func (e *CompileError) Error() string { return e.Msg }
 func NewRegoEngine(ctx context.Context, modules []RegoModule) (*RegoEngine, error) {
 	parsed := map[string]*ast.Module{}
 	rules := map[string]Rule{}
+	declaredIn := map[string]string{}
 	for _, m := range modules {
 		mod, err := ast.ParseModuleWithOpts(m.Name, m.Source, ast.ParserOptions{RegoVersion: ast.RegoV1, ProcessAnnotation: true})
 		if err != nil {
@@ -52,6 +54,7 @@ func NewRegoEngine(ctx context.Context, modules []RegoModule) (*RegoEngine, erro
 		parsed[m.Name] = mod
 		if r, ok := ruleOf(mod, path); ok {
 			rules[path] = r
+			declaredIn[r.ID] = m.Name
 		}
 	}
 	caps := sandboxCapabilities()
@@ -69,7 +72,7 @@ func NewRegoEngine(ctx context.Context, modules []RegoModule) (*RegoEngine, erro
 	if err != nil {
 		return nil, &CompileError{Msg: err.Error()}
 	}
-	return &RegoEngine{query: q, rules: rules}, nil
+	return &RegoEngine{query: q, rules: rules, modules: declaredIn}, nil
 }
 
 // ruleOf reads a rule's description from its package METADATA; a package without an id
@@ -102,6 +105,18 @@ func (e *RegoEngine) Rules() map[string]Rule {
 	for _, r := range e.rules {
 		out[r.ID] = r
 	}
+	return out
+}
+
+// RulesOf lists the ids of the rules that the named module declares.
+func (e *RegoEngine) RulesOf(module string) []string {
+	var out []string
+	for id, m := range e.modules {
+		if m == module {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
 	return out
 }
 

@@ -103,7 +103,7 @@ func (s *Set) add(ctx context.Context, p policyv1alpha1.ClusterSecretPolicy) err
 		lib, _ := LibraryModules(rego.Library) // custom modules may import data.vigil.lib
 		mods = append(mods, lib...)
 		for _, r := range p.Spec.Rego {
-			mods = append(mods, RegoModule{Name: p.Name + "/" + r.Name + ".rego", Source: r.Module})
+			mods = append(mods, RegoModule{Name: regoModuleName(p.Name, r.Name), Source: r.Module})
 		}
 		eng, err := NewRegoEngine(ctx, mods)
 		if err != nil {
@@ -111,8 +111,10 @@ func (s *Set) add(ctx context.Context, p policyv1alpha1.ClusterSecretPolicy) err
 		}
 		custom := &customRego{eng: eng, builtin: s.rules}
 		cp.engines = append(cp.engines, custom)
+		// Each module's action applies to the rules that module declares, not to all of
+		// the policy's rules.
 		for _, r := range p.Spec.Rego {
-			for id := range eng.Rules() {
+			for _, id := range eng.RulesOf(regoModuleName(p.Name, r.Name)) {
 				if _, isBuiltin := s.rules[id]; !isBuiltin {
 					cp.actions[id] = actionOr(r.Action, Deny)
 				}
@@ -136,6 +138,10 @@ func (s *Set) add(ctx context.Context, p policyv1alpha1.ClusterSecretPolicy) err
 	}
 	return nil
 }
+
+// regoModuleName is the file name a policy's Rego module compiles under (it shows in
+// compiler messages).
+func regoModuleName(policyName, module string) string { return policyName + "/" + module + ".rego" }
 
 func actionOr(a policyv1alpha1.PolicyAction, def Action) Action {
 	if a == "" {
