@@ -73,4 +73,3 @@ func waitPolicyReady(t *testing.T, ctx context.Context, pol *policyv1alpha1.Clus
 		t.Fatalf("ClusterSecretPolicy %s never became Ready: %v", pol.Name, err)
 	}
 }
-
