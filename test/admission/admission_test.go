@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -37,6 +36,7 @@ var (
 	cp       *harness.ControlPlane
 	moto     *harness.Moto
 	c        client.Client // sees admission warnings
+	env      *harness.Env  // acts through c
 	warnings = &warningLog{}
 	certKey  = types.NamespacedName{Namespace: "vigil-system", Name: "vigil-webhook-cert"}
 )
@@ -113,6 +113,7 @@ func run(m *testing.M) int {
 	if c, err = client.New(cfg, client.Options{Scheme: cp.Client.Scheme()}); err != nil {
 		return fail(err)
 	}
+	env = &harness.Env{Client: c, Moto: moto, NamespacePrefix: "adm-"}
 	if err := waitWebhook(ctx); err != nil {
 		return fail(fmt.Errorf("the webhook never answered: %w", err))
 	}
@@ -131,30 +132,12 @@ func waitWebhook(ctx context.Context) error {
 
 func newNamespace(t *testing.T) string {
 	t.Helper()
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "adm-"}}
-	if err := c.Create(context.Background(), ns); err != nil {
-		t.Fatal(err)
-	}
-	return ns.Name
+	return env.T(t).NewNamespace()
 }
 
 func createRole(t *testing.T, name, policyFile string) string {
 	t.Helper()
-	ctx := context.Background()
-	cfg, _ := moto.AWSConfig(ctx)
-	doc, err := os.ReadFile(filepath.Join(harness.SeedDir(), policyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl := iam.NewFromConfig(cfg)
-	out, err := cl.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[]}`)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cl.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String("secrets"), PolicyDocument: aws.String(string(doc))}); err != nil {
-		t.Fatal(err)
-	}
-	return aws.ToString(out.Role.Arn)
+	return env.T(t).CreateMotoRole(name, policyFile)
 }
 
 // irsaStore is the seed's store in a namespace, with a ServiceAccount for role.

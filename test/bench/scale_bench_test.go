@@ -165,7 +165,7 @@ func awsCalls(b *testing.B, ctx context.Context, moto *harness.Moto, logDir stri
 	defer p.Stop()
 	waitAll(b, ctx, ns, n, "synced", synced)
 	calls := func() float64 {
-		v, err := p.Metric(metrics.ProviderAPICalls, `provider="AWS/SecretsManager"`)
+		v, err := p.Metric(metrics.ProviderAPICalls, map[string]string{"provider": "AWS/SecretsManager"})
 		if err != nil {
 			b.Fatal(err)
 		}

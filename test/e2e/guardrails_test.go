@@ -2,13 +2,9 @@ package e2e
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -27,24 +23,7 @@ import (
 // createRole creates an IAM role in moto with one of the seed IAM policies inline.
 func createRole(t *testing.T, ctx context.Context, name, policyFile string) string {
 	t.Helper()
-	cfg, err := moto.AWSConfig(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := os.ReadFile(filepath.Join(seedDir(), policyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := iam.NewFromConfig(cfg)
-	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::123456789012:oidc-provider/cluster"},"Action":"sts:AssumeRoleWithWebIdentity"}]}`
-	out, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(trust)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String("secrets"), PolicyDocument: aws.String(string(doc))}); err != nil {
-		t.Fatal(err)
-	}
-	return aws.ToString(out.Role.Arn)
+	return env.T(t).CreateMotoRole(name, policyFile)
 }
 
 // irsaSetup creates, in a new namespace, a ServiceAccount for role, the seed's store (IRSA)

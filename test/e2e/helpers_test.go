@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -12,11 +11,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	corev1 "k8s.io/api/core/v1"
-	eventsv1 "k8s.io/api/events/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -28,19 +24,14 @@ import (
 	"github.com/vigil-dev/vigil/test/harness"
 )
 
-const waitTimeout = 60 * time.Second
+const waitTimeout = harness.DefaultTimeout
 
 func seedDir() string { return harness.SeedDir() }
 
 // newNamespace creates a namespace for one test and deletes it afterwards.
 func newNamespace(t *testing.T, ctx context.Context) string {
 	t.Helper()
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "e2e-"}}
-	if err := cp.Client.Create(ctx, ns); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cp.Client.Delete(context.Background(), ns) })
-	return ns.Name
+	return env.T(t).NewNamespace()
 }
 
 func sm(t *testing.T, ctx context.Context) *secretsmanager.Client {
@@ -55,35 +46,22 @@ func sm(t *testing.T, ctx context.Context) *secretsmanager.Client {
 // putRemote creates or rotates a Secrets Manager secret in moto.
 func putRemote(t *testing.T, ctx context.Context, name, value string) {
 	t.Helper()
-	cfg, err := moto.AWSConfig(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	putRemoteWith(t, ctx, cfg, name, value)
+	env.T(t).PutRemote(name, value)
 }
 
 // putRemoteWith creates or rotates a Secrets Manager secret through cfg.
 func putRemoteWith(t *testing.T, ctx context.Context, cfg aws.Config, name, value string) {
 	t.Helper()
 	rememberValue(value)
-	c := secretsmanager.NewFromConfig(cfg)
-	_, err := c.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String(name), SecretString: aws.String(value)})
-	var nf *smtypes.ResourceNotFoundException
-	if errors.As(err, &nf) {
-		_, err = c.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(value)})
-	}
-	if err != nil {
-		t.Fatalf("storing %s in moto: %v", name, err)
+	if err := harness.PutSecretValue(ctx, cfg, name, value); err != nil {
+		t.Fatal(err)
 	}
 }
 
 // deleteRemote deletes a Secrets Manager secret in moto at once.
 func deleteRemote(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
-	_, err := sm(t, ctx).DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: aws.String(name), ForceDeleteWithoutRecovery: aws.Bool(true)})
-	if err != nil {
-		t.Fatalf("deleting %s in moto: %v", name, err)
-	}
+	env.T(t).DeleteRemote(name)
 }
 
 // awsStore is a SecretStore that reads Secrets Manager with the controller's default
@@ -115,122 +93,52 @@ func externalSecret(ns, name, store, key string, props map[string]string) *esv1.
 
 func create(t *testing.T, ctx context.Context, objs ...client.Object) {
 	t.Helper()
-	for _, o := range objs {
-		if err := cp.Client.Create(ctx, o); err != nil {
-			t.Fatalf("creating %T %s: %v", o, o.GetName(), err)
-		}
-	}
+	env.T(t).Create(objs...)
 }
 
-// waitReady waits until the ExternalSecret's Ready condition has the reason and, when
-// after is not zero, a refresh or transition newer than after. It returns the object.
+// waitReason waits until the ExternalSecret's Ready condition has the reason (for its
+// current generation) and returns it.
 func waitReason(t *testing.T, ctx context.Context, key types.NamespacedName, reason string) *esv1.ExternalSecret {
 	t.Helper()
-	return waitReasonFor(t, ctx, key, reason, waitTimeout)
+	return env.T(t).WaitReason(key, reason)
 }
 
 // waitReasonFor is waitReason with its own timeout.
 func waitReasonFor(t *testing.T, ctx context.Context, key types.NamespacedName, reason string, timeout time.Duration) *esv1.ExternalSecret {
 	t.Helper()
-	es := &esv1.ExternalSecret{}
-	err := harness.WaitFor(ctx, timeout, func(ctx context.Context) (bool, error) {
-		if err := cp.Client.Get(ctx, key, es); err != nil {
-			return false, err
-		}
-		c := apimeta.FindStatusCondition(es.Status.Conditions, esv1.ConditionReady)
-		return c != nil && c.Reason == reason && c.ObservedGeneration == es.Generation, nil
-	})
-	if err != nil {
-		t.Fatalf("waiting for ExternalSecret %s to reach %s: %v (conditions: %s)", key, reason, err, conditions(es.Status.Conditions))
-	}
-	return es
+	return env.T(t).WaitReasonWithin(key, reason, timeout)
 }
 
-func conditions(cs []metav1.Condition) string {
-	var parts []string
-	for _, c := range cs {
-		parts = append(parts, fmt.Sprintf("%s=%s %s: %s", c.Type, c.Status, c.Reason, c.Message))
-	}
-	return strings.Join(parts, "; ")
-}
+func conditions(cs []metav1.Condition) string { return harness.Conditions(cs) }
 
-func readyMessage(es *esv1.ExternalSecret) string {
-	if c := apimeta.FindStatusCondition(es.Status.Conditions, esv1.ConditionReady); c != nil {
-		return c.Message
-	}
-	return ""
-}
+func readyMessage(es *esv1.ExternalSecret) string { return harness.ReadyMessage(es.Status.Conditions) }
 
 func getSecret(t *testing.T, ctx context.Context, ns, name string) *corev1.Secret {
 	t.Helper()
-	s := &corev1.Secret{}
-	if err := cp.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, s); err != nil {
-		t.Fatalf("reading Secret %s/%s: %v", ns, name, err)
-	}
-	return s
+	return env.T(t).Secret(ns, name)
 }
 
-// waitSecret waits until the Secret's key holds want.
+// waitSecretValue waits until the Secret's key holds want.
 func waitSecretValue(t *testing.T, ctx context.Context, ns, name, key, want string) *corev1.Secret {
 	t.Helper()
-	s := &corev1.Secret{}
-	err := harness.WaitFor(ctx, waitTimeout, func(ctx context.Context) (bool, error) {
-		if err := cp.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, s); err != nil {
-			return false, client.IgnoreNotFound(err)
-		}
-		return string(s.Data[key]) == want, nil
-	})
-	if err != nil {
-		// Never print values: say only whether the key is there.
-		_, has := s.Data[key]
-		t.Fatalf("waiting for Secret %s/%s key %s to hold the expected value: %v (key present: %v)", ns, name, key, err, has)
-	}
-	return s
+	return env.T(t).WaitSecretValue(ns, name, key, want)
 }
 
 func waitGone(t *testing.T, ctx context.Context, obj client.Object) {
 	t.Helper()
-	err := harness.WaitFor(ctx, waitTimeout, func(ctx context.Context) (bool, error) {
-		err := cp.Client.Get(ctx, client.ObjectKeyFromObject(obj), obj)
-		return apierrors.IsNotFound(err), client.IgnoreNotFound(err)
-	})
-	if err != nil {
-		t.Fatalf("waiting for %T %s to be deleted: %v", obj, obj.GetName(), err)
-	}
+	env.T(t).WaitGone(obj)
 }
 
 // forceSync sets the force-sync annotation to a new value, as a user would.
 func forceSync(t *testing.T, ctx context.Context, key types.NamespacedName) {
 	t.Helper()
-	es := &esv1.ExternalSecret{}
-	if err := cp.Client.Get(ctx, key, es); err != nil {
-		t.Fatal(err)
-	}
-	patch := client.MergeFrom(es.DeepCopy())
-	if es.Annotations == nil {
-		es.Annotations = map[string]string{}
-	}
-	es.Annotations[esv1.AnnotationForceSync] = time.Now().Format(time.RFC3339Nano)
-	if err := cp.Client.Patch(ctx, es, patch); err != nil {
-		t.Fatal(err)
-	}
+	env.T(t).ForceSync(key)
 }
 
-// waitSynced waits for a sync newer than the one in status.syncedResourceVersion `after`.
+// waitSyncedSince waits for a sync newer than the one in status.syncedResourceVersion previous.
 func waitSyncedSince(t *testing.T, ctx context.Context, key types.NamespacedName, previous string) *esv1.ExternalSecret {
 	t.Helper()
-	es := &esv1.ExternalSecret{}
-	err := harness.WaitFor(ctx, waitTimeout, func(ctx context.Context) (bool, error) {
-		if err := cp.Client.Get(ctx, key, es); err != nil {
-			return false, err
-		}
-		c := apimeta.FindStatusCondition(es.Status.Conditions, esv1.ConditionReady)
-		return c != nil && c.Reason == esv1.ReasonSecretSynced && es.Status.SyncedResourceVersion != previous, nil
-	})
-	if err != nil {
-		t.Fatalf("waiting for a new sync of %s: %v (conditions: %s)", key, err, conditions(es.Status.Conditions))
-	}
-	return es
+	return env.T(t).WaitSyncedSince(key, previous)
 }
 
 func applyFile(ctx context.Context, path string) ([]*unstructured.Unstructured, error) {
@@ -245,7 +153,7 @@ func harnessReadManifests(path string) ([]*unstructured.Unstructured, error) {
 
 func waitStoreReason(t *testing.T, ctx context.Context, key types.NamespacedName, reason string) *esv1.SecretStore {
 	t.Helper()
-	return waitStore(t, ctx, key, reason, func(c *metav1.Condition) bool { return c.Reason == reason })
+	return env.T(t).WaitStoreReason(key, reason)
 }
 
 // waitStoreMessage waits until the SecretStore is not Ready with a message that says want.
@@ -276,16 +184,7 @@ func waitClusterStoreReason(t *testing.T, ctx context.Context, name, reason stri
 // waitStoreObject waits until the store's Ready condition satisfies ok, reading it into s.
 func waitStoreObject(t *testing.T, ctx context.Context, key types.NamespacedName, s esv1.GenericStore, want string, ok func(c *metav1.Condition) bool) {
 	t.Helper()
-	err := harness.WaitFor(ctx, waitTimeout, func(ctx context.Context) (bool, error) {
-		if err := cp.Client.Get(ctx, key, s); err != nil {
-			return false, err
-		}
-		c := apimeta.FindStatusCondition(s.GetStatus().Conditions, esv1.ConditionReady)
-		return c != nil && ok(c), nil
-	})
-	if err != nil {
-		t.Fatalf("waiting for %s %s to reach %s: %v (conditions: %s)", s.GetKind(), key, want, err, conditions(s.GetStatus().Conditions))
-	}
+	env.T(t).WaitStore(key, s, want, ok)
 }
 
 func storeMessage(s *esv1.SecretStore) string {
@@ -310,21 +209,7 @@ func waitEvent(t *testing.T, ctx context.Context, ns, name, reason string) {
 // waitEventOn waits for an event with the reason about an object of a kind.
 func waitEventOn(t *testing.T, ctx context.Context, ns, kind, name, reason string) {
 	t.Helper()
-	err := harness.WaitFor(ctx, waitTimeout, func(ctx context.Context) (bool, error) {
-		var list eventsv1.EventList
-		if err := cp.Client.List(ctx, &list, client.InNamespace(ns)); err != nil {
-			return false, err
-		}
-		for _, e := range list.Items {
-			if e.Regarding.Kind == kind && e.Regarding.Name == name && e.Reason == reason {
-				return true, nil
-			}
-		}
-		return false, nil
-	})
-	if err != nil {
-		t.Fatalf("no %s event for %s %s/%s: %v", reason, kind, ns, name, err)
-	}
+	env.T(t).WaitEvent(ns, kind, name, reason)
 }
 
 // setupDB creates the common scenario: a namespace, the remote secret <ns>/db holding
@@ -344,21 +229,10 @@ func setupDB(t *testing.T, ctx context.Context, password string, tune func(*esv1
 }
 
 // waitMessage waits until the ExternalSecret's Ready condition is not true and its message
-// contains want (a first pass may fail for another reason, e.g. a store not cached yet).
+// contains want.
 func waitMessage(t *testing.T, ctx context.Context, key types.NamespacedName, want string) *esv1.ExternalSecret {
 	t.Helper()
-	es := &esv1.ExternalSecret{}
-	err := harness.WaitFor(ctx, waitTimeout, func(ctx context.Context) (bool, error) {
-		if err := cp.Client.Get(ctx, key, es); err != nil {
-			return false, client.IgnoreNotFound(err)
-		}
-		c := apimeta.FindStatusCondition(es.Status.Conditions, esv1.ConditionReady)
-		return c != nil && c.Status != metav1.ConditionTrue && strings.Contains(c.Message, want), nil
-	})
-	if err != nil {
-		t.Fatalf("waiting for ExternalSecret %s to report %q: %v; conditions: %s", key, want, err, conditions(es.Status.Conditions))
-	}
-	return es
+	return env.T(t).WaitMessage(key, want)
 }
 
 // createPolicy creates a ClusterSecretPolicy, deletes it when the test ends, and waits until

@@ -26,6 +26,7 @@ var (
 	moto       *harness.Moto
 	vlt        *harness.Vault
 	metricsURL string // the controller's /metrics
+	env        *harness.Env
 
 	// startController starts the suite's controller; stopController stops the running one.
 	startController func() (func(), error)
@@ -86,6 +87,7 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
+	env = &harness.Env{Client: cp.Client, Moto: moto, MetricsURL: metricsURL, RememberValue: rememberValue}
 	startController = func() (func(), error) {
 		return harness.StartController(cp.Config, harness.RegistryForControlPlane(rec, cp.Config.Host), rec, o)
 	}

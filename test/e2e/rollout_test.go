@@ -348,27 +348,8 @@ func counter(t *testing.T, name string, labels map[string]string) float64 {
 	return metricValue(t, name, labels)
 }
 
-// metricValue reads the first series of a gauge or counter whose labels include labels.
+// metricValue reads sum(name{labels}) from the controller's /metrics, exact labels.
 func metricValue(t *testing.T, name string, labels map[string]string) float64 {
 	t.Helper()
-	f, ok := scrape(t)[name]
-	if !ok {
-		return 0
-	}
-	for _, m := range f.Metric {
-		match := true
-		for _, l := range m.Label {
-			if want, ok := labels[l.GetName()]; ok && want != l.GetValue() {
-				match = false
-			}
-		}
-		switch {
-		case !match:
-		case m.Gauge != nil:
-			return m.Gauge.GetValue()
-		case m.Counter != nil:
-			return m.Counter.GetValue()
-		}
-	}
-	return 0
+	return env.T(t).MetricValue(name, labels)
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -18,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+	"github.com/vigil-dev/vigil/metrics"
 	"github.com/vigil-dev/vigil/test/harness"
 )
 
@@ -148,19 +148,17 @@ func waitShardHolders(t *testing.T, ctx context.Context, ns string, ok func([]st
 	return slices.Clone(holders)
 }
 
-var syncCallsLine = regexp.MustCompile(`^externalsecret_sync_calls_total\{name="([^"]+)",namespace="([^"]+)"\} (\S+)$`)
-
 // syncedBy returns the ExternalSecrets of ns that a process has synced, from its metrics.
 func syncedBy(t *testing.T, p *harness.Process, ns string) map[string]bool {
 	t.Helper()
-	lines, err := p.MetricLines("externalsecret_sync_calls_total")
+	families, err := p.Scrape(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := map[string]bool{}
-	for _, l := range lines {
-		if m := syncCallsLine.FindStringSubmatch(l); m != nil && m[2] == ns && m[3] != "0" {
-			out[m[1]] = true
+	for _, s := range families.Series(metrics.ExternalSecretSyncCalls, map[string]string{"namespace": ns}) {
+		if s.Value != 0 {
+			out[s.Labels["name"]] = true
 		}
 	}
 	return out

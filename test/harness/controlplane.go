@@ -1,14 +1,12 @@
 package harness
 
 import (
-	"context"
 	"fmt"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -131,29 +129,4 @@ func (cp *ControlPlane) Stop() error {
 		_ = cp.kcm.Wait()
 	}
 	return cp.Env.Stop()
-}
-
-// WaitFor polls cond every 100ms until it returns true or the timeout passes. It is for
-// waiting on eventually-consistent state, never for asserting speed.
-func WaitFor(ctx context.Context, timeout time.Duration, cond func(context.Context) (bool, error)) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	var lastErr error
-	for {
-		ok, err := cond(ctx)
-		if ok {
-			return nil
-		}
-		if err != nil {
-			lastErr = err
-		}
-		select {
-		case <-ctx.Done():
-			if lastErr != nil {
-				return fmt.Errorf("timed out after %s; last error: %w", timeout, lastErr)
-			}
-			return fmt.Errorf("timed out after %s", timeout)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
 }

@@ -1,10 +1,36 @@
-// Package harness starts the real parts Vigil's tests run against: a kube-apiserver and
-// etcd built from Go modules (through envtest), optionally kube-controller-manager for
-// garbage collection, a moto server for AWS, and Vigil's controller itself. Each test
-// package starts them once in TestMain.
+// Package harness is Vigil's one test harness: every test suite (test/e2e, test/admission,
+// test/chart, test/bench) and the demo program import it.
 //
+// It starts the real parts the tests run against, once per package in TestMain: a
+// kube-apiserver and etcd built from Go modules (StartControlPlane, through envtest),
+// optionally kube-controller-manager for garbage collection, a moto server for AWS
+// (StartMoto), a Vault dev server (StartVault), PostgreSQL (StartPostgres) and Vigil's
+// controller in the process (StartController) or as its own process (StartVigil).
 // A missing binary is a failure, not a skip: `make test` builds them first, and a suite
 // that silently skipped its real parts would prove nothing.
+//
+// An Env holds what tests act on (client, moto, the controller's /metrics). Its methods take
+// a context and return errors, for programs; env.T(t) binds it to one test, and T's methods
+// fail the test instead and clean up after it:
+//
+//   - NewNamespace: a namespace with a generated name, deleted when the test ends.
+//   - Create, CreateCluster (cluster-scoped, deleted at the end), Apply (a manifest file,
+//     server-side apply), Get, Secret, Delete.
+//   - ForceSync: the force-sync annotation, as a user sets it.
+//   - WaitReason, WaitReasonWithin, WaitMessage, WaitSyncedSince, WaitRefreshedSince:
+//     an ExternalSecret's Ready condition; WaitExternalSecret for any condition.
+//   - WaitSecretValue (never prints the value), WaitGone, WaitEvent (events.k8s.io),
+//     WaitStore, WaitStoreReason.
+//   - PutRemote, DeleteRemote, CreateMotoRole: Secrets Manager values and IAM roles in moto.
+//   - Scrape, MetricValue: the controller's /metrics parsed with expfmt; Families.Value is
+//     PromQL's sum(name{labels}) with exact label values.
+//   - Eventually(what, cond): wait for a positive signal, then assert.
+//   - Consistently(what, window, cond): the "nothing happens" assertion; call it after a
+//     positive signal that the controller has processed the change, with a short window
+//     that covers only what may still follow that signal (see HoldsFor).
+//
+// WaitFor and HoldsFor are the plain forms of Eventually and Consistently, built on
+// k8s.io/apimachinery/pkg/util/wait. No helper sleeps a fixed time.
 package harness
 
 import (

@@ -2,10 +2,8 @@ package harness
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -146,57 +144,18 @@ func (p *Process) PeakRSS() (int64, error) {
 	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", p.cmd.Process.Pid)
 }
 
-// Metric sums the samples of a metric on the process's /metrics whose labels contain
-// every "name=\"value\"" pair given.
-func (p *Process) Metric(name string, labels ...string) (float64, error) {
-	body, err := p.scrape()
-	return SumMetric(body, name, labels...), err
-}
-
-// MetricLines returns the sample lines of a metric on /metrics.
-func (p *Process) MetricLines(name string) ([]string, error) {
-	body, err := p.scrape()
-	var out []string
-	for line := range bytes.Lines(body) {
-		if l := strings.TrimSpace(string(line)); isSample(l, name) {
-			out = append(out, l)
-		}
-	}
-	return out, err
-}
-
-func (p *Process) scrape() ([]byte, error) {
-	resp, err := http.Get(p.MetricsURL)
+// Metric reads sum(name{labels}) from the process's /metrics, parsed with expfmt and
+// matched on exact label values (see Families.Value).
+func (p *Process) Metric(name string, labels map[string]string) (float64, error) {
+	f, err := p.Scrape(context.Background())
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
-	defer resp.Body.Close()
-	return io.ReadAll(resp.Body)
+	v, _ := f.Value(name, labels)
+	return v, nil
 }
 
-func isSample(line, name string) bool {
-	return strings.HasPrefix(line, name+"{") || strings.HasPrefix(line, name+" ")
-}
-
-// SumMetric sums the samples of a metric in a Prometheus text exposition whose labels
-// contain every pair given.
-func SumMetric(body []byte, name string, labels ...string) float64 {
-	var sum float64
-	for line := range bytes.Lines(body) {
-		l := strings.TrimSpace(string(line))
-		if !isSample(l, name) {
-			continue
-		}
-		ok := true
-		for _, want := range labels {
-			ok = ok && strings.Contains(l, want)
-		}
-		if !ok {
-			continue
-		}
-		if v, err := strconv.ParseFloat(l[strings.LastIndexByte(l, ' ')+1:], 64); err == nil {
-			sum += v
-		}
-	}
-	return sum
+// Scrape reads the process's /metrics.
+func (p *Process) Scrape(ctx context.Context) (Families, error) {
+	return ScrapeMetrics(ctx, p.MetricsURL)
 }
