@@ -21,12 +21,13 @@ $(CONTROLLER_GEN): hack/tools/gen/go.mod
 	cd hack/tools/gen && go build -o $(CONTROLLER_GEN) sigs.k8s.io/controller-tools/cmd/controller-gen
 
 .PHONY: generate
-generate: $(CONTROLLER_GEN) ## Regenerate v1beta1 types, deepcopy, CRDs (config/crd), RBAC (config/rbac), the chart's copies of them and docs/configuration.md.
+generate: $(CONTROLLER_GEN) ## Regenerate v1beta1 types, deepcopy, CRDs (config/crd), RBAC (config/rbac), the chart's copies of them, the alerts and dashboard (alerts/, the chart's) and docs/configuration.md.
 	./hack/gen-v1beta1.sh
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
 	$(CONTROLLER_GEN) crd:allowDangerousTypes=false paths=./api/... output:crd:artifacts:config=config/crd
 	$(CONTROLLER_GEN) rbac:roleName=vigil-controller paths=./controllers/... output:rbac:artifacts:config=config/rbac
 	go run ./hack/chart-sync
+	go run ./hack/alerts-gen
 	go test ./cmd/vigil -run '^TestConfigurationReference$$' -update -count=1 >/dev/null
 
 .PHONY: verify
@@ -36,9 +37,9 @@ verify: generate ## Fail when generated files, go.mod or formatting drift from t
 	go vet ./...
 	@if [ -d ../shared/fixtures/seed ] && ! diff -r ../shared/fixtures/seed test/fixtures/seed; then \
 	  echo "test/fixtures/seed differs from shared/fixtures/seed: copy the shared seed manifests again."; exit 1; fi
-	@if [ -n "$$(git status --porcelain -- api config charts docs go.mod go.sum)" ]; then \
+	@if [ -n "$$(git status --porcelain -- alerts api config charts docs go.mod go.sum)" ]; then \
 	  echo "Generated files or go.mod differ from what 'make generate' / 'go mod tidy' produce:"; \
-	  git status --porcelain -- api config charts docs go.mod go.sum; git diff --stat -- api config charts docs go.mod go.sum; \
+	  git status --porcelain -- alerts api config charts docs go.mod go.sum; git diff --stat -- alerts api config charts docs go.mod go.sum; \
 	  echo "Run 'make generate && go mod tidy' and commit the result."; exit 1; fi
 
 .PHONY: test-assets

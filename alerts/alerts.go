@@ -1,6 +1,7 @@
-// Package alerts ships Vigil's Prometheus alert rules. The source is a PrometheusRule
-// (vigil.prometheusrule.yaml, what the Helm chart installs); RuleFile turns it into the plain
-// rule file promtool and Prometheus read, so both are one source.
+// Package alerts ships Vigil's Prometheus alert rules as `make generate` renders them from
+// alerts/mixin with the chart's default tuning, for a release named vigil: a PrometheusRule
+// (vigil.prometheusrule.yaml) and the same groups as a plain rule file (vigil.rules.yaml),
+// which promtool tests. The chart renders the same rules from its values.
 package alerts
 
 import (
@@ -12,6 +13,13 @@ import (
 
 //go:embed vigil.prometheusrule.yaml
 var prometheusRule []byte
+
+//go:embed vigil.rules.yaml
+var ruleFile []byte
+
+// Job is the job label the shipped rules select (the metrics Service of a release named
+// vigil, as the chart's ServiceMonitor scrapes it): series fed to the rules carry it.
+const Job = "vigil-metrics"
 
 // PrometheusRule returns the PrometheusRule manifest.
 func PrometheusRule() []byte { return prometheusRule }
@@ -50,10 +58,4 @@ func Groups() ([]Group, error) {
 }
 
 // RuleFile returns the rule groups as a Prometheus rule file.
-func RuleFile() ([]byte, error) {
-	groups, err := Groups()
-	if err != nil {
-		return nil, err
-	}
-	return yaml.Marshal(map[string][]Group{"groups": groups})
-}
+func RuleFile() ([]byte, error) { return ruleFile, nil }

@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/vigil-dev/vigil/alerts/mixin"
 )
 
 func repoRoot(t *testing.T) string {
@@ -24,39 +26,31 @@ func promtool(t *testing.T) string {
 	return bin
 }
 
-// writeRules writes the rule file and the promtool tests into one folder.
-func writeRules(t *testing.T) string {
-	dir := t.TempDir()
-	rules, err := RuleFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "vigil.rules.yaml"), rules, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	tests, err := os.ReadFile(filepath.Join("tests", "vigil.rules.test.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "vigil.rules.test.yaml"), tests, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
+const testFile = "tests/vigil.rules.test.yaml"
 
 func TestPromtool_CheckRules(t *testing.T) {
-	dir := writeRules(t)
-	out, err := exec.Command(promtool(t), "check", "rules", filepath.Join(dir, "vigil.rules.yaml")).CombinedOutput()
+	out, err := exec.Command(promtool(t), "check", "rules", "vigil.rules.yaml").CombinedOutput()
 	if err != nil {
 		t.Fatalf("promtool check rules: %v\n%s", err, out)
 	}
 }
 
+// The test file names ../vigil.rules.yaml, the generated file itself.
 func TestPromtool_UnitTests(t *testing.T) {
-	dir := writeRules(t)
-	out, err := exec.Command(promtool(t), "test", "rules", filepath.Join(dir, "vigil.rules.test.yaml")).CombinedOutput()
+	out, err := exec.Command(promtool(t), "test", "rules", testFile).CombinedOutput()
 	if err != nil {
 		t.Fatalf("promtool test rules: %v\n%s", err, out)
+	}
+}
+
+// The shipped files select the job Job names, which is what the chart's default selector
+// gives a release named vigil.
+func TestRules_SelectTheDefaultReleasesJob(t *testing.T) {
+	if got, want := mixin.JobSelectorFor("vigil"), `job="`+Job+`"`; got != want {
+		t.Fatalf("mixin.JobSelectorFor(vigil) = %s, alerts.Job says %s", got, want)
+	}
+	if !strings.Contains(string(ruleFile), `up{job="`+Job+`"} == 1`) {
+		t.Errorf("vigil.rules.yaml: VigilControllerDown does not select job %q; run `make generate`", Job)
 	}
 }
 
@@ -67,7 +61,7 @@ func TestAlerts_FollowConventions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tests, err := os.ReadFile(filepath.Join("tests", "vigil.rules.test.yaml"))
+	tests, err := os.ReadFile(testFile)
 	if err != nil {
 		t.Fatal(err)
 	}

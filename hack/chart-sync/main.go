@@ -6,11 +6,10 @@
 //   - config/rbac/role.yaml       → files/rbac/<part>-rules.yaml, split by what needs them
 //     (syncRBAC): the chart grants each part only when it is used
 //   - config/webhook/*.yaml       → files/webhook-rules.yaml (the webhook's rules)
-//   - alerts/vigil.prometheusrule.yaml → files/prometheus-rule-groups.yaml (spec.groups)
 //
 // The chart's templates read these with .Files.Get, which Helm does not template: the CRD
-// descriptions and alert annotations hold "{{ }}" text of their own. `make generate` runs it
-// and `make verify` fails when the copies drift.
+// descriptions hold "{{ }}" text of their own. `make generate` runs it (and hack/alerts-gen,
+// which writes the alerts' template) and `make verify` fails when the copies drift.
 package main
 
 import (
@@ -54,14 +53,7 @@ func run() error {
 	if len(hooks) != 1 {
 		return errors.New("config/webhook: want exactly one webhook")
 	}
-	if err := write(filepath.Join(out, "webhook-rules.yaml"), "config/webhook/validatingwebhookconfiguration.yaml", hooks[0].(map[string]any)["rules"]); err != nil {
-		return err
-	}
-	rule, err := readDocs("alerts/vigil.prometheusrule.yaml")
-	if err != nil {
-		return err
-	}
-	return write(filepath.Join(out, "prometheus-rule-groups.yaml"), "alerts/vigil.prometheusrule.yaml", rule[0]["spec"].(map[string]any)["groups"])
+	return write(filepath.Join(out, "webhook-rules.yaml"), "config/webhook/validatingwebhookconfiguration.yaml", hooks[0].(map[string]any)["rules"])
 }
 
 func syncCRDs(dir string) error {

@@ -166,7 +166,8 @@ func assertAlerts(t *testing.T, step string, families map[string]*dto.MetricFami
 	}
 	var inputs []inputSeries
 	for _, s := range ss {
-		var sel []string
+		// The job label Prometheus adds when it scrapes the release the shipped rules select.
+		sel := []string{fmt.Sprintf("job=%q", alerts.Job)}
 		for _, k := range slices.Sorted(maps.Keys(s.labels)) {
 			sel = append(sel, fmt.Sprintf("%s=%q", k, s.labels[k]))
 		}
