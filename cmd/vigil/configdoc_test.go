@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vigil-dev/vigil/controllers/manager"
@@ -47,7 +48,7 @@ func configurationReference() (string, error) {
 	b.WriteString("The Helm chart sets these from its values (see below); out of cluster, pass them directly.\n\n")
 	b.WriteString("| Flag | Default | Description |\n|---|---|---|\n")
 	o := manager.Defaults()
-	controllerFlags(&o).fs.VisitAll(func(f *flag.Flag) {
+	controllerFlags(&o).fs.VisitAll(func(f *pflag.Flag) {
 		def := f.DefValue
 		if def == "" {
 			def = "—"

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/pflag"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/vigil-dev/vigil/controllers/manager"
@@ -12,7 +13,7 @@ import (
 
 // cliFlags are the flags of `vigil controller` that are not manager options.
 type cliFlags struct {
-	fs             *flag.FlagSet
+	fs             *pflag.FlagSet
 	kubeconfig     string
 	iamTTL         time.Duration
 	iamAuditRole   string
@@ -25,7 +26,7 @@ type cliFlags struct {
 // docs/configuration.md is generated from this set (TestConfigurationReference), so a new
 // flag is documented by its help text.
 func controllerFlags(o *manager.Options) *cliFlags {
-	c := &cliFlags{fs: flag.NewFlagSet("vigil controller", flag.ContinueOnError)}
+	c := &cliFlags{fs: pflag.NewFlagSet("vigil controller", pflag.ContinueOnError)}
 	fs := c.fs
 	fs.StringVar(&c.kubeconfig, "kubeconfig", "", "path to a kubeconfig; defaults to $KUBECONFIG, then the in-cluster configuration")
 	fs.StringVar(&o.MetricsAddr, "metrics-bind-address", o.MetricsAddr, "address the metrics endpoint binds to; 0 turns it off")
@@ -69,6 +70,9 @@ func controllerFlags(o *manager.Options) *cliFlags {
 		}
 		return nil
 	})
-	c.zap.BindFlags(fs)
+	// zap binds to a Go flag set; pflag takes its flags over as they are.
+	zapFlags := flag.NewFlagSet("zap", flag.ContinueOnError)
+	c.zap.BindFlags(zapFlags)
+	fs.AddGoFlagSet(zapFlags)
 	return c
 }

@@ -14,7 +14,7 @@ const seed = "../../test/fixtures/seed"
 func lint(t *testing.T, stdin string, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	code := runLint(args, strings.NewReader(stdin), &out, &errOut)
+	code := run(append([]string{"lint"}, args...), strings.NewReader(stdin), &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 
@@ -27,7 +27,7 @@ func TestLint_WildcardRoleExits1AndNamesTheRule(t *testing.T) {
 	if code != 1 {
 		t.Errorf("exit %d, want 1 (a Deny finding)", code)
 	}
-	if !strings.Contains(out, "10-secretstore.yaml:1: Deny aws-wildcard-secret-resource SecretStore payments/aws-secrets") {
+	if !strings.Contains(out, "10-secretstore.yaml:1:1: Deny aws-wildcard-secret-resource SecretStore payments/aws-secrets") {
 		t.Errorf("output does not name file, line, rule and object:\n%s", out)
 	}
 }
@@ -101,7 +101,7 @@ spec:
     remoteRef: {key: prod/payments/db}
 `
 	code, out, _ := lint(t, manifest, "--policy", pol, "-")
-	if code != 1 || !strings.Contains(out, "-:1: Deny needs-team-label ExternalSecret payments/db") {
+	if code != 1 || !strings.Contains(out, "-:1:1: Deny needs-team-label ExternalSecret payments/db") {
 		t.Errorf("exit %d, output:\n%s", code, out)
 	}
 }

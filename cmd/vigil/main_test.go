@@ -6,6 +6,13 @@ import (
 	"testing"
 )
 
+// vigil runs the command line as main does and returns the exit code, stdout and stderr.
+func vigil(stdin string, args ...string) (int, string, string) {
+	var out, errOut bytes.Buffer
+	code := run(args, strings.NewReader(stdin), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
 func TestRun_ExitCodes(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
@@ -15,20 +22,70 @@ func TestRun_ExitCodes(t *testing.T) {
 		{nil, 2, "Usage"},
 		{[]string{"frobnicate"}, 2, `unknown command "frobnicate"`},
 		{[]string{"version"}, 0, "vigil"},
-		{[]string{"controller", "--no-such-flag"}, 2, "flag provided but not defined"},
+		{[]string{"controller", "--no-such-flag"}, 2, "unknown flag: --no-such-flag"},
 		{[]string{"controller", "--concurrent", "0"}, 2, "--concurrent and --rollout-concurrency must be at least 1"},
 		{[]string{"controller", "--rollout-max-per-hour", "-1"}, 2, "cannot be negative"},
 		{[]string{"controller", "--template-timeout", "0s"}, 2, "--template-timeout must be above 0"},
 		{[]string{"controller", "extra"}, 2, "unexpected arguments"},
-		{[]string{"controller", "-h"}, 0, "-metrics-bind-address"},
+		{[]string{"controller", "-h"}, 0, "--metrics-bind-address"},
 	} {
-		var out, errOut bytes.Buffer
-		code := run(tc.args, &out, &errOut)
+		code, out, errOut := vigil("", tc.args...)
 		if code != tc.code {
 			t.Errorf("vigil %v exited %d, want %d", tc.args, code, tc.code)
 		}
-		if all := out.String() + errOut.String(); !strings.Contains(all, tc.says) {
+		if all := out + errOut; !strings.Contains(all, tc.says) {
 			t.Errorf("vigil %v printed %q, want it to say %q", tc.args, all, tc.says)
+		}
+	}
+}
+
+func TestRun_Version(t *testing.T) {
+	for _, args := range [][]string{{"--version"}, {"version"}} {
+		code, out, _ := vigil("", args...)
+		if code != 0 || !strings.HasPrefix(out, "vigil ") || strings.Count(out, "\n") != 1 {
+			t.Errorf("vigil %v: exit %d, printed %q; want 0 and one line \"vigil <version>\"", args, code, out)
+		}
+	}
+}
+
+// Command lines written for Go's flag package (one dash before long names) keep working:
+// the chart's extraArgs and users' scripts may carry them.
+func TestRun_SingleDashLongFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"controller", "-concurrent", "0"},
+		{"controller", "-concurrent=0"},
+		{"controller", "-leader-elect", "-concurrent=0"},
+		{"controller", "-kubeconfig", "-concurrent", "--concurrent=0"}, // "-concurrent" is the kubeconfig's path here
+	} {
+		code, _, errOut := vigil("", args...)
+		if code != 2 || !strings.Contains(errOut, "--concurrent and --rollout-concurrency must be at least 1, got 0") {
+			t.Errorf("vigil %v: exit %d, %q; want the flags parsed and the concurrency refused", args, code, errOut)
+		}
+	}
+	if code, _, errOut := vigil("", "controller", "-no-such-flag"); code != 2 || !strings.Contains(errOut, "unknown shorthand flag") {
+		t.Errorf("an unknown single-dash flag: exit %d, %q; want 2 and pflag's refusal", code, errOut)
+	}
+}
+
+func TestRun_Completion(t *testing.T) {
+	for shell, marker := range map[string]string{"bash": "__start_vigil", "zsh": "#compdef vigil", "fish": "complete -c vigil"} {
+		code, out, errOut := vigil("", "completion", shell)
+		if code != 0 || !strings.Contains(out, marker) {
+			t.Errorf("vigil completion %s: exit %d, stderr %q; want a script with %q", shell, code, errOut, marker)
+		}
+	}
+	// Dynamic completion of flag values: cobra's hidden __complete command.
+	code, out, _ := vigil("", "__complete", "lint", "-o", "")
+	if code != 0 || !strings.Contains(out, "sarif") {
+		t.Errorf("completing lint -o: exit %d, %q; want text, json and sarif offered", code, out)
+	}
+}
+
+func TestRun_HelpShowsExamples(t *testing.T) {
+	for _, cmd := range []string{"controller", "lint"} {
+		code, out, _ := vigil("", cmd, "--help")
+		if code != 0 || !strings.Contains(out, "Examples:") || !strings.Contains(out, "vigil "+cmd) {
+			t.Errorf("vigil %s --help: exit %d, want examples of vigil %s:\n%s", cmd, code, cmd, out)
 		}
 	}
 }
