@@ -6,16 +6,28 @@ import (
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 )
 
-// Gate checks stores and ExternalSecrets at reconcile time, before any credential is used:
-// objects created while the webhook was down, or before a policy existed, are caught here.
+// Gate checks stores, ExternalSecrets and generators against the cluster's policies outside
+// admission: at reconcile time, before any credential is used (objects created while the
+// webhook was down, or before a policy existed, are caught here), and in the audit.
 type Gate struct {
 	Builder  *Builder
 	Policies *Holder
+	// Op is the operation the inputs carry (input.operation): OpReconcile when empty, OpAudit
+	// for the auditor's gate.
+	Op string
+}
+
+// op returns the operation of the gate's inputs.
+func (g *Gate) op() string {
+	if g.Op == "" {
+		return OpReconcile
+	}
+	return g.Op
 }
 
 // Store returns the violations of a store.
 func (g *Gate) Store(ctx context.Context, store esv1.GenericStore) ([]Violation, error) {
-	in, err := g.Builder.ForStore(ctx, store, OpReconcile)
+	in, err := g.Builder.ForStore(ctx, store, g.op())
 	if err != nil {
 		return nil, err
 	}
@@ -23,7 +35,8 @@ func (g *Gate) Store(ctx context.Context, store esv1.GenericStore) ([]Violation,
 }
 
 // ExternalSecret returns the violations of an ExternalSecret and of the store it reads
-// from: a store that policy blocks is not used through any ExternalSecret either.
+// from: a store that policy blocks is not used through any ExternalSecret either. With a
+// nil store only the ExternalSecret's own are returned (the audit reports stores apart).
 func (g *Gate) ExternalSecret(ctx context.Context, es *esv1.ExternalSecret, store esv1.GenericStore) ([]Violation, error) {
 	var vs []Violation
 	if store != nil { // nil: every entry names its own store or generator
@@ -32,7 +45,7 @@ func (g *Gate) ExternalSecret(ctx context.Context, es *esv1.ExternalSecret, stor
 			return nil, err
 		}
 	}
-	in, err := g.Builder.ForExternalSecret(ctx, es, OpReconcile)
+	in, err := g.Builder.ForExternalSecret(ctx, es, g.op())
 	if err != nil {
 		return nil, err
 	}

@@ -32,7 +32,7 @@ func (b *Builder) ForGenerator(ctx context.Context, obj *unstructured.Unstructur
 
 // Generator returns the violations of a generator, before it runs.
 func (g *Gate) Generator(ctx context.Context, obj *unstructured.Unstructured) ([]Violation, error) {
-	in, err := g.Builder.ForGenerator(ctx, obj, OpReconcile)
+	in, err := g.Builder.ForGenerator(ctx, obj, g.op())
 	if err != nil {
 		return nil, err
 	}

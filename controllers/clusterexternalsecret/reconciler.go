@@ -14,7 +14,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
@@ -26,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+	"github.com/vigil-dev/vigil/controllers/internal/status"
 )
 
 // +kubebuilder:rbac:groups=external-secrets.io,resources=clusterexternalsecrets,verbs=get;list;watch
@@ -51,11 +51,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 		return ctrl.Result{}, nil
 	}
 	before := ces.DeepCopy()
-	defer func() {
-		if !equality.Semantic.DeepEqual(before.Status, ces.Status) {
-			retErr = errors.Join(retErr, client.IgnoreNotFound(r.Client.Status().Patch(ctx, ces, client.MergeFrom(before))))
-		}
-	}()
+	defer func() { retErr = errors.Join(retErr, status.Patch(ctx, r.Client, before, ces, statusOf)) }()
 
 	selected, err := r.selectedNamespaces(ctx, ces)
 	if err != nil {
@@ -77,15 +73,23 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	ces.Status.ExternalSecretName = name
 	ces.Status.ProvisionedNamespaces = provisioned
 	ces.Status.FailedNamespaces = failed
-	cond := metav1.Condition{Type: esv1.ConditionReady, Status: metav1.ConditionTrue, Reason: "Provisioned", ObservedGeneration: ces.Generation,
-		Message: fmt.Sprintf("ExternalSecret %s provisioned in %d namespaces", name, len(provisioned))}
 	if len(failed) > 0 {
-		cond.Status, cond.Reason = metav1.ConditionFalse, "PartiallyProvisioned"
-		cond.Message = fmt.Sprintf("ExternalSecret %s failed in %d of %d namespaces (see status.failedNamespaces)", name, len(failed), len(selected))
+		status.SetReady(&ces.Status.Conditions, ces.Generation, metav1.ConditionFalse, reasonPartiallyProvisioned,
+			fmt.Sprintf("ExternalSecret %s failed in %d of %d namespaces (see status.failedNamespaces)", name, len(failed), len(selected)))
+	} else {
+		status.SetReady(&ces.Status.Conditions, ces.Generation, metav1.ConditionTrue, reasonProvisioned,
+			fmt.Sprintf("ExternalSecret %s provisioned in %d namespaces", name, len(provisioned)))
 	}
-	apimeta.SetStatusCondition(&ces.Status.Conditions, cond)
 	return ctrl.Result{RequeueAfter: refresh(ces)}, nil
 }
+
+// Reasons of a ClusterExternalSecret's Ready condition.
+const (
+	reasonProvisioned          = "Provisioned"
+	reasonPartiallyProvisioned = "PartiallyProvisioned"
+)
+
+func statusOf(ces *esv1.ClusterExternalSecret) esv1.ClusterExternalSecretStatus { return ces.Status }
 
 func childName(ces *esv1.ClusterExternalSecret) string {
 	if ces.Spec.ExternalSecretName != "" {

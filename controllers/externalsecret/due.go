@@ -16,6 +16,7 @@ import (
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 	"github.com/vigil-dev/vigil/controllers/internal/secrethash"
+	"github.com/vigil-dev/vigil/controllers/internal/target"
 	"github.com/vigil-dev/vigil/providers"
 )
 
@@ -100,7 +101,7 @@ func (r *Reconciler) secretIntact(ctx context.Context, es *esv1.ExternalSecret) 
 		return true, nil
 	}
 	var s corev1.Secret
-	err := r.Client.Get(ctx, types.NamespacedName{Namespace: es.Namespace, Name: targetName(es)}, &s)
+	err := r.Client.Get(ctx, types.NamespacedName{Namespace: es.Namespace, Name: target.Name(es)}, &s)
 	if apierrors.IsNotFound(err) {
 		return false, nil
 	}

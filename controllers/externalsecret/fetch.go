@@ -9,8 +9,8 @@ import (
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 	"github.com/vigil-dev/vigil/controllers/internal/outcome"
-	"github.com/vigil-dev/vigil/controllers/secretstore"
-	"github.com/vigil-dev/vigil/internal/stores"
+	"github.com/vigil-dev/vigil/controllers/internal/policycheck"
+	"github.com/vigil-dev/vigil/controllers/internal/storeref"
 	"github.com/vigil-dev/vigil/providers"
 )
 
@@ -21,18 +21,7 @@ func (r *Reconciler) resolveStore(ctx context.Context, es *esv1.ExternalSecret) 
 	if es.Spec.SecretStoreRef.Name == "" && everyEntryHasSource(es) {
 		return nil, nil // only generators and sourceRef stores: nothing to resolve here
 	}
-	return r.getStore(ctx, es.Spec.SecretStoreRef, es.Namespace)
-}
-
-func (r *Reconciler) getStore(ctx context.Context, ref esv1.SecretStoreRef, namespace string) (esv1.GenericStore, error) {
-	store, err := stores.Get(ctx, r.Client, ref, namespace)
-	switch {
-	case err == nil:
-		return store, nil
-	case errors.Is(err, stores.ErrNotFound), errors.Is(err, stores.ErrNotAllowed):
-		return nil, outcome.Terminal(esv1.ReasonSecretSyncedError, err)
-	}
-	return nil, outcome.Transient(esv1.ReasonSecretSyncedError, err)
+	return storeref.Get(ctx, r.Client, es.Spec.SecretStoreRef, es.Namespace)
 }
 
 // fetchData reads every remote value the spec names and returns the Secret data. Each
@@ -51,7 +40,7 @@ func (r *Reconciler) fetchData(ctx context.Context, es *esv1.ExternalSecret, sto
 	for i, from := range es.Spec.DataFrom {
 		if from.SourceRef != nil && from.SourceRef.GeneratorRef != nil {
 			g := from.SourceRef.GeneratorRef
-			if err := secretstore.CheckGeneratorPolicy(ctx, r.Gate, r.APIReader, g, es.Namespace); err != nil {
+			if err := policycheck.Generator(ctx, r.Gate, r.APIReader, g, es.Namespace); err != nil {
 				return nil, 0, err
 			}
 			m, err := r.Providers.Generate(ctx, g.APIVersion, g.Kind, g.Name, es.Namespace)
@@ -137,13 +126,13 @@ func (s *sources) reader(ctx context.Context, ref *esv1.SecretStoreRef) (*fetche
 			return f, nil
 		}
 		var err error
-		if store, err = s.r.getStore(ctx, *ref, s.es.Namespace); err != nil {
+		if store, err = storeref.Get(ctx, s.r.Client, *ref, s.es.Namespace); err != nil {
 			return nil, err
 		}
-		if !secretstore.Handles(s.r.ControllerClass, store) {
+		if !storeref.Handles(s.r.ControllerClass, store) {
 			return nil, outcome.Terminal(esv1.ReasonSecretSyncedError, fmt.Errorf("%s %q named in a sourceRef belongs to controller class %q, not %q", store.GetKind(), store.GetName(), store.GetSpec().Controller, s.r.ControllerClass))
 		}
-		if err := secretstore.CheckPolicy(ctx, s.r.Gate, store); err != nil {
+		if err := policycheck.Store(ctx, s.r.Gate, store); err != nil {
 			return nil, err
 		}
 	}

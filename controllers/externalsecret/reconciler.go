@@ -12,7 +12,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -24,7 +23,10 @@ import (
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 	"github.com/vigil-dev/vigil/controllers/internal/outcome"
-	"github.com/vigil-dev/vigil/controllers/secretstore"
+	"github.com/vigil-dev/vigil/controllers/internal/policycheck"
+	"github.com/vigil-dev/vigil/controllers/internal/status"
+	"github.com/vigil-dev/vigil/controllers/internal/storeref"
+	"github.com/vigil-dev/vigil/controllers/internal/target"
 	"github.com/vigil-dev/vigil/internal/safetpl"
 	"github.com/vigil-dev/vigil/metrics"
 	"github.com/vigil-dev/vigil/policy"
@@ -90,7 +92,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	before := es.DeepCopy()
 	attempted, ignored := false, false
 	defer func() {
-		retErr = errors.Join(retErr, r.patchStatus(ctx, before, es))
+		retErr = errors.Join(retErr, status.Patch(ctx, r.Client, before, es, statusOf))
 		if !ignored {
 			r.recordMetrics(es, attempted, time.Since(start))
 		}
@@ -106,12 +108,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	if err != nil {
 		return r.failed(es, err)
 	}
-	if store != nil && !secretstore.Handles(r.ControllerClass, store) {
+	if store != nil && !storeref.Handles(r.ControllerClass, store) {
 		// Another controller class's: its controller reports it, in status and metrics.
 		ignored = true
 		return ctrl.Result{}, nil
 	}
-	if err := secretstore.CheckExternalSecretPolicy(ctx, r.Gate, es, store); err != nil {
+	if err := policycheck.ExternalSecret(ctx, r.Gate, es, store); err != nil {
 		return r.failed(es, err)
 	}
 	// What generators issue in this pass (a Vault lease, a database user) is given back
@@ -145,7 +147,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 // it was.
 func (r *Reconciler) failed(es *esv1.ExternalSecret, err error) (ctrl.Result, error) {
 	reason := outcome.Reason(err, esv1.ReasonSecretSyncedError)
-	setReady(es, metav1.ConditionFalse, reason, err.Error())
+	status.SetReady(&es.Status.Conditions, es.Generation, metav1.ConditionFalse, reason, err.Error())
 	r.Events.Eventf(es, nil, corev1.EventTypeWarning, "UpdateFailed", "Sync", "%s", err.Error())
 	return outcome.Result(err)
 }
@@ -155,23 +157,13 @@ func (r *Reconciler) markSynced(es *esv1.ExternalSecret, deleted bool) {
 	es.Status.RefreshTime = metav1.NewTime(r.Now())
 	es.Status.SyncedResourceVersion = syncVersion(es)
 	if deleted {
-		setReady(es, metav1.ConditionFalse, esv1.ReasonSecretDeleted, "the remote data is gone, so the Secret was deleted (target.deletionPolicy: Delete)")
+		status.SetReady(&es.Status.Conditions, es.Generation, metav1.ConditionFalse, esv1.ReasonSecretDeleted, "the remote data is gone, so the Secret was deleted (target.deletionPolicy: Delete)")
 		return
 	}
 	if es.Spec.Target.CreationPolicy != esv1.CreatePolicyNone {
-		es.Status.Binding = corev1.LocalObjectReference{Name: targetName(es)}
+		es.Status.Binding = corev1.LocalObjectReference{Name: target.Name(es)}
 	}
-	setReady(es, metav1.ConditionTrue, esv1.ReasonSecretSynced, "Secret was synced")
-}
-
-func setReady(es *esv1.ExternalSecret, status metav1.ConditionStatus, reason, message string) {
-	apimeta.SetStatusCondition(&es.Status.Conditions, metav1.Condition{
-		Type:               esv1.ConditionReady,
-		Status:             status,
-		Reason:             reason,
-		Message:            message,
-		ObservedGeneration: es.Generation,
-	})
+	status.SetReady(&es.Status.Conditions, es.Generation, metav1.ConditionTrue, esv1.ReasonSecretSynced, "Secret was synced")
 }
 
 // recordMetrics derives the metrics of the ExternalSecret from the status this pass wrote.
@@ -183,14 +175,6 @@ func (r *Reconciler) recordMetrics(es *esv1.ExternalSecret, attempted bool, took
 	}
 	r.Metrics.ExternalSecret(es, refreshInterval(es), took)
 	r.Metrics.Reconciled("externalsecret", took)
-}
-
-// patchStatus writes the status once, and only when the pass changed it.
-func (r *Reconciler) patchStatus(ctx context.Context, before, es *esv1.ExternalSecret) error {
-	if equality.Semantic.DeepEqual(before.Status, es.Status) {
-		return nil
-	}
-	return client.IgnoreNotFound(r.Client.Status().Patch(ctx, es, client.MergeFrom(before)))
 }
 
 // nextRefresh is the delay until the next periodic sync, or 0 when there is none.
@@ -239,9 +223,4 @@ func refreshInterval(es *esv1.ExternalSecret) time.Duration {
 	return es.Spec.RefreshInterval.Duration
 }
 
-func targetName(es *esv1.ExternalSecret) string {
-	if es.Spec.Target.Name != "" {
-		return es.Spec.Target.Name
-	}
-	return es.Name
-}
+func statusOf(es *esv1.ExternalSecret) esv1.ExternalSecretStatus { return es.Status }

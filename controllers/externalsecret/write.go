@@ -19,6 +19,7 @@ import (
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 	"github.com/vigil-dev/vigil/controllers/internal/outcome"
+	"github.com/vigil-dev/vigil/controllers/internal/target"
 )
 
 // mergeWait is how long an ExternalSecret with creationPolicy Merge waits for its Secret.
@@ -122,7 +123,7 @@ func checkSize(es *esv1.ExternalSecret, existing *corev1.Secret, data map[string
 // getSecret reads the target Secret from the cache (managed Secrets), or else from
 // fallback (the API server) when it is not nil.
 func (r *Reconciler) getSecret(ctx context.Context, es *esv1.ExternalSecret, fallback client.Reader) (*corev1.Secret, error) {
-	key := types.NamespacedName{Namespace: es.Namespace, Name: targetName(es)}
+	key := types.NamespacedName{Namespace: es.Namespace, Name: target.Name(es)}
 	s := &corev1.Secret{}
 	err := r.Client.Get(ctx, key, s)
 	if apierrors.IsNotFound(err) && fallback != nil {
@@ -142,7 +143,7 @@ func (r *Reconciler) getSecret(ctx context.Context, es *esv1.ExternalSecret, fal
 func (r *Reconciler) ownSecret(ctx context.Context, es *esv1.ExternalSecret, existing *corev1.Secret, out *rendered) error {
 	desired := existing.DeepCopy()
 	if existing == nil {
-		desired = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: es.Namespace, Name: targetName(es)}}
+		desired = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: es.Namespace, Name: target.Name(es)}}
 	}
 	if err := r.checkOwnership(es, existing); err != nil {
 		return err
@@ -205,7 +206,7 @@ func (r *Reconciler) checkOwnership(es *esv1.ExternalSecret, existing *corev1.Se
 // deletionPolicy is Retain. A key someone else added is never removed.
 func (r *Reconciler) mergeSecret(ctx context.Context, es *esv1.ExternalSecret, existing *corev1.Secret, data map[string][]byte) error {
 	if existing == nil {
-		return outcome.Waiting(esv1.ReasonSecretMissing, fmt.Errorf("Secret %s does not exist; creationPolicy Merge only writes into an existing Secret: create it, or use creationPolicy Owner", targetName(es)), mergeWait)
+		return outcome.Waiting(esv1.ReasonSecretMissing, fmt.Errorf("Secret %s does not exist; creationPolicy Merge only writes into an existing Secret: create it, or use creationPolicy Owner", target.Name(es)), mergeWait)
 	}
 	return r.apply(ctx, es, existing, merged(es, existing, data))
 }

@@ -266,7 +266,8 @@ func New(ctx context.Context, cfg *rest.Config, registry *providers.Registry, re
 			return nil, err
 		}
 	}
-	auditor := audit.NewAuditor(mgr.GetClient(), gate, rec, o.AuditInterval)
+	auditGate := &policy.Gate{Builder: gate.Builder, Policies: policies, Op: policy.OpAudit}
+	auditor := audit.NewAuditor(mgr.GetClient(), auditGate, rec, o.AuditInterval)
 	auditor.NoClusterStores, auditor.NoPolicyStatus = !o.ClusterStores, o.Namespace != ""
 	if shards != nil {
 		auditor.Active = func() bool { return shards.Leads(0) }

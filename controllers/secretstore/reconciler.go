@@ -12,9 +12,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -23,6 +21,9 @@ import (
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 	"github.com/vigil-dev/vigil/controllers/internal/outcome"
+	"github.com/vigil-dev/vigil/controllers/internal/policycheck"
+	"github.com/vigil-dev/vigil/controllers/internal/status"
+	"github.com/vigil-dev/vigil/controllers/internal/storeref"
 	"github.com/vigil-dev/vigil/metrics"
 	"github.com/vigil-dev/vigil/policy"
 	"github.com/vigil-dev/vigil/providers"
@@ -47,10 +48,6 @@ type Reconciler struct {
 	Gate *policy.Gate
 }
 
-// policyRecheck is how soon a store or ExternalSecret blocked by policy is checked again
-// (IAM policies change outside the cluster).
-const policyRecheck = time.Minute
-
 // Reconcile validates one store.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {
 	start := time.Now()
@@ -61,12 +58,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if !Handles(r.ControllerClass, store) {
+	if !storeref.Handles(r.ControllerClass, store) {
 		return ctrl.Result{}, nil
 	}
 	before := store.DeepCopyObject().(esv1.GenericStore)
 	defer func() {
-		retErr = errors.Join(retErr, r.patchStatus(ctx, before, store))
+		retErr = errors.Join(retErr, status.Patch(ctx, r.Client, before, store, esv1.GenericStore.GetStatus))
 		r.Metrics.Store(store)
 		r.Metrics.Reconciled(strings.ToLower(store.GetKind()), time.Since(start))
 	}()
@@ -74,11 +71,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	msg, err := r.validate(ctx, store)
 	if err != nil {
 		reason := outcome.Reason(err, esv1.ReasonValidationFailed)
-		r.setReady(store, metav1.ConditionFalse, reason, err.Error())
+		status.SetReady(&store.GetStatus().Conditions, store.GetGeneration(), metav1.ConditionFalse, reason, err.Error())
 		r.Events.Eventf(store, nil, corev1.EventTypeWarning, reason, "Validate", "%s", err.Error())
 		return outcome.Result(err)
 	}
-	r.setReady(store, metav1.ConditionTrue, esv1.ReasonStoreValid, msg)
+	status.SetReady(&store.GetStatus().Conditions, store.GetGeneration(), metav1.ConditionTrue, esv1.ReasonStoreValid, msg)
 	store.GetStatus().Capabilities = esv1.SecretStoreReadOnly
 	return ctrl.Result{RequeueAfter: time.Duration(store.GetSpec().RefreshInterval) * time.Second}, nil
 }
@@ -86,7 +83,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 // validate checks the configuration (terminal when wrong), then builds a client and lets it
 // check the backend (retried when it fails). It returns the Ready message.
 func (r *Reconciler) validate(ctx context.Context, store esv1.GenericStore) (string, error) {
-	if err := CheckPolicy(ctx, r.Gate, store); err != nil {
+	if err := policycheck.Store(ctx, r.Gate, store); err != nil {
 		return "", err
 	}
 	p, err := r.Providers.Registry().ForStore(store)
@@ -110,63 +107,6 @@ func (r *Reconciler) validate(ctx context.Context, store esv1.GenericStore) (str
 		return "", outcome.Transient(esv1.ReasonValidationFailed, fmt.Errorf("%s store could not be used: %w", p.Name(), err))
 	}
 	return "store validated", nil
-}
-
-// CheckPolicy returns a Waiting PolicyViolation error when a Deny policy blocks the store,
-// so that no credential of it is used.
-func CheckPolicy(ctx context.Context, gate *policy.Gate, store esv1.GenericStore) error {
-	if gate == nil {
-		return nil
-	}
-	vs, err := gate.Store(ctx, store)
-	if err != nil {
-		return outcome.Transient(esv1.ReasonValidationFailed, fmt.Errorf("evaluating policies: %w", err))
-	}
-	return denied(vs)
-}
-
-// denied turns Deny violations into the error that blocks an object.
-func denied(vs []policy.Violation) error {
-	if d := policy.Denied(vs); len(d) > 0 {
-		return outcome.Waiting(esv1.ReasonPolicyViolation, fmt.Errorf("blocked by policy: %s", policy.Summary(d)), policyRecheck)
-	}
-	return nil
-}
-
-// CheckExternalSecretPolicy is CheckPolicy for an ExternalSecret and its store.
-func CheckExternalSecretPolicy(ctx context.Context, gate *policy.Gate, es *esv1.ExternalSecret, store esv1.GenericStore) error {
-	if gate == nil {
-		return nil
-	}
-	vs, err := gate.ExternalSecret(ctx, es, store)
-	if err != nil {
-		return outcome.Transient(esv1.ReasonSecretSyncedError, fmt.Errorf("evaluating policies: %w", err))
-	}
-	return denied(vs)
-}
-
-// Handles reports whether the controller of a class handles a store: a store with no
-// spec.controller is handled by every controller, others only by their own class.
-func Handles(class string, store esv1.GenericStore) bool {
-	c := store.GetSpec().Controller
-	return c == "" || c == class
-}
-
-func (r *Reconciler) setReady(store esv1.GenericStore, status metav1.ConditionStatus, reason, message string) {
-	apimeta.SetStatusCondition(&store.GetStatus().Conditions, metav1.Condition{
-		Type:               esv1.ConditionReady,
-		Status:             status,
-		Reason:             reason,
-		Message:            message,
-		ObservedGeneration: store.GetGeneration(),
-	})
-}
-
-func (r *Reconciler) patchStatus(ctx context.Context, before, store esv1.GenericStore) error {
-	if equality.Semantic.DeepEqual(before.GetStatus(), store.GetStatus()) {
-		return nil
-	}
-	return client.IgnoreNotFound(r.Client.Status().Patch(ctx, store, client.MergeFrom(before)))
 }
 
 // SetupWithManager registers the reconciler for its kind.

@@ -390,3 +390,6 @@ type ExternalSecretList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []ExternalSecret `json:"items"`
 }
+
+// ExternalSecretKind is the kind of an ExternalSecret (owner references, policy inputs).
+const ExternalSecretKind = "ExternalSecret"
