@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -61,9 +60,7 @@ func (c *storeClient) batchGetSecretValue(ctx context.Context, refs []providers.
 		}
 		byID[id] = append(byID[id], ref)
 	}
-	start := time.Now()
 	out, err := c.sm.BatchGetSecretValue(ctx, &secretsmanager.BatchGetSecretValueInput{SecretIdList: ids})
-	c.observe(metricProviderSM, "BatchGetSecretValue", err, time.Since(start))
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) && apiErr.ErrorCode() == "AccessDeniedException" {
 		c.batch.denied.Store(true)
@@ -143,9 +140,7 @@ func (c *storeClient) getParameters(ctx context.Context, refs []providers.Ref) (
 		}
 		byName[name] = append(byName[name], ref)
 	}
-	start := time.Now()
 	out, err := c.ssm.GetParameters(ctx, &ssm.GetParametersInput{Names: names, WithDecryption: aws.Bool(true)})
-	c.observe(metricProviderSSM, "GetParameters", err, time.Since(start))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -23,7 +22,6 @@ type storeClient struct {
 	prefix  string
 	sm      *secretsmanager.Client
 	ssm     *ssm.Client
-	observe providers.CallObserver
 	batch   batchState
 }
 
@@ -33,13 +31,19 @@ const (
 	metricProviderSSM = "AWS/ParameterStore"
 )
 
+// newClient builds the service's client; every call it makes is observed (metrics) by the
+// client's middleware (observeCalls).
 func newClient(cfg aws.Config, spec *esv1.AWSProvider, observe providers.CallObserver) *storeClient {
-	c := &storeClient{cfg: cfg, service: spec.Service, prefix: spec.Prefix, observe: observe}
+	c := &storeClient{cfg: cfg, service: spec.Service, prefix: spec.Prefix}
 	switch spec.Service {
 	case esv1.AWSServiceSecretsManager:
-		c.sm = secretsmanager.NewFromConfig(cfg)
+		c.sm = secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {
+			o.APIOptions = withObserver(o.APIOptions, metricProviderSM, observe)
+		})
 	case esv1.AWSServiceParameterStore:
-		c.ssm = ssm.NewFromConfig(cfg)
+		c.ssm = ssm.NewFromConfig(cfg, func(o *ssm.Options) {
+			o.APIOptions = withObserver(o.APIOptions, metricProviderSSM, observe)
+		})
 	}
 	return c
 }
@@ -64,9 +68,7 @@ func (c *storeClient) getSecretValue(ctx context.Context, ref providers.Ref) ([]
 	case ref.Version != "":
 		in.VersionStage = aws.String(ref.Version)
 	}
-	start := time.Now()
 	out, err := c.sm.GetSecretValue(ctx, in)
-	c.observe(metricProviderSM, "GetSecretValue", err, time.Since(start))
 	if err != nil {
 		var nf *smtypes.ResourceNotFoundException
 		if errors.As(err, &nf) {
@@ -85,9 +87,7 @@ func (c *storeClient) getParameter(ctx context.Context, ref providers.Ref) ([]by
 	if ref.Version != "" {
 		name += ":" + ref.Version
 	}
-	start := time.Now()
 	out, err := c.ssm.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name), WithDecryption: aws.Bool(true)})
-	c.observe(metricProviderSSM, "GetParameter", err, time.Since(start))
 	if err != nil {
 		var nf *ssmtypes.ParameterNotFound
 		var nv *ssmtypes.ParameterVersionNotFound

@@ -3,10 +3,8 @@ package aws
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -22,14 +20,10 @@ import (
 // reads a path recursively with GetParametersByPath (DescribeParameters when tags filter).
 // The name expression is applied here.
 func (c *storeClient) Find(ctx context.Context, ref providers.FindRef) (map[string][]byte, error) {
-	var re *regexp.Regexp
-	if ref.Name != "" {
-		var err error
-		if re, err = regexp.Compile(ref.Name); err != nil {
-			return nil, providers.Configf("find.name.regexp %q: %v", ref.Name, err)
-		}
+	keep, err := providers.FindName(ref.Name)
+	if err != nil {
+		return nil, err
 	}
-	keep := func(name string) bool { return re == nil || re.MatchString(name) }
 	if c.sm != nil {
 		return c.findSecrets(ctx, ref, keep)
 	}
@@ -56,9 +50,7 @@ func (c *storeClient) findSecrets(ctx context.Context, ref providers.FindRef, ke
 	out := providers.NewFindResults()
 	pages := secretsmanager.NewBatchGetSecretValuePaginator(c.sm, &secretsmanager.BatchGetSecretValueInput{Filters: filters, MaxResults: aws.Int32(20)})
 	for pages.HasMorePages() {
-		start := time.Now()
 		page, err := pages.NextPage(ctx)
-		c.observe(metricProviderSM, "BatchGetSecretValue", err, time.Since(start))
 		if err != nil {
 			return nil, err
 		}
@@ -94,9 +86,7 @@ func (c *storeClient) findParameters(ctx context.Context, ref providers.FindRef,
 	out := providers.NewFindResults()
 	pages := ssm.NewGetParametersByPathPaginator(c.ssm, &ssm.GetParametersByPathInput{Path: aws.String(path), Recursive: aws.Bool(true), WithDecryption: aws.Bool(true)})
 	for pages.HasMorePages() {
-		start := time.Now()
 		page, err := pages.NextPage(ctx)
-		c.observe(metricProviderSSM, "GetParametersByPath", err, time.Since(start))
 		if err != nil {
 			return nil, err
 		}
@@ -127,9 +117,7 @@ func (c *storeClient) findTaggedParameters(ctx context.Context, ref providers.Fi
 	var names []string
 	pages := ssm.NewDescribeParametersPaginator(c.ssm, &ssm.DescribeParametersInput{ParameterFilters: filters, MaxResults: aws.Int32(50)})
 	for pages.HasMorePages() {
-		start := time.Now()
 		page, err := pages.NextPage(ctx)
-		c.observe(metricProviderSSM, "DescribeParameters", err, time.Since(start))
 		if err != nil {
 			return nil, err
 		}
@@ -146,9 +134,7 @@ func (c *storeClient) findTaggedParameters(ctx context.Context, ref providers.Fi
 	}
 	out := providers.NewFindResults()
 	for batch := range slices.Chunk(names, 10) { // GetParameters takes at most 10 names
-		start := time.Now()
 		res, err := c.ssm.GetParameters(ctx, &ssm.GetParametersInput{Names: batch, WithDecryption: aws.Bool(true)})
-		c.observe(metricProviderSSM, "GetParameters", err, time.Since(start))
 		if err != nil {
 			return nil, err
 		}

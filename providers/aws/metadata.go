@@ -3,7 +3,6 @@ package aws
 import (
 	"context"
 	"errors"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -18,9 +17,7 @@ import (
 func (c *storeClient) GetMetadata(ctx context.Context, ref providers.Ref) (map[string]string, error) {
 	tags := map[string]string{}
 	if c.sm != nil {
-		start := time.Now()
 		out, err := c.sm.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(c.prefix + ref.Key)})
-		c.observe(metricProviderSM, "DescribeSecret", err, time.Since(start))
 		var nf *smtypes.ResourceNotFoundException
 		if errors.As(err, &nf) {
 			return nil, providers.NotFound(ref, err)
@@ -33,9 +30,7 @@ func (c *storeClient) GetMetadata(ctx context.Context, ref providers.Ref) (map[s
 		}
 		return tags, nil
 	}
-	start := time.Now()
 	out, err := c.ssm.ListTagsForResource(ctx, &ssm.ListTagsForResourceInput{ResourceType: ssmtypes.ResourceTypeForTaggingParameter, ResourceId: aws.String(c.prefix + ref.Key)})
-	c.observe(metricProviderSSM, "ListTagsForResource", err, time.Since(start))
 	var nf *ssmtypes.InvalidResourceId
 	if errors.As(err, &nf) {
 		return nil, providers.NotFound(ref, err)

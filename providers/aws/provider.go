@@ -130,9 +130,6 @@ func (p *Provider) Config(ctx context.Context, store esv1.GenericStore, kube cli
 // lowest a store may hit; a batch call counts once and reads up to 20 secrets.
 func (*Provider) DefaultRate() (float64, int) { return 40, 80 }
 
-// Observe returns the provider's call observer (metrics), for generators built on it.
-func (p *Provider) Observe() providers.CallObserver { return p.opts.Observe }
-
 // sessionName identifies Vigil and the store in CloudTrail.
 func sessionName(store esv1.GenericStore) string {
 	name := "vigil-" + store.GetName()

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -40,9 +39,8 @@ func (g ECRAuthorizationToken) Generate(ctx context.Context, kube client.Client,
 	if err != nil {
 		return nil, err
 	}
-	start := time.Now()
-	out, err := ecr.NewFromConfig(cfg).GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{})
-	g.AWS.Observe()("AWS/ECR", "GetAuthorizationToken", err, time.Since(start))
+	client := ecr.NewFromConfig(cfg, func(o *ecr.Options) { o.APIOptions = g.AWS.ObserveCalls(o.APIOptions, "AWS/ECR") })
+	out, err := client.GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{})
 	if err != nil {
 		return nil, fmt.Errorf("ECR GetAuthorizationToken: %w", err)
 	}
