@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 
@@ -280,12 +279,9 @@ func (c *Client) Find(ctx context.Context, ref providers.FindRef) (map[string][]
 	if ref.Path != "" {
 		return nil, providers.Configf("find.path is not supported by the Kubernetes provider; use name or tags (labels)")
 	}
-	var name *regexp.Regexp
-	if ref.Name != "" {
-		var err error
-		if name, err = regexp.Compile(ref.Name); err != nil {
-			return nil, providers.Configf("find.name.regexp %q: %v", ref.Name, err)
-		}
+	matches, err := providers.FindName(ref.Name)
+	if err != nil {
+		return nil, err
 	}
 	// Pages keep each response small; the results are capped as they come in.
 	opts := metav1.ListOptions{LabelSelector: labels.SelectorFromSet(ref.Tags).String(), Limit: findPageSize}
@@ -299,7 +295,7 @@ func (c *Client) Find(ctx context.Context, ref providers.FindRef) (map[string][]
 		}
 		for i := range list.Items {
 			s := &list.Items[i]
-			if name != nil && !name.MatchString(s.Name) {
+			if !matches(s.Name) {
 				continue
 			}
 			if err := out.Add(s.Name, providers.MarshalBytesObject(s.Data)); err != nil {

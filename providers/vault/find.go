@@ -3,7 +3,6 @@ package vault
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"strings"
 
 	vaultapi "github.com/hashicorp/vault/api"
@@ -21,12 +20,9 @@ func (c *Client) Find(ctx context.Context, ref providers.FindRef) (map[string][]
 	if c.mount == "" {
 		return nil, providers.Configf("find needs spec.provider.vault.path: the mount to search")
 	}
-	var name *regexp.Regexp
-	if ref.Name != "" {
-		var err error
-		if name, err = regexp.Compile(ref.Name); err != nil {
-			return nil, providers.Configf("find.name.regexp %q: %v", ref.Name, err)
-		}
+	matches, err := providers.FindName(ref.Name)
+	if err != nil {
+		return nil, err
 	}
 	var paths []string
 	if err := c.walk(ctx, strings.Trim(ref.Path, "/"), &paths); err != nil {
@@ -34,7 +30,7 @@ func (c *Client) Find(ctx context.Context, ref providers.FindRef) (map[string][]
 	}
 	out := providers.NewFindResults()
 	for _, p := range paths {
-		if name != nil && !name.MatchString(p) {
+		if !matches(p) {
 			continue
 		}
 		if len(ref.Tags) > 0 {
