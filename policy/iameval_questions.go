@@ -3,6 +3,8 @@ package policy
 import (
 	"slices"
 	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 )
 
 // iamEval asks the questions of one role.
@@ -205,8 +207,8 @@ func (e *iamEval) everyNameTargets(svc, action string) []nameTarget {
 	for _, except := range []bool{false, true} {
 		// Two more real regions stand for the ones no pattern names (a grant on "*"
 		// narrowed by a Deny in one region still reads every name of the others).
-		for _, region := range e.candidates(3, svc, e.subj.Region, "us-east-1", "eu-west-1", "ap-southeast-2") {
-			for _, account := range e.candidates(4, svc, e.account) {
+		for _, region := range e.candidates(arnRegion, svc, e.subj.Region, "us-east-1", "eu-west-1", "ap-southeast-2") {
+			for _, account := range e.candidates(arnAccount, svc, e.account) {
 				base := litGlob("arn:" + e.partition + ":" + svc + ":" + region + ":" + account + ":")
 				switch svc {
 				case "secretsmanager":
@@ -243,9 +245,13 @@ type nameTarget struct {
 	except bool
 }
 
-// candidates returns the given values and, for segment i of every Allow resource, one
+// The ARN segments candidates are drawn from.
+func arnRegion(a arn.ARN) string  { return a.Region }
+func arnAccount(a arn.ARN) string { return a.AccountID }
+
+// candidates returns the given values and, for one segment of every Allow resource, one
 // value it matches (wildcards dropped), without duplicates, at most 6.
-func (e *iamEval) candidates(segment int, svc string, given ...string) []string {
+func (e *iamEval) candidates(segment func(arn.ARN) string, svc string, given ...string) []string {
 	var out []string
 	add := func(v string) {
 		if !slices.Contains(out, v) && len(out) < 6 {
@@ -263,8 +269,8 @@ func (e *iamEval) candidates(segment int, svc string, given ...string) []string 
 		}
 		for _, r := range st.resources {
 			// Only resources of the service (or of a wildcard service) name candidates.
-			if parts := strings.SplitN(r, ":", 6); len(parts) == 6 && matchGlob(actionGlob(parts[2]), svc) {
-				add(strings.NewReplacer("*", "", "?", "a", "${", "", "}", "").Replace(parts[segment]))
+			if a, err := arn.Parse(r); err == nil && matchGlob(actionGlob(a.Service), svc) {
+				add(strings.NewReplacer("*", "", "?", "a", "${", "", "}", "").Replace(segment(a)))
 			}
 		}
 	}
