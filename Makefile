@@ -78,9 +78,13 @@ fuzz: ## Run every fuzz target for FUZZTIME (10s; e.g. make fuzz FUZZTIME=5m).
 bench: test-assets ## Run the benchmarks; each reports ratios against a baseline measured in the same run.
 	go test -count=1 -run '^$$' -bench . -benchtime 1x -timeout 60m ./test/bench/
 
+.PHONY: demo-assets
+demo-assets: ## Set up only what make demo uses: kube-apiserver, etcd, kube-controller-manager, promtool, moto.
+	./hack/test-assets.sh k8s promtool moto
+
 .PHONY: demo
-demo: build test-assets ## Run Vigil on a local control plane with moto and the seed manifests (Ctrl-C stops it).
-	go build -o $(BIN)/vigil-demo ./test/demo
+demo: build demo-assets ## Run Vigil on a local control plane with moto and the seed manifests (Ctrl-C stops it).
+	go build -o $(BIN)/vigil-demo ./cmd/vigil-demo
 	$(BIN)/vigil-demo $(DEMO_FLAGS)
 
 .PHONY: clean

@@ -4,6 +4,10 @@
 # The binaries are slow to build (kube-apiserver about 8 minutes on two cores), so they live
 # in a per-user cache outside the clone, keyed by version, and a fresh clone only links them.
 # Each step is skipped when its output is already there.
+#
+# Usage: hack/test-assets.sh [part...] sets up the named parts only (k8s promtool helm vault
+# postgresql moto); with none, all of them (`make test`). `make demo` asks for the three it
+# uses: k8s, promtool, moto.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,49 +38,70 @@ build_tool() {
 
 link() { mkdir -p "$(dirname "$2")"; ln -sfn "$1" "$2"; }
 
-k8s_dir=$cache/k8s-$k8s_version-etcd-$etcd_version
-build_tool etcd hack/tools/etcd . "$k8s_dir/etcd" "under a minute"
-build_tool kube-apiserver hack/tools/kube k8s.io/kubernetes/cmd/kube-apiserver "$k8s_dir/kube-apiserver" "about 8 minutes"
-# kube-controller-manager runs the garbage collector (owned Secrets go with their
-# ExternalSecret) and the Deployment controller (rollouts) against the test API server.
-build_tool kube-controller-manager hack/tools/kube k8s.io/kubernetes/cmd/kube-controller-manager \
-  "$k8s_dir/kube-controller-manager" "about 2 minutes"
-for b in etcd kube-apiserver kube-controller-manager; do
-  [ -x "$k8s_dir/$b" ] && link "$k8s_dir/$b" "$root/bin/k8s/$b"
-done
+setup_k8s() {
+  local k8s_dir=$cache/k8s-$k8s_version-etcd-$etcd_version
+  build_tool etcd hack/tools/etcd . "$k8s_dir/etcd" "under a minute"
+  build_tool kube-apiserver hack/tools/kube k8s.io/kubernetes/cmd/kube-apiserver "$k8s_dir/kube-apiserver" "about 8 minutes"
+  # kube-controller-manager runs the garbage collector (owned Secrets go with their
+  # ExternalSecret) and the Deployment controller (rollouts) against the test API server.
+  build_tool kube-controller-manager hack/tools/kube k8s.io/kubernetes/cmd/kube-controller-manager \
+    "$k8s_dir/kube-controller-manager" "about 2 minutes"
+  local b
+  for b in etcd kube-apiserver kube-controller-manager; do
+    [ -x "$k8s_dir/$b" ] && link "$k8s_dir/$b" "$root/bin/k8s/$b"
+  done
+}
 
 # promtool checks and unit-tests the shipped alert rules (make test-alerts).
-prom_dir=$cache/promtool-$prometheus_version
-build_tool promtool hack/tools/promtool github.com/prometheus/prometheus/cmd/promtool \
-  "$prom_dir/promtool" "about 5 minutes"
-link "$prom_dir/promtool" "$root/bin/promtool"
+setup_promtool() {
+  local prom_dir=$cache/promtool-$prometheus_version
+  build_tool promtool hack/tools/promtool github.com/prometheus/prometheus/cmd/promtool \
+    "$prom_dir/promtool" "about 5 minutes"
+  link "$prom_dir/promtool" "$root/bin/promtool"
+}
 
 # helm lints and renders charts/vigil in the chart tests (test/chart).
-helm_dir=$cache/helm-$helm_version
-build_tool helm hack/tools/helm helm.sh/helm/v3/cmd/helm "$helm_dir/helm" "about 3 minutes"
-link "$helm_dir/helm" "$root/bin/helm"
+setup_helm() {
+  local helm_dir=$cache/helm-$helm_version
+  build_tool helm hack/tools/helm helm.sh/helm/v3/cmd/helm "$helm_dir/helm" "about 3 minutes"
+  link "$helm_dir/helm" "$root/bin/helm"
+}
 
 # vault serves the Vault provider's tests (`vault server -dev`, in memory, on loopback).
-vault_dir=$cache/vault-$vault_version
-build_tool vault hack/tools/vault github.com/hashicorp/vault "$vault_dir/vault" "about 14 minutes"
-link "$vault_dir/vault" "$root/bin/vault"
+setup_vault() {
+  local vault_dir=$cache/vault-$vault_version
+  build_tool vault hack/tools/vault github.com/hashicorp/vault "$vault_dir/vault" "about 14 minutes"
+  link "$vault_dir/vault" "$root/bin/vault"
+}
 
 # PostgreSQL (Debian's package) backs Vault's database secrets engine in the
 # VaultDynamicSecret test; the harness runs its own server on a loopback port.
-if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
-  log "postgresql: installing Debian's postgresql package (about a minute)..."
-  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends postgresql >/dev/null
-fi
-log "postgresql: $(ls -d /usr/lib/postgresql/*/bin | tail -1)"
+setup_postgresql() {
+  if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    log "postgresql: installing Debian's postgresql package (about a minute)..."
+    local sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+  fi
+  log "postgresql: $(ls -d /usr/lib/postgresql/*/bin | tail -1)"
+}
 
 # moto serves AWS (Secrets Manager, SSM, STS, IAM) on loopback for the tests.
-venv=$root/.venv
-if ! "$venv/bin/python" -c "import moto, flask" >/dev/null 2>&1; then
-  log "moto: installing moto[server]==$moto_version into .venv (about a minute)..."
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$moto_version"
-fi
-log "moto: $("$venv/bin/python" -c 'import moto; print(moto.__version__)') in .venv"
+setup_moto() {
+  local venv=$root/.venv
+  if ! "$venv/bin/python" -c "import moto, flask" >/dev/null 2>&1; then
+    log "moto: installing moto[server]==$moto_version into .venv (about a minute)..."
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$moto_version"
+  fi
+  log "moto: $("$venv/bin/python" -c 'import moto; print(moto.__version__)') in .venv"
+}
+
+all_parts="k8s promtool helm vault postgresql moto"
+for part in ${*:-$all_parts}; do
+  case " $all_parts " in
+    *" $part "*) "setup_$part" ;;
+    *) log "unknown part $part (known: $all_parts)"; exit 2 ;;
+  esac
+done
 log "ready: KUBEBUILDER_ASSETS=$root/bin/k8s"
