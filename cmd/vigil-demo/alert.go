@@ -19,10 +19,6 @@ import (
 // notSynced is the shipped alert on the not-synced metric.
 const notSynced = "VigilExternalSecretNotSynced"
 
-// scrapeJob is the job label Prometheus gives Vigil's series when the chart's ServiceMonitor
-// scrapes a release named vigil; the replayed series carry it as scraped ones would.
-const scrapeJob = "vigil-metrics"
-
 // Minutes promtool replays the healthy and healed scrapes; the broken one lasts the rule's
 // `for` and brokenExtra more.
 const (
@@ -30,6 +26,17 @@ const (
 	healedMinutes  = 5
 	brokenExtra    = 3
 )
+
+// States of an alert.
+const (
+	inactive = "inactive"
+	pending  = "pending"
+	firing   = "firing"
+)
+
+// groupBy are the labels the rule's expression keeps of a series (it also keeps cluster,
+// which Prometheus' external labels add; a single scrape has none).
+var groupBy = []string{"namespace", "name", "reason"}
 
 // checkpoint is a minute at which the demo asks promtool for the alert's state.
 type checkpoint struct {
@@ -59,7 +66,8 @@ func (d *demo) evaluateAlert() error {
 		return err
 	}
 	for _, p := range points {
-		fmt.Printf("    minute %2d  %-16s %-8s %s\n", p.minute, p.what, p.state, strings.Join(p.alerts, " "))
+		line := fmt.Sprintf("    minute %2d  %-16s %-8s %s", p.minute, p.what, p.state, strings.Join(p.alerts, " "))
+		fmt.Println(strings.TrimRight(line, " "))
 	}
 	fmt.Println("\n$ promtool test rules " + filepath.Join(dir, "not-synced.test.yaml"))
 	cmd := exec.Command(filepath.Join(d.root, "bin", "promtool"), "test", "rules", "not-synced.test.yaml")
@@ -77,22 +85,22 @@ func (d *demo) evaluateAlert() error {
 func (d *demo) checkpoints(rule alerts.Rule, forMin int) []checkpoint {
 	brokenStart := healthyMinutes
 	healedStart := brokenStart + forMin + brokenExtra
-	points := []checkpoint{{minute: healthyMinutes - 1, what: "healthy", state: "inactive"}}
+	points := []checkpoint{{minute: healthyMinutes - 1, what: "healthy", state: inactive}}
 	if forMin > 1 {
-		points = append(points, checkpoint{minute: brokenStart + forMin/2, state: "pending",
+		points = append(points, checkpoint{minute: brokenStart + forMin/2, state: pending,
 			what: fmt.Sprintf("broken for %dm", forMin/2)})
 	}
 	points = append(points,
-		checkpoint{minute: brokenStart + forMin + 2, state: "firing", what: fmt.Sprintf("broken for %dm", forMin+2)},
-		checkpoint{minute: healedStart + 3, state: "inactive", what: "healed for 3m"})
+		checkpoint{minute: brokenStart + forMin + 2, state: firing, what: fmt.Sprintf("broken for %dm", forMin+2)},
+		checkpoint{minute: healedStart + 3, state: inactive, what: "healed for 3m"})
 	broken := d.scrapeOf("broken")
 	for i, p := range points {
-		if p.state == "inactive" {
+		if p.state == inactive {
 			continue
 		}
 		for _, s := range broken.series {
-			if s.value == 1 && failing(s.labels["reason"]) {
-				points[i].alerts = append(points[i].alerts, alertSeries(rule, p.state, s.labels))
+			if s.Value == 1 && failing(s.Labels["reason"]) {
+				points[i].alerts = append(points[i].alerts, alertSeries(rule, p.state, s.Labels))
 			}
 		}
 	}
@@ -103,10 +111,12 @@ func (d *demo) checkpoints(rule alerts.Rule, forMin int) []checkpoint {
 func failing(reason string) bool { return reason != "SecretSynced" && reason != "SecretDeleted" }
 
 // alertSeries is the ALERTS series Prometheus writes for an alert of the rule on a series:
-// the labels the rule keeps (namespace, name, reason) and the rule's own labels.
+// the labels the rule keeps (groupBy) and the rule's own labels.
 func alertSeries(rule alerts.Rule, state string, series map[string]string) string {
-	labels := map[string]string{"alertname": rule.Alert, "alertstate": state,
-		"namespace": series["namespace"], "name": series["name"], "reason": series["reason"]}
+	labels := map[string]string{"alertname": rule.Alert, "alertstate": state}
+	for _, l := range groupBy {
+		labels[l] = series[l]
+	}
 	maps.Copy(labels, rule.Labels)
 	return "ALERTS" + formatLabels(labels)
 }
@@ -211,14 +221,16 @@ func (d *demo) replay(minutes []int) []promtoolInput {
 	var order []string
 	for i, sc := range d.scrapes {
 		for _, s := range sc.series {
-			labels := map[string]string{"job": scrapeJob}
-			maps.Copy(labels, s.labels)
+			// The job label Prometheus adds when it scrapes a release named vigil, which
+			// the shipped rules select.
+			labels := map[string]string{"job": alerts.Job}
+			maps.Copy(labels, s.Labels)
 			id := metrics.Ready + formatLabels(labels)
 			if _, ok := byLabels[id]; !ok {
 				order = append(order, id)
 				byLabels[id] = make([]string, len(d.scrapes))
 			}
-			byLabels[id][i] = fmt.Sprintf("%g", s.value)
+			byLabels[id][i] = fmt.Sprintf("%g", s.Value)
 		}
 	}
 	var out []promtoolInput

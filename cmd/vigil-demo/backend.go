@@ -7,10 +7,6 @@ import (
 	"path/filepath"
 	"strconv"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-
 	"github.com/vigil-dev/vigil/test/harness"
 )
 
@@ -32,9 +28,6 @@ func (d *demo) startBackend() error {
 	}
 	d.onClose(proxy.Close)
 	d.proxy = proxy
-	if d.aws, err = moto.AWSConfig(d.ctx); err != nil {
-		return err
-	}
 	fmt.Println("    moto:", moto.URL, "  the controller's AWS_ENDPOINT_URL:", proxy.URL)
 	return nil
 }
@@ -47,26 +40,10 @@ func (d *demo) seedBackend() error {
 	if err != nil {
 		return err
 	}
-	d.value = string(value)
-	sm := secretsmanager.NewFromConfig(d.aws)
-	if _, err := sm.CreateSecret(d.ctx, &secretsmanager.CreateSecretInput{
-		Name: aws.String(remoteKey), SecretString: aws.String(d.value),
-	}); err != nil {
+	if err := d.putRemote(string(value)); err != nil {
 		return err
 	}
-	scoped, err := os.ReadFile(filepath.Join(d.seed, "iam-policy-scoped.json"))
-	if err != nil {
-		return err
-	}
-	iamc := iam.NewFromConfig(d.aws)
-	if _, err := iamc.CreateRole(d.ctx, &iam.CreateRoleInput{
-		RoleName: aws.String(roleName), AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[]}`),
-	}); err != nil {
-		return err
-	}
-	if _, err := iamc.PutRolePolicy(d.ctx, &iam.PutRolePolicyInput{
-		RoleName: aws.String(roleName), PolicyName: aws.String("secrets"), PolicyDocument: aws.String(string(scoped)),
-	}); err != nil {
+	if _, err := d.env.CreateMotoRole(d.ctx, roleName, "iam-policy-scoped.json"); err != nil {
 		return err
 	}
 	fmt.Println("    secretsmanager:GetSecretValue on " +
@@ -74,16 +51,13 @@ func (d *demo) seedBackend() error {
 	return nil
 }
 
-// putRemote replaces the remote secret's value.
+// putRemote stores the remote secret's value (creating the secret the first time).
 func (d *demo) putRemote(value string) error {
-	sm := secretsmanager.NewFromConfig(d.aws)
-	_, err := sm.PutSecretValue(d.ctx, &secretsmanager.PutSecretValueInput{
-		SecretId: aws.String(remoteKey), SecretString: aws.String(value),
-	})
-	if err == nil {
-		d.value = value
+	if err := d.env.PutRemote(d.ctx, remoteKey, value); err != nil {
+		return err
 	}
-	return err
+	d.value = value
+	return nil
 }
 
 // rotatePassword returns the remote JSON with a new password: the seed's password ends in

@@ -32,6 +32,7 @@ func (d *demo) startCluster() error {
 	}
 	d.onClose(func() { _ = cp.Stop() })
 	d.cp = cp
+	d.env = &harness.Env{Client: cp.Client, Moto: d.moto, Timeout: waitTimeout}
 	if err := cp.StartGarbageCollector(d.log("kube-controller-manager.log")); err != nil {
 		return err
 	}
@@ -77,9 +78,10 @@ func (d *demo) startController() error {
 	if err := c.cmd.Start(); err != nil {
 		return fmt.Errorf("starting bin/vigil (run `make build`): %w", err)
 	}
-	go func() { _ = c.cmd.Wait(); logFile.Close(); close(c.done) }()
+	go func() { _ = c.cmd.Wait(); _ = logFile.Close(); close(c.done) }()
 	d.onClose(c.stop)
 	d.vigil = c
+	d.env.MetricsURL = c.metricsURL
 	fmt.Println("    logs:", logFile.Name(), "  metrics:", c.metricsURL)
 	return c.waitReady(d.ctx)
 }
@@ -96,7 +98,7 @@ func (c *controller) waitReady(ctx context.Context) error {
 		if err != nil {
 			return false, nil
 		}
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		return resp.StatusCode == http.StatusOK, nil
 	})
 }

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/vigil-dev/vigil/test/harness"
@@ -37,10 +36,10 @@ type demo struct {
 
 	moto  *harness.Moto       // AWS: Secrets Manager, IAM, STS
 	proxy *harness.FaultProxy // between the controller and moto: the backend breaks here
-	aws   aws.Config          // the demo's own way to moto (seeding, rotating)
 	value string              // the remote secret's JSON, never printed
 
 	cp         *harness.ControlPlane
+	env        *harness.Env // the harness's actions and waits on cp, moto and the controller
 	kubeconfig string
 	vigil      *controller
 

@@ -4,13 +4,9 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"net/http"
 	"slices"
 	"strings"
 
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
@@ -20,14 +16,8 @@ import (
 
 // scrape is the not-synced metric of namespace payments as one read of /metrics saw it.
 type scrape struct {
-	phase  string   // healthy, broken, healed
-	series []sample // vigil_externalsecret_ready{namespace="payments"}
-}
-
-// sample is one series of a scrape.
-type sample struct {
-	labels map[string]string
-	value  float64
+	phase  string           // healthy, broken, healed
+	series []harness.Sample // vigil_externalsecret_ready{namespace="payments"}
 }
 
 // breakBackend makes the backend refuse every request of the controller, forces a sync
@@ -42,7 +32,7 @@ func (d *demo) breakBackend() error {
 	if err := d.forceSync(dbSecret); err != nil {
 		return err
 	}
-	if err := waitReason(d.ctx, d.cp.Client, dbSecret, esv1.ReasonSecretSyncedError); err != nil {
+	if err := d.waitReason(dbSecret, esv1.ReasonSecretSyncedError); err != nil {
 		return err
 	}
 	if err := d.showFailure(); err != nil {
@@ -75,7 +65,7 @@ func (d *demo) healBackend() error {
 	step("Healing the backend",
 		"Vigil retries with backoff by itself: db-credentials is SecretSynced again and the not-synced metric turns off.")
 	d.proxy.Throttle(false)
-	if err := waitReason(d.ctx, d.cp.Client, dbSecret, esv1.ReasonSecretSynced); err != nil {
+	if err := d.waitReason(dbSecret, esv1.ReasonSecretSynced); err != nil {
 		return err
 	}
 	return d.recordScrape("healed", esv1.ReasonSecretSynced, true)
@@ -84,21 +74,20 @@ func (d *demo) healBackend() error {
 // recordScrape waits until /metrics reports db-credentials with the reason, keeps the
 // scrape for promtool and prints the series of db-credentials (when show is set).
 func (d *demo) recordScrape(phase, reason string, show bool) error {
-	want := map[string]string{"namespace": namespace, "name": dbSecret, "reason": reason}
-	var fams map[string]*dto.MetricFamily
-	var s scrape
+	want := dbLabels()
+	want["reason"] = reason
+	var fams harness.Families
 	err := harness.WaitFor(d.ctx, waitTimeout, func(ctx context.Context) (bool, error) {
 		var err error
-		if fams, err = readMetrics(ctx, d.vigil.metricsURL); err != nil {
-			return false, err
-		}
-		s = scrape{phase: phase, series: series(fams, metrics.Ready, map[string]string{"namespace": namespace})}
-		return slices.ContainsFunc(s.series, func(x sample) bool { return x.value == 1 && hasLabels(x, want) }), nil
+		fams, err = d.env.Scrape(ctx)
+		v, _ := fams.Value(metrics.Ready, want)
+		return v == 1, err
 	})
 	if err != nil {
 		return fmt.Errorf("%s does not report %s for %s: %w", metrics.Ready, reason, dbSecret, err)
 	}
-	d.scrapes = append(d.scrapes, s)
+	series := fams.Series(metrics.Ready, nsLabels())
+	d.scrapes = append(d.scrapes, scrape{phase: phase, series: series})
 	if show {
 		printSeries(d.vigil.metricsURL, fams)
 	}
@@ -106,14 +95,24 @@ func (d *demo) recordScrape(phase, reason string, show bool) error {
 }
 
 // printSeries prints Vigil's not-synced metric and ESO's condition metric of db-credentials.
-func printSeries(url string, fams map[string]*dto.MetricFamily) {
+func printSeries(url string, fams harness.Families) {
 	names := []string{metrics.Ready, metrics.ExternalSecretStatusCondition}
 	fmt.Printf("\n$ curl -s %s | grep -E '^(%s)' | grep 'name=\"%s\"'\n", url, strings.Join(names, "|"), dbSecret)
 	for _, name := range names {
-		for _, x := range series(fams, name, map[string]string{"namespace": namespace, "name": dbSecret}) {
-			fmt.Printf("%s%s %g\n", name, formatLabels(x.labels), x.value)
+		for _, x := range fams.Series(name, dbLabels()) {
+			fmt.Printf("%s%s %g\n", name, formatLabels(x.Labels), x.Value)
 		}
 	}
+}
+
+// nsLabels select the series of namespace payments.
+func nsLabels() map[string]string { return map[string]string{"namespace": namespace} }
+
+// dbLabels select the series of db-credentials.
+func dbLabels() map[string]string {
+	l := nsLabels()
+	l["name"] = dbSecret
+	return l
 }
 
 // scrapeOf returns the scrape of a phase.
@@ -124,45 +123,6 @@ func (d *demo) scrapeOf(phase string) scrape {
 		}
 	}
 	return scrape{phase: phase}
-}
-
-// readMetrics reads and parses a Prometheus text endpoint.
-func readMetrics(ctx context.Context, url string) (map[string]*dto.MetricFamily, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	return p.TextToMetricFamilies(resp.Body)
-}
-
-// series returns the gauge series of a family whose labels include every given label.
-func series(fams map[string]*dto.MetricFamily, name string, labels map[string]string) []sample {
-	var out []sample
-	for _, m := range fams[name].GetMetric() {
-		s := sample{labels: map[string]string{}, value: m.GetGauge().GetValue()}
-		for _, l := range m.GetLabel() {
-			s.labels[l.GetName()] = l.GetValue()
-		}
-		if hasLabels(s, labels) {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-func hasLabels(s sample, want map[string]string) bool {
-	for k, v := range want {
-		if s.labels[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 // formatLabels writes labels as Prometheus does: {a="x", b="y"}, sorted by name.

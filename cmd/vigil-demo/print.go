@@ -59,14 +59,17 @@ func printTable(ctx context.Context, cp *harness.ControlPlane, path string) erro
 			head = append(head, strings.ToUpper(c.Name))
 		}
 	}
-	fmt.Fprintln(w, strings.Join(head, "\t"))
+	lines := []string{strings.Join(head, "\t")}
 	for _, row := range table.Rows {
 		var cells []string
 		for _, i := range idx {
 			def := table.ColumnDefinitions[i]
 			cells = append(cells, harness.FormatCell(row.Cells[i], def.Format, def.Type))
 		}
-		fmt.Fprintln(w, strings.Join(cells, "\t"))
+		lines = append(lines, strings.Join(cells, "\t"))
+	}
+	if _, err := fmt.Fprintln(w, strings.Join(lines, "\n")); err != nil {
+		return err
 	}
 	return w.Flush()
 }

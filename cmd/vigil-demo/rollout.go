@@ -6,7 +6,6 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -87,7 +86,7 @@ func (d *demo) rotate() error {
 	if err := d.forceSync(dbSecret); err != nil {
 		return err
 	}
-	if err := waitSynced(d.ctx, d.cp.Client, dbSecret, before); err != nil {
+	if err := d.waitSynced(dbSecret, before); err != nil {
 		return err
 	}
 	after, err := printSecret(d.ctx, d.cp.Client, dbSecret)
@@ -108,7 +107,7 @@ func (d *demo) showRollout() error {
 	if err != nil {
 		return fmt.Errorf("deployment/%s did not roll out after the rotation: %w", deployment, err)
 	}
-	ev, err := waitEvent(d.ctx, d.cp.Client, deployment, "RolloutTriggered")
+	ev, err := d.env.WaitEvent(d.ctx, namespace, "Deployment", deployment, "RolloutTriggered")
 	if err != nil {
 		return err
 	}
@@ -118,28 +117,6 @@ func (d *demo) showRollout() error {
 		rollout.AnnotationSecretHashes, dep.Spec.Template.Annotations[rollout.AnnotationSecretHashes])
 	fmt.Println("\n$ kubectl get replicasets -n payments -l app=" + deployment)
 	return printTable(d.ctx, d.cp, replicaSetsPath)
-}
-
-// waitEvent waits for an event (events.k8s.io) with the reason about the Deployment.
-func waitEvent(ctx context.Context, c client.Client, name, reason string) (*eventsv1.Event, error) {
-	var found *eventsv1.Event
-	err := harness.WaitFor(ctx, waitTimeout, func(ctx context.Context) (bool, error) {
-		var list eventsv1.EventList
-		if err := c.List(ctx, &list, client.InNamespace(namespace)); err != nil {
-			return false, err
-		}
-		for i, e := range list.Items {
-			if e.Regarding.Kind == "Deployment" && e.Regarding.Name == name && e.Reason == reason {
-				found = &list.Items[i]
-				return true, nil
-			}
-		}
-		return false, nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("no %s event about deployment/%s: %w", reason, name, err)
-	}
-	return found, nil
 }
 
 // secretHash is ESO's data-hash annotation of a Secret.

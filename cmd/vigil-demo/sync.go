@@ -6,11 +6,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"time"
-
-	corev1 "k8s.io/api/core/v1"
-	apimeta "k8s.io/apimachinery/pkg/api/meta"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 	"github.com/vigil-dev/vigil/test/harness"
@@ -28,7 +23,7 @@ func (d *demo) applySeed() error {
 		return err
 	}
 	for _, f := range files {
-		objs, err := harness.Apply(d.ctx, d.cp.Client, f)
+		objs, err := d.env.Apply(d.ctx, f)
 		if err != nil {
 			return err
 		}
@@ -44,7 +39,7 @@ func (d *demo) showSynced() error {
 	step("Waiting for both ExternalSecrets to report SecretSynced",
 		"kubectl shows ESO's columns and reasons; the Secrets hold the keys (their values are never printed).")
 	for _, name := range []string{dbSecret, appConfig} {
-		if err := waitSynced(d.ctx, d.cp.Client, name, ""); err != nil {
+		if err := d.waitSynced(name, ""); err != nil {
 			return err
 		}
 	}
@@ -64,74 +59,35 @@ func (d *demo) showSynced() error {
 	return nil
 }
 
-// forceSync sets ESO's force-sync annotation, as `kubectl annotate` would.
+// forceSync sets ESO's force-sync annotation, as `kubectl annotate` does.
 func (d *demo) forceSync(name string) error {
 	fmt.Printf("$ kubectl annotate es %s -n %s %s=$(date +%%s) --overwrite\n", name, namespace, esv1.AnnotationForceSync)
-	var es esv1.ExternalSecret
-	if err := d.cp.Client.Get(d.ctx, key(name), &es); err != nil {
-		return err
-	}
-	patch := client.MergeFrom(es.DeepCopy())
-	if es.Annotations == nil {
-		es.Annotations = map[string]string{}
-	}
-	es.Annotations[esv1.AnnotationForceSync] = fmt.Sprint(time.Now().UnixNano())
-	return d.cp.Client.Patch(d.ctx, &es, patch)
+	return d.env.ForceSync(d.ctx, key(name))
 }
 
 // waitSynced waits until the ExternalSecret reports SecretSynced and, when oldHash is
 // set, its Secret's data hash differs from oldHash.
-func waitSynced(ctx context.Context, c client.Client, name, oldHash string) error {
-	fmt.Printf("    waiting for externalsecret/%s ...\n", name)
-	var es esv1.ExternalSecret
-	err := harness.WaitFor(ctx, waitTimeout, func(ctx context.Context) (bool, error) {
-		if err := c.Get(ctx, key(name), &es); err != nil {
-			return false, err
-		}
-		if reason(&es) != esv1.ReasonSecretSynced {
-			return false, nil
-		}
-		if oldHash == "" {
-			return true, nil
-		}
-		var s corev1.Secret
-		if err := c.Get(ctx, key(name), &s); err != nil {
-			return false, err
-		}
-		return s.Annotations[esv1.AnnotationDataHash] != oldHash, nil
+func (d *demo) waitSynced(name, oldHash string) error {
+	if err := d.waitReason(name, esv1.ReasonSecretSynced); err != nil || oldHash == "" {
+		return err
+	}
+	err := harness.WaitFor(d.ctx, waitTimeout, func(ctx context.Context) (bool, error) {
+		hash, err := secretHash(ctx, d.cp.Client, name)
+		return err == nil && hash != oldHash, err
 	})
 	if err != nil {
-		msg := reason(&es)
-		if ready := apimeta.FindStatusCondition(es.Status.Conditions, esv1.ConditionReady); ready != nil {
-			msg += ": " + ready.Message
-		}
-		return fmt.Errorf("externalsecret/%s did not sync (%s): %w", name, msg, err)
+		return fmt.Errorf("secret/%s still holds the data it had before the rotation: %w", name, err)
 	}
 	return nil
 }
 
 // waitReason waits until the ExternalSecret's Ready condition has the reason.
-func waitReason(ctx context.Context, c client.Client, name, want string) error {
-	fmt.Printf("    waiting for externalsecret/%s to report %s ...\n", name, want)
-	var es esv1.ExternalSecret
-	err := harness.WaitFor(ctx, waitTimeout, func(ctx context.Context) (bool, error) {
-		if err := c.Get(ctx, key(name), &es); err != nil {
-			return false, err
-		}
-		return reason(&es) == want, nil
-	})
-	if err != nil {
-		return fmt.Errorf("externalsecret/%s still reports %q, not %s: %w", name, reason(&es), want, err)
+func (d *demo) waitReason(name, reason string) error {
+	fmt.Printf("    waiting for externalsecret/%s to report %s ...\n", name, reason)
+	if _, err := d.env.WaitReason(d.ctx, key(name), reason); err != nil {
+		return fmt.Errorf("externalsecret/%s: %w", name, err)
 	}
 	return nil
-}
-
-// reason is the reason of the Ready condition ("" without one).
-func reason(es *esv1.ExternalSecret) string {
-	if ready := apimeta.FindStatusCondition(es.Status.Conditions, esv1.ConditionReady); ready != nil {
-		return ready.Reason
-	}
-	return ""
 }
 
 // seedManifests are the seed's YAML files in the order kubectl apply -f would take them.
