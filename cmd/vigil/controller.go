@@ -104,7 +104,9 @@ func runController(o manager.Options, flags *cliFlags) error {
 // configuration.
 func clusterConfig(kubeconfig string) (*rest.Config, error) {
 	if kubeconfig != "" {
-		os.Setenv("KUBECONFIG", kubeconfig)
+		if err := os.Setenv("KUBECONFIG", kubeconfig); err != nil {
+			return nil, err
+		}
 	}
 	return config.GetConfig()
 }
@@ -115,7 +117,8 @@ func clusterConfig(kubeconfig string) (*rest.Config, error) {
 func iamReader(ctx context.Context, flags *cliFlags) policy.RolePolicies {
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion("us-east-1"))
 	if err != nil {
-		ctrl.Log.WithName("setup").Error(err, "no AWS configuration for IAM inspection; IAM policies will be reported as unknown")
+		ctrl.Log.WithName("setup").Error(err,
+			"no AWS configuration for IAM inspection; IAM policies will be reported as unknown")
 		return nil
 	}
 	reader := policy.NewIAMReader(awsCfg, flags.iamTTL)
@@ -124,7 +127,8 @@ func iamReader(ctx context.Context, flags *cliFlags) policy.RolePolicies {
 }
 
 // registry lists the providers this binary serves.
-func registry(rec *metrics.Recorder, requestTimeout time.Duration, allowHTTPHosts []string, apiServer string) *providers.Registry {
+func registry(rec *metrics.Recorder, requestTimeout time.Duration, allowHTTPHosts []string,
+	apiServer string) *providers.Registry {
 	return builtin.Registry(builtin.Options{
 		Observe: rec.ProviderCall, RequestTimeout: requestTimeout, AllowHTTPHosts: allowHTTPHosts, LocalAPIServer: apiServer,
 	})

@@ -31,7 +31,15 @@ var failLevels = map[string][]string{
 	"audit": {string(policy.Deny), string(policy.Warn), string(policy.Audit)},
 }
 
-var outputFormats = []string{"text", "json", "sarif"}
+// Output formats of lint and template.
+const (
+	formatText  = "text"
+	formatJSON  = "json"
+	formatSARIF = "sarif"
+	formatYAML  = "yaml"
+)
+
+var outputFormats = []string{formatText, formatJSON, formatSARIF}
 
 func newLintCommand() *cobra.Command {
 	o := &lintOptions{}
@@ -63,10 +71,11 @@ otherwise, 2 on unreadable input or a policy that does not compile.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.output, "output", "o", "text", "output format: text, json or sarif")
+	f.StringVarP(&o.output, "output", "o", formatText, "output format: text, json or sarif")
 	f.StringVar(&o.failOn, "fail-on", "deny", "least severe finding that makes lint exit 1: deny, warn or audit")
 	f.StringArrayVar(&o.policyFiles, "policy", nil, "a file of ClusterSecretPolicy documents (repeatable)")
-	f.StringArrayVar(&o.rolePolicies, "aws-role-policy", nil, "ROLE_ARN=FILE.json: an IAM policy attached to a role (repeatable)")
+	f.StringArrayVar(&o.rolePolicies, "aws-role-policy", nil,
+		"ROLE_ARN=FILE.json: an IAM policy attached to a role (repeatable)")
 	f.StringArrayVar(&o.roleBoundaries, "aws-role-boundary", nil, "ROLE_ARN=FILE.json: the permissions boundary of a role")
 	f.StringArrayVar(&o.helmCharts, "helm-chart", nil, "a chart folder to render with helm template and lint (repeatable)")
 	f.StringArrayVar(&o.helmValues, "helm-values", nil, "a values file for --helm-chart (repeatable)")
@@ -128,7 +137,8 @@ func (o *lintOptions) check(paths []string) error {
 
 // documents reads the paths and renders the charts of --helm-chart; the Helm templates it
 // skipped are named on stderr.
-func (o *lintOptions) documents(ctx context.Context, paths []string, stdin io.Reader, stderr io.Writer) ([]document, error) {
+func (o *lintOptions) documents(ctx context.Context, paths []string, stdin io.Reader,
+	stderr io.Writer) ([]document, error) {
 	r := &reader{stdin: stdin, charts: cleanPaths(o.helmCharts)}
 	docs, err := r.read(paths)
 	if err != nil {

@@ -141,5 +141,6 @@ func newFinding(d document, obj client.Object, v policy.Violation) finding {
 }
 
 func namespaced(kind string) bool {
-	return !slices.Contains([]string{"Namespace", "ClusterSecretStore", "ClusterExternalSecret", "ClusterSecretPolicy"}, kind)
+	clusterScoped := []string{"Namespace", "ClusterSecretStore", "ClusterExternalSecret", "ClusterSecretPolicy"}
+	return !slices.Contains(clusterScoped, kind)
 }

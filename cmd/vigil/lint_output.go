@@ -7,13 +7,14 @@ import (
 	"maps"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/vigil-dev/vigil/policy"
 )
 
 func printFindings(w io.Writer, format string, findings []finding, set *policy.Set) error {
 	switch format {
-	case "json":
+	case formatJSON:
 		if findings == nil {
 			findings = []finding{}
 		}
@@ -23,13 +24,13 @@ func printFindings(w io.Writer, format string, findings []finding, set *policy.S
 	case "sarif":
 		return printSARIF(w, findings, set)
 	}
-	printText(w, findings)
-	return nil
+	return printText(w, findings)
 }
 
 // printText writes one line per finding in the file:line:column form editors and CI logs
 // link to.
-func printText(w io.Writer, findings []finding) {
+func printText(w io.Writer, findings []finding) error {
+	var b strings.Builder
 	deny := 0
 	for _, f := range findings {
 		obj := f.Name
@@ -40,12 +41,15 @@ func printText(w io.Writer, findings []finding) {
 		if f.Rendered {
 			rendered = " (rendered by helm template)"
 		}
-		fmt.Fprintf(w, "%s:%d:%d:%s %s %s %s %s: %s\n", f.File, f.Line, f.Column, rendered, f.Action, f.Rule, f.Kind, obj, f.Message)
+		fmt.Fprintf(&b, "%s:%d:%d:%s %s %s %s %s: %s\n",
+			f.File, f.Line, f.Column, rendered, f.Action, f.Rule, f.Kind, obj, f.Message)
 		if f.Action == string(policy.Deny) {
 			deny++
 		}
 	}
-	fmt.Fprintf(w, "%d findings, %d deny\n", len(findings), deny)
+	fmt.Fprintf(&b, "%d findings, %d deny\n", len(findings), deny)
+	_, err := io.WriteString(w, b.String())
+	return err
 }
 
 // sarifRule is one rule of the SARIF driver.
@@ -61,7 +65,9 @@ func printSARIF(w io.Writer, findings []finding, set *policy.Set) error {
 	var rules []sarifRule
 	for _, id := range slices.Sorted(maps.Keys(set.Rules())) {
 		r := set.Rules()[id]
-		rules = append(rules, sarifRule{ID: id, Name: r.Title, Desc: map[string]string{"text": r.Title}, Help: map[string]string{"text": r.Remediation}})
+		rules = append(rules, sarifRule{
+			ID: id, Name: r.Title, Desc: map[string]string{"text": r.Title}, Help: map[string]string{"text": r.Remediation},
+		})
 	}
 	level := map[string]string{"Deny": "error", "Warn": "warning", "Audit": "note"}
 	results := []map[string]any{}
@@ -80,7 +86,9 @@ func printSARIF(w io.Writer, findings []finding, set *policy.Set) error {
 		"$schema": "https://json.schemastore.org/sarif-2.1.0.json",
 		"version": "2.1.0",
 		"runs": []any{map[string]any{
-			"tool":    map[string]any{"driver": map[string]any{"name": "vigil", "informationUri": "https://github.com/vigil-dev/vigil", "rules": rules}},
+			"tool": map[string]any{"driver": map[string]any{
+				"name": "vigil", "informationUri": "https://github.com/vigil-dev/vigil", "rules": rules,
+			}},
 			"results": results,
 		}},
 	}

@@ -33,9 +33,8 @@ type document struct {
 	lineOffset int
 }
 
-// line and column of the document's first field.
-func (d document) line() int   { return d.node.Line - d.lineOffset }
-func (d document) column() int { return d.node.Column }
+// line of the document's first field.
+func (d document) line() int { return d.node.Line - d.lineOffset }
 
 // where is "file:line" of the document's start, for error messages.
 func (d document) where() string { return fmt.Sprintf("%s:%d", d.file, d.line()) }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -13,9 +12,7 @@ const seed = "../../test/fixtures/seed"
 
 func lint(t *testing.T, stdin string, args ...string) (int, string, string) {
 	t.Helper()
-	var out, errOut bytes.Buffer
-	code := run(append([]string{"lint"}, args...), strings.NewReader(stdin), &out, &errOut)
-	return code, out.String(), errOut.String()
+	return vigil(stdin, append([]string{"lint"}, args...)...)
 }
 
 func role(file string) string {

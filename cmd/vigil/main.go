@@ -1,5 +1,6 @@
 // Command vigil is Vigil's one binary: `vigil controller` runs the operator, `vigil lint`
-// checks manifests offline, `vigil version` prints the build. The commands are cobra commands, wired explicitly here.
+// checks manifests offline, `vigil template` renders an ExternalSecret's template offline as
+// the controller would, `vigil version` prints the build. The commands are cobra commands, wired explicitly here.
 package main
 
 import (
@@ -74,6 +75,7 @@ compatible with External Secrets Operator), checks them against policies, and ro
 workloads that consume them.`,
 		Example: `  vigil controller --kubeconfig ~/.kube/config
   vigil lint -o sarif deploy/ > vigil.sarif
+  vigil template -f externalsecret.yaml --values data.json
   source <(vigil completion bash)`,
 		Version: version(),
 		// Flags may come before or after the paths; errors and usage are printed by run.
@@ -89,7 +91,7 @@ workloads that consume them.`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetVersionTemplate("{{.Version}}\n")
-	root.AddCommand(newControllerCommand(), newLintCommand(), newVersionCommand())
+	root.AddCommand(newControllerCommand(), newLintCommand(), newTemplateCommand(), newVersionCommand())
 	return root
 }
 

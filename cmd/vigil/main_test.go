@@ -82,7 +82,7 @@ func TestRun_Completion(t *testing.T) {
 }
 
 func TestRun_HelpShowsExamples(t *testing.T) {
-	for _, cmd := range []string{"controller", "lint"} {
+	for _, cmd := range []string{"controller", "lint", "template"} {
 		code, out, _ := vigil("", cmd, "--help")
 		if code != 0 || !strings.Contains(out, "Examples:") || !strings.Contains(out, "vigil "+cmd) {
 			t.Errorf("vigil %s --help: exit %d, want examples of vigil %s:\n%s", cmd, code, cmd, out)
