@@ -12,14 +12,14 @@ import (
 	"github.com/vigil-dev/vigil/alerts/mixin"
 )
 
-func repoRoot(t *testing.T) string {
+func repoRoot() string {
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Dir(filepath.Dir(file))
 }
 
 // promtool returns bin/promtool, which `make test-assets` builds from Go modules.
 func promtool(t *testing.T) string {
-	bin := filepath.Join(repoRoot(t), "bin", "promtool")
+	bin := filepath.Join(repoRoot(), "bin", "promtool")
 	if _, err := os.Stat(bin); err != nil {
 		t.Fatalf("%s not found: run `make test-assets` (it builds promtool from the Prometheus module)", bin)
 	}
@@ -85,7 +85,7 @@ func TestAlerts_FollowConventions(t *testing.T) {
 				}
 			}
 			runbook := strings.TrimPrefix(r.Annotations["runbook_url"], "https://github.com/vigil-dev/vigil/blob/main/")
-			if _, err := os.Stat(filepath.Join(repoRoot(t), runbook)); err != nil {
+			if _, err := os.Stat(filepath.Join(repoRoot(), runbook)); err != nil {
 				t.Errorf("%s: runbook %s does not exist", r.Alert, runbook)
 			}
 			if !strings.Contains(string(tests), "alertname: "+r.Alert+"\n") {

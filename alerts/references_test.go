@@ -16,7 +16,8 @@ import (
 // controller-runtime provide): no invented names.
 func TestAlertsAndDashboard_ReferenceOnlyExportedMetrics(t *testing.T) {
 	known := append(metrics.Names(), "up", "controller_runtime_webhook_latency_seconds", "ALERTS")
-	ident := regexp.MustCompile(`\b(vigil_[a-z_]+|externalsecret_[a-z_]+|secretstore_[a-z_]+|clustersecretstore_[a-z_]+|controller_runtime_[a-z_]+|up)\b[{\[(]?`)
+	ident := regexp.MustCompile(`\b(vigil_[a-z_]+|externalsecret_[a-z_]+|secretstore_[a-z_]+|` +
+		`clustersecretstore_[a-z_]+|controller_runtime_[a-z_]+|up)\b[{\[(]?`)
 	check := func(where, expr string) {
 		for _, m := range ident.FindAllStringSubmatch(expr, -1) {
 			name := m[1]
@@ -38,7 +39,7 @@ func TestAlertsAndDashboard_ReferenceOnlyExportedMetrics(t *testing.T) {
 			check("alert "+r.Alert, r.Expr)
 		}
 	}
-	data, err := os.ReadFile(filepath.Join(repoRoot(t), "charts", "vigil", "dashboards", "vigil-overview.json"))
+	data, err := os.ReadFile(filepath.Join(repoRoot(), "charts", "vigil", "dashboards", "vigil-overview.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

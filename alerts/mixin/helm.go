@@ -15,6 +15,7 @@ The Prometheus templates of the annotations are Helm string literals so that Hel
 {{- $sel := include "vigil.alerts.jobSelector" . }}
 {{- $by := "" }}
 {{- with $p.clusterLabel }}{{ $by = printf "%s, " . }}{{ end }}
+{{- $ns := include "vigil.alerts.namespaceLabel" . }}
 apiVersion: monitoring.coreos.com/v1
 kind: PrometheusRule
 metadata:
@@ -63,6 +64,8 @@ func helmRule(b *strings.Builder, r Rule) error {
 		By:        "{{ $by }}",
 		Threshold: fmt.Sprintf("{{ $a.%s.threshold }}", r.Alert),
 		For:       fmt.Sprintf("{{ $a.%s.for }}", r.Alert),
+		NsOpen:    `{{ if ne $ns "namespace" }}label_replace({{ end }}`,
+		NsClose:   `{{ if ne $ns "namespace" }}, "namespace", "$1", {{ $ns | quote }}, "(.+)"){{ end }}`,
 	}
 	expr, err := fill(r.Alert, r.Expr, v)
 	if err != nil {
@@ -88,7 +91,8 @@ func helmRule(b *strings.Builder, r Rule) error {
 	}
 	fmt.Fprintf(b, "      expr: |-\n%s", indent(expr, 8))
 	fmt.Fprintf(b, "      {{- with $a.%s.for }}\n      for: {{ . | quote }}\n      {{- end }}\n", r.Alert)
-	fmt.Fprintf(b, "      labels:\n        {{- include \"vigil.alerts.labels\" (dict \"severity\" $a.%s.severity \"extra\" $p.extraLabels) | nindent 8 }}\n", r.Alert)
+	fmt.Fprintf(b, "      labels:\n        {{- include \"vigil.alerts.labels\" "+
+		"(dict \"severity\" $a.%s.severity \"extra\" $p.extraLabels) | nindent 8 }}\n", r.Alert)
 	fmt.Fprintf(b, "      annotations:\n        summary: >-\n%s", indent(summary, 10))
 	fmt.Fprintf(b, "        description: >-\n%s", indent(desc, 10))
 	fmt.Fprintf(b, "        runbook_url: {{ printf \"%%s%s.md\" $p.runbookURLBase | quote }}\n", r.Alert)

@@ -14,10 +14,12 @@ import (
 type Config struct {
 	// JobSelector holds the PromQL matchers that pick Vigil's own series; empty means the
 	// job the chart's ServiceMonitor scrapes ("<fullname>-metrics").
-	JobSelector    string                 `json:"jobSelector"`
-	ClusterLabel   string                 `json:"clusterLabel"`
-	RunbookURLBase string                 `json:"runbookURLBase"`
-	ExtraLabels    map[string]string      `json:"extraLabels"`
+	JobSelector    string            `json:"jobSelector"`
+	ClusterLabel   string            `json:"clusterLabel"`
+	RunbookURLBase string            `json:"runbookURLBase"`
+	ExtraLabels    map[string]string `json:"extraLabels"`
+	// NamespaceLabel is the label that holds an object's namespace; empty means namespace.
+	NamespaceLabel string                 `json:"namespaceLabel"`
 	Alerts         map[string]AlertConfig `json:"alerts"`
 }
 
@@ -69,7 +71,7 @@ type PromGroup struct {
 }
 
 // vars are the values of the placeholders.
-type vars struct{ Sel, By, Threshold, For string }
+type vars struct{ Sel, By, Threshold, For, NS, NsOpen, NsClose string }
 
 // Groups renders the enabled rules with c's values, grouped in the order of Rules.
 func (c Config) Groups() ([]PromGroup, error) {
@@ -100,6 +102,9 @@ func (c Config) Groups() ([]PromGroup, error) {
 
 func (c Config) render(r Rule, a AlertConfig) (PromRule, error) {
 	v := vars{Sel: c.JobSelector, By: byPrefix(c.ClusterLabel), For: a.For}
+	if ns := c.NamespaceLabel; ns != "" && ns != "namespace" {
+		v.NsOpen, v.NsClose = "label_replace(", `, "namespace", "$1", `+strconv.Quote(ns)+`, "(.+)")`
+	}
 	if a.Threshold != nil {
 		v.Threshold = strconv.FormatFloat(*a.Threshold, 'g', -1, 64)
 	}

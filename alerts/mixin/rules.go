@@ -14,7 +14,10 @@ package mixin
 
 // Rule is one alert, written once. Expr and Description may use the placeholders
 // [[.Sel]] (the job selector's matchers, always last inside {}), [[.By]] (the cluster label
-// and a comma, first inside by (...)), [[.Threshold]] and [[.For]].
+// and a comma, first inside by (...)), [[.Threshold]] and [[.For]]. A selector of a series
+// with an object's namespace stands between [[.NsOpen]] and [[.NsClose]]: when the namespace
+// label is another one (exported_namespace, where Prometheus Operator moves it unless the
+// ServiceMonitor honours the series' labels), they copy it back into "namespace" first.
 type Rule struct {
 	Group string
 	Alert string
@@ -38,7 +41,7 @@ var Rules = []Rule{
 		Alert: "VigilExternalSecretNotSynced",
 		Note:  "SecretDeleted is a state the user asked for (deletionPolicy Delete), not a failure.",
 		Expr: `max by ([[.By]]namespace, name, reason) (
-  vigil_externalsecret_ready{reason!~"SecretSynced|SecretDeleted", [[.Sel]]}
+  [[.NsOpen]]vigil_externalsecret_ready{reason!~"SecretSynced|SecretDeleted", [[.Sel]]}[[.NsClose]]
 ) == 1`,
 		Summary: "An ExternalSecret is not synced.",
 		Description: `ExternalSecret {{ $labels.namespace }}/{{ $labels.name }} has not synced for [[.For]]
@@ -49,8 +52,13 @@ var Rules = []Rule{
 		Alert: "VigilExternalSecretStale",
 		Note: "Stale: the last successful sync is older than threshold times the refresh interval. " +
 			"The condition accumulates time by itself, so it needs no `for`.",
-		Expr: `(time() - max by ([[.By]]namespace, name) (vigil_externalsecret_last_success_timestamp_seconds{[[.Sel]]}))
-  > [[.Threshold]] * max by ([[.By]]namespace, name) (vigil_externalsecret_refresh_interval_seconds{[[.Sel]]} > 0)`,
+		Expr: `(
+  time() - max by ([[.By]]namespace, name) (
+    [[.NsOpen]]vigil_externalsecret_last_success_timestamp_seconds{[[.Sel]]}[[.NsClose]]
+  )
+) > [[.Threshold]] * max by ([[.By]]namespace, name) (
+  [[.NsOpen]]vigil_externalsecret_refresh_interval_seconds{[[.Sel]]}[[.NsClose]] > 0
+)`,
 		Threshold: true,
 		Summary:   "An ExternalSecret has not been refreshed for several refresh intervals.",
 		Description: `ExternalSecret {{ $labels.namespace }}/{{ $labels.name }} last synced successfully
@@ -60,9 +68,13 @@ may hold a credential that has been rotated away.`,
 	{
 		Group: "vigil.stores",
 		Alert: "VigilSecretStoreNotReady",
-		Expr: `max by ([[.By]]namespace, name) (secretstore_status_condition{condition="Ready", status="False", [[.Sel]]}) == 1
+		Expr: `max by ([[.By]]namespace, name) (
+  [[.NsOpen]]secretstore_status_condition{condition="Ready", status="False", [[.Sel]]}[[.NsClose]]
+) == 1
   or
-max by ([[.By]]name) (clustersecretstore_status_condition{condition="Ready", status="False", [[.Sel]]}) == 1`,
+max by ([[.By]]name) (
+  clustersecretstore_status_condition{condition="Ready", status="False", [[.Sel]]}
+) == 1`,
 		Summary: "A SecretStore or ClusterSecretStore is not ready.",
 		Description: `Store {{ with $labels.namespace }}{{ . }}/{{ end }}{{ $labels.name }} has not been
 ready for [[.For]]; ExternalSecrets that use it cannot sync.`,
@@ -70,7 +82,9 @@ ready for [[.For]]; ExternalSecrets that use it cannot sync.`,
 	{
 		Group: "vigil.stores",
 		Alert: "VigilProviderErrorsHigh",
-		Expr: `sum by ([[.By]]provider, call) (rate(externalsecret_provider_api_calls_count{status="error", [[.Sel]]}[5m]))
+		Expr: `sum by ([[.By]]provider, call) (
+  rate(externalsecret_provider_api_calls_count{status="error", [[.Sel]]}[5m])
+)
   / sum by ([[.By]]provider, call) (rate(externalsecret_provider_api_calls_count{[[.Sel]]}[5m]))
   > [[.Threshold]]`,
 		Threshold: true,
@@ -79,9 +93,11 @@ ready for [[.For]]; ExternalSecrets that use it cannot sync.`,
 failed over the last 5 minutes (the threshold is a ratio of [[.Threshold]]).`,
 	},
 	{
-		Group:   "vigil.guardrails",
-		Alert:   "VigilPolicyViolation",
-		Expr:    `sum by ([[.By]]rule, action, kind, namespace) (vigil_policy_violations{action="Deny", [[.Sel]]}) > 0`,
+		Group: "vigil.guardrails",
+		Alert: "VigilPolicyViolation",
+		Expr: `sum by ([[.By]]rule, action, kind, namespace) (
+  [[.NsOpen]]vigil_policy_violations{action="Deny", [[.Sel]]}[[.NsClose]]
+) > 0`,
 		Summary: "Objects violate a Deny policy.",
 		Description: `{{ $value }} {{ $labels.kind }} object(s) in {{ $labels.namespace }} violate policy
 rule {{ $labels.rule }}; they are blocked from syncing.`,

@@ -43,18 +43,22 @@ func run() error {
 	if cfg.JobSelector == "" {
 		cfg.JobSelector = mixin.JobSelectorFor(defaultRelease)
 	}
+	if cfg.NamespaceLabel == "" {
+		// The chart's default has no ServiceMonitor: the series keep their namespace label.
+		cfg.NamespaceLabel = "namespace"
+	}
 	if err := writeRules(cfg); err != nil {
 		return err
 	}
 	stale := strconv.FormatFloat(*cfg.Alerts["VigilExternalSecretStale"].Threshold, 'g', -1, 64)
-	dash, err := mixin.Dashboard(cfg.JobSelector, stale)
+	dash, err := mixin.Dashboard(cfg.JobSelector, cfg.NamespaceLabel, stale)
 	if err != nil {
 		return err
 	}
 	if err := write(filepath.Join("alerts", "dashboards", "vigil-overview.json"), dash); err != nil {
 		return err
 	}
-	chartDash, err := mixin.Dashboard(mixin.HelmSelector, mixin.HelmStaleThreshold)
+	chartDash, err := mixin.Dashboard(mixin.HelmSelector, mixin.HelmNamespaceLabel, mixin.HelmStaleThreshold)
 	if err != nil {
 		return err
 	}

@@ -102,7 +102,8 @@ func dashboardExprs(t *testing.T, dashboard string) []string {
 // The rules the chart installs for a release named vigil with default values are exactly the
 // ones promtool tests in alerts/ (one source for both).
 func TestAlerts_ShippedRulesAreTheChartDefaults(t *testing.T) {
-	groups, _ := renderMonitoring(t, "vigil", "--set", "prometheusRule.enabled=true", "--set", "grafanaDashboard.enabled=true")
+	groups, _ := renderMonitoring(t, "vigil", "--set", "prometheusRule.enabled=true",
+		"--set", "grafanaDashboard.enabled=true")
 	var shipped struct {
 		Spec struct {
 			Groups []any `json:"groups"`
@@ -122,11 +123,29 @@ func TestAlerts_ShippedRulesAreTheChartDefaults(t *testing.T) {
 // VigilControllerDown and the dashboard find a release whose name does not start with
 // "vigil": they select the job of its metrics Service, secrets-vigil-metrics.
 func TestAlerts_ReleaseNotNamedVigil(t *testing.T) {
-	groups, dashboard := renderMonitoring(t, "secrets", "--set", "prometheusRule.enabled=true", "--set", "grafanaDashboard.enabled=true")
+	groups, dashboard := renderMonitoring(t, "secrets", "--set", "prometheusRule.enabled=true",
+		"--set", "grafanaDashboard.enabled=true")
 	promtoolTest(t, groups, "release-secrets")
 	for _, expr := range dashboardExprs(t, dashboard) {
 		if !strings.Contains(expr, `job="secrets-vigil-metrics"}`) {
 			t.Errorf("dashboard query does not select the release's job: %s", expr)
+		}
+	}
+}
+
+// With the chart's ServiceMonitor (honorLabels off), each object's namespace is in
+// exported_namespace: the alerts report it as namespace, and the dashboard filters on it.
+func TestAlerts_ServiceMonitorLabels(t *testing.T) {
+	groups, dashboard := renderMonitoring(t, "secrets", "--set", "prometheusRule.enabled=true",
+		"--set", "grafanaDashboard.enabled=true", "--set", "serviceMonitor.enabled=true")
+	promtoolTest(t, groups, "servicemonitor")
+	const nsVariable = `"label_values(vigil_externalsecret_ready{job=\"secrets-vigil-metrics\"}, exported_namespace)"`
+	if !strings.Contains(dashboard, nsVariable) {
+		t.Errorf("the dashboard's namespace variable does not read exported_namespace:\n%s", dashboard)
+	}
+	for _, expr := range dashboardExprs(t, dashboard) {
+		if strings.Contains(expr, "namespace") && !strings.Contains(expr, "exported_namespace") {
+			t.Errorf("dashboard query reads namespace, which is the release's here: %s", expr)
 		}
 	}
 }
@@ -156,15 +175,18 @@ func TestAlerts_TunedValues(t *testing.T) {
 func TestAlerts_BadTuningRefused(t *testing.T) {
 	bin := filepath.Join(harness.RepoRoot(), "bin", "helm")
 	for _, tc := range []struct{ name, values, want string }{
-		{"unknown alert", "prometheusRule:\n  alerts:\n    VigilControllerGone:\n      enabled: false\n", "VigilControllerGone"},
+		{"unknown alert", "prometheusRule:\n  alerts:\n    VigilControllerGone:\n      enabled: false\n",
+			"VigilControllerGone"},
 		{"for that is no duration", "prometheusRule:\n  alerts:\n    VigilControllerDown:\n      for: soon\n",
 			"/prometheusRule/alerts/VigilControllerDown/for"},
 		{"threshold that is no number", "prometheusRule:\n  alerts:\n    VigilProviderErrorsHigh:\n      threshold: high\n",
 			"/prometheusRule/alerts/VigilProviderErrorsHigh/threshold"},
-		{"threshold on an alert without one", "prometheusRule:\n  alerts:\n    VigilControllerDown:\n      threshold: 1\n", "threshold"},
+		{"threshold on an alert without one", "prometheusRule:\n  alerts:\n    VigilControllerDown:\n      threshold: 1\n",
+			"threshold"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			out, err := exec.Command(bin, "template", "vigil", chartDir(), "--kube-version", "1.37.2", "--values", writeValues(t, tc.values)).CombinedOutput()
+			out, err := exec.Command(bin, "template", "vigil", chartDir(), "--kube-version", "1.37.2",
+				"--values", writeValues(t, tc.values)).CombinedOutput()
 			if err == nil {
 				t.Fatalf("helm template accepted %q", tc.values)
 			}

@@ -10,3 +10,12 @@ must still be found (alerts/mixin.JobSelectorFor says the same for alerts/). */}
 {{- define "vigil.alerts.labels" -}}
 {{- toYaml (merge (dict "severity" .severity) (.extra | default dict)) }}
 {{- end }}
+
+{{/* The label that holds an ExternalSecret's or a store's namespace in Prometheus:
+prometheusRule.namespaceLabel, or exported_namespace when the chart's ServiceMonitor scrapes
+without honorLabels (Prometheus Operator sets the target's namespace label, the release's,
+and moves the series' own to exported_namespace), namespace otherwise. */}}
+{{- define "vigil.alerts.namespaceLabel" -}}
+{{- $moved := and .Values.serviceMonitor.enabled (not .Values.serviceMonitor.honorLabels) }}
+{{- .Values.prometheusRule.namespaceLabel | default (ternary "exported_namespace" "namespace" $moved) }}
+{{- end }}
