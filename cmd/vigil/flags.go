@@ -52,6 +52,7 @@ func controllerFlags(o *manager.Options) *cliFlags {
 	fs.DurationVar(&o.Rollout.MinInterval, "rollout-min-interval", o.Rollout.MinInterval, "least time between two rollouts of one workload")
 	fs.IntVar(&o.Rollout.MaxPerHour, "rollout-max-per-hour", o.Rollout.MaxPerHour, "rollouts of one workload per hour; one more is stopped as a loop (0: no limit)")
 	fs.IntVar(&o.Rollout.MaxConcurrent, "rollout-concurrency", o.Rollout.MaxConcurrent, "rollouts made at the same time, across all workloads")
+	fs.StringVar(&o.Rollout.Scope, "rollout-scope", o.Rollout.Scope, "which changes roll workloads: managed (the Secrets Vigil writes) or all (every Secret and ConfigMap a workload references or names, as Reloader; the controller then caches every Secret and ConfigMap)")
 	fs.DurationVar(&o.AuditInterval, "audit-interval", o.AuditInterval, "time between full policy audits (they also run when policies change)")
 	fs.BoolVar(&o.Webhook.Enabled, "webhook", false, "serve the validating admission webhook (on in the Helm chart)")
 	fs.IntVar(&o.Webhook.Port, "webhook-port", 9443, "port of the admission webhook")

@@ -166,14 +166,19 @@ func New(ctx context.Context, cfg *rest.Config, registry *providers.Registry, re
 		cfg = rest.CopyConfig(cfg)
 		cfg.QPS, cfg.Burst = float32(o.KubeQPS), max(o.KubeBurst, 1)
 	}
+	if err := o.Rollout.Validate(); err != nil {
+		return nil, err
+	}
 	cacheOpts := cache.Options{
 		// Managed fields are a large share of each object and Vigil never reads them.
 		DefaultTransform: cache.TransformStripManagedFields(),
-		ByObject: map[client.Object]cache.ByObject{
-			// Hold only the Secrets Vigil writes: clusters have many large Secrets (Helm
-			// releases, tokens) that the controller never reads.
-			&corev1.Secret{}: {Label: labels.SelectorFromSet(labels.Set{esv1.LabelManaged: esv1.LabelManagedValue})},
-		}}
+		ByObject:         map[client.Object]cache.ByObject{}}
+	if !o.Rollouts || o.Rollout.Scope != rollout.ScopeAll {
+		// Hold only the Secrets Vigil writes: clusters have many large Secrets (Helm
+		// releases, tokens) that the controller never reads. Rollouts with scope all read
+		// every Secret a workload references, as Reloader does.
+		cacheOpts.ByObject[&corev1.Secret{}] = cache.ByObject{Label: labels.SelectorFromSet(labels.Set{esv1.LabelManaged: esv1.LabelManagedValue})}
+	}
 	if o.Namespace != "" {
 		cacheOpts.DefaultNamespaces = map[string]cache.Config{o.Namespace: {}}
 		// Namespaces are cluster-scoped: without this the cache would list them all, which a

@@ -17,7 +17,9 @@ import (
 
 // Kind is a workload kind the rollout controller can roll. Deployments, StatefulSets and
 // DaemonSets are rolled by an annotation on their pod template (the same way `kubectl
-// rollout restart` does); an Argo Rollout by setting spec.restartAt.
+// rollout restart` does); an Argo Rollout the same way or through spec.restartAt (its
+// rollout-strategy annotation); a Job is recreated and a CronJob runs a Job now, as
+// Reloader does (jobs.go).
 type Kind struct {
 	// Name is the kind as in "deployment/api" (lower case).
 	Name string
@@ -27,14 +29,18 @@ type Kind struct {
 	NewList func() client.ObjectList
 	// Template returns the pod template of an object.
 	Template func(client.Object) (*corev1.PodTemplateSpec, error)
-	// Paused reports whether rollouts of the object are paused.
+	// Paused reports whether the user paused rollouts of the object.
 	Paused func(client.Object) bool
-	// Restart changes the object so that its pods are replaced, recording hashes on the pod
-	// template where the kind has one that drives rollouts.
-	Restart func(obj client.Object, hashes string, now time.Time) error
+	// Roll replaces the object's pods, recording hashes where the kind has a pod template
+	// that drives rollouts, and writes obj (whose metadata the reconciler already changed)
+	// compared with before.
+	Roll func(ctx context.Context, c client.Client, obj, before client.Object, hashes string, now time.Time) error
+	// LeaveControlled: objects with a controller owner are rolled by their owner (a Job a
+	// CronJob created).
+	LeaveControlled bool
 }
 
-// BuiltinKinds are the apps/v1 workloads.
+// BuiltinKinds are the apps/v1 and batch/v1 workloads.
 func BuiltinKinds() []Kind {
 	return []Kind{
 		{
@@ -44,11 +50,12 @@ func BuiltinKinds() []Kind {
 			Template: func(o client.Object) (*corev1.PodTemplateSpec, error) {
 				return &o.(*appsv1.Deployment).Spec.Template, nil
 			},
-			Paused: func(o client.Object) bool { return o.(*appsv1.Deployment).Spec.Paused },
-			Restart: func(o client.Object, hashes string, _ time.Time) error {
-				setAnnotation(&o.(*appsv1.Deployment).Spec.Template.ObjectMeta.Annotations, AnnotationSecretHashes, hashes)
-				return nil
+			// A Deployment paused by a pause period is not paused by its user: changes keep
+			// reaching its template (pause.go).
+			Paused: func(o client.Object) bool {
+				return o.(*appsv1.Deployment).Spec.Paused && o.GetAnnotations()[ReloaderPausedAt] == ""
 			},
+			Roll: patchTemplate,
 		},
 		{
 			Name:    "statefulset",
@@ -58,10 +65,7 @@ func BuiltinKinds() []Kind {
 				return &o.(*appsv1.StatefulSet).Spec.Template, nil
 			},
 			Paused: func(client.Object) bool { return false },
-			Restart: func(o client.Object, hashes string, _ time.Time) error {
-				setAnnotation(&o.(*appsv1.StatefulSet).Spec.Template.ObjectMeta.Annotations, AnnotationSecretHashes, hashes)
-				return nil
-			},
+			Roll:   patchTemplate,
 		},
 		{
 			Name:    "daemonset",
@@ -71,19 +75,37 @@ func BuiltinKinds() []Kind {
 				return &o.(*appsv1.DaemonSet).Spec.Template, nil
 			},
 			Paused: func(client.Object) bool { return false },
-			Restart: func(o client.Object, hashes string, _ time.Time) error {
-				setAnnotation(&o.(*appsv1.DaemonSet).Spec.Template.ObjectMeta.Annotations, AnnotationSecretHashes, hashes)
-				return nil
-			},
+			Roll:   patchTemplate,
 		},
+		JobKind(),
+		CronJobKind(),
 	}
+}
+
+// patchTemplate records the hashes on the pod template, which starts a rolling update.
+func patchTemplate(ctx context.Context, c client.Client, obj, before client.Object, hashes string, _ time.Time) error {
+	var t *corev1.PodTemplateSpec
+	switch o := obj.(type) {
+	case *appsv1.Deployment:
+		t = &o.Spec.Template
+	case *appsv1.StatefulSet:
+		t = &o.Spec.Template
+	case *appsv1.DaemonSet:
+		t = &o.Spec.Template
+	default:
+		return fmt.Errorf("no pod template to patch on %T", obj)
+	}
+	setAnnotation(&t.Annotations, AnnotationSecretHashes, hashes)
+	return c.Patch(ctx, obj, client.MergeFrom(before))
 }
 
 // ArgoRolloutGVK is the Argo Rollouts kind, rolled when its CRD is installed.
 var ArgoRolloutGVK = schema.GroupVersionKind{Group: "argoproj.io", Version: "v1alpha1", Kind: "Rollout"}
 
-// ArgoRolloutKind rolls Argo Rollouts through spec.restartAt, the field Argo provides for
-// restarts; its pod template is left alone so that Argo does not start a new revision.
+// ArgoRolloutKind rolls Argo Rollouts as Reloader does: by default (rollout-strategy
+// "rollout") through the pod template, which makes a new revision that goes through the
+// Rollout's canary or blue-green steps; with rollout-strategy "restart" through
+// spec.restartAt, which restarts the pods of the current revision.
 func ArgoRolloutKind() Kind {
 	return Kind{
 		Name: "rollout",
@@ -97,25 +119,41 @@ func ArgoRolloutKind() Kind {
 			u.SetGroupVersionKind(ArgoRolloutGVK.GroupVersion().WithKind("RolloutList"))
 			return u
 		},
-		Template: func(o client.Object) (*corev1.PodTemplateSpec, error) {
-			raw, found, err := unstructured.NestedMap(o.(*unstructured.Unstructured).Object, "spec", "template")
-			if err != nil || !found {
-				return &corev1.PodTemplateSpec{}, err
-			}
-			var t corev1.PodTemplateSpec
-			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(raw, &t); err != nil {
-				return nil, fmt.Errorf("reading spec.template of Rollout %s: %w", o.GetName(), err)
-			}
-			return &t, nil
-		},
+		Template: argoTemplate,
 		Paused: func(o client.Object) bool {
 			p, _, _ := unstructured.NestedBool(o.(*unstructured.Unstructured).Object, "spec", "paused")
 			return p
 		},
-		Restart: func(o client.Object, _ string, now time.Time) error {
-			return unstructured.SetNestedField(o.(*unstructured.Unstructured).Object, now.UTC().Format(time.RFC3339), "spec", "restartAt")
-		},
+		Roll: rollArgo,
 	}
+}
+
+func argoTemplate(o client.Object) (*corev1.PodTemplateSpec, error) {
+	raw, found, err := unstructured.NestedMap(o.(*unstructured.Unstructured).Object, "spec", "template")
+	if err != nil || !found {
+		return &corev1.PodTemplateSpec{}, err
+	}
+	var t corev1.PodTemplateSpec
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(raw, &t); err != nil {
+		return nil, fmt.Errorf("reading spec.template of Rollout %s: %w", o.GetName(), err)
+	}
+	return &t, nil
+}
+
+// rollArgo reads the strategy on the Rollout itself, as Reloader does; any value but
+// "restart" is the default, "rollout".
+func rollArgo(ctx context.Context, c client.Client, obj, before client.Object, hashes string, now time.Time) error {
+	u := obj.(*unstructured.Unstructured)
+	var err error
+	if obj.GetAnnotations()[ReloaderRolloutStrategy] == "restart" {
+		err = unstructured.SetNestedField(u.Object, now.UTC().Format(time.RFC3339), "spec", "restartAt")
+	} else {
+		err = unstructured.SetNestedField(u.Object, hashes, "spec", "template", "metadata", "annotations", AnnotationSecretHashes)
+	}
+	if err != nil {
+		return err
+	}
+	return c.Patch(ctx, obj, client.MergeFrom(before))
 }
 
 func setAnnotation(m *map[string]string, k, v string) {

@@ -1,91 +1,136 @@
 package rollout
 
 import (
-	"maps"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
-
-	corev1 "k8s.io/api/core/v1"
 )
 
-// Annotations that opt a workload in, with Reloader's meaning so that users can drop
-// Reloader without touching their manifests.
+// Annotations that opt a workload in, with Reloader's names and meaning so that users can
+// drop Reloader without touching their manifests.
 const (
-	AnnotationRolloutOnChange = "vigil.dev/rollout-on-change" // on a workload
+	AnnotationRolloutOnChange = "vigil.dev/rollout-on-change" // on a workload: same as reloader.stakater.com/auto
 	AnnotationRolloutTargets  = "vigil.dev/rollout-targets"   // on an ExternalSecret: "deployment/api,statefulset/db"
-	ReloaderAuto              = "reloader.stakater.com/auto"  // every referenced Secret (and ConfigMap)
+	ReloaderAuto              = "reloader.stakater.com/auto"  // every referenced Secret and ConfigMap
 	ReloaderSecretAuto        = "secret.reloader.stakater.com/auto"
-	ReloaderSecretReload      = "secret.reloader.stakater.com/reload" // "a,b": Secrets by name (anchored regex)
-	ReloaderSearch            = "reloader.stakater.com/search"        // referenced Secrets that carry match
-	ReloaderMatch             = "reloader.stakater.com/match"         // on a Secret
-	ReloaderIgnore            = "reloader.stakater.com/ignore"        // on a Secret: never triggers
+	ReloaderConfigMapAuto     = "configmap.reloader.stakater.com/auto"
+	ReloaderSecretReload      = "secret.reloader.stakater.com/reload"    // "a,b": Secrets by name (anchored regex)
+	ReloaderConfigMapReload   = "configmap.reloader.stakater.com/reload" // "a,b": ConfigMaps by name (anchored regex)
+	ReloaderSecretExclude     = "secrets.exclude.reloader.stakater.com/reload"
+	ReloaderConfigMapExclude  = "configmaps.exclude.reloader.stakater.com/reload"
+	ReloaderSearch            = "reloader.stakater.com/search" // referenced Secrets/ConfigMaps that carry match
+	ReloaderMatch             = "reloader.stakater.com/match"  // on a Secret or ConfigMap
+	ReloaderIgnore            = "reloader.stakater.com/ignore" // on a Secret or ConfigMap: never triggers
+	// ReloaderRolloutStrategy on an Argo Rollout: "restart" sets spec.restartAt; "rollout"
+	// (the default) changes the pod template, which starts a new revision.
+	ReloaderRolloutStrategy = "reloader.stakater.com/rollout-strategy"
+	// ReloaderPausePeriod on a Deployment: pause it for this long when it rolls, so that
+	// the changes of that period roll out together when it resumes.
+	ReloaderPausePeriod = "deployment.reloader.stakater.com/pause-period"
+	// ReloaderPausedAt marks a Deployment paused by a pause period (Reloader's name, so a
+	// Deployment Reloader paused is resumed by Vigil after the switch).
+	ReloaderPausedAt = "deployment.reloader.stakater.com/paused-at"
 
 	// AnnotationSecretHashes records, on the workload and on its pod template, the hash of
-	// each Secret the pods were last started with (JSON: name -> hash).
+	// each Secret (by name) and ConfigMap ("configmap/<name>") the pods were last started
+	// with (JSON: key -> hash).
 	AnnotationSecretHashes = "vigil.dev/secret-hashes"
 	// AnnotationRolloutHistory holds the Unix times of the rollouts of the last hour, so that
 	// the loop limit survives restarts and leader changes.
 	AnnotationRolloutHistory = "vigil.dev/rollout-history"
 )
 
-// secretInfo is what opt-in rules need to know of a Secret.
-type secretInfo struct {
+// Resource kinds a workload can consume.
+const (
+	KindSecret    = "Secret"
+	KindConfigMap = "ConfigMap"
+)
+
+// source is what the opt-in rules need to know of a Secret or ConfigMap.
+type source struct {
+	Kind        string // KindSecret or KindConfigMap
 	Name        string
 	Annotations map[string]string
+	// Referenced: the pod template reads it (env, envFrom, volumes, projected volumes).
+	Referenced bool
+	// Targeted: an ExternalSecret writing this Secret names the workload in
+	// vigil.dev/rollout-targets.
+	Targeted bool
 }
 
-// triggers returns the names of the Secrets whose changes roll the workload, sorted:
-//
-//   - vigil.dev/rollout-on-change, reloader.stakater.com/auto or
-//     secret.reloader.stakater.com/auto: every Secret the pod template references;
-//   - reloader.stakater.com/search: referenced Secrets annotated reloader.stakater.com/match;
-//   - secret.reloader.stakater.com/reload: Secrets whose name matches an entry (each an
-//     anchored regular expression);
-//   - esTargets: Secrets of ExternalSecrets that name this workload in
-//     vigil.dev/rollout-targets, when the workload opted in to them (targetOptedIn): the
-//     caller filters them.
-//
-// A Secret annotated reloader.stakater.com/ignore never triggers, whatever the rest says.
-// workloadAnnotations are the workload's opt-in annotations (optInAnnotations).
-func triggers(workloadAnnotations map[string]string, referenced []string, secrets []secretInfo, esTargets []string) []string {
-	byName := map[string]secretInfo{}
-	for _, s := range secrets {
-		byName[s.Name] = s
+// key is the source's name in the hashes record: a Secret's name (as before ConfigMaps were
+// supported), "configmap/<name>" for a ConfigMap (no name contains a slash).
+func (s source) key() string {
+	if s.Kind == KindConfigMap {
+		return "configmap/" + s.Name
 	}
-	set := map[string]bool{}
-	auto := autoOptIn(workloadAnnotations)
-	search := isTrue(workloadAnnotations[ReloaderSearch])
-	for _, name := range referenced {
-		if auto || (search && isTrue(byName[name].Annotations[ReloaderMatch])) {
-			set[name] = true
-		}
-	}
-	if list := workloadAnnotations[ReloaderSecretReload]; list != "" {
-		res := reloadPatterns(list)
-		for _, s := range secrets {
-			if slices.ContainsFunc(res, func(re *regexp.Regexp) bool { return re.MatchString(s.Name) }) {
-				set[s.Name] = true
-			}
-		}
-	}
-	for _, name := range esTargets {
-		set[name] = true
-	}
-	var out []string
-	for name := range set {
-		if s, ok := byName[name]; ok && isTrue(s.Annotations[ReloaderIgnore]) {
-			continue
-		}
-		out = append(out, name)
-	}
-	slices.Sort(out)
-	return out
+	return s.Name
 }
 
-// autoOptIn reports whether a workload rolls on every Secret it references.
-func autoOptIn(ann map[string]string) bool {
-	return isTrue(ann[AnnotationRolloutOnChange]) || isTrue(ann[ReloaderAuto]) || isTrue(ann[ReloaderSecretAuto])
+// typed are the annotation names that concern one kind of source.
+type typed struct{ auto, reload, exclude string }
+
+func annotationsFor(kind string) typed {
+	if kind == KindConfigMap {
+		return typed{ReloaderConfigMapAuto, ReloaderConfigMapReload, ReloaderConfigMapExclude}
+	}
+	return typed{ReloaderSecretAuto, ReloaderSecretReload, ReloaderSecretExclude}
+}
+
+// shouldRoll decides whether a change of src rolls a workload, with Reloader's precedence
+// (its common.ShouldReload):
+//
+//  1. src annotated reloader.stakater.com/ignore: "true": never;
+//  2. the workload's annotations are read, unless none of the opt-in annotations for this
+//     kind (auto, typed auto, typed reload list, search, vigil.dev/rollout-on-change) is set
+//     on the workload: then the pod template's are read instead (a whole set, never a mix);
+//  3. the name is in the typed exclude list (exact names) on the workload or the pod
+//     template: never (Reloader reads it on the workload only; an exclusion is never dropped);
+//  4. the typed reload list names it (each entry an anchored regular expression): yes, even
+//     if the pod template does not reference it;
+//  5. search: "true" and src annotated match: "true", and referenced: yes;
+//  6. auto or typed auto true (strconv.ParseBool, as Reloader) and referenced: yes;
+//  7. an ExternalSecret naming the workload in vigil.dev/rollout-targets: yes if the workload
+//     opted in to that Secret (targetOptedIn).
+func shouldRoll(src source, workload, template map[string]string) bool {
+	if isTrue(src.Annotations[ReloaderIgnore]) {
+		return false
+	}
+	t := annotationsFor(src.Kind)
+	ann := effectiveAnnotations(src.Kind, workload, template)
+	if inList(workload[t.exclude], src.Name) || inList(template[t.exclude], src.Name) {
+		return false
+	}
+	if matchesReloadList(ann[t.reload], src.Name) {
+		return true
+	}
+	if src.Referenced && isTrue(ann[ReloaderSearch]) && isTrue(src.Annotations[ReloaderMatch]) {
+		return true
+	}
+	if src.Referenced && autoFor(src.Kind, ann) {
+		return true
+	}
+	return src.Targeted && src.Kind == KindSecret && targetOptedIn(ann, src.Name)
+}
+
+// effectiveAnnotations returns the workload's annotations when one of the opt-in
+// annotations for kind is set there, else the pod template's: Reloader's fallback, which
+// lets charts that expose only podAnnotations opt in.
+func effectiveAnnotations(kind string, workload, template map[string]string) map[string]string {
+	t := annotationsFor(kind)
+	for _, k := range []string{t.reload, ReloaderAuto, t.auto, ReloaderSearch, AnnotationRolloutOnChange} {
+		if _, ok := workload[k]; ok {
+			return workload
+		}
+	}
+	return template
+}
+
+// autoFor reports whether the annotations roll the workload on every referenced source of
+// the kind.
+func autoFor(kind string, ann map[string]string) bool {
+	return parseBool(ann[ReloaderAuto]) || parseBool(ann[annotationsFor(kind).auto]) || parseBool(ann[AnnotationRolloutOnChange])
 }
 
 // targetOptedIn reports whether a workload accepts rollouts from a Secret whose
@@ -93,23 +138,14 @@ func autoOptIn(ann map[string]string) bool {
 // in a namespace could otherwise restart any workload there; only the workload's owner opts
 // in: vigil.dev/rollout-on-change, reloader.stakater.com/auto or
 // secret.reloader.stakater.com/auto ("roll me on Secret changes"), or
-// secret.reloader.stakater.com/reload naming the Secret.
+// secret.reloader.stakater.com/reload naming the Secret. ann are the effective annotations.
 func targetOptedIn(ann map[string]string, secret string) bool {
-	return autoOptIn(ann) || matchesReloadList(ann[ReloaderSecretReload], secret)
+	return autoFor(KindSecret, ann) || matchesReloadList(ann[ReloaderSecretReload], secret)
 }
 
-// optInAnnotations are the annotations opt-in rules read: the workload's, over those of its
-// pod template (charts often expose only podAnnotations). Vigil's own bookkeeping
-// annotations opt nothing in.
-func optInAnnotations(workload, template map[string]string) map[string]string {
-	out := make(map[string]string, len(workload)+len(template))
-	maps.Copy(out, template)
-	maps.Copy(out, workload)
-	return out
-}
-
-// reloadPatterns parses secret.reloader.stakater.com/reload: comma-separated names, each an
-// anchored regular expression; an entry that does not compile matches its literal name.
+// reloadPatterns parses a reload list: comma-separated names, each an anchored regular
+// expression; an entry that does not compile matches its literal name (Reloader skips it;
+// no Kubernetes name contains the characters that break a regexp, so both match nothing).
 func reloadPatterns(list string) []*regexp.Regexp {
 	var out []*regexp.Regexp
 	for _, entry := range strings.Split(list, ",") {
@@ -126,50 +162,33 @@ func reloadPatterns(list string) []*regexp.Regexp {
 	return out
 }
 
-// matchesReloadList reports whether a Secret name is in a reload list.
+// matchesReloadList reports whether a name is in a reload list.
 func matchesReloadList(list, name string) bool {
+	if list == "" {
+		return false
+	}
 	return slices.ContainsFunc(reloadPatterns(list), func(re *regexp.Regexp) bool { return re.MatchString(name) })
 }
 
+// inList reports whether a comma-separated exclude list holds name exactly (Reloader's
+// exclude lists are names, not patterns).
+func inList(list, name string) bool {
+	for _, entry := range strings.Split(list, ",") {
+		if strings.TrimSpace(entry) == name {
+			return true
+		}
+	}
+	return false
+}
+
+// isTrue reads search, match and ignore ("true", in any case).
 func isTrue(v string) bool { return strings.EqualFold(v, "true") }
 
-// referencedSecrets lists the Secrets a pod template reads: env valueFrom, envFrom, secret
-// volumes and projected volumes, in every container and init container.
-func referencedSecrets(spec *corev1.PodSpec) []string {
-	set := map[string]bool{}
-	for _, cs := range [][]corev1.Container{spec.InitContainers, spec.Containers} {
-		for _, c := range cs {
-			for _, e := range c.Env {
-				if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
-					set[e.ValueFrom.SecretKeyRef.Name] = true
-				}
-			}
-			for _, e := range c.EnvFrom {
-				if e.SecretRef != nil {
-					set[e.SecretRef.Name] = true
-				}
-			}
-		}
-	}
-	for _, v := range spec.Volumes {
-		if v.Secret != nil {
-			set[v.Secret.SecretName] = true
-		}
-		if v.Projected != nil {
-			for _, src := range v.Projected.Sources {
-				if src.Secret != nil {
-					set[src.Secret.Name] = true
-				}
-			}
-		}
-	}
-	delete(set, "")
-	out := make([]string, 0, len(set))
-	for n := range set {
-		out = append(out, n)
-	}
-	slices.Sort(out)
-	return out
+// parseBool reads the auto annotations as Reloader does (strconv.ParseBool: "true", "1",
+// "t", ...); anything else is false.
+func parseBool(v string) bool {
+	b, _ := strconv.ParseBool(v)
+	return b
 }
 
 // parseTargets parses vigil.dev/rollout-targets ("deployment/api, statefulset/db") into

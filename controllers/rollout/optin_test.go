@@ -8,34 +8,68 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-func TestTriggers(t *testing.T) {
-	secrets := []secretInfo{
-		{Name: "db"},
-		{Name: "api-key", Annotations: map[string]string{ReloaderMatch: "true"}},
-		{Name: "tls", Annotations: map[string]string{ReloaderIgnore: "true"}},
-		{Name: "db-replica"},
+// The precedence table of Reloader's common.ShouldReload, as Vigil applies it: one row per
+// rule, including the pod-template fallback and its "whole set, never a mix" meaning.
+func TestShouldRoll_ReloaderPrecedence(t *testing.T) {
+	m := func(kv ...string) map[string]string {
+		out := map[string]string{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			out[kv[i]] = kv[i+1]
+		}
+		return out
 	}
-	referenced := []string{"db", "api-key", "tls"}
+	secret := func(name string, referenced bool, ann ...string) source {
+		return source{Kind: KindSecret, Name: name, Referenced: referenced, Annotations: m(ann...)}
+	}
+	cm := func(name string, referenced bool, ann ...string) source {
+		return source{Kind: KindConfigMap, Name: name, Referenced: referenced, Annotations: m(ann...)}
+	}
 	for _, tc := range []struct {
-		name        string
-		annotations map[string]string
-		esTargets   []string
-		want        []string
+		name               string
+		src                source
+		workload, template map[string]string
+		want               bool
 	}{
-		{"no opt-in", nil, nil, nil},
-		{"vigil on-change: every referenced Secret but ignored ones", map[string]string{AnnotationRolloutOnChange: "true"}, nil, []string{"api-key", "db"}},
-		{"reloader auto", map[string]string{ReloaderAuto: "true"}, nil, []string{"api-key", "db"}},
-		{"secret auto, case-insensitive true", map[string]string{ReloaderSecretAuto: "True"}, nil, []string{"api-key", "db"}},
-		{"search: referenced and matching", map[string]string{ReloaderSearch: "true"}, nil, []string{"api-key"}},
-		{"reload list is anchored", map[string]string{ReloaderSecretReload: "db"}, nil, []string{"db"}},
-		{"reload list regex", map[string]string{ReloaderSecretReload: "db.*, other"}, nil, []string{"db", "db-replica"}},
-		{"reload list cannot override ignore", map[string]string{ReloaderSecretReload: "tls"}, nil, nil},
-		{"ExternalSecret targets", nil, []string{"db-replica"}, []string{"db-replica"}},
-		{"auto false is no opt-in", map[string]string{ReloaderAuto: "false"}, nil, nil},
+		{"no opt-in", secret("db", true), nil, nil, false},
+		{"auto, referenced", secret("db", true), m(ReloaderAuto, "true"), nil, true},
+		{"auto, not referenced", secret("db", false), m(ReloaderAuto, "true"), nil, false},
+		{"auto rolls on ConfigMaps too", cm("app", true), m(ReloaderAuto, "true"), nil, true},
+		{"auto parses like strconv.ParseBool", secret("db", true), m(ReloaderAuto, "1"), nil, true},
+		{"auto false", secret("db", true), m(ReloaderAuto, "false"), nil, false},
+		{"vigil rollout-on-change is auto", cm("app", true), m(AnnotationRolloutOnChange, "true"), nil, true},
+		{"secret auto: Secrets", secret("db", true), m(ReloaderSecretAuto, "True"), nil, true},
+		{"secret auto: not ConfigMaps", cm("app", true), m(ReloaderSecretAuto, "true"), nil, false},
+		{"configmap auto: ConfigMaps", cm("app", true), m(ReloaderConfigMapAuto, "true"), nil, true},
+		{"configmap auto: not Secrets", secret("db", true), m(ReloaderConfigMapAuto, "true"), nil, false},
+		{"secret reload list, unreferenced", secret("db", false), m(ReloaderSecretReload, "other, db"), nil, true},
+		{"secret reload list is anchored", secret("db-replica", true), m(ReloaderSecretReload, "db"), nil, false},
+		{"secret reload list regex", secret("db-replica", true), m(ReloaderSecretReload, "db.*"), nil, true},
+		{"secret reload list does not name ConfigMaps", cm("db", true), m(ReloaderSecretReload, "db"), nil, false},
+		{"configmap reload list", cm("app", false), m(ReloaderConfigMapReload, "app"), nil, true},
+		{"search and match", secret("db", true, ReloaderMatch, "true"), m(ReloaderSearch, "true"), nil, true},
+		{"search without match", secret("db", true), m(ReloaderSearch, "true"), nil, false},
+		{"search and match, not referenced", secret("db", false, ReloaderMatch, "true"), m(ReloaderSearch, "true"), nil, false},
+		{"match without search", secret("db", true, ReloaderMatch, "true"), nil, nil, false},
+		{"ignore beats auto", secret("db", true, ReloaderIgnore, "true"), m(ReloaderAuto, "true"), nil, false},
+		{"ignore beats a reload list", cm("app", true, ReloaderIgnore, "true"), m(ReloaderConfigMapReload, "app"), nil, false},
+		{"exclude beats auto", secret("db", true), m(ReloaderAuto, "true", ReloaderSecretExclude, "tls, db"), nil, false},
+		{"exclude beats a reload list", secret("db", true), m(ReloaderSecretReload, "db", ReloaderSecretExclude, "db"), nil, false},
+		{"exclude names exactly", secret("db", true), m(ReloaderAuto, "true", ReloaderSecretExclude, "d.*"), nil, true},
+		{"secrets exclude leaves ConfigMaps", cm("db", true), m(ReloaderAuto, "true", ReloaderSecretExclude, "db"), nil, true},
+		{"configmaps exclude", cm("app", true), m(ReloaderAuto, "true", ReloaderConfigMapExclude, "app"), nil, false},
+		{"exclude on the pod template holds", secret("db", true), m(ReloaderAuto, "true"), m(ReloaderSecretExclude, "db"), false},
+		{"pod template auto (fallback)", secret("db", true), nil, m(ReloaderAuto, "true"), true},
+		{"pod template reload list (fallback)", cm("app", false), m("unrelated", "x"), m(ReloaderConfigMapReload, "app"), true},
+		{"pod template search (fallback)", secret("db", true, ReloaderMatch, "true"), nil, m(ReloaderSearch, "true"), true},
+		{"workload auto false wins: no fallback", secret("db", true), m(ReloaderAuto, "false"), m(ReloaderAuto, "true"), false},
+		{"workload reload list: the template's auto is not mixed in", secret("db", true), m(ReloaderSecretReload, "other"), m(ReloaderAuto, "true"), false},
+		{"a configmap list on the workload does not stop the Secret fallback", secret("db", true), m(ReloaderConfigMapReload, "app"), m(ReloaderSecretAuto, "true"), true},
+		{"targeted Secret, workload opted in", source{Kind: KindSecret, Name: "db", Targeted: true}, m(AnnotationRolloutOnChange, "true"), nil, true},
+		{"targeted Secret, no opt-in", source{Kind: KindSecret, Name: "db", Targeted: true}, nil, nil, false},
+		{"targeted Secret, excluded", source{Kind: KindSecret, Name: "db", Targeted: true}, m(ReloaderAuto, "true", ReloaderSecretExclude, "db"), nil, false},
 	} {
-		got := triggers(tc.annotations, referenced, secrets, tc.esTargets)
-		if !slices.Equal(got, tc.want) {
-			t.Errorf("%s: triggers = %v, want %v", tc.name, got, tc.want)
+		if got := shouldRoll(tc.src, tc.workload, tc.template); got != tc.want {
+			t.Errorf("%s: shouldRoll = %v, want %v", tc.name, got, tc.want)
 		}
 	}
 }
@@ -46,19 +80,32 @@ func TestReloadPatterns_BadRegexIsLiteral(t *testing.T) {
 	}
 }
 
-func TestReferencedSecrets(t *testing.T) {
+func TestReferencesOf(t *testing.T) {
+	cmRef := corev1.LocalObjectReference{Name: "cm-env"}
 	spec := &corev1.PodSpec{
-		InitContainers: []corev1.Container{{Env: []corev1.EnvVar{{Name: "X", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "init-env"}}}}}}},
-		Containers:     []corev1.Container{{EnvFrom: []corev1.EnvFromSource{{SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "env-from"}}}}}},
+		InitContainers: []corev1.Container{{Env: []corev1.EnvVar{
+			{Name: "X", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "init-env"}}}},
+			{Name: "Y", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{LocalObjectReference: cmRef}}},
+		}}},
+		Containers: []corev1.Container{{EnvFrom: []corev1.EnvFromSource{
+			{SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "env-from"}}},
+			{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "cm-env-from"}}},
+		}}},
 		Volumes: []corev1.Volume{
 			{Name: "a", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "volume"}}},
-			{Name: "b", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{Sources: []corev1.VolumeProjection{{Secret: &corev1.SecretProjection{LocalObjectReference: corev1.LocalObjectReference{Name: "projected"}}}}}}},
-			{Name: "c", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "not-a-secret"}}}},
+			{Name: "b", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{Sources: []corev1.VolumeProjection{
+				{Secret: &corev1.SecretProjection{LocalObjectReference: corev1.LocalObjectReference{Name: "projected"}}},
+				{ConfigMap: &corev1.ConfigMapProjection{LocalObjectReference: corev1.LocalObjectReference{Name: "cm-projected"}}},
+			}}}},
+			{Name: "c", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "cm-volume"}}}},
 		},
 	}
-	want := []string{"env-from", "init-env", "projected", "volume"}
-	if got := referencedSecrets(spec); !slices.Equal(got, want) {
-		t.Errorf("referencedSecrets = %v, want %v", got, want)
+	got := referencesOf(spec)
+	if want := []string{"env-from", "init-env", "projected", "volume"}; !slices.Equal(got.Secrets, want) {
+		t.Errorf("Secrets = %v, want %v", got.Secrets, want)
+	}
+	if want := []string{"cm-env", "cm-env-from", "cm-projected", "cm-volume"}; !slices.Equal(got.ConfigMaps, want) {
+		t.Errorf("ConfigMaps = %v, want %v", got.ConfigMaps, want)
 	}
 }
 
@@ -118,9 +165,10 @@ func TestTargetOptedIn(t *testing.T) {
 		{"reload list is anchored", map[string]string{ReloaderSecretReload: "d"}, nil, false},
 		{"search alone is not an opt-in for targets", map[string]string{ReloaderSearch: "true"}, nil, false},
 		{"workload false wins over template true", map[string]string{ReloaderAuto: "false"}, map[string]string{ReloaderAuto: "true"}, false},
+		{"reload list on the pod template", nil, map[string]string{ReloaderSecretReload: "db"}, true},
 		{"Vigil's own hash record opts nothing in", map[string]string{AnnotationSecretHashes: `{"db":"x"}`}, nil, false},
 	} {
-		if got := targetOptedIn(optInAnnotations(tc.workload, tc.template), "db"); got != tc.want {
+		if got := targetOptedIn(effectiveAnnotations(KindSecret, tc.workload, tc.template), "db"); got != tc.want {
 			t.Errorf("%s: targetOptedIn = %v, want %v", tc.name, got, tc.want)
 		}
 	}

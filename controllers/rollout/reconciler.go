@@ -22,15 +22,28 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
-	"github.com/vigil-dev/vigil/controllers/internal/secrethash"
 	"github.com/vigil-dev/vigil/metrics"
 )
+
+// Scopes of the Secrets and ConfigMaps whose changes roll workloads.
+const (
+	// ScopeManaged: only the Secrets Vigil writes (the Secret cache holds no other).
+	ScopeManaged = "managed"
+	// ScopeAll: every Secret and ConfigMap a workload references or names, as Reloader;
+	// the controller then caches every Secret and ConfigMap of the namespaces it watches.
+	ScopeAll = "all"
+)
+
+// MaxWorkloadsPerEvent bounds the workloads of one kind a Secret or ConfigMap change
+// enqueues: a namespace's tenant cannot make one change cost the controller without limit.
+const MaxWorkloadsPerEvent = 1000
 
 // Options bound how and how often workloads are rolled.
 type Options struct {
@@ -43,11 +56,21 @@ type Options struct {
 	MaxPerHour int
 	// MaxConcurrent rollouts (API patches) at once, across all kinds.
 	MaxConcurrent int
+	// Scope is ScopeManaged or ScopeAll.
+	Scope string
 }
 
 // DefaultOptions are the options `vigil controller` starts from.
 func DefaultOptions() Options {
-	return Options{Debounce: 10 * time.Second, MinInterval: time.Minute, MaxPerHour: 10, MaxConcurrent: 5}
+	return Options{Debounce: 10 * time.Second, MinInterval: time.Minute, MaxPerHour: 10, MaxConcurrent: 5, Scope: ScopeManaged}
+}
+
+// Validate refuses a scope other than managed or all.
+func (o Options) Validate() error {
+	if o.Scope != ScopeManaged && o.Scope != ScopeAll {
+		return fmt.Errorf("--rollout-scope must be %q or %q, got %q", ScopeManaged, ScopeAll, o.Scope)
+	}
+	return nil
 }
 
 // Reconciler rolls workloads of one kind.
@@ -64,15 +87,22 @@ type Reconciler struct {
 	Changes *ChangeTimes
 }
 
-// Reconcile compares the hashes of the workload's trigger Secrets with those its pods were
-// started with and rolls it when one differs.
+// configMaps reports whether ConfigMap changes roll workloads (rollouts.scope all).
+func (r *Reconciler) configMaps() bool { return r.Options.Scope == ScopeAll }
+
+// Reconcile compares the hashes of the workload's trigger Secrets and ConfigMaps with those
+// its pods were started with and rolls it when one differs.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	obj := r.Kind.New()
 	if err := r.Client.Get(ctx, req.NamespacedName, obj); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if !obj.GetDeletionTimestamp().IsZero() {
+	if !obj.GetDeletionTimestamp().IsZero() || (r.Kind.LeaveControlled && metav1.GetControllerOf(obj) != nil) {
 		return ctrl.Result{}, nil
+	}
+	resumeIn, err := r.resumeIfDue(ctx, obj, r.Now())
+	if err != nil {
+		return ctrl.Result{}, err
 	}
 	current, esNames, err := r.currentHashes(ctx, obj)
 	if err != nil {
@@ -84,51 +114,63 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	changed := changedSecrets(recorded, current)
 	if len(changed) == 0 {
-		return ctrl.Result{}, r.recordBaseline(ctx, obj, recorded, current)
+		return ctrl.Result{RequeueAfter: resumeIn}, r.recordBaseline(ctx, obj, recorded, current)
 	}
-	return r.roll(ctx, obj, current, changed, esNames)
+	res, err := r.roll(ctx, obj, current, changed, esNames)
+	if resumeIn > 0 && (res.RequeueAfter == 0 || resumeIn < res.RequeueAfter) {
+		res.RequeueAfter = resumeIn
+	}
+	return res, err
 }
 
-// currentHashes hashes the data of every Secret that triggers this workload. It also returns
-// the ExternalSecrets behind those Secrets, for events.
+// currentHashes hashes the data of every Secret and ConfigMap that triggers this workload
+// (keyed as source.key). It also returns the ExternalSecrets behind those Secrets, for
+// events.
 func (r *Reconciler) currentHashes(ctx context.Context, obj client.Object) (map[string]string, map[string][]string, error) {
 	tmpl, err := r.Kind.Template(obj)
 	if err != nil {
 		return nil, nil, err
 	}
-	var secrets corev1.SecretList
-	if err := r.Client.List(ctx, &secrets, client.InNamespace(obj.GetNamespace())); err != nil {
-		return nil, nil, err
-	}
-	infos := make([]secretInfo, 0, len(secrets.Items))
-	byName := map[string]*corev1.Secret{}
-	for i := range secrets.Items {
-		s := &secrets.Items[i]
-		infos = append(infos, secretInfo{Name: s.Name, Annotations: s.Annotations})
-		byName[s.Name] = s
-	}
-	optIn := optInAnnotations(obj.GetAnnotations(), tmpl.Annotations)
-	esTargets, err := r.externalSecretTargets(ctx, obj, optIn)
+	workload, template := obj.GetAnnotations(), tmpl.Annotations
+	refs := referencesOf(&tmpl.Spec)
+	targets, err := r.externalSecretTargets(ctx, obj, effectiveAnnotations(KindSecret, workload, template))
 	if err != nil {
 		return nil, nil, err
 	}
-	current := map[string]string{}
-	esNames := map[string][]string{}
-	for _, name := range triggers(optIn, referencedSecrets(&tmpl.Spec), infos, esTargets) {
-		s, ok := byName[name]
-		if !ok {
-			continue // not (yet) written: nothing to compare
+	kinds := []struct {
+		kind                 string
+		referenced, targeted []string
+	}{{KindSecret, refs.Secrets, targets}}
+	if r.configMaps() {
+		kinds = append(kinds, struct {
+			kind                 string
+			referenced, targeted []string
+		}{KindConfigMap, refs.ConfigMaps, nil})
+	}
+	current, esNames := map[string]string{}, map[string][]string{}
+	for _, k := range kinds {
+		found, err := r.listKind(ctx, obj.GetNamespace(), k.kind)
+		if err != nil {
+			return nil, nil, err
 		}
-		current[name] = secrethash.Of(s.Type, s.Data)
-		if owner := controllerOf(s); owner != "" {
-			esNames[name] = append(esNames[name], owner)
+		reloadList := effectiveAnnotations(k.kind, workload, template)[annotationsFor(k.kind).reload]
+		for _, src := range candidates(k.kind, found, k.referenced, k.targeted, reloadList) {
+			if !shouldRoll(src, workload, template) {
+				continue
+			}
+			f := found[src.Name]
+			current[src.key()] = f.hash()
+			if f.owner != "" {
+				esNames[src.key()] = append(esNames[src.key()], f.owner)
+			}
 		}
 	}
 	return current, esNames, nil
 }
 
 // externalSecretTargets returns the Secrets of ExternalSecrets that name this workload in
-// vigil.dev/rollout-targets and that the workload opted in to. An ExternalSecret naming a
+// vigil.dev/rollout-targets and that the workload opted in to (optIn: its effective
+// annotations for Secrets). An ExternalSecret naming a
 // workload that did not opt in gets a Warning event saying how to opt in; the workload is
 // not touched.
 func (r *Reconciler) externalSecretTargets(ctx context.Context, obj client.Object, optIn map[string]string) ([]string, error) {
@@ -196,7 +238,7 @@ func (r *Reconciler) recordBaseline(ctx context.Context, obj client.Object, reco
 // roll restarts the workload's pods, unless it is paused, rolled too recently, or looping.
 func (r *Reconciler) roll(ctx context.Context, obj client.Object, current map[string]string, changed []string, esNames map[string][]string) (ctrl.Result, error) {
 	now := r.Now()
-	what := fmt.Sprintf("Secret %s changed", strings.Join(changed, ", "))
+	what := describe(changed) + " changed"
 	if r.Kind.Paused(obj) {
 		r.skip(ctx, obj, changed, esNames, "Paused", what+"; the workload is paused, so it rolls when resumed")
 		return ctrl.Result{}, nil
@@ -218,25 +260,30 @@ func (r *Reconciler) roll(ctx context.Context, obj client.Object, current map[st
 		r.skip(ctx, obj, changed, esNames, "Loop", fmt.Sprintf("%s, but the workload was already rolled %d times in the last hour; stopped as a loop (limit %d)", what, len(history), r.Options.MaxPerHour))
 		return ctrl.Result{}, nil
 	}
-	history = append(history, now)
-	setObjAnnotation(obj, AnnotationRolloutHistory, formatHistory(history))
-	if err := r.Kind.Restart(obj, formatHashes(current), now); err != nil {
-		return ctrl.Result{}, err
-	}
-	select {
-	case r.Slots <- struct{}{}:
-	case <-ctx.Done():
-		return ctrl.Result{}, ctx.Err()
-	}
-	err := r.Client.Patch(ctx, obj, client.MergeFrom(before))
-	<-r.Slots
-	if err != nil {
+	setObjAnnotation(obj, AnnotationRolloutHistory, formatHistory(append(history, now)))
+	pause := r.beginPause(ctx, obj, now)
+	if err := r.write(ctx, obj, before, formatHashes(current), now); err != nil {
 		r.Metrics.Rollout(r.Kind.Name, "failed", 0)
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	r.Metrics.Rollout(r.Kind.Name, "success", r.Changes.Since(obj.GetNamespace(), changed, now))
-	r.event(ctx, obj, changed, esNames, corev1.EventTypeNormal, "RolloutTriggered", what+"; rolling out "+r.Kind.Name+" "+obj.GetName())
-	return ctrl.Result{}, nil
+	msg := what + "; rolling out " + r.Kind.Name + " " + obj.GetName()
+	if pause > 0 {
+		msg += fmt.Sprintf(", paused for %s (%s) so that the changes of that time roll out together", pause, ReloaderPausePeriod)
+	}
+	r.event(ctx, obj, changed, esNames, corev1.EventTypeNormal, "RolloutTriggered", msg)
+	return ctrl.Result{RequeueAfter: pause}, nil
+}
+
+// write rolls the workload through its kind, within the global limit on concurrent rollouts.
+func (r *Reconciler) write(ctx context.Context, obj, before client.Object, hashes string, now time.Time) error {
+	select {
+	case r.Slots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-r.Slots }()
+	return r.Kind.Roll(ctx, r.Client, obj, before, hashes, now)
 }
 
 func (r *Reconciler) skip(ctx context.Context, obj client.Object, changed []string, esNames map[string][]string, reason, msg string) {

@@ -2,11 +2,14 @@ package rollout
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -21,15 +24,21 @@ import (
 	"github.com/vigil-dev/vigil/controllers/internal/secrethash"
 )
 
-// The rollout controllers read and patch workloads. `make generate` copies these rules to
-// the chart's rollout part (hack/chart-sync), granted only with rollouts.enabled.
+// The rollout controllers read and patch workloads, recreate Jobs and run Jobs of CronJobs
+// (as Reloader), and with rollouts.scope all read ConfigMaps. `make generate` copies these
+// rules to the chart's rollout part (hack/chart-sync), granted only with rollouts.enabled.
 // +kubebuilder:rbac:groups=apps,resources=deployments;statefulsets;daemonsets,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=argoproj.io,resources=rollouts,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=batch,resources=cronjobs,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;patch;create;delete
+// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch
 
-// Cache indexes that map a Secret to the workloads it may roll, without List calls.
+// Cache indexes that map a Secret or ConfigMap to the workloads it may roll, without List
+// calls.
 const (
 	secretRefIndex     = "vigil.dev/secret-ref"     // workload -> Secrets its pod template references
-	reloadListIndex    = "vigil.dev/reload-list"    // workload -> "true" when it has a reload list
+	configMapRefIndex  = "vigil.dev/configmap-ref"  // workload -> ConfigMaps its pod template references
+	reloadListIndex    = "vigil.dev/reload-list"    // workload -> the kinds it has a reload list for
 	rolloutTargetIndex = "vigil.dev/rollout-target" // ExternalSecret -> "kind/name" of its targets
 	targetSecretIndex  = "vigil.dev/target-secret"  // ExternalSecret -> its Secret
 )
@@ -56,44 +65,83 @@ func IndexExternalSecrets(ctx context.Context, mgr ctrl.Manager) error {
 // SetupWithManager registers the reconciler for its kind. IndexExternalSecrets must have
 // run first.
 func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts controller.Options) error {
-	idx := mgr.GetFieldIndexer()
-	if err := idx.IndexField(ctx, r.Kind.New(), secretRefIndex, func(o client.Object) []string {
-		t, err := r.Kind.Template(o)
-		if err != nil {
-			return nil
-		}
-		return referencedSecrets(&t.Spec)
-	}); err != nil {
+	if err := r.index(ctx, mgr); err != nil {
 		return err
 	}
-	if err := idx.IndexField(ctx, r.Kind.New(), reloadListIndex, func(o client.Object) []string {
-		if o.GetAnnotations()[ReloaderSecretReload] != "" {
-			return []string{"true"}
-		}
-		return nil
-	}); err != nil {
-		return err
-	}
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		Named("rollout-"+r.Kind.Name).
 		// The workload itself, debounced like Secret changes: a new workload records its
 		// baseline; a resumed one gets its pending rollout.
 		Watches(r.Kind.New(), r.debounced(func(_ context.Context, o client.Object) []reconcile.Request {
 			return []reconcile.Request{{NamespacedName: client.ObjectKeyFromObject(o)}}
 		}), builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
-		Watches(&corev1.Secret{}, r.debounced(r.workloadsOf), builder.WithPredicates(dataChanged)).
-		WithOptions(opts).
-		Complete(r)
+		Watches(&corev1.Secret{}, r.debounced(r.workloadsOf), builder.WithPredicates(dataChanged))
+	if r.configMaps() {
+		b = b.Watches(&corev1.ConfigMap{}, r.debounced(r.workloadsOf), builder.WithPredicates(dataChanged))
+	}
+	return b.WithOptions(opts).Complete(r)
 }
 
-// dataChanged passes Secret creations and updates that change the data; metadata-only
-// writes are dropped here already.
+// index adds the indexes that map a Secret or ConfigMap to the workloads of this kind.
+func (r *Reconciler) index(ctx context.Context, mgr ctrl.Manager) error {
+	refs := func(o client.Object) (references, map[string]string, bool) {
+		if r.Kind.LeaveControlled && metav1.GetControllerOf(o) != nil {
+			return references{}, nil, false
+		}
+		t, err := r.Kind.Template(o)
+		if err != nil {
+			return references{}, nil, false
+		}
+		return referencesOf(&t.Spec), t.Annotations, true
+	}
+	idx := mgr.GetFieldIndexer()
+	if err := idx.IndexField(ctx, r.Kind.New(), secretRefIndex, func(o client.Object) []string {
+		refs, _, _ := refs(o)
+		return refs.Secrets
+	}); err != nil {
+		return err
+	}
+	if err := idx.IndexField(ctx, r.Kind.New(), configMapRefIndex, func(o client.Object) []string {
+		refs, _, _ := refs(o)
+		return refs.ConfigMaps
+	}); err != nil {
+		return err
+	}
+	return idx.IndexField(ctx, r.Kind.New(), reloadListIndex, func(o client.Object) []string {
+		_, template, ok := refs(o)
+		var out []string
+		for _, kind := range []string{KindSecret, KindConfigMap} {
+			if ok && effectiveAnnotations(kind, o.GetAnnotations(), template)[annotationsFor(kind).reload] != "" {
+				out = append(out, kind)
+			}
+		}
+		return out
+	})
+}
+
+// dataChanged passes Secret and ConfigMap creations and updates that change the data;
+// metadata-only writes are dropped here already.
 var dataChanged = predicate.Funcs{
-	UpdateFunc: func(e event.UpdateEvent) bool {
-		o, n := e.ObjectOld.(*corev1.Secret), e.ObjectNew.(*corev1.Secret)
-		return secrethash.Of(o.Type, o.Data) != secrethash.Of(n.Type, n.Data)
-	},
+	UpdateFunc: func(e event.UpdateEvent) bool { return dataHash(e.ObjectOld) != dataHash(e.ObjectNew) },
 	DeleteFunc: func(event.DeleteEvent) bool { return false },
+}
+
+func dataHash(o client.Object) string {
+	switch v := o.(type) {
+	case *corev1.Secret:
+		return secrethash.Of(v.Type, v.Data)
+	case *corev1.ConfigMap:
+		return configMapHash(v)
+	}
+	return ""
+}
+
+// sourceOf describes a watched Secret or ConfigMap.
+func sourceOf(o client.Object) source {
+	if _, ok := o.(*corev1.ConfigMap); ok {
+		return source{Kind: KindConfigMap, Name: o.GetName(), Annotations: o.GetAnnotations()}
+	}
+	return source{Kind: KindSecret, Name: o.GetName(), Annotations: o.GetAnnotations()}
 }
 
 // debounced enqueues the mapped workloads after the debounce window. The queue holds one
@@ -101,8 +149,10 @@ var dataChanged = predicate.Funcs{
 // rollout.
 func (r *Reconciler) debounced(mapFn func(context.Context, client.Object) []reconcile.Request) handler.EventHandler {
 	add := func(ctx context.Context, o client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-		if s, ok := o.(*corev1.Secret); ok {
-			r.Changes.Mark(s.Namespace, s.Name, time.Now())
+		if _, ok := o.(*corev1.Secret); ok {
+			r.Changes.Mark(o.GetNamespace(), o.GetName(), time.Now())
+		} else if _, ok := o.(*corev1.ConfigMap); ok {
+			r.Changes.Mark(o.GetNamespace(), sourceOf(o).key(), time.Now())
 		}
 		for _, req := range mapFn(ctx, o) {
 			q.AddAfter(req, r.Options.Debounce)
@@ -118,51 +168,88 @@ func (r *Reconciler) debounced(mapFn func(context.Context, client.Object) []reco
 	}
 }
 
-// workloadsOf maps a Secret to the workloads of this kind it may roll: those whose pod
-// template references it, those whose reload list names it, and the targets of its
-// ExternalSecrets. Whether they opt in is decided in Reconcile.
+// workloadsOf maps a Secret or ConfigMap to the workloads of this kind it may roll: those
+// whose pod template references it, those whose reload list names it, and (Secrets) the
+// targets of its ExternalSecrets; at most MaxWorkloadsPerEvent. Whether they opt in is
+// decided in Reconcile.
 func (r *Reconciler) workloadsOf(ctx context.Context, o client.Object) []reconcile.Request {
-	s := o.(*corev1.Secret)
-	if isTrue(s.Annotations[ReloaderIgnore]) {
+	src := sourceOf(o)
+	if isTrue(src.Annotations[ReloaderIgnore]) {
 		return nil
 	}
-	log := ctrl.LoggerFrom(ctx)
-	seen := map[string]bool{}
-	var out []reconcile.Request
-	add := func(name string) {
-		if !seen[name] {
-			seen[name] = true
-			out = append(out, reconcile.Request{NamespacedName: client.ObjectKey{Namespace: s.Namespace, Name: name}})
-		}
+	refIndex := secretRefIndex
+	if src.Kind == KindConfigMap {
+		refIndex = configMapRefIndex
 	}
+	names := map[string]bool{}
 	for _, q := range []struct {
 		index, value string
 		filter       func(client.Object) bool
 	}{
-		{secretRefIndex, s.Name, func(client.Object) bool { return true }},
-		{reloadListIndex, "true", func(w client.Object) bool { return matchesReloadList(w.GetAnnotations()[ReloaderSecretReload], s.Name) }},
+		{refIndex, src.Name, func(client.Object) bool { return true }},
+		{reloadListIndex, src.Kind, func(w client.Object) bool { return r.reloadListNames(w, src) }},
 	} {
-		objs, err := r.Kind.find(ctx, r.Client, s.Namespace, q.index, q.value)
+		objs, err := r.Kind.find(ctx, r.Client, o.GetNamespace(), q.index, q.value)
 		if err != nil {
-			log.Error(err, "looking up workloads of a Secret", "secret", s.Name)
+			ctrl.LoggerFrom(ctx).Error(err, "looking up workloads", "kind", src.Kind, "name", src.Name)
 			continue
 		}
 		for _, w := range objs {
 			if q.filter(w) {
-				add(w.GetName())
+				names[w.GetName()] = true
 			}
 		}
 	}
-	var ess esv1.ExternalSecretList
-	if err := r.Client.List(ctx, &ess, client.InNamespace(s.Namespace), client.MatchingFields{targetSecretIndex: s.Name}); err != nil {
-		log.Error(err, "looking up ExternalSecrets of a Secret", "secret", s.Name)
+	if src.Kind == KindSecret {
+		for _, name := range r.targetsOf(ctx, o) {
+			names[name] = true
+		}
 	}
+	return r.bounded(ctx, src, o.GetNamespace(), names)
+}
+
+// reloadListNames reports whether the workload's effective reload list names the source.
+func (r *Reconciler) reloadListNames(w client.Object, src source) bool {
+	t, err := r.Kind.Template(w)
+	if err != nil {
+		return false
+	}
+	return matchesReloadList(effectiveAnnotations(src.Kind, w.GetAnnotations(), t.Annotations)[annotationsFor(src.Kind).reload], src.Name)
+}
+
+// targetsOf lists the workloads of this kind that the ExternalSecrets of a Secret name in
+// vigil.dev/rollout-targets.
+func (r *Reconciler) targetsOf(ctx context.Context, s client.Object) []string {
+	var ess esv1.ExternalSecretList
+	if err := r.Client.List(ctx, &ess, client.InNamespace(s.GetNamespace()), client.MatchingFields{targetSecretIndex: s.GetName()}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "looking up ExternalSecrets of a Secret", "secret", s.GetName())
+		return nil
+	}
+	var out []string
 	for _, es := range ess.Items {
 		for _, t := range parseTargets(es.Annotations[AnnotationRolloutTargets]) {
 			if kind, name, _ := strings.Cut(t, "/"); kind == r.Kind.Name {
-				add(name)
+				out = append(out, name)
 			}
 		}
+	}
+	return out
+}
+
+// bounded turns workload names into requests, at most MaxWorkloadsPerEvent of them (by
+// name, so the same ones each time); the rest are dropped, logged and counted.
+func (r *Reconciler) bounded(ctx context.Context, src source, namespace string, names map[string]bool) []reconcile.Request {
+	sorted := slices.Sorted(maps.Keys(names))
+	if len(sorted) > MaxWorkloadsPerEvent {
+		ctrl.LoggerFrom(ctx).Info("a change maps to more workloads than the limit; the rest do not roll",
+			"kind", src.Kind, "name", src.Name, "namespace", namespace, "workloadKind", r.Kind.Name,
+			"workloads", len(sorted), "limit", MaxWorkloadsPerEvent)
+		r.Metrics.RolloutSkipped("toomany")
+		sorted = sorted[:MaxWorkloadsPerEvent]
+	}
+	out := make([]reconcile.Request, len(sorted))
+	for i, name := range sorted {
+		out[i] = reconcile.Request{NamespacedName: client.ObjectKey{Namespace: namespace, Name: name}}
 	}
 	return out
 }

@@ -89,6 +89,7 @@ func syncCRDs(dir string) error {
 // scoped installation's Role would not grant it (test/chart's scoped run fails then).
 var rbacPart = map[string]string{
 	"deployments": "rollout", "statefulsets": "rollout", "daemonsets": "rollout", "rollouts": "rollout",
+	"jobs": "rollout", "cronjobs": "rollout", // Reloader parity; configmaps stay namespaced (ExternalSecrets read them)
 	"validatingwebhookconfigurations": "webhook",
 	"clustersecretstores":             "cluster-stores", "clustersecretstores/status": "cluster-stores",
 	"clusterpolicyreports":   "cluster-stores", // the audit's report of cluster-scoped stores

@@ -277,8 +277,8 @@ func TestRollout_PausedDeploymentWaits(t *testing.T) {
 	waitReplicaSets(t, ctx, ns, "api", 2)
 }
 
-// StatefulSets and DaemonSets get their pod template patched; an Argo Rollout gets
-// spec.restartAt (its CRD is installed in this suite).
+// StatefulSets and DaemonSets get their pod template patched; an Argo Rollout with
+// rollout-strategy restart gets spec.restartAt (its CRD is installed in this suite).
 func TestRollout_StatefulSetDaemonSetAndArgoRollout(t *testing.T) {
 	ctx := context.Background()
 	ns, key := setupDB(t, ctx, "kinds-1", nil)
@@ -294,7 +294,9 @@ func TestRollout_StatefulSetDaemonSetAndArgoRollout(t *testing.T) {
 	ro.SetGroupVersionKind(rollout.ArgoRolloutGVK)
 	ro.SetNamespace(ns)
 	ro.SetName("canary")
-	ro.SetAnnotations(auto)
+	// Reloader's "restart" strategy; the default (a new revision through the pod template)
+	// is in reloader_parity_test.go.
+	ro.SetAnnotations(map[string]string{rollout.ReloaderAuto: "true", rollout.ReloaderRolloutStrategy: "restart"})
 	tmpl := podTemplate("canary", "db")
 	ro.Object["spec"] = map[string]any{"template": map[string]any{
 		"metadata": map[string]any{"labels": map[string]any{"app": "canary"}},

@@ -1,0 +1,111 @@
+package rollout
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// JobKind recreates a Job with its pods' new inputs, as Reloader does: a Job's pod template
+// cannot change, so the Job is deleted (its pods with it) and created again under the same
+// name. A Job a CronJob created is left to its CronJob.
+func JobKind() Kind {
+	return Kind{
+		Name:            "job",
+		New:             func() client.Object { return &batchv1.Job{} },
+		NewList:         func() client.ObjectList { return &batchv1.JobList{} },
+		Template:        func(o client.Object) (*corev1.PodTemplateSpec, error) { return &o.(*batchv1.Job).Spec.Template, nil },
+		Paused:          func(o client.Object) bool { s := o.(*batchv1.Job).Spec.Suspend; return s != nil && *s },
+		Roll:            recreateJob,
+		LeaveControlled: true,
+	}
+}
+
+// CronJobKind runs a Job from a CronJob's job template at once when its inputs change, as
+// Reloader does (like `kubectl create job --from=cronjob/...`); the CronJob's own schedule
+// is left alone, and its later Jobs read the new data when they start anyway.
+func CronJobKind() Kind {
+	return Kind{
+		Name:    "cronjob",
+		New:     func() client.Object { return &batchv1.CronJob{} },
+		NewList: func() client.ObjectList { return &batchv1.CronJobList{} },
+		Template: func(o client.Object) (*corev1.PodTemplateSpec, error) {
+			return &o.(*batchv1.CronJob).Spec.JobTemplate.Spec.Template, nil
+		},
+		Paused: func(o client.Object) bool { s := o.(*batchv1.CronJob).Spec.Suspend; return s != nil && *s },
+		Roll:   runCronJob,
+	}
+}
+
+// Labels the Job controller sets from a Job's uid; a recreated Job gets its own.
+var jobUIDLabels = []string{"controller-uid", batchv1.ControllerUidLabel, "job-name", batchv1.JobNameLabel}
+
+// recreateJob deletes the Job (only this one: the uid is a precondition) and creates it
+// again with the new hashes on its pod template and the reconciler's records on it.
+func recreateJob(ctx context.Context, c client.Client, obj, _ client.Object, hashes string, _ time.Time) error {
+	old := obj.(*batchv1.Job)
+	job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{
+		Name: old.Name, Namespace: old.Namespace, Labels: maps.Clone(old.Labels),
+		Annotations: maps.Clone(old.Annotations), OwnerReferences: old.OwnerReferences,
+	}, Spec: *old.Spec.DeepCopy()}
+	for _, l := range jobUIDLabels {
+		delete(job.Labels, l)
+		delete(job.Spec.Template.Labels, l)
+	}
+	if job.Spec.ManualSelector == nil || !*job.Spec.ManualSelector {
+		job.Spec.Selector = nil // the API server makes one for the new uid
+	}
+	setAnnotation(&job.Spec.Template.Annotations, AnnotationSecretHashes, hashes)
+	background := metav1.DeletePropagationBackground
+	err := c.Delete(ctx, old, client.Preconditions{UID: &old.UID}, client.PropagationPolicy(background))
+	if err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	// The old Job may take a moment to go; a Job must not be lost between delete and create.
+	return retry.OnError(retry.DefaultBackoff, func(err error) bool {
+		return apierrors.IsAlreadyExists(err) || apierrors.IsServerTimeout(err) || apierrors.IsTooManyRequests(err)
+	}, func() error {
+		return c.Create(ctx, job.DeepCopy())
+	})
+}
+
+// runCronJob creates a Job from the CronJob's job template, owned by the CronJob as its
+// scheduled Jobs are, then records the hashes on the CronJob's metadata (its spec is left
+// alone).
+func runCronJob(ctx context.Context, c client.Client, obj, before client.Object, hashes string, _ time.Time) error {
+	cj := obj.(*batchv1.CronJob)
+	tmpl := cj.Spec.JobTemplate
+	annotations := map[string]string{"cronjob.kubernetes.io/instantiate": "manual"}
+	maps.Copy(annotations, tmpl.Annotations)
+	job := &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{
+			GenerateName: jobNamePrefix(cj.Name), Namespace: cj.Namespace,
+			Labels: maps.Clone(tmpl.Labels), Annotations: annotations,
+			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(cj, batchv1.SchemeGroupVersion.WithKind("CronJob"))},
+		},
+		Spec: *tmpl.Spec.DeepCopy(),
+	}
+	setAnnotation(&job.Spec.Template.Annotations, AnnotationSecretHashes, hashes)
+	if err := c.Create(ctx, job); err != nil {
+		return fmt.Errorf("creating a Job from CronJob %s: %w", cj.Name, err)
+	}
+	return c.Patch(ctx, obj, client.MergeFrom(before))
+}
+
+// jobNamePrefix keeps a generated Job name within the 63 characters its pods' job-name
+// label allows (GenerateName adds five).
+func jobNamePrefix(cronJob string) string {
+	const maxPrefix = 63 - 5 - 1
+	if len(cronJob) > maxPrefix {
+		cronJob = cronJob[:maxPrefix]
+	}
+	return cronJob + "-"
+}
