@@ -65,6 +65,12 @@ func TestRBAC_AccessReviews(t *testing.T) {
 			{"update", "", "secrets", releaseNamespace, "sar-default-webhook-cert", true},
 			{"patch", "apps", "deployments", "team-x", "api", true},
 			{"patch", "argoproj.io", "rollouts", "team-x", "api", true},
+			// Reloader parity: Jobs are recreated, CronJobs run a Job, ConfigMaps are read.
+			{"delete", "batch", "jobs", "team-x", "migrate", true},
+			{"create", "batch", "jobs", "team-x", "", true},
+			{"patch", "batch", "cronjobs", "team-x", "backup", true},
+			{"watch", "", "configmaps", "", "", true},
+			{"update", "batch", "cronjobs", "team-x", "backup", false},
 			{"list", "external-secrets.io", "clustersecretstores", "", "", true},
 		}},
 		{"rollouts off", "fullnameOverride: sar-norollout\nrollouts:\n  enabled: false\n", []access{
@@ -73,6 +79,9 @@ func TestRBAC_AccessReviews(t *testing.T) {
 			{"patch", "apps", "statefulsets", "team-x", "db", false},
 			{"patch", "apps", "daemonsets", "team-x", "agent", false},
 			{"patch", "argoproj.io", "rollouts", "team-x", "api", false},
+			{"delete", "batch", "jobs", "team-x", "migrate", false},
+			{"create", "batch", "jobs", "team-x", "", false},
+			{"patch", "batch", "cronjobs", "team-x", "backup", false},
 			{"list", "external-secrets.io", "externalsecrets", "", "", true},
 		}},
 		{"cert-manager injects the CA", "fullnameOverride: sar-certmanager\nwebhook:\n  certManager:\n    enabled: true\n", []access{

@@ -54,8 +54,9 @@ func StartControlPlane(extraCRDDirs ...string) (*ControlPlane, error) {
 }
 
 // StartGarbageCollector runs kube-controller-manager with the garbage collector and the
-// Deployment and ReplicaSet controllers, so that owned objects go with their owners and
-// Deployments roll out as in a real cluster. Its output goes to logPath.
+// Deployment, ReplicaSet, Job and CronJob controllers, so that owned objects go with their
+// owners and Deployments roll out, Jobs make pods and CronJobs run as in a real cluster. Its
+// output goes to logPath.
 func (cp *ControlPlane) StartGarbageCollector(logPath string) error {
 	bin := filepath.Join(cp.Env.BinaryAssetsDirectory, "kube-controller-manager")
 	if _, err := os.Stat(bin); err != nil {
@@ -71,7 +72,7 @@ func (cp *ControlPlane) StartGarbageCollector(logPath string) error {
 	}
 	cmd := exec.Command(bin,
 		"--kubeconfig="+kubeconfig,
-		"--controllers=deployment,replicaset,garbagecollector",
+		"--controllers=deployment,replicaset,garbagecollector,job,cronjob",
 		"--leader-elect=false",
 		"--secure-port=0",
 		"--concurrent-gc-syncs=5",
