@@ -141,3 +141,17 @@ func TestSplitPath(t *testing.T) {
 		}
 	}
 }
+
+// A broken manifest is an error even when its quoted strings hold {{ }} (an ExternalSecret's
+// template): only unquoted template actions make a file a Helm template.
+func TestLint_BrokenManifestWithTemplateStringsIsAnError(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "es.yaml")
+	broken := "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: db\n" +
+		"spec:\n  target:\n    template:\n      data: {dsn: \"{{ .user }}\"}\n"
+	if err := os.WriteFile(file, []byte(broken), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := lint(t, "", file); code != 2 || !strings.Contains(errOut, "not valid YAML") {
+		t.Errorf("exit %d, %q; want 2 and the YAML error", code, errOut)
+	}
+}

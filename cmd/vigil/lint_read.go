@@ -98,11 +98,25 @@ func (r *reader) file(path string) ([]document, error) {
 		return nil, err
 	}
 	docs, err := r.parse(path, data)
-	if err != nil && bytes.Contains(data, []byte("{{")) {
+	if err != nil && hasTemplateActions(data) {
 		r.skipped = append(r.skipped, path)
 		return nil, nil
 	}
 	return docs, err
+}
+
+// hasTemplateActions reports whether a file holds Go template actions where YAML cannot
+// (a line that starts with {{, or an unquoted value that does): a Helm template outside a
+// chart. A broken manifest whose quoted strings hold {{ }} (an ExternalSecret's template)
+// is still an error.
+func hasTemplateActions(data []byte) bool {
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "{{") || strings.Contains(line, ": {{") || strings.HasPrefix(line, "- {{") {
+			return true
+		}
+	}
+	return false
 }
 
 // chartOf returns the chart folder when path lies in the templates folder of a Helm chart
