@@ -143,10 +143,18 @@ func targetOptedIn(ann map[string]string, secret string) bool {
 	return autoFor(KindSecret, ann) || matchesReloadList(ann[ReloaderSecretReload], secret)
 }
 
+// MaxReloadListLength bounds a reload list: each entry is a regular expression compiled for
+// every change in the namespace, so a tenant's list must not cost without limit. A longer
+// list names nothing, and the workload gets a Warning event that names the limit.
+const MaxReloadListLength = 4096
+
 // reloadPatterns parses a reload list: comma-separated names, each an anchored regular
 // expression; an entry that does not compile matches its literal name (Reloader skips it;
 // no Kubernetes name contains the characters that break a regexp, so both match nothing).
 func reloadPatterns(list string) []*regexp.Regexp {
+	if len(list) > MaxReloadListLength {
+		return nil
+	}
 	var out []*regexp.Regexp
 	for _, entry := range strings.Split(list, ",") {
 		entry = strings.TrimSpace(entry)

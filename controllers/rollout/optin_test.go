@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -171,5 +172,16 @@ func TestTargetOptedIn(t *testing.T) {
 		if got := targetOptedIn(effectiveAnnotations(KindSecret, tc.workload, tc.template), "db"); got != tc.want {
 			t.Errorf("%s: targetOptedIn = %v, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// A reload list over the limit names nothing (the reconciler says so in an event).
+func TestReloadList_OverTheLimitNamesNothing(t *testing.T) {
+	long := "db," + strings.Repeat("x", MaxReloadListLength)
+	if matchesReloadList(long, "db") {
+		t.Errorf("a reload list of %d characters must name nothing (limit %d)", len(long), MaxReloadListLength)
+	}
+	if !matchesReloadList("db,"+strings.Repeat("x", MaxReloadListLength-10), "db") {
+		t.Error("a reload list within the limit must still work")
 	}
 }

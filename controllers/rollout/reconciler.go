@@ -154,6 +154,7 @@ func (r *Reconciler) currentHashes(ctx context.Context, obj client.Object) (map[
 			return nil, nil, err
 		}
 		reloadList := effectiveAnnotations(k.kind, workload, template)[annotationsFor(k.kind).reload]
+		r.refuseLongList(obj, k.kind, reloadList)
 		for _, src := range candidates(k.kind, found, k.referenced, k.targeted, reloadList) {
 			if !shouldRoll(src, workload, template) {
 				continue
@@ -166,6 +167,18 @@ func (r *Reconciler) currentHashes(ctx context.Context, obj client.Object) (map[
 		}
 	}
 	return current, esNames, nil
+}
+
+// refuseLongList says, on the workload, that a reload list over MaxReloadListLength names
+// nothing.
+func (r *Reconciler) refuseLongList(obj client.Object, kind, list string) {
+	if len(list) <= MaxReloadListLength {
+		return
+	}
+	r.Metrics.RolloutSkipped("reloadlisttoolong")
+	r.Events.Eventf(obj, nil, corev1.EventTypeWarning, "RolloutSkipped", "Rollout",
+		"%s is %d characters, over the limit of %d, so it names no %s: list fewer names or use one pattern (e.g. app-.*)",
+		annotationsFor(kind).reload, len(list), MaxReloadListLength, kind)
 }
 
 // externalSecretTargets returns the Secrets of ExternalSecrets that name this workload in

@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"testing"
 	"time"
@@ -69,5 +70,41 @@ func TestRoll_WaitsForMinimumInterval(t *testing.T) {
 	}
 	if _, rolled := got.Spec.Template.Annotations[AnnotationSecretHashes]; !rolled {
 		t.Error("the workload was not rolled after the minimum interval")
+	}
+}
+
+// One change enqueues at most MaxWorkloadsPerEvent workloads of a kind, the same ones each
+// time (by name), and counts the rest as skipped.
+func TestBounded_CapsTheWorkloadsOfOneEvent(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	rec, err := metrics.New(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Reconciler{Metrics: rec, Kind: BuiltinKinds()[0]}
+	names := map[string]bool{}
+	for i := range MaxWorkloadsPerEvent + 5 {
+		names[fmt.Sprintf("w-%05d", i)] = true
+	}
+	got := r.bounded(context.Background(), source{Kind: KindSecret, Name: "db"}, "ns", names)
+	if len(got) != MaxWorkloadsPerEvent || got[0].Name != "w-00000" || got[len(got)-1].Name != fmt.Sprintf("w-%05d", MaxWorkloadsPerEvent-1) {
+		t.Fatalf("bounded returned %d requests (%v ... %v), want the first %d by name", len(got), got[0], got[len(got)-1], MaxWorkloadsPerEvent)
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	skipped := 0.0
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if f.GetName() == "vigil_rollouts_skipped_total" && l.GetName() == "reason" && l.GetValue() == "toomany" {
+					skipped = m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	if skipped != 1 {
+		t.Errorf("vigil_rollouts_skipped_total{reason=toomany} = %v, want 1", skipped)
 	}
 }

@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,7 +24,8 @@ import (
 // controller at rollouts.scope all. The suite's controller runs at the default scope, and
 // two controllers must not share workloads.
 type parity struct {
-	c client.Client
+	env *harness.Env
+	c   client.Client
 }
 
 // TestReloaderParity proves, on workloads whose Secrets and ConfigMaps Vigil did not write,
@@ -38,6 +41,7 @@ func TestReloaderParity(t *testing.T) {
 		"ArgoRestartAndRolloutStrategies":  testArgoStrategies,
 		"PausePeriodPausesThenResumes":     testPausePeriod,
 		"AnnotationsActOnlyInTheNamespace": testNamespaceBound,
+		"OversizedReloadListIsRefused":     testOversizedReloadList,
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -66,26 +70,12 @@ func startParity(t *testing.T) *parity {
 		t.Fatal(err)
 	}
 	t.Cleanup(stop)
-	return &parity{c: pcp.Client}
+	return &parity{env: &harness.Env{Client: pcp.Client, NamespacePrefix: "parity-"}, c: pcp.Client}
 }
 
-func (p *parity) namespace(t *testing.T) string {
-	t.Helper()
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "parity-"}}
-	if err := p.c.Create(context.Background(), ns); err != nil {
-		t.Fatal(err)
-	}
-	return ns.Name
-}
+func (p *parity) namespace(t *testing.T) string { return p.env.T(t).NewNamespace() }
 
-func (p *parity) create(t *testing.T, objs ...client.Object) {
-	t.Helper()
-	for _, o := range objs {
-		if err := p.c.Create(context.Background(), o); err != nil {
-			t.Fatalf("creating %s: %v", o.GetName(), err)
-		}
-	}
-}
+func (p *parity) create(t *testing.T, objs ...client.Object) { p.env.T(t).Create(objs...) }
 
 // plainSecret and plainConfigMap are written by the user, not by Vigil.
 func plainSecret(ns, name, value string, annotations map[string]string) *corev1.Secret {
@@ -140,23 +130,18 @@ func parityDeployment(ns, name string, workload, template map[string]string, sec
 // get reads obj again.
 func (p *parity) get(t *testing.T, obj client.Object) {
 	t.Helper()
-	if err := p.c.Get(context.Background(), client.ObjectKeyFromObject(obj), obj); err != nil {
-		t.Fatal(err)
-	}
+	p.env.T(t).Get(client.ObjectKeyFromObject(obj), obj)
 }
 
-// waitFor waits for cond on obj (read again each time) and fails with what.
+// waitFor waits for cond on obj (read again each time); what names the expectation.
 func (p *parity) waitFor(t *testing.T, obj client.Object, what string, cond func() bool) {
 	t.Helper()
-	err := harness.WaitFor(context.Background(), waitTimeout, func(ctx context.Context) (bool, error) {
+	p.env.T(t).Eventually(obj.GetName()+": "+what, func(ctx context.Context) (bool, error) {
 		if err := p.c.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
 			return false, err
 		}
 		return cond(), nil
 	})
-	if err != nil {
-		t.Fatalf("%s %s: %s: %v (annotations %v)", obj.GetObjectKind().GroupVersionKind().Kind, obj.GetName(), what, err, obj.GetAnnotations())
-	}
 }
 
 // recordOf is the workload's record of the hashes its pods started with.
@@ -166,13 +151,7 @@ func recordOf(obj client.Object) map[string]string {
 
 func parseRecord(v string) map[string]string {
 	out := map[string]string{}
-	v = strings.Trim(v, "{}")
-	for _, kv := range strings.Split(v, ",") {
-		k, val, ok := strings.Cut(kv, ":")
-		if ok {
-			out[strings.Trim(k, `"`)] = strings.Trim(val, `"`)
-		}
-	}
+	_ = json.Unmarshal([]byte(v), &out) // absent or malformed: empty
 	return out
 }
 
@@ -200,12 +179,9 @@ func (p *parity) replicaSets(t *testing.T, ns, name string) int {
 
 func (p *parity) waitReplicaSets(t *testing.T, ns, name string, want int) {
 	t.Helper()
-	err := harness.WaitFor(context.Background(), waitTimeout, func(context.Context) (bool, error) {
+	p.env.T(t).Eventually(fmt.Sprintf("Deployment %s/%s to have %d ReplicaSets", ns, name, want), func(context.Context) (bool, error) {
 		return p.replicaSets(t, ns, name) == want, nil
 	})
-	if err != nil {
-		t.Fatalf("Deployment %s/%s: %d ReplicaSets, want %d: %v", ns, name, p.replicaSets(t, ns, name), want, err)
-	}
 }
 
 // Annotations on the pod template alone (charts that expose only podAnnotations) opt in,
@@ -280,7 +256,7 @@ func testCronJob(t *testing.T, p *parity) {
 	generation := cj.Generation
 	p.change(t, s, "v2")
 	var job batchv1.Job
-	err := harness.WaitFor(context.Background(), waitTimeout, func(ctx context.Context) (bool, error) {
+	p.env.T(t).Eventually("a Job run from CronJob backup after its Secret changed", func(ctx context.Context) (bool, error) {
 		var jobs batchv1.JobList
 		if err := p.c.List(ctx, &jobs, client.InNamespace(ns)); err != nil {
 			return false, err
@@ -293,9 +269,6 @@ func testCronJob(t *testing.T, p *parity) {
 		}
 		return false, nil
 	})
-	if err != nil {
-		t.Fatalf("no Job was run from CronJob backup after its Secret changed: %v", err)
-	}
 	got := parseRecord(job.Spec.Template.Annotations[rollout.AnnotationSecretHashes])["backup-key"]
 	p.get(t, cj)
 	if got == "" || got == old || got != recordOf(cj)["backup-key"] {
@@ -327,14 +300,11 @@ func testJobRecreated(t *testing.T, p *parity) {
 		t.Errorf("the recreated Job's pod template carries hash %q, want a new one (old %q)", got, old)
 	}
 	// kube-controller-manager's Job controller starts the new Job's pods.
-	err := harness.WaitFor(context.Background(), waitTimeout, func(ctx context.Context) (bool, error) {
+	p.env.T(t).Eventually("pods of the recreated Job", func(ctx context.Context) (bool, error) {
 		var pods corev1.PodList
 		err := p.c.List(ctx, &pods, client.InNamespace(ns), client.MatchingLabels{batchv1.ControllerUidLabel: string(job.UID)})
 		return len(pods.Items) > 0, err
 	})
-	if err != nil {
-		t.Fatalf("the recreated Job got no pods: %v", err)
-	}
 }
 
 func argoRollout(ns, name string, annotations map[string]string) *unstructured.Unstructured {
@@ -437,5 +407,21 @@ func testNamespaceBound(t *testing.T, p *parity) {
 	}
 	if n := p.replicaSets(t, home, "api"); n != 1 {
 		t.Errorf("%d ReplicaSets in the home namespace, want 1", n)
+	}
+}
+
+// A reload list over the limit names nothing, and the workload's owner is told why.
+func testOversizedReloadList(t *testing.T, p *parity) {
+	ns := p.namespace(t)
+	list := "db," + strings.Repeat("x", rollout.MaxReloadListLength)
+	d := parityDeployment(ns, "api", map[string]string{rollout.ReloaderSecretReload: list}, nil, nil, nil)
+	p.create(t, plainSecret(ns, "db", "v1", nil), d)
+	ev := p.env.T(t).WaitEvent(ns, "Deployment", "api", "RolloutSkipped")
+	if !strings.Contains(ev.Note, "over the limit of") {
+		t.Errorf("the event does not name the limit: %q", ev.Note)
+	}
+	p.get(t, d)
+	if v := d.Annotations[rollout.AnnotationSecretHashes]; v != "" {
+		t.Errorf("an oversized reload list still named a Secret: record %s", v)
 	}
 }
