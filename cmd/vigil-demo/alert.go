@@ -19,6 +19,9 @@ import (
 // notSynced is the shipped alert on the not-synced metric.
 const notSynced = "VigilExternalSecretNotSynced"
 
+// promtoolTestFile is the unit test the demo writes beside the shipped rule file.
+const promtoolTestFile = "not-synced.test.yaml"
+
 // Minutes promtool replays the healthy and healed scrapes; the broken one lasts the rule's
 // `for` and brokenExtra more.
 const (
@@ -69,15 +72,10 @@ func (d *demo) evaluateAlert() error {
 		line := fmt.Sprintf("    minute %2d  %-16s %-8s %s", p.minute, p.what, p.state, strings.Join(p.alerts, " "))
 		fmt.Println(strings.TrimRight(line, " "))
 	}
-	fmt.Println("\n$ promtool test rules " + filepath.Join(dir, "not-synced.test.yaml"))
-	cmd := exec.Command(filepath.Join(d.root, "bin", "promtool"), "test", "rules", "not-synced.test.yaml")
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	fmt.Print(indent(strings.TrimSpace(string(out))))
-	if err != nil {
-		return fmt.Errorf("promtool does not agree with the states above: %w", err)
-	}
-	return nil
+	fmt.Println("\n$ promtool test rules " + filepath.Join(dir, promtoolTestFile))
+	out, err := d.runPromtool(dir)
+	fmt.Print(indent(strings.TrimSpace(out)))
+	return err
 }
 
 // checkpoints are the minutes at which the replay asks for the alert's state: the end of the
@@ -149,6 +147,18 @@ func forMinutes(s string) (int, error) {
 	return int((time.Duration(d) + time.Minute - 1) / time.Minute), nil
 }
 
+// runPromtool runs promtool's unit test in dir and returns its output; the error says when
+// promtool saw other states than the test expects.
+func (d *demo) runPromtool(dir string) (string, error) {
+	cmd := exec.Command(filepath.Join(d.root, "bin", "promtool"), "test", "rules", promtoolTestFile)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("promtool does not agree with the states above: %w", err)
+	}
+	return string(out), nil
+}
+
 func indent(s string) string {
 	return "    " + strings.ReplaceAll(s, "\n", "\n    ") + "\n"
 }
@@ -210,7 +220,7 @@ func (d *demo) writePromtoolTest(forMin int, points []checkpoint) (string, error
 	if err := os.WriteFile(filepath.Join(dir, "vigil.rules.yaml"), rules, 0o600); err != nil {
 		return "", err
 	}
-	return dir, os.WriteFile(filepath.Join(dir, "not-synced.test.yaml"), test, 0o600)
+	return dir, os.WriteFile(filepath.Join(dir, promtoolTestFile), test, 0o600)
 }
 
 // replay turns the scrapes into promtool input series, scrape i lasting minutes[i]: a
