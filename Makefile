@@ -28,7 +28,18 @@ generate: $(CONTROLLER_GEN) ## Regenerate v1beta1 types, deepcopy, CRDs (config/
 	$(CONTROLLER_GEN) rbac:roleName=vigil-controller paths=./controllers/... output:rbac:artifacts:config=config/rbac
 	go run ./hack/chart-sync
 	go run ./hack/alerts-gen
+	$(MAKE) --no-print-directory chart-docs
 	go test ./cmd/vigil -run '^TestConfigurationReference$$' -update -count=1 >/dev/null
+
+# The chart's values.schema.json and README.md are generated from the annotations of its
+# values.yaml (`# --` for helm-docs, `# @schema` for helm-values-schema-json).
+.PHONY: chart-docs
+chart-docs: ## Regenerate charts/vigil/values.schema.json and README.md from values.yaml.
+	./hack/test-assets.sh chartdocs
+	cd charts/vigil && $(BIN)/helm-values-schema-json --use-helm-docs --draft 7 --indent 2 \
+	  --schema-root.additional-properties=false --schema-root.title "Vigil Helm values" \
+	  -f values.yaml -o values.schema.json >/dev/null
+	$(BIN)/helm-docs --chart-search-root charts/vigil --template-files README.md.gotmpl --log-level warning
 
 .PHONY: verify
 verify: generate ## Fail when generated files, go.mod or formatting drift from the sources.

@@ -6,7 +6,7 @@
 # Each step is skipped when its output is already there.
 #
 # Usage: hack/test-assets.sh [part...] sets up the named parts only (k8s promtool helm vault
-# postgresql moto); with none, all of them (`make test`). `make demo` asks for the three it
+# postgresql moto chartdocs); with none, all of them (`make test`). `make demo` asks for the three it
 # uses: k8s, promtool, moto.
 set -euo pipefail
 
@@ -17,6 +17,8 @@ etcd_version=v3.6.8
 moto_version=5.2.5
 prometheus_version=v0.316.0
 helm_version=v3.22.0
+helm_docs_version=v1.14.2
+helm_schema_version=v2.2.1
 vault_version=v1.21.0
 
 log() { printf '[test-assets] %s\n' "$*" >&2; }
@@ -74,6 +76,18 @@ setup_vault() {
   link "$vault_dir/vault" "$root/bin/vault"
 }
 
+# helm-docs and helm-values-schema-json write the chart's README.md and values.schema.json
+# from the annotated values.yaml (`make generate` runs `hack/test-assets.sh chartdocs`).
+setup_chartdocs() {
+  local docs=$cache/helm-docs-$helm_docs_version schema=$cache/helm-values-schema-json-$helm_schema_version
+  build_tool helm-docs hack/tools/helm-docs github.com/norwoodj/helm-docs/cmd/helm-docs \
+    "$docs/helm-docs" "under a minute"
+  link "$docs/helm-docs" "$root/bin/helm-docs"
+  build_tool helm-values-schema-json hack/tools/helm-schema github.com/losisin/helm-values-schema-json/v2 \
+    "$schema/helm-values-schema-json" "under a minute"
+  link "$schema/helm-values-schema-json" "$root/bin/helm-values-schema-json"
+}
+
 # PostgreSQL (Debian's package) backs Vault's database secrets engine in the
 # VaultDynamicSecret test; the harness runs its own server on a loopback port.
 setup_postgresql() {
@@ -97,7 +111,7 @@ setup_moto() {
   log "moto: $("$venv/bin/python" -c 'import moto; print(moto.__version__)') in .venv"
 }
 
-all_parts="k8s promtool helm vault postgresql moto"
+all_parts="k8s promtool helm vault postgresql moto chartdocs"
 for part in ${*:-$all_parts}; do
   case " $all_parts " in
     *" $part "*) "setup_$part" ;;

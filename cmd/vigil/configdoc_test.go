@@ -90,7 +90,10 @@ func valueRows(b *strings.Builder, prefix string, m *yaml.Node) error {
 			}
 			continue
 		}
-		def, err := yaml.Marshal(val)
+		plain := *val // without its "# @schema" line comment
+		setFlow(&plain)
+		plain.Style = val.Style
+		def, err := yaml.Marshal(&plain)
 		if err != nil {
 			return err
 		}
@@ -109,7 +112,14 @@ func description(comment string) (string, bool) {
 	for _, line := range strings.Split(comment[idx:], "\n") {
 		parts = append(parts, strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(line, "# -- "), "#")))
 	}
-	return strings.Join(parts, " "), true
+	// helm-docs' type hint, e.g. "# -- (string) ...", is for its own table.
+	desc := strings.Join(parts, " ")
+	if rest, ok := strings.CutPrefix(desc, "("); ok {
+		if _, after, found := strings.Cut(rest, ") "); found {
+			desc = after
+		}
+	}
+	return desc, true
 }
 
 // flowStyle renders maps and lists on one line, as a table cell needs.

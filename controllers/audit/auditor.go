@@ -34,6 +34,7 @@ type Auditor struct {
 	// reports through PolicyReports and metrics only.
 	NoPolicyStatus bool
 	trigger        chan struct{}
+	reportCRD      reportCRD // whether the PolicyReport CRD was missing (reportcrd.go)
 }
 
 // NewAuditor returns an auditor that runs every interval and when triggered.

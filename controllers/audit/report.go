@@ -70,6 +70,9 @@ var resultOf = map[policy.Action]string{policy.Deny: resultFail, policy.Warn: re
 // writeReports writes one PolicyReport per namespace that has stores or ExternalSecrets
 // (an empty one when all pass) and the ClusterPolicyReport.
 func (a *Auditor) writeReports(ctx context.Context, results []result, audited map[string]int, namespaces []string) error {
+	if !a.policyReportsServed(ctx) {
+		return nil
+	}
 	byNS := map[string][]result{}
 	for _, r := range results {
 		byNS[r.namespace] = append(byNS[r.namespace], r)

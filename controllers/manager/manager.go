@@ -62,6 +62,9 @@ type Options struct {
 	PprofAddr     string // Go's pprof endpoints; "" or "0" turns them off
 	LeaderElect   bool
 	LeaderElectNS string
+	// LeaderElectID names the leader Lease and prefixes the shard Leases ("" is
+	// vigil.dev-controller); ESO's --leader-election-id.
+	LeaderElectID string
 	Namespace     string // "" watches every namespace
 	// ControllerClass selects the stores this controller handles (spec.controller).
 	ControllerClass string
@@ -99,7 +102,9 @@ type Options struct {
 	// Shards splits the objects between replicas (ShardCount > 1); each shard has a
 	// leader, and the manager-wide leader election is off.
 	ShardCount int
-	// ShardLease overrides the shard Leases' timings (tests); zero uses controller-runtime's.
+	// ShardLease sets the Leases' timings, of the leader election and of the shards (ESO's
+	// --leader-election-lease-duration, -renew-deadline, -retry-period); zero uses
+	// controller-runtime's (15s, 10s, 2s).
 	ShardLease sharding.Options
 }
 
@@ -193,8 +198,11 @@ func New(ctx context.Context, cfg *rest.Config, registry *providers.Registry, re
 		HealthProbeBindAddress:  o.ProbeAddr,
 		PprofBindAddress:        o.PprofAddr,
 		LeaderElection:          o.LeaderElect && o.ShardCount <= 1,
-		LeaderElectionID:        "vigil.dev-controller",
+		LeaderElectionID:        leaseName(o),
 		LeaderElectionNamespace: o.LeaderElectNS,
+		LeaseDuration:           nonZero(o.ShardLease.LeaseDuration),
+		RenewDeadline:           nonZero(o.ShardLease.RenewDeadline),
+		RetryPeriod:             nonZero(o.ShardLease.RetryPeriod),
 		Controller:              config.Controller{SkipNameValidation: &o.SkipNameValidation},
 	})
 	if err != nil {
@@ -297,11 +305,27 @@ func clientOptions(o Options) client.Options {
 	return client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&esv1.ClusterSecretStore{}}}}
 }
 
+// leaseName is the leader election Lease's name.
+func leaseName(o Options) string {
+	if o.LeaderElectID != "" {
+		return o.LeaderElectID
+	}
+	return "vigil.dev-controller"
+}
+
+// nonZero is nil for zero (controller-runtime's default) and d otherwise.
+func nonZero(d time.Duration) *time.Duration {
+	if d == 0 {
+		return nil
+	}
+	return &d
+}
+
 // setupSharding adds the shard elections to the manager. Their Leases live in the leader
 // election namespace (the pod's own in a cluster).
 func setupSharding(mgr ctrl.Manager, cfg *rest.Config, o Options) (*sharding.Shards, error) {
 	so := o.ShardLease
-	so.Count, so.Prefix = o.ShardCount, "vigil.dev-controller"
+	so.Count, so.Prefix = o.ShardCount, leaseName(o)
 	if so.Namespace = o.LeaderElectNS; so.Namespace == "" {
 		ns, err := os.ReadFile("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 		if err != nil {
@@ -310,7 +334,13 @@ func setupSharding(mgr ctrl.Manager, cfg *rest.Config, o Options) (*sharding.Sha
 		so.Namespace = strings.TrimSpace(string(ns))
 	}
 	if so.LeaseDuration == 0 {
-		so.LeaseDuration, so.RenewDeadline, so.RetryPeriod = 15*time.Second, 10*time.Second, 2*time.Second
+		so.LeaseDuration = 15 * time.Second
+	}
+	if so.RenewDeadline == 0 {
+		so.RenewDeadline = 10 * time.Second
+	}
+	if so.RetryPeriod == 0 {
+		so.RetryPeriod = 2 * time.Second
 	}
 	host, err := os.Hostname()
 	if err != nil {

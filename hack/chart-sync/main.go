@@ -3,6 +3,8 @@
 //
 //   - config/crd/*.yaml           → files/crds/ (with helm.sh/resource-policy: keep, so that
 //     `helm uninstall` never deletes the CRDs and with them every ExternalSecret)
+//   - config/crd-thirdparty/wgpolicyk8s.io_*.yaml → files/policyreport-crds/ (the same; the
+//     chart installs them with policyReports.installCRD)
 //   - config/rbac/role.yaml       → files/rbac/<part>-rules.yaml, split by what needs them
 //     (syncRBAC): the chart grants each part only when it is used
 //   - config/webhook/*.yaml       → files/webhook-rules.yaml (the webhook's rules)
@@ -39,7 +41,10 @@ func run() error {
 	if err := os.RemoveAll(out); err != nil {
 		return err
 	}
-	if err := syncCRDs(filepath.Join(out, "crds")); err != nil {
+	if err := syncCRDs("config/crd/*.yaml", filepath.Join(out, "crds")); err != nil {
+		return err
+	}
+	if err := syncCRDs("config/crd-thirdparty/wgpolicyk8s.io_*.yaml", filepath.Join(out, "policyreport-crds")); err != nil {
 		return err
 	}
 	if err := syncRBAC(filepath.Join(out, "rbac")); err != nil {
@@ -56,10 +61,10 @@ func run() error {
 	return write(filepath.Join(out, "webhook-rules.yaml"), "config/webhook/validatingwebhookconfiguration.yaml", hooks[0].(map[string]any)["rules"])
 }
 
-func syncCRDs(dir string) error {
-	paths, err := filepath.Glob("config/crd/*.yaml")
+func syncCRDs(glob, dir string) error {
+	paths, err := filepath.Glob(glob)
 	if err != nil || len(paths) == 0 {
-		return fmt.Errorf("no CRDs in config/crd (run controller-gen first): %v", err)
+		return fmt.Errorf("no CRDs in %s (run controller-gen first): %v", glob, err)
 	}
 	sort.Strings(paths)
 	for _, p := range paths {

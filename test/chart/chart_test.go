@@ -204,7 +204,9 @@ func TestBadValuesRefused(t *testing.T) {
 		{"failurePolicy out of its enum", "webhook:\n  failurePolicy: Never\n", "/webhook/failurePolicy"},
 		{"duration without a unit", "rollouts:\n  debounce: 10\n", "/rollouts/debounce"},
 		{"negative replicas", "replicaCount: -1\n", "/replicaCount"},
-		{"ServiceMonitor without the metrics Service", "serviceMonitor:\n  enabled: true\nmetrics:\n  service:\n    enabled: false\n", "serviceMonitor.enabled needs metrics.service.enabled"},
+		{"ExternalSecrets' extraArgs of the wrong type", "extraArgs: --retry-max-delay=3m\n", "/extraArgs"},
+		{"unknown key in an ESO section Vigil owns", "serviceMonitor:\n  relabeling: []\n", "additional properties 'relabeling' not allowed"},
+		{"ServiceMonitor required but its CRD missing", "serviceMonitor:\n  enabled: true\n  renderMode: failIfMissing\n", "serviceMonitor.renderMode=failIfMissing"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, err := exec.Command(bin, "template", "vigil", chartDir(), "--kube-version", "1.37.2", "--values", writeValues(t, tc.values)).CombinedOutput()
@@ -286,17 +288,23 @@ func TestServerSideDryRun(t *testing.T) {
 	ctx := context.Background()
 	for name, files := range map[string][]string{"default": nil, "full": {fullValues}} {
 		t.Run(name, func(t *testing.T) {
-			for _, u := range render(t, files...) {
-				// scopedNamespace's Role goes into a namespace the user creates first.
-				if ns := u.GetNamespace(); ns != "" {
-					ensureNamespace(ctx, t, ns)
-				}
-				//nolint:staticcheck // Patch with client.Apply is the way to apply unstructured objects.
-				err := cp.Client.Patch(ctx, u, client.Apply, client.FieldOwner("helm"), client.ForceOwnership, client.DryRunAll)
-				if err != nil {
-					t.Errorf("%s %s refused by the API server: %v", u.GetKind(), u.GetName(), err)
-				}
-			}
+			dryRunApply(ctx, t, render(t, files...))
 		})
+	}
+}
+
+// dryRunApply sends each object to the API server as a server-side apply with dryRun=All.
+func dryRunApply(ctx context.Context, t *testing.T, objs []*unstructured.Unstructured) {
+	t.Helper()
+	for _, u := range objs {
+		// scopedNamespace's Role goes into a namespace the user creates first.
+		if ns := u.GetNamespace(); ns != "" {
+			ensureNamespace(ctx, t, ns)
+		}
+		//nolint:staticcheck // Patch with client.Apply is the way to apply unstructured objects.
+		err := cp.Client.Patch(ctx, u, client.Apply, client.FieldOwner("helm"), client.ForceOwnership, client.DryRunAll)
+		if err != nil {
+			t.Errorf("%s %s refused by the API server: %v", u.GetKind(), u.GetName(), err)
+		}
 	}
 }

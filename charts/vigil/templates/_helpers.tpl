@@ -22,6 +22,9 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{ include "vigil.selectorLabels" . }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
 {{- end }}
 
 {{- define "vigil.selectorLabels" -}}
@@ -75,4 +78,69 @@ subjects:
 - kind: ServiceAccount
   name: {{ include "vigil.serviceAccountName" .root }}
   namespace: {{ .root.Release.Namespace }}
+{{- end }}
+
+{{/* A security context without ESO's `enabled` switch, adapted for OpenShift as ESO does
+(global.compatibility.openshift.adaptSecurityContext): OpenShift assigns the user and group. */}}
+{{- define "vigil.securityContext" -}}
+{{- $sc := omit .context "enabled" }}
+{{- $mode := .root.Values.global.compatibility.openshift.adaptSecurityContext }}
+{{- if or (eq $mode "force") (and (eq $mode "auto") (.root.Capabilities.APIVersions.Has "security.openshift.io/v1")) }}
+{{- $sc = omit $sc "fsGroup" "runAsUser" "runAsGroup" }}
+{{- end }}
+{{- toYaml $sc }}
+{{- end }}
+
+{{/* A value, or the global value of the same name when it is empty (ESO's global.*). */}}
+{{- define "vigil.orGlobal" -}}
+{{- $v := index .root.Values .name | default (index .root.Values.global .name) }}
+{{- with $v }}{{ toYaml . }}{{ end }}
+{{- end }}
+
+{{/* extraArgs as ESO's map ({flag: value} is --flag=value, an empty value --flag) or as a
+list of whole arguments. */}}
+{{- define "vigil.extraArgs" -}}
+{{- if kindIs "map" .Values.extraArgs }}
+{{- range $key, $value := .Values.extraArgs }}
+{{- if or $value (kindIs "bool" $value) (kindIs "float64" $value) (kindIs "int64" $value) }}
+- --{{ $key }}={{ $value }}
+{{- else }}
+- --{{ $key }}
+{{- end }}
+{{- end }}
+{{- else }}
+{{- range .Values.extraArgs }}
+- {{ . }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Whether the ServiceMonitor renders (serviceMonitor.renderMode, as in ESO). */}}
+{{- define "vigil.renderServiceMonitor" -}}
+{{- if .Values.serviceMonitor.enabled }}
+{{- $has := .Capabilities.APIVersions.Has "monitoring.coreos.com/v1/ServiceMonitor" }}
+{{- if eq .Values.serviceMonitor.renderMode "alwaysRender" }}true
+{{- else if $has }}true
+{{- else if eq .Values.serviceMonitor.renderMode "failIfMissing" }}
+{{- fail "serviceMonitor.renderMode=failIfMissing: the cluster serves no monitoring.coreos.com/v1 ServiceMonitor (install the Prometheus Operator's CRDs, or set renderMode to skipIfMissing)" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* The webhook is on unless webhook.enabled is false or ESO's webhook.create is false. */}}
+{{- define "vigil.webhookEnabled" -}}
+{{- if and .Values.webhook.enabled (ne (toString .Values.webhook.create) "false") }}true{{ end }}
+{{- end }}
+
+{{/* The metrics port: ESO's metrics.listen.port when set, else metrics.port. */}}
+{{- define "vigil.metricsPort" -}}
+{{- .Values.metrics.listen.port | default .Values.metrics.port }}
+{{- end }}
+
+{{/* ipFamilyPolicy and ipFamilies of the chart's Services (ESO's service.*). */}}
+{{- define "vigil.serviceIPFamilies" -}}
+{{- $spec := dict }}
+{{- with .Values.service.ipFamilyPolicy }}{{ $_ := set $spec "ipFamilyPolicy" . }}{{ end }}
+{{- with .Values.service.ipFamilies }}{{ $_ := set $spec "ipFamilies" . }}{{ end }}
+{{- with $spec }}{{ toYaml . }}{{ end }}
 {{- end }}
