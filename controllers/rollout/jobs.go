@@ -19,10 +19,12 @@ import (
 // name. A Job a CronJob created is left to its CronJob.
 func JobKind() Kind {
 	return Kind{
-		Name:            "job",
-		New:             func() client.Object { return &batchv1.Job{} },
-		NewList:         func() client.ObjectList { return &batchv1.JobList{} },
-		Template:        func(o client.Object) (*corev1.PodTemplateSpec, error) { return &o.(*batchv1.Job).Spec.Template, nil },
+		Name:    "job",
+		New:     func() client.Object { return &batchv1.Job{} },
+		NewList: func() client.ObjectList { return &batchv1.JobList{} },
+		Template: func(o client.Object) (*corev1.PodTemplateSpec, error) {
+			return &o.(*batchv1.Job).Spec.Template, nil
+		},
 		Paused:          func(o client.Object) bool { s := o.(*batchv1.Job).Spec.Suspend; return s != nil && *s },
 		Roll:            recreateJob,
 		LeaveControlled: true,
@@ -85,11 +87,12 @@ func runCronJob(ctx context.Context, c client.Client, obj, before client.Object,
 	tmpl := cj.Spec.JobTemplate
 	annotations := map[string]string{"cronjob.kubernetes.io/instantiate": "manual"}
 	maps.Copy(annotations, tmpl.Annotations)
+	owner := metav1.NewControllerRef(cj, batchv1.SchemeGroupVersion.WithKind("CronJob"))
 	job := &batchv1.Job{
 		ObjectMeta: metav1.ObjectMeta{
 			GenerateName: jobNamePrefix(cj.Name), Namespace: cj.Namespace,
 			Labels: maps.Clone(tmpl.Labels), Annotations: annotations,
-			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(cj, batchv1.SchemeGroupVersion.WithKind("CronJob"))},
+			OwnerReferences: []metav1.OwnerReference{*owner},
 		},
 		Spec: *tmpl.Spec.DeepCopy(),
 	}

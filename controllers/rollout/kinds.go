@@ -148,7 +148,8 @@ func rollArgo(ctx context.Context, c client.Client, obj, before client.Object, h
 	if obj.GetAnnotations()[ReloaderRolloutStrategy] == "restart" {
 		err = unstructured.SetNestedField(u.Object, now.UTC().Format(time.RFC3339), "spec", "restartAt")
 	} else {
-		err = unstructured.SetNestedField(u.Object, hashes, "spec", "template", "metadata", "annotations", AnnotationSecretHashes)
+		err = unstructured.SetNestedField(u.Object, hashes,
+			"spec", "template", "metadata", "annotations", AnnotationSecretHashes)
 	}
 	if err != nil {
 		return err

@@ -130,7 +130,8 @@ func effectiveAnnotations(kind string, workload, template map[string]string) map
 // autoFor reports whether the annotations roll the workload on every referenced source of
 // the kind.
 func autoFor(kind string, ann map[string]string) bool {
-	return parseBool(ann[ReloaderAuto]) || parseBool(ann[annotationsFor(kind).auto]) || parseBool(ann[AnnotationRolloutOnChange])
+	return parseBool(ann[ReloaderAuto]) || parseBool(ann[annotationsFor(kind).auto]) ||
+		parseBool(ann[AnnotationRolloutOnChange])
 }
 
 // targetOptedIn reports whether a workload accepts rollouts from a Secret whose

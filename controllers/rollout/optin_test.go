@@ -49,25 +49,39 @@ func TestShouldRoll_ReloaderPrecedence(t *testing.T) {
 		{"configmap reload list", cm("app", false), m(ReloaderConfigMapReload, "app"), nil, true},
 		{"search and match", secret("db", true, ReloaderMatch, "true"), m(ReloaderSearch, "true"), nil, true},
 		{"search without match", secret("db", true), m(ReloaderSearch, "true"), nil, false},
-		{"search and match, not referenced", secret("db", false, ReloaderMatch, "true"), m(ReloaderSearch, "true"), nil, false},
+		{"search and match, not referenced",
+			secret("db", false, ReloaderMatch, "true"), m(ReloaderSearch, "true"), nil, false},
 		{"match without search", secret("db", true, ReloaderMatch, "true"), nil, nil, false},
 		{"ignore beats auto", secret("db", true, ReloaderIgnore, "true"), m(ReloaderAuto, "true"), nil, false},
-		{"ignore beats a reload list", cm("app", true, ReloaderIgnore, "true"), m(ReloaderConfigMapReload, "app"), nil, false},
-		{"exclude beats auto", secret("db", true), m(ReloaderAuto, "true", ReloaderSecretExclude, "tls, db"), nil, false},
-		{"exclude beats a reload list", secret("db", true), m(ReloaderSecretReload, "db", ReloaderSecretExclude, "db"), nil, false},
+		{"ignore beats a reload list",
+			cm("app", true, ReloaderIgnore, "true"), m(ReloaderConfigMapReload, "app"), nil, false},
+		{"exclude beats auto",
+			secret("db", true), m(ReloaderAuto, "true", ReloaderSecretExclude, "tls, db"), nil, false},
+		{"exclude beats a reload list",
+			secret("db", true), m(ReloaderSecretReload, "db", ReloaderSecretExclude, "db"), nil, false},
 		{"exclude names exactly", secret("db", true), m(ReloaderAuto, "true", ReloaderSecretExclude, "d.*"), nil, true},
-		{"secrets exclude leaves ConfigMaps", cm("db", true), m(ReloaderAuto, "true", ReloaderSecretExclude, "db"), nil, true},
+		{"secrets exclude leaves ConfigMaps",
+			cm("db", true), m(ReloaderAuto, "true", ReloaderSecretExclude, "db"), nil, true},
 		{"configmaps exclude", cm("app", true), m(ReloaderAuto, "true", ReloaderConfigMapExclude, "app"), nil, false},
-		{"exclude on the pod template holds", secret("db", true), m(ReloaderAuto, "true"), m(ReloaderSecretExclude, "db"), false},
+		{"exclude on the pod template holds",
+			secret("db", true), m(ReloaderAuto, "true"), m(ReloaderSecretExclude, "db"), false},
 		{"pod template auto (fallback)", secret("db", true), nil, m(ReloaderAuto, "true"), true},
-		{"pod template reload list (fallback)", cm("app", false), m("unrelated", "x"), m(ReloaderConfigMapReload, "app"), true},
-		{"pod template search (fallback)", secret("db", true, ReloaderMatch, "true"), nil, m(ReloaderSearch, "true"), true},
-		{"workload auto false wins: no fallback", secret("db", true), m(ReloaderAuto, "false"), m(ReloaderAuto, "true"), false},
-		{"workload reload list: the template's auto is not mixed in", secret("db", true), m(ReloaderSecretReload, "other"), m(ReloaderAuto, "true"), false},
-		{"a configmap list on the workload does not stop the Secret fallback", secret("db", true), m(ReloaderConfigMapReload, "app"), m(ReloaderSecretAuto, "true"), true},
-		{"targeted Secret, workload opted in", source{Kind: KindSecret, Name: "db", Targeted: true}, m(AnnotationRolloutOnChange, "true"), nil, true},
+		{"pod template reload list (fallback)",
+			cm("app", false), m("unrelated", "x"), m(ReloaderConfigMapReload, "app"), true},
+		{"pod template search (fallback)",
+			secret("db", true, ReloaderMatch, "true"), nil, m(ReloaderSearch, "true"), true},
+		{"workload auto false wins: no fallback",
+			secret("db", true), m(ReloaderAuto, "false"), m(ReloaderAuto, "true"), false},
+		{"workload reload list: the template's auto is not mixed in",
+			secret("db", true), m(ReloaderSecretReload, "other"), m(ReloaderAuto, "true"), false},
+		{"a configmap list on the workload does not stop the Secret fallback",
+			secret("db", true), m(ReloaderConfigMapReload, "app"), m(ReloaderSecretAuto, "true"), true},
+		{"targeted Secret, workload opted in",
+			source{Kind: KindSecret, Name: "db", Targeted: true}, m(AnnotationRolloutOnChange, "true"), nil, true},
 		{"targeted Secret, no opt-in", source{Kind: KindSecret, Name: "db", Targeted: true}, nil, nil, false},
-		{"targeted Secret, excluded", source{Kind: KindSecret, Name: "db", Targeted: true}, m(ReloaderAuto, "true", ReloaderSecretExclude, "db"), nil, false},
+		{"targeted Secret, excluded",
+			source{Kind: KindSecret, Name: "db", Targeted: true},
+			m(ReloaderAuto, "true", ReloaderSecretExclude, "db"), nil, false},
 	} {
 		if got := shouldRoll(tc.src, tc.workload, tc.template); got != tc.want {
 			t.Errorf("%s: shouldRoll = %v, want %v", tc.name, got, tc.want)
@@ -82,11 +96,14 @@ func TestReloadPatterns_BadRegexIsLiteral(t *testing.T) {
 }
 
 func TestReferencesOf(t *testing.T) {
-	cmRef := corev1.LocalObjectReference{Name: "cm-env"}
+	ref := func(name string) corev1.LocalObjectReference { return corev1.LocalObjectReference{Name: name} }
+	cmRef := ref("cm-env")
 	spec := &corev1.PodSpec{
 		InitContainers: []corev1.Container{{Env: []corev1.EnvVar{
-			{Name: "X", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "init-env"}}}},
-			{Name: "Y", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{LocalObjectReference: cmRef}}},
+			{Name: "X", ValueFrom: &corev1.EnvVarSource{
+				SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: ref("init-env")}}},
+			{Name: "Y", ValueFrom: &corev1.EnvVarSource{
+				ConfigMapKeyRef: &corev1.ConfigMapKeySelector{LocalObjectReference: cmRef}}},
 		}}},
 		Containers: []corev1.Container{{EnvFrom: []corev1.EnvFromSource{
 			{SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "env-from"}}},
@@ -94,11 +111,13 @@ func TestReferencesOf(t *testing.T) {
 		}}},
 		Volumes: []corev1.Volume{
 			{Name: "a", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "volume"}}},
-			{Name: "b", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{Sources: []corev1.VolumeProjection{
-				{Secret: &corev1.SecretProjection{LocalObjectReference: corev1.LocalObjectReference{Name: "projected"}}},
-				{ConfigMap: &corev1.ConfigMapProjection{LocalObjectReference: corev1.LocalObjectReference{Name: "cm-projected"}}},
-			}}}},
-			{Name: "c", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "cm-volume"}}}},
+			{Name: "b", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
+				Sources: []corev1.VolumeProjection{
+					{Secret: &corev1.SecretProjection{LocalObjectReference: corev1.LocalObjectReference{Name: "projected"}}},
+					{ConfigMap: &corev1.ConfigMapProjection{LocalObjectReference: corev1.LocalObjectReference{Name: "cm-projected"}}},
+				}}}},
+			{Name: "c", VolumeSource: corev1.VolumeSource{
+				ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: ref("cm-volume")}}},
 		},
 	}
 	got := referencesOf(spec)
@@ -165,9 +184,11 @@ func TestTargetOptedIn(t *testing.T) {
 		{"reload list naming another Secret", map[string]string{ReloaderSecretReload: "db-replica"}, nil, false},
 		{"reload list is anchored", map[string]string{ReloaderSecretReload: "d"}, nil, false},
 		{"search alone is not an opt-in for targets", map[string]string{ReloaderSearch: "true"}, nil, false},
-		{"workload false wins over template true", map[string]string{ReloaderAuto: "false"}, map[string]string{ReloaderAuto: "true"}, false},
+		{"workload false wins over template true",
+			map[string]string{ReloaderAuto: "false"}, map[string]string{ReloaderAuto: "true"}, false},
 		{"reload list on the pod template", nil, map[string]string{ReloaderSecretReload: "db"}, true},
-		{"Vigil's own hash record opts nothing in", map[string]string{AnnotationSecretHashes: `{"db":"x"}`}, nil, false},
+		{"Vigil's own hash record opts nothing in",
+			map[string]string{AnnotationSecretHashes: `{"db":"x"}`}, nil, false},
 	} {
 		if got := targetOptedIn(effectiveAnnotations(KindSecret, tc.workload, tc.template), "db"); got != tc.want {
 			t.Errorf("%s: targetOptedIn = %v, want %v", tc.name, got, tc.want)

@@ -62,7 +62,9 @@ type Options struct {
 
 // DefaultOptions are the options `vigil controller` starts from.
 func DefaultOptions() Options {
-	return Options{Debounce: 10 * time.Second, MinInterval: time.Minute, MaxPerHour: 10, MaxConcurrent: 5, Scope: ScopeManaged}
+	return Options{
+		Debounce: 10 * time.Second, MinInterval: time.Minute, MaxPerHour: 10, MaxConcurrent: 5, Scope: ScopeManaged,
+	}
 }
 
 // Validate refuses a scope other than managed or all.
@@ -126,7 +128,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 // currentHashes hashes the data of every Secret and ConfigMap that triggers this workload
 // (keyed as source.key). It also returns the ExternalSecrets behind those Secrets, for
 // events.
-func (r *Reconciler) currentHashes(ctx context.Context, obj client.Object) (map[string]string, map[string][]string, error) {
+func (r *Reconciler) currentHashes(
+	ctx context.Context, obj client.Object,
+) (map[string]string, map[string][]string, error) {
 	tmpl, err := r.Kind.Template(obj)
 	if err != nil {
 		return nil, nil, err
@@ -186,9 +190,12 @@ func (r *Reconciler) refuseLongList(obj client.Object, kind, list string) {
 // annotations for Secrets). An ExternalSecret naming a
 // workload that did not opt in gets a Warning event saying how to opt in; the workload is
 // not touched.
-func (r *Reconciler) externalSecretTargets(ctx context.Context, obj client.Object, optIn map[string]string) ([]string, error) {
+func (r *Reconciler) externalSecretTargets(
+	ctx context.Context, obj client.Object, optIn map[string]string,
+) ([]string, error) {
 	var list esv1.ExternalSecretList
-	if err := r.Client.List(ctx, &list, client.InNamespace(obj.GetNamespace()), client.MatchingFields{rolloutTargetIndex: r.Kind.Name + "/" + obj.GetName()}); err != nil {
+	byTarget := client.MatchingFields{rolloutTargetIndex: r.Kind.Name + "/" + obj.GetName()}
+	if err := r.Client.List(ctx, &list, client.InNamespace(obj.GetNamespace()), byTarget); err != nil {
 		return nil, err
 	}
 	var out []string
@@ -201,8 +208,10 @@ func (r *Reconciler) externalSecretTargets(ctx context.Context, obj client.Objec
 		}
 		r.Metrics.RolloutSkipped("notoptedin")
 		r.Events.Eventf(es, obj, corev1.EventTypeWarning, "RolloutSkipped", "Rollout",
-			"%s %s did not opt in to rollouts, so %s in %s does not restart it: annotate the %s (or its pod template) with %s: \"true\" or %s: %q",
-			r.Kind.Name, obj.GetName(), AnnotationRolloutTargets, es.Name, r.Kind.Name, AnnotationRolloutOnChange, ReloaderSecretReload, secret)
+			"%s %s did not opt in to rollouts, so %s in %s does not restart it: "+
+				"annotate the %s (or its pod template) with %s: \"true\" or %s: %q",
+			r.Kind.Name, obj.GetName(), AnnotationRolloutTargets, es.Name,
+			r.Kind.Name, AnnotationRolloutOnChange, ReloaderSecretReload, secret)
 	}
 	return out, nil
 }
@@ -249,7 +258,9 @@ func (r *Reconciler) recordBaseline(ctx context.Context, obj client.Object, reco
 }
 
 // roll restarts the workload's pods, unless it is paused, rolled too recently, or looping.
-func (r *Reconciler) roll(ctx context.Context, obj client.Object, current map[string]string, changed []string, esNames map[string][]string) (ctrl.Result, error) {
+func (r *Reconciler) roll(
+	ctx context.Context, obj client.Object, current map[string]string, changed []string, esNames map[string][]string,
+) (ctrl.Result, error) {
 	now := r.Now()
 	what := describe(changed) + " changed"
 	if r.Kind.Paused(obj) {
@@ -270,7 +281,9 @@ func (r *Reconciler) roll(ctx context.Context, obj client.Object, current map[st
 			return ctrl.Result{}, client.IgnoreNotFound(err)
 		}
 		r.Metrics.Rollout(r.Kind.Name, "stopped", 0)
-		r.skip(ctx, obj, changed, esNames, "Loop", fmt.Sprintf("%s, but the workload was already rolled %d times in the last hour; stopped as a loop (limit %d)", what, len(history), r.Options.MaxPerHour))
+		r.skip(ctx, obj, changed, esNames, "Loop", fmt.Sprintf(
+			"%s, but the workload was already rolled %d times in the last hour; stopped as a loop (limit %d)",
+			what, len(history), r.Options.MaxPerHour))
 		return ctrl.Result{}, nil
 	}
 	setObjAnnotation(obj, AnnotationRolloutHistory, formatHistory(append(history, now)))
@@ -282,7 +295,8 @@ func (r *Reconciler) roll(ctx context.Context, obj client.Object, current map[st
 	r.Metrics.Rollout(r.Kind.Name, "success", r.Changes.Since(obj.GetNamespace(), changed, now))
 	msg := what + "; rolling out " + r.Kind.Name + " " + obj.GetName()
 	if pause > 0 {
-		msg += fmt.Sprintf(", paused for %s (%s) so that the changes of that time roll out together", pause, ReloaderPausePeriod)
+		msg += fmt.Sprintf(", paused for %s (%s) so that the changes of that time roll out together",
+			pause, ReloaderPausePeriod)
 	}
 	r.event(ctx, obj, changed, esNames, corev1.EventTypeNormal, "RolloutTriggered", msg)
 	return ctrl.Result{RequeueAfter: pause}, nil
@@ -299,13 +313,17 @@ func (r *Reconciler) write(ctx context.Context, obj, before client.Object, hashe
 	return r.Kind.Roll(ctx, r.Client, obj, before, hashes, now)
 }
 
-func (r *Reconciler) skip(ctx context.Context, obj client.Object, changed []string, esNames map[string][]string, reason, msg string) {
+func (r *Reconciler) skip(
+	ctx context.Context, obj client.Object, changed []string, esNames map[string][]string, reason, msg string,
+) {
 	r.Metrics.RolloutSkipped(strings.ToLower(reason))
 	r.event(ctx, obj, changed, esNames, corev1.EventTypeWarning, "RolloutSkipped", msg)
 }
 
 // event records an event on the workload and on each ExternalSecret behind a changed Secret.
-func (r *Reconciler) event(ctx context.Context, obj client.Object, changed []string, esNames map[string][]string, typ, reason, msg string) {
+func (r *Reconciler) event(
+	ctx context.Context, obj client.Object, changed []string, esNames map[string][]string, typ, reason, msg string,
+) {
 	r.Events.Eventf(obj, nil, typ, reason, "Rollout", "%s", msg)
 	seen := map[string]bool{}
 	for _, name := range changed {

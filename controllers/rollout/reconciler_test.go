@@ -30,13 +30,17 @@ func TestRoll_WaitsForMinimumInterval(t *testing.T) {
 	_ = clientgoscheme.AddToScheme(scheme)
 	_ = esv1.AddToScheme(scheme)
 	now := time.Unix(1_800_000_000, 0)
-	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "db"}, Data: map[string][]byte{"k": []byte("new")}}
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "db"},
+		Data: map[string][]byte{"k": []byte("new")}}
 	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "api", Annotations: map[string]string{
-		ReloaderAuto:             "true",
-		AnnotationSecretHashes:   formatHashes(map[string]string{"db": secrethash.Of("", map[string][]byte{"k": []byte("old")})}),
+		ReloaderAuto: "true",
+		AnnotationSecretHashes: formatHashes(map[string]string{
+			"db": secrethash.Of("", map[string][]byte{"k": []byte("old")})}),
 		AnnotationRolloutHistory: strconv.FormatInt(now.Add(-10*time.Second).Unix(), 10),
 	}}}
-	d.Spec.Template.Spec.Containers = []corev1.Container{{Name: "app", EnvFrom: []corev1.EnvFromSource{{SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "db"}}}}}}
+	dbRef := corev1.LocalObjectReference{Name: "db"}
+	fromDB := corev1.EnvFromSource{SecretRef: &corev1.SecretEnvSource{LocalObjectReference: dbRef}}
+	d.Spec.Template.Spec.Containers = []corev1.Container{{Name: "app", EnvFrom: []corev1.EnvFromSource{fromDB}}}
 	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(secret, d).
 		WithIndex(&esv1.ExternalSecret{}, rolloutTargetIndex, func(client.Object) []string { return nil }).Build()
 	rec, _ := metrics.New(prometheus.NewRegistry())
@@ -62,7 +66,8 @@ func TestRoll_WaitsForMinimumInterval(t *testing.T) {
 
 	// Once the interval has passed, it rolls.
 	r.Now = func() time.Time { return now.Add(time.Minute) }
-	if _, err := r.Reconcile(context.Background(), ctrl.Request{NamespacedName: client.ObjectKeyFromObject(d)}); err != nil {
+	req := ctrl.Request{NamespacedName: client.ObjectKeyFromObject(d)}
+	if _, err := r.Reconcile(context.Background(), req); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Get(context.Background(), client.ObjectKeyFromObject(d), &got); err != nil {
@@ -87,8 +92,10 @@ func TestBounded_CapsTheWorkloadsOfOneEvent(t *testing.T) {
 		names[fmt.Sprintf("w-%05d", i)] = true
 	}
 	got := r.bounded(context.Background(), source{Kind: KindSecret, Name: "db"}, "ns", names)
-	if len(got) != MaxWorkloadsPerEvent || got[0].Name != "w-00000" || got[len(got)-1].Name != fmt.Sprintf("w-%05d", MaxWorkloadsPerEvent-1) {
-		t.Fatalf("bounded returned %d requests (%v ... %v), want the first %d by name", len(got), got[0], got[len(got)-1], MaxWorkloadsPerEvent)
+	last := fmt.Sprintf("w-%05d", MaxWorkloadsPerEvent-1)
+	if len(got) != MaxWorkloadsPerEvent || got[0].Name != "w-00000" || got[len(got)-1].Name != last {
+		t.Fatalf("bounded returned %d requests (%v ... %v), want the first %d by name",
+			len(got), got[0], got[len(got)-1], MaxWorkloadsPerEvent)
 	}
 	families, err := reg.Gather()
 	if err != nil {

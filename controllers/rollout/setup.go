@@ -74,7 +74,8 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 		// baseline; a resumed one gets its pending rollout.
 		Watches(r.Kind.New(), r.debounced(func(_ context.Context, o client.Object) []reconcile.Request {
 			return []reconcile.Request{{NamespacedName: client.ObjectKeyFromObject(o)}}
-		}), builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		}), builder.WithPredicates(
+			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Watches(&corev1.Secret{}, r.debounced(r.workloadsOf), builder.WithPredicates(dataChanged))
 	if r.configMaps() {
 		b = b.Watches(&corev1.ConfigMap{}, r.debounced(r.workloadsOf), builder.WithPredicates(dataChanged))
@@ -148,7 +149,8 @@ func sourceOf(o client.Object) source {
 // entry per workload, so every change that arrives within the window joins the same
 // rollout.
 func (r *Reconciler) debounced(mapFn func(context.Context, client.Object) []reconcile.Request) handler.EventHandler {
-	add := func(ctx context.Context, o client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	type queue = workqueue.TypedRateLimitingInterface[reconcile.Request]
+	add := func(ctx context.Context, o client.Object, q queue) {
 		if _, ok := o.(*corev1.Secret); ok {
 			r.Changes.Mark(o.GetNamespace(), o.GetName(), time.Now())
 		} else if _, ok := o.(*corev1.ConfigMap); ok {
@@ -159,10 +161,10 @@ func (r *Reconciler) debounced(mapFn func(context.Context, client.Object) []reco
 		}
 	}
 	return handler.Funcs{
-		CreateFunc: func(ctx context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		CreateFunc: func(ctx context.Context, e event.CreateEvent, q queue) {
 			add(ctx, e.Object, q)
 		},
-		UpdateFunc: func(ctx context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		UpdateFunc: func(ctx context.Context, e event.UpdateEvent, q queue) {
 			add(ctx, e.ObjectNew, q)
 		},
 	}
@@ -214,14 +216,16 @@ func (r *Reconciler) reloadListNames(w client.Object, src source) bool {
 	if err != nil {
 		return false
 	}
-	return matchesReloadList(effectiveAnnotations(src.Kind, w.GetAnnotations(), t.Annotations)[annotationsFor(src.Kind).reload], src.Name)
+	ann := effectiveAnnotations(src.Kind, w.GetAnnotations(), t.Annotations)
+	return matchesReloadList(ann[annotationsFor(src.Kind).reload], src.Name)
 }
 
 // targetsOf lists the workloads of this kind that the ExternalSecrets of a Secret name in
 // vigil.dev/rollout-targets.
 func (r *Reconciler) targetsOf(ctx context.Context, s client.Object) []string {
 	var ess esv1.ExternalSecretList
-	if err := r.Client.List(ctx, &ess, client.InNamespace(s.GetNamespace()), client.MatchingFields{targetSecretIndex: s.GetName()}); err != nil {
+	bySecret := client.MatchingFields{targetSecretIndex: s.GetName()}
+	if err := r.Client.List(ctx, &ess, client.InNamespace(s.GetNamespace()), bySecret); err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "looking up ExternalSecrets of a Secret", "secret", s.GetName())
 		return nil
 	}
@@ -238,7 +242,9 @@ func (r *Reconciler) targetsOf(ctx context.Context, s client.Object) []string {
 
 // bounded turns workload names into requests, at most MaxWorkloadsPerEvent of them (by
 // name, so the same ones each time); the rest are dropped, logged and counted.
-func (r *Reconciler) bounded(ctx context.Context, src source, namespace string, names map[string]bool) []reconcile.Request {
+func (r *Reconciler) bounded(
+	ctx context.Context, src source, namespace string, names map[string]bool,
+) []reconcile.Request {
 	sorted := slices.Sorted(maps.Keys(names))
 	if len(sorted) > MaxWorkloadsPerEvent {
 		ctrl.LoggerFrom(ctx).Info("a change maps to more workloads than the limit; the rest do not roll",

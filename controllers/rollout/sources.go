@@ -42,7 +42,8 @@ func (r *Reconciler) listKind(ctx context.Context, namespace, kind string) (map[
 	}
 	for i := range list.Items {
 		s := &list.Items[i]
-		out[s.Name] = present{annotations: s.Annotations, hash: func() string { return secrethash.Of(s.Type, s.Data) }, owner: controllerOf(s)}
+		hash := func() string { return secrethash.Of(s.Type, s.Data) }
+		out[s.Name] = present{annotations: s.Annotations, hash: hash, owner: controllerOf(s)}
 	}
 	return out, nil
 }

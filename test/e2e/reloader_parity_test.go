@@ -53,7 +53,8 @@ func TestReloaderParity(t *testing.T) {
 func startParity(t *testing.T) *parity {
 	t.Helper()
 	root := harness.RepoRoot()
-	pcp, err := harness.StartControlPlane(filepath.Join(root, "test", "fixtures", "crds"), filepath.Join(root, "config", "crd-thirdparty"))
+	pcp, err := harness.StartControlPlane(
+		filepath.Join(root, "test", "fixtures", "crds"), filepath.Join(root, "config", "crd-thirdparty"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,6 +78,9 @@ func (p *parity) namespace(t *testing.T) string { return p.env.T(t).NewNamespace
 
 func (p *parity) create(t *testing.T, objs ...client.Object) { p.env.T(t).Create(objs...) }
 
+// ann is a set of annotations.
+type ann = map[string]string
+
 // plainSecret and plainConfigMap are written by the user, not by Vigil.
 func plainSecret(ns, name, value string, annotations map[string]string) *corev1.Secret {
 	return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Annotations: annotations},
@@ -84,7 +88,8 @@ func plainSecret(ns, name, value string, annotations map[string]string) *corev1.
 }
 
 func plainConfigMap(ns, name, value string) *corev1.ConfigMap {
-	return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Data: map[string]string{"setting": value}}
+	return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Data: map[string]string{"setting": value}}
 }
 
 // change writes new data into a Secret or ConfigMap, as a user or another tool would.
@@ -109,10 +114,13 @@ func (p *parity) change(t *testing.T, obj client.Object, value string) {
 func parityTemplate(app string, annotations map[string]string, secrets, configMaps []string) corev1.PodTemplateSpec {
 	c := corev1.Container{Name: "app", Image: "registry.example/app:1"}
 	for _, s := range secrets {
-		c.EnvFrom = append(c.EnvFrom, corev1.EnvFromSource{SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: s}}})
+		ref := corev1.LocalObjectReference{Name: s}
+		c.EnvFrom = append(c.EnvFrom, corev1.EnvFromSource{SecretRef: &corev1.SecretEnvSource{LocalObjectReference: ref}})
 	}
 	for _, cm := range configMaps {
-		c.EnvFrom = append(c.EnvFrom, corev1.EnvFromSource{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: cm}}})
+		ref := corev1.LocalObjectReference{Name: cm}
+		from := corev1.EnvFromSource{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: ref}}
+		c.EnvFrom = append(c.EnvFrom, from)
 	}
 	return corev1.PodTemplateSpec{
 		ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": app}, Annotations: annotations},
@@ -120,7 +128,7 @@ func parityTemplate(app string, annotations map[string]string, secrets, configMa
 	}
 }
 
-func parityDeployment(ns, name string, workload, template map[string]string, secrets, configMaps []string) *appsv1.Deployment {
+func parityDeployment(ns, name string, workload, template ann, secrets, configMaps []string) *appsv1.Deployment {
 	d := deployment(ns, name, workload)
 	d.Spec.Template = parityTemplate(name, template, secrets, configMaps)
 	d.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyAlways
@@ -179,7 +187,8 @@ func (p *parity) replicaSets(t *testing.T, ns, name string) int {
 
 func (p *parity) waitReplicaSets(t *testing.T, ns, name string, want int) {
 	t.Helper()
-	p.env.T(t).Eventually(fmt.Sprintf("Deployment %s/%s to have %d ReplicaSets", ns, name, want), func(context.Context) (bool, error) {
+	what := fmt.Sprintf("Deployment %s/%s to have %d ReplicaSets", ns, name, want)
+	p.env.T(t).Eventually(what, func(context.Context) (bool, error) {
 		return p.replicaSets(t, ns, name) == want, nil
 	})
 }
@@ -189,7 +198,7 @@ func (p *parity) waitReplicaSets(t *testing.T, ns, name string, want int) {
 func testPodTemplateAnnotationRolls(t *testing.T, p *parity) {
 	ns := p.namespace(t)
 	s := plainSecret(ns, "db", "v1", nil)
-	d := parityDeployment(ns, "api", nil, map[string]string{rollout.ReloaderAuto: "true"}, []string{"db"}, nil)
+	d := parityDeployment(ns, "api", nil, ann{rollout.ReloaderAuto: "true"}, []string{"db"}, nil)
 	p.create(t, s, d)
 	p.waitReplicaSets(t, ns, "api", 1)
 	p.waitRecorded(t, d, "db")
@@ -202,9 +211,9 @@ func testPodTemplateAnnotationRolls(t *testing.T, p *parity) {
 func testExcludeAndIgnore(t *testing.T, p *parity) {
 	ns := p.namespace(t)
 	excluded := plainSecret(ns, "excluded", "v1", nil)
-	ignored := plainSecret(ns, "ignored", "v1", map[string]string{rollout.ReloaderIgnore: "true"})
+	ignored := plainSecret(ns, "ignored", "v1", ann{rollout.ReloaderIgnore: "true"})
 	rolls := plainSecret(ns, "rolls", "v1", nil)
-	d := parityDeployment(ns, "api", map[string]string{rollout.ReloaderAuto: "true", rollout.ReloaderSecretExclude: "excluded"},
+	d := parityDeployment(ns, "api", ann{rollout.ReloaderAuto: "true", rollout.ReloaderSecretExclude: "excluded"},
 		nil, []string{"excluded", "ignored", "rolls"}, nil)
 	p.create(t, excluded, ignored, rolls, d)
 	p.waitReplicaSets(t, ns, "api", 1)
@@ -228,8 +237,8 @@ func testExcludeAndIgnore(t *testing.T, p *parity) {
 func testConfigMapChangeRolls(t *testing.T, p *parity) {
 	ns := p.namespace(t)
 	cm := plainConfigMap(ns, "app-config", "v1")
-	auto := parityDeployment(ns, "auto", map[string]string{rollout.ReloaderConfigMapAuto: "true"}, nil, nil, []string{"app-config"})
-	named := parityDeployment(ns, "named", nil, map[string]string{rollout.ReloaderConfigMapReload: "app-.*"}, nil, nil)
+	auto := parityDeployment(ns, "auto", ann{rollout.ReloaderConfigMapAuto: "true"}, nil, nil, []string{"app-config"})
+	named := parityDeployment(ns, "named", nil, ann{rollout.ReloaderConfigMapReload: "app-.*"}, nil, nil)
 	p.create(t, cm, auto, named)
 	for _, d := range []*appsv1.Deployment{auto, named} {
 		p.waitReplicaSets(t, ns, d.Name, 1)
@@ -246,7 +255,7 @@ func testCronJob(t *testing.T, p *parity) {
 	ns := p.namespace(t)
 	s := plainSecret(ns, "backup-key", "v1", nil)
 	cj := &batchv1.CronJob{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "backup", Annotations: map[string]string{rollout.ReloaderAuto: "true"}},
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "backup", Annotations: ann{rollout.ReloaderAuto: "true"}},
 		Spec: batchv1.CronJobSpec{Schedule: "0 0 1 1 *", JobTemplate: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{
 			Template: parityTemplate("backup", nil, []string{"backup-key"}, nil),
 		}}},
@@ -256,7 +265,7 @@ func testCronJob(t *testing.T, p *parity) {
 	generation := cj.Generation
 	p.change(t, s, "v2")
 	var job batchv1.Job
-	p.env.T(t).Eventually("a Job run from CronJob backup after its Secret changed", func(ctx context.Context) (bool, error) {
+	p.env.T(t).Eventually("a Job run from CronJob backup", func(ctx context.Context) (bool, error) {
 		var jobs batchv1.JobList
 		if err := p.c.List(ctx, &jobs, client.InNamespace(ns)); err != nil {
 			return false, err
@@ -272,7 +281,8 @@ func testCronJob(t *testing.T, p *parity) {
 	got := parseRecord(job.Spec.Template.Annotations[rollout.AnnotationSecretHashes])["backup-key"]
 	p.get(t, cj)
 	if got == "" || got == old || got != recordOf(cj)["backup-key"] {
-		t.Errorf("Job %s carries hash %q; want the new one the CronJob recorded (%q, old %q)", job.Name, got, recordOf(cj)["backup-key"], old)
+		t.Errorf("Job %s carries hash %q; want the new one the CronJob recorded (%q, old %q)",
+			job.Name, got, recordOf(cj)["backup-key"], old)
 	}
 	if job.Annotations["cronjob.kubernetes.io/instantiate"] != "manual" {
 		t.Errorf("Job %s lacks cronjob.kubernetes.io/instantiate: manual: %v", job.Name, job.Annotations)
@@ -289,20 +299,24 @@ func testJobRecreated(t *testing.T, p *parity) {
 	cm := plainConfigMap(ns, "job-config", "v1")
 	job := &batchv1.Job{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "migrate"},
-		Spec:       batchv1.JobSpec{Template: parityTemplate("migrate", map[string]string{rollout.ReloaderAuto: "true"}, nil, []string{"job-config"})},
+		Spec: batchv1.JobSpec{
+			Template: parityTemplate("migrate", ann{rollout.ReloaderAuto: "true"}, nil, []string{"job-config"}),
+		},
 	}
 	p.create(t, cm, job)
 	old := p.waitRecorded(t, job, "configmap/job-config")
 	oldUID := job.UID
 	p.change(t, cm, "v2")
 	p.waitFor(t, job, "not recreated", func() bool { return job.UID != oldUID })
-	if got := parseRecord(job.Spec.Template.Annotations[rollout.AnnotationSecretHashes])["configmap/job-config"]; got == "" || got == old {
+	got := parseRecord(job.Spec.Template.Annotations[rollout.AnnotationSecretHashes])["configmap/job-config"]
+	if got == "" || got == old {
 		t.Errorf("the recreated Job's pod template carries hash %q, want a new one (old %q)", got, old)
 	}
 	// kube-controller-manager's Job controller starts the new Job's pods.
 	p.env.T(t).Eventually("pods of the recreated Job", func(ctx context.Context) (bool, error) {
 		var pods corev1.PodList
-		err := p.c.List(ctx, &pods, client.InNamespace(ns), client.MatchingLabels{batchv1.ControllerUidLabel: string(job.UID)})
+		ofJob := client.MatchingLabels{batchv1.ControllerUidLabel: string(job.UID)}
+		err := p.c.List(ctx, &pods, client.InNamespace(ns), ofJob)
 		return len(pods.Items) > 0, err
 	})
 }
@@ -328,21 +342,25 @@ func argoRollout(ns, name string, annotations map[string]string) *unstructured.U
 func testArgoStrategies(t *testing.T, p *parity) {
 	ns := p.namespace(t)
 	s := plainSecret(ns, "db", "v1", nil)
-	byRevision := argoRollout(ns, "by-revision", map[string]string{rollout.ReloaderAuto: "true"})
-	byRestart := argoRollout(ns, "by-restart", map[string]string{rollout.ReloaderAuto: "true", rollout.ReloaderRolloutStrategy: "restart"})
+	byRevision := argoRollout(ns, "by-revision", ann{rollout.ReloaderAuto: "true"})
+	restart := ann{rollout.ReloaderAuto: "true", rollout.ReloaderRolloutStrategy: "restart"}
+	byRestart := argoRollout(ns, "by-restart", restart)
 	p.create(t, s, byRevision, byRestart)
 	old := p.waitRecorded(t, byRevision, "db")
 	p.waitRecorded(t, byRestart, "db")
 	p.change(t, s, "v2")
 	templateRecord := func(ro *unstructured.Unstructured) string {
-		v, _, _ := unstructured.NestedString(ro.Object, "spec", "template", "metadata", "annotations", rollout.AnnotationSecretHashes)
+		v, _, _ := unstructured.NestedString(ro.Object,
+			"spec", "template", "metadata", "annotations", rollout.AnnotationSecretHashes)
 		return parseRecord(v)["db"]
 	}
 	restartAt := func(ro *unstructured.Unstructured) string {
 		v, _, _ := unstructured.NestedString(ro.Object, "spec", "restartAt")
 		return v
 	}
-	p.waitFor(t, byRevision, "no new revision", func() bool { return templateRecord(byRevision) != "" && templateRecord(byRevision) != old })
+	p.waitFor(t, byRevision, "a new revision", func() bool {
+		return templateRecord(byRevision) != "" && templateRecord(byRevision) != old
+	})
 	p.waitFor(t, byRestart, "no restartAt", func() bool { return restartAt(byRestart) != "" })
 	if v := restartAt(byRevision); v != "" {
 		t.Errorf("strategy rollout (default) set spec.restartAt %q", v)
@@ -358,13 +376,15 @@ func testArgoStrategies(t *testing.T, p *parity) {
 func testPausePeriod(t *testing.T, p *parity) {
 	ns := p.namespace(t)
 	s := plainSecret(ns, "db", "v1", nil)
-	d := parityDeployment(ns, "api", map[string]string{rollout.ReloaderAuto: "true", rollout.ReloaderPausePeriod: "30s"}, nil, []string{"db"}, nil)
+	d := parityDeployment(ns, "api", ann{rollout.ReloaderAuto: "true", rollout.ReloaderPausePeriod: "30s"},
+		nil, []string{"db"}, nil)
 	p.create(t, s, d)
 	p.waitReplicaSets(t, ns, "api", 1)
 	first := p.waitRecorded(t, d, "db")
 	p.change(t, s, "v2")
 	p.waitFor(t, d, "not paused with the new template", func() bool {
-		return d.Spec.Paused && d.Annotations[rollout.ReloaderPausedAt] != "" && templateHash(d) != "" && templateHash(d) != first
+		paused := d.Spec.Paused && d.Annotations[rollout.ReloaderPausedAt] != ""
+		return paused && templateHash(d) != "" && templateHash(d) != first
 	})
 	second, pausedAt := templateHash(d), d.Annotations[rollout.ReloaderPausedAt]
 	p.change(t, s, "v3")
@@ -372,7 +392,8 @@ func testPausePeriod(t *testing.T, p *parity) {
 		return templateHash(d) != second && d.Status.ObservedGeneration == d.Generation
 	})
 	if !d.Spec.Paused || d.Annotations[rollout.ReloaderPausedAt] != pausedAt {
-		t.Fatalf("a change during the pause period must keep the first pause (paused %v, at %q, first at %q)", d.Spec.Paused, d.Annotations[rollout.ReloaderPausedAt], pausedAt)
+		t.Fatalf("a change during the pause period must keep the first pause (paused %v, at %q, first at %q)",
+			d.Spec.Paused, d.Annotations[rollout.ReloaderPausedAt], pausedAt)
 	}
 	// kube-controller-manager has seen the paused Deployment's latest template: no new
 	// ReplicaSet while paused.
@@ -393,8 +414,8 @@ func templateHash(d *appsv1.Deployment) string {
 func testNamespaceBound(t *testing.T, p *parity) {
 	home, other := p.namespace(t), p.namespace(t)
 	theirs := plainSecret(other, "shared-name", "v1", nil)
-	mine := parityDeployment(home, "api", map[string]string{rollout.ReloaderSecretReload: "shared-name"}, nil, nil, nil)
-	signal := parityDeployment(other, "signal", map[string]string{rollout.ReloaderAuto: "true"}, nil, []string{"shared-name"}, nil)
+	mine := parityDeployment(home, "api", ann{rollout.ReloaderSecretReload: "shared-name"}, nil, nil, nil)
+	signal := parityDeployment(other, "signal", ann{rollout.ReloaderAuto: "true"}, nil, []string{"shared-name"}, nil)
 	p.create(t, theirs, mine, signal)
 	p.waitReplicaSets(t, home, "api", 1)
 	p.waitReplicaSets(t, other, "signal", 1)
@@ -414,7 +435,7 @@ func testNamespaceBound(t *testing.T, p *parity) {
 func testOversizedReloadList(t *testing.T, p *parity) {
 	ns := p.namespace(t)
 	list := "db," + strings.Repeat("x", rollout.MaxReloadListLength)
-	d := parityDeployment(ns, "api", map[string]string{rollout.ReloaderSecretReload: list}, nil, nil, nil)
+	d := parityDeployment(ns, "api", ann{rollout.ReloaderSecretReload: list}, nil, nil, nil)
 	p.create(t, plainSecret(ns, "db", "v1", nil), d)
 	ev := p.env.T(t).WaitEvent(ns, "Deployment", "api", "RolloutSkipped")
 	if !strings.Contains(ev.Note, "over the limit of") {
