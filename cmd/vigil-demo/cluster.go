@@ -1,15 +1,10 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
-	"time"
 
 	"github.com/vigil-dev/vigil/test/harness"
 )
@@ -43,73 +38,24 @@ func (d *demo) startCluster() error {
 	return nil
 }
 
-// controller is `bin/vigil controller` (what `make build` built) as its own process.
-type controller struct {
-	cmd        *exec.Cmd
-	metricsURL string
-	readyURL   string
-	done       chan struct{}
-}
-
 // startController runs bin/vigil controller against the control plane, its AWS requests
 // through the fault proxy, metrics and probes on free loopback ports.
 func (d *demo) startController() error {
 	step("Starting bin/vigil controller "+strings.Join(controllerFlags, " "),
 		"The flags shorten waits the demo would otherwise sit through; every other setting is the default.")
-	metricsAddr, err := harness.FreeAddr()
-	if err != nil {
+	// The controller inherits the AWS settings of this process: point them at the proxy. The
+	// demo's own calls to moto (seeding, rotating) name moto's address themselves.
+	if err := os.Setenv("AWS_ENDPOINT_URL", d.proxy.URL); err != nil {
 		return err
 	}
-	probeAddr, err := harness.FreeAddr()
+	p, err := harness.StartVigilBinary(filepath.Join(d.root, "bin", "vigil"), d.kubeconfig, d.log("vigil.log"),
+		controllerFlags...)
 	if err != nil {
-		return err
-	}
-	logFile, err := os.Create(d.log("vigil.log"))
-	if err != nil {
-		return err
-	}
-	args := append([]string{"controller", "--kubeconfig", d.kubeconfig,
-		"--metrics-bind-address", metricsAddr, "--health-probe-bind-address", probeAddr}, controllerFlags...)
-	c := &controller{cmd: exec.Command(filepath.Join(d.root, "bin", "vigil"), args...), done: make(chan struct{}),
-		metricsURL: "http://" + metricsAddr + "/metrics", readyURL: "http://" + probeAddr + "/readyz"}
-	// The last AWS_ENDPOINT_URL wins: the proxy, not moto itself.
-	c.cmd.Env = append(os.Environ(), "AWS_ENDPOINT_URL="+d.proxy.URL)
-	c.cmd.Stdout, c.cmd.Stderr = logFile, logFile
-	if err := c.cmd.Start(); err != nil {
 		return fmt.Errorf("starting bin/vigil (run `make build`): %w", err)
 	}
-	go func() { _ = c.cmd.Wait(); _ = logFile.Close(); close(c.done) }()
-	d.onClose(c.stop)
-	d.vigil = c
-	d.env.MetricsURL = c.metricsURL
-	fmt.Println("    logs:", logFile.Name(), "  metrics:", c.metricsURL)
-	return c.waitReady(d.ctx)
-}
-
-// waitReady waits until /readyz answers 200: the caches are synced.
-func (c *controller) waitReady(ctx context.Context) error {
-	return harness.WaitFor(ctx, waitTimeout, func(ctx context.Context) (bool, error) {
-		select {
-		case <-c.done:
-			return false, fmt.Errorf("bin/vigil exited; see its log")
-		default:
-		}
-		resp, err := http.Get(c.readyURL)
-		if err != nil {
-			return false, nil
-		}
-		_ = resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, nil
-	})
-}
-
-// stop ends the controller gracefully (SIGTERM), at once when it does not stop in time.
-func (c *controller) stop() {
-	_ = c.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-c.done:
-	case <-time.After(30 * time.Second):
-		_ = c.cmd.Process.Kill()
-		<-c.done
-	}
+	d.onClose(p.Stop)
+	d.vigil = p
+	d.env.MetricsURL = p.MetricsURL
+	fmt.Println("    logs:", d.log("vigil.log"), "  metrics:", p.MetricsURL)
+	return p.WaitReady(d.ctx, waitTimeout)
 }

@@ -41,7 +41,7 @@ type demo struct {
 	cp         *harness.ControlPlane
 	env        *harness.Env // the harness's actions and waits on cp, moto and the controller
 	kubeconfig string
-	vigil      *controller
+	vigil      *harness.Process
 
 	scrapes []scrape // /metrics as read while healthy, broken and healed, for promtool
 	closers []func()

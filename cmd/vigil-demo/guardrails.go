@@ -58,5 +58,5 @@ func (d *demo) printDone() {
 	step("Done. Look around with kubectl:", "Everything above is still running until the demo stops.")
 	fmt.Printf("    export KUBECONFIG=%s\n    kubectl get es,ss,deploy,rs -n payments\n", d.kubeconfig)
 	fmt.Printf("    kubectl describe es %s -n payments\n", dbSecret)
-	fmt.Printf("    curl -s %s | grep externalsecret\n", d.vigil.metricsURL)
+	fmt.Printf("    curl -s %s | grep externalsecret\n", d.vigil.MetricsURL)
 }

@@ -89,7 +89,7 @@ func (d *demo) recordScrape(phase, reason string, show bool) error {
 	series := fams.Series(metrics.Ready, nsLabels())
 	d.scrapes = append(d.scrapes, scrape{phase: phase, series: series})
 	if show {
-		printSeries(d.vigil.metricsURL, fams)
+		printSeries(d.vigil.MetricsURL, fams)
 	}
 	return nil
 }

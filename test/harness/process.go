@@ -68,6 +68,12 @@ func StartVigilWith(kubeconfig, logPath string, flags ...string) (*Process, erro
 	if err != nil {
 		return nil, err
 	}
+	return StartVigilBinary(bin, kubeconfig, logPath, flags...)
+}
+
+// StartVigilBinary is StartVigilWith with a vigil binary built elsewhere (the demo runs the
+// bin/vigil that `make build` built).
+func StartVigilBinary(bin, kubeconfig, logPath string, flags ...string) (*Process, error) {
 	metricsAddr, err := FreeAddr()
 	if err != nil {
 		return nil, err
