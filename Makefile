@@ -53,6 +53,11 @@ verify: generate ## Fail when generated files, go.mod or formatting drift from t
 	  git status --porcelain -- alerts api config charts docs go.mod go.sum; git diff --stat -- alerts api config charts docs go.mod go.sum; \
 	  echo "Run 'make generate && go mod tidy' and commit the result."; exit 1; fi
 
+.PHONY: lint
+lint: ## Run golangci-lint with .golangci.yml (built into ~/.cache/vigil the first time, a few minutes).
+	./hack/test-assets.sh golangci-lint
+	$(BIN)/golangci-lint run ./...
+
 .PHONY: test-assets
 test-assets: ## Build kube-apiserver, etcd, kube-controller-manager, promtool, helm, vault (cached per user); install moto into .venv and PostgreSQL (Debian) if missing.
 	./hack/test-assets.sh

@@ -7,7 +7,8 @@
 #
 # Usage: hack/test-assets.sh [part...] sets up the named parts only (k8s promtool helm vault
 # postgresql moto chartdocs); with none, all of them (`make test`). `make demo` asks for the three it
-# uses: k8s, promtool, moto.
+# uses: k8s, promtool, moto. The linter is a part of its own, never set up by default:
+# `make lint` asks for golangci-lint.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -88,6 +89,19 @@ setup_chartdocs() {
   link "$schema/helm-values-schema-json" "$root/bin/helm-values-schema-json"
 }
 
+# golangci-lint runs in `make lint` (and so `make verify`). Its version is the one
+# hack/tools/golangci-lint/go.mod pins, so the cache key cannot drift from the module.
+setup_golangci-lint() {
+  local version
+  version=$(sed -n 's|^require github.com/golangci/golangci-lint/v2 \(v[^ ]*\)$|\1|p' \
+    "$root/hack/tools/golangci-lint/go.mod")
+  : "${version:?hack/tools/golangci-lint/go.mod pins no golangci-lint version}"
+  local lint_dir=$cache/golangci-lint-$version
+  build_tool golangci-lint hack/tools/golangci-lint github.com/golangci/golangci-lint/v2/cmd/golangci-lint \
+    "$lint_dir/golangci-lint" "about 10 minutes"
+  link "$lint_dir/golangci-lint" "$root/bin/golangci-lint"
+}
+
 # PostgreSQL (Debian's package) backs Vault's database secrets engine in the
 # VaultDynamicSecret test; the harness runs its own server on a loopback port.
 setup_postgresql() {
@@ -113,9 +127,9 @@ setup_moto() {
 
 all_parts="k8s promtool helm vault postgresql moto chartdocs"
 for part in ${*:-$all_parts}; do
-  case " $all_parts " in
+  case " $all_parts golangci-lint " in
     *" $part "*) "setup_$part" ;;
-    *) log "unknown part $part (known: $all_parts)"; exit 2 ;;
+    *) log "unknown part $part (known: $all_parts golangci-lint)"; exit 2 ;;
   esac
 done
 log "ready: KUBEBUILDER_ASSETS=$root/bin/k8s"
