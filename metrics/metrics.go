@@ -75,40 +75,84 @@ type Recorder struct {
 	violations              *prometheus.GaugeVec
 }
 
+// Label names shared by several metrics.
+const (
+	labelName      = "name"
+	labelNamespace = "namespace"
+	labelCondition = "condition"
+	labelStatus    = "status"
+	labelKind      = "kind"
+)
+
 // New creates the metrics and registers them with reg. When they are registered already
 // (several managers in one process, as in tests), the registered ones are used.
 func New(reg prometheus.Registerer) (*Recorder, error) {
-	r := &Recorder{
-		syncCalls:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: ExternalSecretSyncCalls, Help: "Syncs of ExternalSecrets attempted (ESO-compatible)."}, []string{"name", "namespace"}),
-		syncErrors:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: ExternalSecretSyncErrors, Help: "Syncs of ExternalSecrets that failed (ESO-compatible)."}, []string{"name", "namespace"}),
-		esCondition: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: ExternalSecretStatusCondition, Help: "1 for the current status of each condition of an ExternalSecret, 0 for the other (ESO-compatible)."}, []string{"name", "namespace", "condition", "status"}),
-		esDuration:  prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: ExternalSecretReconcileDuration, Help: "Duration in seconds of the last reconcile of an ExternalSecret (ESO-compatible name)."}, []string{"name", "namespace"}),
-		apiCalls:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: ProviderAPICalls, Help: "Calls to provider APIs by provider, call and status (success|error) (ESO-compatible)."}, []string{"provider", "call", "status"}),
-		ssCondition: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: SecretStoreStatusCondition, Help: "1 for the current status of each condition of a SecretStore, 0 for the other (ESO-compatible)."}, []string{"name", "namespace", "condition", "status"}),
-		cssCond:     prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: ClusterSecretStoreStatusCondition, Help: "1 for the current status of each condition of a ClusterSecretStore, 0 for the other (ESO-compatible)."}, []string{"name", "condition", "status"}),
-		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: LastSuccess, Help: "Unix time of the last successful sync of an ExternalSecret (status.refreshTime)."}, []string{"name", "namespace"}),
-		interval:    prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: RefreshInterval, Help: "Refresh interval of an ExternalSecret in seconds; 0 when it is not refreshed periodically."}, []string{"name", "namespace"}),
-		ready:       prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: Ready, Help: "1 with the reason of the Ready condition of an ExternalSecret (one series per object)."}, []string{"name", "namespace", "reason"}),
-		reconcile: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: ReconcileDuration, Help: "Duration of reconcile passes by controller.",
-			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}}, []string{"controller"}),
-		providerTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: ProviderRequestSeconds, Help: "Duration of provider API requests by provider, call and status.",
-			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}}, []string{"provider", "call", "status"}),
-		rollouts:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: Rollouts, Help: "Workload rollouts after Secret changes by kind and result (success|failed|stopped)."}, []string{"kind", "result"}),
-		skipped:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: RolloutsSkipped, Help: "Rollouts not made, by reason (paused|loop|notoptedin: a vigil.dev/rollout-targets workload that did not opt in)."}, []string{"reason"}),
-		rolloutDelay: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: RolloutDelay, Help: "Time from a Secret's change to the patch of a workload that consumes it.", Buckets: []float64{.1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300}}, []string{"kind"}),
-		violations:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: PolicyViolations, Help: "Objects that violate a policy rule, by rule, action, kind and namespace (from the last audit)."}, []string{"rule", "action", "kind", "namespace"}),
-	}
+	r := newRecorder()
 	var err error
 	for _, c := range []**prometheus.CounterVec{&r.syncCalls, &r.syncErrors, &r.apiCalls, &r.rollouts, &r.skipped} {
 		err = errors.Join(err, register(reg, c))
 	}
-	for _, g := range []**prometheus.GaugeVec{&r.esCondition, &r.esDuration, &r.ssCondition, &r.cssCond, &r.lastSuccess, &r.interval, &r.ready, &r.violations} {
+	for _, g := range []**prometheus.GaugeVec{
+		&r.esCondition, &r.esDuration, &r.ssCondition, &r.cssCond, &r.lastSuccess, &r.interval, &r.ready, &r.violations,
+	} {
 		err = errors.Join(err, register(reg, g))
 	}
 	for _, h := range []**prometheus.HistogramVec{&r.reconcile, &r.providerTime, &r.rolloutDelay} {
 		err = errors.Join(err, register(reg, h))
 	}
 	return r, err
+}
+
+// newRecorder creates every metric, unregistered.
+func newRecorder() *Recorder {
+	object := []string{labelName, labelNamespace}
+	conditions := []string{labelName, labelNamespace, labelCondition, labelStatus}
+	call := []string{"provider", "call", labelStatus}
+	return &Recorder{
+		syncCalls:  counter(ExternalSecretSyncCalls, "Syncs of ExternalSecrets attempted (ESO-compatible).", object),
+		syncErrors: counter(ExternalSecretSyncErrors, "Syncs of ExternalSecrets that failed (ESO-compatible).", object),
+		esCondition: gauge(ExternalSecretStatusCondition, "1 for the current status of each condition of an "+
+			"ExternalSecret, 0 for the other (ESO-compatible).", conditions),
+		esDuration: gauge(ExternalSecretReconcileDuration,
+			"Duration in seconds of the last reconcile of an ExternalSecret (ESO-compatible name).", object),
+		apiCalls: counter(ProviderAPICalls,
+			"Calls to provider APIs by provider, call and status (success|error) (ESO-compatible).", call),
+		ssCondition: gauge(SecretStoreStatusCondition,
+			"1 for the current status of each condition of a SecretStore, 0 for the other (ESO-compatible).", conditions),
+		cssCond: gauge(ClusterSecretStoreStatusCondition, "1 for the current status of each condition of a "+
+			"ClusterSecretStore, 0 for the other (ESO-compatible).", []string{labelName, labelCondition, labelStatus}),
+		lastSuccess: gauge(LastSuccess,
+			"Unix time of the last successful sync of an ExternalSecret (status.refreshTime).", object),
+		interval: gauge(RefreshInterval,
+			"Refresh interval of an ExternalSecret in seconds; 0 when it is not refreshed periodically.", object),
+		ready: gauge(Ready, "1 with the reason of the Ready condition of an ExternalSecret (one series per object).",
+			[]string{labelName, labelNamespace, "reason"}),
+		reconcile: histogram(ReconcileDuration, "Duration of reconcile passes by controller.",
+			[]float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}, []string{"controller"}),
+		providerTime: histogram(ProviderRequestSeconds, "Duration of provider API requests by provider, call and status.",
+			[]float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}, call),
+		rollouts: counter(Rollouts,
+			"Workload rollouts after Secret changes by kind and result (success|failed|stopped).",
+			[]string{labelKind, "result"}),
+		skipped: counter(RolloutsSkipped, "Rollouts not made, by reason (paused|loop|notoptedin: a "+
+			"vigil.dev/rollout-targets workload that did not opt in).", []string{"reason"}),
+		rolloutDelay: histogram(RolloutDelay, "Time from a Secret's change to the patch of a workload that consumes it.",
+			[]float64{.1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300}, []string{labelKind}),
+		violations: gauge(PolicyViolations, "Objects that violate a policy rule, by rule, action, kind and "+
+			"namespace (from the last audit).", []string{"rule", "action", labelKind, labelNamespace}),
+	}
+}
+
+func counter(name, help string, labels []string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
+}
+
+func gauge(name, help string, labels []string) *prometheus.GaugeVec {
+	return prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, labels)
+}
+
+func histogram(name, help string, buckets []float64, labels []string) *prometheus.HistogramVec {
+	return prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets}, labels)
 }
 
 // register registers *c, or points *c at the collector registered under the same name.
@@ -199,10 +243,10 @@ func (r *Recorder) Store(store esv1.GenericStore) {
 // ForgetStore removes every series of a deleted store.
 func (r *Recorder) ForgetStore(kind, namespace, name string) {
 	if kind == esv1.ClusterSecretStoreKind {
-		r.cssCond.DeletePartialMatch(prometheus.Labels{"name": name})
+		r.cssCond.DeletePartialMatch(prometheus.Labels{labelName: name})
 		return
 	}
-	r.ssCondition.DeletePartialMatch(prometheus.Labels{"name": name, "namespace": namespace})
+	r.ssCondition.DeletePartialMatch(prometheus.Labels{labelName: name, labelNamespace: namespace})
 }
 
 // setCondition sets ESO's pair of series for one condition: 1 for its status, 0 for the

@@ -67,14 +67,19 @@ func NewCELEngine(validations []CELValidation) (*CELEngine, error) {
 			return nil, &CompileError{Msg: fmt.Sprintf("CEL validation %s: %v", v.Rule, iss.Err())}
 		}
 		if ast.OutputType() != cel.BoolType && ast.OutputType() != cel.DynType {
-			return nil, &CompileError{Msg: fmt.Sprintf("CEL validation %s: the expression must be a bool, it is %s", v.Rule, ast.OutputType())}
+			return nil, &CompileError{Msg: fmt.Sprintf("CEL validation %s: the expression must be a bool, it is %s",
+				v.Rule, ast.OutputType())}
 		}
 		est, err := env.EstimateCost(ast, boundedSizes{})
 		if err != nil {
 			return nil, &CompileError{Msg: fmt.Sprintf("CEL validation %s: estimating its cost: %v", v.Rule, err)}
 		}
 		if est.Max > celEstimateLimit {
-			return nil, &CompileError{Msg: fmt.Sprintf("CEL validation %s: its estimated cost (%d) is over the limit of %d (lists, maps and strings of the input taken as up to %d items): iterate less (fewer nested all/exists/map over the input)", v.Rule, est.Max, celEstimateLimit, celSizeBound)}
+			return nil, &CompileError{
+				Msg: fmt.Sprintf(
+					"CEL validation %s: its estimated cost (%d) is over the limit of %d (lists, maps and strings of the input taken "+
+						"as up to %d items): iterate less (fewer nested "+
+						"all/exists/map over the input)", v.Rule, est.Max, celEstimateLimit, celSizeBound)}
 		}
 		// The interrupt check lets EvalTimeout stop a comprehension midway.
 		prg, err := env.Program(ast, cel.CostLimit(celCostLimit), cel.InterruptCheckFrequency(100))
@@ -101,7 +106,8 @@ func (e *CELEngine) evaluate(ctx context.Context, in Input) ([]Finding, error) {
 			return nil, ctx.Err() // the deadline: withDeadline reports it by name
 		}
 		if err != nil {
-			out = append(out, Finding{Rule: p.v.Rule, Message: fmt.Sprintf("%s (the expression could not be evaluated: %v)", p.v.Message, err)})
+			out = append(out,
+				Finding{Rule: p.v.Rule, Message: fmt.Sprintf("%s (the expression could not be evaluated: %v)", p.v.Message, err)})
 			continue
 		}
 		if ok, isBool := val.Value().(bool); !isBool || !ok {

@@ -37,7 +37,8 @@ func (g *Gate) Store(ctx context.Context, store esv1.GenericStore) ([]Violation,
 // ExternalSecret returns the violations of an ExternalSecret and of the store it reads
 // from: a store that policy blocks is not used through any ExternalSecret either. With a
 // nil store only the ExternalSecret's own are returned (the audit reports stores apart).
-func (g *Gate) ExternalSecret(ctx context.Context, es *esv1.ExternalSecret, store esv1.GenericStore) ([]Violation, error) {
+func (g *Gate) ExternalSecret(ctx context.Context, es *esv1.ExternalSecret,
+	store esv1.GenericStore) ([]Violation, error) {
 	var vs []Violation
 	if store != nil { // nil: every entry names its own store or generator
 		var err error

@@ -22,7 +22,7 @@ func IsGenerator(group, kind string) bool {
 // ForGenerator builds the input for a generator: {kind, operation, object, namespace}, the
 // same shape as a store's.
 func (b *Builder) ForGenerator(ctx context.Context, obj *unstructured.Unstructured, op string) (Input, error) {
-	in := Input{"kind": obj.GetKind(), "operation": op, "object": obj.UnstructuredContent()}
+	in := newInput(obj.GetKind(), op, obj.UnstructuredContent())
 	var err error
 	if in["namespace"], err = b.namespace(ctx, obj.GetNamespace()); err != nil {
 		return nil, err

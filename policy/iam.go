@@ -96,7 +96,8 @@ func (r *IAMReader) RolePolicies(ctx context.Context, roleARN string) ([]IAMPoli
 func (r *IAMReader) read(ctx context.Context, roleARN string) ([]IAMPolicy, error) {
 	a, err := arn.Parse(roleARN)
 	if err != nil || a.Service != "iam" || !strings.HasPrefix(a.Resource, "role/") {
-		return nil, &IAMUnknownError{Reason: fmt.Sprintf("%q is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)", roleARN)}
+		return nil, &IAMUnknownError{Reason: fmt.Sprintf("%q is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)",
+			roleARN)}
 	}
 	name := a.Resource[strings.LastIndex(a.Resource, "/")+1:] // role paths: role/path/name
 	client, err := r.client(ctx, a)
@@ -127,13 +128,17 @@ func (r *IAMReader) client(ctx context.Context, role arn.ARN) (*iam.Client, erro
 		return r.clients[self], nil
 	}
 	if r.AuditRoleName == "" {
-		return nil, &IAMUnknownError{Reason: fmt.Sprintf("the role is in account %s, not the controller's account %s, and no audit role is configured to read it there (--iam-audit-role-name)", role.AccountID, self)}
+		return nil, &IAMUnknownError{
+			Reason: fmt.Sprintf(
+				"the role is in account %s, not the controller's account %s, and no audit role is configured to read "+
+					"it there (--iam-audit-role-name)", role.AccountID, self)}
 	}
 	audit := fmt.Sprintf("arn:%s:iam::%s:role/%s", role.Partition, role.AccountID, r.AuditRoleName)
 	cfg := r.cfg.Copy()
-	cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(r.cfg), audit, func(o *stscreds.AssumeRoleOptions) {
-		o.RoleSessionName = "vigil-iam-audit"
-	}))
+	cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(r.cfg), audit,
+		func(o *stscreds.AssumeRoleOptions) {
+			o.RoleSessionName = "vigil-iam-audit"
+		}))
 	r.clients[role.AccountID] = iam.NewFromConfig(cfg)
 	return r.clients[role.AccountID], nil
 }
@@ -148,7 +153,8 @@ func (r *IAMReader) account(ctx context.Context) (string, error) {
 	}
 	out, err := sts.NewFromConfig(r.cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
-		return "", &IAMUnknownError{Reason: "the controller's own AWS account could not be read (sts:GetCallerIdentity failed" + errorCode(err) + ")"}
+		return "", &IAMUnknownError{
+			Reason: "the controller's own AWS account could not be read (sts:GetCallerIdentity failed" + errorCode(err) + ")"}
 	}
 	r.mu.Lock()
 	r.self = aws.ToString(out.Account)
@@ -208,7 +214,8 @@ func (rr roleReader) read(ctx context.Context) ([]IAMPolicy, error) {
 	if err != nil {
 		return nil, err
 	}
-	attached := iam.NewListAttachedRolePoliciesPaginator(rr.client, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(rr.name)})
+	attached := iam.NewListAttachedRolePoliciesPaginator(rr.client,
+		&iam.ListAttachedRolePoliciesInput{RoleName: aws.String(rr.name)})
 	for attached.HasMorePages() {
 		page, err := attached.NextPage(ctx)
 		if err != nil {
@@ -243,7 +250,8 @@ func (rr roleReader) inline(ctx context.Context) ([]IAMPolicy, error) {
 			return nil, err
 		}
 		for _, pn := range page.PolicyNames {
-			got, err := rr.client.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(rr.name), PolicyName: aws.String(pn)})
+			got, err := rr.client.GetRolePolicy(ctx,
+				&iam.GetRolePolicyInput{RoleName: aws.String(rr.name), PolicyName: aws.String(pn)})
 			if err != nil {
 				return nil, err
 			}
@@ -263,7 +271,8 @@ func (rr roleReader) managed(ctx context.Context, policyARN, name string) (IAMPo
 	if err != nil {
 		return IAMPolicy{}, err
 	}
-	ver, err := rr.client.GetPolicyVersion(ctx, &iam.GetPolicyVersionInput{PolicyArn: aws.String(policyARN), VersionId: pol.Policy.DefaultVersionId})
+	ver, err := rr.client.GetPolicyVersion(ctx,
+		&iam.GetPolicyVersionInput{PolicyArn: aws.String(policyARN), VersionId: pol.Policy.DefaultVersionId})
 	if err != nil {
 		return IAMPolicy{}, err
 	}

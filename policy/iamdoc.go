@@ -58,7 +58,9 @@ func checkStatement(st map[string]any) error {
 		case "Principal", "NotPrincipal":
 			return fmt.Errorf("%s is not allowed in an identity policy (only in resource and trust policies)", k)
 		default:
-			return fmt.Errorf("element %q is not one IAM knows (Sid, Effect, Action, NotAction, Resource, NotResource, Condition; names are case-sensitive)", k)
+			return fmt.Errorf(
+				"element %q is not one IAM knows (Sid, Effect, Action, NotAction, Resource, NotResource, "+
+					"Condition; names are case-sensitive)", k)
 		}
 	}
 	if e, ok := st["Effect"]; !ok {

@@ -71,10 +71,18 @@ type IAMSubject struct {
 	Prefixes []string
 }
 
+// The services whose secrets the evaluator asks about, as IAM names them in actions and ARNs.
+const (
+	svcSecretsManager = "secretsmanager"
+	svcSSM            = "ssm"
+	// actionGetParametersByPath lists a hierarchy level, so its resource is a path too.
+	actionGetParametersByPath = "ssm:GetParametersByPath"
+)
+
 // secretReadActions: the actions that return secret values, by service.
 var secretReadActions = map[string][]string{
-	"secretsmanager": {"secretsmanager:GetSecretValue"},
-	"ssm":            {"ssm:GetParameter", "ssm:GetParameters", "ssm:GetParameterHistory", "ssm:GetParametersByPath"},
+	svcSecretsManager: {"secretsmanager:GetSecretValue"},
+	svcSSM:            {"ssm:GetParameter", "ssm:GetParameters", "ssm:GetParameterHistory", actionGetParametersByPath},
 }
 
 // secretsManagerActions: every action of Secrets Manager (the Service Authorization
@@ -111,7 +119,7 @@ func EvaluateIAM(policies []IAMPolicy, subj IAMSubject) ([]IAMFinding, error) {
 		e.partition, e.account = a.Partition, a.AccountID
 	}
 	var out []IAMFinding
-	for _, svc := range []string{"secretsmanager", "ssm"} {
+	for _, svc := range []string{svcSecretsManager, svcSSM} {
 		f, err := e.everySecret(svc)
 		if err != nil {
 			return nil, err
@@ -119,7 +127,7 @@ func EvaluateIAM(policies []IAMPolicy, subj IAMSubject) ([]IAMFinding, error) {
 		out = append(out, f...)
 	}
 	if len(subj.Prefixes) > 0 {
-		for _, svc := range []string{"secretsmanager", "ssm"} {
+		for _, svc := range []string{svcSecretsManager, svcSSM} {
 			f, err := e.outsidePrefix(svc)
 			if err != nil {
 				return nil, err

@@ -108,7 +108,8 @@ func (e *iamEval) describeGrant(f *IAMFinding, action string, target glob) error
 		if !st.coversAction(action) {
 			continue
 		}
-		_, hit, err := findString([][]glob{{target}, st.globs}, func(acc []bool) bool { return acc[0] && acc[1] != st.notResource })
+		_, hit, err := findString([][]glob{{target}, st.globs},
+			func(acc []bool) bool { return acc[0] && acc[1] != st.notResource })
 		if err != nil {
 			return err
 		}
@@ -211,7 +212,7 @@ func (e *iamEval) everyNameTargets(svc, action string) []nameTarget {
 			for _, account := range e.candidates(arnAccount, svc, e.account) {
 				base := litGlob("arn:" + e.partition + ":" + svc + ":" + region + ":" + account + ":")
 				switch svc {
-				case "secretsmanager":
+				case svcSecretsManager:
 					first := charClass(smNameChar)
 					if except {
 						first = smFresh
@@ -222,13 +223,13 @@ func (e *iamEval) everyNameTargets(svc, action string) []nameTarget {
 						suffix = suffix.then(one(isAlnum))
 					}
 					out = append(out, nameTarget{base.then(litGlob("secret:"), one(first), many(smNameChar), suffix), except})
-				case "ssm":
+				case svcSSM:
 					first := charClass(ssmNameChar)
 					if except {
 						first = ssmFresh
 					}
 					out = append(out, nameTarget{base.then(litGlob("parameter/"), one(first), many(ssmNameChar)), except})
-					if action == "ssm:GetParametersByPath" && !except {
+					if action == actionGetParametersByPath && !except {
 						out = append(out, nameTarget{base.then(litGlob("parameter/")), false})
 					}
 				}
@@ -343,30 +344,30 @@ func (e *iamEval) prefixLanguages(svc, action string) (target glob, inside []glo
 	}
 	for _, p := range e.subj.Prefixes {
 		folder := strings.Trim(strings.TrimSpace(p), "/")
-		if svc == "secretsmanager" {
+		if svc == svcSecretsManager {
 			folder = strings.TrimRight(strings.TrimSpace(p), "/")
 		}
 		if folder == "" {
 			return nil, nil, false
 		}
-		exact := !strings.HasSuffix(p, "/") || action == "ssm:GetParametersByPath"
+		exact := !strings.HasSuffix(p, "/") || action == actionGetParametersByPath
 		if namePrefix(p) {
 			// "team-a-" cuts names, not folders: every name that starts with it is inside.
 			switch svc {
-			case "secretsmanager":
+			case svcSecretsManager:
 				inside = append(inside, many(anyChar).then(litGlob(":secret:"+folder), many(anyChar)))
-			case "ssm":
+			case svcSSM:
 				inside = append(inside, many(anyChar).then(litGlob(":parameter/"+folder), many(anyChar)))
 			}
 			continue
 		}
 		switch svc {
-		case "secretsmanager":
+		case svcSecretsManager:
 			inside = append(inside, many(anyChar).then(litGlob(":secret:"+folder+"/"), many(anyChar)))
 			if exact {
 				inside = append(inside, many(anyChar).then(litGlob(":secret:"+folder), suffix))
 			}
-		case "ssm":
+		case svcSSM:
 			inside = append(inside, many(anyChar).then(litGlob(":parameter/"+folder+"/"), many(anyChar)))
 			if exact {
 				inside = append(inside, many(anyChar).then(litGlob(":parameter/"+folder)))
@@ -374,11 +375,11 @@ func (e *iamEval) prefixLanguages(svc, action string) (target glob, inside []glo
 		}
 	}
 	switch svc {
-	case "secretsmanager":
+	case svcSecretsManager:
 		target = base.then(litGlob("secret:"), one(smNameChar), many(smNameChar), suffix)
-	case "ssm":
+	case svcSSM:
 		target = base.then(litGlob("parameter/"), many(ssmNameChar))
-		if action != "ssm:GetParametersByPath" {
+		if action != actionGetParametersByPath {
 			target = base.then(litGlob("parameter/"), one(ssmNameChar), many(ssmNameChar))
 		}
 	}
@@ -427,9 +428,10 @@ func (e *iamEval) everyAction() ([]IAMFinding, error) {
 			return nil, err
 		}
 	}
-	f := IAMFinding{Question: QuestionEveryAction, Certain: certain, Service: "secretsmanager"}
+	f := IAMFinding{Question: QuestionEveryAction, Certain: certain, Service: svcSecretsManager}
 	for _, st := range e.statements {
-		if !st.allow || st.boundary || slices.ContainsFunc(secretsManagerActions, func(a string) bool { return !st.coversAction("secretsmanager:" + a) }) {
+		if !st.allow || st.boundary ||
+			slices.ContainsFunc(secretsManagerActions, func(a string) bool { return !st.coversAction("secretsmanager:" + a) }) {
 			continue
 		}
 		if st.possibleOnly {

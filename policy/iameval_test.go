@@ -45,9 +45,12 @@ type iamCase struct {
 	want     map[string]string
 }
 
-func every(v string) map[string]string         { return map[string]string{QuestionEverySecret: v} }
-func outsidePrefix(v string) map[string]string { return map[string]string{QuestionOutsidePrefix: v} }
-func allActions(v string) map[string]string    { return map[string]string{QuestionEveryAction: v} }
+func every(v string) map[string]string { return map[string]string{QuestionEverySecret: v} }
+
+// outsideCertain: the role may certainly read a name outside the prefixes (no case of this
+// table has a possible-only answer to that question).
+func outsideCertain() map[string]string     { return map[string]string{QuestionOutsidePrefix: "certain"} }
+func allActions(v string) map[string]string { return map[string]string{QuestionEveryAction: v} }
 
 func both(a, b map[string]string) map[string]string {
 	out := map[string]string{}
@@ -78,9 +81,9 @@ var iamConformance = []iamCase{
 	{"one or more characters", []string{doc(st("Allow", "secretsmanager:GetSecretValue", "Resource", smArn+"?*"))}, nil, every("certain")},
 	{"anything with a dash", []string{doc(st("Allow", "secretsmanager:GetSecretValue", "Resource", smArn+"*-*"))}, nil, every("certain")},
 	{"seven characters at least is not every name", []string{doc(st("Allow", "secretsmanager:GetSecretValue", "Resource", smArn+"??*-??????"))}, nil, nil},
-	{"*x* is not every name", []string{doc(st("Allow", "secretsmanager:GetSecretValue", "Resource", smArn+"*x*"))}, []string{"prod/payments/"}, outsidePrefix("certain")},
+	{"*x* is not every name", []string{doc(st("Allow", "secretsmanager:GetSecretValue", "Resource", smArn+"*x*"))}, []string{"prod/payments/"}, outsideCertain()},
 	{"prefix-scoped", []string{doc(st("Allow", []string{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}, "Resource", smArn+"prod/payments/*"))}, []string{"prod/payments/"}, nil},
-	{"resources are case-sensitive", []string{doc(st("Allow", "secretsmanager:GetSecretValue", "Resource", smArn+"PROD/payments/*"))}, []string{"prod/payments/"}, outsidePrefix("certain")},
+	{"resources are case-sensitive", []string{doc(st("Allow", "secretsmanager:GetSecretValue", "Resource", smArn+"PROD/payments/*"))}, []string{"prod/payments/"}, outsideCertain()},
 	{"a Deny in another case does not subtract", []string{doc(st("Allow", "secretsmanager:GetSecretValue", "Resource", "*"), st("Deny", "*", "Resource", "ARN:AWS:SECRETSMANAGER:*"))}, nil, every("certain")},
 	{"an ARN in another case grants nothing", []string{doc(st("Allow", "secretsmanager:GetSecretValue", "Resource", "ARN:AWS:SECRETSMANAGER:*"))}, nil, nil},
 	{"a Deny in one region leaves the others", []string{doc(st("Allow", "secretsmanager:GetSecretValue", "Resource", "*"), st("Deny", "*", "Resource", "arn:aws:secretsmanager:us-east-1:*"))}, nil, every("certain")},
@@ -88,17 +91,17 @@ var iamConformance = []iamCase{
 	{"ssm parameter*", []string{doc(st("Allow", "ssm:GetParameters", "Resource", ssmArn+"*"))}, nil, every("certain")},
 	{"ssm prefix-scoped", []string{doc(st("Allow", "ssm:GetParameter*", "Resource", ssmArn+"/payments/*"))}, []string{"/payments/"}, nil},
 	{"ssm by path on the root", []string{doc(st("Allow", "ssm:GetParametersByPath", "Resource", ssmArn+"/"))}, nil, every("certain")},
-	{"ssm by path above the prefix", []string{doc(st("Allow", "ssm:GetParametersByPath", "Resource", ssmArn+"/prod"))}, []string{"/prod/payments/"}, outsidePrefix("certain")},
-	{"prefix is a folder", []string{doc(st("Allow", "secretsmanager:GetSecretValue", "Resource", smArn+"prod/pay*"))}, []string{"prod/pay"}, outsidePrefix("certain")},
+	{"ssm by path above the prefix", []string{doc(st("Allow", "ssm:GetParametersByPath", "Resource", ssmArn+"/prod"))}, []string{"/prod/payments/"}, outsideCertain()},
+	{"prefix is a folder", []string{doc(st("Allow", "secretsmanager:GetSecretValue", "Resource", smArn+"prod/pay*"))}, []string{"prod/pay"}, outsideCertain()},
 	{"a prefix ending in - is a name prefix", []string{doc(st("Allow", "secretsmanager:GetSecretValue", "Resource", smArn+"team-a-*"))}, []string{"team-a-"}, nil},
-	{"a name prefix is still a prefix", []string{doc(st("Allow", "secretsmanager:GetSecretValue", "Resource", smArn+"team-*"))}, []string{"team-a-"}, outsidePrefix("certain")},
+	{"a name prefix is still a prefix", []string{doc(st("Allow", "secretsmanager:GetSecretValue", "Resource", smArn+"team-*"))}, []string{"team-a-"}, outsideCertain()},
 	{"prefix names itself", []string{doc(st("Allow", "secretsmanager:GetSecretValue", "Resource", []string{smArn + "prod/pay-??????", smArn + "prod/pay/*"}))}, []string{"prod/pay"}, nil},
 	{"root prefix holds everything", []string{doc(st("Allow", "secretsmanager:GetSecretValue", "Resource", smArn+"x/*"))}, []string{"/"}, nil},
 	{"ssm prefix without its slash", []string{doc(st("Allow", "ssm:GetParameter", "Resource", ssmArn+"/payments/*"))}, []string{"payments/"}, nil},
 	{"ssm by path on the prefix", []string{doc(st("Allow", "ssm:GetParametersByPath", "Resource", ssmArn+"/prod/payments"))}, []string{"/prod/payments/"}, nil},
 	{"service wildcard names no secret", []string{doc(st("Allow", "secretsmanager:GetSecretValue", "Resource", "arn:aws:*:us-east-1:"+acct+":secret:prod/*"))}, nil, nil},
 	{"Deny with Resource subtracts", []string{doc(st("Allow", "secretsmanager:GetSecretValue", "Resource", "*"), st("Deny", "secretsmanager:GetSecretValue", "Resource", "arn:aws:secretsmanager:*:*:secret:*"))}, nil, nil},
-	{"partial Deny leaves every name but some", []string{doc(st("Allow", "secretsmanager:GetSecretValue", "Resource", "*"), st("Deny", "secretsmanager:GetSecretValue", "Resource", "arn:aws:secretsmanager:*:*:secret:a*"))}, []string{"prod/"}, both(every("except"), outsidePrefix("certain"))},
+	{"partial Deny leaves every name but some", []string{doc(st("Allow", "secretsmanager:GetSecretValue", "Resource", "*"), st("Deny", "secretsmanager:GetSecretValue", "Resource", "arn:aws:secretsmanager:*:*:secret:a*"))}, []string{"prod/"}, both(every("except"), outsideCertain())},
 	{"Deny with NotResource keeps only the prefix", []string{doc(st("Allow", "*", "Resource", "*"), st("Deny", []string{"secretsmanager:*", "ssm:*"}, "NotResource", "arn:aws:secretsmanager:*:*:secret:prod/payments/*"))}, []string{"prod/payments/"}, allActions("certain")},
 	{"Deny with Action subtracts reads and the every-action grant", []string{doc(st("Allow", "secretsmanager:*", "Resource", "*"), st("Deny", "secretsmanager:GetSecretValue", "Resource", "*"))}, nil, nil},
 	{"Deny with NotAction", []string{doc(st("Allow", "*", "Resource", "*"), st("Deny", "!secretsmanager:GetSecretValue", "Resource", "*"))}, nil, every("certain")},
@@ -118,7 +121,7 @@ var iamConformance = []iamCase{
 	{"policy variable escape is literal", []string{doc(st("Allow", "secretsmanager:GetSecretValue", "Resource", smArn+"${*}"))}, nil, nil},
 	{"no variables before 2012-10-17", []string{`{"Version":"2008-10-17","Statement":[` + st("Allow", "secretsmanager:GetSecretValue", "Resource", smArn+"${aws:username}*") + `]}`}, nil, nil},
 	{"Deny in another policy", []string{doc(st("Allow", "secretsmanager:GetSecretValue", "Resource", "*")), doc(st("Deny", "secretsmanager:Get*", "Resource", "*"))}, nil, nil},
-	{"grants from two policies", []string{doc(st("Allow", "secretsmanager:GetSecretValue", "Resource", smArn+"prod/*")), doc(st("Allow", "secretsmanager:GetSecretValue", "Resource", smArn+"*"))}, []string{"prod/"}, both(every("certain"), outsidePrefix("certain"))},
+	{"grants from two policies", []string{doc(st("Allow", "secretsmanager:GetSecretValue", "Resource", smArn+"prod/*")), doc(st("Allow", "secretsmanager:GetSecretValue", "Resource", smArn+"*"))}, []string{"prod/"}, both(every("certain"), outsideCertain())},
 	{"boundary caps the grant", []string{doc(st("Allow", "secretsmanager:GetSecretValue", "Resource", "*")), "boundary:" + doc(st("Allow", "secretsmanager:GetSecretValue", "Resource", smArn+"prod/payments/*"))}, []string{"prod/payments/"}, nil},
 	{"boundary alone grants nothing", []string{doc(st("Allow", "secretsmanager:GetSecretValue", "Resource", smArn+"prod/payments/*")), "boundary:" + doc(st("Allow", "*", "Resource", "*"))}, []string{"prod/payments/"}, nil},
 	{"boundary of other services", []string{doc(st("Allow", "*", "Resource", "*")), "boundary:" + doc(st("Allow", "s3:*", "Resource", "*"))}, nil, nil},

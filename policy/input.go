@@ -51,7 +51,7 @@ func (b *Builder) ForStore(ctx context.Context, store esv1.GenericStore, op stri
 	if err != nil {
 		return nil, err
 	}
-	in := Input{"kind": store.GetKind(), "operation": op, "object": obj}
+	in := newInput(store.GetKind(), op, obj)
 	if in["namespace"], err = b.namespace(ctx, store.GetNamespace()); err != nil {
 		return nil, err
 	}
@@ -72,7 +72,7 @@ func (b *Builder) ForExternalSecret(ctx context.Context, es *esv1.ExternalSecret
 	if err != nil {
 		return nil, err
 	}
-	in := Input{"kind": "ExternalSecret", "operation": op, "object": obj}
+	in := newInput(esv1.ExternalSecretKind, op, obj)
 	if in["namespace"], err = b.namespace(ctx, es.Namespace); err != nil {
 		return nil, err
 	}
@@ -87,16 +87,18 @@ func (b *Builder) ForExternalSecret(ctx context.Context, es *esv1.ExternalSecret
 	return in, nil
 }
 
+// newInput is the part every input has: {kind, operation, object}.
+func newInput(kind, op string, obj map[string]any) Input {
+	return Input{"kind": kind, "operation": op, "object": obj}
+}
+
 func (b *Builder) namespace(ctx context.Context, name string) (map[string]any, error) {
 	if name == "" {
 		return map[string]any{}, nil
 	}
 	var ns corev1.Namespace
-	if err := b.Client.Get(ctx, types.NamespacedName{Name: name}, &ns); err != nil {
-		if apierrors.IsNotFound(err) {
-			// Not there (yet): its name is all there is to know.
-			return map[string]any{"name": name, "labels": map[string]any{}, "annotations": map[string]any{}}, nil
-		}
+	// A namespace not there (yet) has no labels or annotations: its name is all there is.
+	if err := b.Client.Get(ctx, types.NamespacedName{Name: name}, &ns); err != nil && !apierrors.IsNotFound(err) {
 		return nil, fmt.Errorf("reading namespace %s: %w", name, err)
 	}
 	return map[string]any{"name": name, "labels": toAny(ns.Labels), "annotations": toAny(ns.Annotations)}, nil
@@ -107,7 +109,8 @@ func (b *Builder) namespace(ctx context.Context, name string) (map[string]any, e
 // iam.analysis.findings). Whatever cannot be known is said so, with why: iam.status is
 // "known", "absent" (IAM says the role does not exist), "unknown" (with a reason), or "none"
 // (no role: static keys or the controller's own identity, which other rules judge).
-func (b *Builder) awsInput(ctx context.Context, store esv1.GenericStore, spec *esv1.AWSProvider, namespace any) map[string]any {
+func (b *Builder) awsInput(ctx context.Context, store esv1.GenericStore, spec *esv1.AWSProvider,
+	namespace any) map[string]any {
 	out := map[string]any{}
 	role := spec.Role
 	if jwt := spec.Auth.JWTAuth; jwt != nil && jwt.ServiceAccountRef != nil {
@@ -115,20 +118,20 @@ func (b *Builder) awsInput(ctx context.Context, store esv1.GenericStore, spec *e
 		if err == nil {
 			var sa corev1.ServiceAccount
 			if err := b.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: jwt.ServiceAccountRef.Name}, &sa); err == nil {
-				out["serviceAccount"] = map[string]any{"name": sa.Name, "namespace": sa.Namespace, "annotations": toAny(sa.Annotations)}
+				out["serviceAccount"] = map[string]any{"name": sa.Name, "namespace": sa.Namespace,
+					"annotations": toAny(sa.Annotations)}
 				if role == "" {
 					role = sa.Annotations[awsprovider.RoleARNAnnotation]
 				}
 			}
 		}
 	}
-	unknown := func(reason string) map[string]any { return map[string]any{"status": "unknown", "reason": reason} }
 	switch {
 	case role == "":
-		out["iam"] = map[string]any{"status": "none", "reason": "no role: the credentials are static keys or the controller's own"}
+		out["iam"] = iamStatus("none", "no role: the credentials are static keys or the controller's own")
 	case b.IAM == nil:
 		out["roleArn"] = role
-		out["iam"] = unknown("IAM inspection is off")
+		out["iam"] = iamStatus("unknown", "IAM inspection is off")
 	default:
 		out["roleArn"] = role
 		out["iam"] = b.iamInput(ctx, role, spec.Region, namespace)
@@ -140,16 +143,23 @@ func (b *Builder) awsInput(ctx context.Context, store esv1.GenericStore, spec *e
 func (b *Builder) iamInput(ctx context.Context, role, region string, namespace any) map[string]any {
 	policies, err := b.IAM.RolePolicies(ctx, role)
 	if errors.Is(err, ErrNoSuchRole) {
-		return map[string]any{"status": "absent", "reason": "IAM says the role does not exist, so it grants nothing", "policies": []any{}}
+		absent := iamStatus("absent", "IAM says the role does not exist, so it grants nothing")
+		absent["policies"] = []any{}
+		return absent
 	}
 	var unknown *IAMUnknownError
 	switch {
 	case errors.As(err, &unknown):
-		return map[string]any{"status": "unknown", "reason": unknown.Reason}
+		return iamStatus("unknown", unknown.Reason)
 	case err != nil:
-		return map[string]any{"status": "unknown", "reason": "reading the role's policies failed"}
+		return iamStatus("unknown", "reading the role's policies failed")
 	}
 	return b.memo.known(policies, IAMSubject{RoleARN: role, Region: region, Prefixes: secretPrefixes(namespace)})
+}
+
+// iamStatus is input.aws.iam for a role whose policies are not known: its status and why.
+func iamStatus(status, reason string) map[string]any {
+	return map[string]any{"status": status, "reason": reason}
 }
 
 // KnownIAM is input.aws.iam for a role whose policies are known: the policies and the
@@ -162,7 +172,7 @@ func KnownIAM(policies []IAMPolicy, subj IAMSubject) map[string]any {
 func (m *iamMemo) known(policies []IAMPolicy, subj IAMSubject) map[string]any {
 	findings, err := m.evaluate(policies, subj)
 	if err != nil {
-		return map[string]any{"status": "unknown", "reason": err.Error()}
+		return iamStatus("unknown", err.Error())
 	}
 	list := make([]any, 0, len(policies))
 	for _, p := range policies {

@@ -108,7 +108,8 @@ func (eb *entries) add(ctx context.Context, field, key string, find bool, ref *e
 // installation may not read (Forbidden: one scoped to a namespace may not read
 // ClusterSecretStores), is nil, as is a ref of no store kind: the reconciler refuses those
 // with a reason.
-func (b *Builder) entryStore(ctx context.Context, namespace string, ref esv1.SecretStoreRef, seen map[string]esv1.GenericStore) (string, esv1.GenericStore, error) {
+func (b *Builder) entryStore(ctx context.Context, namespace string, ref esv1.SecretStoreRef,
+	seen map[string]esv1.GenericStore) (string, esv1.GenericStore, error) {
 	kind, err := stores.Kind(ref)
 	if ref.Name == "" || err != nil {
 		return "", nil, nil

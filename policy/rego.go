@@ -40,13 +40,16 @@ func NewRegoEngine(ctx context.Context, modules []RegoModule) (*RegoEngine, erro
 	rules := map[string]Rule{}
 	declaredIn := map[string]string{}
 	for _, m := range modules {
-		mod, err := ast.ParseModuleWithOpts(m.Name, m.Source, ast.ParserOptions{RegoVersion: ast.RegoV1, ProcessAnnotation: true})
+		mod, err := ast.ParseModuleWithOpts(m.Name, m.Source,
+			ast.ParserOptions{RegoVersion: ast.RegoV1, ProcessAnnotation: true})
 		if err != nil {
 			return nil, &CompileError{Msg: err.Error()}
 		}
 		path := strings.TrimPrefix(mod.Package.Path.String(), "data.vigil.")
 		if !strings.HasPrefix(mod.Package.Path.String(), "data.vigil.") {
-			return nil, &CompileError{Msg: fmt.Sprintf("%s: package %s must be under vigil.custom (e.g. package vigil.custom.my_rule)", m.Name, strings.TrimPrefix(mod.Package.Path.String(), "data."))}
+			return nil, &CompileError{
+				Msg: fmt.Sprintf("%s: package %s must be under vigil.custom (e.g. package vigil.custom.my_rule)", m.Name,
+					strings.TrimPrefix(mod.Package.Path.String(), "data."))}
 		}
 		if err := checkSandbox(mod); err != nil {
 			return nil, err
@@ -68,7 +71,8 @@ func NewRegoEngine(ctx context.Context, modules []RegoModule) (*RegoEngine, erro
 	for _, path := range slices.Sorted(maps.Keys(rules)) {
 		parts = append(parts, fmt.Sprintf("%q: {v | some v in data.vigil.%s.violation}", path, path))
 	}
-	q, err := rego.New(rego.Compiler(compiler), rego.Capabilities(caps), rego.Query("x := {"+strings.Join(parts, ", ")+"}")).PrepareForEval(ctx)
+	q, err := rego.New(rego.Compiler(compiler), rego.Capabilities(caps),
+		rego.Query("x := {"+strings.Join(parts, ", ")+"}")).PrepareForEval(ctx)
 	if err != nil {
 		return nil, &CompileError{Msg: err.Error()}
 	}
@@ -91,7 +95,8 @@ func ruleOf(mod *ast.Module, path string) (Rule, bool) {
 		}
 		action, _ := a.Custom["action"].(string)
 		remediation, _ := a.Custom["remediation"].(string)
-		return Rule{ID: id, Title: a.Title, Description: a.Description, Remediation: strings.TrimSpace(remediation), Action: Action(action)}, true
+		return Rule{ID: id, Title: a.Title, Description: a.Description, Remediation: strings.TrimSpace(remediation),
+			Action: Action(action)}, true
 	}
 	if strings.HasPrefix(path, "custom.") {
 		return Rule{ID: path, Action: Deny}, true

@@ -21,7 +21,9 @@ const EvalTimeout = time.Second
 type TimeoutError struct{ Limit time.Duration }
 
 func (e *TimeoutError) Error() string {
-	return fmt.Sprintf("the evaluation did not finish within %s, the limit of one policy evaluation: make the policy cheaper (fewer nested iterations)", e.Limit)
+	return fmt.Sprintf(
+		"the evaluation did not finish within %s, the limit of one policy evaluation: make the policy "+
+			"cheaper (fewer nested iterations)", e.Limit)
 }
 
 // withDeadline runs eval under EvalTimeout. It reports a TimeoutError only when its own
@@ -107,7 +109,8 @@ func forbiddenCalls(mod *ast.Module) []string {
 // checkSandbox refuses a module that calls a forbidden built-in.
 func checkSandbox(mod *ast.Module) error {
 	if calls := forbiddenCalls(mod); len(calls) > 0 {
-		return &CompileError{Msg: strings.Join(calls, "; ") + " (policies must be pure functions of their input: no network, clock, randomness or environment)"}
+		return &CompileError{Msg: strings.Join(calls, "; ") +
+			" (policies must be pure functions of their input: no network, clock, randomness or environment)"}
 	}
 	return nil
 }

@@ -34,7 +34,8 @@ func conditionFacts(conds []esv1.ClusterSecretStoreCondition) []any {
 	for i, c := range conds {
 		fact := map[string]any{"opensToEveryNamespace": false, "path": fmt.Sprintf("spec.conditions[%d]", i)}
 		if open, why := selectorOpen(c.NamespaceSelector); open {
-			fact["opensToEveryNamespace"], fact["why"], fact["path"] = true, why, fmt.Sprintf("spec.conditions[%d].namespaceSelector", i)
+			fact["opensToEveryNamespace"], fact["why"], fact["path"] = true, why, fmt.Sprintf(
+				"spec.conditions[%d].namespaceSelector", i)
 		} else if keys := pinnedKeys(c.NamespaceSelector); len(keys) > 0 {
 			fact["pinnedKeys"] = keys // the rule's tenantLabels parameter may say creators set them
 		}
@@ -43,7 +44,8 @@ func conditionFacts(conds []esv1.ClusterSecretStoreCondition) []any {
 				break
 			}
 			if open, why := regexOpen(expr); open {
-				fact["opensToEveryNamespace"], fact["why"], fact["path"] = true, why, fmt.Sprintf("spec.conditions[%d].namespaceRegexes[%d]", i, j)
+				fact["opensToEveryNamespace"], fact["why"], fact["path"] = true, why, fmt.Sprintf(
+					"spec.conditions[%d].namespaceRegexes[%d]", i, j)
 			}
 		}
 		out = append(out, fact)
@@ -73,7 +75,9 @@ func selectorOpen(ls *metav1.LabelSelector) (bool, string) {
 			return false, ""
 		}
 	}
-	return true, fmt.Sprintf("namespaceSelector %q pins no label to chosen values (only In or = does): Exists, DoesNotExist, NotIn, != and Gt/Lt match namespaces whatever labels they carry, new ones included", sel.String())
+	return true, fmt.Sprintf(
+		"namespaceSelector %q pins no label to chosen values (only In or = does): Exists, DoesNotExist, NotIn, != and "+
+			"Gt/Lt match namespaces whatever labels they carry, new ones included", sel.String())
 }
 
 // pinnedKeys lists the label keys whose values scope a selector, for a selector that is
@@ -124,7 +128,9 @@ func regexOpen(expr string) (bool, string) {
 	if scopedLanguage(re.Simplify()) {
 		return false, ""
 	}
-	return true, fmt.Sprintf("namespaceRegexes %q does not start with ^ and a fixed prefix (such as ^team-a-), so it matches namespace names that anybody can pick", expr)
+	return true, fmt.Sprintf(
+		"namespaceRegexes %q does not start with ^ and a fixed prefix (such as ^team-a-), so it matches "+
+			"namespace names that anybody can pick", expr)
 }
 
 // Markers in the strings of prefixSet: the start and the end of the text (a namespace name

@@ -57,7 +57,8 @@ const idleFor = 2 * time.Hour
 
 // NewClientCache returns a cache that builds clients through the registry.
 func NewClientCache(registry *Registry, kube client.Client, ttl time.Duration, reads ReaderOptions) *ClientCache {
-	return &ClientCache{registry: registry, kube: kube, ttl: ttl, reads: reads, now: time.Now, entries: map[cacheKey]*cacheEntry{}, gone: map[types.UID]time.Time{}}
+	return &ClientCache{registry: registry, kube: kube, ttl: ttl, reads: reads, now: time.Now,
+		entries: map[cacheKey]*cacheEntry{}, gone: map[types.UID]time.Time{}}
 }
 
 // Registry returns the registry the cache builds clients with.
@@ -222,7 +223,8 @@ func (c *ClientCache) Holds(uid types.UID) bool {
 // Generate runs a generator named by an ExternalSecret of namespace. Generator objects are
 // read directly from the API server (no informer: they are read once per sync of the few
 // ExternalSecrets that use them).
-func (c *ClientCache) Generate(ctx context.Context, apiVersion, kind, name, namespace string) (map[string][]byte, error) {
+func (c *ClientCache) Generate(ctx context.Context, apiVersion, kind, name,
+	namespace string) (map[string][]byte, error) {
 	g, err := c.registry.Generator(apiVersion, kind)
 	if err != nil {
 		return nil, err

@@ -232,7 +232,9 @@ func TestClientCache_DropsIdleEntries(t *testing.T) {
 		}
 	}
 	now = now.Add(idleFor - time.Minute)
-	c.Get(ctx, busy, "team") // still fresh: marks it used
+	if _, err := c.Get(ctx, busy, "team"); err != nil { // still fresh: marks it used
+		t.Fatal(err)
+	}
 	now = now.Add(2 * time.Minute)
 	if _, err := c.Get(ctx, fakeStore("new"), "team"); err != nil {
 		t.Fatal(err)

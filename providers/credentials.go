@@ -19,7 +19,8 @@ import (
 
 // SecretKey reads one key of a credentials Secret that a store names, in the namespace
 // StoreNamespace resolves. Errors name the Secret and key only, never the value.
-func SecretKey(ctx context.Context, kube client.Client, store esv1.GenericStore, sel esv1.SecretKeySelector, namespace string) (string, error) {
+func SecretKey(ctx context.Context, kube client.Client, store esv1.GenericStore, sel esv1.SecretKeySelector,
+	namespace string) (string, error) {
 	ns, err := StoreNamespace(store, sel.Namespace, namespace)
 	if err != nil {
 		return "", err
@@ -50,7 +51,9 @@ type ServiceAccountToken struct {
 // (Vault, STS): a token with the API server's default audience (audiences empty) lets
 // whoever receives it act as the ServiceAccount on this cluster, so only a caller that
 // sends the token to this cluster's own API server passes none.
-func NewServiceAccountToken(ctx context.Context, kube client.Client, store esv1.GenericStore, ref esv1.ServiceAccountSelector, namespace string, audiences []string, ttl time.Duration) (*ServiceAccountToken, error) {
+func NewServiceAccountToken(ctx context.Context, kube client.Client, store esv1.GenericStore,
+	ref esv1.ServiceAccountSelector, namespace string, audiences []string, ttl time.Duration) (
+	*ServiceAccountToken, error) {
 	ns, err := StoreNamespace(store, ref.Namespace, namespace)
 	if err != nil {
 		return nil, err
@@ -98,7 +101,9 @@ func CheckTransport(field, raw string, allowHTTPHosts []string) error {
 		if HostAllowed(u.Hostname(), allowHTTPHosts) {
 			return nil
 		}
-		return Configf("%s uses plain http (host %q): tokens are only sent over https; use an https:// address (a development host may be allowed by the cluster admin with the controller flag --allow-insecure-store-hosts)", field, u.Hostname())
+		return Configf(
+			"%s uses plain http (host %q): tokens are only sent over https; use an https:// address (a development host may "+
+				"be allowed by the cluster admin with the controller flag --allow-insecure-store-hosts)", field, u.Hostname())
 	}
 	return Configf("%s has scheme %q; use an https:// address", field, u.Scheme)
 }

@@ -41,7 +41,9 @@ func LimitError(format string, args ...any) error {
 // CheckValue refuses a remote value larger than MaxValueBytes.
 func CheckValue(ref Ref, v []byte) error {
 	if len(v) > MaxValueBytes {
-		return LimitError("key %s: the value is %d bytes, more than the %s Vigil reads of one remote value; a Kubernetes Secret holds at most 1 MiB", ref, len(v), mib(MaxValueBytes))
+		return LimitError(
+			"key %s: the value is %d bytes, more than the %s Vigil reads of one remote value; a "+
+				"Kubernetes Secret holds at most 1 MiB", ref, len(v), mib(MaxValueBytes))
 	}
 	return nil
 }
@@ -68,7 +70,9 @@ func (f *FindResults) Room() error {
 
 // TooManyFound is the error of a find that matched more than MaxFindResults secrets.
 func TooManyFound() error {
-	return LimitError("find matched more than %d secrets, the most one find may return; narrow it with find.path, find.name or find.tags", MaxFindResults)
+	return LimitError(
+		"find matched more than %d secrets, the most one find may return; narrow it with "+
+			"find.path, find.name or find.tags", MaxFindResults)
 }
 
 // Add records one found value.
@@ -83,7 +87,9 @@ func (f *FindResults) Add(name string, v []byte) error {
 	}
 	f.bytes += len(v) - len(f.values[name])
 	if f.bytes > MaxFindBytes {
-		return LimitError("find returned more than %s of values, the most one find may return; narrow it with find.path, find.name or find.tags", mib(MaxFindBytes))
+		return LimitError(
+			"find returned more than %s of values, the most one find may return; narrow it with "+
+				"find.path, find.name or find.tags", mib(MaxFindBytes))
 	}
 	f.values[name] = v
 	return nil

@@ -110,7 +110,8 @@ func keyProblem(r keyRules, key string, folder bool) string {
 	}
 	if r.secretName {
 		if len(validation.IsDNS1123Subdomain(key)) > 0 {
-			return `is not a Kubernetes Secret name (lowercase letters, digits, "-" and ".", at most 253 characters, no "/"): name a Secret of the remote namespace`
+			return `is not a Kubernetes Secret name (lowercase letters, digits, "-" and ".", at most 253 characters, ` +
+				`no "/"): name a Secret of the remote namespace`
 		}
 		return ""
 	}
@@ -131,7 +132,8 @@ func arnName(r keyRules, key string) (string, string) {
 		return "", "is not a valid ARN: write the name, or the full ARN of the secret"
 	}
 	if a.Service != r.arnService || !strings.HasPrefix(a.Resource, r.arnResource) {
-		return "", fmt.Sprintf("is an ARN of %s %q, but this store reads %s:%s…: name a secret of the store's service", a.Service, a.Resource[:strings.IndexAny(a.Resource+":", ":/")], r.arnService, r.arnResource)
+		return "", fmt.Sprintf("is an ARN of %s %q, but this store reads %s:%s…: name a secret of the store's service",
+			a.Service, a.Resource[:strings.IndexAny(a.Resource+":", ":/")], r.arnService, r.arnResource)
 	}
 	name := strings.TrimPrefix(a.Resource, r.arnResource)
 	if r.arnService == "ssm" && strings.Contains(name, "/") {
@@ -197,19 +199,28 @@ type Names struct {
 	// Relative are the same readings relative to a Vault store's mount, when the store
 	// pins the mount (spec.provider.vault.path), so that prefixes may be written either way.
 	Relative []string
-	// Scope is how a name reads: "exact" (one secret), "dir" (a find that lists a folder:
-	// Vault, Parameter Store) or "prefix" (a find that matches every name that starts with
-	// the string: Secrets Manager).
+	// Scope is how a name reads: ScopeExact, ScopeDir or ScopePrefix.
 	Scope string
 	// LeadingSlashOptional: Parameter Store, where "/prod/db" and "prod/db" are compared
 	// alike (hierarchical names always start with "/").
 	LeadingSlashOptional bool
 }
 
+// The scopes of Names (policy input: entries[].scope).
+const (
+	// ScopeExact: the name of one secret.
+	ScopeExact = "exact"
+	// ScopeDir: a find that lists a folder (Vault, Parameter Store).
+	ScopeDir = "dir"
+	// ScopePrefix: a find that matches every name that starts with the string (Secrets
+	// Manager).
+	ScopePrefix = "prefix"
+)
+
 // RemoteNames returns the names a key (or, with find, a find path) reads through store (nil
 // when the store cannot be resolved: the key is read as written).
 func RemoteNames(store esv1.GenericStore, key string, find bool) Names {
-	n := Names{Scope: "exact"}
+	n := Names{Scope: ScopeExact}
 	var p *esv1.SecretStoreProvider
 	if store != nil {
 		p = store.GetSpec().Provider
@@ -220,7 +231,7 @@ func RemoteNames(store esv1.GenericStore, key string, find bool) Names {
 	case p != nil && p.AWS != nil:
 		return awsNames(p.AWS, key, find)
 	case find:
-		n.Scope = "prefix"
+		n.Scope = ScopePrefix
 	}
 	n.Names = readings(key)
 	return n
@@ -228,7 +239,7 @@ func RemoteNames(store esv1.GenericStore, key string, find bool) Names {
 
 func awsNames(spec *esv1.AWSProvider, key string, find bool) Names {
 	r := awsRules(spec)
-	n := Names{Scope: "exact"}
+	n := Names{Scope: ScopeExact}
 	name := spec.Prefix + key
 	if !find && strings.HasPrefix(key, "arn:") {
 		if an, msg := arnName(r, key); msg == "" {
@@ -239,11 +250,11 @@ func awsNames(spec *esv1.AWSProvider, key string, find bool) Names {
 		n.LeadingSlashOptional = true
 		name = strings.TrimPrefix(name, "/")
 		if find {
-			n.Scope = "dir" // GetParametersByPath lists a hierarchy level
+			n.Scope = ScopeDir // GetParametersByPath lists a hierarchy level
 			name = strings.TrimSuffix(name, "/")
 		}
 	} else if find {
-		n.Scope = "prefix" // ListSecrets' name filter is a string prefix
+		n.Scope = ScopePrefix // ListSecrets' name filter is a string prefix
 	}
 	n.Names = readings(name)
 	return n
@@ -254,21 +265,21 @@ func awsNames(spec *esv1.AWSProvider, key string, find bool) Names {
 // so ".." segments can also leave the data/ tree of the mount (secret/config, another
 // engine, auth/token/...): the name is then the cleaned API path itself.
 func vaultNames(spec *esv1.VaultProvider, key string, find bool) Names {
-	n := Names{Scope: "exact"}
+	n := Names{Scope: ScopeExact}
 	if find {
-		n.Scope = "dir"
+		n.Scope = ScopeDir
 	}
 	mount := ""
 	if spec.Path != nil {
 		mount = strings.Trim(*spec.Path, "/")
 	}
 	k := strings.Trim(key, "/")
-	rest := k
+	var rest string
 	switch {
 	case mount != "":
 		rest = strings.TrimPrefix(k, mount+"/")
 	case find:
-		return Names{Names: []string{path.Clean("/" + k)[1:]}, Scope: "dir"} // the provider refuses it anyway
+		return Names{Names: []string{path.Clean("/" + k)[1:]}, Scope: ScopeDir} // the provider refuses it anyway
 	default:
 		mount, rest, _ = strings.Cut(k, "/")
 	}

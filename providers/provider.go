@@ -154,7 +154,8 @@ func (r *Registry) Generator(apiVersion, kind string) (Generator, error) {
 	}
 	g, ok := r.generators[kind]
 	if !ok {
-		return nil, Configf("generator kind %q is not available in this version of Vigil (available: %s)", kind, strings.Join(slices.Sorted(maps.Keys(r.generators)), ", "))
+		return nil, Configf("generator kind %q is not available in this version of Vigil (available: %s)", kind,
+			strings.Join(slices.Sorted(maps.Keys(r.generators)), ", "))
 	}
 	return g, nil
 }
@@ -180,7 +181,8 @@ func (r *Registry) names() string {
 // ErrNamespaceUnknown is returned (wrapped) when a ClusterSecretStore's credential
 // reference has no namespace and the store is looked at on its own, not from an
 // ExternalSecret: the credentials can only be resolved per namespace of use.
-var ErrNamespaceUnknown = errors.New("credential reference has no namespace; it is resolved in the namespace of each ExternalSecret")
+var ErrNamespaceUnknown = errors.New(
+	"credential reference has no namespace; it is resolved in the namespace of each ExternalSecret")
 
 // StoreNamespace returns the namespace in which a store's credential references are
 // resolved: a SecretStore's own namespace; for a ClusterSecretStore the reference's
@@ -205,8 +207,11 @@ func StoreNamespace(store esv1.GenericStore, refNamespace *string, usedFrom stri
 // another namespace: a namespaced store may only use what its own namespace holds, or any
 // namespace's credentials would be one SecretStore away.
 func CheckRefNamespace(store esv1.GenericStore, refNamespace *string, field string) error {
-	if store.GetKind() != esv1.SecretStoreKind || refNamespace == nil || *refNamespace == "" || *refNamespace == store.GetNamespace() {
+	if store.GetKind() != esv1.SecretStoreKind || refNamespace == nil || *refNamespace == "" ||
+		*refNamespace == store.GetNamespace() {
 		return nil
 	}
-	return Configf("%s names namespace %q, but a SecretStore may only use Secrets and ServiceAccounts of its own namespace %q: remove the namespace, or use a ClusterSecretStore", field, *refNamespace, store.GetNamespace())
+	return Configf(
+		"%s names namespace %q, but a SecretStore may only use Secrets and ServiceAccounts of its own namespace %q: remove "+
+			"the namespace, or use a ClusterSecretStore", field, *refNamespace, store.GetNamespace())
 }

@@ -143,7 +143,8 @@ type batch struct {
 
 // NewReader returns the read path for a client.
 func NewReader(c Client, o ReaderOptions) *Reader {
-	r := &Reader{window: o.BatchWindow, now: o.Now, keepFor: o.RememberFor, maxRefs: o.MaxRemembered, memo: map[Ref]memoEntry{}}
+	r := &Reader{window: o.BatchWindow, now: o.Now, keepFor: o.RememberFor, maxRefs: o.MaxRemembered,
+		memo: map[Ref]memoEntry{}}
 	if r.now == nil {
 		r.now = time.Now
 	}
@@ -418,7 +419,8 @@ func (r *Reader) readAhead(in []Ref, bg BatchGetter) []Ref {
 		// A value read ahead is kept keepFor: reading it earlier than that before it falls
 		// due would read it for nothing.
 		due := e.read.Add(e.policy.Interval)
-		if n <= 0 || e.policy.Interval <= 0 || now.Before(due.Add(-min(e.policy.Window, r.keepFor))) || !bg.CanBatch(ref) || slices.Contains(in, ref) {
+		if n <= 0 || e.policy.Interval <= 0 || now.Before(due.Add(-min(e.policy.Window, r.keepFor))) || !bg.CanBatch(ref) ||
+			slices.Contains(in, ref) {
 			continue
 		}
 		picked = append(picked, candidate{ref, due})

@@ -27,7 +27,9 @@ func SelectProperty(value []byte, ref Ref, property string) ([]byte, error) {
 		return value, nil
 	}
 	if !gjson.ValidBytes(value) {
-		return nil, fmt.Errorf("key %s: value is not JSON, so property %q cannot be selected; remove remoteRef.property to use the whole value", ref, property)
+		return nil, fmt.Errorf(
+			"key %s: value is not JSON, so property %q cannot be selected; remove "+
+				"remoteRef.property to use the whole value", ref, property)
 	}
 	res := gjson.GetBytes(value, property)
 	if !res.Exists() {
@@ -78,7 +80,9 @@ func ExtractMap(value []byte, ref Ref, property string) (map[string][]byte, erro
 		return true
 	})
 	if tooMany {
-		return nil, LimitError("key %s: dataFrom.extract found more than %d keys in the value, the most one extract may return; select a part of it with remoteRef.property", ref, MaxExtractKeys)
+		return nil, LimitError(
+			"key %s: dataFrom.extract found more than %d keys in the value, the most one extract may return; select a "+
+				"part of it with remoteRef.property", ref, MaxExtractKeys)
 	}
 	return out, nil
 }
@@ -98,7 +102,8 @@ func Decode(value []byte, strategy esv1.ExternalSecretDecodingStrategy, ref Ref)
 	case esv1.DecodingStrategyBase64URL:
 		return decodeWith(base64.URLEncoding, value, ref, strategy)
 	case esv1.DecodingStrategyAuto:
-		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
+		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding,
+			base64.RawStdEncoding, base64.RawURLEncoding} {
 			if out, err := enc.DecodeString(string(value)); err == nil {
 				return out, nil
 			}
@@ -108,7 +113,8 @@ func Decode(value []byte, strategy esv1.ExternalSecretDecodingStrategy, ref Ref)
 	return nil, fmt.Errorf("key %s: unknown decodingStrategy %q", ref, strategy)
 }
 
-func decodeWith(enc *base64.Encoding, value []byte, ref Ref, strategy esv1.ExternalSecretDecodingStrategy) ([]byte, error) {
+func decodeWith(enc *base64.Encoding, value []byte, ref Ref,
+	strategy esv1.ExternalSecretDecodingStrategy) ([]byte, error) {
 	out, err := enc.DecodeString(string(value))
 	if err != nil {
 		// The decoder's error names an offset, not the value: safe to wrap.
@@ -248,13 +254,17 @@ func rewriteKeys(i int, rx *esv1.ExternalSecretRewriteRegexp, data, next map[str
 		keys += len(k) + 1
 	}
 	if (len(rx.Source)+1)*keys > maxRewriteCost {
-		return LimitError("rewrite[%d].regexp: a source of %d bytes over %d bytes of keys exceeds the rewrite limit (source × keys at most %d): shorten the source or narrow the keys with find filters", i, len(rx.Source), keys, maxRewriteCost)
+		return LimitError(
+			"rewrite[%d].regexp: a source of %d bytes over %d bytes of keys exceeds the rewrite limit (source × keys at most "+
+				"%d): shorten the source or narrow the keys with find filters", i, len(rx.Source), keys, maxRewriteCost)
 	}
 	left := maxRewriteKeys
 	for k, v := range data {
 		key, ok := safetpl.ReplaceAll(re, k, rx.Target, false, left)
 		if !ok {
-			return LimitError("rewrite[%d].regexp: the renamed keys would exceed %s together (the target is inserted at every match of the source): use a source that does not match the empty string, or a shorter target", i, mib(maxRewriteKeys))
+			return LimitError(
+				"rewrite[%d].regexp: the renamed keys would exceed %s together (the target is inserted at every match of the "+
+					"source): use a source that does not match the empty string, or a shorter target", i, mib(maxRewriteKeys))
 		}
 		left -= len(key)
 		next[key] = v

@@ -58,7 +58,8 @@ func run() error {
 	if len(hooks) != 1 {
 		return errors.New("config/webhook: want exactly one webhook")
 	}
-	return write(filepath.Join(out, "webhook-rules.yaml"), "config/webhook/validatingwebhookconfiguration.yaml", hooks[0].(map[string]any)["rules"])
+	return write(filepath.Join(out, "webhook-rules.yaml"), "config/webhook/validatingwebhookconfiguration.yaml",
+		hooks[0].(map[string]any)["rules"])
 }
 
 func syncCRDs(glob, dir string) error {
@@ -130,7 +131,8 @@ func syncRBAC(dir string) error {
 			}
 		}
 	}
-	for _, want := range []string{"namespaced", "leader-election", "rollout", "webhook", "webhook-cert", "cluster-stores", "cluster-externalsecrets", "namespaces", "policies"} {
+	for _, want := range []string{"namespaced", "leader-election", "rollout", "webhook", "webhook-cert", "cluster-stores",
+		"cluster-externalsecrets", "namespaces", "policies"} {
 		if parts[want] == nil {
 			return fmt.Errorf("%s: no rules for the chart's %s part", src, want)
 		}

@@ -65,10 +65,14 @@ func (b *Budget) step() error {
 // Render parses text and executes it over data within the budget. Errors are *Error.
 func (e *Engine) Render(b *Budget, text string, data any) (string, error) {
 	if len(text) > e.limits.MaxText {
-		return "", &Error{msg: fmt.Sprintf("the template text is %d bytes, over the limit of %d", len(text), e.limits.MaxText), Limit: true}
+		return "", &Error{msg: fmt.Sprintf("the template text is %d bytes, over the limit of %d", len(text),
+			e.limits.MaxText), Limit: true}
 	}
 	if n := actionBytes(text); n > maxActionBytes {
-		return "", &Error{msg: fmt.Sprintf("the template's actions ({{ … }}) total %d bytes, over the limit of %d: keep long literal text outside the actions", n, maxActionBytes), Limit: true}
+		return "", &Error{
+			msg: fmt.Sprintf(
+				"the template's actions ({{ … }}) total %d bytes, over the limit of %d: keep long "+
+					"literal text outside the actions", n, maxActionBytes), Limit: true}
 	}
 	t, err := template.New("t").Option("missingkey=error").Funcs(e.funcs).Parse(text)
 	if err != nil {

@@ -109,7 +109,8 @@ func amplifiers(l Limits, f template.FuncMap) template.FuncMap {
 			withRx[name] = fn
 		}
 	}
-	for _, more := range []template.FuncMap{sequences(f, limit, tooBig), texts(f, limit, tooBig), quadratic(f, tooBig), rx, boundedSplits(withRx, limit)} {
+	for _, more := range []template.FuncMap{sequences(f, limit, tooBig), texts(f, limit, tooBig), quadratic(f, tooBig), rx,
+		boundedSplits(withRx, limit)} {
 		for name, fn := range more {
 			out[name] = fn
 		}
@@ -253,7 +254,8 @@ func quadratic(f template.FuncMap, tooBig func(string) error) template.FuncMap {
 			return withoutFn(list, omit...)
 		}
 	}
-	return template.FuncMap{"uniq": uniq("uniq"), "mustUniq": uniq("mustUniq"), "without": without("without"), "mustWithout": without("mustWithout")}
+	return template.FuncMap{"uniq": uniq("uniq"), "mustUniq": uniq("mustUniq"), "without": without("without"),
+		"mustWithout": without("mustWithout")}
 }
 
 // regexps bounds the regexp helpers: Go's regexps run in linear time, but the factor
@@ -273,13 +275,15 @@ func regexps(f template.FuncMap, limit int, tooBig func(string) error) template.
 		if !strings.HasPrefix(name, "regex") && !strings.HasPrefix(name, "mustRegex") || name == "regexQuoteMeta" {
 			continue
 		}
-		out[name] = guarded(name, fn, func(args []reflect.Value) error {
+		out[name] = guarded(fn, func(args []reflect.Value) error {
 			if len(args) < 2 || args[0].Kind() != reflect.String || args[1].Kind() != reflect.String {
 				return nil
 			}
 			p, s := args[0].Len(), args[1].Len()
 			if p > maxRegexp || product(p, s+1) > maxRegexpCost {
-				return limitf("function %s: a pattern of %d bytes over %d bytes of input exceeds the regexp limit (pattern at most %d bytes, pattern × input at most %d)", name, p, s, maxRegexp, maxRegexpCost)
+				return limitf(
+					"function %s: a pattern of %d bytes over %d bytes of input exceeds the regexp limit (pattern at most %d "+
+						"bytes, pattern × input at most %d)", name, p, s, maxRegexp, maxRegexpCost)
 			}
 			return nil
 		})
@@ -289,7 +293,7 @@ func regexps(f template.FuncMap, limit int, tooBig func(string) error) template.
 
 // guarded wraps fn with a check that runs before every call; a failed check is raised as a
 // panic, which text/template turns into the call's error.
-func guarded(name string, fn any, check func([]reflect.Value) error) any {
+func guarded(fn any, check func([]reflect.Value) error) any {
 	fv := reflect.ValueOf(fn)
 	ft := fv.Type()
 	return reflect.MakeFunc(ft, func(args []reflect.Value) []reflect.Value {

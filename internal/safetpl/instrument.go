@@ -74,5 +74,6 @@ func call(pos parse.Pos, name string) *parse.ActionNode {
 
 // command is a pipeline command that calls the function name.
 func command(pos parse.Pos, name string) *parse.CommandNode {
-	return &parse.CommandNode{NodeType: parse.NodeCommand, Pos: pos, Args: []parse.Node{parse.NewIdentifier(name).SetPos(pos)}}
+	return &parse.CommandNode{NodeType: parse.NodeCommand, Pos: pos,
+		Args: []parse.Node{parse.NewIdentifier(name).SetPos(pos)}}
 }

@@ -65,7 +65,8 @@ const (
 
 // Defaults returns the default limits.
 func Defaults() Limits {
-	return Limits{Timeout: DefaultTimeout, MaxOutput: DefaultMaxOutput, MaxSteps: DefaultMaxSteps, MaxDepth: DefaultMaxDepth, MaxText: DefaultMaxText}
+	return Limits{Timeout: DefaultTimeout, MaxOutput: DefaultMaxOutput, MaxSteps: DefaultMaxSteps,
+		MaxDepth: DefaultMaxDepth, MaxText: DefaultMaxText}
 }
 
 // Error is a template failure. Its message names the line, the function or the limit,
@@ -104,7 +105,8 @@ func (l Limits) outputError() *limitError {
 }
 
 func (l Limits) valueError(fn string) *limitError {
-	return limitf("function %s: a value over the template value limit of %d bytes (1 MiB) or nested deeper than %d levels", fn, l.MaxOutput, maxValueDepth)
+	return limitf("function %s: a value over the template value limit of %d bytes (1 MiB) or nested deeper than %d levels",
+		fn, l.MaxOutput, maxValueDepth)
 }
 
 // Reason is an error a template function returns whose message is built from constants

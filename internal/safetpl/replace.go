@@ -98,7 +98,7 @@ func boundedSplits(f template.FuncMap, limit int) template.FuncMap {
 		},
 	}
 	for _, name := range []string{"regexSplit", "mustRegexSplit", "regexFindAll", "mustRegexFindAll"} {
-		out[name] = guarded(name, f[name], func(args []reflect.Value) error {
+		out[name] = guarded(f[name], func(args []reflect.Value) error {
 			n := int(args[2].Int())
 			pattern, s := args[0].String(), args[1].String()
 			if n >= 0 && n <= most || len(pattern) > maxRegexp || product(len(pattern), len(s)+1) > maxRegexpCost {

@@ -42,7 +42,9 @@ func Get(ctx context.Context, c client.Reader, ref esv1.SecretStoreRef, namespac
 			return nil, fmt.Errorf("ClusterSecretStore %q: %w", ref.Name, err)
 		}
 		if !ok {
-			return nil, fmt.Errorf("ClusterSecretStore %q does not allow namespace %q: none of its spec.conditions selects it: %w", ref.Name, namespace, ErrNotAllowed)
+			return nil, fmt.Errorf(
+				"ClusterSecretStore %q does not allow namespace %q: none of its "+
+					"spec.conditions selects it: %w", ref.Name, namespace, ErrNotAllowed)
 		}
 	}
 	return store, nil
@@ -57,13 +59,15 @@ func Kind(ref esv1.SecretStoreRef) (string, error) {
 	case esv1.ClusterSecretStoreKind:
 		return esv1.ClusterSecretStoreKind, nil
 	}
-	return "", fmt.Errorf("spec.secretStoreRef.kind %q is not a store kind; use SecretStore or ClusterSecretStore", ref.Kind)
+	return "", fmt.Errorf("spec.secretStoreRef.kind %q is not a store kind; use SecretStore or ClusterSecretStore",
+		ref.Kind)
 }
 
 // Lookup reads the store ref names by kind and name, as used from namespace, without asking
 // whether a ClusterSecretStore admits the namespace (Get does). A store that does not exist
 // yields an error wrapping ErrNotFound; one this installation may not read, ErrNotAllowed.
-func Lookup(ctx context.Context, c client.Reader, ref esv1.SecretStoreRef, namespace string) (esv1.GenericStore, error) {
+func Lookup(ctx context.Context, c client.Reader, ref esv1.SecretStoreRef,
+	namespace string) (esv1.GenericStore, error) {
 	if ref.Name == "" {
 		return nil, fmt.Errorf("spec.secretStoreRef.name is empty: name the SecretStore or ClusterSecretStore to read from")
 	}
@@ -82,7 +86,9 @@ func Lookup(ctx context.Context, c client.Reader, ref esv1.SecretStoreRef, names
 		}
 		if apierrors.IsForbidden(err) {
 			// An installation scoped to one namespace has no right on ClusterSecretStores.
-			return nil, fmt.Errorf("%s %q cannot be used: this Vigil installation may not read it (one scoped to a namespace uses no ClusterSecretStore); use a SecretStore of the namespace: %w", kind, ref.Name, ErrNotAllowed)
+			return nil, fmt.Errorf(
+				"%s %q cannot be used: this Vigil installation may not read it (one scoped to a namespace uses no "+
+					"ClusterSecretStore); use a SecretStore of the namespace: %w", kind, ref.Name, ErrNotAllowed)
 		}
 		return nil, fmt.Errorf("reading %s %q: %w", kind, ref.Name, err)
 	}

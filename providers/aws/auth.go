@@ -27,7 +27,8 @@ const (
 
 // credentialsFor returns the credentials a store asks for, or nil for the SDK's default
 // chain. A role in the store spec is assumed on top of whichever base credentials apply.
-func credentialsFor(ctx context.Context, cfg aws.Config, store esv1.GenericStore, kube client.Client, namespace string) (aws.CredentialsProvider, error) {
+func credentialsFor(ctx context.Context, cfg aws.Config, store esv1.GenericStore, kube client.Client,
+	namespace string) (aws.CredentialsProvider, error) {
 	spec := store.GetSpec().Provider.AWS
 	var base aws.CredentialsProvider
 	switch {
@@ -59,7 +60,8 @@ func credentialsFor(ctx context.Context, cfg aws.Config, store esv1.GenericStore
 	}), nil
 }
 
-func staticCredentials(ctx context.Context, store esv1.GenericStore, ref *esv1.AWSAuthSecretRef, kube client.Client, namespace string) (aws.CredentialsProvider, error) {
+func staticCredentials(ctx context.Context, store esv1.GenericStore, ref *esv1.AWSAuthSecretRef, kube client.Client,
+	namespace string) (aws.CredentialsProvider, error) {
 	id, err := providers.SecretKey(ctx, kube, store, ref.AccessKeyID, namespace)
 	if err != nil {
 		return nil, err
@@ -80,21 +82,25 @@ func staticCredentials(ctx context.Context, store esv1.GenericStore, ref *esv1.A
 // webIdentityCredentials implements IRSA without a projected token file: the controller
 // mints a token for the named ServiceAccount through the TokenRequest API and exchanges it
 // for the role in the ServiceAccount's eks.amazonaws.com/role-arn annotation.
-func webIdentityCredentials(ctx context.Context, cfg aws.Config, store esv1.GenericStore, ref *esv1.ServiceAccountSelector, kube client.Client, namespace string) (aws.CredentialsProvider, error) {
+func webIdentityCredentials(ctx context.Context, cfg aws.Config, store esv1.GenericStore,
+	ref *esv1.ServiceAccountSelector, kube client.Client, namespace string) (aws.CredentialsProvider, error) {
 	// STS's audience always, plus any the selector adds (ESO's behaviour); never the API
 	// server's default audience, which would make the token good for this cluster too.
-	tokens, err := providers.NewServiceAccountToken(ctx, kube, store, *ref, namespace, append([]string{STSAudience}, ref.Audiences...), tokenTTL)
+	tokens, err := providers.NewServiceAccountToken(ctx, kube, store, *ref, namespace,
+		append([]string{STSAudience}, ref.Audiences...), tokenTTL)
 	if err != nil {
 		return nil, fmt.Errorf("auth.jwt: %w", err)
 	}
 	sa := tokens.ServiceAccount()
 	role := sa.Annotations[RoleARNAnnotation]
 	if role == "" {
-		return nil, providers.Configf("ServiceAccount %s/%s has no %s annotation: annotate it with the IAM role to assume", sa.Namespace, sa.Name, RoleARNAnnotation)
+		return nil, providers.Configf("ServiceAccount %s/%s has no %s annotation: annotate it with the IAM role to assume",
+			sa.Namespace, sa.Name, RoleARNAnnotation)
 	}
-	return stscreds.NewWebIdentityRoleProvider(sts.NewFromConfig(cfg), role, tokenRetriever{tokens}, func(o *stscreds.WebIdentityRoleOptions) {
-		o.RoleSessionName = sessionName(store)
-	}), nil
+	return stscreds.NewWebIdentityRoleProvider(sts.NewFromConfig(cfg), role, tokenRetriever{tokens},
+		func(o *stscreds.WebIdentityRoleOptions) {
+			o.RoleSessionName = sessionName(store)
+		}), nil
 }
 
 // tokenRetriever adapts the token minter to stscreds.IdentityTokenRetriever.

@@ -43,14 +43,16 @@ func (c *storeClient) CanBatch(ref providers.Ref) bool {
 }
 
 // GetSecrets implements providers.BatchGetter.
-func (c *storeClient) GetSecrets(ctx context.Context, refs []providers.Ref) (map[providers.Ref][]byte, map[providers.Ref]error, error) {
+func (c *storeClient) GetSecrets(ctx context.Context, refs []providers.Ref) (map[providers.Ref][]byte,
+	map[providers.Ref]error, error) {
 	if c.sm != nil {
 		return c.batchGetSecretValue(ctx, refs)
 	}
 	return c.getParameters(ctx, refs)
 }
 
-func (c *storeClient) batchGetSecretValue(ctx context.Context, refs []providers.Ref) (map[providers.Ref][]byte, map[providers.Ref]error, error) {
+func (c *storeClient) batchGetSecretValue(ctx context.Context, refs []providers.Ref) (map[providers.Ref][]byte,
+	map[providers.Ref]error, error) {
 	byID := make(map[string][]providers.Ref, len(refs))
 	ids := make([]string, 0, len(refs))
 	for _, ref := range refs {
@@ -110,7 +112,8 @@ func (c *storeClient) batchGetSecretValue(ctx context.Context, refs []providers.
 }
 
 // readOne reads one ref with its own call into values or errs.
-func (c *storeClient) readOne(ctx context.Context, ref providers.Ref, values map[providers.Ref][]byte, errs map[providers.Ref]error) {
+func (c *storeClient) readOne(ctx context.Context, ref providers.Ref, values map[providers.Ref][]byte,
+	errs map[providers.Ref]error) {
 	if v, err := c.GetSecret(ctx, ref); err != nil {
 		errs[ref] = err
 	} else {
@@ -119,7 +122,8 @@ func (c *storeClient) readOne(ctx context.Context, ref providers.Ref, values map
 }
 
 // oneByOne reads each ref with its own GetSecretValue call.
-func (c *storeClient) oneByOne(ctx context.Context, refs []providers.Ref) (map[providers.Ref][]byte, map[providers.Ref]error, error) {
+func (c *storeClient) oneByOne(ctx context.Context, refs []providers.Ref) (map[providers.Ref][]byte,
+	map[providers.Ref]error, error) {
 	values := map[providers.Ref][]byte{}
 	errs := map[providers.Ref]error{}
 	for _, ref := range refs {
@@ -130,7 +134,8 @@ func (c *storeClient) oneByOne(ctx context.Context, refs []providers.Ref) (map[p
 
 // getParameters reads up to ten parameters, decrypted; names it does not know come back in
 // InvalidParameters and are left out (not found).
-func (c *storeClient) getParameters(ctx context.Context, refs []providers.Ref) (map[providers.Ref][]byte, map[providers.Ref]error, error) {
+func (c *storeClient) getParameters(ctx context.Context, refs []providers.Ref) (map[providers.Ref][]byte,
+	map[providers.Ref]error, error) {
 	names := make([]string, 0, len(refs))
 	byName := make(map[string][]providers.Ref, len(refs))
 	for _, ref := range refs {

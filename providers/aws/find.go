@@ -33,7 +33,8 @@ func (c *storeClient) Find(ctx context.Context, ref providers.FindRef) (map[stri
 	return c.findParameters(ctx, ref, keep)
 }
 
-func (c *storeClient) findSecrets(ctx context.Context, ref providers.FindRef, keep func(string) bool) (map[string][]byte, error) {
+func (c *storeClient) findSecrets(ctx context.Context, ref providers.FindRef,
+	keep func(string) bool) (map[string][]byte, error) {
 	var filters []smtypes.Filter
 	if p := c.prefix + ref.Path; p != "" {
 		filters = append(filters, smtypes.Filter{Key: smtypes.FilterNameStringTypeName, Values: []string{p}})
@@ -48,7 +49,8 @@ func (c *storeClient) findSecrets(ctx context.Context, ref providers.FindRef, ke
 		filters = append(filters, smtypes.Filter{Key: smtypes.FilterNameStringTypeAll, Values: []string{""}})
 	}
 	out := providers.NewFindResults()
-	pages := secretsmanager.NewBatchGetSecretValuePaginator(c.sm, &secretsmanager.BatchGetSecretValueInput{Filters: filters, MaxResults: aws.Int32(20)})
+	pages := secretsmanager.NewBatchGetSecretValuePaginator(c.sm,
+		&secretsmanager.BatchGetSecretValueInput{Filters: filters, MaxResults: aws.Int32(20)})
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
@@ -78,13 +80,15 @@ func (c *storeClient) findSecrets(ctx context.Context, ref providers.FindRef, ke
 	return out.Values(), nil
 }
 
-func (c *storeClient) findParameters(ctx context.Context, ref providers.FindRef, keep func(string) bool) (map[string][]byte, error) {
+func (c *storeClient) findParameters(ctx context.Context, ref providers.FindRef,
+	keep func(string) bool) (map[string][]byte, error) {
 	path := c.prefix + ref.Path
 	if path == "" {
 		path = "/"
 	}
 	out := providers.NewFindResults()
-	pages := ssm.NewGetParametersByPathPaginator(c.ssm, &ssm.GetParametersByPathInput{Path: aws.String(path), Recursive: aws.Bool(true), WithDecryption: aws.Bool(true)})
+	pages := ssm.NewGetParametersByPathPaginator(c.ssm,
+		&ssm.GetParametersByPathInput{Path: aws.String(path), Recursive: aws.Bool(true), WithDecryption: aws.Bool(true)})
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
@@ -106,16 +110,21 @@ func (c *storeClient) findParameters(ctx context.Context, ref providers.FindRef,
 // findTaggedParameters serves find.tags on Parameter Store: GetParametersByPath cannot
 // filter by tag, so DescribeParameters selects the names (tag and path filters on the
 // server), and GetParameters reads them ten at a time, decrypted.
-func (c *storeClient) findTaggedParameters(ctx context.Context, ref providers.FindRef, keep func(string) bool) (map[string][]byte, error) {
+func (c *storeClient) findTaggedParameters(ctx context.Context, ref providers.FindRef,
+	keep func(string) bool) (map[string][]byte, error) {
 	var filters []ssmtypes.ParameterStringFilter
 	if path := c.prefix + ref.Path; path != "" && path != "/" {
-		filters = append(filters, ssmtypes.ParameterStringFilter{Key: aws.String("Path"), Option: aws.String("Recursive"), Values: []string{strings.TrimSuffix(path, "/")}})
+		filters = append(filters,
+			ssmtypes.ParameterStringFilter{Key: aws.String("Path"), Option: aws.String("Recursive"),
+				Values: []string{strings.TrimSuffix(path, "/")}})
 	}
 	for k, v := range ref.Tags {
-		filters = append(filters, ssmtypes.ParameterStringFilter{Key: aws.String("tag:" + k), Option: aws.String("Equals"), Values: []string{v}})
+		filters = append(filters,
+			ssmtypes.ParameterStringFilter{Key: aws.String("tag:" + k), Option: aws.String("Equals"), Values: []string{v}})
 	}
 	var names []string
-	pages := ssm.NewDescribeParametersPaginator(c.ssm, &ssm.DescribeParametersInput{ParameterFilters: filters, MaxResults: aws.Int32(50)})
+	pages := ssm.NewDescribeParametersPaginator(c.ssm,
+		&ssm.DescribeParametersInput{ParameterFilters: filters, MaxResults: aws.Int32(50)})
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {

@@ -30,7 +30,9 @@ func (c *storeClient) GetMetadata(ctx context.Context, ref providers.Ref) (map[s
 		}
 		return tags, nil
 	}
-	out, err := c.ssm.ListTagsForResource(ctx, &ssm.ListTagsForResourceInput{ResourceType: ssmtypes.ResourceTypeForTaggingParameter, ResourceId: aws.String(c.prefix + ref.Key)})
+	out, err := c.ssm.ListTagsForResource(ctx,
+		&ssm.ListTagsForResourceInput{ResourceType: ssmtypes.ResourceTypeForTaggingParameter,
+			ResourceId: aws.String(c.prefix + ref.Key)})
 	var nf *ssmtypes.InvalidResourceId
 	if errors.As(err, &nf) {
 		return nil, providers.NotFound(ref, err)

@@ -52,18 +52,22 @@ func (*Provider) ValidateStore(store esv1.GenericStore) error {
 	switch spec.Service {
 	case esv1.AWSServiceSecretsManager, esv1.AWSServiceParameterStore:
 	default:
-		return providers.Configf("spec.provider.aws.service %q is not supported; use SecretsManager or ParameterStore", spec.Service)
+		return providers.Configf("spec.provider.aws.service %q is not supported; use SecretsManager or ParameterStore",
+			spec.Service)
 	}
 	if spec.Region == "" {
 		return providers.Configf("spec.provider.aws.region is empty; set the region of the secrets, e.g. us-east-1")
 	}
 	if ref := spec.Auth.SecretRef; ref != nil {
 		if ref.AccessKeyID.Key == "" || ref.SecretAccessKey.Key == "" {
-			return providers.Configf("spec.provider.aws.auth.secretRef: accessKeyIDSecretRef and secretAccessKeySecretRef both need a key")
+			return providers.Configf(
+				"spec.provider.aws.auth.secretRef: accessKeyIDSecretRef and secretAccessKeySecretRef both need a key")
 		}
 	}
 	if jwt := spec.Auth.JWTAuth; jwt != nil && jwt.ServiceAccountRef == nil {
-		return providers.Configf("spec.provider.aws.auth.jwt needs serviceAccountRef: the ServiceAccount whose eks.amazonaws.com/role-arn annotation names the role")
+		return providers.Configf(
+			"spec.provider.aws.auth.jwt needs serviceAccountRef: the ServiceAccount whose " +
+				"eks.amazonaws.com/role-arn annotation names the role")
 	}
 	if ref := spec.Auth.SecretRef; ref != nil {
 		for field, sel := range map[string]esv1.SecretKeySelector{
@@ -76,7 +80,8 @@ func (*Provider) ValidateStore(store esv1.GenericStore) error {
 		}
 	}
 	if jwt := spec.Auth.JWTAuth; jwt != nil {
-		if err := providers.CheckRefNamespace(store, jwt.ServiceAccountRef.Namespace, "spec.provider.aws.auth.jwt.serviceAccountRef"); err != nil {
+		if err := providers.CheckRefNamespace(store, jwt.ServiceAccountRef.Namespace,
+			"spec.provider.aws.auth.jwt.serviceAccountRef"); err != nil {
 			return err
 		}
 	}
@@ -84,7 +89,8 @@ func (*Provider) ValidateStore(store esv1.GenericStore) error {
 }
 
 // NewClient implements providers.Provider.
-func (p *Provider) NewClient(ctx context.Context, store esv1.GenericStore, kube client.Client, namespace string) (providers.Client, error) {
+func (p *Provider) NewClient(ctx context.Context, store esv1.GenericStore, kube client.Client,
+	namespace string) (providers.Client, error) {
 	cfg, err := p.Config(ctx, store, kube, namespace)
 	if err != nil {
 		return nil, err
@@ -94,7 +100,8 @@ func (p *Provider) NewClient(ctx context.Context, store esv1.GenericStore, kube 
 
 // Config returns the AWS configuration a store's aws provider describes: region, retries,
 // request timeout and the credentials of its auth and role. Generators (ECR) use it too.
-func (p *Provider) Config(ctx context.Context, store esv1.GenericStore, kube client.Client, namespace string) (aws.Config, error) {
+func (p *Provider) Config(ctx context.Context, store esv1.GenericStore, kube client.Client,
+	namespace string) (aws.Config, error) {
 	spec := store.GetSpec().Provider.AWS
 	opts := append([]func(*config.LoadOptions) error{config.WithRegion(spec.Region)}, p.opts.LoadOptions...)
 	if rs := store.GetSpec().RetrySettings; rs != nil && rs.MaxRetries != nil {

@@ -33,11 +33,13 @@ type Options struct {
 // Registry returns a registry of every built-in provider and generator.
 func Registry(o Options) *providers.Registry {
 	awsP := aws.New(aws.Options{Observe: o.Observe, RequestTimeout: o.RequestTimeout, LoadOptions: o.AWSLoadOptions})
-	vaultP := vault.New(vault.Options{Observe: o.Observe, RequestTimeout: o.RequestTimeout, AllowHTTPHosts: o.AllowHTTPHosts})
+	vaultP := vault.New(vault.Options{Observe: o.Observe, RequestTimeout: o.RequestTimeout,
+		AllowHTTPHosts: o.AllowHTTPHosts})
 	return providers.NewRegistry(
 		awsP,
 		vaultP,
-		kubernetes.New(kubernetes.Options{Observe: o.Observe, RequestTimeout: o.RequestTimeout, AllowHTTPHosts: o.AllowHTTPHosts, LocalAPIServer: o.LocalAPIServer}),
+		kubernetes.New(kubernetes.Options{Observe: o.Observe, RequestTimeout: o.RequestTimeout,
+			AllowHTTPHosts: o.AllowHTTPHosts, LocalAPIServer: o.LocalAPIServer}),
 		fake.New(),
 	).WithGenerators(
 		generators.Password{},

@@ -34,7 +34,8 @@ func (*Provider) ValidateStore(store esv1.GenericStore) error {
 }
 
 // NewClient implements providers.Provider.
-func (*Provider) NewClient(_ context.Context, store esv1.GenericStore, _ client.Client, _ string) (providers.Client, error) {
+func (*Provider) NewClient(_ context.Context, store esv1.GenericStore, _ client.Client,
+	_ string) (providers.Client, error) {
 	values := map[providers.Ref][]byte{}
 	for _, d := range store.GetSpec().Provider.Fake.Data {
 		values[providers.Ref{Key: d.Key, Version: d.Version}] = []byte(d.Value)

@@ -24,7 +24,8 @@ type ECRAuthorizationToken struct{ AWS *aws.Provider }
 func (ECRAuthorizationToken) Kind() string { return "ECRAuthorizationToken" }
 
 // Generate implements providers.Generator: username, password, proxy_endpoint, expires_at.
-func (g ECRAuthorizationToken) Generate(ctx context.Context, kube client.Client, namespace, name string) (map[string][]byte, error) {
+func (g ECRAuthorizationToken) Generate(ctx context.Context, kube client.Client, namespace,
+	name string) (map[string][]byte, error) {
 	var gen genv1alpha1.ECRAuthorizationToken
 	if err := get(ctx, kube, "ECRAuthorizationToken", namespace, name, &gen); err != nil {
 		return nil, err

@@ -21,7 +21,8 @@ type VaultDynamicSecret struct{ Vault *vault.Provider }
 func (VaultDynamicSecret) Kind() string { return "VaultDynamicSecret" }
 
 // Generate implements providers.Generator.
-func (g VaultDynamicSecret) Generate(ctx context.Context, kube client.Client, namespace, name string) (map[string][]byte, error) {
+func (g VaultDynamicSecret) Generate(ctx context.Context, kube client.Client, namespace,
+	name string) (map[string][]byte, error) {
 	var gen genv1alpha1.VaultDynamicSecret
 	if err := get(ctx, kube, "VaultDynamicSecret", namespace, name, &gen); err != nil {
 		return nil, err
@@ -75,7 +76,8 @@ func (g VaultDynamicSecret) Generate(ctx context.Context, kube client.Client, na
 		}
 	}
 	if len(result) == 0 && !gen.Spec.AllowEmptyResponse {
-		return nil, fmt.Errorf("%s: Vault returned no %s for %s (set allowEmptyResponse if that is expected)", where, orData(gen.Spec.ResultType), gen.Spec.Path)
+		return nil, fmt.Errorf("%s: Vault returned no %s for %s (set allowEmptyResponse if that is expected)", where,
+			orData(gen.Spec.ResultType), gen.Spec.Path)
 	}
 	return flatten(result)
 }

@@ -88,13 +88,17 @@ func (p *Provider) ValidateStore(store esv1.GenericStore) error {
 	}
 	a := spec.Auth
 	if a == nil || (a.Token == nil) == (a.ServiceAccount == nil) {
-		return providers.Configf("spec.provider.kubernetes.auth must set exactly one of token (a Secret with a bearer token) or serviceAccount (a ServiceAccount of the store's namespace to mint tokens for)")
+		return providers.Configf(
+			"spec.provider.kubernetes.auth must set exactly one of token (a Secret with a bearer token) or serviceAccount (a " +
+				"ServiceAccount of the store's namespace to mint tokens for)")
 	}
 	if a.Token != nil {
 		if a.Token.BearerToken.Key == "" {
-			return providers.Configf("spec.provider.kubernetes.auth.token.bearerToken.key is empty; name the key that holds the token")
+			return providers.Configf(
+				"spec.provider.kubernetes.auth.token.bearerToken.key is empty; name the key that holds the token")
 		}
-		return providers.CheckRefNamespace(store, a.Token.BearerToken.Namespace, "spec.provider.kubernetes.auth.token.bearerToken")
+		return providers.CheckRefNamespace(store, a.Token.BearerToken.Namespace,
+			"spec.provider.kubernetes.auth.token.bearerToken")
 	}
 	if _, err := p.audiences(host, a.ServiceAccount); err != nil {
 		return err
@@ -120,10 +124,14 @@ func (p *Provider) audiences(server string, sa *esv1.ServiceAccountSelector) ([]
 	if providers.HostAllowed(u.Hostname(), inClusterNames) {
 		return nil, nil
 	}
-	if local, err := url.Parse(p.opts.LocalAPIServer); err == nil && p.opts.LocalAPIServer != "" && strings.EqualFold(local.Host, u.Host) {
+	if local, err := url.Parse(p.opts.LocalAPIServer); err == nil && p.opts.LocalAPIServer != "" &&
+		strings.EqualFold(local.Host, u.Host) {
 		return nil, nil
 	}
-	return nil, providers.Configf("spec.provider.kubernetes.auth.serviceAccount.audiences is empty and server %q is not this cluster's API server: a token with this cluster's audience is never sent elsewhere; name the audience the remote API server accepts", u.Host)
+	return nil, providers.Configf(
+		"spec.provider.kubernetes.auth.serviceAccount.audiences is empty and server %q is not this cluster's API server: a "+
+			"token with this cluster's audience is never sent elsewhere; name the "+
+			"audience the remote API server accepts", u.Host)
 }
 
 // serverURL accepts ESO's forms: a URL, or a host such as kubernetes.default (https).
@@ -136,13 +144,15 @@ func serverURL(s string) (string, error) {
 	}
 	u, err := url.Parse(s)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return "", providers.Configf("spec.provider.kubernetes.server.url %q is not an API server address; use e.g. https://api.example:6443", s)
+		return "", providers.Configf(
+			"spec.provider.kubernetes.server.url %q is not an API server address; use e.g. https://api.example:6443", s)
 	}
 	return s, nil
 }
 
 // NewClient implements providers.Provider.
-func (p *Provider) NewClient(ctx context.Context, store esv1.GenericStore, kube client.Client, namespace string) (providers.Client, error) {
+func (p *Provider) NewClient(ctx context.Context, store esv1.GenericStore, kube client.Client,
+	namespace string) (providers.Client, error) {
 	spec := store.GetSpec().Provider.Kubernetes
 	host, err := serverURL(spec.Server.URL)
 	if err != nil {
@@ -201,7 +211,9 @@ func pinHost(server string) transport.WrapperFunc {
 	return func(rt http.RoundTripper) http.RoundTripper {
 		return roundTripFunc(func(req *http.Request) (*http.Response, error) {
 			if !strings.EqualFold(req.URL.Scheme, want.Scheme) || !strings.EqualFold(req.URL.Host, want.Host) {
-				return nil, fmt.Errorf("refusing a request to %s://%s: the store's server is %s (a redirect does not carry its token elsewhere)", req.URL.Scheme, req.URL.Host, want.Host)
+				return nil, fmt.Errorf(
+					"refusing a request to %s://%s: the store's server is %s (a redirect does "+
+						"not carry its token elsewhere)", req.URL.Scheme, req.URL.Host, want.Host)
 			}
 			return rt.RoundTrip(req)
 		})
@@ -246,7 +258,8 @@ func (c *Client) get(ctx context.Context, ref providers.Ref) (*corev1.Secret, er
 		return nil, providers.NotFound(ref, fmt.Errorf("no Secret %q in namespace %q", ref.Key, c.namespace))
 	case apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err):
 		// Not a ConfigError: a grant added later must be picked up by the retries.
-		return nil, fmt.Errorf("reading Secret %s/%s: %v (grant the store's identity get on secrets in that namespace)", c.namespace, ref.Key, apierrors.ReasonForError(err))
+		return nil, fmt.Errorf("reading Secret %s/%s: %v (grant the store's identity get on secrets in that namespace)",
+			c.namespace, ref.Key, apierrors.ReasonForError(err))
 	case err != nil:
 		return nil, fmt.Errorf("reading Secret %s/%s: %s", c.namespace, ref.Key, short(err))
 	}
@@ -306,7 +319,9 @@ func (c *Client) Find(ctx context.Context, ref providers.FindRef) (map[string][]
 			return out.Values(), nil
 		}
 		if scanned += len(list.Items); scanned >= providers.MaxFindScanned {
-			return nil, providers.LimitError("find listed more than %d Secrets in namespace %q before filtering them, the most one find may look at; narrow it with find.tags (labels)", providers.MaxFindScanned, c.namespace)
+			return nil, providers.LimitError(
+				"find listed more than %d Secrets in namespace %q before filtering them, the most one find may look at; "+
+					"narrow it with find.tags (labels)", providers.MaxFindScanned, c.namespace)
 		}
 		opts.Continue = list.Continue
 	}
@@ -328,7 +343,9 @@ func (c *Client) Validate(ctx context.Context) error {
 		return fmt.Errorf("checking access to Secrets in %s: %s", c.namespace, short(err))
 	}
 	if !res.Status.Allowed {
-		return providers.Configf("the store's identity may not get Secrets in namespace %q: grant it get (and list, for find) on secrets there", c.namespace)
+		return providers.Configf(
+			"the store's identity may not get Secrets in namespace %q: grant it get (and "+
+				"list, for find) on secrets there", c.namespace)
 	}
 	return nil
 }

@@ -40,7 +40,11 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "kubernetes:", err)
 		return 1
 	}
-	defer cp.Stop()
+	defer func() {
+		if err := cp.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "kubernetes: stopping the control plane:", err)
+		}
+	}()
 	if err := setup(context.Background()); err != nil {
 		fmt.Fprintln(os.Stderr, "kubernetes: setup:", err)
 		return 1

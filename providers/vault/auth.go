@@ -21,7 +21,8 @@ const VaultAudience = "vault"
 // loginFunc returns how the store obtains a Vault token. It runs at client creation and
 // again whenever Vault refuses the token, so each run reads the credentials afresh: a
 // rotated token or secret id in its Secret is picked up without a store change.
-func loginFunc(ctx context.Context, store esv1.GenericStore, kube client.Client, namespace string) (func(context.Context, *vaultapi.Client) (string, error), error) {
+func loginFunc(ctx context.Context, store esv1.GenericStore, kube client.Client,
+	namespace string) (func(context.Context, *vaultapi.Client) (string, error), error) {
 	a := store.GetSpec().Provider.Vault.Auth
 	secret := func(ctx context.Context, sel esv1.SecretKeySelector) (string, error) {
 		return providers.SecretKey(ctx, kube, store, sel, namespace)
@@ -52,7 +53,8 @@ func loginFunc(ctx context.Context, store esv1.GenericStore, kube client.Client,
 		jwt := func(ctx context.Context) (string, error) { return secret(ctx, *k.SecretRef) }
 		if k.ServiceAccountRef != nil {
 			audiences := append([]string{VaultAudience}, k.ServiceAccountRef.Audiences...)
-			minter, err := providers.NewServiceAccountToken(ctx, kube, store, *k.ServiceAccountRef, namespace, audiences, kubernetesTokenTTL)
+			minter, err := providers.NewServiceAccountToken(ctx, kube, store, *k.ServiceAccountRef, namespace,
+				audiences, kubernetesTokenTTL)
 			if err != nil {
 				return nil, fmt.Errorf("vault kubernetes auth: %w", err)
 			}

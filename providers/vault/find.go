@@ -73,7 +73,9 @@ func (c *Client) walk(ctx context.Context, dir string, paths *[]string) error {
 		full := strings.TrimPrefix(dir+"/"+name, "/")
 		if len(*paths) >= providers.MaxFindScanned {
 			// An unbounded walk of a large mount would hold a worker and memory for long.
-			return providers.LimitError("find listed more than %d secrets below the path before filtering them, the most one find may look at; narrow find.path", providers.MaxFindScanned)
+			return providers.LimitError(
+				"find listed more than %d secrets below the path before filtering them, the most one "+
+					"find may look at; narrow find.path", providers.MaxFindScanned)
 		}
 		if strings.HasSuffix(name, "/") {
 			if err := c.walk(ctx, strings.TrimSuffix(full, "/"), paths); err != nil {

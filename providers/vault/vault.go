@@ -69,7 +69,8 @@ func (p *Provider) ValidateStore(store esv1.GenericStore) error {
 	spec := store.GetSpec().Provider.Vault
 	u, err := url.Parse(spec.Server)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return providers.Configf("spec.provider.vault.server is not a URL; set Vault's address, e.g. https://vault.example:8200")
+		return providers.Configf(
+			"spec.provider.vault.server is not a URL; set Vault's address, e.g. https://vault.example:8200")
 	}
 	if err := providers.CheckTransport("spec.provider.vault.server", spec.Server, p.opts.AllowHTTPHosts); err != nil {
 		return err
@@ -79,7 +80,11 @@ func (p *Provider) ValidateStore(store esv1.GenericStore) error {
 	default:
 		return providers.Configf("spec.provider.vault.version %q is not supported; use v1 or v2", spec.Version)
 	}
-	a := spec.Auth
+	return validateAuth(store, spec.Auth)
+}
+
+// validateAuth checks spec.provider.vault.auth: exactly one method, with what it needs.
+func validateAuth(store esv1.GenericStore, a *esv1.VaultAuth) error {
 	if a == nil {
 		return providers.Configf("spec.provider.vault.auth is empty; set one of tokenSecretRef, appRole or kubernetes")
 	}
@@ -90,7 +95,8 @@ func (p *Provider) ValidateStore(store esv1.GenericStore) error {
 		}
 	}
 	if set != 1 {
-		return providers.Configf("spec.provider.vault.auth sets %d methods; set exactly one of tokenSecretRef, appRole or kubernetes", set)
+		return providers.Configf(
+			"spec.provider.vault.auth sets %d methods; set exactly one of tokenSecretRef, appRole or kubernetes", set)
 	}
 	check := func(field string, ns *string) error { return providers.CheckRefNamespace(store, ns, field) }
 	switch {
@@ -100,36 +106,48 @@ func (p *Provider) ValidateStore(store esv1.GenericStore) error {
 		}
 		return check("spec.provider.vault.auth.tokenSecretRef", a.TokenSecretRef.Namespace)
 	case a.AppRole != nil:
-		if (a.AppRole.RoleID == "") == (a.AppRole.RoleRef == nil) {
-			return providers.Configf("spec.provider.vault.auth.appRole needs exactly one of roleId or roleRef")
-		}
-		if a.AppRole.SecretRef.Key == "" {
-			return providers.Configf("spec.provider.vault.auth.appRole.secretRef.key is empty; name the key that holds the secret id")
-		}
-		if a.AppRole.RoleRef != nil {
-			if err := check("spec.provider.vault.auth.appRole.roleRef", a.AppRole.RoleRef.Namespace); err != nil {
-				return err
-			}
-		}
-		return check("spec.provider.vault.auth.appRole.secretRef", a.AppRole.SecretRef.Namespace)
+		return validateAppRole(a.AppRole, check)
 	default:
-		k := a.Kubernetes
-		if k.Role == "" {
-			return providers.Configf("spec.provider.vault.auth.kubernetes.role is empty; name the Vault role bound to the ServiceAccount")
-		}
-		switch {
-		case k.ServiceAccountRef != nil:
-			return check("spec.provider.vault.auth.kubernetes.serviceAccountRef", k.ServiceAccountRef.Namespace)
-		case k.SecretRef != nil:
-			return check("spec.provider.vault.auth.kubernetes.secretRef", k.SecretRef.Namespace)
-		}
-		return providers.Configf("spec.provider.vault.auth.kubernetes needs serviceAccountRef (a token is minted for it) or secretRef (a Secret holding a token)")
+		return validateKubernetesAuth(a.Kubernetes, check)
 	}
+}
+
+func validateAppRole(r *esv1.VaultAppRole, check func(field string, ns *string) error) error {
+	if (r.RoleID == "") == (r.RoleRef == nil) {
+		return providers.Configf("spec.provider.vault.auth.appRole needs exactly one of roleId or roleRef")
+	}
+	if r.SecretRef.Key == "" {
+		return providers.Configf(
+			"spec.provider.vault.auth.appRole.secretRef.key is empty; name the key that holds the secret id")
+	}
+	if r.RoleRef != nil {
+		if err := check("spec.provider.vault.auth.appRole.roleRef", r.RoleRef.Namespace); err != nil {
+			return err
+		}
+	}
+	return check("spec.provider.vault.auth.appRole.secretRef", r.SecretRef.Namespace)
+}
+
+func validateKubernetesAuth(k *esv1.VaultKubernetesAuth, check func(field string, ns *string) error) error {
+	if k.Role == "" {
+		return providers.Configf(
+			"spec.provider.vault.auth.kubernetes.role is empty; name the Vault role bound to the ServiceAccount")
+	}
+	switch {
+	case k.ServiceAccountRef != nil:
+		return check("spec.provider.vault.auth.kubernetes.serviceAccountRef", k.ServiceAccountRef.Namespace)
+	case k.SecretRef != nil:
+		return check("spec.provider.vault.auth.kubernetes.secretRef", k.SecretRef.Namespace)
+	}
+	return providers.Configf(
+		"spec.provider.vault.auth.kubernetes needs serviceAccountRef (a token is minted for it) or " +
+			"secretRef (a Secret holding a token)")
 }
 
 // NewClient implements providers.Provider: it builds an HTTP client for the server and logs
 // in with the store's auth method.
-func (p *Provider) NewClient(ctx context.Context, store esv1.GenericStore, kube client.Client, namespace string) (providers.Client, error) {
+func (p *Provider) NewClient(ctx context.Context, store esv1.GenericStore, kube client.Client,
+	namespace string) (providers.Client, error) {
 	spec := store.GetSpec().Provider.Vault
 	// Checked again here (ValidateStore runs first in the store controller, but a generator
 	// or a future caller may not): no token leaves over plain http to an unlisted host.
@@ -299,7 +317,8 @@ func (c *Client) call(ctx context.Context, name string, do func() (*vaultapi.Sec
 // otherwise the token looks itself up (the default policy lets every valid token do so),
 // and only a refused lookup means the token is gone.
 func (c *Client) tokenInvalid(ctx context.Context, re *vaultapi.ResponseError, tok string) bool {
-	if !re.RawError && slices.ContainsFunc(re.Errors, func(e string) bool { return strings.Contains(e, "invalid token") }) {
+	if !re.RawError &&
+		slices.ContainsFunc(re.Errors, func(e string) bool { return strings.Contains(e, "invalid token") }) {
 		return true
 	}
 	probe, err := c.api.Clone()
@@ -352,7 +371,8 @@ func (c *Client) path(key string) (mount, rest string, err error) {
 	}
 	mount, rest, ok := strings.Cut(key, "/")
 	if !ok || rest == "" {
-		return "", "", providers.Configf("key %q names no secret below a mount: write it as <mount>/<path>, or set spec.provider.vault.path", key)
+		return "", "", providers.Configf(
+			"key %q names no secret below a mount: write it as <mount>/<path>, or set spec.provider.vault.path", key)
 	}
 	return mount, rest, nil
 }
@@ -371,7 +391,8 @@ func (c *Client) GetSecret(ctx context.Context, ref providers.Ref) ([]byte, erro
 			params = map[string][]string{"version": {ref.Version}}
 		}
 	} else if ref.Version != "" {
-		return nil, providers.Configf("key %s: KV version 1 keeps no versions; remove remoteRef.version or use a v2 engine", ref)
+		return nil, providers.Configf("key %s: KV version 1 keeps no versions; remove remoteRef.version or use a v2 engine",
+			ref)
 	}
 	s, err := c.call(ctx, "ReadSecretData", func() (*vaultapi.Secret, error) {
 		return c.api.Logical().ReadWithDataWithContext(ctx, p, params)

@@ -42,7 +42,11 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "vault:", err)
 		return 1
 	}
-	defer cp.Stop()
+	defer func() {
+		if err := cp.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "vault: stopping the control plane:", err)
+		}
+	}()
 	if err := setup(context.Background()); err != nil {
 		fmt.Fprintln(os.Stderr, "vault: setting up Vault and the namespace:", err)
 		return 1
