@@ -150,6 +150,22 @@ func TestAlerts_ServiceMonitorLabels(t *testing.T) {
 	}
 }
 
+// With honorLabels on, the series keep their namespace label: the rules and the dashboard
+// read it directly, and the release's rules are the shipped ones but for the job.
+func TestAlerts_ServiceMonitorHonorLabels(t *testing.T) {
+	groups, dashboard := renderMonitoring(t, "secrets", "--set", "prometheusRule.enabled=true",
+		"--set", "grafanaDashboard.enabled=true", "--set", "serviceMonitor.enabled=true",
+		"--set", "serviceMonitor.honorLabels=true")
+	promtoolTest(t, groups, "release-secrets")
+	rules, err := yaml.Marshal(groups)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(rules), "exported_namespace") || strings.Contains(dashboard, "exported_namespace") {
+		t.Errorf("honorLabels=true keeps the namespace label, but the rules or dashboard read exported_namespace")
+	}
+}
+
 // Every tuning value reaches the rules (promtool proves when they fire) and the dashboard.
 func TestAlerts_TunedValues(t *testing.T) {
 	groups, dashboard := renderMonitoring(t, "secrets", "--values", tunedValues)

@@ -16,6 +16,6 @@ prometheusRule.namespaceLabel, or exported_namespace when the chart's ServiceMon
 without honorLabels (Prometheus Operator sets the target's namespace label, the release's,
 and moves the series' own to exported_namespace), namespace otherwise. */}}
 {{- define "vigil.alerts.namespaceLabel" -}}
-{{- $moved := and .Values.serviceMonitor.enabled (not .Values.serviceMonitor.honorLabels) }}
+{{- $moved := and (eq (include "vigil.renderServiceMonitor" .) "true") (not .Values.serviceMonitor.honorLabels) }}
 {{- .Values.prometheusRule.namespaceLabel | default (ternary "exported_namespace" "namespace" $moved) }}
 {{- end }}
