@@ -71,15 +71,15 @@ otherwise, 2 on unreadable input or a policy that does not compile.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.output, "output", "o", formatText, "output format: text, json or sarif")
-	f.StringVar(&o.failOn, "fail-on", "deny", "least severe finding that makes lint exit 1: deny, warn or audit")
-	f.StringArrayVar(&o.policyFiles, "policy", nil, "a file of ClusterSecretPolicy documents (repeatable)")
+	f.StringVarP(&o.output, "output", "o", formatText, "output `FORMAT`: text, json or sarif")
+	f.StringVar(&o.failOn, "fail-on", "deny", "least severe finding (`LEVEL`) that makes lint exit 1: deny, warn or audit")
+	f.StringArrayVar(&o.policyFiles, "policy", nil, "a `FILE` of ClusterSecretPolicy documents (repeatable)")
 	f.StringArrayVar(&o.rolePolicies, "aws-role-policy", nil,
-		"ROLE_ARN=FILE.json: an IAM policy attached to a role (repeatable)")
-	f.StringArrayVar(&o.roleBoundaries, "aws-role-boundary", nil, "ROLE_ARN=FILE.json: the permissions boundary of a role")
-	f.StringArrayVar(&o.helmCharts, "helm-chart", nil, "a chart folder to render with helm template and lint (repeatable)")
-	f.StringArrayVar(&o.helmValues, "helm-values", nil, "a values file for --helm-chart (repeatable)")
-	f.StringVar(&o.helmBinary, "helm", "helm", "the helm binary --helm-chart runs")
+		"`ROLE_ARN=FILE.json`: an IAM policy attached to a role (repeatable)")
+	f.StringArrayVar(&o.roleBoundaries, "aws-role-boundary", nil, "`ROLE_ARN=FILE.json`: the permissions boundary of a role")
+	f.StringArrayVar(&o.helmCharts, "helm-chart", nil, "a chart `DIR` to render with helm template and lint (repeatable)")
+	f.StringArrayVar(&o.helmValues, "helm-values", nil, "a values `FILE` for --helm-chart (repeatable)")
+	f.StringVar(&o.helmBinary, "helm", "helm", "the helm binary (a `PATH`, or a name looked up in $PATH) that --helm-chart runs")
 	completeWords(cmd, "output", outputFormats)
 	completeWords(cmd, "fail-on", slices.Sorted(maps.Keys(failLevels)))
 	return cmd

@@ -51,11 +51,11 @@ a value), 2 on bad flags or unreadable input.`,
 	}
 	f := cmd.Flags()
 	f.StringArrayVarP(&o.files, "filename", "f", nil,
-		"a YAML file with the ExternalSecret (and the ConfigMaps and Secrets it reads); - for stdin (repeatable)")
+		"a YAML `FILE` with the ExternalSecret (and the ConfigMaps and Secrets it reads); - for stdin (repeatable)")
 	f.StringVar(&o.values, "values", "",
-		"a JSON or YAML map of the fetched keys and values the template sees; - for stdin")
-	f.StringVar(&o.name, "name", "", "the ExternalSecret to render when the files hold several")
-	f.StringVarP(&o.output, "output", "o", formatYAML, "output format: yaml or json")
+		"a JSON or YAML `FILE`: a map of the fetched keys and values the template sees; - for stdin")
+	f.StringVar(&o.name, "name", "", "the ExternalSecret (its `NAME`) to render when the files hold several")
+	f.StringVarP(&o.output, "output", "o", formatYAML, "output `FORMAT`: yaml or json")
 	f.BoolVar(&o.showValues, "show-values", false,
 		"print the Secret's values (and the label and annotation values that may come from the data)")
 	f.DurationVar(&o.timeout, "template-timeout", o.timeout,
