@@ -76,10 +76,12 @@ otherwise, 2 on unreadable input or a policy that does not compile.`,
 	f.StringArrayVar(&o.policyFiles, "policy", nil, "a `FILE` of ClusterSecretPolicy documents (repeatable)")
 	f.StringArrayVar(&o.rolePolicies, "aws-role-policy", nil,
 		"`ROLE_ARN=FILE.json`: an IAM policy attached to a role (repeatable)")
-	f.StringArrayVar(&o.roleBoundaries, "aws-role-boundary", nil, "`ROLE_ARN=FILE.json`: the permissions boundary of a role")
+	f.StringArrayVar(&o.roleBoundaries, "aws-role-boundary", nil,
+		"`ROLE_ARN=FILE.json`: the permissions boundary of a role")
 	f.StringArrayVar(&o.helmCharts, "helm-chart", nil, "a chart `DIR` to render with helm template and lint (repeatable)")
 	f.StringArrayVar(&o.helmValues, "helm-values", nil, "a values `FILE` for --helm-chart (repeatable)")
-	f.StringVar(&o.helmBinary, "helm", "helm", "the helm binary (a `PATH`, or a name looked up in $PATH) that --helm-chart runs")
+	f.StringVar(&o.helmBinary, "helm", "helm",
+		"the helm binary (a `PATH`, or a name looked up in $PATH) that --helm-chart runs")
 	completeWords(cmd, "output", outputFormats)
 	completeWords(cmd, "fail-on", slices.Sorted(maps.Keys(failLevels)))
 	return cmd

@@ -45,7 +45,8 @@ func readRolePolicies(specs, boundaries []string) (policy.StaticIAM, error) {
 		}
 		role, file, ok := strings.Cut(s, "=")
 		if !ok || !strings.Contains(role, ":role/") {
-			return nil, fmt.Errorf("%s %q: want ROLE_ARN=FILE.json, e.g. arn:aws:iam::123456789012:role/app=policy.json", flagName, s)
+			return nil, fmt.Errorf("%s %q: want ROLE_ARN=FILE.json, e.g. arn:aws:iam::123456789012:role/app=policy.json",
+				flagName, s)
 		}
 		doc, err := readIAMDocument(flagName, file)
 		if err != nil {

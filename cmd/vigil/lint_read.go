@@ -168,7 +168,8 @@ func toDocument(file string, n *yaml.Node) (document, bool, error) {
 	}
 	top := n.Content[0]
 	if top.Kind != yaml.MappingNode {
-		return document{}, false, fmt.Errorf("%s:%d:%d: a document must be a YAML mapping (an object)", file, top.Line, top.Column)
+		return document{}, false, fmt.Errorf("%s:%d:%d: a document must be a YAML mapping (an object)",
+			file, top.Line, top.Column)
 	}
 	if len(top.Content) == 0 {
 		return document{}, false, nil
