@@ -42,6 +42,7 @@ func TestReloaderParity(t *testing.T) {
 		"PausePeriodPausesThenResumes":     testPausePeriod,
 		"AnnotationsActOnlyInTheNamespace": testNamespaceBound,
 		"OversizedReloadListIsRefused":     testOversizedReloadList,
+		"PausePeriodOverTheLimitIsRefused": testPausePeriodRefused,
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -444,5 +445,27 @@ func testOversizedReloadList(t *testing.T, p *parity) {
 	p.get(t, d)
 	if v := d.Annotations[rollout.AnnotationSecretHashes]; v != "" {
 		t.Errorf("an oversized reload list still named a Secret: record %s", v)
+	}
+}
+
+// A pause period over the limit (24h) pauses nothing: the Deployment rolls at once and its
+// owner is told why.
+func testPausePeriodRefused(t *testing.T, p *parity) {
+	ns := p.namespace(t)
+	s := plainSecret(ns, "db", "v1", nil)
+	d := parityDeployment(ns, "api", ann{rollout.ReloaderAuto: "true", rollout.ReloaderPausePeriod: "48h"},
+		nil, []string{"db"}, nil)
+	p.create(t, s, d)
+	p.waitReplicaSets(t, ns, "api", 1)
+	p.waitRecorded(t, d, "db")
+	p.change(t, s, "v2")
+	ev := p.env.T(t).WaitEvent(ns, "Deployment", "api", "RolloutPauseRefused")
+	if !strings.Contains(ev.Note, "between 1s and 24h0m0s") {
+		t.Errorf("the event does not name the limit: %q", ev.Note)
+	}
+	p.waitReplicaSets(t, ns, "api", 2)
+	p.get(t, d)
+	if d.Spec.Paused {
+		t.Error("a refused pause period paused the Deployment")
 	}
 }
