@@ -19,8 +19,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -44,7 +46,8 @@ func run() error {
 	if err := syncCRDs("config/crd/*.yaml", filepath.Join(out, "crds")); err != nil {
 		return err
 	}
-	if err := syncCRDs("config/crd-thirdparty/wgpolicyk8s.io_*.yaml", filepath.Join(out, "policyreport-crds")); err != nil {
+	if err := syncCRDs("config/crd-thirdparty/wgpolicyk8s.io_*.yaml",
+		filepath.Join(out, "policyreport-crds")); err != nil {
 		return err
 	}
 	if err := syncRBAC(filepath.Join(out, "rbac")); err != nil {
@@ -88,24 +91,42 @@ func syncCRDs(glob, dir string) error {
 	return nil
 }
 
-// rbacPart names the chart file each resource's rules go to, so that the chart grants a
-// part only when the feature that needs it is on, and binds namespaced resources with a
-// Role when it is scoped to one namespace. A resource not listed here is namespaced and
-// always needed ("namespaced"): a new cluster-scoped resource must be added here, or the
-// scoped installation's Role would not grant it (test/chart's scoped run fails then).
-var rbacPart = map[string]string{
-	"deployments": "rollout", "statefulsets": "rollout", "daemonsets": "rollout", "rollouts": "rollout",
-	"jobs": "rollout", "cronjobs": "rollout", // Reloader parity; configmaps stay namespaced (ExternalSecrets read them)
-	"validatingwebhookconfigurations": "webhook",
-	"clustersecretstores":             "cluster-stores", "clustersecretstores/status": "cluster-stores",
-	"clusterpolicyreports":   "cluster-stores", // the audit's report of cluster-scoped stores
-	"clusterexternalsecrets": "cluster-externalsecrets", "clusterexternalsecrets/status": "cluster-externalsecrets",
-	"namespaces":            "namespaces",
-	"clustersecretpolicies": "policies", "clustersecretpolicies/status": "policies",
+// rbacParts lists the resources whose rules go to each chart file of rules, so that the
+// chart grants a part only when the feature that needs it is on, and binds namespaced
+// resources with a Role when it is scoped to one namespace. A resource not listed here is
+// namespaced and always needed (partNamespaced): a new cluster-scoped resource must be added
+// here, or the scoped installation's Role would not grant it (test/chart's scoped run fails
+// then).
+var rbacParts = map[string][]string{
+	// Reloader parity; configmaps stay namespaced (ExternalSecrets read them).
+	"rollout": {"deployments", "statefulsets", "daemonsets", "rollouts", "jobs", "cronjobs"},
+	"webhook": {"validatingwebhookconfigurations"},
+	// clusterpolicyreports: the audit's report of cluster-scoped stores.
+	"cluster-stores":          {"clustersecretstores", "clustersecretstores/status", "clusterpolicyreports"},
+	"cluster-externalsecrets": {"clusterexternalsecrets", "clusterexternalsecrets/status"},
+	"namespaces":              {"namespaces"},
+	"policies":                {"clustersecretpolicies", "clustersecretpolicies/status"},
+}
+
+// The parts not in rbacParts: every resource no part lists, and the two of the Role.
+const (
+	partNamespaced     = "namespaced"
+	partLeaderElection = "leader-election"
+	partWebhookCert    = "webhook-cert"
+)
+
+// partOf names the part a resource's rules go to.
+func partOf(resource string) string {
+	for part, resources := range rbacParts {
+		if slices.Contains(resources, resource) {
+			return part
+		}
+	}
+	return partNamespaced
 }
 
 // syncRBAC splits controller-gen's output into the parts the chart grants separately
-// (rbacPart): files/rbac/<part>-rules.yaml from the ClusterRole, and from the Role that
+// (rbacParts): files/rbac/<part>-rules.yaml from the ClusterRole, and from the Role that
 // markers with namespace= make (rules in the release namespace only) leader-election-rules
 // and, for the rules with resourceNames, webhook-cert-rules.
 func syncRBAC(dir string) error {
@@ -123,16 +144,16 @@ func syncRBAC(dir string) error {
 			case "ClusterRole":
 				splitRule(rule, parts)
 			case "Role":
-				part := "leader-election"
+				part := partLeaderElection
 				if rule["resourceNames"] != nil {
-					part = "webhook-cert"
+					part = partWebhookCert
 				}
 				parts[part] = append(parts[part], rule)
 			}
 		}
 	}
-	for _, want := range []string{"namespaced", "leader-election", "rollout", "webhook", "webhook-cert", "cluster-stores",
-		"cluster-externalsecrets", "namespaces", "policies"} {
+	wanted := append([]string{partNamespaced, partLeaderElection, partWebhookCert}, slices.Sorted(maps.Keys(rbacParts))...)
+	for _, want := range wanted {
 		if parts[want] == nil {
 			return fmt.Errorf("%s: no rules for the chart's %s part", src, want)
 		}
@@ -148,10 +169,7 @@ func splitRule(rule map[string]any, parts map[string][]any) {
 	byPart := map[string][]any{}
 	var order []string
 	for _, res := range rule["resources"].([]any) {
-		part := rbacPart[res.(string)]
-		if part == "" {
-			part = "namespaced"
-		}
+		part := partOf(res.(string))
 		if byPart[part] == nil {
 			order = append(order, part)
 		}
