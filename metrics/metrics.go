@@ -57,7 +57,7 @@ func Names() []string {
 // "Other", so that the series count stays bounded.
 var readyReasons = map[string]bool{
 	esv1.ReasonSecretSynced: true, esv1.ReasonSecretSyncedError: true, esv1.ReasonSecretDeleted: true,
-	esv1.ReasonSecretMissing: true, "PolicyViolation": true,
+	esv1.ReasonSecretMissing: true, esv1.ReasonPolicyViolation: true,
 }
 
 // Recorder records Vigil's metrics. Its methods are safe for concurrent use.

@@ -114,7 +114,7 @@ func decodeESObject(raw []byte) (runtime.Object, error) {
 		obj = &esv1.SecretStore{}
 	case esv1.ClusterSecretStoreKind:
 		obj = &esv1.ClusterSecretStore{}
-	case "ExternalSecret":
+	case esv1.ExternalSecretKind:
 		obj = &esv1.ExternalSecret{}
 	default:
 		return nil, nil

@@ -18,6 +18,7 @@ import (
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
+	"k8s.io/utils/clock"
 )
 
 // IAMPolicy is one policy attached to a role: inline or managed.
@@ -39,9 +40,9 @@ type IAMReader struct {
 	// assumes to read roles of other accounts; empty reads no other account.
 	AuditRoleName string
 
-	cfg aws.Config
-	ttl time.Duration
-	now func() time.Time
+	cfg   aws.Config
+	ttl   time.Duration
+	clock clock.PassiveClock
 
 	mu      sync.Mutex
 	cache   map[string]iamEntry
@@ -71,7 +72,7 @@ func (e *IAMUnknownError) Error() string { return e.Reason }
 // NewIAMReader returns a reader over an AWS configuration (the controller's own
 // credentials; endpoints from the SDK's standard settings).
 func NewIAMReader(cfg aws.Config, ttl time.Duration) *IAMReader {
-	return &IAMReader{cfg: cfg, ttl: ttl, now: time.Now, cache: map[string]iamEntry{}, clients: map[string]*iam.Client{}}
+	return &IAMReader{cfg: cfg, ttl: ttl, clock: clock.RealClock{}, cache: map[string]iamEntry{}, clients: map[string]*iam.Client{}}
 }
 
 // RolePolicies returns the inline and attached policies of a role, and its permissions
@@ -80,7 +81,7 @@ func (r *IAMReader) RolePolicies(ctx context.Context, roleARN string) ([]IAMPoli
 	r.mu.Lock()
 	e, ok := r.cache[roleARN]
 	r.mu.Unlock()
-	if ok && r.now().Before(e.expires) {
+	if ok && r.clock.Now().Before(e.expires) {
 		return e.policies, e.err
 	}
 	policies, err := r.read(ctx, roleARN)
@@ -88,7 +89,7 @@ func (r *IAMReader) RolePolicies(ctx context.Context, roleARN string) ([]IAMPoli
 	if len(r.cache) >= maxCachedRoles { // tenants name roles: the cache stays bounded
 		clear(r.cache)
 	}
-	r.cache[roleARN] = iamEntry{policies: policies, err: err, expires: r.now().Add(r.ttl)}
+	r.cache[roleARN] = iamEntry{policies: policies, err: err, expires: r.clock.Now().Add(r.ttl)}
 	r.mu.Unlock()
 	return policies, err
 }

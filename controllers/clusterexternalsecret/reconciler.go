@@ -115,7 +115,8 @@ func (r *Reconciler) selectedNamespaces(ctx context.Context, ces *esv1.ClusterEx
 	for i, s := range ces.Spec.NamespaceSelectors {
 		sel, err := metav1.LabelSelectorAsSelector(s)
 		if err != nil {
-			return nil, fmt.Errorf("spec.namespaceSelectors[%d]: %w", i, err)
+			// Retrying cannot fix a selector: the next spec change brings the object back.
+			return nil, reconcile.TerminalError(fmt.Errorf("spec.namespaceSelectors[%d]: %w", i, err))
 		}
 		sels = append(sels, sel)
 	}

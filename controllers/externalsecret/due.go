@@ -20,11 +20,11 @@ import (
 	"github.com/vigil-dev/vigil/providers"
 )
 
-// due says whether and why a pass reads the remote data.
-type due int
+// dueKind says whether and why a pass reads the remote data.
+type dueKind int
 
 const (
-	notDue due = iota
+	notDue dueKind = iota
 	// dueNow: the spec or metadata changed since the last sync (which is how the
 	// force-sync annotation works), the last pass failed, or the Secret Vigil wrote is gone
 	// or was edited. It reads fresh values and goes ahead of periodic refreshes.
@@ -36,7 +36,7 @@ const (
 
 // syncDue decides whether this pass reads the remote data, and otherwise returns how long
 // until the next refresh.
-func (r *Reconciler) syncDue(ctx context.Context, es *esv1.ExternalSecret) (due, time.Duration, error) {
+func (r *Reconciler) syncDue(ctx context.Context, es *esv1.ExternalSecret) (dueKind, time.Duration, error) {
 	// refreshPolicy CreatedOnce syncs once; later spec or metadata changes do not sync again
 	// (ESO's semantics). A failed first sync, or a Secret deleted or edited since, still do.
 	createdOnce := es.Spec.RefreshPolicy == esv1.RefreshPolicyCreatedOnce && es.Status.SyncedResourceVersion != ""
@@ -64,7 +64,7 @@ func (r *Reconciler) syncDue(ctx context.Context, es *esv1.ExternalSecret) (due,
 		return notDue, 0, nil
 	}
 	next := refreshDue(es, interval)
-	if now := r.Now(); now.Before(next) {
+	if now := r.clock().Now(); now.Before(next) {
 		return notDue, next.Sub(now) + r.jitter(interval), nil
 	}
 	return duePeriodic, 0, nil
@@ -74,7 +74,7 @@ func (r *Reconciler) syncDue(ctx context.Context, es *esv1.ExternalSecret) (due,
 // refresh takes a value read since it fell due (less the jitter window, as values due soon
 // are read ahead); a first sync one read since the ExternalSecret was created (so that
 // thousands created together read each key once); changed and forced syncs read fresh.
-func (r *Reconciler) readPolicy(es *esv1.ExternalSecret, d due) providers.ReadPolicy {
+func (r *Reconciler) readPolicy(es *esv1.ExternalSecret, d dueKind) providers.ReadPolicy {
 	interval := refreshInterval(es)
 	p := providers.ReadPolicy{Interval: interval, Window: time.Duration(r.Jitter * float64(interval))}
 	switch {

@@ -7,8 +7,6 @@ package externalsecret
 import (
 	"context"
 	"errors"
-	"hash/fnv"
-	"math/rand/v2"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -16,6 +14,7 @@ import (
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -57,7 +56,8 @@ type Reconciler struct {
 	// periodic requeue, so that ExternalSecrets created together do not all refresh in the
 	// same second forever. 0 disables it.
 	Jitter float64
-	Now    func() time.Time
+	// Clock tells the time of syncs and refreshes; nil is the real clock.
+	Clock clock.PassiveClock
 	// ControllerClass: ExternalSecrets whose store names another controller class are
 	// left to that controller.
 	ControllerClass string
@@ -73,51 +73,79 @@ type Reconciler struct {
 	NoClusterStores bool
 }
 
-// Reconcile runs one pass over an ExternalSecret: decide whether a sync is due, resolve the
-// store, fetch the remote data, write the Secret, and record the outcome.
+// Reconcile runs one pass over an ExternalSecret: decide whether a sync is due, sync it
+// (sync), and record the outcome in one status write and the metrics.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
-	start := time.Now()
-	es := &esv1.ExternalSecret{}
-	if err := r.Client.Get(ctx, req.NamespacedName, es); err != nil {
-		if apierrors.IsNotFound(err) {
-			r.Metrics.ForgetExternalSecret(req.Namespace, req.Name)
-		}
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	if !es.DeletionTimestamp.IsZero() {
-		// An owned Secret goes with its owner through garbage collection; others stay.
-		r.Metrics.ForgetExternalSecret(req.Namespace, req.Name)
-		return ctrl.Result{}, nil
+	start := r.clock().Now()
+	es, err := r.get(ctx, req)
+	if es == nil {
+		return ctrl.Result{}, err
 	}
 	before := es.DeepCopy()
 	attempted, ignored := false, false
 	defer func() {
 		retErr = errors.Join(retErr, status.Patch(ctx, r.Client, before, es, statusOf))
 		if !ignored {
-			r.recordMetrics(es, attempted, time.Since(start))
+			r.recordMetrics(es, attempted, r.clock().Since(start))
 		}
 	}()
 
-	due, wait, err := r.syncDue(ctx, es)
-	if err != nil || due == notDue {
+	when, wait, err := r.syncDue(ctx, es)
+	if err != nil || when == notDue {
 		return ctrl.Result{RequeueAfter: wait, Priority: ptr.To(handler.LowPriority)}, err
 	}
 	attempted = true
-	ctx = providers.WithReadPolicy(ctx, r.readPolicy(es, due))
-	store, err := r.resolveStore(ctx, es)
-	if err != nil {
+	if ignored, err = r.sync(ctx, es, when); err != nil {
 		return r.failed(es, err)
 	}
-	if store != nil && !storeref.Handles(r.ControllerClass, store) {
-		// Another controller class's: its controller reports it, in status and metrics.
-		ignored = true
+	if ignored {
 		return ctrl.Result{}, nil
 	}
-	if err := policycheck.ExternalSecret(ctx, r.Gate, es, store); err != nil {
-		return r.failed(es, err)
+	// Periodic refreshes queue behind new and changed ExternalSecrets (the priority lane):
+	// events from the API server come in at the default priority.
+	return ctrl.Result{RequeueAfter: r.nextRefresh(es), Priority: ptr.To(handler.LowPriority)}, nil
+}
+
+// get reads the ExternalSecret of a request; nil when it is gone or being deleted (its
+// metrics are dropped then).
+func (r *Reconciler) get(ctx context.Context, req ctrl.Request) (*esv1.ExternalSecret, error) {
+	es := &esv1.ExternalSecret{}
+	if err := r.Client.Get(ctx, req.NamespacedName, es); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.Metrics.ForgetExternalSecret(req.Namespace, req.Name)
+		}
+		return nil, client.IgnoreNotFound(err)
 	}
-	// What generators issue in this pass (a Vault lease, a database user) is given back
-	// unless the Secret is written: a failing write does not pile up credentials per retry.
+	if !es.DeletionTimestamp.IsZero() {
+		// An owned Secret goes with its owner through garbage collection; others stay.
+		r.Metrics.ForgetExternalSecret(req.Namespace, req.Name)
+		return nil, nil
+	}
+	return es, nil
+}
+
+// sync resolves the store and checks the policies, then reads, renders and writes. It
+// reports ignored for an ExternalSecret whose store belongs to another controller class:
+// that controller reports it, in status and metrics.
+func (r *Reconciler) sync(ctx context.Context, es *esv1.ExternalSecret, when dueKind) (ignored bool, err error) {
+	ctx = providers.WithReadPolicy(ctx, r.readPolicy(es, when))
+	store, err := r.resolveStore(ctx, es)
+	if err != nil {
+		return false, err
+	}
+	if store != nil && !storeref.Handles(r.ControllerClass, store) {
+		return true, nil
+	}
+	if err := policycheck.ExternalSecret(ctx, r.Gate, es, store); err != nil {
+		return false, err
+	}
+	return false, r.syncData(ctx, es, store)
+}
+
+// syncData fetches the remote data, renders the template and writes the Secret. What
+// generators issue in this pass (a Vault lease, a database user) is given back unless the
+// Secret is written: a failing write does not pile up credentials per retry.
+func (r *Reconciler) syncData(ctx context.Context, es *esv1.ExternalSecret, store esv1.GenericStore) error {
 	ctx, generated := providers.WithGenerated(ctx)
 	defer func() {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -126,21 +154,19 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	}()
 	data, missing, err := r.fetchData(ctx, es, store)
 	if err != nil {
-		return r.failed(es, err)
+		return err
 	}
 	out, err := r.renderTemplate(ctx, es, data)
 	if err != nil {
-		return r.failed(es, err)
+		return err
 	}
 	deleted, err := r.writeSecret(ctx, es, out, missing)
 	if err != nil {
-		return r.failed(es, err)
+		return err
 	}
 	generated.Keep()
 	r.markSynced(es, deleted)
-	// Periodic refreshes queue behind new and changed ExternalSecrets (the priority lane):
-	// events from the API server come in at the default priority.
-	return ctrl.Result{RequeueAfter: r.nextRefresh(es), Priority: ptr.To(handler.LowPriority)}, nil
+	return nil
 }
 
 // failed records a failed pass in the Ready condition and an event; the Secret is left as
@@ -154,7 +180,7 @@ func (r *Reconciler) failed(es *esv1.ExternalSecret, err error) (ctrl.Result, er
 
 // markSynced records a successful pass.
 func (r *Reconciler) markSynced(es *esv1.ExternalSecret, deleted bool) {
-	es.Status.RefreshTime = metav1.NewTime(r.Now())
+	es.Status.RefreshTime = metav1.NewTime(r.clock().Now())
 	es.Status.SyncedResourceVersion = syncVersion(es)
 	if deleted {
 		status.SetReady(&es.Status.Conditions, es.Generation, metav1.ConditionFalse, esv1.ReasonSecretDeleted, "the remote data is gone, so the Secret was deleted (target.deletionPolicy: Delete)")
@@ -177,50 +203,12 @@ func (r *Reconciler) recordMetrics(es *esv1.ExternalSecret, attempted bool, took
 	r.Metrics.Reconciled("externalsecret", took)
 }
 
-// nextRefresh is the delay until the next periodic sync, or 0 when there is none.
-func (r *Reconciler) nextRefresh(es *esv1.ExternalSecret) time.Duration {
-	interval := refreshInterval(es)
-	if interval == 0 {
-		return 0
+// clock returns the reconciler's clock.
+func (r *Reconciler) clock() clock.PassiveClock {
+	if r.Clock == nil {
+		return clock.RealClock{}
 	}
-	return refreshDue(es, interval).Sub(r.Now()) + r.jitter(interval)
-}
-
-// refreshDue is when the next periodic refresh falls due. Each store has a grid of refresh
-// times, one interval apart at a phase of its own; an ExternalSecret refreshes at the last
-// grid point at most one interval after its last refresh. So the refreshes of one store
-// fall due together (and are read in batches, each value once), the stores' cycles are
-// spread over the interval, and no refresh comes later than the interval after the last
-// (the first may come sooner). The jitter then spreads one cycle's API writes over a window.
-func refreshDue(es *esv1.ExternalSecret, interval time.Duration) time.Time {
-	limit := es.Status.RefreshTime.Add(interval)
-	h := fnv.New64a()
-	h.Write([]byte(es.Namespace + "/" + storeRefKey(es.Spec.SecretStoreRef.Kind, es.Spec.SecretStoreRef.Name)))
-	phase := int64(h.Sum64() % uint64(interval))
-	off := (limit.UnixNano() - phase) % int64(interval)
-	if off < 0 {
-		off += int64(interval)
-	}
-	return limit.Add(-time.Duration(off))
-}
-
-func (r *Reconciler) jitter(interval time.Duration) time.Duration {
-	if r.Jitter <= 0 {
-		return 0
-	}
-	return time.Duration(rand.Float64() * r.Jitter * float64(interval))
-}
-
-// refreshInterval is the periodic refresh interval, 0 when the policy asks for none.
-func refreshInterval(es *esv1.ExternalSecret) time.Duration {
-	switch es.Spec.RefreshPolicy {
-	case esv1.RefreshPolicyCreatedOnce, esv1.RefreshPolicyOnChange:
-		return 0
-	}
-	if es.Spec.RefreshInterval == nil {
-		return time.Hour
-	}
-	return es.Spec.RefreshInterval.Duration
+	return r.Clock
 }
 
 func statusOf(es *esv1.ExternalSecret) esv1.ExternalSecretStatus { return es.Status }

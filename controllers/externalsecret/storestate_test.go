@@ -12,6 +12,7 @@ import (
 	k8stypes "k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/util/workqueue"
+	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	clientfake "sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/event"
@@ -75,7 +76,7 @@ func TestSyncDue_StoreGoneOrBrokenSyncsAtOnce(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		stores func() []client.Object
-		want   due
+		want   dueKind
 	}{
 		{"both stores fine", func() []client.Object { return []client.Object{testStore("main"), testStore("shared")} }, notDue},
 		{"main store deleted", func() []client.Object { return []client.Object{testStore("shared")} }, dueNow},
@@ -99,7 +100,7 @@ func TestSyncDue_StoreGoneOrBrokenSyncsAtOnce(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := clientfake.NewClientBuilder().WithScheme(testScheme(t)).WithObjects(tc.stores()...).Build()
-			r := &Reconciler{Client: c, Now: func() time.Time { return now }}
+			r := &Reconciler{Client: c, Clock: clocktesting.NewFakePassiveClock(now)}
 			got, _, err := r.syncDue(context.Background(), syncedES(now))
 			if err != nil || got != tc.want {
 				t.Errorf("syncDue = %v, %v; want %v", got, err, tc.want)

@@ -1,120 +1,21 @@
 package externalsecret
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"maps"
-	"net/url"
 	"slices"
-	"strconv"
 	"strings"
-	"sync"
-	"text/template"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"sigs.k8s.io/yaml"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 	"github.com/vigil-dev/vigil/controllers/internal/outcome"
 	"github.com/vigil-dev/vigil/internal/safetpl"
 )
-
-// Template targets of templateFrom.
-const (
-	targetData        = "Data"
-	targetAnnotations = "Annotations"
-	targetLabels      = "Labels"
-)
-
-// templateFuncs are the functions ESO's engine v2 adds to sprig's: the PEM and PKCS#12
-// helpers and YAML. safetpl removes sprig's env, expandenv and getHostByName and bounds the
-// rest.
-func templateFuncs() template.FuncMap {
-	return template.FuncMap{
-		"filterPEM": filterPEM, "toYaml": toYaml, "fromYaml": fromYaml,
-		"pkcs12key": pkcs12key, "pkcs12keyPass": pkcs12keyPass,
-		"pkcs12cert": pkcs12cert, "pkcs12certPass": pkcs12certPass,
-		"pemToPkcs12": pemToPkcs12, "pemToPkcs12Pass": pemToPkcs12Pass,
-		"fullPemToPkcs12": fullPemToPkcs12, "fullPemToPkcs12Pass": fullPemToPkcs12Pass,
-	}
-}
-
-// NewTemplateEngine returns the engine that runs ExternalSecret templates: ESO's functions
-// within safetpl's limits, with the given deadline per ExternalSecret (all its templates
-// together; 0 keeps the default of 2 s).
-func NewTemplateEngine(timeout time.Duration) *safetpl.Engine {
-	l := safetpl.Defaults()
-	if timeout > 0 {
-		l.Timeout = timeout
-	}
-	return safetpl.New(l, templateFuncs())
-}
-
-// defaultEngine serves Reconcilers built without one (tests); its function map is built
-// once, on first use.
-var defaultEngine = sync.OnceValue(func() *safetpl.Engine { return NewTemplateEngine(0) })
-
-func (r *Reconciler) templates() *safetpl.Engine {
-	if r.Templates != nil {
-		return r.Templates
-	}
-	return defaultEngine()
-}
-
-// toYaml renders a value as YAML, e.g. a config file from fetched keys.
-func toYaml(v any) (string, error) {
-	b, err := yaml.Marshal(v)
-	if err != nil {
-		return "", fmt.Errorf("toYaml: %w", err)
-	}
-	return strings.TrimSuffix(string(b), "\n"), nil
-}
-
-// fromYaml parses a YAML document into a map (errors do not quote the input).
-func fromYaml(s string) (map[string]any, error) {
-	var m map[string]any
-	if err := yaml.Unmarshal([]byte(s), &m); err != nil {
-		return nil, safetpl.Reason("the input is not a YAML mapping")
-	}
-	return m, nil
-}
-
-// pemTypes are the PEM block types filterPEM names in its errors.
-var pemTypes = []string{"CERTIFICATE", "PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "PUBLIC KEY", "CERTIFICATE REQUEST", "ENCRYPTED PRIVATE KEY"}
-
-// filterPEM keeps the PEM blocks of one type, e.g. {{ .bundle | filterPEM "CERTIFICATE" }}.
-func filterPEM(blockType, input string) (string, error) {
-	var out bytes.Buffer
-	rest := []byte(input)
-	for {
-		var block *pem.Block
-		block, rest = pem.Decode(rest)
-		if block == nil {
-			break
-		}
-		if block.Type == blockType {
-			if err := pem.Encode(&out, block); err != nil {
-				return "", err
-			}
-		}
-	}
-	if out.Len() == 0 {
-		if !slices.Contains(pemTypes, blockType) {
-			// The block type may come from the data: not quoted.
-			return "", safetpl.Reason("no block of the requested type in the input")
-		}
-		return "", safetpl.Reason("no " + blockType + " block in the input")
-	}
-	return out.String(), nil
-}
 
 // rendered is what a template makes of the fetched data.
 type rendered struct {
@@ -164,7 +65,7 @@ func (r *Reconciler) renderTemplate(ctx context.Context, es *esv1.ExternalSecret
 	for k, v := range fetched {
 		rd.values[k] = string(v)
 	}
-	if t.MergePolicy == "Merge" {
+	if t.MergePolicy == esv1.MergePolicyMerge {
 		maps.Copy(rd.data, fetched)
 	}
 	for i, from := range t.TemplateFrom {
@@ -174,7 +75,7 @@ func (r *Reconciler) renderTemplate(ctx context.Context, es *esv1.ExternalSecret
 	}
 	for _, key := range slices.Sorted(maps.Keys(t.Data)) {
 		where := fmt.Sprintf("spec.target.template.data[%q]", key)
-		if err := rd.render(where, t.Data[key], true, rd.into(targetData, key)); err != nil {
+		if err := rd.render(where, t.Data[key], true, rd.into(esv1.TemplateTargetData, key)); err != nil {
 			return nil, templateFailed(es, err, rd.values)
 		}
 	}
@@ -225,9 +126,9 @@ func (rd *renderer) render(where, text string, public bool, into func(string)) e
 // into returns the setter of one key of target.
 func (rd *renderer) into(target, key string) func(string) {
 	switch target {
-	case targetAnnotations:
+	case esv1.TemplateTargetAnnotations:
 		return func(v string) { rd.out.annotations[key] = v }
-	case targetLabels:
+	case esv1.TemplateTargetLabels:
 		return func(v string) { rd.out.labels[key] = v }
 	}
 	return func(v string) { rd.data[key] = []byte(v) }
@@ -239,7 +140,7 @@ func (r *Reconciler) renderFrom(ctx context.Context, rd *renderer, namespace str
 	where := fmt.Sprintf("spec.target.template.templateFrom[%d]", i)
 	target := from.Target
 	if target == "" {
-		target = targetData
+		target = esv1.TemplateTargetData
 	}
 	if from.Literal != nil {
 		// A literal renders to YAML-ish "key: value" lines, as in ESO.
@@ -268,7 +169,7 @@ func (r *Reconciler) renderFrom(ctx context.Context, rd *renderer, namespace str
 			return fmt.Errorf("%s: %s has no key %q", where, ref.Name, item.Key)
 		}
 		at := fmt.Sprintf("%s (%s key %q)", where, ref.Name, item.Key)
-		if item.TemplateAs == "KeysAndValues" {
+		if item.TemplateAs == esv1.TemplateScopeKeysAndValues {
 			if err := rd.renderKeysAndValues(at, text, public, target); err != nil {
 				return err
 			}
@@ -326,80 +227,4 @@ func (r *Reconciler) templateSource(ctx context.Context, namespace string, from 
 		return out, nil
 	}
 	return nil, fmt.Errorf("sets none of configMap, secret, literal")
-}
-
-// redact cuts every fetched value of four or more bytes out of msg, in each common
-// encoding (raw, upper and lower case, base64 standard and URL at any alignment, hex,
-// Go-quoted, JSON-escaped, URL-escaped), matching without regard to ASCII case. Messages are
-// built from field names and reasons and should hold no value; this is the safety net for
-// a name that happens to equal one. Shorter values would cut ordinary words out of the
-// message and are not worth guarding.
-func redact(msg string, values map[string]string) string {
-	lower := asciiLower(msg)
-	cut := make([]bool, len(msg))
-	for _, v := range values {
-		if len(v) < 4 {
-			continue
-		}
-		for _, form := range encodings(v) {
-			form = asciiLower(form)
-			if len(form) < 4 {
-				continue
-			}
-			for from := 0; ; {
-				i := strings.Index(lower[from:], form)
-				if i < 0 {
-					break
-				}
-				for j := from + i; j < from+i+len(form); j++ {
-					cut[j] = true
-				}
-				from += i + 1
-			}
-		}
-	}
-	var b strings.Builder
-	for i := 0; i < len(msg); i++ {
-		if !cut[i] {
-			b.WriteByte(msg[i])
-			continue
-		}
-		b.WriteString("[redacted]")
-		for i+1 < len(msg) && cut[i+1] {
-			i++
-		}
-	}
-	return b.String()
-}
-
-// encodings are the forms in which a value may show up in an error message.
-func encodings(v string) []string {
-	forms := []string{v, strings.Trim(strconv.Quote(v), `"`), url.QueryEscape(v), url.PathEscape(v), hex.EncodeToString([]byte(v))}
-	if j, err := json.Marshal(v); err == nil {
-		forms = append(forms, strings.Trim(string(j), `"`))
-	}
-	// Base64 of a longer text that contains v encodes v differently at each of the three
-	// alignments; the inner characters of each are the same whatever surrounds v.
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding} {
-		forms = append(forms, strings.TrimRight(enc.EncodeToString([]byte(v)), "="))
-		for k := 0; k < 3; k++ {
-			e := enc.EncodeToString(append(make([]byte, k), v...))
-			lo, hi := (4*k+2)/3+1, len(e)-4
-			if hi-lo >= 4 {
-				forms = append(forms, e[lo:hi])
-			}
-		}
-	}
-	return forms
-}
-
-// asciiLower lower-cases ASCII letters only, so that byte offsets stay the same.
-func asciiLower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
 }

@@ -133,7 +133,7 @@ func runFailingPass(t *testing.T, scheme *runtime.Scheme, tpl, value string) []s
 	es := &esv1.ExternalSecret{ObjectMeta: metav1.ObjectMeta{Namespace: "p", Name: "db", UID: "es-uid"}}
 	es.Spec.Target.Template = &esv1.ExternalSecretTemplate{
 		Data:         map[string]string{"out": tpl},
-		TemplateFrom: []esv1.TemplateFrom{{Literal: &label, Target: targetLabels}},
+		TemplateFrom: []esv1.TemplateFrom{{Literal: &label, Target: esv1.TemplateTargetLabels}},
 	}
 	out, err := r.renderTemplate(ctx, es, map[string][]byte{"password": []byte(value)})
 	if err == nil {

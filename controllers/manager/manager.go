@@ -8,17 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/uuid"
-	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/workqueue"
@@ -28,22 +23,15 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
-	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
-	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 	esv1beta1 "github.com/vigil-dev/vigil/api/externalsecrets/v1beta1"
 	genv1alpha1 "github.com/vigil-dev/vigil/api/generators/v1alpha1"
 	policyv1alpha1 "github.com/vigil-dev/vigil/api/policy/v1alpha1"
-	"github.com/vigil-dev/vigil/controllers/audit"
-	"github.com/vigil-dev/vigil/controllers/clusterexternalsecret"
-	"github.com/vigil-dev/vigil/controllers/externalsecret"
 	"github.com/vigil-dev/vigil/controllers/rollout"
-	"github.com/vigil-dev/vigil/controllers/secretstore"
 	"github.com/vigil-dev/vigil/controllers/sharding"
-	"github.com/vigil-dev/vigil/controllers/webhookcert"
 	"github.com/vigil-dev/vigil/metrics"
 	"github.com/vigil-dev/vigil/policy"
 	"github.com/vigil-dev/vigil/providers"
@@ -163,36 +151,64 @@ func NewScheme() (*runtime.Scheme, error) {
 
 // New builds a manager with every reconciler registered.
 func New(ctx context.Context, cfg *rest.Config, registry *providers.Registry, rec *metrics.Recorder, o Options) (ctrl.Manager, error) {
+	cfg = withClientLimits(cfg, o)
+	mgr, err := newManager(cfg, o)
+	if err != nil {
+		return nil, err
+	}
+	// Providers read credential Secrets and mint tokens rarely (clients are cached), and
+	// those Secrets are not in the label-filtered cache; nor is the webhook certificate
+	// Secret. They are read through this one uncached client.
+	direct, err := client.New(cfg, client.Options{Scheme: mgr.GetScheme()})
+	if err != nil {
+		return nil, err
+	}
+	policies, err := policy.NewHolder(ctx)
+	if err != nil {
+		return nil, err
+	}
+	w := &wiring{
+		mgr: mgr, o: o, rec: rec, direct: direct, policies: policies,
+		clients:     providers.NewClientCache(registry, direct, o.ClientTTL, o.Reads),
+		gate:        &policy.Gate{Builder: &policy.Builder{Client: mgr.GetClient(), IAM: o.IAM}, Policies: policies},
+		ctrlOpts:    controller.Options{MaxConcurrentReconciles: o.Concurrent, RateLimiter: rateLimiter(o)},
+		rolloutOpts: controller.Options{MaxConcurrentReconciles: max(o.Rollout.MaxConcurrent, 1)},
+	}
+	steps := []func(context.Context) error{
+		w.setupSharding, w.setupStores, w.setupExternalSecrets, w.setupClusterExternalSecrets,
+		w.setupRollouts, w.setupWebhook, w.setupPolicies,
+	}
+	for _, step := range steps {
+		if err := step(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return mgr, nil
+}
+
+// withClientLimits returns cfg with the controller's QPS and burst towards the API server.
+func withClientLimits(cfg *rest.Config, o Options) *rest.Config {
+	if o.KubeQPS <= 0 {
+		return cfg
+	}
+	cfg = rest.CopyConfig(cfg)
+	cfg.QPS, cfg.Burst = float32(o.KubeQPS), max(o.KubeBurst, 1)
+	return cfg
+}
+
+// newManager builds the controller-runtime manager with its cache, leader election and
+// health checks.
+func newManager(cfg *rest.Config, o Options) (ctrl.Manager, error) {
+	if err := o.Rollout.Validate(); err != nil {
+		return nil, err
+	}
 	scheme, err := NewScheme()
 	if err != nil {
 		return nil, err
 	}
-	if o.KubeQPS > 0 {
-		cfg = rest.CopyConfig(cfg)
-		cfg.QPS, cfg.Burst = float32(o.KubeQPS), max(o.KubeBurst, 1)
-	}
-	if err := o.Rollout.Validate(); err != nil {
-		return nil, err
-	}
-	cacheOpts := cache.Options{
-		// Managed fields are a large share of each object and Vigil never reads them.
-		DefaultTransform: cache.TransformStripManagedFields(),
-		ByObject:         map[client.Object]cache.ByObject{}}
-	if !o.Rollouts || o.Rollout.Scope != rollout.ScopeAll {
-		// Hold only the Secrets Vigil writes: clusters have many large Secrets (Helm
-		// releases, tokens) that the controller never reads. Rollouts with scope all read
-		// every Secret a workload references, as Reloader does.
-		cacheOpts.ByObject[&corev1.Secret{}] = cache.ByObject{Label: labels.SelectorFromSet(labels.Set{esv1.LabelManaged: esv1.LabelManagedValue})}
-	}
-	if o.Namespace != "" {
-		cacheOpts.DefaultNamespaces = map[string]cache.Config{o.Namespace: {}}
-		// Namespaces are cluster-scoped: without this the cache would list them all, which a
-		// namespace-scoped installation's RBAC (get on its own namespace) does not allow.
-		cacheOpts.ByObject[&corev1.Namespace{}] = cache.ByObject{Field: fields.OneTermEqualSelector("metadata.name", o.Namespace)}
-	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  scheme,
-		Cache:                   cacheOpts,
+		Cache:                   cacheOptions(o),
 		Client:                  clientOptions(o),
 		Metrics:                 metricsserver.Options{BindAddress: o.MetricsAddr},
 		HealthProbeBindAddress:  o.ProbeAddr,
@@ -216,83 +232,28 @@ func New(ctx context.Context, cfg *rest.Config, registry *providers.Registry, re
 	if err := mgr.AddReadyzCheck("informers", cacheSynced(mgr.GetCache())); err != nil {
 		return nil, err
 	}
-	// Providers read credential Secrets and mint tokens rarely (clients are cached), and
-	// those Secrets are not in the label-filtered cache: they get an uncached client.
-	direct, err := client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		return nil, err
-	}
-	clients := providers.NewClientCache(registry, direct, o.ClientTTL, o.Reads)
-	policies, err := policy.NewHolder(ctx)
-	if err != nil {
-		return nil, err
-	}
-	gate := &policy.Gate{Builder: &policy.Builder{Client: mgr.GetClient(), IAM: o.IAM}, Policies: policies}
-	ctrlOpts := controller.Options{MaxConcurrentReconciles: o.Concurrent, RateLimiter: rateLimiter(o)}
-	rolloutOpts := controller.Options{MaxConcurrentReconciles: max(o.Rollout.MaxConcurrent, 1)}
-	var shards *sharding.Shards
-	if o.ShardCount > 1 {
-		if shards, err = setupSharding(mgr, cfg, o); err != nil {
-			return nil, err
-		}
-		ctrlOpts.NewQueue, rolloutOpts.NewQueue = shards.NewQueue, shards.NewQueue
-	}
-
-	storeKinds := []func() esv1.GenericStore{func() esv1.GenericStore { return &esv1.SecretStore{} }}
-	if o.ClusterStores {
-		storeKinds = append(storeKinds, func() esv1.GenericStore { return &esv1.ClusterSecretStore{} })
-	}
-	for _, newStore := range storeKinds {
-		r := &secretstore.Reconciler{Client: mgr.GetClient(), Events: mgr.GetEventRecorder("vigil-" + strings.ToLower(newStore().GetKind())), Providers: clients, NewStore: newStore, ControllerClass: o.ControllerClass, Metrics: rec, Gate: gate}
-		if err := r.SetupWithManager(mgr, ctrlOpts); err != nil {
-			return nil, err
-		}
-	}
-	es := &externalsecret.Reconciler{
-		Client:          mgr.GetClient(),
-		APIReader:       mgr.GetAPIReader(),
-		Events:          mgr.GetEventRecorder("vigil-externalsecret"),
-		Providers:       clients,
-		Jitter:          o.RefreshJitter,
-		Now:             time.Now,
-		ControllerClass: o.ControllerClass,
-		Metrics:         rec,
-		Gate:            gate,
-		Templates:       externalsecret.NewTemplateEngine(o.TemplateTimeout),
-		NoClusterStores: !o.ClusterStores,
-	}
-	if err := es.SetupWithManager(ctx, mgr, ctrlOpts); err != nil {
-		return nil, err
-	}
-	if o.ClusterExternalSecrets {
-		if err := (&clusterexternalsecret.Reconciler{Client: mgr.GetClient()}).SetupWithManager(mgr, ctrlOpts); err != nil {
-			return nil, err
-		}
-	}
-	if o.Rollouts {
-		if err := setupRollouts(ctx, mgr, rec, o.Rollout, rolloutOpts); err != nil {
-			return nil, err
-		}
-	}
-	if o.Webhook.Enabled {
-		if err := setupWebhook(mgr, o.Webhook, &policy.Validator{Builder: gate.Builder, Policies: policies}); err != nil {
-			return nil, err
-		}
-	}
-	auditGate := &policy.Gate{Builder: gate.Builder, Policies: policies, Op: policy.OpAudit}
-	auditor := audit.NewAuditor(mgr.GetClient(), auditGate, rec, o.AuditInterval)
-	auditor.NoClusterStores, auditor.NoPolicyStatus = !o.ClusterStores, o.Namespace != ""
-	if shards != nil {
-		auditor.Active = func() bool { return shards.Leads(0) }
-		shards.OnLose(func(shard int) { forgetShard(ctx, mgr.GetClient(), rec, shard, o.ShardCount) })
-	}
-	if err := mgr.Add(auditor); err != nil {
-		return nil, err
-	}
-	if err := (&audit.PolicyReconciler{Client: mgr.GetClient(), Policies: policies, Audit: auditor}).SetupWithManager(mgr); err != nil {
-		return nil, err
-	}
 	return mgr, nil
+}
+
+// cacheOptions: what the informer cache holds.
+func cacheOptions(o Options) cache.Options {
+	cacheOpts := cache.Options{
+		// Managed fields are a large share of each object and Vigil never reads them.
+		DefaultTransform: cache.TransformStripManagedFields(),
+		ByObject:         map[client.Object]cache.ByObject{}}
+	if !o.Rollouts || o.Rollout.Scope != rollout.ScopeAll {
+		// Hold only the Secrets Vigil writes: clusters have many large Secrets (Helm
+		// releases, tokens) that the controller never reads. Rollouts with scope all read
+		// every Secret a workload references, as Reloader does.
+		cacheOpts.ByObject[&corev1.Secret{}] = cache.ByObject{Label: labels.SelectorFromSet(labels.Set{esv1.LabelManaged: esv1.LabelManagedValue})}
+	}
+	if o.Namespace != "" {
+		cacheOpts.DefaultNamespaces = map[string]cache.Config{o.Namespace: {}}
+		// Namespaces are cluster-scoped: without this the cache would list them all, which a
+		// namespace-scoped installation's RBAC (get on its own namespace) does not allow.
+		cacheOpts.ByObject[&corev1.Namespace{}] = cache.ByObject{Field: fields.OneTermEqualSelector("metadata.name", o.Namespace)}
+	}
+	return cacheOpts
 }
 
 // clientOptions keeps reads of ClusterSecretStores out of the cache when they are not
@@ -321,56 +282,6 @@ func nonZero(d time.Duration) *time.Duration {
 	return &d
 }
 
-// setupSharding adds the shard elections to the manager. Their Leases live in the leader
-// election namespace (the pod's own in a cluster).
-func setupSharding(mgr ctrl.Manager, cfg *rest.Config, o Options) (*sharding.Shards, error) {
-	so := o.ShardLease
-	so.Count, so.Prefix = o.ShardCount, leaseName(o)
-	if so.Namespace = o.LeaderElectNS; so.Namespace == "" {
-		ns, err := os.ReadFile("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
-		if err != nil {
-			return nil, errors.New("sharding needs a namespace for its Leases: pass --leader-election-namespace when running outside a cluster")
-		}
-		so.Namespace = strings.TrimSpace(string(ns))
-	}
-	if so.LeaseDuration == 0 {
-		so.LeaseDuration = 15 * time.Second
-	}
-	if so.RenewDeadline == 0 {
-		so.RenewDeadline = 10 * time.Second
-	}
-	if so.RetryPeriod == 0 {
-		so.RetryPeriod = 2 * time.Second
-	}
-	host, err := os.Hostname()
-	if err != nil {
-		return nil, err
-	}
-	if so.Identity == "" {
-		so.Identity = host + "_" + string(uuid.NewUUID())
-	}
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	shards := sharding.New(so, cs, mgr.GetLogger().WithName("sharding"))
-	return shards, mgr.Add(shards)
-}
-
-// forgetShard drops the metrics of the ExternalSecrets of a shard this replica no longer
-// leads: their new leader reports them, and two series would double-count in alerts.
-func forgetShard(ctx context.Context, c client.Client, rec *metrics.Recorder, shard, count int) {
-	var list esv1.ExternalSecretList
-	if err := c.List(ctx, &list); err != nil {
-		return
-	}
-	for _, es := range list.Items {
-		if key := client.ObjectKeyFromObject(&es); sharding.Of(key, count) == shard {
-			rec.ForgetExternalSecret(key.Namespace, key.Name)
-		}
-	}
-}
-
 // cacheSynced reports ready once every informer the manager started has synced. Before the
 // manager starts its caches the wait ends with the request's short deadline.
 func cacheSynced(c cache.Cache) healthz.Checker {
@@ -384,30 +295,6 @@ func cacheSynced(c cache.Cache) healthz.Checker {
 	}
 }
 
-// setupRollouts registers one rollout reconciler per workload kind; Argo Rollouts only when
-// its CRD is installed. They share one limit on concurrent rollouts.
-func setupRollouts(ctx context.Context, mgr ctrl.Manager, rec *metrics.Recorder, o rollout.Options, ctrlOpts controller.Options) error {
-	if err := rollout.IndexExternalSecrets(ctx, mgr); err != nil {
-		return err
-	}
-	kinds := rollout.BuiltinKinds()
-	if rollout.ArgoRolloutsInstalled(mgr.GetRESTMapper()) {
-		kinds = append(kinds, rollout.ArgoRolloutKind())
-	}
-	slots := make(chan struct{}, max(o.MaxConcurrent, 1))
-	changes := rollout.NewChangeTimes()
-	for _, k := range kinds {
-		r := &rollout.Reconciler{
-			Client: mgr.GetClient(), Events: mgr.GetEventRecorder("vigil-rollout"), Metrics: rec,
-			Kind: k, Options: o, Now: time.Now, Slots: slots, Changes: changes,
-		}
-		if err := r.SetupWithManager(ctx, mgr, ctrlOpts); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // rateLimiter backs off failing objects per item, from RetryBaseDelay up to RetryMaxDelay.
 // An outage of a backend used by thousands of ExternalSecrets does not become a retry storm
 // against it: each store's token bucket (providers.Reader) paces its calls. There is no
@@ -417,40 +304,4 @@ func setupRollouts(ctx context.Context, mgr ctrl.Manager, rec *metrics.Recorder,
 // (controller-runtime's own default for the priority queue has no bucket either).
 func rateLimiter(o Options) workqueue.TypedRateLimiter[reconcile.Request] {
 	return workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](o.RetryBaseDelay, o.RetryMaxDelay)
-}
-
-// setupWebhook serves the validating webhook at /validate. With a CertSecret, the serving
-// certificate is created and rotated by controllers/webhookcert, and the server starts once
-// the certificate is in place.
-func setupWebhook(mgr ctrl.Manager, o WebhookOptions, v *policy.Validator) error {
-	server := webhook.NewServer(webhook.Options{Host: o.Host, Port: o.Port, CertDir: o.CertDir})
-	server.Register("/validate", &webhook.Admission{Handler: v})
-	// With failurePolicy Fail the API server refuses objects while no replica serves: a pod
-	// is ready only once its webhook answers TLS with the current certificate.
-	if err := mgr.AddReadyzCheck("webhook", server.StartedChecker()); err != nil {
-		return err
-	}
-	if o.CertSecret == "" {
-		return mgr.Add(server)
-	}
-	ns, name, ok := strings.Cut(o.CertSecret, "/")
-	if !ok {
-		return fmt.Errorf("webhook certificate Secret %q: want namespace/name", o.CertSecret)
-	}
-	ready := make(chan struct{})
-	err := webhookcert.Add(mgr, webhookcert.Options{
-		Secret:     types.NamespacedName{Namespace: ns, Name: name},
-		ConfigName: o.ConfigName, CertDir: o.CertDir, DNSName: o.DNSName,
-	}, ready)
-	if err != nil {
-		return fmt.Errorf("setting up webhook certificate rotation: %w", err)
-	}
-	return mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
-		select {
-		case <-ready:
-		case <-ctx.Done():
-			return nil
-		}
-		return server.Start(ctx)
-	}))
 }

@@ -46,9 +46,10 @@ type Options struct {
 }
 
 // Add registers the rotator with the manager. ready is closed once the certificate is in
-// CertDir and the CA is in the webhook configuration.
-func Add(mgr ctrl.Manager, o Options, ready chan struct{}) error {
-	if err := ensureSecret(mgr, o.Secret); err != nil {
+// CertDir and the CA is in the webhook configuration. direct is an uncached client: the
+// certificate Secret is not in the manager's cache, which has not started yet anyway.
+func Add(ctx context.Context, mgr ctrl.Manager, direct client.Client, o Options, ready chan struct{}) error {
+	if err := ensureSecret(ctx, direct, o.Secret); err != nil {
 		return err
 	}
 	scoped := &scopedManager{Manager: mgr, cfg: nameScoped(mgr.GetConfig(), map[string]string{
@@ -69,12 +70,7 @@ func Add(mgr ctrl.Manager, o Options, ready chan struct{}) error {
 // ensureSecret creates the certificate Secret empty when the chart has not (the rotator
 // fills an existing one). It reads it first: with RBAC limited to its name, create is not
 // granted (resourceNames cannot restrict create) and is not needed when it exists.
-func ensureSecret(mgr ctrl.Manager, key types.NamespacedName) error {
-	direct, err := client.New(mgr.GetConfig(), client.Options{Scheme: mgr.GetScheme()})
-	if err != nil {
-		return err
-	}
-	ctx := context.Background()
+func ensureSecret(ctx context.Context, direct client.Client, key types.NamespacedName) error {
 	if err := direct.Get(ctx, key, &corev1.Secret{}); err == nil || !apierrors.IsNotFound(err) {
 		if err != nil {
 			return fmt.Errorf("reading webhook certificate Secret %s: %w", key, err)

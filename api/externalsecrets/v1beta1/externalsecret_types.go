@@ -124,6 +124,26 @@ type TemplateEngineVersion string
 // +kubebuilder:validation:Enum=Replace;Merge
 type TemplateMergePolicy string
 
+// Template merge policies (ESO's names).
+const (
+	MergePolicyReplace TemplateMergePolicy = "Replace"
+	MergePolicyMerge   TemplateMergePolicy = "Merge"
+)
+
+// Targets of a templateFrom entry (ESO's names).
+const (
+	TemplateTargetData        = "Data"
+	TemplateTargetAnnotations = "Annotations"
+	TemplateTargetLabels      = "Labels"
+)
+
+// How a templateFrom item is read (templateAs, ESO's names): its whole text as one
+// template (Values), or "key: value" lines whose both sides are templates (KeysAndValues).
+const (
+	TemplateScopeValues        = "Values"
+	TemplateScopeKeysAndValues = "KeysAndValues"
+)
+
 // ExternalSecretTemplate shapes the target Secret.
 type ExternalSecretTemplate struct {
 	// Type of the Secret, e.g. kubernetes.io/dockerconfigjson.

@@ -2,7 +2,8 @@
 // it sets (after Flux's internal/error):
 //
 //   - Terminal: the configuration cannot work as written. The condition says why and the
-//     object is not retried until it (or something it watches) changes.
+//     object is not retried until it (or something it watches) changes
+//     (controller-runtime's reconcile.TerminalError: logged and counted, not requeued).
 //   - Waiting: a dependency is not ready yet. The object is looked at again after a delay,
 //     without growing backoff.
 //   - Transient: anything else (a backend or API hiccup). It is returned to controller-runtime,
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 )
 
 // Kind is the kind of an Error.
@@ -61,9 +63,10 @@ func Reason(err error, fallback string) string {
 	return fallback
 }
 
-// Result turns the error of a pass into what controller-runtime expects: terminal errors are
-// swallowed (the condition reports them), waiting errors requeue after their delay, and
-// everything else is returned for backoff.
+// Result turns the error of a pass into what controller-runtime expects: terminal errors
+// become reconcile.TerminalError (no retry; the condition reports them, controller-runtime
+// logs and counts them), waiting errors requeue after their delay, and everything else is
+// returned for backoff.
 func Result(err error) (ctrl.Result, error) {
 	if err == nil {
 		return ctrl.Result{}, nil
@@ -72,7 +75,7 @@ func Result(err error) (ctrl.Result, error) {
 	if errors.As(err, &e) {
 		switch e.Kind {
 		case KindTerminal:
-			return ctrl.Result{}, nil
+			return ctrl.Result{}, reconcile.TerminalError(err)
 		case KindWaiting:
 			return ctrl.Result{RequeueAfter: e.After}, nil
 		}

@@ -1,0 +1,44 @@
+package manager
+
+import (
+	"context"
+	"time"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+
+	"github.com/vigil-dev/vigil/controllers/rollout"
+	"github.com/vigil-dev/vigil/metrics"
+)
+
+// setupRollouts registers the rollout reconcilers when rollouts are on.
+func (w *wiring) setupRollouts(ctx context.Context) error {
+	if !w.o.Rollouts {
+		return nil
+	}
+	return setupRollouts(ctx, w.mgr, w.rec, w.o.Rollout, w.rolloutOpts)
+}
+
+// setupRollouts registers one rollout reconciler per workload kind; Argo Rollouts only when
+// its CRD is installed. They share one limit on concurrent rollouts.
+func setupRollouts(ctx context.Context, mgr ctrl.Manager, rec *metrics.Recorder, o rollout.Options, ctrlOpts controller.Options) error {
+	if err := rollout.IndexExternalSecrets(ctx, mgr); err != nil {
+		return err
+	}
+	kinds := rollout.BuiltinKinds()
+	if rollout.ArgoRolloutsInstalled(mgr.GetRESTMapper()) {
+		kinds = append(kinds, rollout.ArgoRolloutKind())
+	}
+	slots := make(chan struct{}, max(o.MaxConcurrent, 1))
+	changes := rollout.NewChangeTimes()
+	for _, k := range kinds {
+		r := &rollout.Reconciler{
+			Client: mgr.GetClient(), Events: mgr.GetEventRecorder("vigil-rollout"), Metrics: rec,
+			Kind: k, Options: o, Now: time.Now, Slots: slots, Changes: changes,
+		}
+		if err := r.SetupWithManager(ctx, mgr, ctrlOpts); err != nil {
+			return err
+		}
+	}
+	return nil
+}

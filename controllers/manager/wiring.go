@@ -1,0 +1,98 @@
+package manager
+
+import (
+	"context"
+	"strings"
+
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+
+	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+	"github.com/vigil-dev/vigil/controllers/audit"
+	"github.com/vigil-dev/vigil/controllers/clusterexternalsecret"
+	"github.com/vigil-dev/vigil/controllers/externalsecret"
+	"github.com/vigil-dev/vigil/controllers/secretstore"
+	"github.com/vigil-dev/vigil/controllers/sharding"
+	"github.com/vigil-dev/vigil/metrics"
+	"github.com/vigil-dev/vigil/policy"
+	"github.com/vigil-dev/vigil/providers"
+)
+
+// wiring is what New hands each setup step: the manager and the parts the reconcilers
+// share.
+type wiring struct {
+	mgr      ctrl.Manager
+	o        Options
+	rec      *metrics.Recorder
+	direct   client.Client // uncached
+	clients  *providers.ClientCache
+	policies *policy.Holder
+	// gate is the reconcilers' policy gate (operation RECONCILE).
+	gate *policy.Gate
+	// ctrlOpts and rolloutOpts are the controllers' options; with sharding, their queues
+	// take only this replica's shards.
+	ctrlOpts, rolloutOpts controller.Options
+	shards                *sharding.Shards // nil without sharding
+}
+
+// setupStores registers one store reconciler per store kind served.
+func (w *wiring) setupStores(_ context.Context) error {
+	kinds := []func() esv1.GenericStore{func() esv1.GenericStore { return &esv1.SecretStore{} }}
+	if w.o.ClusterStores {
+		kinds = append(kinds, func() esv1.GenericStore { return &esv1.ClusterSecretStore{} })
+	}
+	for _, newStore := range kinds {
+		r := &secretstore.Reconciler{
+			Client: w.mgr.GetClient(), Events: w.mgr.GetEventRecorder("vigil-" + strings.ToLower(newStore().GetKind())),
+			Providers: w.clients, NewStore: newStore, ControllerClass: w.o.ControllerClass, Metrics: w.rec, Gate: w.gate,
+		}
+		if err := r.SetupWithManager(w.mgr, w.ctrlOpts); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setupExternalSecrets registers the ExternalSecret reconciler.
+func (w *wiring) setupExternalSecrets(ctx context.Context) error {
+	es := &externalsecret.Reconciler{
+		Client:          w.mgr.GetClient(),
+		APIReader:       w.mgr.GetAPIReader(),
+		Events:          w.mgr.GetEventRecorder("vigil-externalsecret"),
+		Providers:       w.clients,
+		Jitter:          w.o.RefreshJitter,
+		Clock:           clock.RealClock{},
+		ControllerClass: w.o.ControllerClass,
+		Metrics:         w.rec,
+		Gate:            w.gate,
+		Templates:       externalsecret.NewTemplateEngine(w.o.TemplateTimeout),
+		NoClusterStores: !w.o.ClusterStores,
+	}
+	return es.SetupWithManager(ctx, w.mgr, w.ctrlOpts)
+}
+
+// setupClusterExternalSecrets registers the ClusterExternalSecret reconciler when it is on.
+func (w *wiring) setupClusterExternalSecrets(_ context.Context) error {
+	if !w.o.ClusterExternalSecrets {
+		return nil
+	}
+	return (&clusterexternalsecret.Reconciler{Client: w.mgr.GetClient()}).SetupWithManager(w.mgr, w.ctrlOpts)
+}
+
+// setupPolicies registers the policy controller and the auditor. The auditor has a gate of
+// its own, whose inputs say operation AUDIT.
+func (w *wiring) setupPolicies(ctx context.Context) error {
+	auditGate := &policy.Gate{Builder: w.gate.Builder, Policies: w.policies, Op: policy.OpAudit}
+	auditor := audit.NewAuditor(w.mgr.GetClient(), auditGate, w.rec, w.o.AuditInterval)
+	auditor.NoClusterStores, auditor.NoPolicyStatus = !w.o.ClusterStores, w.o.Namespace != ""
+	if w.shards != nil {
+		auditor.Active = func() bool { return w.shards.Leads(0) }
+		w.shards.OnLose(func(shard int) { forgetShard(ctx, w.mgr.GetClient(), w.rec, shard, w.o.ShardCount) })
+	}
+	if err := w.mgr.Add(auditor); err != nil {
+		return err
+	}
+	return (&audit.PolicyReconciler{Client: w.mgr.GetClient(), Policies: w.policies, Audit: auditor}).SetupWithManager(w.mgr)
+}
