@@ -36,7 +36,7 @@ func pausePeriod(obj client.Object) (d time.Duration, ok bool, err error) {
 // template (Reloader's order), so its pods are replaced once, when the period ends, with
 // every change of the period. A Deployment already paused by a period stays paused until
 // the period that started first ends. It returns when to look again (0: no pause).
-func (r *Reconciler) beginPause(ctx context.Context, obj client.Object, now time.Time) time.Duration {
+func (r *Reconciler) beginPause(obj client.Object, now time.Time) time.Duration {
 	d, ok, err := pausePeriod(obj)
 	if err != nil {
 		r.Metrics.RolloutSkipped("pauseperiod")

@@ -287,7 +287,7 @@ func (r *Reconciler) roll(
 		return ctrl.Result{}, nil
 	}
 	setObjAnnotation(obj, AnnotationRolloutHistory, formatHistory(append(history, now)))
-	pause := r.beginPause(ctx, obj, now)
+	pause := r.beginPause(obj, now)
 	if err := r.write(ctx, obj, before, formatHashes(current), now); err != nil {
 		r.Metrics.Rollout(r.Kind.Name, "failed", 0)
 		return ctrl.Result{}, client.IgnoreNotFound(err)

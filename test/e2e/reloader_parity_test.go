@@ -83,9 +83,9 @@ func (p *parity) create(t *testing.T, objs ...client.Object) { p.env.T(t).Create
 type ann = map[string]string
 
 // plainSecret and plainConfigMap are written by the user, not by Vigil.
-func plainSecret(ns, name, value string, annotations map[string]string) *corev1.Secret {
+func plainSecret(ns, name string, annotations map[string]string) *corev1.Secret {
 	return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Annotations: annotations},
-		Data: map[string][]byte{"password": []byte(value)}}
+		Data: map[string][]byte{"password": []byte("v1")}}
 }
 
 func plainConfigMap(ns, name, value string) *corev1.ConfigMap {
@@ -198,7 +198,7 @@ func (p *parity) waitReplicaSets(t *testing.T, ns, name string, want int) {
 // and a Secret Vigil did not write rolls the Deployment.
 func testPodTemplateAnnotationRolls(t *testing.T, p *parity) {
 	ns := p.namespace(t)
-	s := plainSecret(ns, "db", "v1", nil)
+	s := plainSecret(ns, "db", nil)
 	d := parityDeployment(ns, "api", nil, ann{rollout.ReloaderAuto: "true"}, []string{"db"}, nil)
 	p.create(t, s, d)
 	p.waitReplicaSets(t, ns, "api", 1)
@@ -211,9 +211,9 @@ func testPodTemplateAnnotationRolls(t *testing.T, p *parity) {
 // keep a Secret out, whatever auto says; another Secret of the same workload still rolls it.
 func testExcludeAndIgnore(t *testing.T, p *parity) {
 	ns := p.namespace(t)
-	excluded := plainSecret(ns, "excluded", "v1", nil)
-	ignored := plainSecret(ns, "ignored", "v1", ann{rollout.ReloaderIgnore: "true"})
-	rolls := plainSecret(ns, "rolls", "v1", nil)
+	excluded := plainSecret(ns, "excluded", nil)
+	ignored := plainSecret(ns, "ignored", ann{rollout.ReloaderIgnore: "true"})
+	rolls := plainSecret(ns, "rolls", nil)
 	d := parityDeployment(ns, "api", ann{rollout.ReloaderAuto: "true", rollout.ReloaderSecretExclude: "excluded"},
 		nil, []string{"excluded", "ignored", "rolls"}, nil)
 	p.create(t, excluded, ignored, rolls, d)
@@ -254,7 +254,7 @@ func testConfigMapChangeRolls(t *testing.T, p *parity) {
 // the new hash; the CronJob's spec is left alone.
 func testCronJob(t *testing.T, p *parity) {
 	ns := p.namespace(t)
-	s := plainSecret(ns, "backup-key", "v1", nil)
+	s := plainSecret(ns, "backup-key", nil)
 	cj := &batchv1.CronJob{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "backup", Annotations: ann{rollout.ReloaderAuto: "true"}},
 		Spec: batchv1.CronJobSpec{Schedule: "0 0 1 1 *", JobTemplate: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{
@@ -342,7 +342,7 @@ func argoRollout(ns, name string, annotations map[string]string) *unstructured.U
 // that goes through the canary steps; "restart" sets spec.restartAt and leaves the template.
 func testArgoStrategies(t *testing.T, p *parity) {
 	ns := p.namespace(t)
-	s := plainSecret(ns, "db", "v1", nil)
+	s := plainSecret(ns, "db", nil)
 	byRevision := argoRollout(ns, "by-revision", ann{rollout.ReloaderAuto: "true"})
 	restart := ann{rollout.ReloaderAuto: "true", rollout.ReloaderRolloutStrategy: "restart"}
 	byRestart := argoRollout(ns, "by-restart", restart)
@@ -376,7 +376,7 @@ func testArgoStrategies(t *testing.T, p *parity) {
 // making one new ReplicaSet.
 func testPausePeriod(t *testing.T, p *parity) {
 	ns := p.namespace(t)
-	s := plainSecret(ns, "db", "v1", nil)
+	s := plainSecret(ns, "db", nil)
 	d := parityDeployment(ns, "api", ann{rollout.ReloaderAuto: "true", rollout.ReloaderPausePeriod: "30s"},
 		nil, []string{"db"}, nil)
 	p.create(t, s, d)
@@ -414,7 +414,7 @@ func templateHash(d *appsv1.Deployment) string {
 // namespace, rolled by the same change, is the signal that the change was handled.
 func testNamespaceBound(t *testing.T, p *parity) {
 	home, other := p.namespace(t), p.namespace(t)
-	theirs := plainSecret(other, "shared-name", "v1", nil)
+	theirs := plainSecret(other, "shared-name", nil)
 	mine := parityDeployment(home, "api", ann{rollout.ReloaderSecretReload: "shared-name"}, nil, nil, nil)
 	signal := parityDeployment(other, "signal", ann{rollout.ReloaderAuto: "true"}, nil, []string{"shared-name"}, nil)
 	p.create(t, theirs, mine, signal)
@@ -437,7 +437,7 @@ func testOversizedReloadList(t *testing.T, p *parity) {
 	ns := p.namespace(t)
 	list := "db," + strings.Repeat("x", rollout.MaxReloadListLength)
 	d := parityDeployment(ns, "api", ann{rollout.ReloaderSecretReload: list}, nil, nil, nil)
-	p.create(t, plainSecret(ns, "db", "v1", nil), d)
+	p.create(t, plainSecret(ns, "db", nil), d)
 	ev := p.env.T(t).WaitEvent(ns, "Deployment", "api", "RolloutSkipped")
 	if !strings.Contains(ev.Note, "over the limit of") {
 		t.Errorf("the event does not name the limit: %q", ev.Note)
@@ -452,7 +452,7 @@ func testOversizedReloadList(t *testing.T, p *parity) {
 // owner is told why.
 func testPausePeriodRefused(t *testing.T, p *parity) {
 	ns := p.namespace(t)
-	s := plainSecret(ns, "db", "v1", nil)
+	s := plainSecret(ns, "db", nil)
 	d := parityDeployment(ns, "api", ann{rollout.ReloaderAuto: "true", rollout.ReloaderPausePeriod: "48h"},
 		nil, []string{"db"}, nil)
 	p.create(t, s, d)
