@@ -75,11 +75,9 @@ func NewCELEngine(validations []CELValidation) (*CELEngine, error) {
 			return nil, &CompileError{Msg: fmt.Sprintf("CEL validation %s: estimating its cost: %v", v.Rule, err)}
 		}
 		if est.Max > celEstimateLimit {
-			return nil, &CompileError{
-				Msg: fmt.Sprintf(
-					"CEL validation %s: its estimated cost (%d) is over the limit of %d (lists, maps and strings of the input taken "+
-						"as up to %d items): iterate less (fewer nested "+
-						"all/exists/map over the input)", v.Rule, est.Max, celEstimateLimit, celSizeBound)}
+			return nil, &CompileError{Msg: fmt.Sprintf("CEL validation %s: its estimated cost (%d) is over the limit "+
+				"of %d (lists, maps and strings of the input taken as up to %d items): iterate less (fewer nested "+
+				"all/exists/map over the input)", v.Rule, est.Max, celEstimateLimit, celSizeBound)}
 		}
 		// The interrupt check lets EvalTimeout stop a comprehension midway.
 		prg, err := env.Program(ast, cel.CostLimit(celCostLimit), cel.InterruptCheckFrequency(100))

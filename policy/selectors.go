@@ -34,8 +34,8 @@ func conditionFacts(conds []esv1.ClusterSecretStoreCondition) []any {
 	for i, c := range conds {
 		fact := map[string]any{"opensToEveryNamespace": false, "path": fmt.Sprintf("spec.conditions[%d]", i)}
 		if open, why := selectorOpen(c.NamespaceSelector); open {
-			fact["opensToEveryNamespace"], fact["why"], fact["path"] = true, why, fmt.Sprintf(
-				"spec.conditions[%d].namespaceSelector", i)
+			path := fmt.Sprintf("spec.conditions[%d].namespaceSelector", i)
+			fact["opensToEveryNamespace"], fact["why"], fact["path"] = true, why, path
 		} else if keys := pinnedKeys(c.NamespaceSelector); len(keys) > 0 {
 			fact["pinnedKeys"] = keys // the rule's tenantLabels parameter may say creators set them
 		}
@@ -44,8 +44,8 @@ func conditionFacts(conds []esv1.ClusterSecretStoreCondition) []any {
 				break
 			}
 			if open, why := regexOpen(expr); open {
-				fact["opensToEveryNamespace"], fact["why"], fact["path"] = true, why, fmt.Sprintf(
-					"spec.conditions[%d].namespaceRegexes[%d]", i, j)
+				path := fmt.Sprintf("spec.conditions[%d].namespaceRegexes[%d]", i, j)
+				fact["opensToEveryNamespace"], fact["why"], fact["path"] = true, why, path
 			}
 		}
 		out = append(out, fact)

@@ -69,10 +69,9 @@ func (e *Engine) Render(b *Budget, text string, data any) (string, error) {
 			e.limits.MaxText), Limit: true}
 	}
 	if n := actionBytes(text); n > maxActionBytes {
-		return "", &Error{
-			msg: fmt.Sprintf(
-				"the template's actions ({{ … }}) total %d bytes, over the limit of %d: keep long "+
-					"literal text outside the actions", n, maxActionBytes), Limit: true}
+		msg := fmt.Sprintf("the template's actions ({{ … }}) total %d bytes, over the limit of %d: "+
+			"keep long literal text outside the actions", n, maxActionBytes)
+		return "", &Error{msg: msg, Limit: true}
 	}
 	t, err := template.New("t").Option("missingkey=error").Funcs(e.funcs).Parse(text)
 	if err != nil {

@@ -42,9 +42,8 @@ func Get(ctx context.Context, c client.Reader, ref esv1.SecretStoreRef, namespac
 			return nil, fmt.Errorf("ClusterSecretStore %q: %w", ref.Name, err)
 		}
 		if !ok {
-			return nil, fmt.Errorf(
-				"ClusterSecretStore %q does not allow namespace %q: none of its "+
-					"spec.conditions selects it: %w", ref.Name, namespace, ErrNotAllowed)
+			return nil, fmt.Errorf("ClusterSecretStore %q does not allow namespace %q: "+
+				"none of its spec.conditions selects it: %w", ref.Name, namespace, ErrNotAllowed)
 		}
 	}
 	return store, nil
