@@ -98,6 +98,13 @@ func TestESOValuesMeaning(t *testing.T) {
 		t.Errorf("a topology spread constraint without labelSelector must select the controller pods (as in ESO): %v", tsc)
 	}
 
+	if init := toJSON(pod["initContainers"]); !strings.Contains(init, "wait-for-proxy") {
+		t.Errorf("extraInitContainers missing: %s", init)
+	}
+	if cm := find(objs, "ConfigMap", "corporate-ca"); cm == nil || cm.GetNamespace() != releaseNamespace {
+		t.Errorf("extraObjects not rendered with tpl (want ConfigMap corporate-ca in %s): %v", releaseNamespace, cm)
+	}
+
 	sm := find(objs, "ServiceMonitor", "vigil")
 	if sm == nil {
 		t.Fatal("no ServiceMonitor")
