@@ -87,7 +87,8 @@ func decode(t *testing.T, data []byte) []*unstructured.Unstructured {
 var fullValues = filepath.Join("testdata", "full-values.yaml")
 
 func TestHelmLint(t *testing.T) {
-	for name, files := range map[string][]string{"default": nil, "full": {fullValues}} {
+	for name, files := range map[string][]string{"default": nil, "full": {fullValues},
+		"eso-default": {esoDefaultValues}, "eso-production": {esoProductionValues}} {
 		t.Run(name, func(t *testing.T) {
 			args := []string{"lint", chartDir(), "--strict", "--kube-version", "1.37.2"}
 			for _, f := range files {
