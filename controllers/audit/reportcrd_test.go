@@ -25,7 +25,7 @@ func TestAuditWithoutPolicyReportCRD(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cp.Stop()
+	defer func() { _ = cp.Stop() }()
 	var mu sync.Mutex
 	var lines []string
 	logger := funcr.New(func(_, args string) { mu.Lock(); lines = append(lines, args); mu.Unlock() }, funcr.Options{})

@@ -2,7 +2,6 @@ package chart
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -94,8 +94,8 @@ func TestAggregatedRolesCoverEveryKind(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		plural, _, _ := unstructuredString(objs[0].Object, "spec", "names", "plural")
-		scope, _, _ := unstructuredString(objs[0].Object, "spec", "scope")
+		plural := stringAt(objs[0].Object, "spec", "names", "plural")
+		scope := stringAt(objs[0].Object, "spec", "scope")
 		if !strings.Contains(view, `"`+plural+`"`) {
 			t.Errorf("the view role does not read %s", plural)
 		}
@@ -167,15 +167,8 @@ func mustForbid(t *testing.T, what string, err error) {
 	}
 }
 
-func unstructuredString(obj map[string]any, path ...string) (string, bool, error) {
-	cur := any(obj)
-	for _, p := range path {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return "", false, fmt.Errorf("%s is not an object", p)
-		}
-		cur = m[p]
-	}
-	s, ok := cur.(string)
-	return s, ok, nil
+// stringAt is the string at path in obj, or "".
+func stringAt(obj map[string]any, path ...string) string {
+	s, _, _ := unstructured.NestedString(obj, path...)
+	return s
 }
