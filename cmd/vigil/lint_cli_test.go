@@ -122,6 +122,13 @@ func TestLint_HelmChartIsRendered(t *testing.T) {
 	if strings.Contains(errOut, "skipped "+filepath.Join(chart, "templates")) {
 		t.Errorf("a rendered chart's templates are still reported as skipped:\n%s", errOut)
 	}
+	values := filepath.Join(t.TempDir(), "values.yaml")
+	if err := os.WriteFile(values, []byte("name: from-values\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, out, _ := lint(t, "", "--helm-chart", chart, "--helm-values", values, "--helm", helm); !strings.Contains(out, "ExternalSecret team-a/from-values") {
+		t.Errorf("--helm-values was not passed to helm template:\n%s", out)
+	}
 	if code, _, errOut := lint(t, "", "--helm-chart", chart, "--helm", filepath.Join(t.TempDir(), "no-helm")); code != 2 || !strings.Contains(errOut, "needs helm") {
 		t.Errorf("without helm: exit %d, %q; want 2 and a message that names helm", code, errOut)
 	}
