@@ -48,6 +48,10 @@ listed in docs/configuration.md; the Helm chart sets them from its values.`,
 		},
 	}
 	cmd.Flags().AddFlagSet(flags.fs)
+	completeWords(cmd, "zap-log-level", []string{"debug", "info", "error", "panic"})
+	completeWords(cmd, "zap-stacktrace-level", []string{"info", "error", "panic"})
+	completeWords(cmd, "zap-encoder", []string{"json", "console"})
+	completeWords(cmd, "rollout-scope", []string{"managed", "all"})
 	return cmd
 }
 

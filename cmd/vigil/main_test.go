@@ -75,9 +75,19 @@ func TestRun_Completion(t *testing.T) {
 		}
 	}
 	// Dynamic completion of flag values: cobra's hidden __complete command.
-	code, out, _ := vigil("", "__complete", "lint", "-o", "")
-	if code != 0 || !strings.Contains(out, "sarif") {
-		t.Errorf("completing lint -o: exit %d, %q; want text, json and sarif offered", code, out)
+	for _, tc := range []struct{ args, want []string }{
+		{[]string{"lint", "-o", ""}, []string{"text", "json", "sarif"}},
+		{[]string{"lint", "--fail-on", ""}, []string{"deny", "warn", "audit"}},
+		{[]string{"template", "-o", ""}, []string{"yaml", "json"}},
+		{[]string{"controller", "--zap-log-level", ""}, []string{"debug", "info", "error"}},
+		{[]string{"controller", "--rollout-scope", ""}, []string{"managed", "all"}},
+	} {
+		code, out, _ := vigil("", append([]string{"__complete"}, tc.args...)...)
+		for _, w := range tc.want {
+			if code != 0 || !strings.Contains(out, w+"\n") {
+				t.Errorf("completing %v: exit %d, %q; want %q offered", tc.args, code, out, w)
+			}
+		}
 	}
 }
 
