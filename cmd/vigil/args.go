@@ -43,9 +43,13 @@ func normaliseArgs(root *cobra.Command, args []string) []string {
 // longFlags maps the name of every flag longer than one letter, in any command, to whether
 // it takes a value (as opposed to a bool flag, whose value must follow an "=").
 func longFlags(root *cobra.Command) map[string]bool {
-	names := map[string]bool{"help": false, "version": false}
+	// cobra adds --help and --version when the command runs; add them now to see them.
+	root.InitDefaultHelpFlag()
+	root.InitDefaultVersionFlag()
+	names := map[string]bool{}
 	var visit func(c *cobra.Command)
 	visit = func(c *cobra.Command) {
+		c.InitDefaultHelpFlag()
 		add := func(f *pflag.Flag) {
 			if len(f.Name) > 1 {
 				names[f.Name] = f.NoOptDefVal == ""

@@ -48,8 +48,9 @@ listed in docs/configuration.md; the Helm chart sets them from its values.`,
 		},
 	}
 	cmd.Flags().AddFlagSet(flags.fs)
-	completeWords(cmd, "zap-log-level", []string{"debug", "info", "error", "panic"})
-	completeWords(cmd, "zap-stacktrace-level", []string{"info", "error", "panic"})
+	zapLevels := []string{"debug", "info", "error", "panic"}
+	completeWords(cmd, "zap-log-level", zapLevels)
+	completeWords(cmd, "zap-stacktrace-level", zapLevels[1:])
 	completeWords(cmd, "zap-encoder", []string{"json", "console"})
 	completeWords(cmd, "rollout-scope", []string{"managed", "all"})
 	return cmd

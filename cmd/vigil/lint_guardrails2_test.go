@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -125,7 +124,7 @@ spec: {length: 24}
 
 	dir := t.TempDir()
 	pol := filepath.Join(dir, "allow.yaml")
-	os.WriteFile(pol, []byte("apiVersion: vigil.dev/v1alpha1\nkind: ClusterSecretPolicy\nmetadata: {name: allow}\nspec:\n  rules:\n  - id: store-ambient-credentials\n    parameters: {allowNamespaces: [\"team-*\"]}\n"), 0o600)
+	writeFile(t, pol, []byte("apiVersion: vigil.dev/v1alpha1\nkind: ClusterSecretPolicy\nmetadata: {name: allow}\nspec:\n  rules:\n  - id: store-ambient-credentials\n    parameters: {allowNamespaces: [\"team-*\"]}\n"))
 	got = lintJSON(t, manifest, "--policy", pol)
 	for _, name := range []string{"ambient", "ecr"} {
 		if slices.ContainsFunc(got[name], func(f string) bool { return strings.HasSuffix(f, "store-ambient-credentials") }) {

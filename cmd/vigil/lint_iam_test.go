@@ -88,14 +88,14 @@ func TestLint_UnknownIAM(t *testing.T) {
 	}
 	// A ClusterSecretPolicy sets unknownIAM.
 	pol := filepath.Join(t.TempDir(), "policy.yaml")
-	os.WriteFile(pol, []byte(`apiVersion: vigil.dev/v1alpha1
+	writeFile(t, pol, []byte(`apiVersion: vigil.dev/v1alpha1
 kind: ClusterSecretPolicy
 metadata: {name: iam}
 spec:
   rules:
   - id: aws-wildcard-secret-resource
     parameters: {unknownIAM: Warn}
-`), 0o600)
+`))
 	code, got = lintIAM(t, []string{"--policy", pol})
 	if code != 0 || !slices.Equal(got, []string{"aws-wildcard-secret-resource Warn"}) {
 		t.Errorf("unknownIAM: Warn: exit %d with %v, want a Warn", code, got)

@@ -66,7 +66,7 @@ func printSARIF(w io.Writer, findings []finding, set *policy.Set) error {
 	for _, id := range slices.Sorted(maps.Keys(set.Rules())) {
 		r := set.Rules()[id]
 		rules = append(rules, sarifRule{
-			ID: id, Name: r.Title, Desc: map[string]string{"text": r.Title}, Help: map[string]string{"text": r.Remediation},
+			ID: id, Name: r.Title, Desc: sarifText(r.Title), Help: sarifText(r.Remediation),
 		})
 	}
 	level := map[string]string{"Deny": "error", "Warn": "warning", "Audit": "note"}
@@ -75,7 +75,7 @@ func printSARIF(w io.Writer, findings []finding, set *policy.Set) error {
 		results = append(results, map[string]any{
 			"ruleId":  f.Rule,
 			"level":   level[f.Action],
-			"message": map[string]string{"text": fmt.Sprintf("%s %s: %s", f.Kind, f.Name, f.Message)},
+			"message": sarifText(fmt.Sprintf("%s %s: %s", f.Kind, f.Name, f.Message)),
 			"locations": []any{map[string]any{"physicalLocation": map[string]any{
 				"artifactLocation": map[string]string{"uri": filepath.ToSlash(f.File)},
 				"region":           map[string]int{"startLine": max(f.Line, 1), "startColumn": max(f.Column, 1)},
@@ -96,3 +96,6 @@ func printSARIF(w io.Writer, findings []finding, set *policy.Set) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(doc)
 }
+
+// sarifText is SARIF's message object.
+func sarifText(s string) map[string]string { return map[string]string{"text": s} }

@@ -79,7 +79,7 @@ func TestLint_SARIF(t *testing.T) {
 func TestLint_StdinAndCustomPolicy(t *testing.T) {
 	dir := t.TempDir()
 	pol := filepath.Join(dir, "policy.yaml")
-	os.WriteFile(pol, []byte(`apiVersion: vigil.dev/v1alpha1
+	writeFile(t, pol, []byte(`apiVersion: vigil.dev/v1alpha1
 kind: ClusterSecretPolicy
 metadata: {name: team}
 spec:
@@ -87,7 +87,7 @@ spec:
   - name: needs-team-label
     expression: has(input.object.metadata.labels) && "team" in input.object.metadata.labels
     message: ExternalSecrets need a team label
-`), 0o600)
+`))
 	manifest := `apiVersion: external-secrets.io/v1beta1
 kind: ExternalSecret
 metadata: {name: db, namespace: payments}
@@ -106,9 +106,9 @@ spec:
 func TestLint_BadInputExits2(t *testing.T) {
 	dir := t.TempDir()
 	broken := filepath.Join(dir, "broken.yaml")
-	os.WriteFile(broken, []byte("apiVersion: v1\nkind: [unclosed\n"), 0o600)
+	writeFile(t, broken, []byte("apiVersion: v1\nkind: [unclosed\n"))
 	badPolicy := filepath.Join(dir, "bad-policy.yaml")
-	os.WriteFile(badPolicy, []byte("apiVersion: vigil.dev/v1alpha1\nkind: ClusterSecretPolicy\nmetadata: {name: bad}\nspec:\n  validations:\n  - {name: x, expression: 'input.kind ==', message: m}\n"), 0o600)
+	writeFile(t, badPolicy, []byte("apiVersion: vigil.dev/v1alpha1\nkind: ClusterSecretPolicy\nmetadata: {name: bad}\nspec:\n  validations:\n  - {name: x, expression: 'input.kind ==', message: m}\n"))
 	for name, args := range map[string][]string{
 		"missing path":          {filepath.Join(dir, "nope")},
 		"broken YAML":           {broken},
@@ -149,14 +149,14 @@ spec:
 		t.Errorf("http store: exit %d, output:\n%s", code, out)
 	}
 	pol := filepath.Join(t.TempDir(), "policy.yaml")
-	os.WriteFile(pol, []byte(`apiVersion: vigil.dev/v1alpha1
+	writeFile(t, pol, []byte(`apiVersion: vigil.dev/v1alpha1
 kind: ClusterSecretPolicy
 metadata: {name: dev-hosts}
 spec:
   rules:
   - id: store-plaintext-credentials
     parameters: {allowHTTPHosts: ["127.0.0.1"]}
-`), 0o600)
+`))
 	if code, out, _ := lint(t, store("http://127.0.0.1:8200"), "--policy", pol, "-"); code != 0 {
 		t.Errorf("allowed dev host: exit %d, output:\n%s", code, out)
 	}
@@ -165,5 +165,13 @@ spec:
 	}
 	if code, out, _ := lint(t, store("https://vault.example:8200"), "-"); code != 0 {
 		t.Errorf("https store: exit %d, output:\n%s", code, out)
+	}
+}
+
+// writeFile writes a test input file.
+func writeFile(t *testing.T, path string, data []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -106,7 +106,7 @@ func TestTemplate_RenderErrorsExit1(t *testing.T) {
 func TestTemplate_UsageErrorsExit2(t *testing.T) {
 	dir := t.TempDir()
 	list := filepath.Join(dir, "list.json")
-	os.WriteFile(list, []byte(`["`+tplPass+`"]`), 0o600)
+	writeFile(t, list, []byte(`["`+tplPass+`"]`))
 	for name, tc := range map[string]struct {
 		args []string
 		says string
@@ -129,7 +129,7 @@ func TestTemplate_UsageErrorsExit2(t *testing.T) {
 func TestTemplate_MergeNeedsTheTargetSecret(t *testing.T) {
 	dir := t.TempDir()
 	es := filepath.Join(dir, "es.yaml")
-	os.WriteFile(es, []byte(`apiVersion: external-secrets.io/v1
+	writeFile(t, es, []byte(`apiVersion: external-secrets.io/v1
 kind: ExternalSecret
 metadata: {name: db, namespace: payments}
 spec:
@@ -137,13 +137,13 @@ spec:
   target: {name: app, creationPolicy: Merge}
   data:
   - {secretKey: pass, remoteRef: {key: prod/payments/db}}
-`), 0o600)
+`))
 	code, _, errOut := vigil("", "template", "-f", es, "--values", tplData)
 	if code != 1 || !strings.Contains(errOut, "Secret app does not exist; creationPolicy Merge only writes into an existing Secret") {
 		t.Errorf("Merge without the Secret: exit %d, %q", code, errOut)
 	}
 	existing := filepath.Join(dir, "secret.yaml")
-	os.WriteFile(existing, []byte("apiVersion: v1\nkind: Secret\nmetadata: {name: app, namespace: payments}\nstringData: {}\ndata: {kept: a2VwdA==}\n"), 0o600)
+	writeFile(t, existing, []byte("apiVersion: v1\nkind: Secret\nmetadata: {name: app, namespace: payments}\nstringData: {}\ndata: {kept: a2VwdA==}\n"))
 	s := renderJSON(t, "-f", es, "-f", existing, "--values", tplData, "--show-values")
 	if string(s.Data["kept"]) != "kept" || string(s.Data["pass"]) != tplPass {
 		t.Errorf("merged data %v: want the existing key kept and pass written", s.Data)
