@@ -62,6 +62,9 @@ func TestRun_SingleDashLongFlags(t *testing.T) {
 			t.Errorf("vigil %v: exit %d, %q; want the flags parsed and the concurrency refused", args, code, errOut)
 		}
 	}
+	if code, out, _ := vigil("", "controller", "-help"); code != 0 || !strings.Contains(out, "--metrics-bind-address") {
+		t.Errorf("vigil controller -help: exit %d; want 0 and the flags", code)
+	}
 	if code, _, errOut := vigil("", "controller", "-no-such-flag"); code != 2 || !strings.Contains(errOut, "unknown shorthand flag") {
 		t.Errorf("an unknown single-dash flag: exit %d, %q; want 2 and pflag's refusal", code, errOut)
 	}
