@@ -295,3 +295,28 @@ func toJSON(v any) string {
 }
 
 func equalJSON(a, b any) bool { return toJSON(a) == toJSON(b) }
+
+// TestESOScopedRBACAlone: ESO's scopedRBAC without scopedNamespace scopes the installation to
+// the release namespace, as ESO's chart does; the API server then lets the controller's
+// ServiceAccount read Secrets there and nowhere else.
+func TestESOScopedRBACAlone(t *testing.T) {
+	ctx := context.Background()
+	values := "fullnameOverride: eso-scoped\nscopedRBAC: true\n"
+	args := deploymentArgs(t, find(render(t, writeValues(t, values)), "Deployment", "eso-scoped"))
+	for _, want := range []string{"--namespace=" + releaseNamespace, "--enable-cluster-store-reconciler=false"} {
+		if !slices.Contains(args, want) {
+			t.Errorf("controller args lack %s: %v", want, args)
+		}
+	}
+	sa := installRBAC(ctx, t, values)
+	for _, a := range []access{
+		{"list", "", "secrets", releaseNamespace, "", true},
+		{"list", "", "secrets", "team-x", "", false},
+		{"list", "external-secrets.io", "externalsecrets", "", "", false},
+		{"list", "external-secrets.io", "clustersecretstores", "", "", false},
+	} {
+		if got := can(ctx, t, sa, a); got != a.allowed {
+			t.Errorf("%s: allowed=%v, want %v", a, got, a.allowed)
+		}
+	}
+}

@@ -144,3 +144,9 @@ list of whole arguments. */}}
 {{- with .Values.service.ipFamilies }}{{ $_ := set $spec "ipFamilies" . }}{{ end }}
 {{- with $spec }}{{ toYaml . }}{{ end }}
 {{- end }}
+
+{{/* The one namespace the installation is scoped to: scopedNamespace, or with ESO's
+scopedRBAC alone the release namespace (as ESO's chart does); empty watches every namespace. */}}
+{{- define "vigil.scopedNamespace" -}}
+{{- .Values.scopedNamespace | default (ternary .Release.Namespace "" (eq (toString .Values.scopedRBAC) "true")) }}
+{{- end }}
