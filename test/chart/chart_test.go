@@ -205,7 +205,7 @@ func TestBadValuesRefused(t *testing.T) {
 		{"failurePolicy out of its enum", "webhook:\n  failurePolicy: Never\n", "/webhook/failurePolicy"},
 		{"duration without a unit", "rollouts:\n  debounce: 10\n", "/rollouts/debounce"},
 		{"negative replicas", "replicaCount: -1\n", "/replicaCount"},
-		{"ExternalSecrets' extraArgs of the wrong type", "extraArgs: --retry-max-delay=3m\n", "/extraArgs"},
+		{"extraArgs neither a map nor a list", "extraArgs: --retry-max-delay=3m\n", "/extraArgs"},
 		{"unknown key in an ESO section Vigil owns", "serviceMonitor:\n  relabeling: []\n", "additional properties 'relabeling' not allowed"},
 		{"ServiceMonitor required but its CRD missing", "serviceMonitor:\n  enabled: true\n  renderMode: failIfMissing\n", "serviceMonitor.renderMode=failIfMissing"},
 	} {
