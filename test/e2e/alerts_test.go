@@ -27,6 +27,7 @@ import (
 // scraped at each step of synced -> backend down -> stale -> recovered, and promtool
 // evaluates the shipped rules on the scraped series.
 func TestAlerts_FireOnScrapedMetrics(t *testing.T) {
+	// Not parallel: it stops moto, which every test reads.
 	ctx := context.Background()
 	const interval = 5 * time.Second
 	ns, key := setupDB(t, ctx, "alert-pw-1", func(es *esv1.ExternalSecret) {

@@ -21,6 +21,7 @@ import (
 // The seed manifests apply verbatim as v1beta1 (TestSeed_SyncsThroughIRSA applies them);
 // here the same objects apply as v1, and a v1beta1 object reads back as v1 unchanged.
 func TestSeedManifests_ApplyAsV1beta1AndV1(t *testing.T) {
+	// Not parallel: it uses the seed's fixed namespace.
 	ctx := context.Background()
 	ns := newNamespace(t, ctx)
 	for _, f := range []string{"10-secretstore.yaml", "20-externalsecret.yaml", "30-externalsecret-datafrom.yaml"} {
@@ -63,6 +64,7 @@ func harnessRead(path string) ([]*unstructured.Unstructured, error) {
 
 // `kubectl get es` asks the API server for a Table; its columns must read as ESO's.
 func TestKubectlGetES_ColumnsReadAsESO(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns := newNamespace(t, ctx)
 	putRemote(t, ctx, "table/db", `{"password":"x"}`)
@@ -119,6 +121,7 @@ func getTable(t *testing.T, path string) *metav1.Table {
 // Manifests ESO's webhook rejects are rejected by the API server itself, with a message
 // that says what to fix.
 func TestBadManifests_RejectedWithClearMessage(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns := newNamespace(t, ctx)
 

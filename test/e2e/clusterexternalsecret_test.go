@@ -30,6 +30,7 @@ func labelledNamespace(t *testing.T, ctx context.Context, labels map[string]stri
 // namespaces as their labels change, refuses to take over a foreign ExternalSecret, and
 // reports all of it in its status.
 func TestClusterExternalSecret_FollowsNamespaces(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	team := map[string]string{"team": "ces-" + time.Now().Format("150405.000000")}
 	a, b := labelledNamespace(t, ctx, team), labelledNamespace(t, ctx, team)

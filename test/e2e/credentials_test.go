@@ -85,6 +85,7 @@ func ptrTo[T any](v T) *T { return &v }
 // store-plaintext-credentials before any credential is used, and its ExternalSecret
 // reports it; the host never receives a request (so never a token).
 func TestCredentials_PlainHTTPStoreIsDenied(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns := newNamespace(t, ctx)
 	url, hits := plainHTTPListener(t)
@@ -112,6 +113,7 @@ func assertPlainVaultRefused(t *testing.T, ctx context.Context, ns, url string, 
 // With the policy widened to that host by an admin, the controller still refuses it: only
 // hosts in --allow-insecure-store-hosts may be reached over http (defence in depth).
 func TestCredentials_ControllerRefusesHTTPHostsItDoesNotAllow(t *testing.T) {
+	// Not parallel: it widens the suite's dev-hosts ClusterSecretPolicy.
 	ctx := context.Background()
 	url, hits := plainHTTPListener(t)
 	p := &policyv1alpha1.ClusterSecretPolicy{}
@@ -142,6 +144,7 @@ func TestCredentials_ControllerRefusesHTTPHostsItDoesNotAllow(t *testing.T) {
 // one generated PostgreSQL role are live. It logs in with Kubernetes auth, whose Vault role
 // demands the audience "vault": the login only works with the audience Vigil mints.
 func TestCredentials_VaultDynamicSecretFailedWritesLeaveNoLeases(t *testing.T) {
+	// Not parallel: it counts the Vault leases the whole controller issued.
 	ctx := context.Background()
 	ns := newNamespace(t, ctx)
 	pg, dbMount := postgresBehindVault(t, ctx, ns)
@@ -238,6 +241,7 @@ func generatedRoles(ctx context.Context, pg *harness.Postgres) (int, error) {
 // Kubernetes provider cannot take a path for, is covered against the real API server by
 // providers/kubernetes TestBinaryValuesByteForByte.)
 func TestCredentials_KubernetesBinaryValuesByteForByte(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns, remote := newNamespace(t, ctx), newNamespace(t, ctx)
 	blob := make([]byte, 2048)

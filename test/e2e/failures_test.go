@@ -15,6 +15,7 @@ import (
 // Each fault fails the sync with a message that names the store and the key, leaves the
 // Secret exactly as it was, never shows the value, and heals once the cause is gone.
 func TestFaults_KeepSecretAndRecover(t *testing.T) {
+	// Not parallel: one case stops moto (the other cases run in parallel with each other).
 	const good = `{"password":"good-value-123","host":"db"}`
 	for _, tc := range []struct {
 		name    string
@@ -56,6 +57,9 @@ func TestFaults_KeepSecretAndRecover(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.name != "backend stopped" {
+				t.Parallel() // they wait until the case that stops moto has run
+			}
 			ctx := context.Background()
 			ns := newNamespace(t, ctx)
 			remote := ns + "/db"
@@ -89,6 +93,7 @@ func TestFaults_KeepSecretAndRecover(t *testing.T) {
 // class (spec.controller) serves this store with its own endpoint, as a controller
 // deployed with AWS_ENDPOINT_URL pointing there would.
 func TestUnreachableEndpoint_ReportedThenRecovers(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns := newNamespace(t, ctx)
 	backend, err := harness.NewStoppedMoto()

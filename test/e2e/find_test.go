@@ -18,6 +18,7 @@ import (
 // dataFrom.find reads every Secrets Manager secret under a path whose name matches and whose
 // tags match; rewrite renames the keys.
 func TestFind_SecretsManagerByPathNameAndTags(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns := newNamespace(t, ctx)
 	cfg, err := moto.AWSConfig(ctx)
@@ -54,6 +55,7 @@ func TestFind_SecretsManagerByPathNameAndTags(t *testing.T) {
 
 // dataFrom.find on Parameter Store reads a path recursively.
 func TestFind_ParameterStoreByPath(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns := newNamespace(t, ctx)
 	cfg, err := moto.AWSConfig(ctx)
@@ -83,6 +85,7 @@ func TestFind_ParameterStoreByPath(t *testing.T) {
 
 // metadataPolicy Fetch reads a secret's tags: property selects one, extract yields all.
 func TestMetadataPolicyFetch_ReadsTags(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns := newNamespace(t, ctx)
 	cfg, err := moto.AWSConfig(ctx)
@@ -110,6 +113,7 @@ func TestMetadataPolicyFetch_ReadsTags(t *testing.T) {
 
 // dataFrom.find on Parameter Store with tags: only the tagged parameters under the path.
 func TestFind_ParameterStoreByTags(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns := newNamespace(t, ctx)
 	cfg, err := moto.AWSConfig(ctx)

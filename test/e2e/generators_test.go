@@ -30,6 +30,7 @@ func generatedSecret(ns, name, kind, generator string) *esv1.ExternalSecret {
 // A Password generator fills the Secret's "password" key as its spec asks, and a forced
 // sync generates a new one.
 func TestGenerator_Password(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns := newNamespace(t, ctx)
 	digits, symbols := 5, 0
@@ -67,6 +68,7 @@ func TestGenerator_Password(t *testing.T) {
 // The ECRAuthorizationToken generator logs in to ECR (moto) with the default credential
 // chain and writes the registry login.
 func TestGenerator_ECRAuthorizationToken(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns := newNamespace(t, ctx)
 	create(t, ctx,
@@ -89,6 +91,7 @@ func TestGenerator_ECRAuthorizationToken(t *testing.T) {
 
 // Unknown generator kinds and missing generators are reported with what to fix.
 func TestGenerator_BadReferences(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns := newNamespace(t, ctx)
 	create(t, ctx, generatedSecret(ns, "unknown-kind", "Fortune", "x"), generatedSecret(ns, "missing", "Password", "absent"))
@@ -102,6 +105,7 @@ func TestGenerator_BadReferences(t *testing.T) {
 
 // data[].sourceRef.storeRef reads one entry from another store than the ExternalSecret's.
 func TestSourceRef_EntryFromAnotherStore(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns := newNamespace(t, ctx)
 	main, other := "main-value-"+ns, "other-value-"+ns
@@ -127,6 +131,7 @@ func TestSourceRef_EntryFromAnotherStore(t *testing.T) {
 // credentials: they log in to the real PostgreSQL, and the next sync brings a new lease
 // (another user) that logs in too.
 func TestGenerator_VaultDynamicSecretPostgreSQL(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns := newNamespace(t, ctx)
 	pg, mount := postgresBehindVault(t, ctx, ns)

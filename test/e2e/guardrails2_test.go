@@ -59,6 +59,7 @@ func ecrTokenCalls(t *testing.T) int {
 // own AWS identity: both are blocked at reconcile time, naming the rule, before any AWS
 // call; the same objects in a namespace the admin allows sync.
 func TestGuardrails2_AmbientCredentialsBlocked(t *testing.T) {
+	// Not parallel: it counts every ECR call moto served.
 	ctx := context.Background()
 	ns := tenantNamespace(t, ctx, nil)
 	key := ns + "/ambient"
@@ -108,6 +109,7 @@ func fakeClusterStore(name string, conds ...esv1.ClusterSecretStoreCondition) *e
 // creator labels: it is blocked, and a tenant namespace that carries the label gets nothing
 // from it. One that names namespaces through kubernetes.io/metadata.name serves them.
 func TestGuardrails2_ClusterStoreSelectorsReadAsTheAPIServer(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns := tenantNamespace(t, ctx, map[string]string{"team": "anything"})
 	open := fakeClusterStore("exists-"+ns, esv1.ClusterSecretStoreCondition{NamespaceSelector: &metav1.LabelSelector{
@@ -145,6 +147,7 @@ func TestGuardrails2_ClusterStoreSelectorsReadAsTheAPIServer(t *testing.T) {
 // the deadline and denies the object it judged (naming the limit); an ExternalSecret in
 // another namespace syncs meanwhile.
 func TestGuardrails2_SlowPolicyFailsClosedWithoutStallingOthers(t *testing.T) {
+	// Not parallel: it judges stalling, which other tests' load would blur.
 	ctx := context.Background()
 	slowNS, otherNS := newNamespace(t, ctx), newNamespace(t, ctx)
 	slow := &policyv1alpha1.ClusterSecretPolicy{ObjectMeta: metav1.ObjectMeta{Name: "slow-" + slowNS}, Spec: policyv1alpha1.ClusterSecretPolicySpec{

@@ -41,6 +41,7 @@ func irsaSetup(t *testing.T, ctx context.Context, role string) string {
 }
 
 func TestGuardrails_ScopedRoleSyncs(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	role := createRole(t, ctx, "scoped", "iam-policy-scoped.json")
 	ns := irsaSetup(t, ctx, role)
@@ -52,6 +53,7 @@ func TestGuardrails_ScopedRoleSyncs(t *testing.T) {
 // store and its ExternalSecret report PolicyViolation naming the rule, and moto serves no
 // GetSecretValue for it.
 func TestGuardrails_WildcardRoleBlockedAtReconcile(t *testing.T) {
+	// Not parallel: it resets moto's recording.
 	ctx := context.Background()
 	if err := moto.Reset(); err != nil { // an empty recording
 		t.Fatal(err)
@@ -124,6 +126,7 @@ func waitPolicyReport(t *testing.T, ctx context.Context, ns, rule string) *unstr
 // compiler's message) and changes nothing; a valid one is in force at reconcile time and
 // counts what it flags.
 func TestGuardrails_ClusterSecretPolicy(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	broken := &policyv1alpha1.ClusterSecretPolicy{ObjectMeta: metav1.ObjectMeta{Name: "broken"}, Spec: policyv1alpha1.ClusterSecretPolicySpec{
 		Validations: []policyv1alpha1.CELRule{{Name: "oops", Expression: "input.kind ==", Message: "never"}},

@@ -32,6 +32,7 @@ import (
 // policy.Decide the same question — may the user call secretsmanager:GetSecretValue
 // (on "*") — for documents within that subset.
 func TestIAM_DecisionsAgreeWithMotoEnforcement(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ref, err := harness.NewStoppedMoto()
 	if err != nil {

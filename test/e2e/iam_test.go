@@ -72,6 +72,7 @@ func everySecret(fs []policy.IAMFinding) bool {
 // policy reads "*" but whose permissions boundary allows only the store's prefix is not a
 // wildcard grant, so its store syncs.
 func TestIAM_BoundaryCapsAWildcardRole(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	c := iamIn(t, ctx, "")
 	role := putRole(t, ctx, c, "iam-e2e-bounded", wildcardRead)
@@ -110,6 +111,7 @@ func TestIAM_BoundaryCapsAWildcardRole(t *testing.T) {
 // A role of another account is read there, through the audit role: not as the local role
 // of the same name, and not at all without an audit role.
 func TestIAM_CrossAccountRoleReadThroughTheAuditRole(t *testing.T) {
+	// Not parallel: it resets moto (recording and IAM).
 	ctx := context.Background()
 	if err := moto.Reset(); err != nil { // a fresh recording (and IAM)
 		t.Fatal(err)
@@ -155,6 +157,7 @@ func TestIAM_CrossAccountRoleReadThroughTheAuditRole(t *testing.T) {
 // Unknown IAM blocks a namespaced SecretStore by default (the e2e controller has no audit
 // role, so a role of another account cannot be read), and the reason says how to fix it.
 func TestIAM_UnknownRoleBlocksASecretStore(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns := newNamespace(t, ctx)
 	store := awsStore(ns, "remote")

@@ -17,6 +17,7 @@ import (
 // Isolation: what one namespace's objects may not reach or take. Each row is refused in
 // status with a message that says what to change; nothing foreign is read or written.
 func TestIsolation_RefusedWithClearMessage(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name    string
 		reason  string // default SecretSyncedError
@@ -75,6 +76,7 @@ func TestIsolation_RefusedWithClearMessage(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			ns := newNamespace(t, ctx)
 			putRemote(t, ctx, ns+"/db", `{"password":"isolated-value-9"}`)

@@ -84,6 +84,7 @@ func leaseHolder(ctx context.Context, ns string) string {
 // release) while it syncs a batch of new ExternalSecrets; the standby takes the lease over
 // and every ExternalSecret converges: each Secret exists once, with all its keys.
 func TestLeaderElection_StandbyTakesOverAfterKill(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns := newNamespace(t, ctx)
 	store := awsStore(ns, "store")

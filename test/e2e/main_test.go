@@ -1,6 +1,12 @@
 // Package e2e holds Vigil's end-to-end scenarios: a real kube-apiserver and etcd (with
 // kube-controller-manager for garbage collection), a moto server for AWS, a Vault dev server, and Vigil's
 // controller as `vigil controller` wires it. TestMain starts them once for the package.
+//
+// Tests act through the shared harness (env.T(t), package test/harness). A test that uses
+// only its own namespaces (and cluster-scoped objects named after them) calls t.Parallel();
+// one that stops or resets a shared part (moto, the controller), changes a suite-wide
+// policy, or counts a suite-wide metric stays serial and says why in its first line. go test
+// runs the serial tests first and the parallel ones after them, so the two never overlap.
 package e2e
 
 import (

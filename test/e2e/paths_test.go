@@ -106,6 +106,7 @@ func keyExternalSecret(ns, name, store, key string) *esv1.ExternalSecret {
 // Vault's audit log shows that the path the key cleans to was never asked for, while a
 // well-formed key on the same stores syncs.
 func TestPaths_VaultDotSegmentsAreRefusedAndReadNothing(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns := newNamespace(t, ctx)
 	kv1 := "kv1-" + ns
@@ -182,6 +183,7 @@ func TestPaths_VaultDotSegmentsAreRefusedAndReadNothing(t *testing.T) {
 // key given as the full ARN of a secret inside the prefix syncs and one outside is denied;
 // a find with an empty path is denied. Moto serves no read of anything denied.
 func TestPaths_PrefixRuleJudgesEachEntryByItsStore(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	// The namespace carries its prefix from the start: the policy reads the controller's
 	// cache, and an annotation added later would race with the first reconcile.

@@ -19,6 +19,7 @@ import (
 // creationPolicy Owner: deleting the ExternalSecret deletes its Secret (garbage collection
 // by kube-controller-manager, as in a cluster).
 func TestOwner_DeletingExternalSecretDeletesSecret(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns, key := setupDB(t, ctx, "p", nil)
 	secret := waitSecretValue(t, ctx, ns, "db", "password", "p")
@@ -30,6 +31,7 @@ func TestOwner_DeletingExternalSecretDeletesSecret(t *testing.T) {
 
 // creationPolicy Orphan: the Secret has no owner and outlives its ExternalSecret.
 func TestOrphan_SecretOutlivesExternalSecret(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns, _ := setupDB(t, ctx, "p", func(es *esv1.ExternalSecret) {
 		es.Spec.Target.CreationPolicy = esv1.CreatePolicyOrphan
@@ -43,6 +45,7 @@ func TestOrphan_SecretOutlivesExternalSecret(t *testing.T) {
 // creationPolicy Merge writes into an existing Secret and keeps its other keys; it waits
 // (SecretMissing) while the Secret does not exist.
 func TestMerge_WritesIntoExistingSecret(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns, key := setupDB(t, ctx, "p", func(es *esv1.ExternalSecret) {
 		es.Spec.Target.CreationPolicy = esv1.CreatePolicyMerge
@@ -61,6 +64,7 @@ func TestMerge_WritesIntoExistingSecret(t *testing.T) {
 
 // creationPolicy None reads the remote data but writes no Secret.
 func TestNone_WritesNoSecret(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns, _ := setupDB(t, ctx, "p", func(es *esv1.ExternalSecret) {
 		es.Spec.Target.CreationPolicy = esv1.CreatePolicyNone
@@ -74,6 +78,7 @@ func TestNone_WritesNoSecret(t *testing.T) {
 // deletionPolicy Delete removes the Secret once its remote key is gone; Retain (the
 // default) keeps it (TestFaults_KeepSecretAndRecover/missing_key).
 func TestDeletionPolicyDelete_RemovesSecretWhenRemoteGone(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns, key := setupDB(t, ctx, "p", func(es *esv1.ExternalSecret) {
 		es.Spec.Target.DeletionPolicy = esv1.DeletionPolicyDelete
@@ -89,6 +94,7 @@ func TestDeletionPolicyDelete_RemovesSecretWhenRemoteGone(t *testing.T) {
 // A ClusterSecretStore with conditions serves the namespaces it selects and refuses others
 // with a message that names the store and the namespace.
 func TestClusterSecretStoreConditions_RefuseUnselectedNamespace(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	allowed, refused := newNamespace(t, ctx), newNamespace(t, ctx)
 	putRemote(t, ctx, allowed+"/db", `{"password":"p"}`)
@@ -120,6 +126,7 @@ func TestClusterSecretStoreConditions_RefuseUnselectedNamespace(t *testing.T) {
 
 // Parameter Store with static keys from a Secret (auth.secretRef), decrypting SecureStrings.
 func TestParameterStore_StaticCredentials(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns := newNamespace(t, ctx)
 	cfg, err := moto.AWSConfig(ctx)
@@ -152,6 +159,7 @@ func TestParameterStore_StaticCredentials(t *testing.T) {
 // A store whose credentials Secret lacks a key is InvalidProviderConfig; a ServiceAccount
 // without a role annotation likewise; a valid one is Valid.
 func TestStoreStatus_ReportsConfigErrors(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns := newNamespace(t, ctx)
 	create(t, ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "no-role"}})
@@ -179,6 +187,7 @@ func TestStoreStatus_ReportsConfigErrors(t *testing.T) {
 // deletionPolicy Merge drops the keys whose remote data is gone and keeps the Secret with
 // the rest (ESO's Merge); the ExternalSecret stays SecretSynced.
 func TestDeletionPolicyMerge_DropsGoneKeysKeepsSecret(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns, key := setupDB(t, ctx, "merge-p", func(es *esv1.ExternalSecret) {
 		es.Spec.Target.DeletionPolicy = esv1.DeletionPolicyMerge
@@ -206,6 +215,7 @@ func TestDeletionPolicyMerge_DropsGoneKeysKeepsSecret(t *testing.T) {
 // target.immutable writes an immutable Secret; when the remote data changes, Vigil replaces
 // the Secret it owns (an immutable Secret cannot be updated) with one holding the new data.
 func TestImmutable_RecreatedWhenDataChanges(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns, key := setupDB(t, ctx, "immutable-1", func(es *esv1.ExternalSecret) { es.Spec.Target.Immutable = true })
 	first := waitSecretValue(t, ctx, ns, "db", "password", "immutable-1")
@@ -224,6 +234,7 @@ func TestImmutable_RecreatedWhenDataChanges(t *testing.T) {
 // refreshPolicy CreatedOnce syncs once: a forced sync after the remote value changed leaves
 // the Secret as it was; deleting the Secret brings it back (with the current data).
 func TestRefreshPolicyCreatedOnce_SyncsOnlyOnce(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns, key := setupDB(t, ctx, "once-1", func(es *esv1.ExternalSecret) {
 		es.Spec.RefreshPolicy = esv1.RefreshPolicyCreatedOnce
@@ -232,17 +243,17 @@ func TestRefreshPolicyCreatedOnce_SyncsOnlyOnce(t *testing.T) {
 	s := waitSecretValue(t, ctx, ns, "db", "password", "once-1")
 	before := waitReason(t, ctx, key, esv1.ReasonSecretSynced).Status.SyncedResourceVersion
 	putRemote(t, ctx, ns+"/db", `{"password":"once-2"}`)
-	forceSync(t, ctx, key)
-	// Nothing observable happens when the policy works; give the controller the time it
-	// needs for several passes (1 s refresh interval, forced sync) and check nothing moved.
-	time.Sleep(3 * time.Second)
-	es := &esv1.ExternalSecret{}
-	if err := cp.Client.Get(ctx, key, es); err != nil {
-		t.Fatal(err)
-	}
-	if got := getSecret(t, ctx, ns, "db"); string(got.Data["password"]) != "once-1" || es.Status.SyncedResourceVersion != before {
-		t.Errorf("CreatedOnce synced again after a forced sync (value changed: %v)", string(got.Data["password"]) != "once-1")
-	}
+	h := env.T(t)
+	h.WaitNewPass(key, func() { forceSync(t, ctx, key) })
+	// The pass that saw the forced sync read nothing. Nothing else may follow it: watch two
+	// of the 1 s refresh intervals the ExternalSecret would follow without CreatedOnce.
+	h.Consistently("CreatedOnce synced again after a forced sync", 2*time.Second, func(ctx context.Context) (bool, error) {
+		es := &esv1.ExternalSecret{}
+		if err := cp.Client.Get(ctx, key, es); err != nil {
+			return false, err
+		}
+		return string(getSecret(t, ctx, ns, "db").Data["password"]) == "once-1" && es.Status.SyncedResourceVersion == before, nil
+	})
 	if err := cp.Client.Delete(ctx, s); err != nil {
 		t.Fatal(err)
 	}
@@ -252,6 +263,7 @@ func TestRefreshPolicyCreatedOnce_SyncsOnlyOnce(t *testing.T) {
 // refreshPolicy OnChange reads the remote data only when the ExternalSecret changes: a
 // changed remote value waits for the next spec or annotation change (here a forced sync).
 func TestRefreshPolicyOnChange_SyncsOnlyOnChange(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns, key := setupDB(t, ctx, "onchange-1", func(es *esv1.ExternalSecret) {
 		es.Spec.RefreshPolicy = esv1.RefreshPolicyOnChange
@@ -259,11 +271,12 @@ func TestRefreshPolicyOnChange_SyncsOnlyOnChange(t *testing.T) {
 	})
 	waitSecretValue(t, ctx, ns, "db", "password", "onchange-1")
 	putRemote(t, ctx, ns+"/db", `{"password":"onchange-2"}`)
-	// The 1 s interval is ignored under OnChange: after several intervals nothing moved.
-	time.Sleep(3 * time.Second)
-	if got := getSecret(t, ctx, ns, "db"); string(got.Data["password"]) != "onchange-1" {
-		t.Errorf("OnChange refreshed periodically")
-	}
+	// The 1 s interval is ignored under OnChange: nothing triggers a pass, so there is no
+	// signal to wait for; watch three intervals, in which a periodic refresh would have come
+	// at least twice.
+	env.T(t).Consistently("OnChange refreshed periodically", 3*time.Second, func(ctx context.Context) (bool, error) {
+		return string(getSecret(t, ctx, ns, "db").Data["password"]) == "onchange-1", nil
+	})
 	forceSync(t, ctx, key)
 	waitSecretValue(t, ctx, ns, "db", "password", "onchange-2")
 }

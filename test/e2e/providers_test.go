@@ -20,6 +20,7 @@ import (
 // store's ServiceAccount, Vault reviews it with the API server (TokenReview) and admits it
 // through a role bound to that ServiceAccount; a new version in Vault reaches the Secret.
 func TestVault_KVv2WithKubernetesAuth(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns := newNamespace(t, ctx)
 	mount := "k8s-" + ns
@@ -69,6 +70,7 @@ func TestVault_KVv2WithKubernetesAuth(t *testing.T) {
 // The Kubernetes provider copies a Secret of another namespace with the identity of a
 // ServiceAccount of the store's namespace; the API server's RBAC decides what it may read.
 func TestKubernetesProvider_ReadsAnotherNamespace(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns, remote := newNamespace(t, ctx), newNamespace(t, ctx)
 	token := "remote-token-" + ns
@@ -95,6 +97,7 @@ func TestKubernetesProvider_ReadsAnotherNamespace(t *testing.T) {
 // Remote data over the 1 MiB Secret limit is refused before any write, with a message that
 // says what to do; the existing Secret keeps its data.
 func TestBadInput_ValuesOverSecretLimit(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns := newNamespace(t, ctx)
 	tok, err := vlt.Admin.Auth().Token().CreateWithContext(ctx, &vaultapi.TokenCreateRequest{Policies: []string{"root"}, TTL: "1h"})

@@ -19,6 +19,7 @@ import (
 // restart every workload of the namespace; a target that did not opt in is left alone and
 // the ExternalSecret gets a Warning event that says how to opt in.
 func TestRolloutTargets_OnlyOptedInWorkloads(t *testing.T) {
+	// Not parallel: it counts the controller's notoptedin skips.
 	ctx := context.Background()
 	ns, key := setupDB(t, ctx, "targets-1", func(es *esv1.ExternalSecret) {
 		es.Annotations = map[string]string{rollout.AnnotationRolloutTargets: "deployment/refused, deployment/on-template, deployment/reload-list"}

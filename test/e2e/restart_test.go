@@ -24,6 +24,7 @@ const restartCount = 300
 // ExternalSecret converges, and every Secret exists once, whole, owned by its
 // ExternalSecret.
 func TestRestart_ControllerKilledMidSync(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns := restartScenario(t, ctx, "killed")
 	logDir := t.TempDir()
@@ -48,6 +49,7 @@ func TestRestart_ControllerKilledMidSync(t *testing.T) {
 // ExternalSecret converges, and every Secret exists once, whole, owned by its
 // ExternalSecret.
 func TestRestart_APIServerGoneMidSync(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns := restartScenario(t, ctx, "apigone")
 	proxy, err := harness.StartTCPProxy("apiserver", cp.APIServerAddr())
@@ -65,9 +67,18 @@ func TestRestart_APIServerGoneMidSync(t *testing.T) {
 	}
 	defer p.Stop()
 	synced := waitSomeSynced(t, ctx, ns)
+	failedBefore, err := p.Metric("rest_client_requests_total", map[string]string{"code": "<error>"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	proxy.Down()
 	t.Logf("API server gone with %d of %d synced", synced, restartCount)
-	time.Sleep(5 * time.Second) // longer than client-go's request retries
+	// The outage lasts until the controller has felt it: several of its requests failed
+	// (client-go's own retries did not hide it), not for a fixed time.
+	env.T(t).Eventually("requests of the controller failing while the API server is gone", func(context.Context) (bool, error) {
+		failed, err := p.Metric("rest_client_requests_total", map[string]string{"code": "<error>"})
+		return failed >= failedBefore+3, err
+	})
 	if err := proxy.Up(); err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,7 @@ import (
 // reason that names the limit, and an ordinary ExternalSecret in the same namespace,
 // created after them, still syncs.
 func TestReview15_AmplifyingHelpersFailAlone(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns := newNamespace(t, ctx)
 	putRemote(t, ctx, ns+"/db", `{"password":"amp-p-1"}`)
@@ -65,6 +66,7 @@ func TestReview15_AmplifyingHelpersFailAlone(t *testing.T) {
 // is not a JSON object. Neither the condition nor any event of the namespace holds the
 // value, in plain text, base64, hex or upper case.
 func TestReview15_ValueErrorsQuoteNoValue(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns := newNamespace(t, ctx)
 	const secret = "r15-Leak-Val_0042"
@@ -116,6 +118,7 @@ func assertNoForm(t *testing.T, where, text, value string) {
 // fetch them, but they are not its own), and when its own remote data is gone it removes its
 // own key only.
 func TestReview15_TwoMergeExternalSecretsKeepEachOthersKeys(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns := newNamespace(t, ctx)
 	putRemote(t, ctx, ns+"/db", `{"password":"two-merge-p-1"}`)
@@ -157,10 +160,12 @@ func TestReview15_TwoMergeExternalSecretsKeepEachOthersKeys(t *testing.T) {
 // redaction can recognise it ("-" replaced by " "), and that Kubernetes would refuse, is
 // described by its length in the condition, never quoted.
 func TestReview15_RenderedNamesAreNotQuoted(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	const value = "r15-name-S3cretPart-77"
 	for _, target := range []string{"Data", "Labels", "Annotations"} {
 		t.Run(target, func(t *testing.T) {
+			t.Parallel()
 			literal := `{{ .password | replace "-" " " }}: x`
 			ns, key := setupDB(t, ctx, value, func(es *esv1.ExternalSecret) {
 				es.Spec.Target.Template = &esv1.ExternalSecretTemplate{MergePolicy: "Merge", TemplateFrom: []esv1.TemplateFrom{{Literal: &literal, Target: target}}}
@@ -177,6 +182,7 @@ func TestReview15_RenderedNamesAreNotQuoted(t *testing.T) {
 // A remote JSON object with more keys than one extract may return (10,000) fails that
 // ExternalSecret naming the limit; the Secret is not written.
 func TestReview15_ExtractKeyCountIsBounded(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns := newNamespace(t, ctx)
 	var b strings.Builder

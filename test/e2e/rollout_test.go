@@ -105,33 +105,72 @@ func syncedDeployment(t *testing.T, ctx context.Context, password string, annota
 	return ns, key, d
 }
 
-// settle waits past the debounce window so that a rollout that should not happen would have.
-func settle() { time.Sleep(2 * harness.TestOptions().Rollout.Debounce) }
+// quietAfter is how long to watch for a rollout that must not happen, once the last Secret
+// or workload change was at last and the positive signals have been seen: every reconcile a
+// change queues runs one debounce window after it, and two seconds more cover that pass and
+// the ReplicaSet kube-controller-manager would make for it.
+func quietAfter(last time.Time) time.Duration {
+	return max(time.Until(last.Add(harness.TestOptions().Rollout.Debounce)), 0) + 2*time.Second
+}
+
+// assertReplicaSetsStay checks that each Deployment keeps its count of ReplicaSets for the
+// window (see quietAfter).
+func assertReplicaSetsStay(t *testing.T, ns string, window time.Duration, want map[string]int) {
+	t.Helper()
+	env.T(t).Consistently(fmt.Sprintf("ReplicaSets of %v", want), window, func(ctx context.Context) (bool, error) {
+		for name, n := range want {
+			if got := replicaSets(t, ctx, ns, name); got != n {
+				t.Errorf("Deployment %s/%s: %d ReplicaSets, want %d", ns, name, got, n)
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+}
 
 func TestRollout_RotationRollsOnceAndOnlyOnChange(t *testing.T) {
+	// Not parallel: it restarts the suite's controller.
 	ctx := context.Background()
 	ns, key, _ := syncedDeployment(t, ctx, "roll-1", map[string]string{rollout.AnnotationRolloutOnChange: "true"})
 
 	rotate(t, ctx, ns, "db", ns+"/db", "roll-2")
 	waitReplicaSets(t, ctx, ns, "api", 2)
 
-	// A sync that changes nothing, and a controller restart, roll nothing.
+	// A sync that changes nothing rolls nothing: the new sync is there and the Secret was not
+	// written.
+	secret := getSecret(t, ctx, ns, "db")
+	prev := waitReason(t, ctx, key, esv1.ReasonSecretSynced).Status.SyncedResourceVersion
 	forceSync(t, ctx, key)
-	settle()
+	waitSyncedSince(t, ctx, key, prev)
+	assertUntouched(t, ctx, secret)
+
+	// Nor does a controller restart: the new controller reconciles every workload once, a
+	// debounce window after it starts (its reconcile count grows), and then rolls nothing.
+	h := env.T(t)
+	reconciles := func(ctx context.Context) (float64, error) {
+		v, _, err := env.MetricValue(ctx, "controller_runtime_reconcile_total", map[string]string{"controller": "rollout-deployment"})
+		return v, err
+	}
+	before, err := reconciles(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	stopController()
-	var err error
 	if stopController, err = startController(); err != nil {
 		t.Fatal(err)
 	}
-	settle()
-	if n := replicaSets(t, ctx, ns, "api"); n != 2 {
-		t.Errorf("after an unchanged sync and a controller restart: %d ReplicaSets, want 2", n)
-	}
+	restarted := time.Now()
+	h.Eventually("the restarted controller's first rollout passes", func(ctx context.Context) (bool, error) {
+		n, err := reconciles(ctx) // the restarted controller serves /metrics again soon
+		return n > before, err
+	})
+	assertReplicaSetsStay(t, ns, quietAfter(restarted), map[string]int{"api": 2})
 	waitEventOn(t, ctx, ns, "Deployment", "api", "RolloutTriggered")
 	waitEventOn(t, ctx, ns, "ExternalSecret", "db", "RolloutTriggered")
 }
 
 func TestRollout_TwentySecretsChangingTogetherRollOnce(t *testing.T) {
+	// Not parallel: its twenty writes must fall into one debounce window.
 	ctx := context.Background()
 	ns := newNamespace(t, ctx)
 	create(t, ctx, awsStore(ns, "store"))
@@ -160,16 +199,16 @@ func TestRollout_TwentySecretsChangingTogetherRollOnce(t *testing.T) {
 	for _, name := range names {
 		waitSecretValue(t, ctx, ns, name, "password", "v2-"+name)
 	}
+	written := time.Now() // every Secret holds its new value: the last change was before this
 	waitReplicaSets(t, ctx, ns, "api", 2)
-	settle()
-	if n := replicaSets(t, ctx, ns, "api"); n != 2 {
-		t.Errorf("twenty Secrets changed within the debounce window made %d rollouts, want 1", n-1)
-	}
+	// One rollout for twenty changes: no second one follows.
+	assertReplicaSetsStay(t, ns, quietAfter(written), map[string]int{"api": 2})
 }
 
 // Reloader's annotations behave as Reloader documents them; no opt-in is never touched, and
 // ignore on the Secret wins.
 func TestRollout_ReloaderAnnotations(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns := newNamespace(t, ctx)
 	create(t, ctx, awsStore(ns, "store"))
@@ -214,31 +253,39 @@ func TestRollout_ReloaderAnnotations(t *testing.T) {
 		d := deployment(ns, "w-"+c.name, c.workload, refs...)
 		create(t, ctx, d)
 		waitReplicaSets(t, ctx, ns, d.Name, 1)
+		if c.wantRollout {
+			// The Secret triggers this workload: it rolls only against a recorded baseline.
+			waitBaseline(t, ctx, d, secret)
+		}
 	}
-	settle() // baselines recorded
+	// A workload that must not roll leaves no trace when it is reconciled. A sentinel
+	// created after every case tells when that happened: the debounce queue releases
+	// workloads in the order they came, so once the sentinel has its baseline, every case
+	// had its first pass (and would have recorded a baseline if it wrongly opted in) before
+	// the Secrets rotate.
+	sentinel := deployment(ns, "sentinel", map[string]string{rollout.AnnotationRolloutOnChange: "true"}, cases[0].name)
+	create(t, ctx, sentinel)
+	waitBaseline(t, ctx, sentinel, cases[0].name)
 	for _, c := range cases {
 		rotate(t, ctx, ns, c.name, ns+"/"+c.name, "b-"+c.name)
 	}
+	rotated := time.Now()
+	want := map[string]int{}
 	for _, c := range cases {
+		want["w-"+c.name] = 1
 		if c.wantRollout {
+			want["w-"+c.name] = 2
 			waitReplicaSets(t, ctx, ns, "w-"+c.name, 2)
 		}
 	}
-	settle()
-	for _, c := range cases {
-		want := 1
-		if c.wantRollout {
-			want = 2
-		}
-		if n := replicaSets(t, ctx, ns, "w-"+c.name); n != want {
-			t.Errorf("%s: %d ReplicaSets, want %d (rollout expected: %v)", c.name, n, want, c.wantRollout)
-		}
-	}
+	// The workloads that must roll did; those that must not stay as they are.
+	assertReplicaSetsStay(t, ns, quietAfter(rotated), want)
 }
 
 // A workload whose Secret keeps changing is stopped after the hourly limit, with a Warning
 // event and the stopped metric.
 func TestRollout_LoopIsStopped(t *testing.T) {
+	// Not parallel: it counts the controller's stopped rollouts exactly.
 	ctx := context.Background()
 	limit := harness.TestOptions().Rollout.MaxPerHour
 	ns, _, _ := syncedDeployment(t, ctx, "loop-0", map[string]string{rollout.ReloaderAuto: "true"})
@@ -249,11 +296,10 @@ func TestRollout_LoopIsStopped(t *testing.T) {
 		waitReplicaSets(t, ctx, ns, "api", 1+i)
 	}
 	rotate(t, ctx, ns, "db", ns+"/db", "loop-too-many")
+	rotated := time.Now()
+	// The controller decided (the skip event) and recorded the new hash: no rollout follows.
 	waitEventOn(t, ctx, ns, "Deployment", "api", "RolloutSkipped")
-	settle()
-	if n := replicaSets(t, ctx, ns, "api"); n != 1+limit {
-		t.Errorf("%d ReplicaSets after %d rotations with a limit of %d an hour, want %d", n, limit+1, limit, 1+limit)
-	}
+	assertReplicaSetsStay(t, ns, quietAfter(rotated), map[string]int{"api": 1 + limit})
 	if got := counter(t, metrics.Rollouts, map[string]string{"kind": "deployment", "result": "stopped"}); got != stoppedBefore+1 {
 		t.Errorf("vigil_rollouts_total{result=stopped} went from %v to %v, want +1", stoppedBefore, got)
 	}
@@ -261,6 +307,7 @@ func TestRollout_LoopIsStopped(t *testing.T) {
 
 // A paused Deployment is skipped with an event and rolled once resumed.
 func TestRollout_PausedDeploymentWaits(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns, _, d := syncedDeployment(t, ctx, "pause-1", map[string]string{rollout.ReloaderAuto: "true"})
 	patchDeployment(t, ctx, d, func(d *appsv1.Deployment) { d.Spec.Paused = true })
@@ -280,6 +327,7 @@ func TestRollout_PausedDeploymentWaits(t *testing.T) {
 // StatefulSets and DaemonSets get their pod template patched; an Argo Rollout with
 // rollout-strategy restart gets spec.restartAt (its CRD is installed in this suite).
 func TestRollout_StatefulSetDaemonSetAndArgoRollout(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns, key := setupDB(t, ctx, "kinds-1", nil)
 	waitReason(t, ctx, key, esv1.ReasonSecretSynced)

@@ -12,6 +12,7 @@ import (
 )
 
 func TestRotation_ReachesSecretOnForceSync(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns, key := setupDB(t, ctx, "old-1", nil)
 	es := waitReason(t, ctx, key, esv1.ReasonSecretSynced)
@@ -24,6 +25,7 @@ func TestRotation_ReachesSecretOnForceSync(t *testing.T) {
 }
 
 func TestRotation_ReachesSecretOnRefresh(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns, _ := setupDB(t, ctx, "old-1", func(es *esv1.ExternalSecret) {
 		es.Spec.RefreshInterval = &metav1.Duration{Duration: time.Second}
@@ -36,6 +38,7 @@ func TestRotation_ReachesSecretOnRefresh(t *testing.T) {
 }
 
 func TestRotation_UnchangedValueWritesNothing(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns, key := setupDB(t, ctx, "same", nil)
 	es := waitReason(t, ctx, key, esv1.ReasonSecretSynced)
@@ -52,6 +55,7 @@ func TestRotation_UnchangedValueWritesNothing(t *testing.T) {
 
 // A Secret edited or deleted by hand is restored from the remote value.
 func TestSecret_RestoredAfterDeletion(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns, _ := setupDB(t, ctx, "v1", nil)
 	s := waitSecretValue(t, ctx, ns, "db", "password", "v1")
@@ -71,6 +75,7 @@ func TestSecret_RestoredAfterDeletion(t *testing.T) {
 
 // A version stage reads that version: AWSPREVIOUS holds the value before the rotation.
 func TestVersion_ReadsStage(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns := newNamespace(t, ctx)
 	putRemote(t, ctx, ns+"/db", "first")
@@ -85,6 +90,7 @@ func TestVersion_ReadsStage(t *testing.T) {
 
 // A store with a role assumes it (with its external ID) on top of the base credentials.
 func TestRole_AssumedWithExternalID(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns := newNamespace(t, ctx)
 	putRemote(t, ctx, ns+"/db", `{"password":"via-role-1"}`)
@@ -112,6 +118,7 @@ func TestRole_AssumedWithExternalID(t *testing.T) {
 
 // Writes are announced as events: Created for the first write, Updated after a rotation.
 func TestEvents_CreatedAndUpdated(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns, _ := setupDB(t, ctx, "ev-1", nil)
 	waitSecretValue(t, ctx, ns, "db", "password", "ev-1")

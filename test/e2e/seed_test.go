@@ -53,6 +53,7 @@ func applySeed(t *testing.T, ctx context.Context) {
 }
 
 func TestSeed_SyncsThroughIRSA(t *testing.T) {
+	// Not parallel: it resets moto's recording and uses the seed's fixed namespace.
 	ctx := context.Background()
 	value, fields := seedValue(t)
 	if err := moto.Reset(); err != nil { // a fresh recording for this test

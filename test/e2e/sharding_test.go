@@ -26,6 +26,7 @@ import (
 // takes over its shard. The processes run with their own controller class, so the
 // suite's in-process controller leaves their stores alone.
 func TestSharding_TwoProcessesSplitAndTakeOver(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns := newNamespace(t, ctx)
 	leaseNS := newNamespace(t, ctx)

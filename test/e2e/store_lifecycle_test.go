@@ -34,6 +34,7 @@ const storeGoneWithin = 30 * time.Second
 // force-synced right after the delete, as in the bug report), the other reads a
 // ClusterSecretStore only through a data[].sourceRef.storeRef.
 func TestStoreDeleted_UsersFailNamingTheStoreThenHeal(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns := newNamespace(t, ctx)
 	putRemote(t, ctx, ns+"/db", `{"password":"store-gone-pw"}`)
@@ -85,6 +86,7 @@ func TestStoreDeleted_UsersFailNamingTheStoreThenHeal(t *testing.T) {
 // force-sync, although the client built from the old spec still worked; the Secret stays
 // as it was; mending the spec heals them.
 func TestStoreBrokenBySpecChange_UsersFailThenHeal(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name   string
 		break_ func(*esv1.SecretStore)
@@ -113,6 +115,7 @@ func TestStoreBrokenBySpecChange_UsersFailThenHeal(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			ns, key := setupDB(t, ctx, "broken-store-pw", nil)
 			waitReason(t, ctx, key, esv1.ReasonSecretSynced)
@@ -205,6 +208,7 @@ func assertNotSyncedMetric(t *testing.T, ctx context.Context, key types.Namespac
 // ExternalSecret, with a message naming the limit, while another ExternalSecret of the same
 // namespace keeps syncing.
 func TestBackendAnswers_CappedWhereTheyAreRead(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns, okKey := setupDB(t, ctx, "capped-neighbour-pw", nil)
 	var most atomic.Int64 // the most bytes one response handed over

@@ -25,6 +25,7 @@ import (
 // A template shapes the Secret: its type, labels, and keys rendered from the fetched values
 // (Replace keeps only the rendered keys).
 func TestTemplate_TypeMetadataAndRenderedKeys(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns := newNamespace(t, ctx)
 	putRemote(t, ctx, ns+"/db", `{"user":"app","pass":"tpl-p@ss-1"}`)
@@ -51,6 +52,7 @@ func TestTemplate_TypeMetadataAndRenderedKeys(t *testing.T) {
 // templateFrom a ConfigMap (KeysAndValues) with mergePolicy Merge adds rendered keys to the
 // fetched ones.
 func TestTemplate_FromConfigMapMerge(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns := newNamespace(t, ctx)
 	putRemote(t, ctx, ns+"/db", `{"user":"app","pass":"tpl-p@ss-2"}`)
@@ -71,6 +73,7 @@ func TestTemplate_FromConfigMapMerge(t *testing.T) {
 // A template that fails names the template key and the reason, never a value, and leaves the
 // Secret alone.
 func TestTemplate_ErrorNamesTheKey(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns := newNamespace(t, ctx)
 	putRemote(t, ctx, ns+"/db", `{"user":"app","pass":"tpl-p@ss-3"}`)
@@ -88,6 +91,7 @@ func TestTemplate_ErrorNamesTheKey(t *testing.T) {
 // A PKCS#12 archive stored base64-encoded becomes a kubernetes.io/tls Secret through
 // decodingStrategy Base64 and the pkcs12cert / pkcs12key template helpers.
 func TestTemplate_PKCS12ToTLSSecret(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns := newNamespace(t, ctx)
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -129,6 +133,7 @@ func TestTemplate_PKCS12ToTLSSecret(t *testing.T) {
 // A templateFrom that names a ConfigMap that does not exist says which entry and which
 // ConfigMap; creating the ConfigMap lets the sync succeed.
 func TestTemplate_MissingTemplateFromConfigMap(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns := newNamespace(t, ctx)
 	putRemote(t, ctx, ns+"/db", `{"user":"app"}`)

@@ -21,6 +21,7 @@ import (
 // range, a loop of slow calls that runs into the deadline, output past the 1 MiB cap. An
 // ordinary ExternalSecret in another namespace, created after them, still syncs.
 func TestTenantAbuse_HostileTemplatesFailAloneOthersKeepSyncing(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	hostile := newNamespace(t, ctx)
 	putRemote(t, ctx, hostile+"/db", `{"password":"hostile-p-1"}`)
@@ -61,8 +62,10 @@ func TestTenantAbuse_HostileTemplatesFailAloneOthersKeepSyncing(t *testing.T) {
 // The Secret's data, labels and annotations stay as they were, and the condition says how
 // to hand the Secret over. Adding the marks it names hands it over.
 func TestTenantAbuse_OwnerAndOrphanRefuseForeignSecrets(t *testing.T) {
+	t.Parallel()
 	for _, policy := range []esv1.ExternalSecretCreationPolicy{esv1.CreatePolicyOwner, esv1.CreatePolicyOrphan} {
 		t.Run(string(policy), func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			ns := newNamespace(t, ctx)
 			putRemote(t, ctx, ns+"/db", `{"password":"takeover-p-1"}`)
@@ -109,6 +112,7 @@ func TestTenantAbuse_OwnerAndOrphanRefuseForeignSecrets(t *testing.T) {
 // creationPolicy Merge records the keys it writes (names only); deletionPolicy Merge then
 // removes a key whose remote data is gone, and never a key someone added by hand.
 func TestTenantAbuse_DeletionPolicyMergeRemovesOnlyItsOwnKeys(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ns := newNamespace(t, ctx)
 	putRemote(t, ctx, ns+"/db", `{"password":"merge-own-p-1"}`)
@@ -144,6 +148,7 @@ func TestTenantAbuse_DeletionPolicyMergeRemovesOnlyItsOwnKeys(t *testing.T) {
 // A value a template renders into a label that Kubernetes would refuse never reaches the
 // Ready condition, in any encoding: the message names the label and the rule.
 func TestTenantAbuse_LabelValueNeverInCondition(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	value := "Label Refused! 9-secret"
 	ns, key := setupDB(t, ctx, value, func(es *esv1.ExternalSecret) {

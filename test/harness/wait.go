@@ -41,7 +41,9 @@ func WaitFor(ctx context.Context, timeout time.Duration, cond func(context.Conte
 // (a new status, an event, a reconcile count), so that the window only has to cover what
 // the controller might still do after that signal, never the time it takes to notice.
 func HoldsFor(ctx context.Context, window time.Duration, cond func(context.Context) (bool, error)) error {
-	err := wait.PollUntilContextTimeout(ctx, PollInterval, window, true, func(ctx context.Context) (bool, error) {
+	// cond reads with ctx, not with the window's deadline: a read cut short by the end of
+	// the window is not a failure.
+	err := wait.PollUntilContextTimeout(ctx, PollInterval, window, true, func(context.Context) (bool, error) {
 		ok, err := cond(ctx)
 		if err != nil {
 			return false, err

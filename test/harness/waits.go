@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+	"github.com/vigil-dev/vigil/metrics"
 )
 
 // WaitExternalSecret waits until ok holds for the ExternalSecret (read again each time) and
@@ -217,4 +218,28 @@ func (t *T) WaitStoreReason(key types.NamespacedName, reason string) *esv1.Secre
 	s := &esv1.SecretStore{}
 	t.WaitStore(key, s, reason, func(c *metav1.Condition) bool { return c.Reason == reason })
 	return s
+}
+
+// WaitNewPass runs change, then waits until the controller has run a pass over the
+// ExternalSecret after it: the positive signal to take before asserting that a change made
+// nothing happen. A pass that changes nothing writes no status, so the signal is the
+// object's externalsecret_reconcile_duration gauge, which every pass sets to its own
+// duration: a new value is a new pass. It needs the controller's /metrics (Env.MetricsURL)
+// and an ExternalSecret that had a pass before.
+func (t *T) WaitNewPass(key types.NamespacedName, change func()) {
+	t.Helper()
+	labels := map[string]string{"namespace": key.Namespace, "name": key.Name}
+	before, found := t.Scrape().Value(metrics.ExternalSecretReconcileDuration, labels)
+	if !found {
+		t.Fatalf("ExternalSecret %s has no %s series: it had no pass yet", key, metrics.ExternalSecretReconcileDuration)
+	}
+	change()
+	t.Eventually(fmt.Sprintf("a new pass over ExternalSecret %s", key), func(ctx context.Context) (bool, error) {
+		f, err := t.Env.Scrape(ctx)
+		if err != nil {
+			return false, err
+		}
+		now, found := f.Value(metrics.ExternalSecretReconcileDuration, labels)
+		return found && now != before, nil
+	})
 }
