@@ -130,9 +130,17 @@ func TestCredentials_ControllerRefusesHTTPHostsItDoesNotAllow(t *testing.T) {
 		return c.Status == metav1.ConditionTrue && c.ObservedGeneration == p.Generation
 	})
 	t.Cleanup(func() {
-		_ = cp.Client.Get(context.Background(), types.NamespacedName{Name: devHostsPolicy}, p)
+		ctx := context.Background()
+		_ = cp.Client.Get(ctx, types.NamespacedName{Name: devHostsPolicy}, p)
 		p.Spec = devHostsPolicyWith(harness.LoopbackHTTP...).Spec
-		_ = cp.Client.Update(context.Background(), p)
+		if err := cp.Client.Update(ctx, p); err != nil {
+			t.Errorf("restoring the dev-hosts policy: %v", err)
+			return
+		}
+		// The next tests start once the suite's policy is in force again.
+		waitPolicy(t, ctx, p, "Ready=True for the restored spec", func(c *metav1.Condition) bool {
+			return c.Status == metav1.ConditionTrue && c.ObservedGeneration == p.Generation
+		})
 	})
 	assertPlainVaultRefused(t, ctx, newNamespace(t, ctx), url, hits, "s.not-a-real-token", "--allow-insecure-store-hosts")
 }

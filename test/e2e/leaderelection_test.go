@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"sync"
 	"testing"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -19,32 +18,14 @@ import (
 	"github.com/vigil-dev/vigil/test/harness"
 )
 
-var (
-	vigilOnce sync.Once
-	vigilPath string
-	vigilErr  error
-)
-
-// vigilBinary builds bin/vigil as `make build` does, once per test run.
+// vigilBinary is bin/vigil as `make build` makes it, built once per test run.
 func vigilBinary(t *testing.T) string {
 	t.Helper()
-	vigilOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "vigil-bin-")
-		if err != nil {
-			vigilErr = err
-			return
-		}
-		vigilPath = filepath.Join(dir, "vigil")
-		cmd := exec.Command("go", "build", "-trimpath", "-o", vigilPath, "./cmd/vigil")
-		cmd.Dir, cmd.Env = harness.RepoRoot(), append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			vigilErr = fmt.Errorf("building vigil: %v\n%s", err, out)
-		}
-	})
-	if vigilErr != nil {
-		t.Fatal(vigilErr)
+	bin, err := harness.VigilBinary()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return vigilPath
+	return bin
 }
 
 // startVigil runs `vigil controller` as its own process for one namespace and class, with

@@ -28,14 +28,17 @@ func TestRestart_ControllerKilledMidSync(t *testing.T) {
 	ctx := context.Background()
 	ns := restartScenario(t, ctx, "killed")
 	logDir := t.TempDir()
-	first, err := cp.StartVigil(filepath.Join(logDir, "first.log"), "--controller-class=killed")
+	// Each process watches the test's namespace only: a store without spec.controller is
+	// served by every controller class (ESO's rule), so a cluster-wide one would take up
+	// the ExternalSecrets of the tests running alongside.
+	first, err := cp.StartVigil(filepath.Join(logDir, "first.log"), "--controller-class=killed", "--namespace="+ns)
 	if err != nil {
 		t.Fatal(err)
 	}
 	synced := waitSomeSynced(t, ctx, ns)
 	first.Kill()
 	t.Logf("killed the controller with %d of %d synced", synced, restartCount)
-	second, err := cp.StartVigil(filepath.Join(logDir, "second.log"), "--controller-class=killed")
+	second, err := cp.StartVigil(filepath.Join(logDir, "second.log"), "--controller-class=killed", "--namespace="+ns)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +64,7 @@ func TestRestart_APIServerGoneMidSync(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := harness.StartVigilWith(kubeconfig, filepath.Join(t.TempDir(), "vigil.log"), "--controller-class=apigone")
+	p, err := harness.StartVigilWith(kubeconfig, filepath.Join(t.TempDir(), "vigil.log"), "--controller-class=apigone", "--namespace="+ns)
 	if err != nil {
 		t.Fatal(err)
 	}

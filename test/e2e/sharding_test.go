@@ -31,7 +31,10 @@ func TestSharding_TwoProcessesSplitAndTakeOver(t *testing.T) {
 	ns := newNamespace(t, ctx)
 	leaseNS := newNamespace(t, ctx)
 	logDir := t.TempDir()
-	flags := []string{"--shard-count=2", "--controller-class=sharded", "--leader-election-namespace=" + leaseNS, "--zap-log-level=info"}
+	// The processes watch the test's namespace only: a store without spec.controller is
+	// served by every controller class (ESO's rule), so cluster-wide processes would take up
+	// the ExternalSecrets of the tests running alongside.
+	flags := []string{"--shard-count=2", "--controller-class=sharded", "--namespace=" + ns, "--leader-election-namespace=" + leaseNS, "--zap-log-level=info"}
 	start := func(name string) *harness.Process {
 		p, err := cp.StartVigil(filepath.Join(logDir, name+".log"), flags...)
 		if err != nil {

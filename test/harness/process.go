@@ -31,7 +31,7 @@ func VigilBinary() (string, error) {
 			return
 		}
 		buildBin = filepath.Join(dir, "vigil")
-		cmd := exec.Command("go", "build", "-o", buildBin, "./cmd/vigil")
+		cmd := exec.Command("go", "build", "-trimpath", "-o", buildBin, "./cmd/vigil") // as `make build`
 		cmd.Dir = RepoRoot()
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
