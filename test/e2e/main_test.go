@@ -44,8 +44,6 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	// Several tests run `vigil controller` as a process: build it while the parts start.
-	go func() { _, _ = harness.VigilBinary() }()
 	var err error
 	if moto, err = harness.StartMoto(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
