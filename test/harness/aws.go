@@ -45,10 +45,12 @@ func (e *Env) PutRemote(ctx context.Context, name, value string) error {
 // PutSecretValue creates or rotates a Secrets Manager secret through cfg.
 func PutSecretValue(ctx context.Context, cfg aws.Config, name, value string) error {
 	c := secretsmanager.NewFromConfig(cfg)
-	_, err := c.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String(name), SecretString: aws.String(value)})
+	_, err := c.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
+		SecretId: aws.String(name), SecretString: aws.String(value)})
 	var nf *smtypes.ResourceNotFoundException
 	if errors.As(err, &nf) {
-		_, err = c.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(value)})
+		_, err = c.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
+			Name: aws.String(name), SecretString: aws.String(value)})
 	}
 	if err != nil {
 		return fmt.Errorf("storing %s in Secrets Manager: %w", name, err)
@@ -95,11 +97,13 @@ func (e *Env) CreateMotoRole(ctx context.Context, name, policyFile string) (stri
 		return "", err
 	}
 	c := iam.NewFromConfig(cfg)
-	out, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(webIdentityTrust)})
+	out, err := c.CreateRole(ctx, &iam.CreateRoleInput{
+		RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(webIdentityTrust)})
 	if err != nil {
 		return "", fmt.Errorf("creating role %s: %w", name, err)
 	}
-	_, err = c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String("secrets"), PolicyDocument: aws.String(string(doc))})
+	_, err = c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{
+		RoleName: aws.String(name), PolicyName: aws.String("secrets"), PolicyDocument: aws.String(string(doc))})
 	if err != nil {
 		return "", fmt.Errorf("attaching %s to role %s: %w", filepath.Base(policyFile), name, err)
 	}

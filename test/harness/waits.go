@@ -62,7 +62,8 @@ func (e *Env) WaitSecretValue(ctx context.Context, ns, name, key, want string) (
 	})
 	if err != nil {
 		_, has := s.Data[key]
-		return s, fmt.Errorf("Secret %s/%s key %s does not hold the expected value: %w (key present: %v)", ns, name, key, err, has)
+		return s, fmt.Errorf("Secret %s/%s key %s does not hold the expected value: %w (key present: %v)",
+			ns, name, key, err, has)
 	}
 	return s, nil
 }
@@ -159,7 +160,7 @@ func (t *T) WaitRefreshedSince(key types.NamespacedName, since time.Time) *esv1.
 	since = since.Truncate(time.Second) // both times are stored with second precision
 	es, err := t.WaitExternalSecret(t.Ctx, key, t.timeout(), func(es *esv1.ExternalSecret) bool {
 		c := apimeta.FindStatusCondition(es.Status.Conditions, esv1.ConditionReady)
-		return es.Status.RefreshTime.Time.After(since) || (c != nil && c.LastTransitionTime.Time.After(since))
+		return es.Status.RefreshTime.After(since) || (c != nil && c.LastTransitionTime.After(since))
 	})
 	if err != nil {
 		t.Fatalf("waiting for the controller to process %s: %v", key, err)
@@ -208,7 +209,8 @@ func (t *T) WaitStore(key types.NamespacedName, s esv1.GenericStore, want string
 		return c != nil && ok(c), nil
 	})
 	if err != nil {
-		t.Fatalf("waiting for %s %s to reach %s: %v (conditions: %s)", s.GetKind(), key, want, err, Conditions(s.GetStatus().Conditions))
+		t.Fatalf("waiting for %s %s to reach %s: %v (conditions: %s)",
+			s.GetKind(), key, want, err, Conditions(s.GetStatus().Conditions))
 	}
 }
 
