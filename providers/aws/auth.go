@@ -27,8 +27,9 @@ const (
 
 // credentialsFor returns the credentials a store asks for, or nil for the SDK's default
 // chain. A role in the store spec is assumed on top of whichever base credentials apply.
+// Sessions are named after namespace and tagged with it (see session.go).
 func credentialsFor(ctx context.Context, cfg aws.Config, store esv1.GenericStore, kube client.Client,
-	namespace string) (aws.CredentialsProvider, error) {
+	namespace string, untagged *untaggedRoles) (aws.CredentialsProvider, error) {
 	spec := store.GetSpec().Provider.AWS
 	var base aws.CredentialsProvider
 	switch {
@@ -52,12 +53,23 @@ func credentialsFor(ctx context.Context, cfg aws.Config, store esv1.GenericStore
 	if base != nil {
 		stsCfg.Credentials = aws.NewCredentialsCache(base)
 	}
-	return stscreds.NewAssumeRoleProvider(sts.NewFromConfig(stsCfg), spec.Role, func(o *stscreds.AssumeRoleOptions) {
-		o.RoleSessionName = sessionName(store)
-		if spec.ExternalID != "" {
-			o.ExternalID = aws.String(spec.ExternalID)
-		}
-	}), nil
+	stsClient := sts.NewFromConfig(stsCfg)
+	assume := func(tags bool) aws.CredentialsProvider {
+		return stscreds.NewAssumeRoleProvider(stsClient, spec.Role, func(o *stscreds.AssumeRoleOptions) {
+			o.RoleSessionName = SessionName(namespace)
+			if spec.ExternalID != "" {
+				o.ExternalID = aws.String(spec.ExternalID)
+			}
+			if tags {
+				o.Tags = sessionTags(namespace)
+			}
+		})
+	}
+	if len(sessionTags(namespace)) == 0 {
+		return assume(false), nil
+	}
+	return &tagFallback{tagged: assume(true), plain: assume(false), memo: untagged,
+		key: string(store.GetUID()) + "|" + spec.Role}, nil
 }
 
 func staticCredentials(ctx context.Context, store esv1.GenericStore, ref *esv1.AWSAuthSecretRef, kube client.Client,
@@ -97,9 +109,11 @@ func webIdentityCredentials(ctx context.Context, cfg aws.Config, store esv1.Gene
 		return nil, providers.Configf("ServiceAccount %s/%s has no %s annotation: annotate it with the IAM role to assume",
 			sa.Namespace, sa.Name, RoleARNAnnotation)
 	}
+	// AssumeRoleWithWebIdentity takes no session tags (they come from the token's
+	// claims): the namespace is in the session name.
 	return stscreds.NewWebIdentityRoleProvider(sts.NewFromConfig(cfg), role, tokenRetriever{tokens},
 		func(o *stscreds.WebIdentityRoleOptions) {
-			o.RoleSessionName = sessionName(store)
+			o.RoleSessionName = SessionName(namespace)
 		}), nil
 }
 

@@ -7,7 +7,6 @@ package aws
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -33,6 +32,8 @@ type Options struct {
 // Provider is the AWS provider.
 type Provider struct {
 	opts Options
+	// untagged remembers the roles that refuse session tags (see tagFallback).
+	untagged *untaggedRoles
 }
 
 // New returns the AWS provider.
@@ -40,7 +41,7 @@ func New(opts Options) *Provider {
 	if opts.Observe == nil {
 		opts.Observe = func(string, string, error, time.Duration) {}
 	}
-	return &Provider{opts: opts}
+	return &Provider{opts: opts, untagged: newUntaggedRoles()}
 }
 
 // Name implements providers.Provider.
@@ -122,7 +123,7 @@ func (p *Provider) Config(ctx context.Context, store esv1.GenericStore, kube cli
 		cfg.HTTPClient = awshttp.NewBuildableClient()
 	}
 	cfg.HTTPClient = providers.LimitDoer(cfg.HTTPClient, providers.MaxResponseBytes)
-	creds, err := credentialsFor(ctx, cfg, store, kube, namespace)
+	creds, err := credentialsFor(ctx, cfg, store, kube, namespace, p.untagged)
 	if err != nil {
 		return aws.Config{}, err
 	}
@@ -136,23 +137,3 @@ func (p *Provider) Config(ctx context.Context, store esv1.GenericStore, kube cli
 // stays under Parameter Store's default GetParameter quota per account and region, the
 // lowest a store may hit; a batch call counts once and reads up to 20 secrets.
 func (*Provider) DefaultRate() (float64, int) { return 40, 80 }
-
-// sessionName identifies Vigil and the store in CloudTrail.
-func sessionName(store esv1.GenericStore) string {
-	name := "vigil-" + store.GetName()
-	if ns := store.GetNamespace(); ns != "" {
-		name = "vigil-" + ns + "-" + store.GetName()
-	}
-	// RoleSessionName: [\w+=,.@-]{2,64}
-	name = strings.Map(func(r rune) rune {
-		if r == '_' || r == '-' || r == '.' || r == '@' || r == '=' || r == ',' || r == '+' ||
-			(r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9') {
-			return r
-		}
-		return '-'
-	}, name)
-	if len(name) > 64 {
-		name = name[:64]
-	}
-	return name
-}
