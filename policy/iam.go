@@ -72,7 +72,9 @@ func (e *IAMUnknownError) Error() string { return e.Reason }
 // NewIAMReader returns a reader over an AWS configuration (the controller's own
 // credentials; endpoints from the SDK's standard settings).
 func NewIAMReader(cfg aws.Config, ttl time.Duration) *IAMReader {
-	return &IAMReader{cfg: cfg, ttl: ttl, clock: clock.RealClock{}, cache: map[string]iamEntry{}, clients: map[string]*iam.Client{}}
+	return &IAMReader{
+		cfg: cfg, ttl: ttl, clock: clock.RealClock{}, cache: map[string]iamEntry{}, clients: map[string]*iam.Client{},
+	}
 }
 
 // RolePolicies returns the inline and attached policies of a role, and its permissions

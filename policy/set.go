@@ -50,7 +50,10 @@ func NewSet(ctx context.Context, policies []policyv1alpha1.ClusterSecretPolicy) 
 	if err != nil {
 		return nil, fmt.Errorf("built-in policy library: %w", err)
 	}
-	s := &Set{builtin: builtin, rules: builtin.Rules(), disabled: map[string]bool{}, actions: map[string]Action{}, parameters: map[string]any{}}
+	s := &Set{
+		builtin: builtin, rules: builtin.Rules(),
+		disabled: map[string]bool{}, actions: map[string]Action{}, parameters: map[string]any{},
+	}
 	// Policies apply in name order, so that a later one's setting of a built-in rule wins
 	// predictably.
 	slices.SortFunc(policies, func(a, b policyv1alpha1.ClusterSecretPolicy) int { return compareStrings(a.Name, b.Name) })
@@ -194,7 +197,9 @@ func (s *Set) Evaluate(ctx context.Context, in Input) ([]Violation, error) {
 		if f.Action != "" {
 			action = f.Action
 		}
-		out = append(out, Violation{Policy: BuiltinPolicy, Rule: f.Rule, Message: f.Message, Action: action, Path: f.Path, Remediation: rule.Remediation})
+		out = append(out, Violation{
+			Policy: BuiltinPolicy, Rule: f.Rule, Message: f.Message, Action: action, Path: f.Path, Remediation: rule.Remediation,
+		})
 	}
 	for _, p := range s.custom {
 		if !matches(p.match, in) {
@@ -234,7 +239,8 @@ func timedOut(policyName string, err error) (Violation, bool) {
 	if !errors.As(err, &te) {
 		return Violation{}, false
 	}
-	return Violation{Policy: policyName, Rule: DeadlineRule, Action: Deny, Message: fmt.Sprintf("policy %s: %v", policyName, te)}, true
+	msg := fmt.Sprintf("policy %s: %v", policyName, te)
+	return Violation{Policy: policyName, Rule: DeadlineRule, Action: Deny, Message: msg}, true
 }
 
 // matches reports whether a policy's match selects the input's object.

@@ -142,7 +142,9 @@ func (a *Auditor) evaluate(ctx context.Context, inv *inventory) ([]result, map[s
 	add := func(obj client.Object, kind string, vs []policy.Violation) {
 		audited[obj.GetNamespace()]++
 		for _, v := range vs {
-			results = append(results, result{v: v, kind: kind, namespace: obj.GetNamespace(), name: obj.GetName(), uid: string(obj.GetUID())})
+			results = append(results, result{
+				v: v, kind: kind, namespace: obj.GetNamespace(), name: obj.GetName(), uid: string(obj.GetUID()),
+			})
 		}
 	}
 	var stores []esv1.GenericStore

@@ -54,12 +54,16 @@ func (r *PolicyReconciler) Reconcile(ctx context.Context, req reconcile.Request)
 
 // markCompiled writes a policy's Ready condition: Compiled, or CompileFailed with the
 // compiler's message.
-func (r *PolicyReconciler) markCompiled(ctx context.Context, p *policyv1alpha1.ClusterSecretPolicy, compileErr error) error {
+func (r *PolicyReconciler) markCompiled(
+	ctx context.Context, p *policyv1alpha1.ClusterSecretPolicy, compileErr error,
+) error {
 	before := p.DeepCopy()
 	if compileErr != nil {
-		status.SetReady(&p.Status.Conditions, p.Generation, metav1.ConditionFalse, policyv1alpha1.ReasonCompileFailed, compileErr.Error())
+		status.SetReady(&p.Status.Conditions, p.Generation, metav1.ConditionFalse, policyv1alpha1.ReasonCompileFailed,
+			compileErr.Error())
 	} else {
-		status.SetReady(&p.Status.Conditions, p.Generation, metav1.ConditionTrue, policyv1alpha1.ReasonCompiled, "the policy compiled and is in force")
+		status.SetReady(&p.Status.Conditions, p.Generation, metav1.ConditionTrue, policyv1alpha1.ReasonCompiled,
+			"the policy compiled and is in force")
 	}
 	return status.Patch(ctx, r.Client, before, p, policyStatus)
 }

@@ -23,8 +23,9 @@ import (
 const ReportName = "vigil-policy"
 
 var (
-	policyReportGVK        = schema.GroupVersionKind{Group: "wgpolicyk8s.io", Version: "v1alpha2", Kind: "PolicyReport"}
-	clusterPolicyReportGVK = schema.GroupVersionKind{Group: "wgpolicyk8s.io", Version: "v1alpha2", Kind: "ClusterPolicyReport"}
+	reportGroupVersion     = schema.GroupVersion{Group: "wgpolicyk8s.io", Version: "v1alpha2"}
+	policyReportGVK        = reportGroupVersion.WithKind("PolicyReport")
+	clusterPolicyReportGVK = reportGroupVersion.WithKind("ClusterPolicyReport")
 )
 
 // policyReport mirrors the part of wgpolicyk8s.io/v1alpha2 PolicyReport and
@@ -69,7 +70,9 @@ var resultOf = map[policy.Action]string{policy.Deny: resultFail, policy.Warn: re
 
 // writeReports writes one PolicyReport per namespace that has stores or ExternalSecrets
 // (an empty one when all pass) and the ClusterPolicyReport.
-func (a *Auditor) writeReports(ctx context.Context, results []result, audited map[string]int, namespaces []string) error {
+func (a *Auditor) writeReports(
+	ctx context.Context, results []result, audited map[string]int, namespaces []string,
+) error {
 	if !a.policyReportsServed(ctx) {
 		return nil
 	}
@@ -93,7 +96,9 @@ func (a *Auditor) writeReports(ctx context.Context, results []result, audited ma
 
 // buildReport is the report of one namespace ("" for the ClusterPolicyReport): its results
 // and their summary.
-func buildReport(gvk schema.GroupVersionKind, namespace string, audited int, results []result, now time.Time) *policyReport {
+func buildReport(
+	gvk schema.GroupVersionKind, namespace string, audited int, results []result, now time.Time,
+) *policyReport {
 	flagged := map[string]bool{}
 	for _, r := range results {
 		flagged[r.kind+"/"+r.name] = true

@@ -75,7 +75,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	ces.Status.FailedNamespaces = failed
 	if len(failed) > 0 {
 		status.SetReady(&ces.Status.Conditions, ces.Generation, metav1.ConditionFalse, reasonPartiallyProvisioned,
-			fmt.Sprintf("ExternalSecret %s failed in %d of %d namespaces (see status.failedNamespaces)", name, len(failed), len(selected)))
+			fmt.Sprintf("ExternalSecret %s failed in %d of %d namespaces (see status.failedNamespaces)",
+				name, len(failed), len(selected)))
 	} else {
 		status.SetReady(&ces.Status.Conditions, ces.Generation, metav1.ConditionTrue, reasonProvisioned,
 			fmt.Sprintf("ExternalSecret %s provisioned in %d namespaces", name, len(provisioned)))
@@ -125,8 +126,8 @@ func (r *Reconciler) selectedNamespaces(ctx context.Context, ces *esv1.ClusterEx
 		if !ns.DeletionTimestamp.IsZero() {
 			continue
 		}
-		match := slices.Contains(ces.Spec.Namespaces, ns.Name) || slices.ContainsFunc(sels, func(s labels.Selector) bool { return s.Matches(labels.Set(ns.Labels)) })
-		if match {
+		matches := func(s labels.Selector) bool { return s.Matches(labels.Set(ns.Labels)) }
+		if slices.Contains(ces.Spec.Namespaces, ns.Name) || slices.ContainsFunc(sels, matches) {
 			out = append(out, ns.Name)
 		}
 	}
@@ -165,7 +166,8 @@ func (r *Reconciler) writeChild(ctx context.Context, ces *esv1.ClusterExternalSe
 	if es.ResourceVersion == "" {
 		return r.Client.Create(ctx, desired)
 	}
-	if equality.Semantic.DeepEqual(es.Spec, desired.Spec) && maps.Equal(es.Labels, desired.Labels) && maps.Equal(es.Annotations, desired.Annotations) {
+	if equality.Semantic.DeepEqual(es.Spec, desired.Spec) && maps.Equal(es.Labels, desired.Labels) &&
+		maps.Equal(es.Annotations, desired.Annotations) {
 		return nil
 	}
 	return r.Client.Update(ctx, desired)
@@ -195,17 +197,20 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options)
 		Named("clusterexternalsecret").
 		For(&esv1.ClusterExternalSecret{}).
 		Owns(&esv1.ExternalSecret{}).
-		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, _ client.Object) []reconcile.Request {
-			var list esv1.ClusterExternalSecretList
-			if err := r.Client.List(ctx, &list); err != nil {
-				return nil
-			}
-			reqs := make([]reconcile.Request, 0, len(list.Items))
-			for _, c := range list.Items {
-				reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Name: c.Name}})
-			}
-			return reqs
-		})).
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.all)).
 		WithOptions(opts).
 		Complete(r)
+}
+
+// all requests every ClusterExternalSecret.
+func (r *Reconciler) all(ctx context.Context, _ client.Object) []reconcile.Request {
+	var list esv1.ClusterExternalSecretList
+	if err := r.Client.List(ctx, &list); err != nil {
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(list.Items))
+	for _, c := range list.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Name: c.Name}})
+	}
+	return reqs
 }

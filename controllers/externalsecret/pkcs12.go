@@ -46,7 +46,7 @@ func pkcs12certPass(password, archive string) (string, error) {
 	}
 	var out bytes.Buffer
 	for _, c := range append([]*x509.Certificate{cert}, cas...) {
-		if err := pem.Encode(&out, &pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}); err != nil {
+		if err := pem.Encode(&out, &pem.Block{Type: pemCertificate, Bytes: c.Raw}); err != nil {
 			return "", err
 		}
 	}
@@ -100,7 +100,7 @@ func parseCerts(in string) ([]*x509.Certificate, error) {
 		if block, rest = pem.Decode(rest); block == nil {
 			break
 		}
-		if block.Type != "CERTIFICATE" {
+		if block.Type != pemCertificate {
 			continue
 		}
 		c, err := x509.ParseCertificate(block.Bytes)

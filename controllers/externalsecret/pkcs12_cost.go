@@ -60,7 +60,8 @@ func checkIterations(body []byte) error {
 		body = rest
 		if afterOctets && v.Class == asn1.ClassUniversal && v.Tag == asn1.TagInteger {
 			if n := new(big.Int).SetBytes(v.Bytes); n.Cmp(big.NewInt(maxPKCS12Iterations)) > 0 {
-				return safetpl.Reason(fmt.Sprintf("the archive asks for more than %d key-derivation iterations (the PKCS#12 limit)", maxPKCS12Iterations))
+				return safetpl.Reason(fmt.Sprintf(
+					"the archive asks for more than %d key-derivation iterations (the PKCS#12 limit)", maxPKCS12Iterations))
 			}
 		}
 		afterOctets = v.Class == asn1.ClassUniversal && v.Tag == asn1.TagOctetString

@@ -183,13 +183,15 @@ func (r *Reconciler) markSynced(es *esv1.ExternalSecret, deleted bool) {
 	es.Status.RefreshTime = metav1.NewTime(r.clock().Now())
 	es.Status.SyncedResourceVersion = syncVersion(es)
 	if deleted {
-		status.SetReady(&es.Status.Conditions, es.Generation, metav1.ConditionFalse, esv1.ReasonSecretDeleted, "the remote data is gone, so the Secret was deleted (target.deletionPolicy: Delete)")
+		status.SetReady(&es.Status.Conditions, es.Generation, metav1.ConditionFalse, esv1.ReasonSecretDeleted,
+			"the remote data is gone, so the Secret was deleted (target.deletionPolicy: Delete)")
 		return
 	}
 	if es.Spec.Target.CreationPolicy != esv1.CreatePolicyNone {
 		es.Status.Binding = corev1.LocalObjectReference{Name: target.Name(es)}
 	}
-	status.SetReady(&es.Status.Conditions, es.Generation, metav1.ConditionTrue, esv1.ReasonSecretSynced, "Secret was synced")
+	status.SetReady(&es.Status.Conditions, es.Generation, metav1.ConditionTrue, esv1.ReasonSecretSynced,
+		"Secret was synced")
 }
 
 // recordMetrics derives the metrics of the ExternalSecret from the status this pass wrote.

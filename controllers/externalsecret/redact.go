@@ -55,7 +55,9 @@ func redact(msg string, values map[string]string) string {
 
 // encodings are the forms in which a value may show up in an error message.
 func encodings(v string) []string {
-	forms := []string{v, strings.Trim(strconv.Quote(v), `"`), url.QueryEscape(v), url.PathEscape(v), hex.EncodeToString([]byte(v))}
+	forms := []string{
+		v, strings.Trim(strconv.Quote(v), `"`), url.QueryEscape(v), url.PathEscape(v), hex.EncodeToString([]byte(v)),
+	}
 	if j, err := json.Marshal(v); err == nil {
 		forms = append(forms, strings.Trim(string(j), `"`))
 	}

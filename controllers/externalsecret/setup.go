@@ -100,7 +100,9 @@ type storeEvents struct {
 }
 
 // Update drops the clients of a store whose spec changed: they were built from the old one.
-func (h storeEvents) Update(ctx context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+func (h storeEvents) Update(
+	ctx context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request],
+) {
 	if h.clients != nil && e.ObjectOld.GetGeneration() != e.ObjectNew.GetGeneration() {
 		h.clients.Changed(e.ObjectNew.GetUID())
 	}
@@ -109,7 +111,9 @@ func (h storeEvents) Update(ctx context.Context, e event.UpdateEvent, q workqueu
 
 // Delete drops the clients, credentials and values of a deleted store, so that no read can
 // succeed through them afterwards.
-func (h storeEvents) Delete(ctx context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+func (h storeEvents) Delete(
+	ctx context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request],
+) {
 	if h.clients != nil {
 		h.clients.Forget(e.Object.GetUID())
 	}
@@ -141,7 +145,8 @@ var secretEdited = predicate.Funcs{
 	CreateFunc: func(event.CreateEvent) bool { return false },
 	UpdateFunc: func(e event.UpdateEvent) bool {
 		s, ok := e.ObjectNew.(*corev1.Secret)
-		return !ok || s.Annotations[esv1.AnnotationDataHash] != dataHash(s.Type, s.Data) || s.Labels[esv1.LabelManaged] != esv1.LabelManagedValue
+		return !ok || s.Annotations[esv1.AnnotationDataHash] != dataHash(s.Type, s.Data) ||
+			s.Labels[esv1.LabelManaged] != esv1.LabelManagedValue
 	},
 }
 

@@ -49,7 +49,9 @@ func (o *rendered) secrets() map[string]string {
 // only the rendered keys, Merge adds them to the fetched ones. All templates of the
 // ExternalSecret share one budget (deadline, output, steps). Errors name the template's
 // place in the spec and the reason, never a value.
-func (r *Reconciler) renderTemplate(ctx context.Context, es *esv1.ExternalSecret, fetched map[string][]byte) (*rendered, error) {
+func (r *Reconciler) renderTemplate(
+	ctx context.Context, es *esv1.ExternalSecret, fetched map[string][]byte,
+) (*rendered, error) {
 	t := es.Spec.Target.Template
 	out := &rendered{data: fetched, fetched: fetched, labels: map[string]string{}, annotations: map[string]string{}}
 	if t == nil {
@@ -61,7 +63,10 @@ func (r *Reconciler) renderTemplate(ctx context.Context, es *esv1.ExternalSecret
 		return out, nil
 	}
 	engine := r.templates()
-	rd := &renderer{engine: engine, budget: engine.Budget(ctx), values: make(map[string]string, len(fetched)), out: out, data: map[string][]byte{}}
+	rd := &renderer{
+		engine: engine, budget: engine.Budget(ctx), values: make(map[string]string, len(fetched)),
+		out: out, data: map[string][]byte{},
+	}
 	for k, v := range fetched {
 		rd.values[k] = string(v)
 	}
@@ -136,7 +141,9 @@ func (rd *renderer) into(target, key string) func(string) {
 
 // renderFrom renders one templateFrom entry: a literal, or the items of a ConfigMap or
 // Secret.
-func (r *Reconciler) renderFrom(ctx context.Context, rd *renderer, namespace string, i int, from esv1.TemplateFrom) error {
+func (r *Reconciler) renderFrom(
+	ctx context.Context, rd *renderer, namespace string, i int, from esv1.TemplateFrom,
+) error {
 	where := fmt.Sprintf("spec.target.template.templateFrom[%d]", i)
 	target := from.Target
 	if target == "" {
@@ -195,7 +202,7 @@ func (rd *renderer) renderKeysAndValues(at, text string, public bool, target str
 		if err := rd.render(where+" key", strings.TrimSpace(k), public, func(s string) { key = s }); err != nil {
 			return err
 		}
-		if err := rd.render(where+" value", strings.TrimSpace(v), public, func(s string) { rd.into(target, key)(s) }); err != nil {
+		if err := rd.render(where+" value", strings.TrimSpace(v), public, rd.into(target, key)); err != nil {
 			return err
 		}
 	}
@@ -204,7 +211,9 @@ func (rd *renderer) renderKeysAndValues(at, text string, public bool, target str
 
 // templateSource reads the ConfigMap or Secret a templateFrom entry names (uncached: they are
 // neither watched nor managed).
-func (r *Reconciler) templateSource(ctx context.Context, namespace string, from esv1.TemplateFrom) (map[string]string, error) {
+func (r *Reconciler) templateSource(
+	ctx context.Context, namespace string, from esv1.TemplateFrom,
+) (map[string]string, error) {
 	key := types.NamespacedName{Namespace: namespace}
 	switch {
 	case from.ConfigMap != nil:

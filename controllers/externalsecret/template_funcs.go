@@ -69,7 +69,13 @@ func fromYaml(s string) (map[string]any, error) {
 }
 
 // pemTypes are the PEM block types filterPEM names in its errors.
-var pemTypes = []string{"CERTIFICATE", "PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "PUBLIC KEY", "CERTIFICATE REQUEST", "ENCRYPTED PRIVATE KEY"}
+var pemTypes = []string{
+	pemCertificate, "PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "PUBLIC KEY", "CERTIFICATE REQUEST",
+	"ENCRYPTED PRIVATE KEY",
+}
+
+// pemCertificate is the PEM block type of an X.509 certificate.
+const pemCertificate = "CERTIFICATE"
 
 // filterPEM keeps the PEM blocks of one type, e.g. {{ .bundle | filterPEM "CERTIFICATE" }}.
 func filterPEM(blockType, input string) (string, error) {

@@ -142,7 +142,9 @@ func runFailingPass(t *testing.T, scheme *runtime.Scheme, tpl, value string) []s
 	if err == nil {
 		t.Fatalf("the write did not fail")
 	}
-	r.failed(es, err)
+	if _, returned := r.failed(es, err); returned != nil {
+		err = returned // what controller-runtime gets back (a terminal error too)
+	}
 	// What controller-runtime logs for a returned error.
 	logger.Error(err, "Reconciler error")
 	close(recorder.Events)
@@ -159,7 +161,7 @@ func runFailingPass(t *testing.T, scheme *runtime.Scheme, tpl, value string) []s
 // fixedWords are the words that frame the messages (event type and reason, the log line's
 // keys and message, the redaction mark), lower-cased: a value that is one of them cannot
 // be told apart from them.
-const fixedWords = `warning updatefailed "msg"="reconciler error" "error"= [redacted]`
+const fixedWords = `warning updatefailed "msg"="reconciler error" "error"="terminal error: [redacted]`
 
 // valueForms are the encodings of a value searched for, lower-cased (messages are compared
 // lower-cased, which also covers upper- and lower-case renderings).

@@ -42,14 +42,18 @@ const (
 // writeSecret brings the target Secret in line with the fetched data, as the creation
 // policy says. It writes only when something changed. deleted reports that the Secret was
 // deleted because its remote data is gone (deletionPolicy Delete).
-func (r *Reconciler) writeSecret(ctx context.Context, es *esv1.ExternalSecret, out *rendered, missing int) (deleted bool, err error) {
+func (r *Reconciler) writeSecret(
+	ctx context.Context, es *esv1.ExternalSecret, out *rendered, missing int,
+) (deleted bool, err error) {
 	deleted, err = r.write(ctx, es, out, missing)
 	// Messages are built from names and reasons; the redaction is the safety net for a
 	// name (a rendered key) that equals a value.
 	return deleted, outcome.MapMessage(err, func(msg string) string { return redact(msg, out.secrets()) })
 }
 
-func (r *Reconciler) write(ctx context.Context, es *esv1.ExternalSecret, out *rendered, missing int) (deleted bool, err error) {
+func (r *Reconciler) write(
+	ctx context.Context, es *esv1.ExternalSecret, out *rendered, missing int,
+) (deleted bool, err error) {
 	data := out.data
 	policy := es.Spec.Target.CreationPolicy
 	if policy == esv1.CreatePolicyNone {
@@ -117,12 +121,16 @@ func checkSize(es *esv1.ExternalSecret, existing *corev1.Secret, data map[string
 	if wait == 0 {
 		wait = 5 * time.Minute
 	}
-	return outcome.Waiting(esv1.ReasonSecretSyncedError, fmt.Errorf("the Secret's values would total %d bytes, over Kubernetes' limit of %d (1 MiB): select fewer keys (data, find filters) or split them across several ExternalSecrets; the Secret was left as it was", total, maxSecretSize), wait)
+	return outcome.Waiting(esv1.ReasonSecretSyncedError, fmt.Errorf("the Secret's values would total %d bytes, over "+
+		"Kubernetes' limit of %d (1 MiB): select fewer keys (data, find filters) or split them across several "+
+		"ExternalSecrets; the Secret was left as it was", total, maxSecretSize), wait)
 }
 
 // getSecret reads the target Secret from the cache (managed Secrets), or else from
 // fallback (the API server) when it is not nil.
-func (r *Reconciler) getSecret(ctx context.Context, es *esv1.ExternalSecret, fallback client.Reader) (*corev1.Secret, error) {
+func (r *Reconciler) getSecret(
+	ctx context.Context, es *esv1.ExternalSecret, fallback client.Reader,
+) (*corev1.Secret, error) {
 	key := types.NamespacedName{Namespace: es.Namespace, Name: target.Name(es)}
 	s := &corev1.Secret{}
 	err := r.Client.Get(ctx, key, s)
@@ -140,7 +148,9 @@ func (r *Reconciler) getSecret(ctx context.Context, es *esv1.ExternalSecret, fal
 
 // ownSecret creates or updates a Secret for creationPolicy Owner or Orphan. The Secret
 // holds exactly the fetched data.
-func (r *Reconciler) ownSecret(ctx context.Context, es *esv1.ExternalSecret, existing *corev1.Secret, out *rendered) error {
+func (r *Reconciler) ownSecret(
+	ctx context.Context, es *esv1.ExternalSecret, existing *corev1.Secret, out *rendered,
+) error {
 	desired := existing.DeepCopy()
 	if existing == nil {
 		desired = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: es.Namespace, Name: target.Name(es)}}
@@ -151,11 +161,14 @@ func (r *Reconciler) ownSecret(ctx context.Context, es *esv1.ExternalSecret, exi
 	if t := es.Spec.Target.Template; t != nil && t.Type == corev1.SecretTypeServiceAccountToken {
 		// The API server would fill such a Secret with a token of the ServiceAccount it
 		// names: an ExternalSecret must not mint Kubernetes credentials.
-		return outcome.Terminal(esv1.ReasonSecretSyncedError, fmt.Errorf("spec.target.template.type %s is refused: Vigil never writes ServiceAccount token Secrets; use Opaque", t.Type))
+		return outcome.Terminal(esv1.ReasonSecretSyncedError, fmt.Errorf("spec.target.template.type %s is refused: Vigil "+
+			"never writes ServiceAccount token Secrets; use Opaque", t.Type))
 	}
 	if t := es.Spec.Target.Template; t != nil && t.Type != "" {
 		if existing != nil && existing.Type != t.Type {
-			return outcome.Terminal(esv1.ReasonSecretSyncedError, fmt.Errorf("Secret %s has type %s and spec.target.template.type asks for %s; a Secret's type cannot change, so delete the Secret to let Vigil recreate it", desired.Name, existing.Type, t.Type))
+			return outcome.Terminal(esv1.ReasonSecretSyncedError, fmt.Errorf("Secret %s has type %s and "+
+				"spec.target.template.type asks for %s; a Secret's type cannot change, so delete the Secret to let Vigil "+
+				"recreate it", desired.Name, existing.Type, t.Type))
 		}
 		desired.Type = t.Type
 	}
@@ -170,7 +183,8 @@ func (r *Reconciler) ownSecret(ctx context.Context, es *esv1.ExternalSecret, exi
 	}
 	if es.Spec.Target.CreationPolicy == esv1.CreatePolicyOwner {
 		if err := controllerutil.SetControllerReference(es, desired, r.Client.Scheme()); err != nil {
-			return outcome.Terminal(esv1.ReasonSecretSyncedError, errors.New("setting this ExternalSecret as the Secret's controller failed"))
+			return outcome.Terminal(esv1.ReasonSecretSyncedError, errors.New("setting this ExternalSecret as the Secret's "+
+				"controller failed"))
 		}
 	}
 	return r.apply(ctx, es, existing, desired)
@@ -192,21 +206,33 @@ func (r *Reconciler) checkOwnership(es *esv1.ExternalSecret, existing *corev1.Se
 	}
 	owner := metav1.GetControllerOf(existing)
 	if owner != nil && owner.UID != es.UID {
-		return outcome.Terminal(esv1.ReasonSecretSyncedError, fmt.Errorf("Secret %s is controlled by %s %q, not by this ExternalSecret; Vigil will not overwrite it with creationPolicy %s: point spec.target.name at another Secret, or use creationPolicy Merge to add this ExternalSecret's keys to it", existing.Name, owner.Kind, owner.Name, policy))
+		return outcome.Terminal(esv1.ReasonSecretSyncedError, fmt.Errorf("Secret %s is controlled by %s %q, not by this "+
+			"ExternalSecret; Vigil will not overwrite it with creationPolicy %s: point spec.target.name at another Secret, "+
+			"or use creationPolicy Merge to add this ExternalSecret's keys to it",
+			existing.Name, owner.Kind, owner.Name, policy))
 	}
-	if owner != nil || (existing.Labels[esv1.LabelManaged] == esv1.LabelManagedValue && existing.Annotations[annotationOwner] == es.Name) {
+	handedOver := existing.Labels[esv1.LabelManaged] == esv1.LabelManagedValue &&
+		existing.Annotations[annotationOwner] == es.Name
+	if owner != nil || handedOver {
 		return nil
 	}
-	return outcome.Terminal(esv1.ReasonSecretSyncedError, fmt.Errorf("Secret %s already exists and was not written by this ExternalSecret (it does not carry both the label %s=%s and the annotation %s=%s); Vigil will not overwrite it with creationPolicy %s: to hand it over, add that label and annotation to it; to add this ExternalSecret's keys to it, use creationPolicy Merge; or point spec.target.name at another Secret", existing.Name, esv1.LabelManaged, esv1.LabelManagedValue, annotationOwner, es.Name, policy))
+	return outcome.Terminal(esv1.ReasonSecretSyncedError, fmt.Errorf("Secret %s already exists and was not written by "+
+		"this ExternalSecret (it does not carry both the label %s=%s and the annotation %s=%s); Vigil will not overwrite "+
+		"it with creationPolicy %s: to hand it over, add that label and annotation to it; to add this ExternalSecret's "+
+		"keys to it, use creationPolicy Merge; or point spec.target.name at another Secret",
+		existing.Name, esv1.LabelManaged, esv1.LabelManagedValue, annotationOwner, es.Name, policy))
 }
 
 // mergeSecret writes the fetched keys into a Secret that must already exist, leaving its
 // other keys alone. The keys it writes are recorded on the Secret; a recorded key that is no
 // longer fetched (its remote data is gone, or the spec dropped it) is removed unless
 // deletionPolicy is Retain. A key someone else added is never removed.
-func (r *Reconciler) mergeSecret(ctx context.Context, es *esv1.ExternalSecret, existing *corev1.Secret, data map[string][]byte) error {
+func (r *Reconciler) mergeSecret(
+	ctx context.Context, es *esv1.ExternalSecret, existing *corev1.Secret, data map[string][]byte,
+) error {
 	if existing == nil {
-		return outcome.Waiting(esv1.ReasonSecretMissing, fmt.Errorf("Secret %s does not exist; creationPolicy Merge only writes into an existing Secret: create it, or use creationPolicy Owner", target.Name(es)), mergeWait)
+		return outcome.Waiting(esv1.ReasonSecretMissing, fmt.Errorf("Secret %s does not exist; creationPolicy Merge only "+
+			"writes into an existing Secret: create it, or use creationPolicy Owner", target.Name(es)), mergeWait)
 	}
 	return r.apply(ctx, es, existing, merged(es, existing, data))
 }
@@ -328,17 +354,21 @@ func (r *Reconciler) apply(ctx context.Context, es *esv1.ExternalSecret, existin
 // new Secret as they would a rotated one. Other immutable Secrets are left alone.
 func (r *Reconciler) recreate(ctx context.Context, es *esv1.ExternalSecret, existing, desired *corev1.Secret) error {
 	if !metav1.IsControlledBy(existing, es) {
-		return outcome.Terminal(esv1.ReasonSecretSyncedError, fmt.Errorf("Secret %s is immutable and its data changed, and this ExternalSecret does not own it; delete it to let Vigil recreate it", desired.Name))
+		return outcome.Terminal(esv1.ReasonSecretSyncedError, fmt.Errorf("Secret %s is immutable and its data changed, "+
+			"and this ExternalSecret does not own it; delete it to let Vigil recreate it", desired.Name))
 	}
-	if err := r.Client.Delete(ctx, existing, client.Preconditions{UID: &existing.UID, ResourceVersion: &existing.ResourceVersion}); client.IgnoreNotFound(err) != nil {
-		return outcome.Transient(esv1.ReasonSecretSyncedError, apiError("deleting immutable (to recreate it with the new data)", existing.Name, err))
+	unchanged := client.Preconditions{UID: &existing.UID, ResourceVersion: &existing.ResourceVersion}
+	if err := r.Client.Delete(ctx, existing, unchanged); client.IgnoreNotFound(err) != nil {
+		return outcome.Transient(esv1.ReasonSecretSyncedError, apiError("deleting immutable (to recreate it with the new "+
+			"data)", existing.Name, err))
 	}
 	fresh := desired.DeepCopy()
 	fresh.ResourceVersion, fresh.UID, fresh.CreationTimestamp = "", "", metav1.Time{}
 	if err := r.Client.Create(ctx, fresh); err != nil {
 		return outcome.Transient(esv1.ReasonSecretSyncedError, apiError("recreating immutable", fresh.Name, err))
 	}
-	r.Events.Eventf(es, fresh, corev1.EventTypeNormal, "Recreated", "Sync", "Recreated immutable Secret %s with the new data", fresh.Name)
+	r.Events.Eventf(es, fresh, corev1.EventTypeNormal, "Recreated", "Sync", "Recreated immutable Secret %s with the "+
+		"new data", fresh.Name)
 	return nil
 }
 
@@ -351,7 +381,8 @@ func (r *Reconciler) deleteSecret(ctx context.Context, es *esv1.ExternalSecret, 
 	if client.IgnoreNotFound(err) != nil {
 		return outcome.Transient(esv1.ReasonSecretSyncedError, apiError("deleting", existing.Name, err))
 	}
-	r.Events.Eventf(es, existing, corev1.EventTypeNormal, "Deleted", "Sync", "Deleted Secret %s: its remote data is gone (deletionPolicy Delete)", existing.Name)
+	r.Events.Eventf(es, existing, corev1.EventTypeNormal, "Deleted", "Sync", "Deleted Secret %s: its remote data is "+
+		"gone (deletionPolicy Delete)", existing.Name)
 	return nil
 }
 

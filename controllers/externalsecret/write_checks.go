@@ -28,20 +28,24 @@ func checkMetadata(es *esv1.ExternalSecret, out *rendered) error {
 	known := knownNamesOf(es, out)
 	for _, k := range slices.Sorted(maps.Keys(out.labels)) {
 		if len(validation.IsQualifiedName(k)) > 0 {
-			problems = append(problems, fmt.Sprintf("label key %s is not a valid label key (an optional DNS prefix and a name of at most 63 characters: letters, digits, '-', '_', '.')", nameOf(k, known)))
+			problems = append(problems, fmt.Sprintf("label key %s is not a valid label key (an optional DNS prefix and a "+
+				"name of at most 63 characters: letters, digits, '-', '_', '.')", nameOf(k, known)))
 		} else if len(validation.IsValidLabelValue(out.labels[k])) > 0 {
-			problems = append(problems, fmt.Sprintf("the value of label %s is not a valid label value (at most 63 characters: letters, digits, '-', '_', '.', starting and ending with a letter or digit)", nameOf(k, known)))
+			problems = append(problems, fmt.Sprintf("the value of label %s is not a valid label value (at most 63 "+
+				"characters: letters, digits, '-', '_', '.', starting and ending with a letter or digit)", nameOf(k, known)))
 		}
 	}
 	size := 0
 	for _, k := range slices.Sorted(maps.Keys(out.annotations)) {
 		size += len(k) + len(out.annotations[k])
 		if len(validation.IsQualifiedName(k)) > 0 {
-			problems = append(problems, fmt.Sprintf("annotation key %s is not a valid annotation key (an optional DNS prefix and a name of at most 63 characters: letters, digits, '-', '_', '.')", nameOf(k, known)))
+			problems = append(problems, fmt.Sprintf("annotation key %s is not a valid annotation key (an optional DNS "+
+				"prefix and a name of at most 63 characters: letters, digits, '-', '_', '.')", nameOf(k, known)))
 		}
 	}
 	if size > maxAnnotationsSize {
-		problems = append(problems, fmt.Sprintf("the annotations total %d bytes, over Kubernetes' limit of %d (256 KiB)", size, maxAnnotationsSize))
+		problems = append(problems, fmt.Sprintf("the annotations total %d bytes, over Kubernetes' limit of %d (256 KiB)",
+			size, maxAnnotationsSize))
 	}
 	if err := checkDataKeys(es, out); err != nil {
 		return err
@@ -55,7 +59,8 @@ func checkDataKeys(es *esv1.ExternalSecret, out *rendered) error {
 	known := knownNamesOf(es, out)
 	for _, k := range slices.Sorted(maps.Keys(out.data)) {
 		if len(validation.IsConfigMapKey(k)) > 0 {
-			problems = append(problems, fmt.Sprintf("Secret key %s is not a valid key (letters, digits, '-', '_', '.'; at most 253 characters): rename it with dataFrom rewrite or the template", nameOf(k, known)))
+			problems = append(problems, fmt.Sprintf("Secret key %s is not a valid key (letters, digits, '-', '_', '.'; at "+
+				"most 253 characters): rename it with dataFrom rewrite or the template", nameOf(k, known)))
 		}
 	}
 	return refusal(es, problems)
@@ -100,7 +105,8 @@ func knownNamesOf(es *esv1.ExternalSecret, out *rendered) knownNames {
 
 // nameOf quotes a known name, and describes any other by its length only.
 func nameOf(k string, known knownNames) string {
-	if known.names[k] || k != "" && slices.ContainsFunc(known.texts, func(text string) bool { return strings.Contains(text, k) }) {
+	inText := func(text string) bool { return strings.Contains(text, k) }
+	if known.names[k] || k != "" && slices.ContainsFunc(known.texts, inText) {
 		return strconv.Quote(k)
 	}
 	return fmt.Sprintf("(a name templateFrom rendered, %d bytes, not shown: it may hold a value)", len(k))
@@ -117,7 +123,8 @@ func refusal(es *esv1.ExternalSecret, problems []string) error {
 	if wait == 0 {
 		wait = 5 * time.Minute
 	}
-	return outcome.Waiting(esv1.ReasonSecretSyncedError, fmt.Errorf("the Secret was not written, the API server would refuse it: %s", strings.Join(problems, "; ")), wait)
+	return outcome.Waiting(esv1.ReasonSecretSyncedError, fmt.Errorf("the Secret was not written, the API server would "+
+		"refuse it: %s", strings.Join(problems, "; ")), wait)
 }
 
 // apiError describes a failed request about the Secret from the API server's reason and the

@@ -37,9 +37,10 @@ import (
 	"github.com/vigil-dev/vigil/providers"
 )
 
-// Leader election needs leases (and records an event on them) only in the controller's own namespace: controller-gen emits
-// this as a Role, which the chart binds in the release namespace. Sharding also lists the
-// replicas' member Leases and deletes those of replicas killed long ago.
+// Leader election needs leases (and records an event on them) only in the controller's own
+// namespace: controller-gen emits this as a Role, which the chart binds in the release
+// namespace. Sharding also lists the replicas' member Leases and deletes those of replicas
+// killed long ago.
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;create;update;delete,namespace=vigil-system
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch,namespace=vigil-system
 
@@ -141,7 +142,11 @@ func Defaults() Options {
 // NewScheme returns a scheme with the Kubernetes types and every API Vigil serves.
 func NewScheme() (*runtime.Scheme, error) {
 	s := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, esv1.AddToScheme, esv1beta1.AddToScheme, policyv1alpha1.AddToScheme, genv1alpha1.AddToScheme} {
+	adds := []func(*runtime.Scheme) error{
+		clientgoscheme.AddToScheme, esv1.AddToScheme, esv1beta1.AddToScheme,
+		policyv1alpha1.AddToScheme, genv1alpha1.AddToScheme,
+	}
+	for _, add := range adds {
 		if err := add(s); err != nil {
 			return nil, err
 		}
@@ -150,7 +155,9 @@ func NewScheme() (*runtime.Scheme, error) {
 }
 
 // New builds a manager with every reconciler registered.
-func New(ctx context.Context, cfg *rest.Config, registry *providers.Registry, rec *metrics.Recorder, o Options) (ctrl.Manager, error) {
+func New(
+	ctx context.Context, cfg *rest.Config, registry *providers.Registry, rec *metrics.Recorder, o Options,
+) (ctrl.Manager, error) {
 	cfg = withClientLimits(cfg, o)
 	mgr, err := newManager(cfg, o)
 	if err != nil {
@@ -245,13 +252,15 @@ func cacheOptions(o Options) cache.Options {
 		// Hold only the Secrets Vigil writes: clusters have many large Secrets (Helm
 		// releases, tokens) that the controller never reads. Rollouts with scope all read
 		// every Secret a workload references, as Reloader does.
-		cacheOpts.ByObject[&corev1.Secret{}] = cache.ByObject{Label: labels.SelectorFromSet(labels.Set{esv1.LabelManaged: esv1.LabelManagedValue})}
+		managed := labels.SelectorFromSet(labels.Set{esv1.LabelManaged: esv1.LabelManagedValue})
+		cacheOpts.ByObject[&corev1.Secret{}] = cache.ByObject{Label: managed}
 	}
 	if o.Namespace != "" {
 		cacheOpts.DefaultNamespaces = map[string]cache.Config{o.Namespace: {}}
 		// Namespaces are cluster-scoped: without this the cache would list them all, which a
 		// namespace-scoped installation's RBAC (get on its own namespace) does not allow.
-		cacheOpts.ByObject[&corev1.Namespace{}] = cache.ByObject{Field: fields.OneTermEqualSelector("metadata.name", o.Namespace)}
+		own := fields.OneTermEqualSelector("metadata.name", o.Namespace)
+		cacheOpts.ByObject[&corev1.Namespace{}] = cache.ByObject{Field: own}
 	}
 	return cacheOpts
 }

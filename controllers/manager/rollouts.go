@@ -21,7 +21,9 @@ func (w *wiring) setupRollouts(ctx context.Context) error {
 
 // setupRollouts registers one rollout reconciler per workload kind; Argo Rollouts only when
 // its CRD is installed. They share one limit on concurrent rollouts.
-func setupRollouts(ctx context.Context, mgr ctrl.Manager, rec *metrics.Recorder, o rollout.Options, ctrlOpts controller.Options) error {
+func setupRollouts(
+	ctx context.Context, mgr ctrl.Manager, rec *metrics.Recorder, o rollout.Options, ctrlOpts controller.Options,
+) error {
 	if err := rollout.IndexExternalSecrets(ctx, mgr); err != nil {
 		return err
 	}

@@ -39,7 +39,8 @@ func newShards(mgr ctrl.Manager, o Options) (*sharding.Shards, error) {
 	if so.Namespace = o.LeaderElectNS; so.Namespace == "" {
 		ns, err := os.ReadFile("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 		if err != nil {
-			return nil, errors.New("sharding needs a namespace for its Leases: pass --leader-election-namespace when running outside a cluster")
+			return nil, errors.New("sharding needs a namespace for its Leases: pass --leader-election-namespace when " +
+				"running outside a cluster")
 		}
 		so.Namespace = strings.TrimSpace(string(ns))
 	}

@@ -94,5 +94,6 @@ func (w *wiring) setupPolicies(ctx context.Context) error {
 	if err := w.mgr.Add(auditor); err != nil {
 		return err
 	}
-	return (&audit.PolicyReconciler{Client: w.mgr.GetClient(), Policies: w.policies, Audit: auditor}).SetupWithManager(w.mgr)
+	policies := &audit.PolicyReconciler{Client: w.mgr.GetClient(), Policies: w.policies, Audit: auditor}
+	return policies.SetupWithManager(w.mgr)
 }

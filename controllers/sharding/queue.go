@@ -13,11 +13,15 @@ import (
 // this replica leads. It is the one place sharding touches the controllers: requests of
 // other shards are dropped when added and when taken (the shard may have moved meanwhile),
 // and remembered, so that they are queued again when this replica gains their shard.
-func (s *Shards) NewQueue(controllerName string, rl workqueue.TypedRateLimiter[reconcile.Request]) workqueue.TypedRateLimitingInterface[reconcile.Request] {
+func (s *Shards) NewQueue(
+	controllerName string, rl workqueue.TypedRateLimiter[reconcile.Request],
+) workqueue.TypedRateLimitingInterface[reconcile.Request] {
 	q := &queue{
-		PriorityQueue: priorityqueue.New(controllerName, func(o *priorityqueue.Opts[reconcile.Request]) { o.RateLimiter = rl }),
-		shards:        s,
-		dropped:       map[reconcile.Request]struct{}{},
+		PriorityQueue: priorityqueue.New(controllerName, func(o *priorityqueue.Opts[reconcile.Request]) {
+			o.RateLimiter = rl
+		}),
+		shards:  s,
+		dropped: map[reconcile.Request]struct{}{},
 	}
 	s.OnGain(q.gained)
 	return q
@@ -98,7 +102,7 @@ func (q *queue) GetWithPriority() (reconcile.Request, int, bool) {
 		if shutdown || q.keep(req) {
 			return req, prio, shutdown
 		}
-		q.PriorityQueue.Forget(req)
-		q.PriorityQueue.Done(req)
+		q.Forget(req)
+		q.Done(req)
 	}
 }

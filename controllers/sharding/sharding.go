@@ -230,7 +230,8 @@ func (s *Shards) stopAll() {
 // liveMembers lists the identities of the replicas whose member Lease is held and renewed,
 // sorted.
 func (s *Shards) liveMembers(ctx context.Context) ([]string, error) {
-	list, err := s.client.CoordinationV1().Leases(s.o.Namespace).List(ctx, metav1.ListOptions{LabelSelector: memberLabel + "=" + s.o.Prefix})
+	members := metav1.ListOptions{LabelSelector: memberLabel + "=" + s.o.Prefix}
+	list, err := s.client.CoordinationV1().Leases(s.o.Namespace).List(ctx, members)
 	if err != nil {
 		return nil, err
 	}
@@ -265,7 +266,9 @@ func expiredLong(l coordinationv1.Lease, now time.Time, d time.Duration) bool {
 }
 
 // elector returns a leader elector on a Lease that releases it when its context ends.
-func (s *Shards) elector(name string, callbacks *leaderelection.LeaderCallbacks) (*leaderelection.LeaderElector, error) {
+func (s *Shards) elector(
+	name string, callbacks *leaderelection.LeaderCallbacks,
+) (*leaderelection.LeaderElector, error) {
 	lock := &resourcelock.LeaseLock{
 		LeaseMeta:  metav1.ObjectMeta{Namespace: s.o.Namespace, Name: name},
 		Client:     s.client.CoordinationV1(),

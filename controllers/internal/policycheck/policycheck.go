@@ -56,7 +56,9 @@ func ExternalSecret(ctx context.Context, gate *policy.Gate, es *esv1.ExternalSec
 // no provider call. reader must be uncached: generators are read with get only. A
 // generator that cannot be found, or of a kind or version Vigil does not serve, is left to
 // the generator registry, which says so.
-func Generator(ctx context.Context, gate *policy.Gate, reader client.Reader, ref *esv1.GeneratorRef, namespace string) error {
+func Generator(
+	ctx context.Context, gate *policy.Gate, reader client.Reader, ref *esv1.GeneratorRef, namespace string,
+) error {
 	if gate == nil || (ref.APIVersion != "" && ref.APIVersion != providers.GeneratorAPIVersion) ||
 		!policy.IsGenerator(genv1alpha1.GroupVersion.Group, ref.Kind) {
 		return nil

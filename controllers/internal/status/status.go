@@ -14,9 +14,12 @@ import (
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 )
 
-// SetReady sets the Ready condition (every Vigil object reports one, ESO's type) of an object of the given generation. The transition
-// time changes only when the status does (apimeta.SetStatusCondition).
-func SetReady(conditions *[]metav1.Condition, generation int64, status metav1.ConditionStatus, reason, message string) {
+// SetReady sets the Ready condition (every Vigil object reports one, ESO's type) of an
+// object of the given generation. The transition time changes only when the status does
+// (apimeta.SetStatusCondition).
+func SetReady(
+	conditions *[]metav1.Condition, generation int64, status metav1.ConditionStatus, reason, message string,
+) {
 	apimeta.SetStatusCondition(conditions, metav1.Condition{
 		Type:               esv1.ConditionReady,
 		Status:             status,
