@@ -35,7 +35,7 @@ var ErrLimit = errors.New("limit exceeded")
 // ErrLimit. It is not a ConfigError: the remote data may shrink again, so the sync is
 // retried with backoff (each retry bounded by the same limits).
 func LimitError(format string, args ...any) error {
-	return fmt.Errorf("%s (%w)", fmt.Sprintf(format, args...), ErrLimit)
+	return &OwnError{Msg: fmt.Sprintf(format, args...), Kind: ErrLimit}
 }
 
 // CheckValue refuses a remote value larger than MaxValueBytes.

@@ -38,7 +38,8 @@ func SelectProperty(value []byte, ref Ref, property string) ([]byte, error) {
 		res = gjson.GetBytes(value, gjson.Escape(property))
 	}
 	if !res.Exists() {
-		return nil, fmt.Errorf("key %s: property %q does not exist in the value", ref, property)
+		return nil, fmt.Errorf("key %s: property %q does not exist in the value%s", ref, property,
+			propertyHint(value, property))
 	}
 	if res.Type == gjson.String {
 		return []byte(res.Str), nil

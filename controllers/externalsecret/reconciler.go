@@ -173,8 +173,9 @@ func (r *Reconciler) syncData(ctx context.Context, es *esv1.ExternalSecret, stor
 // it was.
 func (r *Reconciler) failed(es *esv1.ExternalSecret, err error) (ctrl.Result, error) {
 	reason := outcome.Reason(err, esv1.ReasonSecretSyncedError)
-	status.SetReady(&es.Status.Conditions, es.Generation, metav1.ConditionFalse, reason, err.Error())
-	r.Events.Eventf(es, nil, corev1.EventTypeWarning, "UpdateFailed", "Sync", "%s", err.Error())
+	msg := oneLine(err.Error())
+	status.SetReady(&es.Status.Conditions, es.Generation, metav1.ConditionFalse, reason, msg)
+	r.Events.Eventf(es, nil, corev1.EventTypeWarning, "UpdateFailed", "Sync", "%s", msg)
 	return outcome.Result(err)
 }
 

@@ -3,7 +3,6 @@ package aws
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"sync/atomic"
 
@@ -69,7 +68,7 @@ func (c *storeClient) batchGetSecretValue(ctx context.Context, refs []providers.
 		return c.oneByOne(ctx, refs)
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, c.apiError("BatchGetSecretValue", "", err)
 	}
 	values := map[providers.Ref][]byte{}
 	errs := map[providers.Ref]error{}
@@ -90,12 +89,8 @@ func (c *storeClient) batchGetSecretValue(ctx context.Context, refs []providers.
 		erred[aws.ToString(e.SecretId)] = true
 		code := aws.ToString(e.ErrorCode)
 		for _, ref := range byID[aws.ToString(e.SecretId)] {
-			cause := fmt.Errorf("%s: %s", code, aws.ToString(e.Message))
-			if code == "ResourceNotFoundException" {
-				errs[ref] = providers.NotFound(ref, cause)
-			} else {
-				errs[ref] = fmt.Errorf("key %s: %w", ref, cause)
-			}
+			// The entry's code, never its message (the backend's text).
+			errs[ref] = c.entryError("BatchGetSecretValue", ref.Key, code)
 		}
 	}
 	// An id answered under another spelling (a partial ARN) is read alone.
@@ -147,7 +142,7 @@ func (c *storeClient) getParameters(ctx context.Context, refs []providers.Ref) (
 	}
 	out, err := c.ssm.GetParameters(ctx, &ssm.GetParametersInput{Names: names, WithDecryption: aws.Bool(true)})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, c.apiError("GetParameters", "", err)
 	}
 	values := map[providers.Ref][]byte{}
 	errs := map[providers.Ref]error{}
@@ -158,7 +153,7 @@ func (c *storeClient) getParameters(ctx context.Context, refs []providers.Ref) (
 	}
 	for _, name := range out.InvalidParameters {
 		for _, ref := range byName[name] {
-			errs[ref] = providers.NotFound(ref, errors.New("ParameterNotFound"))
+			errs[ref] = c.entryError("GetParameters", ref.Key, "ParameterNotFound")
 		}
 	}
 	// Parameters named by ARN come back by name: read those alone.

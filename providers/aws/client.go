@@ -2,14 +2,11 @@ package aws
 
 import (
 	"context"
-	"errors"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 	"github.com/vigil-dev/vigil/providers"
@@ -23,6 +20,8 @@ type storeClient struct {
 	sm      *secretsmanager.Client
 	ssm     *ssm.Client
 	batch   batchState
+	// identity is who the credentials stand for (a role ARN when known), for messages.
+	identity string
 }
 
 // ESO's provider and call names for externalsecret_provider_api_calls_count.
@@ -70,11 +69,7 @@ func (c *storeClient) getSecretValue(ctx context.Context, ref providers.Ref) ([]
 	}
 	out, err := c.sm.GetSecretValue(ctx, in)
 	if err != nil {
-		var nf *smtypes.ResourceNotFoundException
-		if errors.As(err, &nf) {
-			return nil, providers.NotFound(ref, err)
-		}
-		return nil, err
+		return nil, c.apiError("GetSecretValue", ref.Key, err)
 	}
 	if out.SecretString != nil {
 		return []byte(*out.SecretString), nil
@@ -89,12 +84,7 @@ func (c *storeClient) getParameter(ctx context.Context, ref providers.Ref) ([]by
 	}
 	out, err := c.ssm.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name), WithDecryption: aws.Bool(true)})
 	if err != nil {
-		var nf *ssmtypes.ParameterNotFound
-		var nv *ssmtypes.ParameterVersionNotFound
-		if errors.As(err, &nf) || errors.As(err, &nv) {
-			return nil, providers.NotFound(ref, err)
-		}
-		return nil, err
+		return nil, c.apiError("GetParameter", ref.Key, err)
 	}
 	return []byte(aws.ToString(out.Parameter.Value)), nil
 }
@@ -104,5 +94,5 @@ func (c *storeClient) getParameter(ctx context.Context, ref providers.Ref) ([]by
 // and a List call would fail for them.
 func (c *storeClient) Validate(ctx context.Context) error {
 	_, err := c.cfg.Credentials.Retrieve(ctx)
-	return err
+	return c.apiError("Retrieve credentials", "", err)
 }

@@ -54,7 +54,7 @@ func (c *storeClient) findSecrets(ctx context.Context, ref providers.FindRef,
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
-			return nil, err
+			return nil, c.apiError("BatchGetSecretValue", "", err)
 		}
 		for _, e := range page.Errors {
 			return nil, fmt.Errorf("reading %s: %s", aws.ToString(e.SecretId), aws.ToString(e.ErrorCode))
@@ -92,7 +92,7 @@ func (c *storeClient) findParameters(ctx context.Context, ref providers.FindRef,
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
-			return nil, err
+			return nil, c.apiError("GetParametersByPath", "", err)
 		}
 		for _, p := range page.Parameters {
 			name := strings.TrimPrefix(aws.ToString(p.Name), c.prefix)
@@ -128,7 +128,7 @@ func (c *storeClient) findTaggedParameters(ctx context.Context, ref providers.Fi
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
-			return nil, err
+			return nil, c.apiError("DescribeParameters", "", err)
 		}
 		for _, p := range page.Parameters {
 			full := aws.ToString(p.Name)
@@ -145,7 +145,7 @@ func (c *storeClient) findTaggedParameters(ctx context.Context, ref providers.Fi
 	for batch := range slices.Chunk(names, 10) { // GetParameters takes at most 10 names
 		res, err := c.ssm.GetParameters(ctx, &ssm.GetParametersInput{Names: batch, WithDecryption: aws.Bool(true)})
 		if err != nil {
-			return nil, err
+			return nil, c.apiError("GetParameters", "", err)
 		}
 		for _, p := range res.Parameters {
 			if err := out.Add(strings.TrimPrefix(aws.ToString(p.Name), c.prefix), []byte(aws.ToString(p.Value))); err != nil {

@@ -2,11 +2,9 @@ package aws
 
 import (
 	"context"
-	"errors"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
@@ -18,12 +16,8 @@ func (c *storeClient) GetMetadata(ctx context.Context, ref providers.Ref) (map[s
 	tags := map[string]string{}
 	if c.sm != nil {
 		out, err := c.sm.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(c.prefix + ref.Key)})
-		var nf *smtypes.ResourceNotFoundException
-		if errors.As(err, &nf) {
-			return nil, providers.NotFound(ref, err)
-		}
 		if err != nil {
-			return nil, err
+			return nil, c.apiError("DescribeSecret", ref.Key, err)
 		}
 		for _, t := range out.Tags {
 			tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
@@ -33,12 +27,8 @@ func (c *storeClient) GetMetadata(ctx context.Context, ref providers.Ref) (map[s
 	out, err := c.ssm.ListTagsForResource(ctx,
 		&ssm.ListTagsForResourceInput{ResourceType: ssmtypes.ResourceTypeForTaggingParameter,
 			ResourceId: aws.String(c.prefix + ref.Key)})
-	var nf *ssmtypes.InvalidResourceId
-	if errors.As(err, &nf) {
-		return nil, providers.NotFound(ref, err)
-	}
 	if err != nil {
-		return nil, err
+		return nil, c.apiError("ListTagsForResource", ref.Key, err)
 	}
 	for _, t := range out.TagList {
 		tags[aws.ToString(t.Key)] = aws.ToString(t.Value)

@@ -96,7 +96,9 @@ func (p *Provider) NewClient(ctx context.Context, store esv1.GenericStore, kube 
 	if err != nil {
 		return nil, err
 	}
-	return newClient(cfg, store.GetSpec().Provider.AWS, p.opts.Observe), nil
+	c := newClient(cfg, store.GetSpec().Provider.AWS, p.opts.Observe)
+	c.identity = identityOf(ctx, store, kube, namespace)
+	return c, nil
 }
 
 // Config returns the AWS configuration a store's aws provider describes: region, retries,

@@ -202,7 +202,7 @@ func (p *Provider) NewClient(ctx context.Context, store esv1.GenericStore, kube 
 	if remote == "" {
 		remote = "default"
 	}
-	return &Client{cs: cs, namespace: remote, observe: p.opts.Observe}, nil
+	return &Client{cs: cs, namespace: remote, observe: p.opts.Observe, identity: identityOf(spec.Auth)}, nil
 }
 
 // pinHost refuses requests to any scheme and host but server's.
@@ -211,7 +211,7 @@ func pinHost(server string) transport.WrapperFunc {
 	return func(rt http.RoundTripper) http.RoundTripper {
 		return roundTripFunc(func(req *http.Request) (*http.Response, error) {
 			if !strings.EqualFold(req.URL.Scheme, want.Scheme) || !strings.EqualFold(req.URL.Host, want.Host) {
-				return nil, fmt.Errorf(
+				return nil, providers.Refusef(
 					"refusing a request to %s://%s: the store's server is %s (a redirect does "+
 						"not carry its token elsewhere)", req.URL.Scheme, req.URL.Host, want.Host)
 			}
@@ -244,6 +244,20 @@ type Client struct {
 	cs        kubernetes.Interface
 	namespace string
 	observe   providers.CallObserver
+	identity  string // who the client's requests run as, for messages
+}
+
+// identityOf names who a store's requests run as, without the credential.
+func identityOf(a *esv1.KubernetesAuth) string {
+	switch {
+	case a == nil:
+		return ""
+	case a.ServiceAccount != nil:
+		return "ServiceAccount " + a.ServiceAccount.Name
+	case a.Token != nil:
+		return "the token of spec.provider.kubernetes.auth.token.bearerToken"
+	}
+	return ""
 }
 
 func (c *Client) get(ctx context.Context, ref providers.Ref) (*corev1.Secret, error) {
@@ -253,17 +267,26 @@ func (c *Client) get(ctx context.Context, ref providers.Ref) (*corev1.Secret, er
 	start := time.Now()
 	s, err := c.cs.CoreV1().Secrets(c.namespace).Get(ctx, ref.Key, metav1.GetOptions{})
 	c.observe(ProviderName, "GetSecret", err, time.Since(start))
-	switch {
-	case apierrors.IsNotFound(err):
-		return nil, providers.NotFound(ref, fmt.Errorf("no Secret %q in namespace %q", ref.Key, c.namespace))
-	case apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err):
-		// Not a ConfigError: a grant added later must be picked up by the retries.
-		return nil, fmt.Errorf("reading Secret %s/%s: %v (grant the store's identity get on secrets in that namespace)",
-			c.namespace, ref.Key, apierrors.ReasonForError(err))
-	case err != nil:
-		return nil, fmt.Errorf("reading Secret %s/%s: %s", c.namespace, ref.Key, short(err))
+	if err != nil {
+		// Not a ConfigError even when forbidden: a grant added later must be picked up by
+		// the retries.
+		return nil, c.apiError("get", ref.Key, err)
 	}
 	return s, nil
+}
+
+// apiError describes a failed call on a Secret by the API server's status code and reason
+// (never its message): the verb, the Secret, the identity and the RBAC grant it needs.
+func (c *Client) apiError(verb, key string, err error) error {
+	be := providers.NewBackendError("Kubernetes", verb+" secrets", key, err)
+	be.Identity, be.Resource = c.identity, fmt.Sprintf("secrets in namespace %q", c.namespace)
+	if st := apierrors.APIStatus(nil); errors.As(err, &st) {
+		be.Code, be.Status = string(apierrors.ReasonForError(err)), int(st.Status().Code)
+	}
+	be.NotFound = apierrors.IsNotFound(err)
+	be.Denied = apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err)
+	be.Permission = fmt.Sprintf("a Role granting %q", verb)
+	return be
 }
 
 // GetSecret implements providers.Client: the Secret's data as a JSON object of strings,

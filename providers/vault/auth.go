@@ -79,7 +79,7 @@ func login(ctx context.Context, api *vaultapi.Client, mount string, body map[str
 	path := "auth/" + strings.Trim(mount, "/") + "/login"
 	s, err := api.Logical().WriteWithContext(ctx, path, body)
 	if err != nil {
-		return "", fmt.Errorf("vault login at %s: %w", path, describe(err))
+		return "", fmt.Errorf("vault login at %s: %w", path, describe("login", err))
 	}
 	if s == nil || s.Auth == nil || s.Auth.ClientToken == "" {
 		return "", fmt.Errorf("vault login at %s returned no token", path)

@@ -184,7 +184,7 @@ func (p *Provider) NewClient(ctx context.Context, store esv1.GenericStore, kube 
 	if spec.Namespace != nil && *spec.Namespace != "" {
 		api.SetNamespace(*spec.Namespace)
 	}
-	c := &Client{api: api, spec: spec, observe: p.opts.Observe}
+	c := &Client{api: api, spec: spec, observe: p.opts.Observe, identity: identityOf(spec)}
 	c.mount, c.kv2 = mountOf(spec), spec.Version != esv1.VaultKVStoreV1
 	if c.login, err = loginFunc(ctx, store, kube, namespace); err != nil {
 		return nil, err
@@ -231,6 +231,8 @@ type Client struct {
 	mount   string
 	kv2     bool
 	login   func(ctx context.Context, api *vaultapi.Client) (string, error)
+	// identity names the auth method and role the client logs in with, for messages.
+	identity string
 
 	mu sync.Mutex // serialises logins
 }
@@ -304,11 +306,11 @@ func (c *Client) call(ctx context.Context, name string, do func() (*vaultapi.Sec
 		var re *vaultapi.ResponseError
 		if attempt == 0 && errors.As(err, &re) && re.StatusCode == http.StatusForbidden && c.tokenInvalid(ctx, re, tok) {
 			if lerr := c.relogin(ctx, tok); lerr != nil {
-				return nil, fmt.Errorf("%w (logging in again: %v)", describe(err), lerr)
+				return nil, fmt.Errorf("%w (logging in again: %v)", describe(name, err), lerr)
 			}
 			continue
 		}
-		return s, describe(err)
+		return s, describe(name, err)
 	}
 }
 
@@ -331,36 +333,6 @@ func (c *Client) tokenInvalid(ctx context.Context, re *vaultapi.ResponseError, t
 	c.observe(ProviderName, "LookupSelf", err, time.Since(start))
 	var lre *vaultapi.ResponseError
 	return errors.As(err, &lre) && lre.StatusCode == http.StatusForbidden
-}
-
-// Limits of what a Vault error contributes to a message: Vault's own errors list only
-// (never a raw body, which a proxy or a hostile server could fill with anything), each
-// error and the whole cut short.
-const (
-	maxErrorLen    = 128
-	maxErrorsTotal = 256
-)
-
-// describe shortens Vault's response errors to the status, the request's method and path,
-// and Vault's error messages (they name paths and reasons, never values), capped in length.
-func describe(err error) error {
-	var re *vaultapi.ResponseError
-	if !errors.As(err, &re) {
-		return err
-	}
-	msg := http.StatusText(re.StatusCode)
-	if !re.RawError && len(re.Errors) > 0 {
-		var parts []string
-		for _, e := range re.Errors {
-			parts = append(parts, providers.Truncate(e, maxErrorLen))
-		}
-		msg = providers.Truncate(strings.Join(parts, "; "), maxErrorsTotal)
-	}
-	path := ""
-	if u, perr := url.Parse(re.URL); perr == nil {
-		path = u.Path
-	}
-	return fmt.Errorf("vault answered %d on %s %s: %s", re.StatusCode, re.HTTPMethod, path, msg)
 }
 
 // path splits a remote key into the mount and the secret's path within it.
@@ -398,7 +370,7 @@ func (c *Client) GetSecret(ctx context.Context, ref providers.Ref) ([]byte, erro
 		return c.api.Logical().ReadWithDataWithContext(ctx, p, params)
 	})
 	if err != nil {
-		return nil, err
+		return nil, c.withKey(err, ref.Key, "read")
 	}
 	data := map[string]any(nil)
 	if s != nil {
@@ -426,7 +398,7 @@ func (c *Client) GetMetadata(ctx context.Context, ref providers.Ref) (map[string
 		return c.api.Logical().ReadWithContext(ctx, mount+"/metadata/"+rest)
 	})
 	if err != nil {
-		return nil, err
+		return nil, c.withKey(err, ref.Key, "read")
 	}
 	if s == nil {
 		return nil, providers.NotFound(ref, nil)

@@ -341,7 +341,7 @@ func TestKubernetesAuthRefusedServiceAccount(t *testing.T) {
 		p.Auth = &esv1.VaultAuth{Kubernetes: &esv1.VaultKubernetesAuth{Role: "app", ServiceAccountRef: &esv1.ServiceAccountSelector{Name: "other"}}}
 	})
 	_, err := vault.New(vault.Options{AllowHTTPHosts: harness.LoopbackHTTP}).NewClient(ctx, s, cp.Client, ns)
-	if err == nil || !strings.Contains(err.Error(), "auth/kubernetes/login") || !strings.Contains(err.Error(), "not authorized") {
+	if err == nil || !strings.Contains(err.Error(), "auth/kubernetes/login") || !strings.Contains(err.Error(), "permission denied") {
 		t.Fatalf("login as an unbound ServiceAccount: %v, want Vault's refusal naming the login path", err)
 	}
 }

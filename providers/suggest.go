@@ -1,0 +1,91 @@
+package providers
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/agnivade/levenshtein"
+	"github.com/tidwall/gjson"
+)
+
+// Bounds of the names a failure message suggests: names are read from a listing or a
+// value's keys, which a tenant or the backend controls.
+const (
+	// MaxSuggestNames is the most names one listing contributes to a suggestion.
+	MaxSuggestNames = 100
+	// maxSuggested names are shown, closest first.
+	maxSuggested = 3
+	// maxNameInMessage bytes of each shown name.
+	maxNameInMessage = 64
+)
+
+// Closest returns up to three of names nearest to target by edit distance (ties by
+// name), leaving out target itself. Only the first MaxSuggestNames names are looked at.
+func Closest(target string, names []string) []string {
+	if len(names) > MaxSuggestNames {
+		names = names[:MaxSuggestNames]
+	}
+	type scored struct {
+		name string
+		d    int
+	}
+	var all []scored
+	for _, n := range names {
+		if n != target {
+			all = append(all, scored{n, levenshtein.ComputeDistance(target, n)})
+		}
+	}
+	slices.SortFunc(all, func(a, b scored) int {
+		if a.d != b.d {
+			return a.d - b.d
+		}
+		return strings.Compare(a.name, b.name)
+	})
+	out := make([]string, 0, maxSuggested)
+	for _, s := range all {
+		if len(out) == maxSuggested {
+			break
+		}
+		out = append(out, s.name)
+	}
+	return out
+}
+
+// QuoteNames quotes names for a message, each cut to a bounded length.
+func QuoteNames(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = fmt.Sprintf("%q", Truncate(n, maxNameInMessage))
+	}
+	return strings.Join(q, ", ")
+}
+
+// propertyHint names the properties that exist next to a missing one: the keys (never the
+// values) of the JSON object the property's path leads into, closest first.
+func propertyHint(value []byte, property string) string {
+	parent, leaf := "", property
+	if i := strings.LastIndex(property, "."); i >= 0 && gjson.GetBytes(value, property[:i]).IsObject() {
+		parent, leaf = property[:i], property[i+1:]
+	}
+	obj := gjson.ParseBytes(value)
+	if parent != "" {
+		obj = gjson.GetBytes(value, parent)
+	}
+	if !obj.IsObject() {
+		return ""
+	}
+	var keys []string
+	obj.ForEach(func(k, _ gjson.Result) bool {
+		keys = append(keys, k.String())
+		return len(keys) < MaxSuggestNames
+	})
+	if len(keys) == 0 {
+		return "; the value is an empty JSON object"
+	}
+	where := "the value"
+	if parent != "" {
+		where = fmt.Sprintf("%q", Truncate(parent, maxNameInMessage))
+	}
+	return fmt.Sprintf("; closest properties in %s: %s", where, QuoteNames(Closest(leaf, keys)))
+}
