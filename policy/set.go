@@ -30,6 +30,8 @@ type Set struct {
 	actions    map[string]Action
 	parameters map[string]any
 	custom     []customPolicy
+	// protections are the policies' deletion-protection defaults (deletion.go).
+	protections []protectionPolicy
 }
 
 type customPolicy struct {
@@ -82,6 +84,7 @@ func CheckPolicy(ctx context.Context, p policyv1alpha1.ClusterSecretPolicy) erro
 }
 
 func (s *Set) add(ctx context.Context, p policyv1alpha1.ClusterSecretPolicy) error {
+	s.addProtection(p)
 	for i, r := range p.Spec.Rules {
 		if _, ok := s.rules[r.ID]; !ok {
 			return fmt.Errorf("spec.rules[%d]: no built-in rule %q (known: %v)", i, r.ID, slices.Sorted(maps.Keys(s.rules)))

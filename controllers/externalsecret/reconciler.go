@@ -81,6 +81,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	if es == nil {
 		return ctrl.Result{}, err
 	}
+	if err := r.keepFinalizer(ctx, es); err != nil {
+		return ctrl.Result{}, err
+	}
 	before := es.DeepCopy()
 	attempted, ignored := false, false
 	defer func() {
@@ -117,9 +120,10 @@ func (r *Reconciler) get(ctx context.Context, req ctrl.Request) (*esv1.ExternalS
 		return nil, client.IgnoreNotFound(err)
 	}
 	if !es.DeletionTimestamp.IsZero() {
-		// An owned Secret goes with its owner through garbage collection; others stay.
+		// An owned Secret goes with its owner through garbage collection, unless deletion
+		// protection keeps it (protection.go); others stay.
 		r.Metrics.ForgetExternalSecret(req.Namespace, req.Name)
-		return nil, nil
+		return nil, r.finishDeletion(ctx, es)
 	}
 	return es, nil
 }

@@ -78,6 +78,35 @@ type ClusterSecretPolicySpec struct {
 	Rego []RegoRule `json:"rego,omitempty"`
 	// +optional
 	Validations []CELRule `json:"validations,omitempty"`
+	// DeletionProtection makes deletion protection the default for the ExternalSecrets in
+	// the namespaces spec.match selects (docs/deletion-protection.md).
+	// +optional
+	DeletionProtection *DeletionProtection `json:"deletionProtection,omitempty"`
+}
+
+// DeletionProtectionOptOut says whose annotation vigil.dev/deletion-protection: "false"
+// lifts a policy's deletion protection: None (nobody's: only the policy's owner lifts it,
+// by changing the policy), Namespace (the namespace's), ExternalSecret (the namespace's or
+// the ExternalSecret's own, so any tenant who may edit it).
+// +kubebuilder:validation:Enum=None;Namespace;ExternalSecret
+type DeletionProtectionOptOut string
+
+// The opt-outs a policy may allow, from none to the tenant's own.
+const (
+	OptOutNone           DeletionProtectionOptOut = "None"
+	OptOutNamespace      DeletionProtectionOptOut = "Namespace"
+	OptOutExternalSecret DeletionProtectionOptOut = "ExternalSecret"
+)
+
+// DeletionProtection protects ExternalSecrets by default: the webhook refuses to delete
+// them, and the Secret of one that goes anyway is kept (orphaned and labelled).
+type DeletionProtection struct {
+	// Enabled turns the protection on for the selected namespaces.
+	Enabled bool `json:"enabled"`
+	// AllowOptOut says whose "false" annotation lifts this policy's protection.
+	// +kubebuilder:default=None
+	// +optional
+	AllowOptOut DeletionProtectionOptOut `json:"allowOptOut,omitempty"`
 }
 
 // ClusterSecretPolicyStatus is the observed state of a policy.
