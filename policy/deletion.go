@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
@@ -100,9 +102,8 @@ func (s *Set) DeletionProtection(es metav1.Object, ns *corev1.Namespace) Protect
 	if s == nil {
 		return p
 	}
-	in := Input{"kind": esv1.ExternalSecretKind, "namespace": map[string]any{"name": ns.Name, "labels": labelsOf(ns)}}
 	for _, pp := range s.protections {
-		if !matches(pp.match, in) {
+		if !selectsExternalSecretsIn(pp.match, ns) {
 			continue
 		}
 		nsOptOut := nsSet && !nsOn && pp.optOut != policyv1alpha1.OptOutNone
@@ -115,12 +116,22 @@ func (s *Set) DeletionProtection(es metav1.Object, ns *corev1.Namespace) Protect
 	return p
 }
 
-func labelsOf(ns *corev1.Namespace) map[string]any {
-	out := make(map[string]any, len(ns.Labels))
-	for k, v := range ns.Labels {
-		out[k] = v
+// selectsExternalSecretsIn reads a policy's match as the custom rules do (set.go's
+// matches): kinds, when given, must name ExternalSecret; the namespace must not be
+// excluded and must match the selector, if any. A selector that does not parse selects
+// nothing.
+func selectsExternalSecretsIn(m policyv1alpha1.PolicyMatch, ns *corev1.Namespace) bool {
+	if len(m.Kinds) > 0 && !slices.Contains(m.Kinds, esv1.ExternalSecretKind) {
+		return false
 	}
-	return out
+	if slices.Contains(m.ExcludedNamespaces, ns.Name) {
+		return false
+	}
+	if m.NamespaceSelector == nil {
+		return true
+	}
+	sel, err := metav1.LabelSelectorAsSelector(m.NamespaceSelector)
+	return err == nil && sel.Matches(labels.Set(ns.Labels))
 }
 
 // Refusal is the admission message for deleting a protected ExternalSecret: what protects

@@ -17,11 +17,11 @@ import (
 	"github.com/vigil-dev/vigil/test/harness"
 )
 
-// annotatedES creates an ExternalSecret with the protection annotation set to value (""
+// annotatedES creates the ExternalSecret db with the protection annotation set to value (""
 // for none). Its store does not exist: admission of a delete does not look at it.
-func annotatedES(ht *harness.T, ns, name, value string) *esv1.ExternalSecret {
+func annotatedES(ht *harness.T, ns, value string) *esv1.ExternalSecret {
 	ht.Helper()
-	es := &esv1.ExternalSecret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: esv1.ExternalSecretSpec{
+	es := &esv1.ExternalSecret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "db"}, Spec: esv1.ExternalSecretSpec{
 		SecretStoreRef: esv1.SecretStoreRef{Name: "store", Kind: esv1.SecretStoreKind},
 		Data: []esv1.ExternalSecretData{{SecretKey: "password",
 			RemoteRef: esv1.ExternalSecretDataRemoteRef{Key: ns + "/db", Property: "password"}}},
@@ -49,7 +49,7 @@ func refusedWith(ht *harness.T, es *esv1.ExternalSecret, want ...string) {
 	ht.Get(client.ObjectKeyFromObject(es), &esv1.ExternalSecret{})
 }
 
-func annotateNamespace(ht *harness.T, ns, value string) *corev1.Namespace {
+func annotateNamespace(ht *harness.T, ns, value string) {
 	ht.Helper()
 	obj := &corev1.Namespace{}
 	ht.Get(types.NamespacedName{Name: ns}, obj)
@@ -58,7 +58,6 @@ func annotateNamespace(ht *harness.T, ns, value string) *corev1.Namespace {
 	if err := ht.Client.Patch(ht.Ctx, obj, patch); err != nil {
 		ht.Fatal(err)
 	}
-	return obj
 }
 
 // kubectl delete of a protected ExternalSecret is refused with the command that lifts the
@@ -66,7 +65,7 @@ func annotateNamespace(ht *harness.T, ns, value string) *corev1.Namespace {
 func TestAdmission_ProtectedExternalSecretDeleteIsRefusedUntilLifted(t *testing.T) {
 	ht := env.T(t)
 	ns := newNamespace(t)
-	es := annotatedES(ht, ns, "db", "true")
+	es := annotatedES(ht, ns, "true")
 	refusedWith(ht, es, "kubectl annotate externalsecret db -n "+ns+" vigil.dev/deletion-protection-")
 
 	ht.Get(client.ObjectKeyFromObject(es), es)
@@ -84,7 +83,7 @@ func TestAdmission_NamespaceProtectionIsNotLiftedByTheTenant(t *testing.T) {
 	ht := env.T(t)
 	ns := newNamespace(t)
 	annotateNamespace(ht, ns, "true")
-	es := annotatedES(ht, ns, "db", "false")
+	es := annotatedES(ht, ns, "false")
 	refusedWith(ht, es, "kubectl annotate namespace "+ns+" vigil.dev/deletion-protection-")
 }
 
@@ -94,7 +93,7 @@ func TestAdmission_PolicyProtectionHoldsAgainstOptOuts(t *testing.T) {
 	ht := env.T(t)
 	ns := newNamespace(t)
 	annotateNamespace(ht, ns, "false")
-	es := annotatedES(ht, ns, "db", "false")
+	es := annotatedES(ht, ns, "false")
 	pol := &policyv1alpha1.ClusterSecretPolicy{
 		ObjectMeta: metav1.ObjectMeta{Name: ns + "-protect"},
 		Spec: policyv1alpha1.ClusterSecretPolicySpec{
@@ -119,7 +118,7 @@ func TestAdmission_PolicyProtectionHoldsAgainstOptOuts(t *testing.T) {
 func TestAdmission_DeleteInATerminatingNamespaceIsAdmitted(t *testing.T) {
 	ht := env.T(t)
 	ns := newNamespace(t)
-	es := annotatedES(ht, ns, "db", "true")
+	es := annotatedES(ht, ns, "true")
 	nsObj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}
 	if err := ht.Client.Delete(ht.Ctx, nsObj); err != nil {
 		t.Fatal(err)

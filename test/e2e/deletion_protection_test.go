@@ -26,7 +26,7 @@ import (
 // annotation set to value ("" for none).
 func protectedES(t *harness.T, ns, name, value string) *esv1.ExternalSecret {
 	t.Helper()
-	t.PutRemote( ns+"/"+name, `{"password":"protect-`+name+`"}`)
+	t.PutRemote(ns+"/"+name, `{"password":"protect-`+name+`"}`)
 	es := externalSecret(ns, name, "store", ns+"/"+name, map[string]string{"password": "password"})
 	if value != "" {
 		es.Annotations = map[string]string{policy.AnnotationDeletionProtection: value}
