@@ -2,8 +2,8 @@ package manager
 
 import (
 	"context"
-	"time"
 
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 
@@ -36,7 +36,7 @@ func setupRollouts(
 	for _, k := range kinds {
 		r := &rollout.Reconciler{
 			Client: mgr.GetClient(), Events: mgr.GetEventRecorder("vigil-rollout"), Metrics: rec,
-			Kind: k, Options: o, Now: time.Now, Slots: slots, Changes: changes,
+			Kind: k, Options: o, Clock: clock.RealClock{}, Slots: slots, Changes: changes,
 		}
 		if err := r.SetupWithManager(ctx, mgr, ctrlOpts); err != nil {
 			return err

@@ -25,10 +25,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+	"github.com/vigil-dev/vigil/controllers/internal/target"
 	"github.com/vigil-dev/vigil/metrics"
 )
 
@@ -82,7 +84,8 @@ type Reconciler struct {
 	Metrics *metrics.Recorder
 	Kind    Kind
 	Options Options
-	Now     func() time.Time
+	// Clock tells the time of rollouts and pauses.
+	Clock clock.PassiveClock
 	// Slots is shared by the reconcilers of every kind to cap concurrent rollouts.
 	Slots chan struct{}
 	// Changes remembers when each Secret changed, for the delay histogram.
@@ -102,7 +105,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if !obj.GetDeletionTimestamp().IsZero() || (r.Kind.LeaveControlled && metav1.GetControllerOf(obj) != nil) {
 		return ctrl.Result{}, nil
 	}
-	resumeIn, err := r.resumeIfDue(ctx, obj, r.Now())
+	resumeIn, err := r.resumeIfDue(ctx, obj, r.Clock.Now())
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -201,7 +204,7 @@ func (r *Reconciler) externalSecretTargets(
 	var out []string
 	for i := range list.Items {
 		es := &list.Items[i]
-		secret := targetSecret(es)
+		secret := target.Name(es)
 		if targetOptedIn(optIn, secret) {
 			out = append(out, secret)
 			continue
@@ -261,7 +264,7 @@ func (r *Reconciler) recordBaseline(ctx context.Context, obj client.Object, reco
 func (r *Reconciler) roll(
 	ctx context.Context, obj client.Object, current map[string]string, changed []string, esNames map[string][]string,
 ) (ctrl.Result, error) {
-	now := r.Now()
+	now := r.Clock.Now()
 	what := describe(changed) + " changed"
 	if r.Kind.Paused(obj) {
 		r.skip(ctx, obj, changed, esNames, "Paused", what+"; the workload is paused, so it rolls when resumed")
@@ -377,18 +380,11 @@ func setObjAnnotation(obj client.Object, k, v string) {
 // controllerOf returns the name of the ExternalSecret that controls a Secret, if any.
 func controllerOf(s *corev1.Secret) string {
 	for _, o := range s.OwnerReferences {
-		if o.Controller != nil && *o.Controller && o.Kind == "ExternalSecret" {
+		if o.Controller != nil && *o.Controller && o.Kind == esv1.ExternalSecretKind {
 			return o.Name
 		}
 	}
 	return ""
-}
-
-func targetSecret(es *esv1.ExternalSecret) string {
-	if es.Spec.Target.Name != "" {
-		return es.Spec.Target.Name
-	}
-	return es.Name
 }
 
 // ChangeTimes remembers when Secrets changed, to measure the delay to their rollouts.

@@ -13,11 +13,13 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/events"
+	clocktesting "k8s.io/utils/clock/testing"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"github.com/prometheus/client_golang/prometheus"
+
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 	"github.com/vigil-dev/vigil/controllers/internal/secrethash"
 	"github.com/vigil-dev/vigil/metrics"
@@ -44,9 +46,10 @@ func TestRoll_WaitsForMinimumInterval(t *testing.T) {
 	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(secret, d).
 		WithIndex(&esv1.ExternalSecret{}, rolloutTargetIndex, func(client.Object) []string { return nil }).Build()
 	rec, _ := metrics.New(prometheus.NewRegistry())
+	clk := clocktesting.NewFakeClock(now)
 	r := &Reconciler{
 		Client: c, Events: events.NewFakeRecorder(10), Metrics: rec, Kind: BuiltinKinds()[0],
-		Options: Options{MinInterval: time.Minute, MaxPerHour: 10}, Now: func() time.Time { return now },
+		Options: Options{MinInterval: time.Minute, MaxPerHour: 10}, Clock: clk,
 		Slots: make(chan struct{}, 1), Changes: NewChangeTimes(),
 	}
 	res, err := r.Reconcile(context.Background(), ctrl.Request{NamespacedName: client.ObjectKeyFromObject(d)})
@@ -65,7 +68,7 @@ func TestRoll_WaitsForMinimumInterval(t *testing.T) {
 	}
 
 	// Once the interval has passed, it rolls.
-	r.Now = func() time.Time { return now.Add(time.Minute) }
+	clk.Step(time.Minute)
 	req := ctrl.Request{NamespacedName: client.ObjectKeyFromObject(d)}
 	if _, err := r.Reconcile(context.Background(), req); err != nil {
 		t.Fatal(err)

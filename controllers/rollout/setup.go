@@ -22,6 +22,7 @@ import (
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 	"github.com/vigil-dev/vigil/controllers/internal/secrethash"
+	"github.com/vigil-dev/vigil/controllers/internal/target"
 )
 
 // The rollout controllers read and patch workloads, recreate Jobs and run Jobs of CronJobs
@@ -58,7 +59,7 @@ func IndexExternalSecrets(ctx context.Context, mgr ctrl.Manager) error {
 		return err
 	}
 	return idx.IndexField(ctx, &esv1.ExternalSecret{}, targetSecretIndex, func(o client.Object) []string {
-		return []string{targetSecret(o.(*esv1.ExternalSecret))}
+		return []string{target.Name(o.(*esv1.ExternalSecret))}
 	})
 }
 
