@@ -8,8 +8,12 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 	"github.com/vigil-dev/vigil/controllers/internal/target"
@@ -118,4 +122,30 @@ func (r *Reconciler) orphanSecret(ctx context.Context, es *esv1.ExternalSecret) 
 		"Deletion protection kept Secret %s: its owner reference to this ExternalSecret is removed and it is labelled %s",
 		secret.Name, policy.LabelOrphanedByProtection)
 	return nil
+}
+
+// protectionAnnotationChanged passes namespace updates that change the protection
+// annotation (or start the namespace's deletion): their ExternalSecrets' finalizers follow.
+var protectionAnnotationChanged = predicate.Funcs{
+	CreateFunc:  func(event.CreateEvent) bool { return false },
+	DeleteFunc:  func(event.DeleteEvent) bool { return false },
+	GenericFunc: func(event.GenericEvent) bool { return false },
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		key := policy.AnnotationDeletionProtection
+		return e.ObjectOld.GetAnnotations()[key] != e.ObjectNew.GetAnnotations()[key]
+	},
+}
+
+// inNamespace lists the ExternalSecrets of a namespace.
+func (r *Reconciler) inNamespace(ctx context.Context, ns client.Object) []reconcile.Request {
+	var list esv1.ExternalSecretList
+	if err := r.Client.List(ctx, &list, client.InNamespace(ns.GetName())); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "listing the ExternalSecrets of a namespace", "namespace", ns.GetName())
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(list.Items))
+	for _, es := range list.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&es)})
+	}
+	return reqs
 }

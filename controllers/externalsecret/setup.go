@@ -80,6 +80,9 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 		// these changes matter, not every resync.
 		Watches(&esv1.SecretStore{}, r.storeEvents(),
 			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, readyChanged)))
+	// A namespace's deletion-protection annotation decides its ExternalSecrets' finalizer.
+	b = b.Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.inNamespace),
+		builder.WithPredicates(protectionAnnotationChanged))
 	if !r.NoClusterStores {
 		b = b.Watches(&esv1.ClusterSecretStore{}, r.storeEvents(),
 			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, readyChanged)))

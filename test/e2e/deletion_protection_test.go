@@ -56,7 +56,8 @@ func ownedBy(s *corev1.Secret, uid types.UID) bool {
 
 // A protected ExternalSecret deleted past the webhook: its Secret stays, with its data, no
 // owner reference and the orphan label, and the ExternalSecret says so in an event. An
-// unprotected one beside it loses its Secret to the garbage collector, as in ESO.
+// unprotected one beside it loses its Secret to the garbage collector, as in ESO. An
+// ExternalSecret recreated under the same name takes the kept Secret back.
 func TestDeletionProtection_SecretOutlivesADeleteThatGoesAnyway(t *testing.T) {
 	ht := env.T(t)
 	ns := ht.NewNamespace()
@@ -84,6 +85,15 @@ func TestDeletionProtection_SecretOutlivesADeleteThatGoesAnyway(t *testing.T) {
 		t.Error("the kept Secret's data changed")
 	}
 	ht.WaitEvent(ns, esv1.ExternalSecretKind, "kept", "SecretOrphaned")
+
+	// Recreated under the same name, the ExternalSecret takes its Secret back: it still
+	// carries the managed label and the annotation naming it.
+	again := externalSecret(ns, "kept", "store", ns+"/kept", map[string]string{"password": "password"})
+	ht.Create(again)
+	ht.WaitReason(client.ObjectKeyFromObject(again), esv1.ReasonSecretSynced)
+	if s := ht.Secret(ns, "kept"); !ownedBy(s, again.UID) {
+		t.Errorf("the recreated ExternalSecret did not take its Secret back: owners %v", s.OwnerReferences)
+	}
 }
 
 // Lifting the annotation takes the finalizer off, and the delete then takes the Secret
@@ -104,13 +114,16 @@ func TestDeletionProtection_LiftedProtectionDeletesAsBefore(t *testing.T) {
 	ht.WaitGone(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "lifted"}})
 }
 
-// Namespace deletion stays destructive. The protected namespace is deleted; this control
-// plane runs no namespace controller, so the test deletes the ExternalSecret as that
-// controller would. The finalizer lets it go without orphaning, and the garbage collector
-// deletes its Secret.
+// Annotating a namespace protects the ExternalSecrets already in it at once (no refresh
+// or force-sync). Namespace deletion stays destructive: the protected namespace is
+// deleted; this control plane runs no namespace controller, so the test deletes the
+// ExternalSecret as that controller would. The finalizer lets it go without orphaning, and
+// the garbage collector deletes its Secret.
 func TestDeletionProtection_NamespaceDeletionStaysDestructive(t *testing.T) {
 	ht := env.T(t)
 	ns := ht.NewNamespace()
+	ht.Create(awsStore(ns, "store"))
+	es := waitFinalizer(ht, protectedES(ht, ns, "db", ""), false)
 	nsObj := &corev1.Namespace{}
 	ht.Get(types.NamespacedName{Name: ns}, nsObj)
 	patch := client.MergeFrom(nsObj.DeepCopy())
@@ -118,8 +131,7 @@ func TestDeletionProtection_NamespaceDeletionStaysDestructive(t *testing.T) {
 	if err := ht.Client.Patch(ht.Ctx, nsObj, patch); err != nil {
 		t.Fatal(err)
 	}
-	ht.Create(awsStore(ns, "store"))
-	es := waitFinalizer(ht, protectedES(ht, ns, "db", ""), true)
+	es = waitFinalizer(ht, es, true)
 
 	if err := ht.Client.Delete(ht.Ctx, nsObj); err != nil {
 		t.Fatal(err)
