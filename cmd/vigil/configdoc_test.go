@@ -45,10 +45,15 @@ func configurationReference() (string, error) {
 	b.WriteString("# Configuration reference\n\n")
 	b.WriteString("<!-- Generated from cmd/vigil/flags.go and charts/vigil/values.yaml by `make generate`. Do not edit. -->\n\n")
 	b.WriteString("## `vigil controller` flags\n\n")
-	b.WriteString("The Helm chart sets these from its values (see below); out of cluster, pass them directly.\n\n")
+	b.WriteString("The Helm chart sets these from its values (see below); out of cluster, pass them directly.\n")
+	b.WriteString("ESO's controller flags are accepted too (hidden from `--help`): see the table in\n")
+	b.WriteString("[migrate-from-eso.md](migrate-from-eso.md#eso-controller-flags).\n\n")
 	b.WriteString("| Flag | Default | Description |\n|---|---|---|\n")
 	o := manager.Defaults()
 	controllerFlags(&o).fs.VisitAll(func(f *pflag.Flag) {
+		if f.Hidden { // ESO's names, listed in docs/migrate-from-eso.md
+			return
+		}
 		def := f.DefValue
 		if def == "" {
 			def = "—"

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -44,16 +45,30 @@ listed in docs/configuration.md; the Helm chart sets them from its values.`,
 			if err := checkControllerOptions(o); err != nil {
 				return err
 			}
+			if err := checkESOFlags(flags.fs); err != nil {
+				return err
+			}
 			return runController(o, flags)
 		},
 	}
 	cmd.Flags().AddFlagSet(flags.fs)
+	cmd.SetFlagErrorFunc(explainUnknownFlag)
 	zapLevels := []string{"debug", "info", "error", "panic"}
 	completeWords(cmd, "zap-log-level", zapLevels)
 	completeWords(cmd, "zap-stacktrace-level", zapLevels[1:])
 	completeWords(cmd, "zap-encoder", []string{"json", "console"})
 	completeWords(cmd, "rollout-scope", []string{"managed", "all"})
 	return cmd
+}
+
+// explainUnknownFlag says where the flags are listed: an ESO values file's extraArgs may
+// hold flags of ESO's other components or of a newer ESO.
+func explainUnknownFlag(_ *cobra.Command, err error) error {
+	if strings.HasPrefix(err.Error(), "unknown flag") || strings.HasPrefix(err.Error(), "unknown shorthand flag") {
+		return fmt.Errorf("%w: neither a flag of vigil controller (docs/configuration.md) nor an ESO controller "+
+			"flag it accepts (docs/migrate-from-eso.md)", err)
+	}
+	return err
 }
 
 // checkControllerOptions refuses values the manager cannot run with (a usage error).
@@ -80,6 +95,7 @@ func checkControllerOptions(o manager.Options) error {
 func runController(o manager.Options, flags *cliFlags) error {
 	ctrl.SetLogger(manager.CapVerbosity(zap.New(zap.UseFlagOptions(&flags.zap))))
 	log := ctrl.Log.WithName("setup")
+	logESOFlags(log, flags.fs)
 	cfg, err := clusterConfig(flags.kubeconfig)
 	if err != nil {
 		log.Error(err, "no Kubernetes configuration: pass --kubeconfig, set KUBECONFIG, or run in a cluster")

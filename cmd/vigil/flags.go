@@ -39,6 +39,9 @@ func controllerFlags(o *manager.Options) *cliFlags {
 	zapFlags := flag.NewFlagSet("zap", flag.ContinueOnError)
 	c.zap.BindFlags(zapFlags)
 	c.fs.AddGoFlagSet(zapFlags)
+	// ESO's controller flags, hidden (esoflags.go).
+	esoAliasFlags(c, o)
+	esoIgnoredFlagSet(c.fs)
 	return c
 }
 
