@@ -48,14 +48,31 @@ func esoAliasFlags(c *cliFlags, o *manager.Options) {
 // esoIgnored is an ESO controller flag whose feature Vigil does not have.
 type esoIgnored struct {
 	name string
-	kind string // ESO's type of the flag: bool, int, duration or string
+	kind flagKind // ESO's type of the flag
 	// same is the value Vigil behaves as anyway ("" when none): given with it, the flag is
 	// only noted, not warned about.
 	same string
 	why  string // what Vigil does instead, for the warning
 }
 
+// flagKind is the type of an ignored ESO flag, so that its values are parsed as ESO does.
+type flagKind int
+
 const (
+	kindBool flagKind = iota
+	kindInt
+	kindDuration
+	kindString
+)
+
+// same values of bool flags.
+const (
+	isTrue  = "true"
+	isFalse = "false"
+)
+
+const (
+	whyNoDoppler   = "Vigil has no Doppler provider"
 	whyClientTTL   = "Vigil reuses each store's client, and the token it logged in with, for --provider-client-ttl"
 	whyNoMetricTLS = "Vigil serves metrics over plain HTTP without authentication; restrict scrapers with a " +
 		"NetworkPolicy (chart: networkPolicy.metricsFrom)"
@@ -64,49 +81,49 @@ const (
 
 // esoIgnoredFlags lists ESO's controller flags that Vigil parses and ignores.
 var esoIgnoredFlags = []esoIgnored{
-	{"enable-secret-store-reconciler", "bool", "true", "Vigil always validates SecretStores"},
-	{"enable-push-secret-reconciler", "bool", "false", "Vigil has no PushSecret"},
-	{"enable-cluster-push-secret-reconciler", "bool", "false", "Vigil has no ClusterPushSecret"},
-	{"enable-secrets-caching", "bool", "false",
+	{"enable-secret-store-reconciler", kindBool, isTrue, "Vigil always validates SecretStores"},
+	{"enable-push-secret-reconciler", kindBool, isFalse, "Vigil has no PushSecret"},
+	{"enable-cluster-push-secret-reconciler", kindBool, isFalse, "Vigil has no ClusterPushSecret"},
+	{"enable-secrets-caching", kindBool, isFalse,
 		"Vigil caches only the Secrets it manages (every Secret with --rollout-scope=all)"},
-	{"enable-configmaps-caching", "bool", "false", "Vigil caches ConfigMaps only with --rollout-scope=all"},
-	{"enable-managed-secrets-caching", "bool", "true", "Vigil always caches the Secrets it manages"},
-	{"enable-secret-api-read-on-cache-mismatch", "bool", "true",
+	{"enable-configmaps-caching", kindBool, isFalse, "Vigil caches ConfigMaps only with --rollout-scope=all"},
+	{"enable-managed-secrets-caching", kindBool, isTrue, "Vigil always caches the Secrets it manages"},
+	{"enable-secret-api-read-on-cache-mismatch", kindBool, isTrue,
 		"Vigil always reads a Secret from the API server when its cache does not hold it and the Secret exists"},
-	{"enable-flood-gate", "bool", "false", "Vigil reads through a store whatever its Ready condition says; " +
+	{"enable-flood-gate", kindBool, isFalse, "Vigil reads through a store whatever its Ready condition says; " +
 		"a failing read sets SecretSyncedError naming the store"},
-	{"enable-generator-state", "bool", "false", whyNoGenState},
-	{"generator-gc-grace-period", "duration", "", whyNoGenState},
-	{"enable-extended-metric-labels", "bool", "false", "Vigil's metrics carry ESO's standard labels"},
-	{"enable-http2", "bool", "false", whyNoMetricTLS},
-	{"metrics-secure", "bool", "false", whyNoMetricTLS},
-	{"metrics-auth", "bool", "false", whyNoMetricTLS},
-	{"metrics-cert-dir", "string", "", whyNoMetricTLS},
-	{"metrics-cert-name", "string", "tls.crt", whyNoMetricTLS},
-	{"metrics-key-name", "string", "tls.key", whyNoMetricTLS},
-	{"store-requeue-interval", "duration", "",
+	{"enable-generator-state", kindBool, isFalse, whyNoGenState},
+	{"generator-gc-grace-period", kindDuration, "", whyNoGenState},
+	{"enable-extended-metric-labels", kindBool, isFalse, "Vigil's metrics carry ESO's standard labels"},
+	{"enable-http2", kindBool, isFalse, whyNoMetricTLS},
+	{"metrics-secure", kindBool, isFalse, whyNoMetricTLS},
+	{"metrics-auth", kindBool, isFalse, whyNoMetricTLS},
+	{"metrics-cert-dir", kindString, "", whyNoMetricTLS},
+	{"metrics-cert-name", kindString, "tls.crt", whyNoMetricTLS},
+	{"metrics-key-name", kindString, "tls.key", whyNoMetricTLS},
+	{"store-requeue-interval", kindDuration, "",
 		"Vigil validates a store when it changes and then every spec.refreshInterval of the store"},
-	{"unsafe-allow-generic-targets", "bool", "false", "Vigil writes Secrets only"},
-	{"enable-vault-token-cache", "bool", "", whyClientTTL},
-	{"vault-token-cache-size", "int", "", whyClientTTL},
-	{"experimental-enable-vault-token-cache", "bool", "", whyClientTTL},
-	{"experimental-vault-token-cache-size", "int", "", whyClientTTL},
-	{"experimental-enable-aws-session-cache", "bool", "false", whyClientTTL + " (ESO ignores this flag too)"},
-	{"experimental-enable-doppler-oidc-cache", "bool", "false", "Vigil has no Doppler provider"},
-	{"experimental-doppler-oidc-cache-size", "int", "", "Vigil has no Doppler provider"},
-	{"doppler-oidc-cache-size", "int", "", "Vigil has no Doppler provider"},
-	{"doppler-etag-cache-size", "int", "", "Vigil has no Doppler provider"},
-	{"pulumi-oidc-cache-size", "int", "", "Vigil has no Pulumi provider"},
-	{"mysterybox-tokens-cache-size", "int", "", "Vigil has no Nebius MysteryBox provider"},
-	{"mysterybox-connections-cache-size", "int", "", "Vigil has no Nebius MysteryBox provider"},
+	{"unsafe-allow-generic-targets", kindBool, isFalse, "Vigil writes Secrets only"},
+	{"enable-vault-token-cache", kindBool, "", whyClientTTL},
+	{"vault-token-cache-size", kindInt, "", whyClientTTL},
+	{"experimental-enable-vault-token-cache", kindBool, "", whyClientTTL},
+	{"experimental-vault-token-cache-size", kindInt, "", whyClientTTL},
+	{"experimental-enable-aws-session-cache", kindBool, isFalse, whyClientTTL + " (ESO ignores this flag too)"},
+	{"experimental-enable-doppler-oidc-cache", kindBool, isFalse, whyNoDoppler},
+	{"experimental-doppler-oidc-cache-size", kindInt, "", whyNoDoppler},
+	{"doppler-oidc-cache-size", kindInt, "", whyNoDoppler},
+	{"doppler-etag-cache-size", kindInt, "", whyNoDoppler},
+	{"pulumi-oidc-cache-size", kindInt, "", "Vigil has no Pulumi provider"},
+	{"mysterybox-tokens-cache-size", kindInt, "", "Vigil has no Nebius MysteryBox provider"},
+	{"mysterybox-connections-cache-size", kindInt, "", "Vigil has no Nebius MysteryBox provider"},
 }
 
 // esoRefusedFlags are ESO flags Vigil cannot ignore: another value than Vigil's would render
 // every template wrong, so it is a usage error (ESO's default value is accepted).
 var esoRefusedFlags = []esoIgnored{
-	{"template-left-delimiter", "string", "{{",
+	{"template-left-delimiter", kindString, "{{",
 		"Vigil's templates use {{ and }} only; rewrite the templates with them and remove the flag"},
-	{"template-right-delimiter", "string", "}}",
+	{"template-right-delimiter", kindString, "}}",
 		"Vigil's templates use {{ and }} only; rewrite the templates with them and remove the flag"},
 }
 
@@ -115,11 +132,11 @@ func esoIgnoredFlagSet(fs *pflag.FlagSet) {
 	for _, f := range append(append([]esoIgnored{}, esoIgnoredFlags...), esoRefusedFlags...) {
 		usage := "ESO's --" + f.name + ", ignored: " + f.why
 		switch f.kind {
-		case "bool":
+		case kindBool:
 			fs.Bool(f.name, false, usage)
-		case "int":
+		case kindInt:
 			fs.Int(f.name, 0, usage)
-		case "duration":
+		case kindDuration:
 			fs.Duration(f.name, 0, usage)
 		default:
 			fs.String(f.name, f.same, usage)

@@ -147,14 +147,14 @@ func TestESOIgnoredFlagsWarn(t *testing.T) {
 // otherValue is a value of the flag's type Vigil does not behave as.
 func otherValue(f esoIgnored) string {
 	switch f.kind {
-	case "bool":
-		if f.same == "true" {
-			return "false"
+	case kindBool:
+		if f.same == isTrue {
+			return isFalse
 		}
-		return "true"
-	case "int":
+		return isTrue
+	case kindInt:
 		return "5"
-	case "duration":
+	case kindDuration:
 		return "1m"
 	}
 	return "other"
