@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -72,7 +73,7 @@ func run(m *testing.M) int {
 	if cp, err = harness.StartControlPlane(filepath.Join(harness.RepoRoot(), "config", "crd-thirdparty")); err != nil {
 		return fail(err)
 	}
-	defer cp.Stop()
+	defer func() { _ = cp.Stop() }()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	if err := cp.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: certKey.Namespace}}); err != nil {
@@ -82,8 +83,10 @@ func run(m *testing.M) int {
 	if err != nil {
 		return fail(err)
 	}
-	var port int
-	fmt.Sscanf(addr[strings.LastIndex(addr, ":")+1:], "%d", &port)
+	port, err := strconv.Atoi(addr[strings.LastIndex(addr, ":")+1:])
+	if err != nil {
+		return fail(err)
+	}
 	vwc, err := harness.WebhookConfiguration(fmt.Sprintf("https://localhost:%d/validate", port), admissionregistrationv1.Fail)
 	if err != nil {
 		return fail(err)
@@ -130,16 +133,6 @@ func waitWebhook(ctx context.Context) error {
 	})
 }
 
-func newNamespace(t *testing.T) string {
-	t.Helper()
-	return env.T(t).NewNamespace()
-}
-
-func createRole(t *testing.T, name, policyFile string) string {
-	t.Helper()
-	return env.T(t).CreateMotoRole(name, policyFile)
-}
-
 // irsaStore is the seed's store in a namespace, with a ServiceAccount for role.
 func irsaStore(t *testing.T, ns, role string) *esv1.SecretStore {
 	t.Helper()
@@ -172,8 +165,8 @@ func TestAdmission_CertificateIsManagedByTheController(t *testing.T) {
 
 func TestAdmission_ScopedStoreIsAdmittedAndSyncs(t *testing.T) {
 	ctx := context.Background()
-	ns := newNamespace(t)
-	store := irsaStore(t, ns, createRole(t, "scoped-"+ns, "iam-policy-scoped.json"))
+	ns := env.T(t).NewNamespace()
+	store := irsaStore(t, ns, env.T(t).CreateMotoRole("scoped-"+ns, "iam-policy-scoped.json"))
 	if err := c.Create(ctx, store); err != nil {
 		t.Fatalf("a store whose role is scoped to a prefix was refused: %v", err)
 	}
@@ -200,8 +193,8 @@ func TestAdmission_ScopedStoreIsAdmittedAndSyncs(t *testing.T) {
 }
 
 func TestAdmission_WildcardStoreIsDeniedWithRuleAndRemediation(t *testing.T) {
-	ns := newNamespace(t)
-	store := irsaStore(t, ns, createRole(t, "wildcard-"+ns, "iam-policy-wildcard.json"))
+	ns := env.T(t).NewNamespace()
+	store := irsaStore(t, ns, env.T(t).CreateMotoRole("wildcard-"+ns, "iam-policy-wildcard.json"))
 	err := c.Create(context.Background(), store)
 	if err == nil {
 		t.Fatal("a store whose role reads secrets on \"*\" was admitted")
@@ -214,7 +207,7 @@ func TestAdmission_WildcardStoreIsDeniedWithRuleAndRemediation(t *testing.T) {
 }
 
 func TestAdmission_WarnRuleComesBackAsWarning(t *testing.T) {
-	ns := newNamespace(t)
+	ns := env.T(t).NewNamespace()
 	warnings.take()
 	store := &esv1.SecretStore{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "static"}, Spec: esv1.SecretStoreSpec{Provider: &esv1.SecretStoreProvider{AWS: &esv1.AWSProvider{
 		Service: esv1.AWSServiceSecretsManager, Region: "us-east-1",

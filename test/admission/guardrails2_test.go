@@ -48,7 +48,7 @@ func TestAdmission_PolicySandboxRefusesPolicies(t *testing.T) {
 // admitted. A ClusterSecretStore whose selector admits any labelled namespace is refused.
 func TestAdmission_GeneratorsAndSelectors(t *testing.T) {
 	ctx := context.Background()
-	ns := newNamespace(t)
+	ns := env.T(t).NewNamespace()
 	ambient := &genv1alpha1.ECRAuthorizationToken{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ecr"}, Spec: genv1alpha1.ECRAuthorizationTokenSpec{Region: "us-east-1"}}
 	wantDenied(t, "an ECRAuthorizationToken without auth", c.Create(ctx, ambient), "store-ambient-credentials", "ECRAuthorizationToken "+ns+"/ecr", "allowNamespaces")
 	own := &genv1alpha1.ECRAuthorizationToken{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ecr-irsa"}, Spec: genv1alpha1.ECRAuthorizationTokenSpec{Region: "us-east-1",

@@ -45,7 +45,7 @@ func denied(t *testing.T, obj client.Object, want ...string) {
 
 func TestAdmission_VaultKeysThatEscapeAreDenied(t *testing.T) {
 	ctx := context.Background()
-	ns := newNamespace(t)
+	ns := env.T(t).NewNamespace()
 	for _, s := range []*esv1.SecretStore{vaultStore(ns, "kv2", "secret", esv1.VaultKVStoreV2), vaultStore(ns, "kv1", "kv", esv1.VaultKVStoreV1)} {
 		if err := c.Create(ctx, s); err != nil {
 			t.Fatalf("store %s: %v", s.Name, err)
@@ -65,7 +65,7 @@ func TestAdmission_VaultKeysThatEscapeAreDenied(t *testing.T) {
 // prefix, ARNs by the secret name they carry, and an empty find.path is no path.
 func TestAdmission_PrefixRuleReadsEachEntryThroughItsStore(t *testing.T) {
 	ctx := context.Background()
-	ns := newNamespace(t)
+	ns := env.T(t).NewNamespace()
 	var nsObj corev1.Namespace
 	if err := c.Get(ctx, types.NamespacedName{Name: ns}, &nsObj); err != nil {
 		t.Fatal(err)
@@ -75,7 +75,7 @@ func TestAdmission_PrefixRuleReadsEachEntryThroughItsStore(t *testing.T) {
 	if err := c.Patch(ctx, &nsObj, patch); err != nil {
 		t.Fatal(err)
 	}
-	main := irsaStore(t, ns, createRole(t, "paths-"+ns, "iam-policy-scoped.json"))
+	main := irsaStore(t, ns, env.T(t).CreateMotoRole("paths-"+ns, "iam-policy-scoped.json"))
 	billing := main.DeepCopy()
 	billing.Name, billing.Spec.Provider.AWS.Prefix = "billing", "billing/"
 	for _, s := range []*esv1.SecretStore{main, billing} {

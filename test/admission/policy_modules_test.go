@@ -20,7 +20,7 @@ import (
 // only the Warn rule is admitted with a warning; one that breaks the Deny rule is refused.
 func TestAdmission_EachRegoModuleKeepsItsAction(t *testing.T) {
 	ctx := context.Background()
-	ns := newNamespace(t)
+	ns := env.T(t).NewNamespace()
 	var nsObj corev1.Namespace
 	if err := c.Get(ctx, client.ObjectKey{Name: ns}, &nsObj); err != nil {
 		t.Fatal(err)

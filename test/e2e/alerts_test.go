@@ -28,26 +28,27 @@ import (
 // evaluates the shipped rules on the scraped series.
 func TestAlerts_FireOnScrapedMetrics(t *testing.T) {
 	// Not parallel: it stops moto, which every test reads.
+	h := env.T(t)
 	ctx := context.Background()
 	const interval = 5 * time.Second
-	ns, key := setupDB(t, ctx, "alert-pw-1", func(es *esv1.ExternalSecret) {
+	ns, key := setupDB(t, "alert-pw-1", func(es *esv1.ExternalSecret) {
 		es.Spec.RefreshInterval = &metav1.Duration{Duration: interval}
 	})
-	waitReason(t, ctx, key, esv1.ReasonSecretSynced)
+	h.WaitReason(key, esv1.ReasonSecretSynced)
 	assertAlerts(t, "synced", scrapeWithSeries(t, ctx, ns, "db"), ns, "db", map[string]bool{"VigilExternalSecretNotSynced": false, "VigilExternalSecretStale": false})
 
 	moto.Stop()
 	t.Cleanup(func() { _ = moto.Start() })
-	waitReason(t, ctx, key, esv1.ReasonSecretSyncedError)
+	h.WaitReason(key, esv1.ReasonSecretSyncedError)
 	// Observed right after the first failed refresh: about one interval since the last
 	// success, so not stale yet (stale is more than two).
-	assertAlerts(t, "backend down", scrape(t), ns, "db", map[string]bool{"VigilExternalSecretNotSynced": true, "VigilExternalSecretStale": false})
+	assertAlerts(t, "backend down", h.Scrape(), ns, "db", map[string]bool{"VigilExternalSecretNotSynced": true, "VigilExternalSecretStale": false})
 
 	// Wait (this is waiting for time to pass, not a speed assertion) until the last success
 	// is older than twice the interval, as the scraped timestamp says.
 	var families map[string]*dto.MetricFamily
 	err := harness.WaitFor(ctx, time.Minute, func(context.Context) (bool, error) {
-		families = scrape(t)
+		families = h.Scrape()
 		last, ok := sample(families, metrics.LastSuccess, ns, "db")
 		return ok && time.Since(time.Unix(int64(last), 0)) > 2*interval+time.Second, nil
 	})
@@ -59,26 +60,20 @@ func TestAlerts_FireOnScrapedMetrics(t *testing.T) {
 	if err := moto.Start(); err != nil {
 		t.Fatal(err)
 	}
-	putRemote(t, ctx, ns+"/db", `{"password":"alert-pw-1"}`)
-	waitReason(t, ctx, key, esv1.ReasonSecretSynced)
-	assertAlerts(t, "recovered", scrape(t), ns, "db", map[string]bool{"VigilExternalSecretNotSynced": false, "VigilExternalSecretStale": false})
+	h.PutRemote(ns+"/db", `{"password":"alert-pw-1"}`)
+	h.WaitReason(key, esv1.ReasonSecretSynced)
+	assertAlerts(t, "recovered", h.Scrape(), ns, "db", map[string]bool{"VigilExternalSecretNotSynced": false, "VigilExternalSecretStale": false})
 
 	// Deleting the ExternalSecret removes its series.
 	if err := cp.Client.Delete(ctx, &esv1.ExternalSecret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "db"}}); err != nil {
 		t.Fatal(err)
 	}
 	err = harness.WaitFor(ctx, waitTimeout, func(context.Context) (bool, error) {
-		return len(seriesOf(scrape(t), ns, "db")) == 0, nil
+		return len(seriesOf(h.Scrape(), ns, "db")) == 0, nil
 	})
 	if err != nil {
-		t.Errorf("series of the deleted ExternalSecret remain in /metrics: %v", seriesNames(seriesOf(scrape(t), ns, "db")))
+		t.Errorf("series of the deleted ExternalSecret remain in /metrics: %v", seriesNames(seriesOf(h.Scrape(), ns, "db")))
 	}
-}
-
-// scrape reads the controller's /metrics over HTTP.
-func scrape(t *testing.T) map[string]*dto.MetricFamily {
-	t.Helper()
-	return env.T(t).Scrape()
 }
 
 type series struct {
@@ -133,7 +128,7 @@ func scrapeWithSeries(t *testing.T, ctx context.Context, ns, name string) map[st
 	t.Helper()
 	var families map[string]*dto.MetricFamily
 	if err := harness.WaitFor(ctx, 30*time.Second, func(context.Context) (bool, error) {
-		families = scrape(t)
+		families = env.T(t).Scrape()
 		return len(seriesOf(families, ns, name)) > 0, nil
 	}); err != nil {
 		t.Fatalf("no series for ExternalSecret %s/%s in /metrics: %v", ns, name, err)

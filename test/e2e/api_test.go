@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 	esv1beta1 "github.com/vigil-dev/vigil/api/externalsecrets/v1beta1"
@@ -23,9 +24,9 @@ import (
 func TestSeedManifests_ApplyAsV1beta1AndV1(t *testing.T) {
 	// Not parallel: it uses the seed's fixed namespace.
 	ctx := context.Background()
-	ns := newNamespace(t, ctx)
+	ns := env.T(t).NewNamespace()
 	for _, f := range []string{"10-secretstore.yaml", "20-externalsecret.yaml", "30-externalsecret-datafrom.yaml"} {
-		objs, err := harnessRead(filepath.Join(seedDir(), f))
+		objs, err := harnessRead(filepath.Join(harness.SeedDir(), f))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -59,18 +60,18 @@ func TestSeedManifests_ApplyAsV1beta1AndV1(t *testing.T) {
 }
 
 func harnessRead(path string) ([]*unstructured.Unstructured, error) {
-	return harnessReadManifests(path)
+	return harness.ReadManifests(path)
 }
 
 // `kubectl get es` asks the API server for a Table; its columns must read as ESO's.
 func TestKubectlGetES_ColumnsReadAsESO(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	ns := newNamespace(t, ctx)
-	putRemote(t, ctx, "table/db", `{"password":"x"}`)
+	h := env.T(t)
+	ns := h.NewNamespace()
+	h.PutRemote("table/db", `{"password":"x"}`)
 	es := externalSecret(ns, "db", "store", "table/db", map[string]string{"password": "password"})
-	create(t, ctx, awsStore(ns, "store"), es)
-	waitReason(t, ctx, types.NamespacedName{Namespace: ns, Name: "db"}, esv1.ReasonSecretSynced)
+	h.Create(awsStore(ns, "store"), es)
+	h.WaitReason(types.NamespacedName{Namespace: ns, Name: "db"}, esv1.ReasonSecretSynced)
 
 	table := getTable(t, "/apis/external-secrets.io/v1/namespaces/"+ns+"/externalsecrets")
 	var names []string
@@ -123,7 +124,7 @@ func getTable(t *testing.T, path string) *metav1.Table {
 func TestBadManifests_RejectedWithClearMessage(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	ns := newNamespace(t, ctx)
+	ns := env.T(t).NewNamespace()
 
 	twoProviders := awsStore(ns, "two")
 	twoProviders.Spec.Provider.Fake = &esv1.FakeProvider{Data: []esv1.FakeProviderData{{Key: "k", Value: "v"}}}
@@ -153,7 +154,7 @@ func TestBadManifests_RejectedWithClearMessage(t *testing.T) {
 		{"secretKey with a slash", badKey, "secretKey"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := cp.Client.Create(ctx, tc.obj.(clientObject))
+			err := cp.Client.Create(ctx, tc.obj.(client.Object))
 			if !apierrors.IsInvalid(err) {
 				t.Fatalf("creating %s: got %v, want the API server to reject it as invalid", tc.obj.GetName(), err)
 			}

@@ -18,8 +18,9 @@ import (
 // data, type, labels and annotations (the data hash included), for the same ExternalSecret
 // (v1beta1, creationPolicy left to the CRD's default) and the data its store returns.
 func TestCLITemplate_RendersWhatTheControllerWrites(t *testing.T) {
+	h := env.T(t)
 	ctx := context.Background()
-	ns := newNamespace(t, ctx)
+	ns := h.NewNamespace()
 	manifest := fmt.Sprintf(`apiVersion: external-secrets.io/v1beta1
 kind: ExternalSecret
 metadata: {name: db, namespace: %[1]s}
@@ -69,11 +70,11 @@ spec:
 		}
 	}
 	for _, f := range []string{filepath.Join(dir, "store.yaml"), file} {
-		if _, err := applyFile(ctx, f); err != nil {
+		if _, err := env.Apply(ctx, f); err != nil {
 			t.Fatal(err)
 		}
 	}
-	live := waitSecretValue(t, ctx, ns, "db", "username", "app")
+	live := h.WaitSecretValue(ns, "db", "username", "app")
 
 	cmd := exec.Command(vigilBinary(t), "template", "-f", file, "--values", values, "--show-values", "-o", "json")
 	var stdout, stderr bytes.Buffer

@@ -31,12 +31,13 @@ func labelledNamespace(t *testing.T, ctx context.Context, labels map[string]stri
 // reports all of it in its status.
 func TestClusterExternalSecret_FollowsNamespaces(t *testing.T) {
 	t.Parallel()
+	h := env.T(t)
 	ctx := context.Background()
 	team := map[string]string{"team": "ces-" + time.Now().Format("150405.000000")}
 	a, b := labelledNamespace(t, ctx, team), labelledNamespace(t, ctx, team)
 	foreign := labelledNamespace(t, ctx, team)
 	other := labelledNamespace(t, ctx, nil)
-	putRemote(t, ctx, "ces/shared", `{"token":"ces-token-1"}`)
+	h.PutRemote("ces/shared", `{"token":"ces-token-1"}`)
 	css := &esv1.ClusterSecretStore{ObjectMeta: metav1.ObjectMeta{Name: "ces-store-" + a}, Spec: esv1.SecretStoreSpec{
 		Provider:   &esv1.SecretStoreProvider{AWS: &esv1.AWSProvider{Service: esv1.AWSServiceSecretsManager, Region: "us-east-1"}},
 		Conditions: []esv1.ClusterSecretStoreCondition{{NamespaceSelector: &metav1.LabelSelector{MatchLabels: team}}},
@@ -44,7 +45,7 @@ func TestClusterExternalSecret_FollowsNamespaces(t *testing.T) {
 	// An ExternalSecret of the same name that someone else made.
 	mine := externalSecret(foreign, "shared", css.Name, "ces/shared", map[string]string{"token": "token"})
 	mine.Spec.SecretStoreRef.Kind = esv1.ClusterSecretStoreKind
-	create(t, ctx, css, mine)
+	h.Create(css, mine)
 	t.Cleanup(func() { _ = cp.Client.Delete(context.Background(), css) })
 
 	spec := externalSecret("", "shared", css.Name, "ces/shared", map[string]string{"token": "token"}).Spec
@@ -54,11 +55,11 @@ func TestClusterExternalSecret_FollowsNamespaces(t *testing.T) {
 		NamespaceSelectors: []*metav1.LabelSelector{{MatchLabels: team}},
 		RefreshInterval:    &metav1.Duration{Duration: time.Minute},
 	}}
-	create(t, ctx, ces)
+	h.Create(ces)
 	t.Cleanup(func() { _ = cp.Client.Delete(context.Background(), ces) })
 
 	for _, ns := range []string{a, b} {
-		waitSecretValue(t, ctx, ns, "shared", "token", "ces-token-1")
+		h.WaitSecretValue(ns, "shared", "token", "ces-token-1")
 	}
 	waitCES(t, ctx, ces, func(c *esv1.ClusterExternalSecret) bool {
 		return slices.Equal(c.Status.ProvisionedNamespaces, sorted(a, b)) && len(c.Status.FailedNamespaces) == 1 && c.Status.FailedNamespaces[0].Namespace == foreign
@@ -70,8 +71,8 @@ func TestClusterExternalSecret_FollowsNamespaces(t *testing.T) {
 	// b loses the label: its ExternalSecret goes; other gains it: one appears.
 	relabel(t, ctx, b, nil)
 	relabel(t, ctx, other, team)
-	waitSecretValue(t, ctx, other, "shared", "token", "ces-token-1")
-	waitGone(t, ctx, &esv1.ExternalSecret{ObjectMeta: metav1.ObjectMeta{Namespace: b, Name: "shared"}})
+	h.WaitSecretValue(other, "shared", "token", "ces-token-1")
+	h.WaitGone(&esv1.ExternalSecret{ObjectMeta: metav1.ObjectMeta{Namespace: b, Name: "shared"}})
 	waitCES(t, ctx, ces, func(c *esv1.ClusterExternalSecret) bool {
 		return slices.Equal(c.Status.ProvisionedNamespaces, sorted(a, other))
 	})

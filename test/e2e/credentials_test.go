@@ -86,25 +86,21 @@ func ptrTo[T any](v T) *T { return &v }
 // reports it; the host never receives a request (so never a token).
 func TestCredentials_PlainHTTPStoreIsDenied(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	ns := newNamespace(t, ctx)
+	ns := env.T(t).NewNamespace()
 	url, hits := plainHTTPListener(t)
 	rememberValue("s.plain-http-token") // never in a log, event or condition either
-	assertPlainVaultRefused(t, ctx, ns, url, hits, "s.plain-http-token", "store-plaintext-credentials")
+	assertPlainVaultRefused(t, ns, url, hits, "s.plain-http-token", "store-plaintext-credentials")
 }
 
 // assertPlainVaultRefused creates a Vault store "plain" at the plain-http url (with a token
 // Secret) and an ExternalSecret "db" reading through it, waits until both are refused with a
 // message that says want, and checks that the host received no request.
-func assertPlainVaultRefused(t *testing.T, ctx context.Context, ns, url string, hits *atomic.Int32, token, want string) {
+func assertPlainVaultRefused(t *testing.T, ns, url string, hits *atomic.Int32, token, want string) {
 	t.Helper()
-	create(t, ctx,
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "vault-token"}, StringData: map[string]string{"token": token}},
-		plainVaultStore(ns, "plain", url),
-		externalSecret(ns, "db", "plain", "app/db", map[string]string{"password": "password"}),
-	)
-	waitMessage(t, ctx, types.NamespacedName{Namespace: ns, Name: "db"}, want)
-	waitStoreMessage(t, ctx, types.NamespacedName{Namespace: ns, Name: "plain"}, want)
+	h := env.T(t)
+	h.Create(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "vault-token"}, StringData: map[string]string{"token": token}}, plainVaultStore(ns, "plain", url), externalSecret(ns, "db", "plain", "app/db", map[string]string{"password": "password"}))
+	h.WaitMessage(types.NamespacedName{Namespace: ns, Name: "db"}, want)
+	waitStoreMessage(t, types.NamespacedName{Namespace: ns, Name: "plain"}, want)
 	if n := hits.Load(); n != 0 {
 		t.Errorf("the plain-http host received %d requests", n)
 	}
@@ -142,7 +138,7 @@ func TestCredentials_ControllerRefusesHTTPHostsItDoesNotAllow(t *testing.T) {
 			return c.Status == metav1.ConditionTrue && c.ObservedGeneration == p.Generation
 		})
 	})
-	assertPlainVaultRefused(t, ctx, newNamespace(t, ctx), url, hits, "s.not-a-real-token", "--allow-insecure-store-hosts")
+	assertPlainVaultRefused(t, env.T(t).NewNamespace(), url, hits, "s.not-a-real-token", "--allow-insecure-store-hosts")
 }
 
 // A VaultDynamicSecret whose Secret cannot be written (the target is someone else's Secret)
@@ -153,11 +149,12 @@ func TestCredentials_ControllerRefusesHTTPHostsItDoesNotAllow(t *testing.T) {
 // demands the audience "vault": the login only works with the audience Vigil mints.
 func TestCredentials_VaultDynamicSecretFailedWritesLeaveNoLeases(t *testing.T) {
 	// Not parallel: it counts the Vault leases the whole controller issued.
+	h := env.T(t)
 	ctx := context.Background()
-	ns := newNamespace(t, ctx)
+	ns := h.NewNamespace()
 	pg, dbMount := postgresBehindVault(t, ctx, ns)
 	authMount := "k8s-" + ns
-	create(t, ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "db-creds"}})
+	h.Create(&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "db-creds"}})
 	if err := vlt.KubernetesAuth(ctx, cp, authMount, ns); err != nil {
 		t.Fatal(err)
 	}
@@ -165,34 +162,30 @@ func TestCredentials_VaultDynamicSecretFailedWritesLeaveNoLeases(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The target name is taken by a hand-made Secret: every pass generates, then fails to write.
-	create(t, ctx,
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pg-login"}, StringData: map[string]string{"note": "hand-made"}},
-		&genv1alpha1.VaultDynamicSecret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pg"}, Spec: genv1alpha1.VaultDynamicSecretSpec{
-			Path: dbMount + "/creds/app",
-			Provider: &esv1.VaultProvider{Server: vlt.URL, Auth: &esv1.VaultAuth{Kubernetes: &esv1.VaultKubernetesAuth{
-				Path: authMount, Role: "app", ServiceAccountRef: &esv1.ServiceAccountSelector{Name: "db-creds"}}}},
-		}},
-		generatedSecret(ns, "pg-login", "VaultDynamicSecret", "pg"),
-	)
+	h.Create(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pg-login"}, StringData: map[string]string{"note": "hand-made"}}, &genv1alpha1.VaultDynamicSecret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pg"}, Spec: genv1alpha1.VaultDynamicSecretSpec{
+		Path: dbMount + "/creds/app",
+		Provider: &esv1.VaultProvider{Server: vlt.URL, Auth: &esv1.VaultAuth{Kubernetes: &esv1.VaultKubernetesAuth{
+			Path: authMount, Role: "app", ServiceAccountRef: &esv1.ServiceAccountSelector{Name: "db-creds"}}}},
+	}}, generatedSecret(ns, "pg-login", "VaultDynamicSecret", "pg"))
 	key := types.NamespacedName{Namespace: ns, Name: "pg-login"}
 	// Leases issued (successful Generate calls), counted across the suite's controller; the
 	// tests run one at a time.
 	generated := func() float64 {
-		return counter(t, metrics.ProviderAPICalls, map[string]string{"provider": "HashiCorp/Vault", "call": "Generate", "status": "success"})
+		return h.MetricValue(metrics.ProviderAPICalls, map[string]string{"provider": "HashiCorp/Vault", "call": "Generate", "status": "success"})
 	}
 	before := generated()
 	errors := func() float64 {
-		return counter(t, metrics.ExternalSecretSyncErrors, map[string]string{"namespace": ns, "name": "pg-login"})
+		return h.MetricValue(metrics.ExternalSecretSyncErrors, map[string]string{"namespace": ns, "name": "pg-login"})
 	}
 	for attempt := 1; attempt <= 3; attempt++ {
 		if attempt > 1 {
-			forceSync(t, ctx, key)
+			h.ForceSync(key)
 		}
 		if err := harness.WaitFor(ctx, waitTimeout, func(context.Context) (bool, error) { return errors() >= float64(attempt), nil }); err != nil {
 			t.Fatalf("failed pass %d never happened: %v", attempt, err)
 		}
 	}
-	waitMessage(t, ctx, key, "pg-login") // the write was refused, after generation
+	h.WaitMessage(key, "pg-login") // the write was refused, after generation
 	if n := generated() - before; n < 3 {
 		t.Fatalf("%v leases issued in 3 failed passes; the test needs each pass to generate", n)
 	}
@@ -200,9 +193,9 @@ func TestCredentials_VaultDynamicSecretFailedWritesLeaveNoLeases(t *testing.T) {
 	if err := cp.Client.Delete(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pg-login"}}); err != nil {
 		t.Fatal(err)
 	}
-	forceSync(t, ctx, key)
-	waitReason(t, ctx, key, esv1.ReasonSecretSynced)
-	rememberValue(string(getSecret(t, ctx, ns, "pg-login").Data["password"]))
+	h.ForceSync(key)
+	h.WaitReason(key, esv1.ReasonSecretSynced)
+	rememberValue(string(h.Secret(ns, "pg-login").Data["password"]))
 
 	var leases, roles int
 	err := harness.WaitFor(ctx, waitTimeout, func(ctx context.Context) (bool, error) {
@@ -250,8 +243,8 @@ func generatedRoles(ctx context.Context, pg *harness.Postgres) (int, error) {
 // providers/kubernetes TestBinaryValuesByteForByte.)
 func TestCredentials_KubernetesBinaryValuesByteForByte(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	ns, remote := newNamespace(t, ctx), newNamespace(t, ctx)
+	h := env.T(t)
+	ns, remote := h.NewNamespace(), h.NewNamespace()
 	blob := make([]byte, 2048)
 	if _, err := rand.Read(blob); err != nil {
 		t.Fatal(err)
@@ -259,7 +252,7 @@ func TestCredentials_KubernetesBinaryValuesByteForByte(t *testing.T) {
 	blob = append(blob, 0xff, 0xfe, 0xc3, 0x28, 0x00, '"', '\\', 0x80)
 	keystore := append([]byte{0xfe, 0xed, 0xfe, 0xed}, blob[:64]...) // a JKS header, not UTF-8
 	objs := kubernetesReader(ns, remote, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "list"}})
-	create(t, ctx, append(objs,
+	h.Create(append(objs,
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: remote, Name: "binary", Labels: map[string]string{"kind": "binary"}},
 			Data: map[string][]byte{"cert.der": blob, "keystore.jks": keystore, "text": []byte("plain")}},
 		&esv1.ExternalSecret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "property"}, Spec: esv1.ExternalSecretSpec{
@@ -272,12 +265,12 @@ func TestCredentials_KubernetesBinaryValuesByteForByte(t *testing.T) {
 		}},
 	)...)
 	for _, name := range []string{"property", "extract"} {
-		waitReason(t, ctx, types.NamespacedName{Namespace: ns, Name: name}, esv1.ReasonSecretSynced)
+		h.WaitReason(types.NamespacedName{Namespace: ns, Name: name}, esv1.ReasonSecretSynced)
 	}
-	if got := getSecret(t, ctx, ns, "property").Data["cert"]; !bytes.Equal(got, blob) {
+	if got := h.Secret(ns, "property").Data["cert"]; !bytes.Equal(got, blob) {
 		t.Errorf("property: %d bytes synced, differ from the %d stored", len(got), len(blob))
 	}
-	ex := getSecret(t, ctx, ns, "extract").Data
+	ex := h.Secret(ns, "extract").Data
 	if !bytes.Equal(ex["cert.der"], blob) || !bytes.Equal(ex["keystore.jks"], keystore) || string(ex["text"]) != "plain" {
 		t.Errorf("extract: keys %d; binary values differ from what is stored", len(ex))
 	}

@@ -25,20 +25,20 @@ func TestFaults_KeepSecretAndRecover(t *testing.T) {
 	}{
 		{
 			name:    "missing key",
-			break_:  func(t *testing.T, ctx context.Context, key string) { deleteRemote(t, ctx, key) },
-			mend:    func(t *testing.T, ctx context.Context, key string) { putRemote(t, ctx, key, good) },
+			break_:  func(t *testing.T, ctx context.Context, key string) { env.T(t).DeleteRemote(key) },
+			mend:    func(t *testing.T, ctx context.Context, key string) { env.T(t).PutRemote(key, good) },
 			message: []string{`SecretStore "store"`, "ResourceNotFoundException"},
 		},
 		{
 			name:    "missing property",
-			break_:  func(t *testing.T, ctx context.Context, key string) { putRemote(t, ctx, key, `{"host":"db"}`) },
-			mend:    func(t *testing.T, ctx context.Context, key string) { putRemote(t, ctx, key, good) },
+			break_:  func(t *testing.T, ctx context.Context, key string) { env.T(t).PutRemote(key, `{"host":"db"}`) },
+			mend:    func(t *testing.T, ctx context.Context, key string) { env.T(t).PutRemote(key, good) },
 			message: []string{`SecretStore "store"`, `property "password" does not exist`},
 		},
 		{
 			name:    "non-JSON value with a property",
-			break_:  func(t *testing.T, ctx context.Context, key string) { putRemote(t, ctx, key, "plain-text-value") },
-			mend:    func(t *testing.T, ctx context.Context, key string) { putRemote(t, ctx, key, good) },
+			break_:  func(t *testing.T, ctx context.Context, key string) { env.T(t).PutRemote(key, "plain-text-value") },
+			mend:    func(t *testing.T, ctx context.Context, key string) { env.T(t).PutRemote(key, good) },
 			message: []string{`SecretStore "store"`, "is not JSON"},
 		},
 		{
@@ -51,7 +51,7 @@ func TestFaults_KeepSecretAndRecover(t *testing.T) {
 				if err := moto.Start(); err != nil {
 					t.Fatal(err)
 				}
-				putRemote(t, ctx, key, good) // a restarted moto is empty
+				env.T(t).PutRemote(key, good) // a restarted moto is empty
 			},
 			message: []string{`SecretStore "store"`, "connection refused"},
 		},
@@ -60,18 +60,19 @@ func TestFaults_KeepSecretAndRecover(t *testing.T) {
 			if tc.name != "backend stopped" {
 				t.Parallel() // they wait until the case that stops moto has run
 			}
+			h := env.T(t)
 			ctx := context.Background()
-			ns := newNamespace(t, ctx)
+			ns := h.NewNamespace()
 			remote := ns + "/db"
-			putRemote(t, ctx, remote, good)
-			create(t, ctx, awsStore(ns, "store"), externalSecret(ns, "db", "store", remote, map[string]string{"password": "password"}))
+			h.PutRemote(remote, good)
+			h.Create(awsStore(ns, "store"), externalSecret(ns, "db", "store", remote, map[string]string{"password": "password"}))
 			key := types.NamespacedName{Namespace: ns, Name: "db"}
-			waitReason(t, ctx, key, esv1.ReasonSecretSynced)
-			before := waitSecretValue(t, ctx, ns, "db", "password", "good-value-123")
+			h.WaitReason(key, esv1.ReasonSecretSynced)
+			before := h.WaitSecretValue(ns, "db", "password", "good-value-123")
 
 			tc.break_(t, ctx, remote)
-			forceSync(t, ctx, key)
-			es := waitReason(t, ctx, key, esv1.ReasonSecretSyncedError)
+			h.ForceSync(key)
+			es := h.WaitReason(key, esv1.ReasonSecretSyncedError)
 			msg := readyMessage(es)
 			for _, want := range append(tc.message, remote) {
 				if !strings.Contains(msg, want) {
@@ -79,11 +80,11 @@ func TestFaults_KeepSecretAndRecover(t *testing.T) {
 				}
 			}
 			assertNoValue(t, msg, "good-value-123", "plain-text-value")
-			assertUntouched(t, ctx, before)
+			assertUntouched(t, before)
 
 			tc.mend(t, ctx, remote)
-			waitReason(t, ctx, key, esv1.ReasonSecretSynced)
-			assertUntouched(t, ctx, before)
+			h.WaitReason(key, esv1.ReasonSecretSynced)
+			assertUntouched(t, before)
 		})
 	}
 }
@@ -94,8 +95,9 @@ func TestFaults_KeepSecretAndRecover(t *testing.T) {
 // deployed with AWS_ENDPOINT_URL pointing there would.
 func TestUnreachableEndpoint_ReportedThenRecovers(t *testing.T) {
 	t.Parallel()
+	h := env.T(t)
 	ctx := context.Background()
-	ns := newNamespace(t, ctx)
+	ns := h.NewNamespace()
 	backend, err := harness.NewStoppedMoto()
 	if err != nil {
 		t.Fatal(err)
@@ -112,9 +114,9 @@ func TestUnreachableEndpoint_ReportedThenRecovers(t *testing.T) {
 
 	store := awsStore(ns, "store")
 	store.Spec.Controller = "unreachable"
-	create(t, ctx, store, externalSecret(ns, "db", "store", "far/db", map[string]string{"password": "password"}))
+	h.Create(store, externalSecret(ns, "db", "store", "far/db", map[string]string{"password": "password"}))
 	key := types.NamespacedName{Namespace: ns, Name: "db"}
-	es := waitReason(t, ctx, key, esv1.ReasonSecretSyncedError)
+	es := h.WaitReason(key, esv1.ReasonSecretSyncedError)
 	for _, want := range []string{`SecretStore "store"`, `"far/db"`, "connection refused"} {
 		if msg := readyMessage(es); !strings.Contains(msg, want) {
 			t.Errorf("condition message %q does not mention %q", msg, want)
@@ -132,8 +134,8 @@ func TestUnreachableEndpoint_ReportedThenRecovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	putRemoteWith(t, ctx, seed, "far/db", `{"password":"far-away"}`)
-	waitReason(t, ctx, key, esv1.ReasonSecretSynced)
-	waitSecretValue(t, ctx, ns, "db", "password", "far-away")
+	h.WaitReason(key, esv1.ReasonSecretSynced)
+	h.WaitSecretValue(ns, "db", "password", "far-away")
 }
 
 func assertNoValue(t *testing.T, text string, values ...string) {
@@ -145,9 +147,9 @@ func assertNoValue(t *testing.T, text string, values ...string) {
 	}
 }
 
-func assertUntouched(t *testing.T, ctx context.Context, before *corev1.Secret) {
+func assertUntouched(t *testing.T, before *corev1.Secret) {
 	t.Helper()
-	now := getSecret(t, ctx, before.Namespace, before.Name)
+	now := env.T(t).Secret(before.Namespace, before.Name)
 	if now.ResourceVersion != before.ResourceVersion {
 		t.Errorf("Secret %s was written (resourceVersion %s -> %s) although the sync failed", before.Name, before.ResourceVersion, now.ResourceVersion)
 	}

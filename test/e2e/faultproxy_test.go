@@ -56,34 +56,34 @@ func TestFaultProxy_SlowAndResettingBackend(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			ctx := context.Background()
-			ns := newNamespace(t, ctx)
+			h := env.T(t)
+			ns := h.NewNamespace()
 			proxy, _ := faultyBackend(t, ns)
 			remote := ns + "/db"
-			putRemote(t, ctx, remote, `{"password":"proxied-value-42"}`)
-			create(t, ctx, faultyStore(ns), externalSecret(ns, "db", "store", remote, map[string]string{"password": "password"}))
+			h.PutRemote(remote, `{"password":"proxied-value-42"}`)
+			h.Create(faultyStore(ns), externalSecret(ns, "db", "store", remote, map[string]string{"password": "password"}))
 			key := types.NamespacedName{Namespace: ns, Name: "db"}
-			waitReason(t, ctx, key, esv1.ReasonSecretSynced)
-			before := waitSecretValue(t, ctx, ns, "db", "password", "proxied-value-42")
+			h.WaitReason(key, esv1.ReasonSecretSynced)
+			before := h.WaitSecretValue(ns, "db", "password", "proxied-value-42")
 
 			if err := proxy.AddToxic("fault", tc.toxic, tc.stream, tc.attrs); err != nil {
 				t.Fatal(err)
 			}
-			forceSync(t, ctx, key)
-			msg := readyMessage(waitReason(t, ctx, key, esv1.ReasonSecretSyncedError))
+			h.ForceSync(key)
+			msg := readyMessage(h.WaitReason(key, esv1.ReasonSecretSyncedError))
 			if !containsAny(msg, tc.message) {
 				t.Errorf("condition message %q names none of %q", msg, tc.message)
 			}
 			if !strings.Contains(msg, remote) {
 				t.Errorf("condition message %q does not name the key %s", msg, remote)
 			}
-			assertUntouched(t, ctx, before)
+			assertUntouched(t, before)
 
 			if err := proxy.RemoveToxic("fault"); err != nil {
 				t.Fatal(err)
 			}
-			waitReason(t, ctx, key, esv1.ReasonSecretSynced)
-			assertUntouched(t, ctx, before)
+			h.WaitReason(key, esv1.ReasonSecretSynced)
+			assertUntouched(t, before)
 		})
 	}
 }
@@ -94,27 +94,27 @@ func TestFaultProxy_SlowAndResettingBackend(t *testing.T) {
 // retrying at once would make; Secrets keep their data, and all recover afterwards.
 func TestFaultProxy_ThrottlingMakesNoRetryStorm(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	ns := newNamespace(t, ctx)
+	h := env.T(t)
+	ns := h.NewNamespace()
 	proxy, o := faultyBackend(t, ns)
 	const n = 10
-	create(t, ctx, faultyStore(ns))
+	h.Create(faultyStore(ns))
 	for i := range n {
 		remote := fmt.Sprintf("%s/app-%d", ns, i)
-		putRemote(t, ctx, remote, `{"token":"throttled-value-`+fmt.Sprint(i)+`x"}`)
-		create(t, ctx, externalSecret(ns, fmt.Sprintf("app-%d", i), "store", remote, map[string]string{"token": "token"}))
+		h.PutRemote(remote, `{"token":"throttled-value-`+fmt.Sprint(i)+`x"}`)
+		h.Create(externalSecret(ns, fmt.Sprintf("app-%d", i), "store", remote, map[string]string{"token": "token"}))
 	}
 	for i := range n {
-		waitReason(t, ctx, types.NamespacedName{Namespace: ns, Name: fmt.Sprintf("app-%d", i)}, esv1.ReasonSecretSynced)
+		h.WaitReason(types.NamespacedName{Namespace: ns, Name: fmt.Sprintf("app-%d", i)}, esv1.ReasonSecretSynced)
 	}
 
 	proxy.Throttle(true)
 	start := proxy.Requests()
 	for i := range n {
-		forceSync(t, ctx, types.NamespacedName{Namespace: ns, Name: fmt.Sprintf("app-%d", i)})
+		h.ForceSync(types.NamespacedName{Namespace: ns, Name: fmt.Sprintf("app-%d", i)})
 	}
 	for i := range n {
-		es := waitReason(t, ctx, types.NamespacedName{Namespace: ns, Name: fmt.Sprintf("app-%d", i)}, esv1.ReasonSecretSyncedError)
+		es := h.WaitReason(types.NamespacedName{Namespace: ns, Name: fmt.Sprintf("app-%d", i)}, esv1.ReasonSecretSyncedError)
 		if msg := readyMessage(es); !strings.Contains(msg, "ThrottlingException") {
 			t.Errorf("condition message %q does not say the backend throttled", msg)
 		}
@@ -126,14 +126,14 @@ func TestFaultProxy_ThrottlingMakesNoRetryStorm(t *testing.T) {
 	const window = 8 * time.Second
 	bound := int64(n * passesWithin(window, o.RetryBaseDelay, o.RetryMaxDelay) * 3)
 	storm := int64(n * int(window/o.RetryBaseDelay) * 3)
-	env.T(t).Consistently(fmt.Sprintf("requests to a throttling backend stay within the backoff bound %d (without backoff %d)", bound, storm),
+	h.Consistently(fmt.Sprintf("requests to a throttling backend stay within the backoff bound %d (without backoff %d)", bound, storm),
 		window, func(context.Context) (bool, error) { return proxy.Requests()-start <= bound, nil })
 	t.Logf("%d requests to a throttling backend from %d ExternalSecrets in %s (bound %d; without backoff %d)", proxy.Requests()-start, n, window, bound, storm)
 	proxy.Throttle(false)
 	for i := range n {
 		name := fmt.Sprintf("app-%d", i)
-		waitSecretValue(t, ctx, ns, name, "token", "throttled-value-"+fmt.Sprint(i)+"x")
-		waitReason(t, ctx, types.NamespacedName{Namespace: ns, Name: name}, esv1.ReasonSecretSynced)
+		h.WaitSecretValue(ns, name, "token", "throttled-value-"+fmt.Sprint(i)+"x")
+		h.WaitReason(types.NamespacedName{Namespace: ns, Name: name}, esv1.ReasonSecretSynced)
 	}
 }
 

@@ -19,8 +19,9 @@ import (
 // tags match; rewrite renames the keys.
 func TestFind_SecretsManagerByPathNameAndTags(t *testing.T) {
 	t.Parallel()
+	h := env.T(t)
 	ctx := context.Background()
-	ns := newNamespace(t, ctx)
+	ns := h.NewNamespace()
 	cfg, err := moto.AWSConfig(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -46,8 +47,8 @@ func TestFind_SecretsManagerByPathNameAndTags(t *testing.T) {
 			Rewrite: []esv1.ExternalSecretRewrite{{Regexp: &esv1.ExternalSecretRewriteRegexp{Source: "^.*_app_", Target: ""}}},
 		}},
 	}}
-	create(t, ctx, awsStore(ns, "store"), es)
-	s := waitSecretValue(t, ctx, ns, "found", "db-password", "find-"+ns+"/app/db-password")
+	h.Create(awsStore(ns, "store"), es)
+	s := h.WaitSecretValue(ns, "found", "db-password", "find-"+ns+"/app/db-password")
 	if got := keys(s.Data); !slices.Equal(got, []string{"api-key", "db-password"}) {
 		t.Errorf("found keys %v, want [api-key db-password] (path, name and tag filters, then rewrite)", got)
 	}
@@ -56,8 +57,9 @@ func TestFind_SecretsManagerByPathNameAndTags(t *testing.T) {
 // dataFrom.find on Parameter Store reads a path recursively.
 func TestFind_ParameterStoreByPath(t *testing.T) {
 	t.Parallel()
+	h := env.T(t)
 	ctx := context.Background()
-	ns := newNamespace(t, ctx)
+	ns := h.NewNamespace()
 	cfg, err := moto.AWSConfig(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -75,9 +77,9 @@ func TestFind_ParameterStoreByPath(t *testing.T) {
 		SecretStoreRef: esv1.SecretStoreRef{Name: "params", Kind: esv1.SecretStoreKind},
 		DataFrom:       []esv1.ExternalSecretDataFromRemoteRef{{Find: &esv1.ExternalSecretFind{Path: &path}}},
 	}}
-	create(t, ctx, store, es)
+	h.Create(store, es)
 	prefix := "_" + ns + "_app_"
-	s := waitSecretValue(t, ctx, ns, "params", prefix+"url", "p-/"+ns+"/app/url")
+	s := h.WaitSecretValue(ns, "params", prefix+"url", "p-/"+ns+"/app/url")
 	if got := keys(s.Data); !slices.Equal(got, []string{prefix + "nested_token", prefix + "url"}) {
 		t.Errorf("keys %v, want the two parameters under %s with converted names", got, path)
 	}
@@ -86,8 +88,9 @@ func TestFind_ParameterStoreByPath(t *testing.T) {
 // metadataPolicy Fetch reads a secret's tags: property selects one, extract yields all.
 func TestMetadataPolicyFetch_ReadsTags(t *testing.T) {
 	t.Parallel()
+	h := env.T(t)
 	ctx := context.Background()
-	ns := newNamespace(t, ctx)
+	ns := h.NewNamespace()
 	cfg, err := moto.AWSConfig(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -101,8 +104,8 @@ func TestMetadataPolicyFetch_ReadsTags(t *testing.T) {
 		Data:           []esv1.ExternalSecretData{{SecretKey: "owner-tag", RemoteRef: esv1.ExternalSecretDataRemoteRef{Key: ns + "/tagged", Property: "owner", MetadataPolicy: esv1.MetadataPolicyFetch}}},
 		DataFrom:       []esv1.ExternalSecretDataFromRemoteRef{{Extract: &esv1.ExternalSecretDataRemoteRef{Key: ns + "/tagged", MetadataPolicy: esv1.MetadataPolicyFetch}}},
 	}}
-	create(t, ctx, awsStore(ns, "store"), es)
-	s := waitSecretValue(t, ctx, ns, "tags", "owner-tag", "payments")
+	h.Create(awsStore(ns, "store"), es)
+	s := h.WaitSecretValue(ns, "tags", "owner-tag", "payments")
 	if string(s.Data["tier"]) != "gold" || string(s.Data["owner"]) != "payments" {
 		t.Errorf("extract with metadataPolicy Fetch: keys %v", keys(s.Data))
 	}
@@ -114,8 +117,9 @@ func TestMetadataPolicyFetch_ReadsTags(t *testing.T) {
 // dataFrom.find on Parameter Store with tags: only the tagged parameters under the path.
 func TestFind_ParameterStoreByTags(t *testing.T) {
 	t.Parallel()
+	h := env.T(t)
 	ctx := context.Background()
-	ns := newNamespace(t, ctx)
+	ns := h.NewNamespace()
 	cfg, err := moto.AWSConfig(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -138,8 +142,8 @@ func TestFind_ParameterStoreByTags(t *testing.T) {
 			Rewrite: []esv1.ExternalSecretRewrite{{Regexp: &esv1.ExternalSecretRewriteRegexp{Source: "^_" + ns + "_app_", Target: ""}}},
 		}},
 	}}
-	create(t, ctx, store, es)
-	s := waitSecretValue(t, ctx, ns, "tagged", "url", "t-/"+ns+"/app/url")
+	h.Create(store, es)
+	s := h.WaitSecretValue(ns, "tagged", "url", "t-/"+ns+"/app/url")
 	if got := keys(s.Data); !slices.Equal(got, []string{"nested_token", "url"}) {
 		t.Errorf("keys %v, want the two payments parameters under %s", got, path)
 	}

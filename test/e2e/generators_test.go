@@ -31,16 +31,13 @@ func generatedSecret(ns, name, kind, generator string) *esv1.ExternalSecret {
 // sync generates a new one.
 func TestGenerator_Password(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	ns := newNamespace(t, ctx)
+	h := env.T(t)
+	ns := h.NewNamespace()
 	digits, symbols := 5, 0
-	create(t, ctx,
-		&genv1alpha1.Password{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pw"}, Spec: genv1alpha1.PasswordSpec{Length: 32, Digits: &digits, Symbols: &symbols, NoUpper: true, AllowRepeat: true}},
-		generatedSecret(ns, "db-password", "Password", "pw"),
-	)
+	h.Create(&genv1alpha1.Password{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pw"}, Spec: genv1alpha1.PasswordSpec{Length: 32, Digits: &digits, Symbols: &symbols, NoUpper: true, AllowRepeat: true}}, generatedSecret(ns, "db-password", "Password", "pw"))
 	key := types.NamespacedName{Namespace: ns, Name: "db-password"}
-	es := waitReason(t, ctx, key, esv1.ReasonSecretSynced)
-	first := string(getSecret(t, ctx, ns, "db-password").Data["password"])
+	es := h.WaitReason(key, esv1.ReasonSecretSynced)
+	first := string(h.Secret(ns, "db-password").Data["password"])
 	rememberValue(first)
 	nDigits, nUpper, nOther := 0, 0, 0
 	for _, r := range first {
@@ -56,9 +53,9 @@ func TestGenerator_Password(t *testing.T) {
 	if len(first) != 32 || nDigits != 5 || nUpper != 0 || nOther != 0 {
 		t.Errorf("password of %d characters with %d digits, %d upper-case, %d symbols; want 32, 5, 0, 0", len(first), nDigits, nUpper, nOther)
 	}
-	forceSync(t, ctx, key)
-	waitSyncedSince(t, ctx, key, es.Status.SyncedResourceVersion)
-	second := string(getSecret(t, ctx, ns, "db-password").Data["password"])
+	h.ForceSync(key)
+	h.WaitSyncedSince(key, es.Status.SyncedResourceVersion)
+	second := string(h.Secret(ns, "db-password").Data["password"])
 	rememberValue(second)
 	if second == first || len(second) != 32 {
 		t.Errorf("a forced sync kept the password (or changed its length to %d); a generator makes a new one each sync", len(second))
@@ -69,14 +66,11 @@ func TestGenerator_Password(t *testing.T) {
 // chain and writes the registry login.
 func TestGenerator_ECRAuthorizationToken(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	ns := newNamespace(t, ctx)
-	create(t, ctx,
-		&genv1alpha1.ECRAuthorizationToken{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ecr"}, Spec: genv1alpha1.ECRAuthorizationTokenSpec{Region: "us-east-1"}},
-		generatedSecret(ns, "registry", "ECRAuthorizationToken", "ecr"),
-	)
-	waitReason(t, ctx, types.NamespacedName{Namespace: ns, Name: "registry"}, esv1.ReasonSecretSynced)
-	s := getSecret(t, ctx, ns, "registry")
+	h := env.T(t)
+	ns := h.NewNamespace()
+	h.Create(&genv1alpha1.ECRAuthorizationToken{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ecr"}, Spec: genv1alpha1.ECRAuthorizationTokenSpec{Region: "us-east-1"}}, generatedSecret(ns, "registry", "ECRAuthorizationToken", "ecr"))
+	h.WaitReason(types.NamespacedName{Namespace: ns, Name: "registry"}, esv1.ReasonSecretSynced)
+	s := h.Secret(ns, "registry")
 	rememberValue(string(s.Data["password"]))
 	if string(s.Data["username"]) != "AWS" || len(s.Data["password"]) == 0 {
 		t.Errorf("username %q and a %d-byte password; want AWS and a token", s.Data["username"], len(s.Data["password"]))
@@ -92,36 +86,34 @@ func TestGenerator_ECRAuthorizationToken(t *testing.T) {
 // Unknown generator kinds and missing generators are reported with what to fix.
 func TestGenerator_BadReferences(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	ns := newNamespace(t, ctx)
-	create(t, ctx, generatedSecret(ns, "unknown-kind", "Fortune", "x"), generatedSecret(ns, "missing", "Password", "absent"))
+	h := env.T(t)
+	ns := h.NewNamespace()
+	h.Create(generatedSecret(ns, "unknown-kind", "Fortune", "x"), generatedSecret(ns, "missing", "Password", "absent"))
 	for name, want := range map[string]string{
 		"unknown-kind": `generator kind "Fortune" is not available in this version of Vigil (available: ECRAuthorizationToken, Password, VaultDynamicSecret)`,
 		"missing":      "Password " + ns + "/absent does not exist",
 	} {
-		waitMessage(t, ctx, types.NamespacedName{Namespace: ns, Name: name}, want)
+		h.WaitMessage(types.NamespacedName{Namespace: ns, Name: name}, want)
 	}
 }
 
 // data[].sourceRef.storeRef reads one entry from another store than the ExternalSecret's.
 func TestSourceRef_EntryFromAnotherStore(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	ns := newNamespace(t, ctx)
+	h := env.T(t)
+	ns := h.NewNamespace()
 	main, other := "main-value-"+ns, "other-value-"+ns
 	rememberValue(main)
 	rememberValue(other)
-	putRemote(t, ctx, ns+"/main", main)
+	h.PutRemote(ns+"/main", main)
 	es := externalSecret(ns, "mixed", "aws", ns+"/main", map[string]string{"main": ""})
 	es.Spec.Data = append(es.Spec.Data, esv1.ExternalSecretData{
 		SecretKey: "other", RemoteRef: esv1.ExternalSecretDataRemoteRef{Key: "k"},
 		SourceRef: &esv1.StoreSourceRef{SecretStoreRef: esv1.SecretStoreRef{Name: "inline", Kind: esv1.SecretStoreKind}},
 	})
-	create(t, ctx, awsStore(ns, "aws"),
-		&esv1.SecretStore{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "inline"}, Spec: esv1.SecretStoreSpec{
-			Provider: &esv1.SecretStoreProvider{Fake: &esv1.FakeProvider{Data: []esv1.FakeProviderData{{Key: "k", Value: other}}}}}},
-		es)
-	s := waitSecretValue(t, ctx, ns, "mixed", "other", other)
+	h.Create(awsStore(ns, "aws"), &esv1.SecretStore{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "inline"}, Spec: esv1.SecretStoreSpec{
+		Provider: &esv1.SecretStoreProvider{Fake: &esv1.FakeProvider{Data: []esv1.FakeProviderData{{Key: "k", Value: other}}}}}}, es)
+	s := h.WaitSecretValue(ns, "mixed", "other", other)
 	if string(s.Data["main"]) != main {
 		t.Errorf("the entry of the main store is missing or wrong")
 	}
@@ -132,27 +124,24 @@ func TestSourceRef_EntryFromAnotherStore(t *testing.T) {
 // (another user) that logs in too.
 func TestGenerator_VaultDynamicSecretPostgreSQL(t *testing.T) {
 	t.Parallel()
+	h := env.T(t)
 	ctx := context.Background()
-	ns := newNamespace(t, ctx)
+	ns := h.NewNamespace()
 	pg, mount := postgresBehindVault(t, ctx, ns)
 	tok, err := vlt.Admin.Auth().Token().CreateWithContext(ctx, &vaultapi.TokenCreateRequest{Policies: []string{"creds-" + ns}, TTL: "1h"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	rememberValue(tok.Auth.ClientToken)
-	create(t, ctx,
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "vault-token"}, StringData: map[string]string{"token": tok.Auth.ClientToken}},
-		&genv1alpha1.VaultDynamicSecret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pg"}, Spec: genv1alpha1.VaultDynamicSecretSpec{
-			Path: mount + "/creds/app",
-			Provider: &esv1.VaultProvider{Server: vlt.URL, Auth: &esv1.VaultAuth{
-				TokenSecretRef: &esv1.SecretKeySelector{Name: "vault-token", Key: "token"}}},
-		}},
-		generatedSecret(ns, "pg-login", "VaultDynamicSecret", "pg"),
-	)
+	h.Create(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "vault-token"}, StringData: map[string]string{"token": tok.Auth.ClientToken}}, &genv1alpha1.VaultDynamicSecret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pg"}, Spec: genv1alpha1.VaultDynamicSecretSpec{
+		Path: mount + "/creds/app",
+		Provider: &esv1.VaultProvider{Server: vlt.URL, Auth: &esv1.VaultAuth{
+			TokenSecretRef: &esv1.SecretKeySelector{Name: "vault-token", Key: "token"}}},
+	}}, generatedSecret(ns, "pg-login", "VaultDynamicSecret", "pg"))
 	key := types.NamespacedName{Namespace: ns, Name: "pg-login"}
 	login := func() string {
 		t.Helper()
-		s := getSecret(t, ctx, ns, "pg-login")
+		s := h.Secret(ns, "pg-login")
 		user, pass := string(s.Data["username"]), string(s.Data["password"])
 		rememberValue(pass)
 		conn, err := pgx.Connect(ctx, pg.URL(user, pass))
@@ -166,10 +155,10 @@ func TestGenerator_VaultDynamicSecretPostgreSQL(t *testing.T) {
 		}
 		return user
 	}
-	es := waitReason(t, ctx, key, esv1.ReasonSecretSynced)
+	es := h.WaitReason(key, esv1.ReasonSecretSynced)
 	first := login()
-	forceSync(t, ctx, key)
-	waitSyncedSince(t, ctx, key, es.Status.SyncedResourceVersion)
+	h.ForceSync(key)
+	h.WaitSyncedSince(key, es.Status.SyncedResourceVersion)
 	if second := login(); second == first {
 		t.Errorf("the refresh kept user %q; each sync should lease new credentials", first)
 	}

@@ -60,21 +60,17 @@ func ecrTokenCalls(t *testing.T) int {
 // call; the same objects in a namespace the admin allows sync.
 func TestGuardrails2_AmbientCredentialsBlocked(t *testing.T) {
 	// Not parallel: it counts every ECR call moto served.
+	h := env.T(t)
 	ctx := context.Background()
 	ns := tenantNamespace(t, ctx, nil)
 	key := ns + "/ambient"
-	putRemote(t, ctx, key, `{"password":"never-read"}`)
+	h.PutRemote(key, `{"password":"never-read"}`)
 	rememberValue("never-read")
 	before := ecrTokenCalls(t)
-	create(t, ctx,
-		awsStore(ns, "store"),
-		externalSecret(ns, "db", "store", key, map[string]string{"password": "password"}),
-		&genv1alpha1.ECRAuthorizationToken{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ecr"}, Spec: genv1alpha1.ECRAuthorizationTokenSpec{Region: "us-east-1"}},
-		generatedSecret(ns, "registry", "ECRAuthorizationToken", "ecr"),
-	)
-	store := waitStoreReason(t, ctx, types.NamespacedName{Namespace: ns, Name: "store"}, esv1.ReasonPolicyViolation)
-	db := waitReason(t, ctx, types.NamespacedName{Namespace: ns, Name: "db"}, esv1.ReasonPolicyViolation)
-	registry := waitReason(t, ctx, types.NamespacedName{Namespace: ns, Name: "registry"}, esv1.ReasonPolicyViolation)
+	h.Create(awsStore(ns, "store"), externalSecret(ns, "db", "store", key, map[string]string{"password": "password"}), &genv1alpha1.ECRAuthorizationToken{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ecr"}, Spec: genv1alpha1.ECRAuthorizationTokenSpec{Region: "us-east-1"}}, generatedSecret(ns, "registry", "ECRAuthorizationToken", "ecr"))
+	store := h.WaitStoreReason(types.NamespacedName{Namespace: ns, Name: "store"}, esv1.ReasonPolicyViolation)
+	db := h.WaitReason(types.NamespacedName{Namespace: ns, Name: "db"}, esv1.ReasonPolicyViolation)
+	registry := h.WaitReason(types.NamespacedName{Namespace: ns, Name: "registry"}, esv1.ReasonPolicyViolation)
 	for what, msg := range map[string]string{"store": storeMessage(store), "ExternalSecret": readyMessage(db), "generator's ExternalSecret": readyMessage(registry)} {
 		for _, want := range []string{"store-ambient-credentials", "allowNamespaces"} {
 			if !strings.Contains(msg, want) {
@@ -110,6 +106,7 @@ func fakeClusterStore(name string, conds ...esv1.ClusterSecretStoreCondition) *e
 // from it. One that names namespaces through kubernetes.io/metadata.name serves them.
 func TestGuardrails2_ClusterStoreSelectorsReadAsTheAPIServer(t *testing.T) {
 	t.Parallel()
+	h := env.T(t)
 	ctx := context.Background()
 	ns := tenantNamespace(t, ctx, map[string]string{"team": "anything"})
 	open := fakeClusterStore("exists-"+ns, esv1.ClusterSecretStoreCondition{NamespaceSelector: &metav1.LabelSelector{
@@ -117,7 +114,7 @@ func TestGuardrails2_ClusterStoreSelectorsReadAsTheAPIServer(t *testing.T) {
 	scoped := fakeClusterStore("named-"+ns, esv1.ClusterSecretStoreCondition{NamespaceSelector: &metav1.LabelSelector{
 		MatchExpressions: []metav1.LabelSelectorRequirement{{Key: corev1.LabelMetadataName, Operator: metav1.LabelSelectorOpIn, Values: []string{ns}}}}})
 	for _, s := range []*esv1.ClusterSecretStore{open, scoped} {
-		create(t, ctx, s)
+		h.Create(s)
 		t.Cleanup(func() { _ = cp.Client.Delete(context.Background(), s) })
 	}
 	rememberValue("cluster-wide")
@@ -126,18 +123,18 @@ func TestGuardrails2_ClusterStoreSelectorsReadAsTheAPIServer(t *testing.T) {
 		es.Spec.SecretStoreRef.Kind = esv1.ClusterSecretStoreKind
 		return es
 	}
-	create(t, ctx, read("from-open", open.Name), read("from-scoped", scoped.Name))
+	h.Create(read("from-open", open.Name), read("from-scoped", scoped.Name))
 
-	blocked := waitClusterStoreReason(t, ctx, open.Name, esv1.ReasonPolicyViolation)
+	blocked := waitClusterStoreReason(t, open.Name, esv1.ReasonPolicyViolation)
 	msg := apimeta.FindStatusCondition(blocked.Status.Conditions, esv1.ConditionReady).Message
 	for _, want := range []string{"clustersecretstore-unscoped", "spec.conditions[0]", "pins no label"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("the open store's message %q does not say %q", msg, want)
 		}
 	}
-	waitReason(t, ctx, types.NamespacedName{Namespace: ns, Name: "from-open"}, esv1.ReasonPolicyViolation)
-	waitClusterStoreReason(t, ctx, scoped.Name, esv1.ReasonStoreValid)
-	waitReason(t, ctx, types.NamespacedName{Namespace: ns, Name: "from-scoped"}, esv1.ReasonSecretSynced)
+	h.WaitReason(types.NamespacedName{Namespace: ns, Name: "from-open"}, esv1.ReasonPolicyViolation)
+	waitClusterStoreReason(t, scoped.Name, esv1.ReasonStoreValid)
+	h.WaitReason(types.NamespacedName{Namespace: ns, Name: "from-scoped"}, esv1.ReasonSecretSynced)
 	if err := cp.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: "from-open"}, &corev1.Secret{}); err == nil {
 		t.Errorf("a Secret was written through the open ClusterSecretStore")
 	}
@@ -148,8 +145,9 @@ func TestGuardrails2_ClusterStoreSelectorsReadAsTheAPIServer(t *testing.T) {
 // another namespace syncs meanwhile.
 func TestGuardrails2_SlowPolicyFailsClosedWithoutStallingOthers(t *testing.T) {
 	// Not parallel: it judges stalling, which other tests' load would blur.
+	h := env.T(t)
 	ctx := context.Background()
-	slowNS, otherNS := newNamespace(t, ctx), newNamespace(t, ctx)
+	slowNS, otherNS := h.NewNamespace(), h.NewNamespace()
 	slow := &policyv1alpha1.ClusterSecretPolicy{ObjectMeta: metav1.ObjectMeta{Name: "slow-" + slowNS}, Spec: policyv1alpha1.ClusterSecretPolicySpec{
 		Match: policyv1alpha1.PolicyMatch{Kinds: []string{"ExternalSecret"}, NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{corev1.LabelMetadataName: slowNS}}},
 		Rego: []policyv1alpha1.RegoRule{{Name: "slow", Module: `package vigil.custom.slow
@@ -160,13 +158,13 @@ violation contains {"message": "never"} if {
 	}}
 	createPolicy(t, ctx, slow)
 	for _, ns := range []string{slowNS, otherNS} {
-		putRemote(t, ctx, ns+"/db", `{"password":"p-`+ns+`"}`)
-		create(t, ctx, awsStore(ns, "store"), externalSecret(ns, "db", "store", ns+"/db", map[string]string{"password": "password"}))
+		h.PutRemote(ns+"/db", `{"password":"p-`+ns+`"}`)
+		h.Create(awsStore(ns, "store"), externalSecret(ns, "db", "store", ns+"/db", map[string]string{"password": "password"}))
 	}
 	start := time.Now()
-	waitReason(t, ctx, types.NamespacedName{Namespace: otherNS, Name: "db"}, esv1.ReasonSecretSynced)
+	h.WaitReason(types.NamespacedName{Namespace: otherNS, Name: "db"}, esv1.ReasonSecretSynced)
 	t.Logf("the other namespace synced %s after its creation", time.Since(start).Round(time.Millisecond))
-	es := waitReason(t, ctx, types.NamespacedName{Namespace: slowNS, Name: "db"}, esv1.ReasonPolicyViolation)
+	es := h.WaitReason(types.NamespacedName{Namespace: slowNS, Name: "db"}, esv1.ReasonPolicyViolation)
 	for _, want := range []string{"policy-evaluation-deadline", "did not finish within 1s", slow.Name} {
 		if !strings.Contains(readyMessage(es), want) {
 			t.Errorf("PolicyViolation message %q does not say %q", readyMessage(es), want)

@@ -20,33 +20,28 @@ import (
 	"github.com/vigil-dev/vigil/test/harness"
 )
 
-// createRole creates an IAM role in moto with one of the seed IAM policies inline.
-func createRole(t *testing.T, ctx context.Context, name, policyFile string) string {
-	t.Helper()
-	return env.T(t).CreateMotoRole(name, policyFile)
-}
-
 // irsaSetup creates, in a new namespace, a ServiceAccount for role, the seed's store (IRSA)
 // and ExternalSecret reading prod/payments/db.
-func irsaSetup(t *testing.T, ctx context.Context, role string) string {
+func irsaSetup(t *testing.T, role string) string {
 	t.Helper()
-	ns := newNamespace(t, ctx)
+	h := env.T(t)
+	ns := h.NewNamespace()
 	value, _ := seedValue(t)
-	putRemote(t, ctx, "prod/payments/db", value)
+	h.PutRemote("prod/payments/db", value)
 	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "payments-eso", Annotations: map[string]string{awsprovider.RoleARNAnnotation: role}}}
 	store := awsStore(ns, "aws-secrets")
 	store.Spec.Provider.AWS.Auth.JWTAuth = &esv1.AWSJWTAuth{ServiceAccountRef: &esv1.ServiceAccountSelector{Name: "payments-eso"}}
-	create(t, ctx, sa, store, externalSecret(ns, "db-credentials", "aws-secrets", "prod/payments/db", map[string]string{"password": "password", "username": "username"}))
+	h.Create(sa, store, externalSecret(ns, "db-credentials", "aws-secrets", "prod/payments/db", map[string]string{"password": "password", "username": "username"}))
 	return ns
 }
 
 func TestGuardrails_ScopedRoleSyncs(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	role := createRole(t, ctx, "scoped", "iam-policy-scoped.json")
-	ns := irsaSetup(t, ctx, role)
-	waitStoreReason(t, ctx, types.NamespacedName{Namespace: ns, Name: "aws-secrets"}, esv1.ReasonStoreValid)
-	waitReason(t, ctx, types.NamespacedName{Namespace: ns, Name: "db-credentials"}, esv1.ReasonSecretSynced)
+	h := env.T(t)
+	role := h.CreateMotoRole("scoped", "iam-policy-scoped.json")
+	ns := irsaSetup(t, role)
+	h.WaitStoreReason(types.NamespacedName{Namespace: ns, Name: "aws-secrets"}, esv1.ReasonStoreValid)
+	h.WaitReason(types.NamespacedName{Namespace: ns, Name: "db-credentials"}, esv1.ReasonSecretSynced)
 }
 
 // A store whose role reads secrets on "*" is blocked before any credential is used: the
@@ -54,15 +49,16 @@ func TestGuardrails_ScopedRoleSyncs(t *testing.T) {
 // GetSecretValue for it.
 func TestGuardrails_WildcardRoleBlockedAtReconcile(t *testing.T) {
 	// Not parallel: it resets moto's recording.
+	h := env.T(t)
 	ctx := context.Background()
 	if err := moto.Reset(); err != nil { // an empty recording
 		t.Fatal(err)
 	}
-	role := createRole(t, ctx, "wildcard", "iam-policy-wildcard.json")
-	ns := irsaSetup(t, ctx, role)
+	role := h.CreateMotoRole("wildcard", "iam-policy-wildcard.json")
+	ns := irsaSetup(t, role)
 
-	store := waitStoreReason(t, ctx, types.NamespacedName{Namespace: ns, Name: "aws-secrets"}, esv1.ReasonPolicyViolation)
-	es := waitReason(t, ctx, types.NamespacedName{Namespace: ns, Name: "db-credentials"}, esv1.ReasonPolicyViolation)
+	store := h.WaitStoreReason(types.NamespacedName{Namespace: ns, Name: "aws-secrets"}, esv1.ReasonPolicyViolation)
+	es := h.WaitReason(types.NamespacedName{Namespace: ns, Name: "db-credentials"}, esv1.ReasonPolicyViolation)
 	for _, msg := range []string{storeMessage(store), readyMessage(es)} {
 		for _, want := range []string{"aws-wildcard-secret-resource", role, `"*"`} {
 			if !strings.Contains(msg, want) {
@@ -92,7 +88,7 @@ func TestGuardrails_WildcardRoleBlockedAtReconcile(t *testing.T) {
 		t.Errorf("PolicyReport summary.fail = %d, want at least 1", fail)
 	}
 	err = harness.WaitFor(ctx, waitTimeout, func(context.Context) (bool, error) {
-		return gauge(t, metrics.PolicyViolations, map[string]string{"rule": "aws-wildcard-secret-resource", "action": "Deny", "kind": "SecretStore", "namespace": ns}) == 1, nil
+		return h.MetricValue(metrics.PolicyViolations, map[string]string{"rule": "aws-wildcard-secret-resource", "action": "Deny", "kind": "SecretStore", "namespace": ns}) == 1, nil
 	})
 	if err != nil {
 		t.Errorf("vigil_policy_violations for the blocked store is not 1: %v", err)
@@ -127,26 +123,27 @@ func waitPolicyReport(t *testing.T, ctx context.Context, ns, rule string) *unstr
 // counts what it flags.
 func TestGuardrails_ClusterSecretPolicy(t *testing.T) {
 	t.Parallel()
+	h := env.T(t)
 	ctx := context.Background()
 	broken := &policyv1alpha1.ClusterSecretPolicy{ObjectMeta: metav1.ObjectMeta{Name: "broken"}, Spec: policyv1alpha1.ClusterSecretPolicySpec{
 		Validations: []policyv1alpha1.CELRule{{Name: "oops", Expression: "input.kind ==", Message: "never"}},
 	}}
-	create(t, ctx, broken)
+	h.Create(broken)
 	t.Cleanup(func() { _ = cp.Client.Delete(context.Background(), broken) })
 	// A broken policy is reported with the compiler's message.
 	waitPolicy(t, ctx, broken, "CompileFailed with a syntax error", func(c *metav1.Condition) bool {
 		return c.Reason == "CompileFailed" && strings.Contains(c.Message, "Syntax error")
 	})
 
-	ns := newNamespace(t, ctx)
+	ns := h.NewNamespace()
 	team := &policyv1alpha1.ClusterSecretPolicy{ObjectMeta: metav1.ObjectMeta{Name: "team-label-" + ns}, Spec: policyv1alpha1.ClusterSecretPolicySpec{
 		Match:       policyv1alpha1.PolicyMatch{Kinds: []string{"ExternalSecret"}, NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": ns}}},
 		Validations: []policyv1alpha1.CELRule{{Name: "needs-team-label", Expression: `has(input.object.metadata.labels) && "team" in input.object.metadata.labels`, Message: "ExternalSecrets need a team label"}},
 	}}
 	createPolicy(t, ctx, team)
-	putRemote(t, ctx, ns+"/db", `{"password":"team-1"}`)
-	create(t, ctx, awsStore(ns, "store"), externalSecret(ns, "db", "store", ns+"/db", map[string]string{"password": "password"}))
-	es := waitReason(t, ctx, types.NamespacedName{Namespace: ns, Name: "db"}, esv1.ReasonPolicyViolation)
+	h.PutRemote(ns+"/db", `{"password":"team-1"}`)
+	h.Create(awsStore(ns, "store"), externalSecret(ns, "db", "store", ns+"/db", map[string]string{"password": "password"}))
+	es := h.WaitReason(types.NamespacedName{Namespace: ns, Name: "db"}, esv1.ReasonPolicyViolation)
 	if !strings.Contains(readyMessage(es), "needs-team-label") {
 		t.Errorf("PolicyViolation message %q does not name the rule", readyMessage(es))
 	}

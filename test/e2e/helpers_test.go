@@ -15,7 +15,6 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -26,14 +25,6 @@ import (
 
 const waitTimeout = harness.DefaultTimeout
 
-func seedDir() string { return harness.SeedDir() }
-
-// newNamespace creates a namespace for one test and deletes it afterwards.
-func newNamespace(t *testing.T, ctx context.Context) string {
-	t.Helper()
-	return env.T(t).NewNamespace()
-}
-
 func sm(t *testing.T, ctx context.Context) *secretsmanager.Client {
 	t.Helper()
 	cfg, err := moto.AWSConfig(ctx)
@@ -43,12 +34,6 @@ func sm(t *testing.T, ctx context.Context) *secretsmanager.Client {
 	return secretsmanager.NewFromConfig(cfg)
 }
 
-// putRemote creates or rotates a Secrets Manager secret in moto.
-func putRemote(t *testing.T, ctx context.Context, name, value string) {
-	t.Helper()
-	env.T(t).PutRemote(name, value)
-}
-
 // putRemoteWith creates or rotates a Secrets Manager secret through cfg.
 func putRemoteWith(t *testing.T, ctx context.Context, cfg aws.Config, name, value string) {
 	t.Helper()
@@ -56,12 +41,6 @@ func putRemoteWith(t *testing.T, ctx context.Context, cfg aws.Config, name, valu
 	if err := harness.PutSecretValue(ctx, cfg, name, value); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// deleteRemote deletes a Secrets Manager secret in moto at once.
-func deleteRemote(t *testing.T, ctx context.Context, name string) {
-	t.Helper()
-	env.T(t).DeleteRemote(name)
 }
 
 // awsStore is a SecretStore that reads Secrets Manager with the controller's default
@@ -91,100 +70,31 @@ func externalSecret(ns, name, store, key string, props map[string]string) *esv1.
 	return es
 }
 
-func create(t *testing.T, ctx context.Context, objs ...client.Object) {
-	t.Helper()
-	env.T(t).Create(objs...)
-}
-
-// waitReason waits until the ExternalSecret's Ready condition has the reason (for its
-// current generation) and returns it.
-func waitReason(t *testing.T, ctx context.Context, key types.NamespacedName, reason string) *esv1.ExternalSecret {
-	t.Helper()
-	return env.T(t).WaitReason(key, reason)
-}
-
-// waitReasonFor is waitReason with its own timeout.
-func waitReasonFor(t *testing.T, ctx context.Context, key types.NamespacedName, reason string, timeout time.Duration) *esv1.ExternalSecret {
-	t.Helper()
-	return env.T(t).WaitReasonWithin(key, reason, timeout)
-}
-
-func conditions(cs []metav1.Condition) string { return harness.Conditions(cs) }
-
 func readyMessage(es *esv1.ExternalSecret) string { return harness.ReadyMessage(es.Status.Conditions) }
 
-func getSecret(t *testing.T, ctx context.Context, ns, name string) *corev1.Secret {
-	t.Helper()
-	return env.T(t).Secret(ns, name)
-}
-
-// waitSecretValue waits until the Secret's key holds want.
-func waitSecretValue(t *testing.T, ctx context.Context, ns, name, key, want string) *corev1.Secret {
-	t.Helper()
-	return env.T(t).WaitSecretValue(ns, name, key, want)
-}
-
-func waitGone(t *testing.T, ctx context.Context, obj client.Object) {
-	t.Helper()
-	env.T(t).WaitGone(obj)
-}
-
-// forceSync sets the force-sync annotation to a new value, as a user would.
-func forceSync(t *testing.T, ctx context.Context, key types.NamespacedName) {
-	t.Helper()
-	env.T(t).ForceSync(key)
-}
-
-// waitSyncedSince waits for a sync newer than the one in status.syncedResourceVersion previous.
-func waitSyncedSince(t *testing.T, ctx context.Context, key types.NamespacedName, previous string) *esv1.ExternalSecret {
-	t.Helper()
-	return env.T(t).WaitSyncedSince(key, previous)
-}
-
-func applyFile(ctx context.Context, path string) ([]*unstructured.Unstructured, error) {
-	return harness.Apply(ctx, cp.Client, path)
-}
-
-type clientObject = client.Object
-
-func harnessReadManifests(path string) ([]*unstructured.Unstructured, error) {
-	return harness.ReadManifests(path)
-}
-
-func waitStoreReason(t *testing.T, ctx context.Context, key types.NamespacedName, reason string) *esv1.SecretStore {
-	t.Helper()
-	return env.T(t).WaitStoreReason(key, reason)
-}
-
 // waitStoreMessage waits until the SecretStore is not Ready with a message that says want.
-func waitStoreMessage(t *testing.T, ctx context.Context, key types.NamespacedName, want string) *esv1.SecretStore {
+func waitStoreMessage(t *testing.T, key types.NamespacedName, want string) *esv1.SecretStore {
 	t.Helper()
-	return waitStore(t, ctx, key, fmt.Sprintf("Ready=False saying %q", want), func(c *metav1.Condition) bool {
+	return waitStore(t, key, fmt.Sprintf("Ready=False saying %q", want), func(c *metav1.Condition) bool {
 		return c.Status == metav1.ConditionFalse && strings.Contains(c.Message, want)
 	})
 }
 
 // waitStore waits until the SecretStore's Ready condition satisfies ok (want says what ok
 // looks for, for the failure message) and returns the store.
-func waitStore(t *testing.T, ctx context.Context, key types.NamespacedName, want string, ok func(c *metav1.Condition) bool) *esv1.SecretStore {
+func waitStore(t *testing.T, key types.NamespacedName, want string, ok func(c *metav1.Condition) bool) *esv1.SecretStore {
 	t.Helper()
 	s := &esv1.SecretStore{}
-	waitStoreObject(t, ctx, key, s, want, ok)
+	env.T(t).WaitStore(key, s, want, ok)
 	return s
 }
 
 // waitClusterStoreReason waits for a ClusterSecretStore's Ready reason.
-func waitClusterStoreReason(t *testing.T, ctx context.Context, name, reason string) *esv1.ClusterSecretStore {
+func waitClusterStoreReason(t *testing.T, name, reason string) *esv1.ClusterSecretStore {
 	t.Helper()
 	s := &esv1.ClusterSecretStore{}
-	waitStoreObject(t, ctx, types.NamespacedName{Name: name}, s, reason, func(c *metav1.Condition) bool { return c.Reason == reason })
+	env.T(t).WaitStore(types.NamespacedName{Name: name}, s, reason, func(c *metav1.Condition) bool { return c.Reason == reason })
 	return s
-}
-
-// waitStoreObject waits until the store's Ready condition satisfies ok, reading it into s.
-func waitStoreObject(t *testing.T, ctx context.Context, key types.NamespacedName, s esv1.GenericStore, want string, ok func(c *metav1.Condition) bool) {
-	t.Helper()
-	env.T(t).WaitStore(key, s, want, ok)
 }
 
 func storeMessage(s *esv1.SecretStore) string {
@@ -200,46 +110,28 @@ func formOf(r harness.Request) url.Values {
 	return form
 }
 
-// waitEvent waits for an event with the reason about the named ExternalSecret.
-func waitEvent(t *testing.T, ctx context.Context, ns, name, reason string) {
-	t.Helper()
-	waitEventOn(t, ctx, ns, "ExternalSecret", name, reason)
-}
-
-// waitEventOn waits for an event with the reason about an object of a kind.
-func waitEventOn(t *testing.T, ctx context.Context, ns, kind, name, reason string) {
-	t.Helper()
-	env.T(t).WaitEvent(ns, kind, name, reason)
-}
-
 // setupDB creates the common scenario: a namespace, the remote secret <ns>/db holding
 // {"password": password}, a SecretStore "store" and an ExternalSecret "db" that maps the
 // password property into the Secret "db". tune may adjust the ExternalSecret before it is
 // created.
-func setupDB(t *testing.T, ctx context.Context, password string, tune func(*esv1.ExternalSecret)) (string, types.NamespacedName) {
+func setupDB(t *testing.T, password string, tune func(*esv1.ExternalSecret)) (string, types.NamespacedName) {
 	t.Helper()
-	ns := newNamespace(t, ctx)
-	putRemote(t, ctx, ns+"/db", `{"password":"`+password+`"}`)
+	h := env.T(t)
+	ns := h.NewNamespace()
+	h.PutRemote(ns+"/db", `{"password":"`+password+`"}`)
 	es := externalSecret(ns, "db", "store", ns+"/db", map[string]string{"password": "password"})
 	if tune != nil {
 		tune(es)
 	}
-	create(t, ctx, awsStore(ns, "store"), es)
+	h.Create(awsStore(ns, "store"), es)
 	return ns, types.NamespacedName{Namespace: ns, Name: "db"}
-}
-
-// waitMessage waits until the ExternalSecret's Ready condition is not true and its message
-// contains want.
-func waitMessage(t *testing.T, ctx context.Context, key types.NamespacedName, want string) *esv1.ExternalSecret {
-	t.Helper()
-	return env.T(t).WaitMessage(key, want)
 }
 
 // createPolicy creates a ClusterSecretPolicy, deletes it when the test ends, and waits until
 // the controller has compiled it: only then are the test's ExternalSecrets checked against it.
 func createPolicy(t *testing.T, ctx context.Context, pol *policyv1alpha1.ClusterSecretPolicy) {
 	t.Helper()
-	create(t, ctx, pol)
+	env.T(t).Create(pol)
 	t.Cleanup(func() { _ = cp.Client.Delete(context.Background(), pol) })
 	waitPolicy(t, ctx, pol, "Ready=True", func(c *metav1.Condition) bool {
 		return c.Status == metav1.ConditionTrue && c.ObservedGeneration == pol.Generation
@@ -258,7 +150,7 @@ func waitPolicy(t *testing.T, ctx context.Context, pol *policyv1alpha1.ClusterSe
 		return c != nil && ok(c), nil
 	})
 	if err != nil {
-		t.Fatalf("ClusterSecretPolicy %s never reached %s: %v (conditions: %s)", pol.Name, want, err, conditions(pol.Status.Conditions))
+		t.Fatalf("ClusterSecretPolicy %s never reached %s: %v (conditions: %s)", pol.Name, want, err, harness.Conditions(pol.Status.Conditions))
 	}
 }
 

@@ -73,6 +73,7 @@ func everySecret(fs []policy.IAMFinding) bool {
 // wildcard grant, so its store syncs.
 func TestIAM_BoundaryCapsAWildcardRole(t *testing.T) {
 	t.Parallel()
+	h := env.T(t)
 	ctx := context.Background()
 	c := iamIn(t, ctx, "")
 	role := putRole(t, ctx, c, "iam-e2e-bounded", wildcardRead)
@@ -103,9 +104,9 @@ func TestIAM_BoundaryCapsAWildcardRole(t *testing.T) {
 	}
 
 	// Through the controller: the store and its ExternalSecret sync.
-	ns := irsaSetup(t, ctx, role)
-	waitStoreReason(t, ctx, types.NamespacedName{Namespace: ns, Name: "aws-secrets"}, esv1.ReasonStoreValid)
-	waitReason(t, ctx, types.NamespacedName{Namespace: ns, Name: "db-credentials"}, esv1.ReasonSecretSynced)
+	ns := irsaSetup(t, role)
+	h.WaitStoreReason(types.NamespacedName{Namespace: ns, Name: "aws-secrets"}, esv1.ReasonStoreValid)
+	h.WaitReason(types.NamespacedName{Namespace: ns, Name: "db-credentials"}, esv1.ReasonSecretSynced)
 }
 
 // A role of another account is read there, through the audit role: not as the local role
@@ -158,12 +159,12 @@ func TestIAM_CrossAccountRoleReadThroughTheAuditRole(t *testing.T) {
 // role, so a role of another account cannot be read), and the reason says how to fix it.
 func TestIAM_UnknownRoleBlocksASecretStore(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	ns := newNamespace(t, ctx)
+	h := env.T(t)
+	ns := h.NewNamespace()
 	store := awsStore(ns, "remote")
 	store.Spec.Provider.AWS.Role = "arn:aws:iam::" + otherAccount + ":role/iam-e2e-unread"
-	create(t, ctx, store)
-	got := waitStoreReason(t, ctx, types.NamespacedName{Namespace: ns, Name: "remote"}, esv1.ReasonPolicyViolation)
+	h.Create(store)
+	got := h.WaitStoreReason(types.NamespacedName{Namespace: ns, Name: "remote"}, esv1.ReasonPolicyViolation)
 	msg := storeMessage(got)
 	for _, want := range []string{"aws-wildcard-secret-resource", "could not be read", "--iam-audit-role-name", "unknownIAM"} {
 		if !strings.Contains(msg, want) {

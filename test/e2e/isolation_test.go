@@ -47,11 +47,11 @@ func TestIsolation_RefusedWithClearMessage(t *testing.T) {
 		{
 			name: "creationPolicy Owner over a hand-made Secret",
 			setup: func(t *testing.T, ctx context.Context, ns string, _ *esv1.ExternalSecret, _ *esv1.SecretStore) {
-				create(t, ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "db"}, StringData: map[string]string{"mine": "hand-made"}})
+				env.T(t).Create(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "db"}, StringData: map[string]string{"mine": "hand-made"}})
 			},
 			message: "already exists and was not written by this ExternalSecret",
 			check: func(t *testing.T, ctx context.Context, ns string) {
-				if s := getSecret(t, ctx, ns, "db"); string(s.Data["mine"]) != "hand-made" || len(s.Data) != 1 || len(s.OwnerReferences) != 0 {
+				if s := env.T(t).Secret(ns, "db"); string(s.Data["mine"]) != "hand-made" || len(s.Data) != 1 || len(s.OwnerReferences) != 0 {
 					t.Errorf("the hand-made Secret was changed: keys %d, owners %v", len(s.Data), s.OwnerReferences)
 				}
 			},
@@ -77,13 +77,14 @@ func TestIsolation_RefusedWithClearMessage(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
+			h := env.T(t)
 			ctx := context.Background()
-			ns := newNamespace(t, ctx)
-			putRemote(t, ctx, ns+"/db", `{"password":"isolated-value-9"}`)
+			ns := h.NewNamespace()
+			h.PutRemote(ns+"/db", `{"password":"isolated-value-9"}`)
 			es := externalSecret(ns, "db", "store", ns+"/db", map[string]string{"password": "password"})
 			store := awsStore(ns, "store")
 			tc.setup(t, ctx, ns, es, store)
-			create(t, ctx, store, es)
+			h.Create(store, es)
 			reason := tc.reason
 			if reason == "" {
 				reason = esv1.ReasonSecretSyncedError

@@ -66,18 +66,19 @@ func leaseHolder(ctx context.Context, ns string) string {
 // and every ExternalSecret converges: each Secret exists once, with all its keys.
 func TestLeaderElection_StandbyTakesOverAfterKill(t *testing.T) {
 	t.Parallel()
+	h := env.T(t)
 	ctx := context.Background()
-	ns := newNamespace(t, ctx)
+	ns := h.NewNamespace()
 	store := awsStore(ns, "store")
 	store.Spec.Controller = "ha"
-	create(t, ctx, store)
+	h.Create(store)
 	remote := ns + "/db"
-	putRemote(t, ctx, remote, `{"username":"ha-user-1","password":"ha-pass-1"}`)
+	h.PutRemote(remote, `{"username":"ha-user-1","password":"ha-pass-1"}`)
 	both := map[string]string{"username": "username", "password": "password"}
-	create(t, ctx, externalSecret(ns, "first", "store", remote, both))
+	h.Create(externalSecret(ns, "first", "store", remote, both))
 
 	first := startVigil(t, ns, "first")
-	waitReason(t, ctx, types.NamespacedName{Namespace: ns, Name: "first"}, esv1.ReasonSecretSynced)
+	h.WaitReason(types.NamespacedName{Namespace: ns, Name: "first"}, esv1.ReasonSecretSynced)
 	leader := leaseHolder(ctx, ns)
 	if leader == "" {
 		t.Fatal("the syncing process holds no lease")
@@ -86,7 +87,7 @@ func TestLeaderElection_StandbyTakesOverAfterKill(t *testing.T) {
 
 	const n = 30
 	for i := range n {
-		create(t, ctx, externalSecret(ns, fmt.Sprintf("batch-%d", i), "store", remote, both))
+		h.Create(externalSecret(ns, fmt.Sprintf("batch-%d", i), "store", remote, both))
 	}
 	if err := first.Process.Kill(); err != nil { // mid-sync, lease not released
 		t.Fatal(err)
@@ -95,12 +96,12 @@ func TestLeaderElection_StandbyTakesOverAfterKill(t *testing.T) {
 
 	// The standby takes the lease once it expires (the killed leader never released it):
 	// wait for that, since the leader may have synced the whole batch before it was killed.
-	env.T(t).Eventually("the standby to take the lease over", func(ctx context.Context) (bool, error) {
+	h.Eventually("the standby to take the lease over", func(ctx context.Context) (bool, error) {
 		holder := leaseHolder(ctx, ns)
 		return holder != "" && holder != leader, nil
 	})
 	for i := range n {
-		waitReason(t, ctx, types.NamespacedName{Namespace: ns, Name: fmt.Sprintf("batch-%d", i)}, esv1.ReasonSecretSynced)
+		h.WaitReason(types.NamespacedName{Namespace: ns, Name: fmt.Sprintf("batch-%d", i)}, esv1.ReasonSecretSynced)
 	}
 	var secrets corev1.SecretList
 	if err := cp.Client.List(ctx, &secrets); err != nil {

@@ -59,7 +59,7 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
-	defer cp.Stop()
+	defer func() { _ = cp.Stop() }()
 	logDir, _ := os.MkdirTemp("", "vigil-e2e-")
 	if err := cp.StartGarbageCollector(filepath.Join(logDir, "kube-controller-manager.log")); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)

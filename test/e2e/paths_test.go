@@ -107,8 +107,9 @@ func keyExternalSecret(ns, name, store, key string) *esv1.ExternalSecret {
 // well-formed key on the same stores syncs.
 func TestPaths_VaultDotSegmentsAreRefusedAndReadNothing(t *testing.T) {
 	t.Parallel()
+	h := env.T(t)
 	ctx := context.Background()
-	ns := newNamespace(t, ctx)
+	ns := h.NewNamespace()
 	kv1 := "kv1-" + ns
 	if err := vlt.Admin.Sys().MountWithContext(ctx, kv1, &vaultapi.MountInput{Type: "kv", Options: map[string]string{"version": "1"}}); err != nil {
 		t.Fatal(err)
@@ -127,22 +128,22 @@ func TestPaths_VaultDotSegmentsAreRefusedAndReadNothing(t *testing.T) {
 	}
 	audit := vaultAudit(t, ctx, "paths-"+ns)
 
-	create(t, ctx, vaultTokenStore(t, ctx, ns, "kv2", "secret", esv1.VaultKVStoreV2)...)
-	create(t, ctx, vaultTokenStore(t, ctx, ns, "kv1", kv1, esv1.VaultKVStoreV1)...)
+	h.Create(vaultTokenStore(t, ctx, ns, "kv2", "secret", esv1.VaultKVStoreV2)...)
+	h.Create(vaultTokenStore(t, ctx, ns, "kv1", kv1, esv1.VaultKVStoreV1)...)
 	escapes := map[string][2]string{ // ExternalSecret -> store, key
 		"escape-v2": {"kv2", ns + "/payments/../../" + billing},
 		"escape-v1": {"kv1", "x/../../secret/data/" + billing},
 		"token-v1":  {"kv1", "x/../../auth/token/lookup-self"},
 	}
 	for name, sk := range escapes {
-		create(t, ctx, keyExternalSecret(ns, name, sk[0], sk[1]))
+		h.Create(keyExternalSecret(ns, name, sk[0], sk[1]))
 	}
-	create(t, ctx, keyExternalSecret(ns, "ok-v2", "kv2", ns+"/payments/db"), keyExternalSecret(ns, "ok-v1", "kv1", "app"))
-	waitSecretValue(t, ctx, ns, "ok-v2", "value", `{"password":"payments-`+ns+`"}`)
-	waitSecretValue(t, ctx, ns, "ok-v1", "value", `{"password":"v1-`+ns+`"}`)
+	h.Create(keyExternalSecret(ns, "ok-v2", "kv2", ns+"/payments/db"), keyExternalSecret(ns, "ok-v1", "kv1", "app"))
+	h.WaitSecretValue(ns, "ok-v2", "value", `{"password":"payments-`+ns+`"}`)
+	h.WaitSecretValue(ns, "ok-v1", "value", `{"password":"v1-`+ns+`"}`)
 
 	for name, sk := range escapes {
-		es := waitReason(t, ctx, types.NamespacedName{Namespace: ns, Name: name}, esv1.ReasonPolicyViolation)
+		es := h.WaitReason(types.NamespacedName{Namespace: ns, Name: name}, esv1.ReasonPolicyViolation)
 		for _, want := range []string{"externalsecret-key-not-normalized", fmt.Sprintf(`spec.data[0].remoteRef.key %q has a ".." segment`, sk[1])} {
 			if !strings.Contains(readyMessage(es), want) {
 				t.Errorf("%s: Ready message %q does not say %q", name, readyMessage(es), want)
@@ -159,8 +160,8 @@ func TestPaths_VaultDotSegmentsAreRefusedAndReadNothing(t *testing.T) {
 	createPolicy(t, ctx, pol)
 	for name, sk := range escapes {
 		key := types.NamespacedName{Namespace: ns, Name: name}
-		forceSync(t, ctx, key)
-		es := waitReasonFor(t, ctx, key, esv1.ReasonSecretSyncedError, 2*time.Minute) // a pass still blocked re-checks policy within a minute
+		h.ForceSync(key)
+		es := h.WaitReasonWithin(key, esv1.ReasonSecretSyncedError, 2*time.Minute) // a pass still blocked re-checks policy within a minute
 		want := fmt.Sprintf(`spec.data[0].remoteRef.key %q has a ".." segment: use the path as the backend stores it`, sk[1])
 		if !strings.Contains(readyMessage(es), want) {
 			t.Errorf("%s: Ready message %q does not say %q", name, readyMessage(es), want)
@@ -184,18 +185,19 @@ func TestPaths_VaultDotSegmentsAreRefusedAndReadNothing(t *testing.T) {
 // a find with an empty path is denied. Moto serves no read of anything denied.
 func TestPaths_PrefixRuleJudgesEachEntryByItsStore(t *testing.T) {
 	t.Parallel()
+	h := env.T(t)
 	ctx := context.Background()
 	// The namespace carries its prefix from the start: the policy reads the controller's
 	// cache, and an annotation added later would race with the first reconcile.
 	tag := fmt.Sprintf("paths%d", time.Now().UnixNano())
 	nsObj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "e2e-", Annotations: map[string]string{"vigil.dev/secret-prefix": tag + "/payments/"}}}
-	create(t, ctx, nsObj)
+	h.Create(nsObj)
 	t.Cleanup(func() { _ = cp.Client.Delete(context.Background(), nsObj) })
 	ns := nsObj.Name
 	inside, outside := tag+"/payments/db", tag+"-billing/"+tag+"/payments/db"
 	arns := map[string]string{}
 	for _, name := range []string{inside, outside} {
-		putRemote(t, ctx, name, `{"password":"`+strings.ReplaceAll(name, "/", "-")+`"}`)
+		h.PutRemote(name, `{"password":"`+strings.ReplaceAll(name, "/", "-")+`"}`)
 		out, err := sm(t, ctx).DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(name)})
 		if err != nil {
 			t.Fatal(err)
@@ -213,15 +215,15 @@ func TestPaths_PrefixRuleJudgesEachEntryByItsStore(t *testing.T) {
 	find.Spec.DataFrom = []esv1.ExternalSecretDataFromRemoteRef{{Find: &esv1.ExternalSecretFind{Path: &empty}}}
 	// An ARN key inside the prefix syncs; that it did also shows the controller has seen the
 	// namespace and its prefix before the other ExternalSecrets come.
-	create(t, ctx, awsStore(ns, "sm"), billing, keyExternalSecret(ns, "arn-inside", "sm", arns[inside]))
-	waitSecretValue(t, ctx, ns, "arn-inside", "value", `{"password":"`+strings.ReplaceAll(inside, "/", "-")+`"}`)
-	create(t, ctx, viaSource, find, keyExternalSecret(ns, "arn-outside", "sm", arns[outside]))
+	h.Create(awsStore(ns, "sm"), billing, keyExternalSecret(ns, "arn-inside", "sm", arns[inside]))
+	h.WaitSecretValue(ns, "arn-inside", "value", `{"password":"`+strings.ReplaceAll(inside, "/", "-")+`"}`)
+	h.Create(viaSource, find, keyExternalSecret(ns, "arn-outside", "sm", arns[outside]))
 	for name, want := range map[string][]string{
 		"sourceref":   {"externalsecret-key-outside-prefix", "spec.data[1].remoteRef.key", `"` + outside + `"`, "SecretStore/sm-billing"},
 		"arn-outside": {"externalsecret-key-outside-prefix", `"` + outside},
 		"find-empty":  {"externalsecret-find-without-path", "externalsecret-key-outside-prefix", "reads everything the store can list"},
 	} {
-		es := waitReason(t, ctx, types.NamespacedName{Namespace: ns, Name: name}, esv1.ReasonPolicyViolation)
+		es := h.WaitReason(types.NamespacedName{Namespace: ns, Name: name}, esv1.ReasonPolicyViolation)
 		for _, w := range want {
 			if !strings.Contains(readyMessage(es), w) {
 				t.Errorf("%s: Ready message %q does not say %q", name, readyMessage(es), w)

@@ -20,23 +20,23 @@ import (
 // by kube-controller-manager, as in a cluster).
 func TestOwner_DeletingExternalSecretDeletesSecret(t *testing.T) {
 	t.Parallel()
+	h := env.T(t)
 	ctx := context.Background()
-	ns, key := setupDB(t, ctx, "p", nil)
-	secret := waitSecretValue(t, ctx, ns, "db", "password", "p")
+	ns, key := setupDB(t, "p", nil)
+	secret := h.WaitSecretValue(ns, "db", "password", "p")
 	if err := cp.Client.Delete(ctx, &esv1.ExternalSecret{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}); err != nil {
 		t.Fatal(err)
 	}
-	waitGone(t, ctx, secret)
+	h.WaitGone(secret)
 }
 
 // creationPolicy Orphan: the Secret has no owner and outlives its ExternalSecret.
 func TestOrphan_SecretOutlivesExternalSecret(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	ns, _ := setupDB(t, ctx, "p", func(es *esv1.ExternalSecret) {
+	ns, _ := setupDB(t, "p", func(es *esv1.ExternalSecret) {
 		es.Spec.Target.CreationPolicy = esv1.CreatePolicyOrphan
 	})
-	secret := waitSecretValue(t, ctx, ns, "db", "password", "p")
+	secret := env.T(t).WaitSecretValue(ns, "db", "password", "p")
 	if len(secret.OwnerReferences) != 0 {
 		t.Errorf("orphan Secret has owners %v", secret.OwnerReferences)
 	}
@@ -46,17 +46,17 @@ func TestOrphan_SecretOutlivesExternalSecret(t *testing.T) {
 // (SecretMissing) while the Secret does not exist.
 func TestMerge_WritesIntoExistingSecret(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	ns, key := setupDB(t, ctx, "p", func(es *esv1.ExternalSecret) {
+	h := env.T(t)
+	ns, key := setupDB(t, "p", func(es *esv1.ExternalSecret) {
 		es.Spec.Target.CreationPolicy = esv1.CreatePolicyMerge
 	})
-	got := waitReason(t, ctx, key, esv1.ReasonSecretMissing)
+	got := h.WaitReason(key, esv1.ReasonSecretMissing)
 	if !strings.Contains(readyMessage(got), "does not exist") {
 		t.Errorf("SecretMissing message %q does not say the Secret is missing", readyMessage(got))
 	}
-	create(t, ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "db"}, Data: map[string][]byte{"other": []byte("kept")}})
-	forceSync(t, ctx, key)
-	s := waitSecretValue(t, ctx, ns, "db", "password", "p")
+	h.Create(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "db"}, Data: map[string][]byte{"other": []byte("kept")}})
+	h.ForceSync(key)
+	s := h.WaitSecretValue(ns, "db", "password", "p")
 	if string(s.Data["other"]) != "kept" {
 		t.Errorf("Merge dropped the Secret's own key")
 	}
@@ -66,10 +66,10 @@ func TestMerge_WritesIntoExistingSecret(t *testing.T) {
 func TestNone_WritesNoSecret(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	ns, _ := setupDB(t, ctx, "p", func(es *esv1.ExternalSecret) {
+	ns, _ := setupDB(t, "p", func(es *esv1.ExternalSecret) {
 		es.Spec.Target.CreationPolicy = esv1.CreatePolicyNone
 	})
-	waitReason(t, ctx, types.NamespacedName{Namespace: ns, Name: "db"}, esv1.ReasonSecretSynced)
+	env.T(t).WaitReason(types.NamespacedName{Namespace: ns, Name: "db"}, esv1.ReasonSecretSynced)
 	if err := cp.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: "db"}, &corev1.Secret{}); err == nil {
 		t.Errorf("creationPolicy None wrote a Secret")
 	}
@@ -79,25 +79,26 @@ func TestNone_WritesNoSecret(t *testing.T) {
 // default) keeps it (TestFaults_KeepSecretAndRecover/missing_key).
 func TestDeletionPolicyDelete_RemovesSecretWhenRemoteGone(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	ns, key := setupDB(t, ctx, "p", func(es *esv1.ExternalSecret) {
+	h := env.T(t)
+	ns, key := setupDB(t, "p", func(es *esv1.ExternalSecret) {
 		es.Spec.Target.DeletionPolicy = esv1.DeletionPolicyDelete
 	})
-	secret := waitSecretValue(t, ctx, ns, "db", "password", "p")
+	secret := h.WaitSecretValue(ns, "db", "password", "p")
 
-	deleteRemote(t, ctx, ns+"/db")
-	forceSync(t, ctx, key)
-	waitReason(t, ctx, key, esv1.ReasonSecretDeleted)
-	waitGone(t, ctx, secret)
+	h.DeleteRemote(ns + "/db")
+	h.ForceSync(key)
+	h.WaitReason(key, esv1.ReasonSecretDeleted)
+	h.WaitGone(secret)
 }
 
 // A ClusterSecretStore with conditions serves the namespaces it selects and refuses others
 // with a message that names the store and the namespace.
 func TestClusterSecretStoreConditions_RefuseUnselectedNamespace(t *testing.T) {
 	t.Parallel()
+	h := env.T(t)
 	ctx := context.Background()
-	allowed, refused := newNamespace(t, ctx), newNamespace(t, ctx)
-	putRemote(t, ctx, allowed+"/db", `{"password":"p"}`)
+	allowed, refused := h.NewNamespace(), h.NewNamespace()
+	h.PutRemote(allowed+"/db", `{"password":"p"}`)
 	css := &esv1.ClusterSecretStore{
 		ObjectMeta: metav1.ObjectMeta{Name: "scoped-" + allowed},
 		Spec: esv1.SecretStoreSpec{
@@ -105,15 +106,15 @@ func TestClusterSecretStoreConditions_RefuseUnselectedNamespace(t *testing.T) {
 			Conditions: []esv1.ClusterSecretStoreCondition{{Namespaces: []string{allowed}}},
 		},
 	}
-	create(t, ctx, css)
+	h.Create(css)
 	t.Cleanup(func() { _ = cp.Client.Delete(context.Background(), css) })
 	for _, ns := range []string{allowed, refused} {
 		es := externalSecret(ns, "db", css.Name, allowed+"/db", map[string]string{"password": "password"})
 		es.Spec.SecretStoreRef.Kind = esv1.ClusterSecretStoreKind
-		create(t, ctx, es)
+		h.Create(es)
 	}
-	waitSecretValue(t, ctx, allowed, "db", "password", "p")
-	es := waitReason(t, ctx, types.NamespacedName{Namespace: refused, Name: "db"}, esv1.ReasonSecretSyncedError)
+	h.WaitSecretValue(allowed, "db", "password", "p")
+	es := h.WaitReason(types.NamespacedName{Namespace: refused, Name: "db"}, esv1.ReasonSecretSyncedError)
 	for _, want := range []string{css.Name, refused, "does not allow"} {
 		if !strings.Contains(readyMessage(es), want) {
 			t.Errorf("refusal %q does not mention %q", readyMessage(es), want)
@@ -127,8 +128,9 @@ func TestClusterSecretStoreConditions_RefuseUnselectedNamespace(t *testing.T) {
 // Parameter Store with static keys from a Secret (auth.secretRef), decrypting SecureStrings.
 func TestParameterStore_StaticCredentials(t *testing.T) {
 	t.Parallel()
+	h := env.T(t)
 	ctx := context.Background()
-	ns := newNamespace(t, ctx)
+	ns := h.NewNamespace()
 	cfg, err := moto.AWSConfig(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -152,17 +154,17 @@ func TestParameterStore_StaticCredentials(t *testing.T) {
 			}},
 		}}},
 	}
-	create(t, ctx, creds, store, externalSecret(ns, "api", "params", "/"+ns+"/api-key", map[string]string{"key": ""}))
-	waitSecretValue(t, ctx, ns, "api", "key", "k-123")
+	h.Create(creds, store, externalSecret(ns, "api", "params", "/"+ns+"/api-key", map[string]string{"key": ""}))
+	h.WaitSecretValue(ns, "api", "key", "k-123")
 }
 
 // A store whose credentials Secret lacks a key is InvalidProviderConfig; a ServiceAccount
 // without a role annotation likewise; a valid one is Valid.
 func TestStoreStatus_ReportsConfigErrors(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	ns := newNamespace(t, ctx)
-	create(t, ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "no-role"}})
+	h := env.T(t)
+	ns := h.NewNamespace()
+	h.Create(&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "no-role"}})
 	badCreds := awsStore(ns, "bad-creds")
 	badCreds.Spec.Provider.AWS.Auth.SecretRef = &esv1.AWSAuthSecretRef{
 		AccessKeyID:     esv1.SecretKeySelector{Name: "missing", Key: "id"},
@@ -170,14 +172,14 @@ func TestStoreStatus_ReportsConfigErrors(t *testing.T) {
 	}
 	noRole := awsStore(ns, "no-role")
 	noRole.Spec.Provider.AWS.Auth.JWTAuth = &esv1.AWSJWTAuth{ServiceAccountRef: &esv1.ServiceAccountSelector{Name: "no-role"}}
-	create(t, ctx, awsStore(ns, "good"), badCreds, noRole)
+	h.Create(awsStore(ns, "good"), badCreds, noRole)
 
 	for name, want := range map[string]struct{ reason, says string }{
 		"good":      {esv1.ReasonStoreValid, "validated"},
 		"bad-creds": {esv1.ReasonValidationFailed, "missing"},
 		"no-role":   {esv1.ReasonInvalidProviderConfig, "eks.amazonaws.com/role-arn"},
 	} {
-		store := waitStoreReason(t, ctx, types.NamespacedName{Namespace: ns, Name: name}, want.reason)
+		store := h.WaitStoreReason(types.NamespacedName{Namespace: ns, Name: name}, want.reason)
 		if msg := storeMessage(store); !strings.Contains(msg, want.says) {
 			t.Errorf("store %s: message %q does not mention %q", name, msg, want.says)
 		}
@@ -188,22 +190,22 @@ func TestStoreStatus_ReportsConfigErrors(t *testing.T) {
 // the rest (ESO's Merge); the ExternalSecret stays SecretSynced.
 func TestDeletionPolicyMerge_DropsGoneKeysKeepsSecret(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	ns, key := setupDB(t, ctx, "merge-p", func(es *esv1.ExternalSecret) {
+	h := env.T(t)
+	ns, key := setupDB(t, "merge-p", func(es *esv1.ExternalSecret) {
 		es.Spec.Target.DeletionPolicy = esv1.DeletionPolicyMerge
 		es.Spec.Data = append(es.Spec.Data, esv1.ExternalSecretData{SecretKey: "token", RemoteRef: esv1.ExternalSecretDataRemoteRef{Key: es.Namespace + "/api"}})
 	})
 	// setupDB creates the ExternalSecret before the api key exists: the first passes drop
 	// "token"; once it exists the Secret gains it.
-	putRemote(t, ctx, ns+"/api", "merge-token")
-	forceSync(t, ctx, key)
-	waitSecretValue(t, ctx, ns, "db", "token", "merge-token")
+	h.PutRemote(ns+"/api", "merge-token")
+	h.ForceSync(key)
+	h.WaitSecretValue(ns, "db", "token", "merge-token")
 
-	deleteRemote(t, ctx, ns+"/api")
-	es := waitReason(t, ctx, key, esv1.ReasonSecretSynced)
-	forceSync(t, ctx, key)
-	waitSyncedSince(t, ctx, key, es.Status.SyncedResourceVersion)
-	s := getSecret(t, ctx, ns, "db")
+	h.DeleteRemote(ns + "/api")
+	es := h.WaitReason(key, esv1.ReasonSecretSynced)
+	h.ForceSync(key)
+	h.WaitSyncedSince(key, es.Status.SyncedResourceVersion)
+	s := h.Secret(ns, "db")
 	if _, has := s.Data["token"]; has {
 		t.Errorf("the key whose remote data is gone is still in the Secret")
 	}
@@ -216,35 +218,35 @@ func TestDeletionPolicyMerge_DropsGoneKeysKeepsSecret(t *testing.T) {
 // the Secret it owns (an immutable Secret cannot be updated) with one holding the new data.
 func TestImmutable_RecreatedWhenDataChanges(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	ns, key := setupDB(t, ctx, "immutable-1", func(es *esv1.ExternalSecret) { es.Spec.Target.Immutable = true })
-	first := waitSecretValue(t, ctx, ns, "db", "password", "immutable-1")
+	h := env.T(t)
+	ns, key := setupDB(t, "immutable-1", func(es *esv1.ExternalSecret) { es.Spec.Target.Immutable = true })
+	first := h.WaitSecretValue(ns, "db", "password", "immutable-1")
 	if first.Immutable == nil || !*first.Immutable {
 		t.Fatalf("target.immutable did not make the Secret immutable")
 	}
-	putRemote(t, ctx, ns+"/db", `{"password":"immutable-2"}`)
-	forceSync(t, ctx, key)
-	second := waitSecretValue(t, ctx, ns, "db", "password", "immutable-2")
+	h.PutRemote(ns+"/db", `{"password":"immutable-2"}`)
+	h.ForceSync(key)
+	second := h.WaitSecretValue(ns, "db", "password", "immutable-2")
 	if second.UID == first.UID || second.Immutable == nil || !*second.Immutable {
 		t.Errorf("new data should come in a new immutable Secret (same UID: %v, immutable: %v)", second.UID == first.UID, second.Immutable)
 	}
-	waitEvent(t, ctx, ns, "db", "Recreated")
+	h.WaitEvent(ns, "ExternalSecret", "db", "Recreated")
 }
 
 // refreshPolicy CreatedOnce syncs once: a forced sync after the remote value changed leaves
 // the Secret as it was; deleting the Secret brings it back (with the current data).
 func TestRefreshPolicyCreatedOnce_SyncsOnlyOnce(t *testing.T) {
 	t.Parallel()
+	h := env.T(t)
 	ctx := context.Background()
-	ns, key := setupDB(t, ctx, "once-1", func(es *esv1.ExternalSecret) {
+	ns, key := setupDB(t, "once-1", func(es *esv1.ExternalSecret) {
 		es.Spec.RefreshPolicy = esv1.RefreshPolicyCreatedOnce
 		es.Spec.RefreshInterval = &metav1.Duration{Duration: time.Second}
 	})
-	s := waitSecretValue(t, ctx, ns, "db", "password", "once-1")
-	before := waitReason(t, ctx, key, esv1.ReasonSecretSynced).Status.SyncedResourceVersion
-	putRemote(t, ctx, ns+"/db", `{"password":"once-2"}`)
-	h := env.T(t)
-	h.WaitNewPass(key, func() { forceSync(t, ctx, key) })
+	s := h.WaitSecretValue(ns, "db", "password", "once-1")
+	before := h.WaitReason(key, esv1.ReasonSecretSynced).Status.SyncedResourceVersion
+	h.PutRemote(ns+"/db", `{"password":"once-2"}`)
+	h.WaitNewPass(key, func() { h.ForceSync(key) })
 	// The pass that saw the forced sync read nothing. Nothing else may follow it: watch two
 	// of the 1 s refresh intervals the ExternalSecret would follow without CreatedOnce.
 	h.Consistently("CreatedOnce synced again after a forced sync", 2*time.Second, func(ctx context.Context) (bool, error) {
@@ -252,31 +254,31 @@ func TestRefreshPolicyCreatedOnce_SyncsOnlyOnce(t *testing.T) {
 		if err := cp.Client.Get(ctx, key, es); err != nil {
 			return false, err
 		}
-		return string(getSecret(t, ctx, ns, "db").Data["password"]) == "once-1" && es.Status.SyncedResourceVersion == before, nil
+		return string(h.Secret(ns, "db").Data["password"]) == "once-1" && es.Status.SyncedResourceVersion == before, nil
 	})
 	if err := cp.Client.Delete(ctx, s); err != nil {
 		t.Fatal(err)
 	}
-	waitSecretValue(t, ctx, ns, "db", "password", "once-2")
+	h.WaitSecretValue(ns, "db", "password", "once-2")
 }
 
 // refreshPolicy OnChange reads the remote data only when the ExternalSecret changes: a
 // changed remote value waits for the next spec or annotation change (here a forced sync).
 func TestRefreshPolicyOnChange_SyncsOnlyOnChange(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	ns, key := setupDB(t, ctx, "onchange-1", func(es *esv1.ExternalSecret) {
+	h := env.T(t)
+	ns, key := setupDB(t, "onchange-1", func(es *esv1.ExternalSecret) {
 		es.Spec.RefreshPolicy = esv1.RefreshPolicyOnChange
 		es.Spec.RefreshInterval = &metav1.Duration{Duration: time.Second}
 	})
-	waitSecretValue(t, ctx, ns, "db", "password", "onchange-1")
-	putRemote(t, ctx, ns+"/db", `{"password":"onchange-2"}`)
+	h.WaitSecretValue(ns, "db", "password", "onchange-1")
+	h.PutRemote(ns+"/db", `{"password":"onchange-2"}`)
 	// The 1 s interval is ignored under OnChange: nothing triggers a pass, so there is no
 	// signal to wait for; watch three intervals, in which a periodic refresh would have come
 	// at least twice.
-	env.T(t).Consistently("OnChange refreshed periodically", 3*time.Second, func(ctx context.Context) (bool, error) {
-		return string(getSecret(t, ctx, ns, "db").Data["password"]) == "onchange-1", nil
+	h.Consistently("OnChange refreshed periodically", 3*time.Second, func(ctx context.Context) (bool, error) {
+		return string(h.Secret(ns, "db").Data["password"]) == "onchange-1", nil
 	})
-	forceSync(t, ctx, key)
-	waitSecretValue(t, ctx, ns, "db", "password", "onchange-2")
+	h.ForceSync(key)
+	h.WaitSecretValue(ns, "db", "password", "onchange-2")
 }

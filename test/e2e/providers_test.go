@@ -21,8 +21,9 @@ import (
 // through a role bound to that ServiceAccount; a new version in Vault reaches the Secret.
 func TestVault_KVv2WithKubernetesAuth(t *testing.T) {
 	t.Parallel()
+	h := env.T(t)
 	ctx := context.Background()
-	ns := newNamespace(t, ctx)
+	ns := h.NewNamespace()
 	mount := "k8s-" + ns
 	if err := vlt.KubernetesAuth(ctx, cp, mount, ns); err != nil {
 		t.Fatal(err)
@@ -51,9 +52,9 @@ func TestVault_KVv2WithKubernetesAuth(t *testing.T) {
 		Data:           []esv1.ExternalSecretData{{SecretKey: "password", RemoteRef: esv1.ExternalSecretDataRemoteRef{Key: ns + "/db", Property: "password"}}},
 		DataFrom:       []esv1.ExternalSecretDataFromRemoteRef{{Extract: &esv1.ExternalSecretDataRemoteRef{Key: ns + "/db"}}},
 	}}
-	create(t, ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "vault-app"}}, store, es)
-	waitStoreReason(t, ctx, types.NamespacedName{Namespace: ns, Name: "vault"}, esv1.ReasonStoreValid)
-	s := waitSecretValue(t, ctx, ns, "db", "password", pass)
+	h.Create(&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "vault-app"}}, store, es)
+	h.WaitStoreReason(types.NamespacedName{Namespace: ns, Name: "vault"}, esv1.ReasonStoreValid)
+	s := h.WaitSecretValue(ns, "db", "password", pass)
 	if string(s.Data["username"]) != user {
 		t.Errorf("dataFrom.extract did not copy username from Vault")
 	}
@@ -63,20 +64,20 @@ func TestVault_KVv2WithKubernetesAuth(t *testing.T) {
 	if err := vlt.KVv2Put(ctx, "secret", ns+"/db", map[string]any{"username": user, "password": rotated}); err != nil {
 		t.Fatal(err)
 	}
-	forceSync(t, ctx, client.ObjectKeyFromObject(es))
-	waitSecretValue(t, ctx, ns, "db", "password", rotated)
+	h.ForceSync(client.ObjectKeyFromObject(es))
+	h.WaitSecretValue(ns, "db", "password", rotated)
 }
 
 // The Kubernetes provider copies a Secret of another namespace with the identity of a
 // ServiceAccount of the store's namespace; the API server's RBAC decides what it may read.
 func TestKubernetesProvider_ReadsAnotherNamespace(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	ns, remote := newNamespace(t, ctx), newNamespace(t, ctx)
+	h := env.T(t)
+	ns, remote := h.NewNamespace(), h.NewNamespace()
 	token := "remote-token-" + ns
 	rememberValue(token)
 	objs := kubernetesReader(ns, remote, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get"}, ResourceNames: []string{"shared"}})
-	create(t, ctx, append(objs,
+	h.Create(append(objs,
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: remote, Name: "shared"}, StringData: map[string]string{"api-token": token}},
 		&esv1.ExternalSecret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "copy"}, Spec: esv1.ExternalSecretSpec{
 			SecretStoreRef: esv1.SecretStoreRef{Name: "remote", Kind: esv1.SecretStoreKind},
@@ -87,8 +88,8 @@ func TestKubernetesProvider_ReadsAnotherNamespace(t *testing.T) {
 			Data:           []esv1.ExternalSecretData{{SecretKey: "x", RemoteRef: esv1.ExternalSecretDataRemoteRef{Key: "other"}}},
 		}},
 	)...)
-	waitSecretValue(t, ctx, ns, "copy", "token", token)
-	es := waitReason(t, ctx, types.NamespacedName{Namespace: ns, Name: "not-granted"}, esv1.ReasonSecretSyncedError)
+	h.WaitSecretValue(ns, "copy", "token", token)
+	es := h.WaitReason(types.NamespacedName{Namespace: ns, Name: "not-granted"}, esv1.ReasonSecretSyncedError)
 	if msg := readyMessage(es); !strings.Contains(msg, "Forbidden") {
 		t.Errorf("reading a Secret the role does not grant: %q, want the API server's Forbidden", msg)
 	}
@@ -98,8 +99,9 @@ func TestKubernetesProvider_ReadsAnotherNamespace(t *testing.T) {
 // says what to do; the existing Secret keeps its data.
 func TestBadInput_ValuesOverSecretLimit(t *testing.T) {
 	t.Parallel()
+	h := env.T(t)
 	ctx := context.Background()
-	ns := newNamespace(t, ctx)
+	ns := h.NewNamespace()
 	tok, err := vlt.Admin.Auth().Token().CreateWithContext(ctx, &vaultapi.TokenCreateRequest{Policies: []string{"root"}, TTL: "1h"})
 	if err != nil {
 		t.Fatal(err)
@@ -109,25 +111,21 @@ func TestBadInput_ValuesOverSecretLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := "secret"
-	create(t, ctx,
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "vault-token"}, StringData: map[string]string{"token": tok.Auth.ClientToken}},
-		&esv1.SecretStore{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "vault"}, Spec: esv1.SecretStoreSpec{Provider: &esv1.SecretStoreProvider{Vault: &esv1.VaultProvider{
-			Server: vlt.URL, Path: &path, Version: esv1.VaultKVStoreV2,
-			Auth: &esv1.VaultAuth{TokenSecretRef: &esv1.SecretKeySelector{Name: "vault-token", Key: "token"}}}}}},
-		&esv1.ExternalSecret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "big"}, Spec: esv1.ExternalSecretSpec{
-			SecretStoreRef: esv1.SecretStoreRef{Name: "vault", Kind: esv1.SecretStoreKind},
-			DataFrom:       []esv1.ExternalSecretDataFromRemoteRef{{Extract: &esv1.ExternalSecretDataRemoteRef{Key: ns + "/big"}}},
-		}},
-	)
-	waitSecretValue(t, ctx, ns, "big", "a", "small-a")
+	h.Create(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "vault-token"}, StringData: map[string]string{"token": tok.Auth.ClientToken}}, &esv1.SecretStore{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "vault"}, Spec: esv1.SecretStoreSpec{Provider: &esv1.SecretStoreProvider{Vault: &esv1.VaultProvider{
+		Server: vlt.URL, Path: &path, Version: esv1.VaultKVStoreV2,
+		Auth: &esv1.VaultAuth{TokenSecretRef: &esv1.SecretKeySelector{Name: "vault-token", Key: "token"}}}}}}, &esv1.ExternalSecret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "big"}, Spec: esv1.ExternalSecretSpec{
+		SecretStoreRef: esv1.SecretStoreRef{Name: "vault", Kind: esv1.SecretStoreKind},
+		DataFrom:       []esv1.ExternalSecretDataFromRemoteRef{{Extract: &esv1.ExternalSecretDataRemoteRef{Key: ns + "/big"}}},
+	}})
+	h.WaitSecretValue(ns, "big", "a", "small-a")
 	large := strings.Repeat("x", 600*1024)
 	if err := vlt.KVv2Put(ctx, "secret", ns+"/big", map[string]any{"a": large, "b": large}); err != nil {
 		t.Fatal(err)
 	}
 	key := types.NamespacedName{Namespace: ns, Name: "big"}
-	forceSync(t, ctx, key)
-	waitMessage(t, ctx, key, "over Kubernetes' limit of 1048576 (1 MiB): select fewer keys")
-	if s := getSecret(t, ctx, ns, "big"); string(s.Data["a"]) != "small-a" {
+	h.ForceSync(key)
+	h.WaitMessage(key, "over Kubernetes' limit of 1048576 (1 MiB): select fewer keys")
+	if s := h.Secret(ns, "big"); string(s.Data["a"]) != "small-a" {
 		t.Errorf("the Secret lost its data when the remote data grew too large")
 	}
 }

@@ -20,11 +20,12 @@ import (
 // the ExternalSecret gets a Warning event that says how to opt in.
 func TestRolloutTargets_OnlyOptedInWorkloads(t *testing.T) {
 	// Not parallel: it counts the controller's notoptedin skips.
+	h := env.T(t)
 	ctx := context.Background()
-	ns, key := setupDB(t, ctx, "targets-1", func(es *esv1.ExternalSecret) {
+	ns, key := setupDB(t, "targets-1", func(es *esv1.ExternalSecret) {
 		es.Annotations = map[string]string{rollout.AnnotationRolloutTargets: "deployment/refused, deployment/on-template, deployment/reload-list"}
 	})
-	waitReason(t, ctx, key, esv1.ReasonSecretSynced)
+	h.WaitReason(key, esv1.ReasonSecretSynced)
 	// None of them reads the Secret: only rollout-targets could roll them.
 	refused := deployment(ns, "refused", nil)
 	onTemplate := deployment(ns, "on-template", nil)
@@ -32,24 +33,24 @@ func TestRolloutTargets_OnlyOptedInWorkloads(t *testing.T) {
 	reloadList := deployment(ns, "reload-list", map[string]string{rollout.ReloaderSecretReload: "db"})
 	// A workload of the same name in another namespace, opted in to everything: the
 	// annotation never reaches out of the ExternalSecret's namespace.
-	other := newNamespace(t, ctx)
+	other := h.NewNamespace()
 	elsewhere := deployment(other, "refused", map[string]string{rollout.AnnotationRolloutOnChange: "true"}, "db")
 	for _, d := range []*appsv1.Deployment{refused, onTemplate, reloadList, elsewhere} {
-		create(t, ctx, d)
+		h.Create(d)
 		waitReplicaSets(t, ctx, d.Namespace, d.Name, 1)
 	}
 	waitBaseline(t, ctx, onTemplate, "db")
 	waitBaseline(t, ctx, reloadList, "db")
 	// The refusal is reported on the ExternalSecret as soon as the workload is seen.
-	waitEvent(t, ctx, ns, key.Name, "RolloutSkipped")
+	h.WaitEvent(ns, "ExternalSecret", key.Name, "RolloutSkipped")
 
-	refusedBefore := counter(t, metrics.RolloutsSkipped, map[string]string{"reason": "notoptedin"})
-	rotate(t, ctx, ns, key.Name, ns+"/db", "targets-2")
+	refusedBefore := h.MetricValue(metrics.RolloutsSkipped, map[string]string{"reason": "notoptedin"})
+	rotate(t, ns, key.Name, ns+"/db", "targets-2")
 	waitReplicaSets(t, ctx, ns, "on-template", 2)
 	waitReplicaSets(t, ctx, ns, "reload-list", 2)
 	// The rotation reached the refused workload's reconcile (a positive signal) ...
 	if err := harness.WaitFor(ctx, waitTimeout, func(context.Context) (bool, error) {
-		return counter(t, metrics.RolloutsSkipped, map[string]string{"reason": "notoptedin"}) > refusedBefore, nil
+		return h.MetricValue(metrics.RolloutsSkipped, map[string]string{"reason": "notoptedin"}) > refusedBefore, nil
 	}); err != nil {
 		t.Fatalf("the refused target was not reconciled after the rotation: %v", err)
 	}

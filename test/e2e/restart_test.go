@@ -26,7 +26,7 @@ const restartCount = 300
 func TestRestart_ControllerKilledMidSync(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	ns := restartScenario(t, ctx, "killed")
+	ns := restartScenario(t, "killed")
 	logDir := t.TempDir()
 	// Each process watches the test's namespace only: a store without spec.controller is
 	// served by every controller class (ESO's rule), so a cluster-wide one would take up
@@ -54,7 +54,7 @@ func TestRestart_ControllerKilledMidSync(t *testing.T) {
 func TestRestart_APIServerGoneMidSync(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	ns := restartScenario(t, ctx, "apigone")
+	ns := restartScenario(t, "apigone")
 	proxy, err := harness.StartTCPProxy("apiserver", cp.APIServerAddr())
 	if err != nil {
 		t.Fatal(err)
@@ -90,17 +90,18 @@ func TestRestart_APIServerGoneMidSync(t *testing.T) {
 
 // restartScenario creates a fake store of the given controller class and restartCount
 // ExternalSecrets that read three keys from it, and returns the namespace.
-func restartScenario(t *testing.T, ctx context.Context, class string) string {
+func restartScenario(t *testing.T, class string) string {
 	t.Helper()
-	ns := newNamespace(t, ctx)
-	create(t, ctx, &esv1.SecretStore{
+	h := env.T(t)
+	ns := h.NewNamespace()
+	h.Create(&esv1.SecretStore{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "fake"},
 		Spec: esv1.SecretStoreSpec{Controller: class, Provider: &esv1.SecretStoreProvider{Fake: &esv1.FakeProvider{Data: []esv1.FakeProviderData{
 			{Key: "user", Value: "app"}, {Key: "password", Value: "restart-password"}, {Key: "host", Value: "db.internal"},
 		}}}},
 	})
 	for i := range restartCount {
-		create(t, ctx, &esv1.ExternalSecret{
+		h.Create(&esv1.ExternalSecret{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("es-%03d", i)},
 			Spec: esv1.ExternalSecretSpec{
 				SecretStoreRef:  esv1.SecretStoreRef{Name: "fake"},

@@ -25,11 +25,12 @@ import (
 // created after them, still syncs.
 func TestReview15_AmplifyingHelpersFailAlone(t *testing.T) {
 	t.Parallel()
+	h := env.T(t)
 	ctx := context.Background()
-	ns := newNamespace(t, ctx)
-	putRemote(t, ctx, ns+"/db", `{"password":"amp-p-1"}`)
-	putRemote(t, ctx, ns+"/wide", fmt.Sprintf(`{"%s":"amp-v-1"}`, strings.Repeat("k", 1000)))
-	create(t, ctx, awsStore(ns, "store"))
+	ns := h.NewNamespace()
+	h.PutRemote(ns+"/db", `{"password":"amp-p-1"}`)
+	h.PutRemote(ns+"/wide", fmt.Sprintf(`{"%s":"amp-v-1"}`, strings.Repeat("k", 1000)))
+	h.Create(awsStore(ns, "store"))
 	templates := map[string]struct{ template, limit string }{
 		"replace": {`{{ regexReplaceAll "" (repeat 1000 "y") (repeat 500000 "x") }}`, "function regexReplaceAll: the result would exceed the template value limit"},
 		"split":   {`{{ split "" (repeat 1000000 "x") }}`, "function split: the result would hold more than 65536 strings"},
@@ -37,26 +38,26 @@ func TestReview15_AmplifyingHelpersFailAlone(t *testing.T) {
 	for name, c := range templates {
 		es := externalSecret(ns, name, "store", ns+"/db", map[string]string{"password": "password"})
 		es.Spec.Target.Template = &esv1.ExternalSecretTemplate{Data: map[string]string{"x": c.template}}
-		create(t, ctx, es)
+		h.Create(es)
 	}
 	rewrite := externalSecret(ns, "rewrite", "store", "", nil)
 	rewrite.Spec.DataFrom = []esv1.ExternalSecretDataFromRemoteRef{{
 		Extract: &esv1.ExternalSecretDataRemoteRef{Key: ns + "/wide"},
 		Rewrite: []esv1.ExternalSecretRewrite{{Regexp: &esv1.ExternalSecretRewriteRegexp{Source: "", Target: strings.Repeat("x", 64<<10)}}},
 	}}
-	create(t, ctx, rewrite)
+	h.Create(rewrite)
 	ordinary := externalSecret(ns, "ordinary", "store", ns+"/db", map[string]string{"password": "password"})
-	create(t, ctx, ordinary)
-	waitSecretValue(t, ctx, ns, "ordinary", "password", "amp-p-1")
+	h.Create(ordinary)
+	h.WaitSecretValue(ns, "ordinary", "password", "amp-p-1")
 
 	for name, c := range templates {
-		es := waitMessage(t, ctx, types.NamespacedName{Namespace: ns, Name: name}, c.limit)
+		es := h.WaitMessage(types.NamespacedName{Namespace: ns, Name: name}, c.limit)
 		if r := readyCondition(es).Reason; r != esv1.ReasonSecretSyncedError {
 			t.Errorf("%s: reason %s, want SecretSyncedError", name, r)
 		}
 		assertNoSecret(t, ctx, ns, name)
 	}
-	waitMessage(t, ctx, types.NamespacedName{Namespace: ns, Name: "rewrite"}, "rewrite[0].regexp: the renamed keys would exceed")
+	h.WaitMessage(types.NamespacedName{Namespace: ns, Name: "rewrite"}, "rewrite[0].regexp: the renamed keys would exceed")
 	assertNoSecret(t, ctx, ns, "rewrite")
 }
 
@@ -67,12 +68,13 @@ func TestReview15_AmplifyingHelpersFailAlone(t *testing.T) {
 // value, in plain text, base64, hex or upper case.
 func TestReview15_ValueErrorsQuoteNoValue(t *testing.T) {
 	t.Parallel()
+	h := env.T(t)
 	ctx := context.Background()
-	ns := newNamespace(t, ctx)
+	ns := h.NewNamespace()
 	const secret = "r15-Leak-Val_0042"
-	putRemote(t, ctx, ns+"/json", `{"password":"`+secret+`","n":1}`)
-	putRemote(t, ctx, ns+"/plain", secret+" plain!")
-	create(t, ctx, awsStore(ns, "store"))
+	h.PutRemote(ns+"/json", `{"password":"`+secret+`","n":1}`)
+	h.PutRemote(ns+"/plain", secret+" plain!")
+	h.Create(awsStore(ns, "store"))
 
 	missing := externalSecret(ns, "missing-property", "store", ns+"/json", map[string]string{"password": "passw0rd"})
 	notJSON := externalSecret(ns, "property-of-plain", "store", ns+"/plain", map[string]string{"password": "password"})
@@ -80,7 +82,7 @@ func TestReview15_ValueErrorsQuoteNoValue(t *testing.T) {
 	notB64.Spec.Data[0].RemoteRef.DecodingStrategy = esv1.DecodingStrategyBase64
 	extract := externalSecret(ns, "extract-plain", "store", "", nil)
 	extract.Spec.DataFrom = []esv1.ExternalSecretDataFromRemoteRef{{Extract: &esv1.ExternalSecretDataRemoteRef{Key: ns + "/plain"}}}
-	create(t, ctx, missing, notJSON, notB64, extract)
+	h.Create(missing, notJSON, notB64, extract)
 
 	for name, says := range map[string]string{
 		"missing-property":  `property "passw0rd" does not exist`,
@@ -88,7 +90,7 @@ func TestReview15_ValueErrorsQuoteNoValue(t *testing.T) {
 		"not-base64":        "value is not valid base64",
 		"extract-plain":     "dataFrom.extract needs a JSON object",
 	} {
-		es := waitMessage(t, ctx, types.NamespacedName{Namespace: ns, Name: name}, says)
+		es := h.WaitMessage(types.NamespacedName{Namespace: ns, Name: name}, says)
 		assertNoForm(t, name+" condition", readyCondition(es).Message, secret)
 	}
 	var events eventsv1.EventList
@@ -119,24 +121,24 @@ func assertNoForm(t *testing.T, where, text, value string) {
 // own key only.
 func TestReview15_TwoMergeExternalSecretsKeepEachOthersKeys(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	ns := newNamespace(t, ctx)
-	putRemote(t, ctx, ns+"/db", `{"password":"two-merge-p-1"}`)
-	putRemote(t, ctx, ns+"/api", "two-merge-token-1")
-	create(t, ctx, awsStore(ns, "store"), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app"}, Data: map[string][]byte{"hand": []byte("hand-added")}})
+	h := env.T(t)
+	ns := h.NewNamespace()
+	h.PutRemote(ns+"/db", `{"password":"two-merge-p-1"}`)
+	h.PutRemote(ns+"/api", "two-merge-token-1")
+	h.Create(awsStore(ns, "store"), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app"}, Data: map[string][]byte{"hand": []byte("hand-added")}})
 	db := externalSecret(ns, "db", "store", ns+"/db", map[string]string{"password": "password"})
 	db.Spec.Target = esv1.ExternalSecretTarget{Name: "app", CreationPolicy: esv1.CreatePolicyMerge, DeletionPolicy: esv1.DeletionPolicyMerge}
-	create(t, ctx, db)
-	waitSecretValue(t, ctx, ns, "app", "password", "two-merge-p-1")
+	h.Create(db)
+	h.WaitSecretValue(ns, "app", "password", "two-merge-p-1")
 
 	api := externalSecret(ns, "api", "store", "", nil)
 	api.Spec.Data = []esv1.ExternalSecretData{{SecretKey: "token", RemoteRef: esv1.ExternalSecretDataRemoteRef{Key: ns + "/api"}}}
 	api.Spec.Target = esv1.ExternalSecretTarget{Name: "app", CreationPolicy: esv1.CreatePolicyMerge, DeletionPolicy: esv1.DeletionPolicyMerge}
-	create(t, ctx, api)
+	h.Create(api)
 	apiKey := types.NamespacedName{Namespace: ns, Name: "api"}
-	waitSecretValue(t, ctx, ns, "app", "token", "two-merge-token-1")
-	synced := waitReason(t, ctx, apiKey, esv1.ReasonSecretSynced)
-	s := getSecret(t, ctx, ns, "app")
+	h.WaitSecretValue(ns, "app", "token", "two-merge-token-1")
+	synced := h.WaitReason(apiKey, esv1.ReasonSecretSynced)
+	s := h.Secret(ns, "app")
 	if string(s.Data["password"]) != "two-merge-p-1" || string(s.Data["hand"]) != "hand-added" {
 		t.Fatalf("keys %v after the second ExternalSecret's pass: it removed a key that is not its own", keys(s.Data))
 	}
@@ -144,10 +146,10 @@ func TestReview15_TwoMergeExternalSecretsKeepEachOthersKeys(t *testing.T) {
 		t.Errorf("managed-keys %q, want api=token;db=password", got)
 	}
 
-	deleteRemote(t, ctx, ns+"/api")
-	forceSync(t, ctx, apiKey)
-	waitSyncedSince(t, ctx, apiKey, synced.Status.SyncedResourceVersion)
-	s = getSecret(t, ctx, ns, "app")
+	h.DeleteRemote(ns + "/api")
+	h.ForceSync(apiKey)
+	h.WaitSyncedSince(apiKey, synced.Status.SyncedResourceVersion)
+	s = h.Secret(ns, "app")
 	if _, has := s.Data["token"]; has {
 		t.Error("the key whose remote data is gone is still there")
 	}
@@ -167,10 +169,10 @@ func TestReview15_RenderedNamesAreNotQuoted(t *testing.T) {
 		t.Run(target, func(t *testing.T) {
 			t.Parallel()
 			literal := `{{ .password | replace "-" " " }}: x`
-			ns, key := setupDB(t, ctx, value, func(es *esv1.ExternalSecret) {
+			ns, key := setupDB(t, value, func(es *esv1.ExternalSecret) {
 				es.Spec.Target.Template = &esv1.ExternalSecretTemplate{MergePolicy: "Merge", TemplateFrom: []esv1.TemplateFrom{{Literal: &literal, Target: target}}}
 			})
-			es := waitMessage(t, ctx, key, "a name templateFrom rendered, 22 bytes, not shown")
+			es := env.T(t).WaitMessage(key, "a name templateFrom rendered, 22 bytes, not shown")
 			if msg := readyCondition(es).Message; strings.Contains(msg, "S3cretPart") {
 				t.Error("the condition quotes the rendered name, which holds the value")
 			}
@@ -183,8 +185,9 @@ func TestReview15_RenderedNamesAreNotQuoted(t *testing.T) {
 // ExternalSecret naming the limit; the Secret is not written.
 func TestReview15_ExtractKeyCountIsBounded(t *testing.T) {
 	t.Parallel()
+	h := env.T(t)
 	ctx := context.Background()
-	ns := newNamespace(t, ctx)
+	ns := h.NewNamespace()
 	var b strings.Builder
 	b.WriteString("{")
 	for i := 0; i <= 10000; i++ {
@@ -194,11 +197,11 @@ func TestReview15_ExtractKeyCountIsBounded(t *testing.T) {
 		fmt.Fprintf(&b, `"k%d":1`, i)
 	}
 	b.WriteString("}")
-	putRemote(t, ctx, ns+"/wide", b.String())
-	create(t, ctx, awsStore(ns, "store"))
+	h.PutRemote(ns+"/wide", b.String())
+	h.Create(awsStore(ns, "store"))
 	es := externalSecret(ns, "wide", "store", "", nil)
 	es.Spec.DataFrom = []esv1.ExternalSecretDataFromRemoteRef{{Extract: &esv1.ExternalSecretDataRemoteRef{Key: ns + "/wide"}}}
-	create(t, ctx, es)
-	waitMessage(t, ctx, types.NamespacedName{Namespace: ns, Name: "wide"}, "dataFrom.extract found more than 10000 keys")
+	h.Create(es)
+	h.WaitMessage(types.NamespacedName{Namespace: ns, Name: "wide"}, "dataFrom.extract found more than 10000 keys")
 	assertNoSecret(t, ctx, ns, "wide")
 }

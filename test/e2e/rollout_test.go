@@ -84,11 +84,12 @@ func waitBaseline(t *testing.T, ctx context.Context, obj client.Object, secret s
 }
 
 // rotate stores a new remote value and force-syncs the ExternalSecret until its Secret holds it.
-func rotate(t *testing.T, ctx context.Context, ns, es, remote, value string) {
+func rotate(t *testing.T, ns, es, remote, value string) {
 	t.Helper()
-	putRemote(t, ctx, remote, `{"password":"`+value+`"}`)
-	forceSync(t, ctx, types.NamespacedName{Namespace: ns, Name: es})
-	waitSecretValue(t, ctx, ns, es, "password", value)
+	h := env.T(t)
+	h.PutRemote(remote, `{"password":"`+value+`"}`)
+	h.ForceSync(types.NamespacedName{Namespace: ns, Name: es})
+	h.WaitSecretValue(ns, es, "password", value)
 }
 
 // syncedDeployment sets up the rollout scenario: the remote value <ns>/db synced into the
@@ -96,10 +97,11 @@ func rotate(t *testing.T, ctx context.Context, ns, es, remote, value string) {
 // ReplicaSet and its recorded baseline.
 func syncedDeployment(t *testing.T, ctx context.Context, password string, annotations map[string]string) (string, types.NamespacedName, *appsv1.Deployment) {
 	t.Helper()
-	ns, key := setupDB(t, ctx, password, nil)
-	waitReason(t, ctx, key, esv1.ReasonSecretSynced)
+	h := env.T(t)
+	ns, key := setupDB(t, password, nil)
+	h.WaitReason(key, esv1.ReasonSecretSynced)
 	d := deployment(ns, "api", annotations, "db")
-	create(t, ctx, d)
+	h.Create(d)
 	waitReplicaSets(t, ctx, ns, "api", 1)
 	waitBaseline(t, ctx, d, "db")
 	return ns, key, d
@@ -130,23 +132,23 @@ func assertReplicaSetsStay(t *testing.T, ns string, window time.Duration, want m
 
 func TestRollout_RotationRollsOnceAndOnlyOnChange(t *testing.T) {
 	// Not parallel: it restarts the suite's controller.
+	h := env.T(t)
 	ctx := context.Background()
 	ns, key, _ := syncedDeployment(t, ctx, "roll-1", map[string]string{rollout.AnnotationRolloutOnChange: "true"})
 
-	rotate(t, ctx, ns, "db", ns+"/db", "roll-2")
+	rotate(t, ns, "db", ns+"/db", "roll-2")
 	waitReplicaSets(t, ctx, ns, "api", 2)
 
 	// A sync that changes nothing rolls nothing: the new sync is there and the Secret was not
 	// written.
-	secret := getSecret(t, ctx, ns, "db")
-	prev := waitReason(t, ctx, key, esv1.ReasonSecretSynced).Status.SyncedResourceVersion
-	forceSync(t, ctx, key)
-	waitSyncedSince(t, ctx, key, prev)
-	assertUntouched(t, ctx, secret)
+	secret := h.Secret(ns, "db")
+	prev := h.WaitReason(key, esv1.ReasonSecretSynced).Status.SyncedResourceVersion
+	h.ForceSync(key)
+	h.WaitSyncedSince(key, prev)
+	assertUntouched(t, secret)
 
 	// Nor does a controller restart: the new controller reconciles every workload once, a
 	// debounce window after it starts (its reconcile count grows), and then rolls nothing.
-	h := env.T(t)
 	reconciles := func(ctx context.Context) (float64, error) {
 		v, _, err := env.MetricValue(ctx, "controller_runtime_reconcile_total", map[string]string{"controller": "rollout-deployment"})
 		return v, err
@@ -165,39 +167,40 @@ func TestRollout_RotationRollsOnceAndOnlyOnChange(t *testing.T) {
 		return n > before, err
 	})
 	assertReplicaSetsStay(t, ns, quietAfter(restarted), map[string]int{"api": 2})
-	waitEventOn(t, ctx, ns, "Deployment", "api", "RolloutTriggered")
-	waitEventOn(t, ctx, ns, "ExternalSecret", "db", "RolloutTriggered")
+	h.WaitEvent(ns, "Deployment", "api", "RolloutTriggered")
+	h.WaitEvent(ns, "ExternalSecret", "db", "RolloutTriggered")
 }
 
 func TestRollout_TwentySecretsChangingTogetherRollOnce(t *testing.T) {
 	// Not parallel: its twenty writes must fall into one debounce window.
+	h := env.T(t)
 	ctx := context.Background()
-	ns := newNamespace(t, ctx)
-	create(t, ctx, awsStore(ns, "store"))
+	ns := h.NewNamespace()
+	h.Create(awsStore(ns, "store"))
 	var names []string
 	for i := range 20 {
 		name := fmt.Sprintf("s%02d", i)
 		names = append(names, name)
-		putRemote(t, ctx, ns+"/"+name, `{"password":"v1-`+name+`"}`)
-		create(t, ctx, externalSecret(ns, name, "store", ns+"/"+name, map[string]string{"password": "password"}))
+		h.PutRemote(ns+"/"+name, `{"password":"v1-`+name+`"}`)
+		h.Create(externalSecret(ns, name, "store", ns+"/"+name, map[string]string{"password": "password"}))
 	}
 	for _, name := range names {
-		waitSecretValue(t, ctx, ns, name, "password", "v1-"+name)
+		h.WaitSecretValue(ns, name, "password", "v1-"+name)
 	}
 	d := deployment(ns, "api", map[string]string{rollout.ReloaderAuto: "true"}, names...)
-	create(t, ctx, d)
+	h.Create(d)
 	waitReplicaSets(t, ctx, ns, "api", 1)
 	waitBaseline(t, ctx, d, names[19])
 
 	// New values first, then twenty force-syncs back to back: the Secrets change together.
 	for _, name := range names {
-		putRemote(t, ctx, ns+"/"+name, `{"password":"v2-`+name+`"}`)
+		h.PutRemote(ns+"/"+name, `{"password":"v2-`+name+`"}`)
 	}
 	for _, name := range names {
-		forceSync(t, ctx, types.NamespacedName{Namespace: ns, Name: name})
+		h.ForceSync(types.NamespacedName{Namespace: ns, Name: name})
 	}
 	for _, name := range names {
-		waitSecretValue(t, ctx, ns, name, "password", "v2-"+name)
+		h.WaitSecretValue(ns, name, "password", "v2-"+name)
 	}
 	written := time.Now() // every Secret holds its new value: the last change was before this
 	waitReplicaSets(t, ctx, ns, "api", 2)
@@ -209,9 +212,10 @@ func TestRollout_TwentySecretsChangingTogetherRollOnce(t *testing.T) {
 // ignore on the Secret wins.
 func TestRollout_ReloaderAnnotations(t *testing.T) {
 	t.Parallel()
+	h := env.T(t)
 	ctx := context.Background()
-	ns := newNamespace(t, ctx)
-	create(t, ctx, awsStore(ns, "store"))
+	ns := h.NewNamespace()
+	h.Create(awsStore(ns, "store"))
 	type tc struct {
 		name        string
 		workload    map[string]string // workload annotations
@@ -236,7 +240,7 @@ func TestRollout_ReloaderAnnotations(t *testing.T) {
 	}
 	for _, c := range cases {
 		secret := c.name
-		putRemote(t, ctx, ns+"/"+secret, `{"password":"a-`+secret+`"}`)
+		h.PutRemote(ns+"/"+secret, `{"password":"a-`+secret+`"}`)
 		es := externalSecret(ns, secret, "store", ns+"/"+secret, map[string]string{"password": "password"})
 		if c.secret != nil {
 			es.Spec.Target.Template = &esv1.ExternalSecretTemplate{Metadata: esv1.ExternalSecretTemplateMetadata{Annotations: c.secret}}
@@ -244,14 +248,14 @@ func TestRollout_ReloaderAnnotations(t *testing.T) {
 		if c.esTargets {
 			es.Annotations = map[string]string{rollout.AnnotationRolloutTargets: "deployment/w-" + c.name}
 		}
-		create(t, ctx, es)
-		waitSecretValue(t, ctx, ns, secret, "password", "a-"+secret)
+		h.Create(es)
+		h.WaitSecretValue(ns, secret, "password", "a-"+secret)
 		var refs []string
 		if c.referenced {
 			refs = []string{secret}
 		}
 		d := deployment(ns, "w-"+c.name, c.workload, refs...)
-		create(t, ctx, d)
+		h.Create(d)
 		waitReplicaSets(t, ctx, ns, d.Name, 1)
 		if c.wantRollout {
 			// The Secret triggers this workload: it rolls only against a recorded baseline.
@@ -264,10 +268,10 @@ func TestRollout_ReloaderAnnotations(t *testing.T) {
 	// had its first pass (and would have recorded a baseline if it wrongly opted in) before
 	// the Secrets rotate.
 	sentinel := deployment(ns, "sentinel", map[string]string{rollout.AnnotationRolloutOnChange: "true"}, cases[0].name)
-	create(t, ctx, sentinel)
+	h.Create(sentinel)
 	waitBaseline(t, ctx, sentinel, cases[0].name)
 	for _, c := range cases {
-		rotate(t, ctx, ns, c.name, ns+"/"+c.name, "b-"+c.name)
+		rotate(t, ns, c.name, ns+"/"+c.name, "b-"+c.name)
 	}
 	rotated := time.Now()
 	want := map[string]int{}
@@ -286,21 +290,22 @@ func TestRollout_ReloaderAnnotations(t *testing.T) {
 // event and the stopped metric.
 func TestRollout_LoopIsStopped(t *testing.T) {
 	// Not parallel: it counts the controller's stopped rollouts exactly.
+	h := env.T(t)
 	ctx := context.Background()
 	limit := harness.TestOptions().Rollout.MaxPerHour
 	ns, _, _ := syncedDeployment(t, ctx, "loop-0", map[string]string{rollout.ReloaderAuto: "true"})
-	stoppedBefore := counter(t, metrics.Rollouts, map[string]string{"kind": "deployment", "result": "stopped"})
+	stoppedBefore := h.MetricValue(metrics.Rollouts, map[string]string{"kind": "deployment", "result": "stopped"})
 
 	for i := 1; i <= limit; i++ {
-		rotate(t, ctx, ns, "db", ns+"/db", fmt.Sprintf("loop-%d", i))
+		rotate(t, ns, "db", ns+"/db", fmt.Sprintf("loop-%d", i))
 		waitReplicaSets(t, ctx, ns, "api", 1+i)
 	}
-	rotate(t, ctx, ns, "db", ns+"/db", "loop-too-many")
+	rotate(t, ns, "db", ns+"/db", "loop-too-many")
 	rotated := time.Now()
 	// The controller decided (the skip event) and recorded the new hash: no rollout follows.
-	waitEventOn(t, ctx, ns, "Deployment", "api", "RolloutSkipped")
+	h.WaitEvent(ns, "Deployment", "api", "RolloutSkipped")
 	assertReplicaSetsStay(t, ns, quietAfter(rotated), map[string]int{"api": 1 + limit})
-	if got := counter(t, metrics.Rollouts, map[string]string{"kind": "deployment", "result": "stopped"}); got != stoppedBefore+1 {
+	if got := h.MetricValue(metrics.Rollouts, map[string]string{"kind": "deployment", "result": "stopped"}); got != stoppedBefore+1 {
 		t.Errorf("vigil_rollouts_total{result=stopped} went from %v to %v, want +1", stoppedBefore, got)
 	}
 }
@@ -312,8 +317,8 @@ func TestRollout_PausedDeploymentWaits(t *testing.T) {
 	ns, _, d := syncedDeployment(t, ctx, "pause-1", map[string]string{rollout.ReloaderAuto: "true"})
 	patchDeployment(t, ctx, d, func(d *appsv1.Deployment) { d.Spec.Paused = true })
 
-	rotate(t, ctx, ns, "db", ns+"/db", "pause-2")
-	waitEventOn(t, ctx, ns, "Deployment", "api", "RolloutSkipped")
+	rotate(t, ns, "db", ns+"/db", "pause-2")
+	env.T(t).WaitEvent(ns, "Deployment", "api", "RolloutSkipped")
 	if err := cp.Client.Get(ctx, client.ObjectKeyFromObject(d), d); err != nil {
 		t.Fatal(err)
 	}
@@ -328,9 +333,10 @@ func TestRollout_PausedDeploymentWaits(t *testing.T) {
 // rollout-strategy restart gets spec.restartAt (its CRD is installed in this suite).
 func TestRollout_StatefulSetDaemonSetAndArgoRollout(t *testing.T) {
 	t.Parallel()
+	h := env.T(t)
 	ctx := context.Background()
-	ns, key := setupDB(t, ctx, "kinds-1", nil)
-	waitReason(t, ctx, key, esv1.ReasonSecretSynced)
+	ns, key := setupDB(t, "kinds-1", nil)
+	h.WaitReason(key, esv1.ReasonSecretSynced)
 	auto := map[string]string{rollout.ReloaderAuto: "true"}
 	sts := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "db-sts", Annotations: auto}, Spec: appsv1.StatefulSetSpec{
 		Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "db-sts"}}, Template: podTemplate("db-sts", "db"),
@@ -353,11 +359,11 @@ func TestRollout_StatefulSetDaemonSetAndArgoRollout(t *testing.T) {
 			"envFrom": []any{map[string]any{"secretRef": map[string]any{"name": "db"}}},
 		}}},
 	}}
-	create(t, ctx, sts, ds, ro)
+	h.Create(sts, ds, ro)
 	for _, o := range []client.Object{sts, ds, ro} {
 		waitBaseline(t, ctx, o, "db")
 	}
-	rotate(t, ctx, ns, "db", ns+"/db", "kinds-2")
+	rotate(t, ns, "db", ns+"/db", "kinds-2")
 	err := harness.WaitFor(ctx, waitTimeout, func(ctx context.Context) (bool, error) {
 		for _, o := range []client.Object{sts, ds, ro} {
 			if err := cp.Client.Get(ctx, client.ObjectKeyFromObject(o), o); err != nil {
@@ -384,22 +390,4 @@ func patchDeployment(t *testing.T, ctx context.Context, d *appsv1.Deployment, ch
 	if err := cp.Client.Patch(ctx, d, client.MergeFrom(before)); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// gauge reads a gauge from the controller's /metrics (0 when absent).
-func gauge(t *testing.T, name string, labels map[string]string) float64 {
-	t.Helper()
-	return metricValue(t, name, labels)
-}
-
-// counter reads a counter from the controller's /metrics (0 when absent).
-func counter(t *testing.T, name string, labels map[string]string) float64 {
-	t.Helper()
-	return metricValue(t, name, labels)
-}
-
-// metricValue reads sum(name{labels}) from the controller's /metrics, exact labels.
-func metricValue(t *testing.T, name string, labels map[string]string) float64 {
-	t.Helper()
-	return env.T(t).MetricValue(name, labels)
 }

@@ -20,7 +20,7 @@ import (
 // seedValue is the remote value of prod/payments/db from the seed fixtures.
 func seedValue(t *testing.T) (string, map[string]string) {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(seedDir(), "remote-secret-prod-payments-db.json"))
+	raw, err := os.ReadFile(filepath.Join(harness.SeedDir(), "remote-secret-prod-payments-db.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,13 +34,13 @@ func seedValue(t *testing.T) (string, map[string]string) {
 // applySeed applies every seed manifest verbatim, in file order.
 func applySeed(t *testing.T, ctx context.Context) {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(seedDir(), "*.yaml"))
+	files, err := filepath.Glob(filepath.Join(harness.SeedDir(), "*.yaml"))
 	if err != nil || len(files) == 0 {
-		t.Fatalf("no seed manifests in %s: %v", seedDir(), err)
+		t.Fatalf("no seed manifests in %s: %v", harness.SeedDir(), err)
 	}
 	slices.Sort(files)
 	for _, f := range files {
-		objs, err := applyFile(ctx, f)
+		objs, err := env.Apply(ctx, f)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -54,16 +54,17 @@ func applySeed(t *testing.T, ctx context.Context) {
 
 func TestSeed_SyncsThroughIRSA(t *testing.T) {
 	// Not parallel: it resets moto's recording and uses the seed's fixed namespace.
+	h := env.T(t)
 	ctx := context.Background()
 	value, fields := seedValue(t)
 	if err := moto.Reset(); err != nil { // a fresh recording for this test
 		t.Fatal(err)
 	}
-	putRemote(t, ctx, "prod/payments/db", value)
+	h.PutRemote("prod/payments/db", value)
 	applySeed(t, ctx)
 
-	db := waitReason(t, ctx, types.NamespacedName{Namespace: "payments", Name: "db-credentials"}, esv1.ReasonSecretSynced)
-	secret := getSecret(t, ctx, "payments", "db-credentials")
+	db := h.WaitReason(types.NamespacedName{Namespace: "payments", Name: "db-credentials"}, esv1.ReasonSecretSynced)
+	secret := h.Secret("payments", "db-credentials")
 	if got := keys(secret.Data); !slices.Equal(got, []string{"password", "username"}) {
 		t.Errorf("db-credentials keys = %v, want [password username]", got)
 	}
@@ -80,8 +81,8 @@ func TestSeed_SyncsThroughIRSA(t *testing.T) {
 		t.Errorf("db-credentials lacks the managed label or data-hash annotation: labels %v", secret.Labels)
 	}
 
-	waitReason(t, ctx, types.NamespacedName{Namespace: "payments", Name: "app-config"}, esv1.ReasonSecretSynced)
-	app := getSecret(t, ctx, "payments", "app-config")
+	h.WaitReason(types.NamespacedName{Namespace: "payments", Name: "app-config"}, esv1.ReasonSecretSynced)
+	app := h.Secret("payments", "app-config")
 	want := keysOf(fields)
 	if got := keys(app.Data); !slices.Equal(got, want) {
 		t.Errorf("app-config keys = %v, want every JSON key %v (dataFrom.extract)", got, want)

@@ -27,9 +27,10 @@ import (
 // suite's in-process controller leaves their stores alone.
 func TestSharding_TwoProcessesSplitAndTakeOver(t *testing.T) {
 	t.Parallel()
+	h := env.T(t)
 	ctx := context.Background()
-	ns := newNamespace(t, ctx)
-	leaseNS := newNamespace(t, ctx)
+	ns := h.NewNamespace()
+	leaseNS := h.NewNamespace()
 	logDir := t.TempDir()
 	// The processes watch the test's namespace only: a store without spec.controller is
 	// served by every controller class (ESO's rule), so cluster-wide processes would take up
@@ -71,7 +72,7 @@ func TestSharding_TwoProcessesSplitAndTakeOver(t *testing.T) {
 		Spec: esv1.SecretStoreSpec{Controller: "sharded", Provider: &esv1.SecretStoreProvider{Fake: &esv1.FakeProvider{
 			Data: []esv1.FakeProviderData{{Key: "k", Value: "sharded value"}}}}},
 	}
-	create(t, ctx, store)
+	h.Create(store)
 	const n = 40
 	var names []string
 	for i := range n {
@@ -85,10 +86,10 @@ func TestSharding_TwoProcessesSplitAndTakeOver(t *testing.T) {
 				Data:            []esv1.ExternalSecretData{{SecretKey: "v", RemoteRef: esv1.ExternalSecretDataRemoteRef{Key: "k"}}},
 			},
 		}
-		create(t, ctx, es)
+		h.Create(es)
 	}
 	for _, name := range names {
-		waitSecretValue(t, ctx, ns, name, "v", "sharded value")
+		h.WaitSecretValue(ns, name, "v", "sharded value")
 	}
 
 	// No overlap, no gap: every ExternalSecret was synced by one process.
@@ -115,12 +116,12 @@ func TestSharding_TwoProcessesSplitAndTakeOver(t *testing.T) {
 			t.Fatal(err)
 		}
 		previous[name] = es.Status.SyncedResourceVersion
-		forceSync(t, ctx, key)
+		h.ForceSync(key)
 	}
 	for _, name := range names {
-		es := waitSyncedSince(t, ctx, types.NamespacedName{Namespace: ns, Name: name}, previous[name])
+		es := h.WaitSyncedSince(types.NamespacedName{Namespace: ns, Name: name}, previous[name])
 		if c := apimeta.FindStatusCondition(es.Status.Conditions, esv1.ConditionReady); c == nil || c.Status != metav1.ConditionTrue {
-			t.Errorf("%s not ready after the takeover: %s", name, conditions(es.Status.Conditions))
+			t.Errorf("%s not ready after the takeover: %s", name, harness.Conditions(es.Status.Conditions))
 		}
 	}
 	if after := syncedBy(t, a, ns); len(after) != n {

@@ -35,10 +35,11 @@ const storeGoneWithin = 30 * time.Second
 // ClusterSecretStore only through a data[].sourceRef.storeRef.
 func TestStoreDeleted_UsersFailNamingTheStoreThenHeal(t *testing.T) {
 	t.Parallel()
+	h := env.T(t)
 	ctx := context.Background()
-	ns := newNamespace(t, ctx)
-	putRemote(t, ctx, ns+"/db", `{"password":"store-gone-pw"}`)
-	putRemote(t, ctx, ns+"/shared", `{"token":"store-gone-token"}`)
+	ns := h.NewNamespace()
+	h.PutRemote(ns+"/db", `{"password":"store-gone-pw"}`)
+	h.PutRemote(ns+"/shared", `{"token":"store-gone-token"}`)
 	css := awsClusterStore(ns+"-shared", ns)
 	t.Cleanup(func() { _ = cp.Client.Delete(context.Background(), awsClusterStore(css.Name, ns)) })
 
@@ -49,36 +50,36 @@ func TestStoreDeleted_UsersFailNamingTheStoreThenHeal(t *testing.T) {
 		RemoteRef: esv1.ExternalSecretDataRemoteRef{Key: ns + "/shared", Property: "token"},
 		SourceRef: &esv1.StoreSourceRef{SecretStoreRef: esv1.SecretStoreRef{Kind: esv1.ClusterSecretStoreKind, Name: css.Name}},
 	})
-	create(t, ctx, awsStore(ns, "store"), awsStore(ns, "keep"), css, own, viaRef)
+	h.Create(awsStore(ns, "store"), awsStore(ns, "keep"), css, own, viaRef)
 	keys := map[string]types.NamespacedName{
 		`SecretStore "store"`:                   {Namespace: ns, Name: "own"},
 		`ClusterSecretStore "` + css.Name + `"`: {Namespace: ns, Name: "via-ref"},
 	}
 	before := map[string]*corev1.Secret{}
 	for _, key := range keys {
-		waitReason(t, ctx, key, esv1.ReasonSecretSynced)
-		before[key.Name] = getSecret(t, ctx, ns, key.Name)
+		h.WaitReason(key, esv1.ReasonSecretSynced)
+		before[key.Name] = h.Secret(ns, key.Name)
 	}
 
 	deleteObj(t, ctx, &esv1.SecretStore{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "store"}})
 	deleteObj(t, ctx, &esv1.ClusterSecretStore{ObjectMeta: metav1.ObjectMeta{Name: css.Name}})
-	forceSync(t, ctx, keys[`SecretStore "store"`])
+	h.ForceSync(keys[`SecretStore "store"`])
 	for store, key := range keys {
-		es := waitReasonWithin(t, ctx, key, esv1.ReasonSecretSyncedError, storeGoneWithin)
+		es := waitReasonWithin(t, key, esv1.ReasonSecretSyncedError, storeGoneWithin)
 		if msg := readyMessage(es); !strings.Contains(msg, store) || !strings.Contains(msg, "does not exist") {
 			t.Errorf("%s: condition message %q does not say that %s is gone", key.Name, msg, store)
 		}
-		assertUntouched(t, ctx, before[key.Name])
+		assertUntouched(t, before[key.Name])
 		assertNotSyncedMetric(t, ctx, key)
 	}
-	assertAlerts(t, "store deleted", scrape(t), ns, "via-ref", map[string]bool{"VigilExternalSecretNotSynced": true})
+	assertAlerts(t, "store deleted", h.Scrape(), ns, "via-ref", map[string]bool{"VigilExternalSecretNotSynced": true})
 
-	create(t, ctx, awsStore(ns, "store"), awsClusterStore(css.Name, ns))
+	h.Create(awsStore(ns, "store"), awsClusterStore(css.Name, ns))
 	for _, key := range keys {
-		waitReason(t, ctx, key, esv1.ReasonSecretSynced)
+		h.WaitReason(key, esv1.ReasonSecretSynced)
 	}
-	waitSecretValue(t, ctx, ns, "own", "password", "store-gone-pw")
-	waitSecretValue(t, ctx, ns, "via-ref", "token", "store-gone-token")
+	h.WaitSecretValue(ns, "own", "password", "store-gone-pw")
+	h.WaitSecretValue(ns, "via-ref", "token", "store-gone-token")
 }
 
 // A store broken by a spec change (a configuration that cannot work, or credentials that
@@ -116,27 +117,28 @@ func TestStoreBrokenBySpecChange_UsersFailThenHeal(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
+			h := env.T(t)
 			ctx := context.Background()
-			ns, key := setupDB(t, ctx, "broken-store-pw", nil)
-			waitReason(t, ctx, key, esv1.ReasonSecretSynced)
-			before := waitSecretValue(t, ctx, ns, "db", "password", "broken-store-pw")
+			ns, key := setupDB(t, "broken-store-pw", nil)
+			h.WaitReason(key, esv1.ReasonSecretSynced)
+			before := h.WaitSecretValue(ns, "db", "password", "broken-store-pw")
 
 			store := &esv1.SecretStore{}
 			storeKey := types.NamespacedName{Namespace: ns, Name: "store"}
 			patchStore(t, ctx, storeKey, store, tc.break_)
-			es := waitReasonWithin(t, ctx, key, esv1.ReasonSecretSyncedError, storeGoneWithin)
+			es := waitReasonWithin(t, key, esv1.ReasonSecretSyncedError, storeGoneWithin)
 			msg := readyMessage(es)
 			for _, want := range []string{`SecretStore "store"`, tc.says} {
 				if !strings.Contains(msg, want) {
 					t.Errorf("condition message %q does not mention %q", msg, want)
 				}
 			}
-			assertUntouched(t, ctx, before)
+			assertUntouched(t, before)
 			assertNotSyncedMetric(t, ctx, key)
 
 			patchStore(t, ctx, storeKey, store, func(s *esv1.SecretStore) { s.Spec.Provider.AWS.Auth.SecretRef = nil })
-			waitReason(t, ctx, key, esv1.ReasonSecretSynced)
-			assertUntouched(t, ctx, before)
+			h.WaitReason(key, esv1.ReasonSecretSynced)
+			assertUntouched(t, before)
 		})
 	}
 }
@@ -154,7 +156,7 @@ func deleteObj(t *testing.T, ctx context.Context, obj client.Object) {
 	if err := cp.Client.Delete(ctx, obj); err != nil {
 		t.Fatalf("deleting %T %s: %v", obj, obj.GetName(), err)
 	}
-	waitGone(t, ctx, obj)
+	env.T(t).WaitGone(obj)
 }
 
 func patchStore(t *testing.T, ctx context.Context, key types.NamespacedName, store *esv1.SecretStore, change func(*esv1.SecretStore)) {
@@ -170,10 +172,10 @@ func patchStore(t *testing.T, ctx context.Context, key types.NamespacedName, sto
 }
 
 // waitReasonWithin is waitReason with a tighter bound: the reason must come this soon.
-func waitReasonWithin(t *testing.T, ctx context.Context, key types.NamespacedName, reason string, within time.Duration) *esv1.ExternalSecret {
+func waitReasonWithin(t *testing.T, key types.NamespacedName, reason string, within time.Duration) *esv1.ExternalSecret {
 	t.Helper()
 	start := time.Now()
-	es := waitReasonFor(t, ctx, key, reason, within)
+	es := env.T(t).WaitReasonWithin(key, reason, within)
 	t.Logf("%s reached %s after %s", key.Name, reason, time.Since(start).Round(time.Millisecond))
 	return es
 }
@@ -185,7 +187,7 @@ func assertNotSyncedMetric(t *testing.T, ctx context.Context, key types.Namespac
 	t.Helper()
 	var last []series
 	err := harness.WaitFor(ctx, waitTimeout, func(context.Context) (bool, error) {
-		last = seriesOf(scrape(t), key.Namespace, key.Name)
+		last = seriesOf(env.T(t).Scrape(), key.Namespace, key.Name)
 		notSynced, reason := false, false
 		for _, s := range last {
 			switch {
@@ -209,8 +211,9 @@ func assertNotSyncedMetric(t *testing.T, ctx context.Context, key types.Namespac
 // namespace keeps syncing.
 func TestBackendAnswers_CappedWhereTheyAreRead(t *testing.T) {
 	t.Parallel()
+	h := env.T(t)
 	ctx := context.Background()
-	ns, okKey := setupDB(t, ctx, "capped-neighbour-pw", nil)
+	ns, okKey := setupDB(t, "capped-neighbour-pw", nil)
 	var most atomic.Int64 // the most bytes one response handed over
 	hostile := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		chunk := []byte(strings.Repeat("x", 64<<10))
@@ -252,17 +255,12 @@ func TestBackendAnswers_CappedWhereTheyAreRead(t *testing.T) {
 			Server: server, Path: &path, Version: esv1.VaultKVStoreV2,
 			Auth: &esv1.VaultAuth{TokenSecretRef: &esv1.SecretKeySelector{Name: "vault-token", Key: "token"}}}}}}
 	}
-	create(t, ctx,
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "vault-token"}, StringData: map[string]string{"token": tok.Auth.ClientToken}},
-		vaultStore("hostile", hostile.URL), vaultStore("vault", vlt.URL),
-		externalSecret(ns, "endless", "hostile", ns+"/endless", map[string]string{"v": "v"}),
-		externalSecret(ns, "huge", "vault", ns+"/huge", map[string]string{"v": "f0"}),
-	)
+	h.Create(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "vault-token"}, StringData: map[string]string{"token": tok.Auth.ClientToken}}, vaultStore("hostile", hostile.URL), vaultStore("vault", vlt.URL), externalSecret(ns, "endless", "hostile", ns+"/endless", map[string]string{"v": "v"}), externalSecret(ns, "huge", "vault", ns+"/huge", map[string]string{"v": "f0"}))
 	for _, tc := range []struct{ name, store, limit string }{
 		{"endless", `SecretStore "hostile"`, fmt.Sprintf("larger than %d bytes", providers.MaxResponseBytes)},
 		{"huge", `SecretStore "vault"`, fmt.Sprintf("more than the %d bytes", providers.MaxValueBytes)},
 	} {
-		es := waitReasonWithin(t, ctx, types.NamespacedName{Namespace: ns, Name: tc.name}, esv1.ReasonSecretSyncedError, storeGoneWithin)
+		es := waitReasonWithin(t, types.NamespacedName{Namespace: ns, Name: tc.name}, esv1.ReasonSecretSyncedError, storeGoneWithin)
 		msg := readyMessage(es)
 		for _, want := range []string{tc.store, tc.limit} {
 			if !strings.Contains(msg, want) {
@@ -277,7 +275,7 @@ func TestBackendAnswers_CappedWhereTheyAreRead(t *testing.T) {
 	if w := most.Load(); w > providers.MaxResponseBytes+8<<20 {
 		t.Errorf("the hostile backend wrote %d MiB in one response before the controller hung up; the limit is %d MiB", w>>20, providers.MaxResponseBytes>>20)
 	}
-	prev := waitReason(t, ctx, okKey, esv1.ReasonSecretSynced).Status.SyncedResourceVersion
-	forceSync(t, ctx, okKey)
-	waitSyncedSince(t, ctx, okKey, prev)
+	prev := h.WaitReason(okKey, esv1.ReasonSecretSynced).Status.SyncedResourceVersion
+	h.ForceSync(okKey)
+	h.WaitSyncedSince(okKey, prev)
 }

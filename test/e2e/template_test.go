@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -26,9 +25,9 @@ import (
 // (Replace keeps only the rendered keys).
 func TestTemplate_TypeMetadataAndRenderedKeys(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	ns := newNamespace(t, ctx)
-	putRemote(t, ctx, ns+"/db", `{"user":"app","pass":"tpl-p@ss-1"}`)
+	h := env.T(t)
+	ns := h.NewNamespace()
+	h.PutRemote(ns+"/db", `{"user":"app","pass":"tpl-p@ss-1"}`)
 	es := externalSecret(ns, "db", "store", ns+"/db", map[string]string{"user": "user", "pass": "pass"})
 	es.Spec.Target.Template = &esv1.ExternalSecretTemplate{
 		Type:     corev1.SecretTypeBasicAuth,
@@ -39,8 +38,8 @@ func TestTemplate_TypeMetadataAndRenderedKeys(t *testing.T) {
 			"dsn":      "postgres://{{ .user }}:{{ .pass | urlquery }}@db:5432/app",
 		},
 	}
-	create(t, ctx, awsStore(ns, "store"), es)
-	s := waitSecretValue(t, ctx, ns, "db", "dsn", "postgres://app:tpl-p%40ss-1@db:5432/app")
+	h.Create(awsStore(ns, "store"), es)
+	s := h.WaitSecretValue(ns, "db", "dsn", "postgres://app:tpl-p%40ss-1@db:5432/app")
 	if s.Type != corev1.SecretTypeBasicAuth || s.Labels["app"] != "payments" {
 		t.Errorf("type %s labels %v, want kubernetes.io/basic-auth and app=payments", s.Type, s.Labels)
 	}
@@ -53,9 +52,9 @@ func TestTemplate_TypeMetadataAndRenderedKeys(t *testing.T) {
 // fetched ones.
 func TestTemplate_FromConfigMapMerge(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	ns := newNamespace(t, ctx)
-	putRemote(t, ctx, ns+"/db", `{"user":"app","pass":"tpl-p@ss-2"}`)
+	h := env.T(t)
+	ns := h.NewNamespace()
+	h.PutRemote(ns+"/db", `{"user":"app","pass":"tpl-p@ss-2"}`)
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "tpl"}, Data: map[string]string{
 		"config": "{{ .user }}.conf: host=db user={{ .user }}",
 	}}
@@ -63,8 +62,8 @@ func TestTemplate_FromConfigMapMerge(t *testing.T) {
 	es.Spec.Target.Template = &esv1.ExternalSecretTemplate{MergePolicy: "Merge", TemplateFrom: []esv1.TemplateFrom{{
 		ConfigMap: &esv1.TemplateRef{Name: "tpl", Items: []esv1.TemplateRefItem{{Key: "config", TemplateAs: "KeysAndValues"}}},
 	}}}
-	create(t, ctx, cm, awsStore(ns, "store"), es)
-	s := waitSecretValue(t, ctx, ns, "db", "app.conf", "host=db user=app")
+	h.Create(cm, awsStore(ns, "store"), es)
+	s := h.WaitSecretValue(ns, "db", "app.conf", "host=db user=app")
 	if string(s.Data["pass"]) != "tpl-p@ss-2" {
 		t.Errorf("Merge dropped the fetched keys: %v", keys(s.Data))
 	}
@@ -74,13 +73,13 @@ func TestTemplate_FromConfigMapMerge(t *testing.T) {
 // Secret alone.
 func TestTemplate_ErrorNamesTheKey(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	ns := newNamespace(t, ctx)
-	putRemote(t, ctx, ns+"/db", `{"user":"app","pass":"tpl-p@ss-3"}`)
+	h := env.T(t)
+	ns := h.NewNamespace()
+	h.PutRemote(ns+"/db", `{"user":"app","pass":"tpl-p@ss-3"}`)
 	es := externalSecret(ns, "db", "store", ns+"/db", map[string]string{"pass": "pass"})
 	es.Spec.Target.Template = &esv1.ExternalSecretTemplate{Data: map[string]string{"cert": `{{ .pass | filterPEM "CERTIFICATE" }}`}}
-	create(t, ctx, awsStore(ns, "store"), es)
-	got := waitReason(t, ctx, types.NamespacedName{Namespace: ns, Name: "db"}, esv1.ReasonSecretSyncedError)
+	h.Create(awsStore(ns, "store"), es)
+	got := h.WaitReason(types.NamespacedName{Namespace: ns, Name: "db"}, esv1.ReasonSecretSyncedError)
 	msg := readyMessage(got)
 	if !strings.Contains(msg, `spec.target.template.data["cert"]`) || !strings.Contains(msg, "no CERTIFICATE block") {
 		t.Errorf("message %q does not name the template key and reason", msg)
@@ -92,8 +91,8 @@ func TestTemplate_ErrorNamesTheKey(t *testing.T) {
 // decodingStrategy Base64 and the pkcs12cert / pkcs12key template helpers.
 func TestTemplate_PKCS12ToTLSSecret(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	ns := newNamespace(t, ctx)
+	h := env.T(t)
+	ns := h.NewNamespace()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -108,16 +107,16 @@ func TestTemplate_PKCS12ToTLSSecret(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	putRemote(t, ctx, ns+"/keystore", base64.StdEncoding.EncodeToString(pfx))
+	h.PutRemote(ns+"/keystore", base64.StdEncoding.EncodeToString(pfx))
 	es := externalSecret(ns, "tls", "store", ns+"/keystore", nil)
 	es.Spec.Data = []esv1.ExternalSecretData{{SecretKey: "archive", RemoteRef: esv1.ExternalSecretDataRemoteRef{Key: ns + "/keystore", DecodingStrategy: esv1.DecodingStrategyBase64}}}
 	es.Spec.Target.Template = &esv1.ExternalSecretTemplate{Type: corev1.SecretTypeTLS, Data: map[string]string{
 		"tls.crt": "{{ .archive | pkcs12cert }}",
 		"tls.key": "{{ .archive | pkcs12key }}",
 	}}
-	create(t, ctx, awsStore(ns, "store"), es)
-	waitReason(t, ctx, types.NamespacedName{Namespace: ns, Name: "tls"}, esv1.ReasonSecretSynced)
-	s := getSecret(t, ctx, ns, "tls")
+	h.Create(awsStore(ns, "store"), es)
+	h.WaitReason(types.NamespacedName{Namespace: ns, Name: "tls"}, esv1.ReasonSecretSynced)
+	s := h.Secret(ns, "tls")
 	pair, err := tls.X509KeyPair(s.Data["tls.crt"], s.Data["tls.key"])
 	if err != nil {
 		t.Fatalf("tls.crt and tls.key do not form a key pair: %v", err)
@@ -134,20 +133,20 @@ func TestTemplate_PKCS12ToTLSSecret(t *testing.T) {
 // ConfigMap; creating the ConfigMap lets the sync succeed.
 func TestTemplate_MissingTemplateFromConfigMap(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	ns := newNamespace(t, ctx)
-	putRemote(t, ctx, ns+"/db", `{"user":"app"}`)
+	h := env.T(t)
+	ns := h.NewNamespace()
+	h.PutRemote(ns+"/db", `{"user":"app"}`)
 	es := externalSecret(ns, "db", "store", ns+"/db", map[string]string{"user": "user"})
 	es.Spec.Target.Template = &esv1.ExternalSecretTemplate{TemplateFrom: []esv1.TemplateFrom{{
 		ConfigMap: &esv1.TemplateRef{Name: "absent-tpl", Items: []esv1.TemplateRefItem{{Key: "config"}}},
 	}}}
-	create(t, ctx, awsStore(ns, "store"), es)
+	h.Create(awsStore(ns, "store"), es)
 	key := types.NamespacedName{Namespace: ns, Name: "db"}
-	waitMessage(t, ctx, key, "spec.target.template.templateFrom[0]")
-	got := waitMessage(t, ctx, key, "absent-tpl")
+	h.WaitMessage(key, "spec.target.template.templateFrom[0]")
+	got := h.WaitMessage(key, "absent-tpl")
 	if msg := readyMessage(got); !strings.Contains(msg, "not found") {
 		t.Errorf("message %q does not say the ConfigMap is missing", msg)
 	}
-	create(t, ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "absent-tpl"}, Data: map[string]string{"config": "user={{ .user }}"}})
-	waitSecretValue(t, ctx, ns, "db", "config", "user=app")
+	h.Create(&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "absent-tpl"}, Data: map[string]string{"config": "user={{ .user }}"}})
+	h.WaitSecretValue(ns, "db", "config", "user=app")
 }

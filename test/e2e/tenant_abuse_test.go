@@ -23,10 +23,11 @@ import (
 func TestTenantAbuse_HostileTemplatesFailAloneOthersKeepSyncing(t *testing.T) {
 	// Not parallel: its limits race the template deadline, which other tests' load would
 	// make fire first.
+	h := env.T(t)
 	ctx := context.Background()
-	hostile := newNamespace(t, ctx)
-	putRemote(t, ctx, hostile+"/db", `{"password":"hostile-p-1"}`)
-	create(t, ctx, awsStore(hostile, "store"))
+	hostile := h.NewNamespace()
+	h.PutRemote(hostile+"/db", `{"password":"hostile-p-1"}`)
+	h.Create(awsStore(hostile, "store"))
 	kinds := []struct{ template, limit string }{
 		{`{{ range 100000000000000 }}{{ end }}`, "exceeded the limit of 100000 range iterations"},
 		{`{{ range 90000 }}{{ $_ := bcrypt "x" }}{{ end }}`, "exceeded the 2s template deadline"},
@@ -40,16 +41,16 @@ func TestTenantAbuse_HostileTemplatesFailAloneOthersKeepSyncing(t *testing.T) {
 		name := fmt.Sprintf("hostile-%02d", i)
 		es := externalSecret(hostile, name, "store", hostile+"/db", map[string]string{"password": "password"})
 		es.Spec.Target.Template = &esv1.ExternalSecretTemplate{Data: map[string]string{"x": kinds[i%len(kinds)].template}}
-		create(t, ctx, es)
+		h.Create(es)
 		names = append(names, name)
 	}
-	ordinary, key := setupDB(t, ctx, "ordinary-p-1", nil)
-	waitSecretValue(t, ctx, ordinary, "db", "password", "ordinary-p-1")
-	waitReason(t, ctx, key, esv1.ReasonSecretSynced)
+	ordinary, key := setupDB(t, "ordinary-p-1", nil)
+	h.WaitSecretValue(ordinary, "db", "password", "ordinary-p-1")
+	h.WaitReason(key, esv1.ReasonSecretSynced)
 
 	for i, name := range names {
 		want := kinds[i%len(kinds)].limit
-		got := waitMessage(t, ctx, types.NamespacedName{Namespace: hostile, Name: name}, want)
+		got := h.WaitMessage(types.NamespacedName{Namespace: hostile, Name: name}, want)
 		cond := readyCondition(got)
 		if cond.Reason != esv1.ReasonSecretSyncedError || !strings.Contains(cond.Message, `spec.target.template.data["x"]`) {
 			t.Errorf("%s: reason %s, message %q; want SecretSyncedError naming data[\"x\"] and %q", name, cond.Reason, cond.Message, want)
@@ -67,45 +68,46 @@ func TestTenantAbuse_OwnerAndOrphanRefuseForeignSecrets(t *testing.T) {
 	for _, policy := range []esv1.ExternalSecretCreationPolicy{esv1.CreatePolicyOwner, esv1.CreatePolicyOrphan} {
 		t.Run(string(policy), func(t *testing.T) {
 			t.Parallel()
+			h := env.T(t)
 			ctx := context.Background()
-			ns := newNamespace(t, ctx)
-			putRemote(t, ctx, ns+"/db", `{"password":"takeover-p-1"}`)
-			putRemote(t, ctx, ns+"/other", `{"password":"other-p-1"}`)
+			ns := h.NewNamespace()
+			h.PutRemote(ns+"/db", `{"password":"takeover-p-1"}`)
+			h.PutRemote(ns+"/other", `{"password":"other-p-1"}`)
 			other := externalSecret(ns, "other", "store", ns+"/other", map[string]string{"password": "password"})
 			other.Spec.Target.Name = "other-db"
-			create(t, ctx, awsStore(ns, "store"), other, tlsSecret(ns), helmReleaseSecret(ns))
-			waitSecretValue(t, ctx, ns, "other-db", "password", "other-p-1")
+			h.Create(awsStore(ns, "store"), other, tlsSecret(ns), helmReleaseSecret(ns))
+			h.WaitSecretValue(ns, "other-db", "password", "other-p-1")
 
 			for target, says := range map[string]string{
 				"hand-made-tls":             "add that label and annotation to it",
 				"sh.helm.release.v1.app.v1": "add that label and annotation to it",
 				"other-db":                  `controlled by ExternalSecret "other"`,
 			} {
-				before := getSecret(t, ctx, ns, target)
+				before := h.Secret(ns, target)
 				// TLS key names, so that the TLS Secret, once handed over, can hold the data.
 				es := externalSecret(ns, "take-"+strings.SplitN(target, ".", 2)[0], "store", ns+"/db", map[string]string{"tls.crt": "password", "tls.key": "password"})
 				es.Spec.Target.Name = target
 				es.Spec.Target.CreationPolicy = policy
-				create(t, ctx, es)
-				got := waitMessage(t, ctx, keyOf(es), says)
+				h.Create(es)
+				got := h.WaitMessage(keyOf(es), says)
 				if msg := readyMessage(got); readyCondition(got).Reason != esv1.ReasonSecretSyncedError || !strings.Contains(msg, "creationPolicy Merge") || !strings.Contains(msg, string(policy)) {
 					t.Errorf("%s: condition %q does not say what to do", target, msg)
 				}
-				after := getSecret(t, ctx, ns, target)
+				after := h.Secret(ns, target)
 				if !equality.Semantic.DeepEqual(before.Data, after.Data) || !maps.Equal(before.Labels, after.Labels) || !maps.Equal(before.Annotations, after.Annotations) || !equality.Semantic.DeepEqual(before.OwnerReferences, after.OwnerReferences) {
 					t.Errorf("%s: creationPolicy %s changed a Secret it does not own (labels %v, annotations %v)", target, policy, after.Labels, keysOfStrings(after.Annotations))
 				}
 			}
 
 			// Handing the hand-made Secret over as the message says lets the ExternalSecret write it.
-			s := getSecret(t, ctx, ns, "hand-made-tls")
+			s := h.Secret(ns, "hand-made-tls")
 			s.Labels = map[string]string{esv1.LabelManaged: esv1.LabelManagedValue}
 			s.Annotations = map[string]string{"vigil.dev/external-secret": "take-hand-made-tls"}
 			if err := cp.Client.Update(ctx, s); err != nil {
 				t.Fatal(err)
 			}
-			forceSync(t, ctx, types.NamespacedName{Namespace: ns, Name: "take-hand-made-tls"})
-			waitSecretValue(t, ctx, ns, "hand-made-tls", "tls.crt", "takeover-p-1")
+			h.ForceSync(types.NamespacedName{Namespace: ns, Name: "take-hand-made-tls"})
+			h.WaitSecretValue(ns, "hand-made-tls", "tls.crt", "takeover-p-1")
 		})
 	}
 }
@@ -114,27 +116,27 @@ func TestTenantAbuse_OwnerAndOrphanRefuseForeignSecrets(t *testing.T) {
 // removes a key whose remote data is gone, and never a key someone added by hand.
 func TestTenantAbuse_DeletionPolicyMergeRemovesOnlyItsOwnKeys(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	ns := newNamespace(t, ctx)
-	putRemote(t, ctx, ns+"/db", `{"password":"merge-own-p-1"}`)
-	putRemote(t, ctx, ns+"/api", "merge-own-token-1")
-	create(t, ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app"}, Data: map[string][]byte{"hand": []byte("hand-added")}})
+	h := env.T(t)
+	ns := h.NewNamespace()
+	h.PutRemote(ns+"/db", `{"password":"merge-own-p-1"}`)
+	h.PutRemote(ns+"/api", "merge-own-token-1")
+	h.Create(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app"}, Data: map[string][]byte{"hand": []byte("hand-added")}})
 	es := externalSecret(ns, "app", "store", ns+"/db", map[string]string{"password": "password"})
 	es.Spec.Data = append(es.Spec.Data, esv1.ExternalSecretData{SecretKey: "token", RemoteRef: esv1.ExternalSecretDataRemoteRef{Key: ns + "/api"}})
 	es.Spec.Target.CreationPolicy = esv1.CreatePolicyMerge
 	es.Spec.Target.DeletionPolicy = esv1.DeletionPolicyMerge
-	create(t, ctx, awsStore(ns, "store"), es)
-	s := waitSecretValue(t, ctx, ns, "app", "token", "merge-own-token-1")
+	h.Create(awsStore(ns, "store"), es)
+	s := h.WaitSecretValue(ns, "app", "token", "merge-own-token-1")
 	if got := s.Annotations["vigil.dev/managed-keys"]; got != "app=password,token" {
 		t.Errorf("managed-keys annotation %q, want app=password,token", got)
 	}
 
-	deleteRemote(t, ctx, ns+"/api")
+	h.DeleteRemote(ns + "/api")
 	key := types.NamespacedName{Namespace: ns, Name: "app"}
-	synced := waitReason(t, ctx, key, esv1.ReasonSecretSynced)
-	forceSync(t, ctx, key)
-	waitSyncedSince(t, ctx, key, synced.Status.SyncedResourceVersion)
-	s = getSecret(t, ctx, ns, "app")
+	synced := h.WaitReason(key, esv1.ReasonSecretSynced)
+	h.ForceSync(key)
+	h.WaitSyncedSince(key, synced.Status.SyncedResourceVersion)
+	s = h.Secret(ns, "app")
 	if _, has := s.Data["token"]; has {
 		t.Errorf("the key whose remote data is gone is still there")
 	}
@@ -152,11 +154,11 @@ func TestTenantAbuse_LabelValueNeverInCondition(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	value := "Label Refused! 9-secret"
-	ns, key := setupDB(t, ctx, value, func(es *esv1.ExternalSecret) {
+	ns, key := setupDB(t, value, func(es *esv1.ExternalSecret) {
 		literal := "team: {{ .password }}\nteam-b64: {{ .password | b64enc }}"
 		es.Spec.Target.Template = &esv1.ExternalSecretTemplate{MergePolicy: "Merge", TemplateFrom: []esv1.TemplateFrom{{Literal: &literal, Target: "Labels"}}}
 	})
-	got := waitMessage(t, ctx, key, `the value of label "team" is not a valid label value`)
+	got := env.T(t).WaitMessage(key, `the value of label "team" is not a valid label value`)
 	msg := readyMessage(got)
 	for _, form := range []string{value, strings.ToLower(value), strings.ToUpper(value), base64.StdEncoding.EncodeToString([]byte(value)), fmt.Sprintf("%x", value), fmt.Sprintf("%q", value)} {
 		if strings.Contains(msg, form) {
