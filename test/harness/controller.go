@@ -46,7 +46,8 @@ var LoopbackHTTP = []string{"127.0.0.1"}
 // rest.Config Host): Kubernetes stores that name that server may send it tokens with the
 // API server's own audience.
 func RegistryForControlPlane(rec *metrics.Recorder, apiServer string) *providers.Registry {
-	return builtin.Registry(builtin.Options{Observe: rec.ProviderCall, AllowHTTPHosts: LoopbackHTTP, LocalAPIServer: apiServer})
+	return builtin.Registry(builtin.Options{
+		Observe: rec.ProviderCall, AllowHTTPHosts: LoopbackHTTP, LocalAPIServer: apiServer})
 }
 
 // RegistryWithEndpoint is Registry with the AWS provider pinned to one endpoint.
@@ -83,7 +84,8 @@ func TestOptions() manager.Options {
 }
 
 // StartController runs Vigil's manager in this process until the returned stop is called.
-func StartController(cfg *rest.Config, registry *providers.Registry, rec *metrics.Recorder, o manager.Options) (stop func(), err error) {
+func StartController(cfg *rest.Config, registry *providers.Registry, rec *metrics.Recorder,
+	o manager.Options) (stop func(), err error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	mgr, err := manager.New(ctx, cfg, registry, rec, o)
 	if err != nil {

@@ -64,7 +64,8 @@ func assetsDir() (string, error) {
 	}
 	for _, b := range []string{"kube-apiserver", "etcd"} {
 		if _, err := os.Stat(filepath.Join(dir, b)); err != nil {
-			return "", fmt.Errorf("%s not found in %s: run `make test-assets` first (it builds the test control plane from Go modules)", b, dir)
+			return "", fmt.Errorf("%s not found in %s: run `make test-assets` first "+
+				"(it builds the test control plane from Go modules)", b, dir)
 		}
 	}
 	return dir, nil

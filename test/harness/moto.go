@@ -38,7 +38,8 @@ func motoBinary() (string, error) {
 		bin = filepath.Join(RepoRoot(), ".venv", "bin", "moto_server")
 	}
 	if _, err := os.Stat(bin); err != nil {
-		return "", fmt.Errorf("moto_server not found at %s: run `make test-assets` (it installs moto[server] into .venv)", bin)
+		return "", fmt.Errorf("moto_server not found at %s: "+
+			"run `make test-assets` (it installs moto[server] into .venv)", bin)
 	}
 	return bin, nil
 }

@@ -35,7 +35,8 @@ func postgresBin() (string, error) {
 			return dirs[i], nil
 		}
 	}
-	return "", fmt.Errorf("PostgreSQL not found under /usr/lib/postgresql/*/bin: run `make test-assets` (it installs Debian's postgresql package)")
+	return "", fmt.Errorf("PostgreSQL not found under /usr/lib/postgresql/*/bin: " +
+		"run `make test-assets` (it installs Debian's postgresql package)")
 }
 
 // StartPostgres initialises a cluster in a temporary folder and starts it. PostgreSQL
@@ -54,18 +55,9 @@ func StartPostgres() (*Postgres, error) {
 		return nil, err
 	}
 	p := &Postgres{Port: port, Password: "vigil-test-superuser", dir: dir}
-	var cred *syscall.Credential
-	if os.Getuid() == 0 {
-		u, err := user.Lookup("postgres")
-		if err != nil {
-			return nil, fmt.Errorf("running PostgreSQL as root is refused and there is no postgres user: %w", err)
-		}
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
-		if err := os.Chown(dir, uid, gid); err != nil {
-			return nil, err
-		}
+	cred, err := postgresCredential(dir)
+	if err != nil {
+		return nil, err
 	}
 	run := func(name string, args ...string) *exec.Cmd {
 		c := exec.Command(filepath.Join(bin, name), args...)
@@ -78,7 +70,8 @@ func StartPostgres() (*Postgres, error) {
 		return nil, err
 	}
 	data := filepath.Join(dir, "data")
-	if out, err := run("initdb", "-D", data, "-U", "postgres", "--pwfile", pwfile, "--auth", "scram-sha-256", "--no-sync").CombinedOutput(); err != nil {
+	initdb := run("initdb", "-D", data, "-U", "postgres", "--pwfile", pwfile, "--auth", "scram-sha-256", "--no-sync")
+	if out, err := initdb.CombinedOutput(); err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("initdb: %w\n%s", err, out)
 	}
@@ -86,7 +79,8 @@ func StartPostgres() (*Postgres, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.cmd = run("postgres", "-D", data, "-p", strconv.Itoa(port), "-k", dir, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off")
+	p.cmd = run("postgres", "-D", data, "-p", strconv.Itoa(port), "-k", dir,
+		"-c", "listen_addresses=127.0.0.1", "-c", "fsync=off")
 	p.cmd.Stdout, p.cmd.Stderr = logf, logf
 	err = p.cmd.Start()
 	logf.Close()
@@ -109,9 +103,28 @@ func StartPostgres() (*Postgres, error) {
 	return p, nil
 }
 
+// postgresCredential is whom PostgreSQL runs as: nil (this user) unless this is root, which
+// PostgreSQL refuses; then the postgres user the package creates, which gets dir.
+func postgresCredential(dir string) (*syscall.Credential, error) {
+	if os.Getuid() != 0 {
+		return nil, nil
+	}
+	u, err := user.Lookup("postgres")
+	if err != nil {
+		return nil, fmt.Errorf("running PostgreSQL as root is refused and there is no postgres user: %w", err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	if err := os.Chown(dir, uid, gid); err != nil {
+		return nil, err
+	}
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
+}
+
 // URL is a connection URL for a user.
 func (p *Postgres) URL(user, password string) string {
-	u := url.URL{Scheme: "postgres", User: url.UserPassword(user, password), Host: "127.0.0.1:" + strconv.Itoa(p.Port), Path: "/postgres", RawQuery: "sslmode=disable"}
+	u := url.URL{Scheme: "postgres", User: url.UserPassword(user, password), Host: "127.0.0.1:" + strconv.Itoa(p.Port),
+		Path: "/postgres", RawQuery: "sslmode=disable"}
 	return u.String()
 }
 

@@ -86,8 +86,10 @@ func StartVigilBinary(bin, kubeconfig, logPath string, flags ...string) (*Proces
 	if err != nil {
 		return nil, err
 	}
-	args := append([]string{"controller", "--kubeconfig=" + kubeconfig, "--metrics-bind-address=" + metricsAddr, "--health-probe-bind-address=" + probeAddr}, flags...)
-	p := &Process{cmd: exec.Command(bin, args...), MetricsURL: "http://" + metricsAddr + "/metrics", ReadyURL: "http://" + probeAddr + "/readyz", log: logFile, done: make(chan struct{})}
+	args := append([]string{"controller", "--kubeconfig=" + kubeconfig,
+		"--metrics-bind-address=" + metricsAddr, "--health-probe-bind-address=" + probeAddr}, flags...)
+	p := &Process{cmd: exec.Command(bin, args...), log: logFile, done: make(chan struct{}),
+		MetricsURL: "http://" + metricsAddr + "/metrics", ReadyURL: "http://" + probeAddr + "/readyz"}
 	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
 	if err := p.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting vigil: %w", err)

@@ -37,7 +37,8 @@ func vaultBinary() (string, error) {
 		bin = filepath.Join(RepoRoot(), "bin", "vault")
 	}
 	if _, err := os.Stat(bin); err != nil {
-		return "", fmt.Errorf("vault not found at %s: run `make test-assets` (it builds Vault from the github.com/hashicorp/vault module, about 14 minutes the first time)", bin)
+		return "", fmt.Errorf("vault not found at %s: run `make test-assets` "+
+			"(it builds Vault from the github.com/hashicorp/vault module, about 14 minutes the first time)", bin)
 	}
 	return bin, nil
 }
@@ -126,7 +127,8 @@ func (v *Vault) KubernetesAuth(ctx context.Context, cp *ControlPlane, mount, nam
 	if err := cp.Client.SubResource("token").Create(ctx, sa, tr); err != nil {
 		return fmt.Errorf("token for %s: %w", reviewer, err)
 	}
-	if err := v.Admin.Sys().EnableAuthWithOptionsWithContext(ctx, mount, &vaultapi.EnableAuthOptions{Type: "kubernetes"}); err != nil {
+	opts := &vaultapi.EnableAuthOptions{Type: "kubernetes"}
+	if err := v.Admin.Sys().EnableAuthWithOptionsWithContext(ctx, mount, opts); err != nil {
 		return err
 	}
 	_, err := v.Admin.Logical().WriteWithContext(ctx, "auth/"+mount+"/config", map[string]any{
@@ -170,11 +172,12 @@ func (v *Vault) DatabaseEngine(ctx context.Context, pg *Postgres, mount, role, t
 		return err
 	}
 	if _, err := v.Admin.Logical().WriteWithContext(ctx, mount+"/config/pg", map[string]any{
-		"plugin_name":    "postgresql-database-plugin",
-		"connection_url": fmt.Sprintf("postgresql://{{username}}:{{password}}@127.0.0.1:%d/postgres?sslmode=disable", pg.Port),
-		"username":       "postgres",
-		"password":       pg.Password,
-		"allowed_roles":  role,
+		"plugin_name": "postgresql-database-plugin",
+		"connection_url": fmt.Sprintf(
+			"postgresql://{{username}}:{{password}}@127.0.0.1:%d/postgres?sslmode=disable", pg.Port),
+		"username":      "postgres",
+		"password":      pg.Password,
+		"allowed_roles": role,
 	}); err != nil {
 		return fmt.Errorf("configuring the database connection: %w", err)
 	}

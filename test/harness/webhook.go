@@ -42,7 +42,8 @@ func MountSecret(ctx context.Context, c client.Reader, key types.NamespacedName,
 // WebhookConfiguration reads the shipped config/webhook manifest and points it at a URL
 // (out of cluster there is no Service) with the given failure policy, so that the tests
 // exercise the configuration users install.
-func WebhookConfiguration(url string, failurePolicy admissionregistrationv1.FailurePolicyType) (*admissionregistrationv1.ValidatingWebhookConfiguration, error) {
+func WebhookConfiguration(url string, failurePolicy admissionregistrationv1.FailurePolicyType,
+) (*admissionregistrationv1.ValidatingWebhookConfiguration, error) {
 	data, err := os.ReadFile(filepath.Join(RepoRoot(), "config", "webhook", "validatingwebhookconfiguration.yaml"))
 	if err != nil {
 		return nil, err
