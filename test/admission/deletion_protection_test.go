@@ -64,7 +64,7 @@ func annotateNamespace(ht *harness.T, ns, value string) {
 // protection; after that command (the annotation removed) the delete goes through.
 func TestAdmission_ProtectedExternalSecretDeleteIsRefusedUntilLifted(t *testing.T) {
 	ht := env.T(t)
-	ns := newNamespace(t)
+	ns := env.T(t).NewNamespace()
 	es := annotatedES(ht, ns, "true")
 	refusedWith(ht, es, "kubectl annotate externalsecret db -n "+ns+" vigil.dev/deletion-protection-")
 
@@ -81,7 +81,7 @@ func TestAdmission_ProtectedExternalSecretDeleteIsRefusedUntilLifted(t *testing.
 // ExternalSecret does not lift it; the refusal names the namespace command.
 func TestAdmission_NamespaceProtectionIsNotLiftedByTheTenant(t *testing.T) {
 	ht := env.T(t)
-	ns := newNamespace(t)
+	ns := env.T(t).NewNamespace()
 	annotateNamespace(ht, ns, "true")
 	es := annotatedES(ht, ns, "false")
 	refusedWith(ht, es, "kubectl annotate namespace "+ns+" vigil.dev/deletion-protection-")
@@ -91,7 +91,7 @@ func TestAdmission_NamespaceProtectionIsNotLiftedByTheTenant(t *testing.T) {
 // namespace's "false": only the policy's owner lifts it, and the refusal says so.
 func TestAdmission_PolicyProtectionHoldsAgainstOptOuts(t *testing.T) {
 	ht := env.T(t)
-	ns := newNamespace(t)
+	ns := env.T(t).NewNamespace()
 	annotateNamespace(ht, ns, "false")
 	es := annotatedES(ht, ns, "false")
 	pol := &policyv1alpha1.ClusterSecretPolicy{
@@ -117,7 +117,7 @@ func TestAdmission_PolicyProtectionHoldsAgainstOptOuts(t *testing.T) {
 // protected ExternalSecret is admitted (the namespace controller's deletes go through).
 func TestAdmission_DeleteInATerminatingNamespaceIsAdmitted(t *testing.T) {
 	ht := env.T(t)
-	ns := newNamespace(t)
+	ns := env.T(t).NewNamespace()
 	es := annotatedES(ht, ns, "true")
 	nsObj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}
 	if err := ht.Client.Delete(ht.Ctx, nsObj); err != nil {
