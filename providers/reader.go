@@ -475,3 +475,13 @@ func (r *Reader) wait(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Suggest describes the names closest to a missing key from one listing (see
+// SuggestNames), paced by the store's bucket like every backend call; "" when there is no
+// hint to give.
+func (r *Reader) Suggest(ctx context.Context, key string) string {
+	if _, ok := r.Client().(NameLister); !ok || r.wait(ctx) != nil {
+		return ""
+	}
+	return SuggestNames(ctx, r.Client(), key)
+}

@@ -1,6 +1,7 @@
 package providers
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -88,4 +89,41 @@ func propertyHint(value []byte, property string) string {
 		where = fmt.Sprintf("%q", Truncate(parent, maxNameInMessage))
 	}
 	return fmt.Sprintf("; closest properties in %s: %s", where, QuoteNames(Closest(leaf, keys)))
+}
+
+// NameLister is implemented by clients that can list the names near a key without reading
+// any value (ListSecrets, DescribeParameters, a Vault LIST, a metadata-only list of
+// Secrets): the hint of a missing key. One call, at most MaxSuggestNames names. A refused
+// listing returns an error and the hint is left out.
+type NameLister interface {
+	// ListNames returns names (as remote keys are written) under the key's parent.
+	ListNames(ctx context.Context, key string) ([]string, error)
+}
+
+// ParentPrefix is the part of a key up to and including its last "/", the prefix its
+// neighbours share; "" for a key without one.
+func ParentPrefix(key string) string {
+	if i := strings.LastIndex(key, "/"); i >= 0 {
+		return key[:i+1]
+	}
+	return ""
+}
+
+// SuggestNames describes the names closest to a missing key, from one listing of the
+// names under its parent; "" when the client cannot list, the listing fails (the identity
+// may not list) or finds nothing near.
+func SuggestNames(ctx context.Context, c Client, key string) string {
+	l, ok := c.(NameLister)
+	if !ok {
+		return ""
+	}
+	names, err := l.ListNames(ctx, key)
+	if err != nil {
+		return ""
+	}
+	closest := Closest(key, names)
+	if len(closest) == 0 {
+		return "the key does not exist, and no names were found next to it"
+	}
+	return "the key does not exist; closest existing names: " + QuoteNames(closest)
 }

@@ -8,6 +8,7 @@ import (
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 	"github.com/vigil-dev/vigil/controllers/internal/outcome"
+	"github.com/vigil-dev/vigil/policy"
 	"github.com/vigil-dev/vigil/providers"
 )
 
@@ -78,6 +79,7 @@ type fetcher struct {
 	values      map[providers.Ref][]byte
 	dropMissing bool
 	missing     int
+	iam         policy.RolePolicies // explains AccessDenied; nil when IAM cannot be read
 }
 
 // get returns a remote value; nil with no error means the value is gone and the deletion
@@ -96,10 +98,12 @@ func (f *fetcher) get(ctx context.Context, ref providers.Ref) ([]byte, error) {
 		return nil, nil
 	}
 	if err != nil {
-		if !errors.Is(err, providers.ErrNotFound) { // NotFound errors name the key already
+		// NotFound errors and the providers' BackendErrors name the key already.
+		if be := providers.AsBackendError(err); !errors.Is(err, providers.ErrNotFound) && (be == nil || be.Key == "") {
 			err = fmt.Errorf("key %s: %w", ref, err)
 		}
-		return nil, err
+		explainDenied(ctx, f.iam, err)
+		return nil, explainMissing(ctx, f.client, ref, err)
 	}
 	f.values[ref] = v
 	return v, nil

@@ -57,7 +57,8 @@ func (s *sources) reader(ctx context.Context, ref *esv1.SecretStoreRef) (*fetche
 	if err != nil {
 		return nil, storeError(store, err)
 	}
-	f := &fetcher{client: cl, store: store, values: map[providers.Ref][]byte{}, dropMissing: s.dropMissing}
+	f := &fetcher{client: cl, store: store, values: map[providers.Ref][]byte{}, dropMissing: s.dropMissing,
+		iam: s.r.rolePolicies()}
 	s.readers[key] = f
 	return f, nil
 }

@@ -155,3 +155,43 @@ func (c *storeClient) findTaggedParameters(ctx context.Context, ref providers.Fi
 	}
 	return out.Values(), nil
 }
+
+// ListNames implements providers.NameLister: one ListSecrets (or DescribeParameters) call
+// for the names under the key's parent, metadata only, never a value.
+func (c *storeClient) ListNames(ctx context.Context, key string) ([]string, error) {
+	parent := providers.ParentPrefix(c.prefix + key)
+	var full []string
+	if c.sm != nil {
+		in := &secretsmanager.ListSecretsInput{MaxResults: aws.Int32(providers.MaxSuggestNames)}
+		if parent != "" {
+			in.Filters = []smtypes.Filter{{Key: smtypes.FilterNameStringTypeName, Values: []string{parent}}}
+		}
+		out, err := c.sm.ListSecrets(ctx, in)
+		if err != nil {
+			return nil, c.apiError("ListSecrets", key, err)
+		}
+		for _, s := range out.SecretList {
+			full = append(full, aws.ToString(s.Name))
+		}
+	} else {
+		in := &ssm.DescribeParametersInput{MaxResults: aws.Int32(50)} // DescribeParameters' most
+		if parent != "" {
+			in.ParameterFilters = []ssmtypes.ParameterStringFilter{
+				{Key: aws.String("Name"), Option: aws.String("BeginsWith"), Values: []string{parent}}}
+		}
+		out, err := c.ssm.DescribeParameters(ctx, in)
+		if err != nil {
+			return nil, c.apiError("DescribeParameters", key, err)
+		}
+		for _, p := range out.Parameters {
+			full = append(full, aws.ToString(p.Name))
+		}
+	}
+	var names []string
+	for _, n := range full {
+		if strings.HasPrefix(n, c.prefix) {
+			names = append(names, strings.TrimPrefix(n, c.prefix))
+		}
+	}
+	return names, nil
+}

@@ -25,6 +25,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/transport"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -198,11 +199,16 @@ func (p *Provider) NewClient(ctx context.Context, store esv1.GenericStore, kube 
 	if err != nil {
 		return nil, providers.Configf("spec.provider.kubernetes: %v", err)
 	}
+	// Names only (PartialObjectMetadata): the hint of a missing key lists no Secret's data.
+	md, err := metadata.NewForConfig(cfg)
+	if err != nil {
+		return nil, providers.Configf("spec.provider.kubernetes: %v", err)
+	}
 	remote := spec.RemoteNamespace
 	if remote == "" {
 		remote = "default"
 	}
-	return &Client{cs: cs, namespace: remote, observe: p.opts.Observe, identity: identityOf(spec.Auth)}, nil
+	return &Client{cs: cs, md: md, namespace: remote, observe: p.opts.Observe, identity: identityOf(spec.Auth)}, nil
 }
 
 // pinHost refuses requests to any scheme and host but server's.
@@ -242,6 +248,7 @@ func (t tokenSource) Token() (*oauth2.Token, error) {
 // Client reads Secrets of one remote namespace.
 type Client struct {
 	cs        kubernetes.Interface
+	md        metadata.Interface
 	namespace string
 	observe   providers.CallObserver
 	identity  string // who the client's requests run as, for messages
@@ -381,4 +388,21 @@ func short(err error) string {
 		return fmt.Sprintf("the API server answered %d (%s)", st.Status().Code, apierrors.ReasonForError(err))
 	}
 	return providers.Truncate(err.Error(), 256)
+}
+
+// ListNames implements providers.NameLister: one metadata-only list (names, never data) of
+// the remote namespace's Secrets, at most MaxSuggestNames.
+func (c *Client) ListNames(ctx context.Context, key string) ([]string, error) {
+	start := time.Now()
+	list, err := c.md.Resource(corev1.SchemeGroupVersion.WithResource("secrets")).Namespace(c.namespace).
+		List(ctx, metav1.ListOptions{Limit: providers.MaxSuggestNames})
+	c.observe(ProviderName, "ListSecrets", err, time.Since(start))
+	if err != nil {
+		return nil, c.apiError("list", key, err)
+	}
+	names := make([]string, 0, len(list.Items))
+	for _, m := range list.Items {
+		names = append(names, m.Name)
+	}
+	return names, nil
 }

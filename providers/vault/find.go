@@ -96,3 +96,33 @@ func hasTags(have, want map[string]string) bool {
 	}
 	return true
 }
+
+// ListNames implements providers.NameLister: one LIST of the key's parent (KV v2 metadata,
+// or the KV v1 path), names only.
+func (c *Client) ListNames(ctx context.Context, key string) ([]string, error) {
+	mount, rest, err := c.path(key)
+	if err != nil {
+		return nil, err
+	}
+	dir := providers.ParentPrefix(rest)
+	p := mount + "/" + dir
+	if c.kv2 {
+		p = mount + "/metadata/" + dir
+	}
+	s, err := c.call(ctx, "ListSecrets", func() (*vaultapi.Secret, error) {
+		return c.api.Logical().ListWithContext(ctx, p)
+	})
+	if err != nil || s == nil {
+		return nil, err
+	}
+	keys, _ := s.Data["keys"].([]any)
+	// Names as the key writes them: with the mount when the key has it.
+	prefix := strings.TrimSuffix(key, rest) + dir
+	var names []string
+	for _, k := range keys {
+		if name, ok := k.(string); ok && len(names) < providers.MaxSuggestNames {
+			names = append(names, prefix+name)
+		}
+	}
+	return names, nil
+}
