@@ -50,8 +50,7 @@ func (r *Reconciler) rolePolicies() policy.RolePolicies {
 // formats the message).
 func explainDenied(ctx context.Context, iam policy.RolePolicies, err error) {
 	be := providers.AsBackendError(err)
-	if iam == nil || be == nil || !be.Denied || be.Hint != "" || be.Resource == "" ||
-		!(strings.HasPrefix(be.Permission, "secretsmanager:") || strings.HasPrefix(be.Permission, "ssm:")) {
+	if iam == nil || be == nil || !be.Denied || be.Hint != "" || be.Resource == "" || !awsAction(be.Permission) {
 		return
 	}
 	role, perr := awsarn.Parse(be.Identity)
@@ -69,4 +68,10 @@ func explainDenied(ctx context.Context, iam policy.RolePolicies, err error) {
 		return
 	}
 	be.Hint = d.Hint()
+}
+
+// awsAction reports whether a permission is an action of the services the IAM evaluator
+// answers for.
+func awsAction(permission string) bool {
+	return strings.HasPrefix(permission, "secretsmanager:") || strings.HasPrefix(permission, "ssm:")
 }

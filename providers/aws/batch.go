@@ -2,14 +2,12 @@ package aws
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	"github.com/aws/smithy-go"
 
 	"github.com/vigil-dev/vigil/providers"
 )
@@ -62,8 +60,7 @@ func (c *storeClient) batchGetSecretValue(ctx context.Context, refs []providers.
 		byID[id] = append(byID[id], ref)
 	}
 	out, err := c.sm.BatchGetSecretValue(ctx, &secretsmanager.BatchGetSecretValueInput{SecretIdList: ids})
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) && apiErr.ErrorCode() == "AccessDeniedException" {
+	if be := providers.AsBackendError(c.apiError("BatchGetSecretValue", "", err)); be != nil && be.Denied {
 		c.batch.denied.Store(true)
 		return c.oneByOne(ctx, refs)
 	}

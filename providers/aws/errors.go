@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 
 	awsarn "github.com/aws/aws-sdk-go-v2/aws/arn"
@@ -18,9 +19,11 @@ import (
 
 // Error codes by meaning. AWS services spell a refusal differently (Secrets Manager
 // AccessDeniedException, SSM and STS AccessDenied); a missing name too.
+const codeAccessDenied = "AccessDenied"
+
 var (
 	deniedCodes = map[string]bool{
-		"AccessDeniedException": true, "AccessDenied": true, "UnauthorizedOperation": true,
+		"AccessDeniedException": true, codeAccessDenied: true, "UnauthorizedOperation": true,
 		"UnrecognizedClientException": true, "InvalidClientTokenId": true,
 	}
 	notFoundCodes = map[string]bool{
@@ -52,6 +55,9 @@ func (c *storeClient) apiError(op, key string, err error) error {
 	var re *smithyhttp.ResponseError
 	if errors.As(err, &re) {
 		be.Status = re.HTTPStatusCode()
+	}
+	if be.Status == http.StatusForbidden && apiErr == nil {
+		be.Code = codeAccessDenied // a 403 whose body the SDK could not read is a refusal too
 	}
 	be.Denied = deniedCodes[be.Code]
 	be.NotFound = notFoundCodes[be.Code]
