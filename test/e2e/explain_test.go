@@ -32,7 +32,8 @@ import (
 // own error text (which names the caller) never reaches the message.
 func TestExplain_AWSAccessDeniedNamesActionResourceAndCause(t *testing.T) {
 	ctx := context.Background()
-	ns := newNamespace(t, ctx)
+	h := env.T(t)
+	ns := h.NewNamespace()
 	backend, admin := enforcingMoto(t, ctx)
 	adm := iamAt(t, ctx, backend.URL, admin[0], admin[1])
 	caller := createUser(t, ctx, adm, "vigil-"+ns,
@@ -60,7 +61,7 @@ func TestExplain_AWSAccessDeniedNamesActionResourceAndCause(t *testing.T) {
 	}
 	defer stop()
 
-	create(t, ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "aws-key"},
+	h.Create(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "aws-key"},
 		StringData: map[string]string{"id": caller[0], "secret": caller[1]}})
 	for name, role := range map[string]string{"denied": denied, "bare": bare} {
 		store := awsStore(ns, name)
@@ -69,7 +70,7 @@ func TestExplain_AWSAccessDeniedNamesActionResourceAndCause(t *testing.T) {
 		store.Spec.Provider.AWS.Auth.SecretRef = &esv1.AWSAuthSecretRef{
 			AccessKeyID:     esv1.SecretKeySelector{Name: "aws-key", Key: "id"},
 			SecretAccessKey: esv1.SecretKeySelector{Name: "aws-key", Key: "secret"}}
-		create(t, ctx, store, externalSecret(ns, name, name, "app/db", map[string]string{"password": "password"}))
+		h.Create(store, externalSecret(ns, name, name, "app/db", map[string]string{"password": "password"}))
 	}
 	resource := "arn:aws:secretsmanager:us-east-1:123456789012:secret:app/db-??????"
 	for name, wants := range map[string][]string{
@@ -80,7 +81,7 @@ func TestExplain_AWSAccessDeniedNamesActionResourceAndCause(t *testing.T) {
 			"no statement of the role's policies allows it"},
 	} {
 		key := types.NamespacedName{Namespace: ns, Name: name}
-		es := waitMessage(t, ctx, key, wants[len(wants)-1])
+		es := h.WaitMessage(key, wants[len(wants)-1])
 		assertExplained(t, ctx, es, wants, "explain-aws-value", caller[0])
 	}
 }
@@ -91,18 +92,19 @@ func TestExplain_AWSAccessDeniedNamesActionResourceAndCause(t *testing.T) {
 func TestExplain_AWSMissingKeyAndPropertyNameTheClosest(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	ns := newNamespace(t, ctx)
+	h := env.T(t)
+	ns := h.NewNamespace()
 	value := "explain-prop-value-" + ns
 	rememberValue(value)
-	putRemote(t, ctx, ns+"/db-password", `{"password":"`+value+`","username":"app"}`)
-	putRemote(t, ctx, ns+"/api-key", `x`)
-	create(t, ctx, awsStore(ns, "store"),
+	h.PutRemote(ns+"/db-password", `{"password":"`+value+`","username":"app"}`)
+	h.PutRemote(ns+"/api-key", `x`)
+	h.Create(awsStore(ns, "store"),
 		externalSecret(ns, "typo", "store", ns+"/db-pasword", map[string]string{"password": "password"}),
 		externalSecret(ns, "property", "store", ns+"/db-password", map[string]string{"password": "pasword"}))
-	typo := waitMessage(t, ctx, types.NamespacedName{Namespace: ns, Name: "typo"}, "closest existing names")
+	typo := h.WaitMessage(types.NamespacedName{Namespace: ns, Name: "typo"}, "closest existing names")
 	assertExplained(t, ctx, typo, []string{`SecretStore "store"`, `"` + ns + `/db-pasword"`, "ResourceNotFoundException",
 		`closest existing names: "` + ns + `/db-password", "` + ns + `/api-key"`}, value)
-	prop := waitMessage(t, ctx, types.NamespacedName{Namespace: ns, Name: "property"}, "closest properties")
+	prop := h.WaitMessage(types.NamespacedName{Namespace: ns, Name: "property"}, "closest properties")
 	assertExplained(t, ctx, prop, []string{`property "pasword" does not exist`,
 		`closest properties in the value: "password", "username"`}, value)
 }
@@ -113,7 +115,8 @@ func TestExplain_AWSMissingKeyAndPropertyNameTheClosest(t *testing.T) {
 func TestExplain_VaultDeniedPathAndMissingKey(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	ns := newNamespace(t, ctx)
+	h := env.T(t)
+	ns := h.NewNamespace()
 	mount := "k8s-" + ns
 	if err := vlt.KubernetesAuth(ctx, cp, mount, ns); err != nil {
 		t.Fatal(err)
@@ -135,18 +138,18 @@ path "secret/data/%[1]s/private/*" { capabilities = ["deny"] }`, ns)
 		}
 	}
 	path := "secret"
-	create(t, ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "vault-app"}},
+	h.Create(&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "vault-app"}},
 		&esv1.SecretStore{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "vault"}, Spec: esv1.SecretStoreSpec{
 			Provider: &esv1.SecretStoreProvider{Vault: &esv1.VaultProvider{Server: vlt.URL, Path: &path,
 				Version: esv1.VaultKVStoreV2, Auth: &esv1.VaultAuth{Kubernetes: &esv1.VaultKubernetesAuth{Path: mount,
 					Role: "app", ServiceAccountRef: &esv1.ServiceAccountSelector{Name: "vault-app"}}}}}}},
 		externalSecret(ns, "denied", "vault", ns+"/private/db", map[string]string{"password": "password"}),
 		externalSecret(ns, "typo", "vault", ns+"/dbb", map[string]string{"password": "password"}))
-	denied := waitMessage(t, ctx, types.NamespacedName{Namespace: ns, Name: "denied"}, "permission denied")
+	denied := h.WaitMessage(types.NamespacedName{Namespace: ns, Name: "denied"}, "permission denied")
 	assertExplained(t, ctx, denied, []string{`SecretStore "vault"`, `Vault ReadSecretData of key "` + ns + `/private/db"`,
 		"permission denied (HTTP 403)", `identity Vault role "app" at auth/` + mount + ` (ServiceAccount vault-app)`,
 		`needs the "read" capability on path secret/data/` + ns + `/private/db`}, value)
-	typo := waitMessage(t, ctx, types.NamespacedName{Namespace: ns, Name: "typo"}, "closest existing names")
+	typo := h.WaitMessage(types.NamespacedName{Namespace: ns, Name: "typo"}, "closest existing names")
 	assertExplained(t, ctx, typo, []string{`"` + ns + `/dbb"`, `closest existing names: "` + ns + `/db", "` + ns + `/private/"`}, value)
 }
 
@@ -156,7 +159,8 @@ path "secret/data/%[1]s/private/*" { capabilities = ["deny"] }`, ns)
 func TestExplain_KubernetesRBAC(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	ns, remote, remote2 := newNamespace(t, ctx), newNamespace(t, ctx), newNamespace(t, ctx)
+	h := env.T(t)
+	ns, remote, remote2 := h.NewNamespace(), h.NewNamespace(), h.NewNamespace()
 	value := "explain-kube-value-" + ns
 	rememberValue(value)
 	getOnly := kubernetesReader(ns, remote, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"secrets"},
@@ -166,23 +170,23 @@ func TestExplain_KubernetesRBAC(t *testing.T) {
 	withList = withList[1:] // the ServiceAccount "reader" is in getOnly already
 	store2 := withList[len(withList)-1].(*esv1.SecretStore)
 	store2.Name = "remote2"
-	create(t, ctx, append(append(getOnly, withList...),
+	h.Create(append(append(getOnly, withList...),
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: remote, Name: "shared"}, StringData: map[string]string{"token": value}},
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: remote2, Name: "shared"}, StringData: map[string]string{"token": value}},
 		externalSecret(ns, "forbidden", "remote", "other", map[string]string{"x": ""}),
 		externalSecret(ns, "unlisted", "remote", "sharde", map[string]string{"x": ""}),
 		externalSecret(ns, "typo", "remote2", "sharde", map[string]string{"x": ""}),
 		externalSecret(ns, "property", "remote2", "shared", map[string]string{"x": "tokn"}))...)
-	forbidden := waitMessage(t, ctx, types.NamespacedName{Namespace: ns, Name: "forbidden"}, "Forbidden")
+	forbidden := h.WaitMessage(types.NamespacedName{Namespace: ns, Name: "forbidden"}, "Forbidden")
 	assertExplained(t, ctx, forbidden, []string{`SecretStore "remote"`, `Kubernetes get secrets of key "other" failed: Forbidden (HTTP 403)`,
 		"identity ServiceAccount reader", fmt.Sprintf(`needs a Role granting "get" on secrets in namespace %q`, remote)}, value)
-	typo := waitMessage(t, ctx, types.NamespacedName{Namespace: ns, Name: "typo"}, "closest existing names")
+	typo := h.WaitMessage(types.NamespacedName{Namespace: ns, Name: "typo"}, "closest existing names")
 	assertExplained(t, ctx, typo, []string{`SecretStore "remote2"`, "NotFound (HTTP 404)", `closest existing names: "shared"`}, value)
-	prop := waitMessage(t, ctx, types.NamespacedName{Namespace: ns, Name: "property"}, "closest properties")
+	prop := h.WaitMessage(types.NamespacedName{Namespace: ns, Name: "property"}, "closest properties")
 	assertExplained(t, ctx, prop, []string{`property "tokn" does not exist`, `closest properties in the value: "token"`}, value)
 	// The Role grants get on "shared" only: reading "sharde" is refused, and listing is too,
 	// so the message has no names to suggest.
-	unlisted := waitReason(t, ctx, types.NamespacedName{Namespace: ns, Name: "unlisted"}, esv1.ReasonSecretSyncedError)
+	unlisted := h.WaitReason(types.NamespacedName{Namespace: ns, Name: "unlisted"}, esv1.ReasonSecretSyncedError)
 	if msg := readyMessage(unlisted); !strings.Contains(msg, "Forbidden") || strings.Contains(msg, "closest") {
 		t.Errorf("a name the identity may not list: %q, want Forbidden and no suggestion", msg)
 	}
