@@ -133,6 +133,8 @@ func (r *Reconciler) get(ctx context.Context, req ctrl.Request) (*esv1.ExternalS
 // that controller reports it, in status and metrics.
 func (r *Reconciler) sync(ctx context.Context, es *esv1.ExternalSecret, when dueKind) (ignored bool, err error) {
 	ctx = providers.WithReadPolicy(ctx, r.readPolicy(es, when))
+	// The audit trail: backends that record a header per request name the ExternalSecret.
+	ctx = providers.WithRequester(ctx, es.Namespace, es.Name)
 	store, err := r.resolveStore(ctx, es)
 	if err != nil {
 		return false, err

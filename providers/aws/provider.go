@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -125,6 +126,12 @@ func (p *Provider) Config(ctx context.Context, store esv1.GenericStore, kube cli
 		cfg.HTTPClient = awshttp.NewBuildableClient()
 	}
 	cfg.HTTPClient = providers.LimitDoer(cfg.HTTPClient, providers.MaxResponseBytes)
+	if namespace != "" {
+		// The audit trail: CloudTrail records the user agent of every call, also of stores
+		// without a role session. Clients are per namespace (providers.ClientCache).
+		cfg.APIOptions = append(cfg.APIOptions,
+			awsmiddleware.AddUserAgentKeyValue(UserAgentKey, providers.AuditName(namespace)))
+	}
 	creds, err := credentialsFor(ctx, cfg, store, kube, namespace, p.untagged)
 	if err != nil {
 		return aws.Config{}, err

@@ -26,6 +26,9 @@ const (
 	// sessionHashLen hex digits of SHA-256 end a name that had to be shortened or
 	// rewritten, so that two namespaces never share a session name.
 	sessionHashLen = 10
+	// UserAgentKey names the namespace in the user agent of every call
+	// ("vigil-namespace/<namespace>"), which CloudTrail records as userAgent.
+	UserAgentKey = "vigil-namespace"
 	// NamespaceTag is the session tag naming the namespace a session reads for.
 	NamespaceTag = "kubernetes-namespace"
 	// maxTagValue is STS's bound of a session tag value.

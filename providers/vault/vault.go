@@ -172,7 +172,8 @@ func (p *Provider) NewClient(ctx context.Context, store esv1.GenericStore, kube 
 	}
 	// Vault's client reads whole responses into memory: cap them where they are read. (After
 	// ConfigureTLS, which needs the plain transport.)
-	cfg.HttpClient.Transport = providers.LimitResponses(cfg.HttpClient.Transport, providers.MaxResponseBytes)
+	cfg.HttpClient.Transport = providers.RequesterHeaders(
+		providers.LimitResponses(cfg.HttpClient.Transport, providers.MaxResponseBytes))
 	api, err := vaultapi.NewClient(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("vault client: %w", err)
@@ -183,6 +184,11 @@ func (p *Provider) NewClient(ctx context.Context, store esv1.GenericStore, kube 
 	api.ClearNamespace()
 	if spec.Namespace != nil && *spec.Namespace != "" {
 		api.SetNamespace(*spec.Namespace)
+	}
+	if namespace != "" {
+		// The audit trail: Vault's audit log records this header when the operator makes
+		// it auditable (docs/audit-trail.md). Clients are per namespace (ClientCache).
+		api.AddHeader(providers.NamespaceHeader, providers.AuditName(namespace))
 	}
 	c := &Client{api: api, spec: spec, observe: p.opts.Observe, identity: identityOf(spec)}
 	c.mount, c.kv2 = mountOf(spec), spec.Version != esv1.VaultKVStoreV1
