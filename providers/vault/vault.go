@@ -190,6 +190,9 @@ func (p *Provider) NewClient(ctx context.Context, store esv1.GenericStore, kube 
 		// it auditable (docs/audit-trail.md). Clients are per namespace (ClientCache).
 		api.AddHeader(providers.NamespaceHeader, providers.AuditName(namespace))
 	}
+	// The clients a login and a token probe are made with (Clone) keep the headers: the
+	// namespace header above, and Vault Enterprise's X-Vault-Namespace. (Not the token.)
+	api.SetCloneHeaders(true)
 	c := &Client{api: api, spec: spec, observe: p.opts.Observe, identity: identityOf(spec)}
 	c.mount, c.kv2 = mountOf(spec), spec.Version != esv1.VaultKVStoreV1
 	if c.login, err = loginFunc(ctx, store, kube, namespace); err != nil {
