@@ -167,6 +167,9 @@ func (r *Registry) ForStore(store esv1.GenericStore) (Provider, error) {
 	if name == "" {
 		return nil, Configf("spec.provider sets no provider")
 	}
+	if err := Unimplemented(store.GetSpec().Provider); err != nil {
+		return nil, err
+	}
 	p, ok := r.providers[name]
 	if !ok {
 		return nil, Configf("provider %q is not available in this version of Vigil (available: %s)", name, r.names())

@@ -121,6 +121,13 @@ func (r *Reconciler) selectedNamespaces(ctx context.Context, ces *esv1.ClusterEx
 		}
 		sels = append(sels, sel)
 	}
+	if s := ces.Spec.NamespaceSelector; s != nil { // ESO's deprecated single selector
+		sel, err := metav1.LabelSelectorAsSelector(s)
+		if err != nil {
+			return nil, reconcile.TerminalError(fmt.Errorf("spec.namespaceSelector: %w", err))
+		}
+		sels = append(sels, sel)
+	}
 	var out []string
 	for _, ns := range list.Items {
 		if !ns.DeletionTimestamp.IsZero() {

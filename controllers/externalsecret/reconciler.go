@@ -132,6 +132,9 @@ func (r *Reconciler) get(ctx context.Context, req ctrl.Request) (*esv1.ExternalS
 // reports ignored for an ExternalSecret whose store belongs to another controller class:
 // that controller reports it, in status and metrics.
 func (r *Reconciler) sync(ctx context.Context, es *esv1.ExternalSecret, when dueKind) (ignored bool, err error) {
+	if err := unimplemented(&es.Spec); err != nil {
+		return false, err
+	}
 	ctx = providers.WithReadPolicy(ctx, r.readPolicy(es, when))
 	// The audit trail: backends that record a header per request name the ExternalSecret.
 	ctx = providers.WithRequester(ctx, es.Namespace, es.Name)

@@ -27,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+	esv1alpha1 "github.com/vigil-dev/vigil/api/externalsecrets/v1alpha1"
 	esv1beta1 "github.com/vigil-dev/vigil/api/externalsecrets/v1beta1"
 	genv1alpha1 "github.com/vigil-dev/vigil/api/generators/v1alpha1"
 	policyv1alpha1 "github.com/vigil-dev/vigil/api/policy/v1alpha1"
@@ -143,7 +144,7 @@ func Defaults() Options {
 func NewScheme() (*runtime.Scheme, error) {
 	s := runtime.NewScheme()
 	adds := []func(*runtime.Scheme) error{
-		clientgoscheme.AddToScheme, esv1.AddToScheme, esv1beta1.AddToScheme,
+		clientgoscheme.AddToScheme, esv1.AddToScheme, esv1beta1.AddToScheme, esv1alpha1.AddToScheme,
 		policyv1alpha1.AddToScheme, genv1alpha1.AddToScheme,
 	}
 	for _, add := range adds {

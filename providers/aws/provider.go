@@ -7,6 +7,7 @@ package aws
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -45,6 +46,9 @@ func New(opts Options) *Provider {
 	return &Provider{opts: opts, untagged: newUntaggedRoles()}
 }
 
+// roleARN is the form of an IAM role ARN in any partition.
+var roleARN = regexp.MustCompile(`^arn:aws[a-zA-Z-]*:iam::[0-9]{12}:role/.+$`)
+
 // Name implements providers.Provider.
 func (*Provider) Name() string { return "aws" }
 
@@ -59,6 +63,12 @@ func (*Provider) ValidateStore(store esv1.GenericStore) error {
 	}
 	if spec.Region == "" {
 		return providers.Configf("spec.provider.aws.region is empty; set the region of the secrets, e.g. us-east-1")
+	}
+	// ESO's schema accepts any role string; the ARN check lives here so that such a manifest
+	// applies and the store says what is wrong.
+	if spec.Role != "" && !roleARN.MatchString(spec.Role) {
+		return providers.Configf("spec.provider.aws.role must be an IAM role ARN " +
+			"(arn:aws:iam::<12-digit account>:role/<name>)")
 	}
 	if ref := spec.Auth.SecretRef; ref != nil {
 		if ref.AccessKeyID.Key == "" || ref.SecretAccessKey.Key == "" {

@@ -30,6 +30,10 @@ func (g ECRAuthorizationToken) Generate(ctx context.Context, kube client.Client,
 	if err := get(ctx, kube, "ECRAuthorizationToken", namespace, name, &gen); err != nil {
 		return nil, err
 	}
+	if gen.Spec.Scope != "" && gen.Spec.Scope != "private" {
+		return nil, providers.Configf("ECRAuthorizationToken %s/%s: spec.scope %q is not implemented by Vigil yet "+
+			"(only private registries); see docs/providers.md", namespace, name, gen.Spec.Scope)
+	}
 	store := asStore(namespace, name, esv1.SecretStoreProvider{AWS: &esv1.AWSProvider{
 		Service: esv1.AWSServiceSecretsManager, Region: gen.Spec.Region, Auth: gen.Spec.Auth, Role: gen.Spec.Role,
 	}})

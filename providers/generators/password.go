@@ -2,6 +2,9 @@ package generators
 
 import (
 	"context"
+	"encoding/base32"
+	"encoding/base64"
+	"encoding/hex"
 
 	"github.com/sethvargo/go-password/password"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -26,11 +29,38 @@ func (Password) Generate(ctx context.Context, kube client.Client, namespace, nam
 	if err := get(ctx, kube, "Password", namespace, name, &p); err != nil {
 		return nil, err
 	}
-	v, err := GeneratePassword(p.Spec)
-	if err != nil {
-		return nil, err
+	keys := p.Spec.SecretKeys
+	if len(keys) == 0 {
+		keys = []string{"password"}
 	}
-	return map[string][]byte{"password": []byte(v)}, nil
+	out := make(map[string][]byte, len(keys))
+	for _, k := range keys { // ESO: one independent password per key
+		v, err := GeneratePassword(p.Spec)
+		if err != nil {
+			return nil, err
+		}
+		out[k] = encodePassword(v, p.Spec.Encoding)
+	}
+	return out, nil
+}
+
+// encodePassword applies spec.encoding (ESO's values; raw when unset).
+func encodePassword(v string, encoding *string) []byte {
+	enc := "raw"
+	if encoding != nil {
+		enc = *encoding
+	}
+	switch enc {
+	case "base64":
+		return []byte(base64.StdEncoding.EncodeToString([]byte(v)))
+	case "base64url":
+		return []byte(base64.URLEncoding.EncodeToString([]byte(v)))
+	case "base32":
+		return []byte(base32.StdEncoding.EncodeToString([]byte(v)))
+	case "hex":
+		return []byte(hex.EncodeToString([]byte(v)))
+	}
+	return []byte(v)
 }
 
 // GeneratePassword returns a password as spec asks.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -30,6 +31,10 @@ func (g VaultDynamicSecret) Generate(ctx context.Context, kube client.Client, na
 	where := fmt.Sprintf("VaultDynamicSecret %s/%s", namespace, name)
 	if gen.Spec.Provider == nil {
 		return nil, providers.Configf("%s: spec.provider is empty; set Vault's server and auth", where)
+	}
+	if missing := providers.VaultUnimplemented(gen.Spec.Provider); len(missing) > 0 {
+		return nil, providers.Configf("%s: %s: not implemented by Vigil yet; see docs/providers.md",
+			where, strings.Join(missing, ", "))
 	}
 	store := asStore(namespace, name, esv1.SecretStoreProvider{Vault: gen.Spec.Provider})
 	if err := g.Vault.ValidateStore(store); err != nil {

@@ -132,8 +132,8 @@ func TestBadManifests_RejectedWithClearMessage(t *testing.T) {
 	deleteWithoutOwner := externalSecret(ns, "orphan-delete", "store", "k", map[string]string{"a": ""})
 	deleteWithoutOwner.Spec.Target = esv1.ExternalSecretTarget{CreationPolicy: esv1.CreatePolicyOrphan, DeletionPolicy: esv1.DeletionPolicyDelete}
 
-	duplicate := externalSecret(ns, "dup", "store", "k", map[string]string{"a": ""})
-	duplicate.Spec.Data = append(duplicate.Spec.Data, esv1.ExternalSecretData{SecretKey: "a", RemoteRef: esv1.ExternalSecretDataRemoteRef{Key: "other"}})
+	// Duplicate data[].secretKeys are accepted (ESO accepts them); the webhook warns
+	// (test/admission TestCompatWarnings).
 
 	badKey := externalSecret(ns, "badkey", "store", "k", map[string]string{"no/slash": ""})
 
@@ -150,7 +150,6 @@ func TestBadManifests_RejectedWithClearMessage(t *testing.T) {
 		{"two providers", twoProviders, "exactly one provider"},
 		{"no provider", noProvider, "exactly one provider"},
 		{"deletionPolicy Delete without creationPolicy Owner", deleteWithoutOwner, "deletionPolicy Delete needs creationPolicy Owner"},
-		{"duplicate secretKey", duplicate, "secretKey must be unique"},
 		{"secretKey with a slash", badKey, "secretKey"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -14,6 +14,10 @@ type ClusterExternalSecretSpec struct {
 	// ExternalSecretMetadata added to each ExternalSecret.
 	// +optional
 	ExternalSecretMetadata ExternalSecretMetadata `json:"externalSecretMetadata,omitempty"`
+	// NamespaceSelector selects namespaces by label (deprecated in ESO in favour of
+	// namespaceSelectors; honoured as one more selector).
+	// +optional
+	NamespaceSelector *metav1.LabelSelector `json:"namespaceSelector,omitempty"`
 	// NamespaceSelectors select namespaces by label.
 	// +optional
 	NamespaceSelectors []*metav1.LabelSelector `json:"namespaceSelectors,omitempty"`

@@ -8,7 +8,7 @@ import (
 )
 
 // ExternalSecretCreationPolicy says who owns the target Secret.
-// +kubebuilder:validation:Enum=Owner;Orphan;Merge;None
+// +kubebuilder:validation:Enum=Owner;Orphan;Merge;None;CreateOrMerge
 type ExternalSecretCreationPolicy string
 
 const (
@@ -114,6 +114,18 @@ type ExternalSecretTarget struct {
 	// Immutable makes the Secret immutable once written.
 	// +optional
 	Immutable bool `json:"immutable,omitempty"`
+	// Manifest writes another kind than Secret (ESO's field). Not implemented by Vigil: an
+	// ExternalSecret that sets it fails with SecretSyncedError naming the field.
+	// +optional
+	Manifest *ManifestReference `json:"manifest,omitempty"`
+}
+
+// ManifestReference names the kind target.manifest writes.
+type ManifestReference struct {
+	// +kubebuilder:validation:MinLength:=1
+	APIVersion string `json:"apiVersion"`
+	// +kubebuilder:validation:MinLength:=1
+	Kind string `json:"kind"`
 }
 
 // TemplateEngineVersion names the template engine.
@@ -174,6 +186,8 @@ type ExternalSecretTemplateMetadata struct {
 	Annotations map[string]string `json:"annotations,omitempty"`
 	// +optional
 	Labels map[string]string `json:"labels,omitempty"`
+	// +optional
+	Finalizers []string `json:"finalizers,omitempty"`
 }
 
 // TemplateFrom names a ConfigMap or Secret whose keys hold templates.
@@ -182,14 +196,17 @@ type TemplateFrom struct {
 	ConfigMap *TemplateRef `json:"configMap,omitempty"`
 	// +optional
 	Secret *TemplateRef `json:"secret,omitempty"`
-	// Target of the rendered template: Data, Annotations or Labels.
-	// +kubebuilder:validation:Enum=Data;Annotations;Labels
+	// Target of the rendered template: Data, Annotations or Labels (ESO also accepts a
+	// path for target.manifest, which Vigil does not implement: refused at sync).
 	// +kubebuilder:default=Data
 	// +optional
 	Target string `json:"target,omitempty"`
 	// Literal template text.
 	// +optional
 	Literal *string `json:"literal,omitempty"`
+	// ValuesDecodingStrategy decodes the template values before rendering.
+	// +optional
+	ValuesDecodingStrategy ExternalSecretDecodingStrategy `json:"valuesDecodingStrategy,omitempty"`
 }
 
 // TemplateRef names an object and the keys that hold templates.
@@ -234,6 +251,9 @@ type ExternalSecretDataRemoteRef struct {
 	// +kubebuilder:default=None
 	// +optional
 	DecodingStrategy ExternalSecretDecodingStrategy `json:"decodingStrategy,omitempty"`
+	// NullBytePolicy: Ignore keeps values with NUL bytes, Fail refuses them.
+	// +optional
+	NullBytePolicy ExternalSecretNullBytePolicy `json:"nullBytePolicy,omitempty"`
 }
 
 // ExternalSecretData maps one remote value to one Secret key.
@@ -311,7 +331,14 @@ type ExternalSecretFind struct {
 	// +kubebuilder:default=None
 	// +optional
 	DecodingStrategy ExternalSecretDecodingStrategy `json:"decodingStrategy,omitempty"`
+	// NullBytePolicy: Ignore keeps values with NUL bytes, Fail refuses them.
+	// +optional
+	NullBytePolicy ExternalSecretNullBytePolicy `json:"nullBytePolicy,omitempty"`
 }
+
+// ExternalSecretNullBytePolicy says how values with NUL bytes are handled.
+// +kubebuilder:validation:Enum=Ignore;Fail
+type ExternalSecretNullBytePolicy string
 
 // FindName matches names by regular expression.
 type FindName struct {
@@ -321,10 +348,36 @@ type FindName struct {
 
 // ExternalSecretRewrite renames keys.
 type ExternalSecretRewrite struct {
+	// Merge joins the values of the found secrets into one key (ESO's field). Not
+	// implemented by Vigil: an ExternalSecret that sets it fails with SecretSyncedError
+	// naming the field.
+	// +optional
+	Merge *ExternalSecretRewriteMerge `json:"merge,omitempty"`
 	// +optional
 	Regexp *ExternalSecretRewriteRegexp `json:"regexp,omitempty"`
 	// +optional
 	Transform *ExternalSecretRewriteTransform `json:"transform,omitempty"`
+}
+
+// ExternalSecretRewriteMerge configures rewrite.merge (ESO's fields and defaults).
+type ExternalSecretRewriteMerge struct {
+	// +optional
+	// +kubebuilder:default=""
+	Into string `json:"into,omitempty"`
+	// +optional
+	Priority []string `json:"priority,omitempty"`
+	// +optional
+	// +kubebuilder:default="Strict"
+	// +kubebuilder:validation:Enum=IgnoreNotFound;Strict
+	PriorityPolicy string `json:"priorityPolicy,omitempty"`
+	// +optional
+	// +kubebuilder:default="Error"
+	// +kubebuilder:validation:Enum=Ignore;Error
+	ConflictPolicy string `json:"conflictPolicy,omitempty"`
+	// +optional
+	// +kubebuilder:default="Extract"
+	// +kubebuilder:validation:Enum=Extract;JSON
+	Strategy string `json:"strategy,omitempty"`
 }
 
 // ExternalSecretRewriteRegexp replaces Source by Target in every key.
@@ -338,8 +391,8 @@ type ExternalSecretRewriteTransform struct {
 	Template string `json:"template"`
 }
 
-// ExternalSecretSpec is the desired state of an ExternalSecret.
-// +kubebuilder:validation:XValidation:rule="!has(self.data) || self.data.all(d, self.data.exists_one(e, e.secretKey == d.secretKey))",message="each data[].secretKey must be unique: two entries write the same key of the Secret; rename one of them"
+// ExternalSecretSpec is the desired state of an ExternalSecret. Duplicate data[].secretKeys
+// are a webhook warning (the last entry wins), not a schema error: ESO accepts them.
 type ExternalSecretSpec struct {
 	// SecretStoreRef names the store to read from.
 	// +optional
@@ -360,6 +413,10 @@ type ExternalSecretSpec struct {
 	// +kubebuilder:validation:MaxItems=250
 	// +optional
 	Data []ExternalSecretData `json:"data,omitempty"`
+	// SyncWindows restrict when periodic refreshes may happen (ESO's field). Not implemented
+	// by Vigil: an ExternalSecret that sets it fails with SecretSyncedError naming the field.
+	// +optional
+	SyncWindows *ExternalSecretSyncWindows `json:"syncWindows,omitempty"`
 	// DataFrom reads many keys at once.
 	// +kubebuilder:validation:MaxItems=100
 	// +optional
@@ -413,3 +470,20 @@ type ExternalSecretList struct {
 
 // ExternalSecretKind is the kind of an ExternalSecret (owner references, policy inputs).
 const ExternalSecretKind = "ExternalSecret"
+
+// ExternalSecretSyncWindows restricts when periodic refreshes may happen.
+type ExternalSecretSyncWindows struct {
+	// Kind: allow (refresh only inside a window) or deny (never inside a window).
+	// +kubebuilder:validation:Enum=allow;deny
+	Kind string `json:"kind"`
+	// +kubebuilder:validation:MinItems=1
+	Windows []ExternalSecretSyncWindowEntry `json:"windows"`
+}
+
+// ExternalSecretSyncWindowEntry is one window: a cron schedule and a duration.
+type ExternalSecretSyncWindowEntry struct {
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:Pattern:=`^(@(annually|yearly|monthly|weekly|daily|midnight|hourly)|@every [^\s]+.*|[^\s]+( [^\s]+){4})$`
+	Schedule string          `json:"schedule"`
+	Duration metav1.Duration `json:"duration"`
+}

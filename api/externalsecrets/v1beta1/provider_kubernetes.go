@@ -10,6 +10,9 @@ type KubernetesProvider struct {
 	// Auth to the server.
 	// +optional
 	Auth *KubernetesAuth `json:"auth,omitempty"`
+	// AuthRef reads a kubeconfig from a Secret key.
+	// +optional
+	AuthRef *SecretKeySelector `json:"authRef,omitempty"`
 	// RemoteNamespace to read Secrets from.
 	// +kubebuilder:default=default
 	// +optional
@@ -23,10 +26,16 @@ type KubernetesServer struct {
 	URL string `json:"url,omitempty"`
 	// +optional
 	CABundle []byte `json:"caBundle,omitempty"`
+	// CAProvider reads the server's CA from a Secret or ConfigMap.
+	// +optional
+	CAProvider *CAProvider `json:"caProvider,omitempty"`
 }
 
 // KubernetesAuth selects credentials for a remote API server.
 type KubernetesAuth struct {
+	// Cert is a client certificate and key.
+	// +optional
+	Cert *CertAuth `json:"cert,omitempty"`
 	// +optional
 	Token *TokenAuth `json:"token,omitempty"`
 	// +optional
@@ -36,4 +45,10 @@ type KubernetesAuth struct {
 // TokenAuth reads a bearer token from a Secret.
 type TokenAuth struct {
 	BearerToken SecretKeySelector `json:"bearerToken"`
+}
+
+// CertAuth names the Secret keys of a client certificate and key.
+type CertAuth struct {
+	ClientCert SecretKeySelector `json:"clientCert"`
+	ClientKey  SecretKeySelector `json:"clientKey"`
 }

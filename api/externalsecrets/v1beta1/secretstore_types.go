@@ -30,7 +30,7 @@ type SecretStoreSpec struct {
 
 // SecretStoreProvider holds the configuration of exactly one provider. Each provider's
 // configuration lives in its own file and type.
-// +kubebuilder:validation:XValidation:rule="(has(self.aws) ? 1 : 0) + (has(self.fake) ? 1 : 0) + (has(self.kubernetes) ? 1 : 0) + (has(self.vault) ? 1 : 0) == 1",message="spec.provider must set exactly one provider (one of aws, fake, kubernetes, vault); split the configuration into one store per provider"
+// +kubebuilder:validation:XValidation:rule="(has(self.akeyless) ? 1 : 0) + (has(self.aws) ? 1 : 0) + (has(self.azurekv) ? 1 : 0) + (has(self.barbican) ? 1 : 0) + (has(self.beyondtrust) ? 1 : 0) + (has(self.beyondtrustworkloadcredentials) ? 1 : 0) + (has(self.bitwardensecretsmanager) ? 1 : 0) + (has(self.chef) ? 1 : 0) + (has(self.cloudrusm) ? 1 : 0) + (has(self.conjur) ? 1 : 0) + (has(self.crd) ? 1 : 0) + (has(self.delinea) ? 1 : 0) + (has(self.doppler) ? 1 : 0) + (has(self.dvls) ? 1 : 0) + (has(self.fake) ? 1 : 0) + (has(self.fortanix) ? 1 : 0) + (has(self.gcpsm) ? 1 : 0) + (has(self.github) ? 1 : 0) + (has(self.gitlab) ? 1 : 0) + (has(self.ibm) ? 1 : 0) + (has(self.infisical) ? 1 : 0) + (has(self.keepersecurity) ? 1 : 0) + (has(self.kubernetes) ? 1 : 0) + (has(self.nebiusmysterybox) ? 1 : 0) + (has(self.ngrok) ? 1 : 0) + (has(self.onboardbase) ? 1 : 0) + (has(self.onepassword) ? 1 : 0) + (has(self.onepasswordSDK) ? 1 : 0) + (has(self.openBao) ? 1 : 0) + (has(self.oracle) ? 1 : 0) + (has(self.ovh) ? 1 : 0) + (has(self.passbolt) ? 1 : 0) + (has(self.passworddepot) ? 1 : 0) + (has(self.previder) ? 1 : 0) + (has(self.pulumi) ? 1 : 0) + (has(self.scaleway) ? 1 : 0) + (has(self.secretserver) ? 1 : 0) + (has(self.senhasegura) ? 1 : 0) + (has(self.vault) ? 1 : 0) + (has(self.volcengine) ? 1 : 0) + (has(self.webhook) ? 1 : 0) + (has(self.yandexcertificatemanager) ? 1 : 0) + (has(self.yandexlockbox) ? 1 : 0) == 1",message="spec.provider must set exactly one provider; split the configuration into one store per provider"
 type SecretStoreProvider struct {
 	// AWS Secrets Manager or Parameter Store.
 	// +optional
@@ -44,6 +44,14 @@ type SecretStoreProvider struct {
 	// Vault (HashiCorp) KV engines.
 	// +optional
 	Vault *VaultProvider `json:"vault,omitempty"`
+	// GCPSM is Google Cloud Secret Manager (not implemented yet).
+	// +optional
+	GCPSM *GCPSMProvider `json:"gcpsm,omitempty"`
+	// AzureKV is Azure Key Vault (not implemented yet).
+	// +optional
+	AzureKV *AzureKVProvider `json:"azurekv,omitempty"`
+	// OtherProviders are ESO's other providers, accepted but not implemented.
+	OtherProviders `json:",inline"`
 }
 
 // Name returns the name of the configured provider, as the provider registry knows it, or
@@ -60,6 +68,13 @@ func (p *SecretStoreProvider) Name() string {
 		return "kubernetes"
 	case p.Vault != nil:
 		return "vault"
+	case p.GCPSM != nil:
+		return "gcpsm"
+	case p.AzureKV != nil:
+		return "azurekv"
+	}
+	if names := p.set(); len(names) > 0 {
+		return names[0]
 	}
 	return ""
 }

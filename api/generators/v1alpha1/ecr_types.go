@@ -18,6 +18,9 @@ type ECRAuthorizationTokenSpec struct {
 	// Role to assume before asking for the token.
 	// +optional
 	Role string `json:"role,omitempty"`
+	// Scope: private or public registry (ESO's field; Vigil only implements private).
+	// +optional
+	Scope string `json:"scope,omitempty"`
 }
 
 // ECRAuthorizationToken generates an ECR registry login: the keys username, password,

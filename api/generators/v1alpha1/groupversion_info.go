@@ -21,6 +21,7 @@ func AddToScheme(s *runtime.Scheme) error {
 		&Password{}, &PasswordList{},
 		&ECRAuthorizationToken{}, &ECRAuthorizationTokenList{},
 		&VaultDynamicSecret{}, &VaultDynamicSecretList{},
+		&ClusterGenerator{}, &ClusterGeneratorList{},
 	)
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil

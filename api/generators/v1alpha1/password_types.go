@@ -28,6 +28,16 @@ type PasswordSpec struct {
 	// AllowRepeat lets characters repeat.
 	// +kubebuilder:default=false
 	AllowRepeat bool `json:"allowRepeat"`
+	// Encoding of the generated password: base64, base64url, base32, hex or raw.
+	// +kubebuilder:default="raw"
+	// +kubebuilder:validation:Enum=base64;base64url;base32;hex;raw
+	// +optional
+	Encoding *string `json:"encoding,omitempty"`
+	// SecretKeys the password is written to (one password each); default ["password"].
+	// +optional
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:Items:MinLength=1
+	SecretKeys []string `json:"secretKeys,omitempty"`
 }
 
 // Password generates a random password into the key "password".

@@ -23,6 +23,15 @@ type VaultDynamicSecretSpec struct {
 	// Provider says how to reach and log in to Vault (a SecretStore's vault provider; its
 	// path and version are not used).
 	Provider *esv1.VaultProvider `json:"provider"`
+	// Controller selects which controller instance handles the generator.
+	// +optional
+	Controller string `json:"controller,omitempty"`
+	// GetParameters are query parameters of GET calls.
+	// +optional
+	GetParameters map[string][]string `json:"getParameters,omitempty"`
+	// RetrySettings for calls to Vault.
+	// +optional
+	RetrySettings *esv1.SecretStoreRetrySettings `json:"retrySettings,omitempty"`
 	// Path of the request, e.g. database/creds/app.
 	// +kubebuilder:validation:MinLength=1
 	Path string `json:"path"`
