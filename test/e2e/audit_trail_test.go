@@ -16,6 +16,7 @@ import (
 	vaultapi "github.com/hashicorp/vault/api"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 	"github.com/vigil-dev/vigil/providers"
@@ -94,6 +95,29 @@ func TestAuditTrail_AWSSessionsNameTheNamespace(t *testing.T) {
 	}
 	if !readBy[a] || !readBy[b] {
 		t.Errorf("reads of %s attributed to namespaces %v, want %s and %s", key, readBy, a, b)
+	}
+}
+
+// With IRSA (auth.jwt) the session is named the same way: every AssumeRoleWithWebIdentity
+// of the store's role names the session vigil-<namespace> (that call takes no session tags).
+func TestAuditTrail_IRSASessionNamesTheNamespace(t *testing.T) {
+	t.Parallel()
+	h := env.T(t)
+	role := h.CreateMotoRole(fmt.Sprint("audit-irsa-", time.Now().UnixNano()), "iam-policy-scoped.json")
+	ns := irsaSetup(t, role)
+	h.WaitReason(types.NamespacedName{Namespace: ns, Name: "db-credentials"}, esv1.ReasonSecretSynced)
+	reqs, err := moto.Requests()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, r := range reqs {
+		if f := formOf(r); f.Get("Action") == "AssumeRoleWithWebIdentity" && f.Get("RoleArn") == role {
+			names = append(names, f.Get("RoleSessionName"))
+		}
+	}
+	if len(names) == 0 || slices.ContainsFunc(names, func(n string) bool { return n != "vigil-"+ns }) {
+		t.Errorf("sessions of %s: %q, want each vigil-%s", role, names, ns)
 	}
 }
 
