@@ -18,6 +18,7 @@ import (
 // data, type, labels and annotations (the data hash included), for the same ExternalSecret
 // (v1beta1, creationPolicy left to the CRD's default) and the data its store returns.
 func TestCLITemplate_RendersWhatTheControllerWrites(t *testing.T) {
+	t.Parallel()
 	h := env.T(t)
 	ctx := context.Background()
 	ns := h.NewNamespace()
