@@ -91,7 +91,8 @@ workloads that consume them.`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetVersionTemplate("{{.Version}}\n")
-	root.AddCommand(newControllerCommand(), newLintCommand(), newTemplateCommand(), newVersionCommand())
+	root.AddCommand(newControllerCommand(), newLintCommand(), newTemplateCommand(), newVersionCommand(),
+		newExplainCommand())
 	return root
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -184,11 +185,38 @@ func TestExplain_KubernetesRBAC(t *testing.T) {
 	assertExplained(t, ctx, typo, []string{`SecretStore "remote2"`, "NotFound (HTTP 404)", `closest existing names: "shared"`}, value)
 	prop := h.WaitMessage(types.NamespacedName{Namespace: ns, Name: "property"}, "closest properties")
 	assertExplained(t, ctx, prop, []string{`property "tokn" does not exist`, `closest properties in the value: "token"`}, value)
+	assertExplainCLI(t, forbidden)
 	// The Role grants get on "shared" only: reading "sharde" is refused, and listing is too,
 	// so the message has no names to suggest.
 	unlisted := h.WaitReason(types.NamespacedName{Namespace: ns, Name: "unlisted"}, esv1.ReasonSecretSyncedError)
 	if msg := readyMessage(unlisted); !strings.Contains(msg, "Forbidden") || strings.Contains(msg, "closest") {
 		t.Errorf("a name the identity may not list: %q, want Forbidden and no suggestion", msg)
+	}
+}
+
+// assertExplainCLI runs `vigil explain es NAME -n NS` against the cluster: it prints the
+// Ready condition's explanation, the failure event, the store's status and the policy
+// verdicts.
+func assertExplainCLI(t *testing.T, es *esv1.ExternalSecret) {
+	t.Helper()
+	bin, err := harness.VigilBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig, err := cp.AdminKubeconfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bin, "explain", "es", es.Name, "-n", es.Namespace, "--kubeconfig", kubeconfig).CombinedOutput()
+	if err != nil {
+		t.Fatalf("vigil explain: %v\n%s", err, out)
+	}
+	for _, want := range []string{"ExternalSecret " + es.Namespace + "/" + es.Name,
+		"Ready=False SecretSyncedError: " + readyMessage(es), "Warning UpdateFailed: " + readyMessage(es),
+		`Store SecretStore "` + es.Spec.SecretStoreRef.Name + `"`, "Policies:"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("vigil explain prints\n%s\nwithout %q", out, want)
+		}
 	}
 }
 
