@@ -51,6 +51,9 @@ func (o *templateOptions) readObjects(stdin io.Reader) (*esv1.ExternalSecret, []
 		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, obj); err != nil {
 			return nil, nil, fmt.Errorf("%s: %s %s: %w", d.where(), u.GetKind(), u.GetName(), err)
 		}
+		if s, ok := obj.(*corev1.Secret); ok {
+			foldStringData(s)
+		}
 	}
 	es, err := o.pick(found)
 	return es, objects, err

@@ -18,6 +18,7 @@ import (
 // cluster's resourceVersion); without --show-values its values are replaced by their size.
 func (o *templateOptions) print(w io.Writer, es *esv1.ExternalSecret, s *corev1.Secret) error {
 	s = s.DeepCopy()
+	foldStringData(s)
 	s.APIVersion, s.Kind = "v1", "Secret"
 	s.ResourceVersion = ""
 	obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(s)
@@ -52,6 +53,13 @@ func hideValues(obj map[string]any, es *esv1.ExternalSecret, s *corev1.Secret) {
 		}
 		obj["data"] = data
 	}
+	// print folds stringData into data; should any remain, its values are hidden too.
+	if sd, ok := obj["stringData"].(map[string]any); ok {
+		for k, v := range sd {
+			str, _ := v.(string)
+			sd[k] = hidden(len(str))
+		}
+	}
 	var literal esv1.ExternalSecretTemplateMetadata
 	if t := es.Spec.Target.Template; t != nil {
 		literal = t.Metadata
@@ -81,4 +89,21 @@ func hideMetadata(meta map[string]any, field string, values, literal map[string]
 
 func hidden(n int) string {
 	return fmt.Sprintf("(hidden: %d bytes; --show-values prints it)", n)
+}
+
+// foldStringData moves stringData into data as the API server does on write (stringData
+// wins over data for the same key): the Secret then holds its values in one place, which
+// the output hides without --show-values.
+func foldStringData(s *corev1.Secret) {
+	if len(s.StringData) == 0 {
+		s.StringData = nil
+		return
+	}
+	if s.Data == nil {
+		s.Data = map[string][]byte{}
+	}
+	for k, v := range s.StringData {
+		s.Data[k] = []byte(v)
+	}
+	s.StringData = nil
 }

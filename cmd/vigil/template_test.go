@@ -149,3 +149,41 @@ spec:
 		t.Errorf("merged data %v: want the existing key kept and pass written", s.Data)
 	}
 }
+
+// A Merge target Secret given with stringData: its values are folded into data as the API
+// server would store them, and hidden without --show-values like any other value.
+func TestTemplate_StringDataIsFoldedAndHidden(t *testing.T) {
+	dir := t.TempDir()
+	es := filepath.Join(dir, "es.yaml")
+	writeFile(t, es, []byte(`apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {name: db, namespace: payments}
+spec:
+  secretStoreRef: {name: aws-secrets}
+  target: {name: app, creationPolicy: Merge}
+  data:
+  - {secretKey: pass, remoteRef: {key: prod/payments/db}}
+`))
+	const apikey = "SUPERSECRET-apikey-value"
+	existing := filepath.Join(dir, "secret.yaml")
+	writeFile(t, existing, []byte("apiVersion: v1\nkind: Secret\nmetadata: {name: app, namespace: payments}\n"+
+		"stringData: {apikey: "+apikey+"}\n"))
+	for _, format := range []string{"yaml", "json"} {
+		code, out, errOut := vigil("", "template", "-f", es, "-f", existing, "--values", tplData, "-o", format)
+		if code != 0 {
+			t.Fatalf("-o %s: exit %d: %s", format, code, errOut)
+		}
+		for _, v := range []string{apikey, base64.StdEncoding.EncodeToString([]byte(apikey)), tplPass} {
+			if strings.Contains(out+errOut, v) {
+				t.Errorf("-o %s prints the value %q without --show-values:\n%s", format, v, out)
+			}
+		}
+		if strings.Contains(out, "stringData") || !strings.Contains(out, "apikey") {
+			t.Errorf("-o %s: want apikey listed under data, no stringData:\n%s", format, out)
+		}
+	}
+	s := renderJSON(t, "-f", es, "-f", existing, "--values", tplData, "--show-values")
+	if string(s.Data["apikey"]) != apikey || string(s.Data["pass"]) != tplPass || len(s.StringData) != 0 {
+		t.Errorf("--show-values: data %v stringData %v: want apikey folded into data beside pass", s.Data, s.StringData)
+	}
+}
