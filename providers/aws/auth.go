@@ -69,7 +69,13 @@ func credentialsFor(ctx context.Context, cfg aws.Config, store esv1.GenericStore
 		return assume(false), nil
 	}
 	return &tagFallback{tagged: assume(true), plain: assume(false), memo: untagged,
-		key: string(store.GetUID()) + "|" + spec.Role}, nil
+		key: untaggedKey(store, spec.Role, namespace)}, nil
+}
+
+// untaggedKey names what a tag refusal is remembered for: the store, the role and the
+// namespace. Another namespace on the same shared store asks with its own tag again.
+func untaggedKey(store esv1.GenericStore, role, namespace string) string {
+	return string(store.GetUID()) + "|" + role + "|" + namespace
 }
 
 func staticCredentials(ctx context.Context, store esv1.GenericStore, ref *esv1.AWSAuthSecretRef, kube client.Client,

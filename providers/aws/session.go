@@ -90,8 +90,13 @@ func sessionTags(namespace string) []ststypes.Tag {
 // tagFallback assumes a role with session tags and, when STS refuses them (AccessDenied:
 // the role's trust policy does not allow sts:TagSession), without: a role set up without
 // tags keeps working, with the namespace in the session name only. The refusal is
-// remembered per role for untaggedFor, so such a role costs one extra STS call an hour,
-// not one per credential refresh.
+// remembered per store, role and namespace (untaggedKey) for untaggedFor, so such a role
+// costs one extra STS call an hour, not one per credential refresh.
+//
+// A trust policy that allows TagSession only for some tag values refuses the others'
+// tagged sessions; that refusal stays with the namespace that got it. Such a role must
+// deny untagged AssumeRole too (a condition on aws:RequestTag/kubernetes-namespace on
+// sts:AssumeRole), so that the fallback fails closed: see docs/audit-trail.md.
 type tagFallback struct {
 	tagged, plain aws.CredentialsProvider
 	key           string

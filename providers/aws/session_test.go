@@ -11,6 +11,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/smithy-go"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 )
 
 // IAM's RoleSessionName pattern.
@@ -134,5 +137,37 @@ func TestUntaggedRolesBounded(t *testing.T) {
 	}
 	if len(memo.m) > maxUntagged {
 		t.Errorf("%d roles remembered, bound %d", len(memo.m), maxUntagged)
+	}
+}
+
+// A refusal of team-b's tagged session on a shared ClusterSecretStore (a trust policy that
+// allows TagSession only for kubernetes-namespace=team-a) is remembered for team-b only:
+// team-a's sessions on the same store and role keep their tag.
+func TestTagFallbackPerNamespace(t *testing.T) {
+	store := &esv1.ClusterSecretStore{ObjectMeta: metav1.ObjectMeta{Name: "shared", UID: "uid-1"}}
+	const role = "arn:aws:iam::123456789012:role/shared"
+	memo := newUntaggedRoles()
+	bTagged, bPlain := &stubCreds{err: denied}, &stubCreds{}
+	teamB := &tagFallback{tagged: bTagged, plain: bPlain, key: untaggedKey(store, role, "team-b"), memo: memo}
+	if _, err := teamB.Retrieve(context.Background()); err != nil || bPlain.calls != 1 {
+		t.Fatalf("team-b: err %v, %d untagged calls; want the untagged fallback", err, bPlain.calls)
+	}
+	aTagged, aPlain := &stubCreds{}, &stubCreds{}
+	teamA := &tagFallback{tagged: aTagged, plain: aPlain, key: untaggedKey(store, role, "team-a"), memo: memo}
+	for range 2 {
+		if _, err := teamA.Retrieve(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if aTagged.calls != 2 || aPlain.calls != 0 {
+		t.Errorf("team-a after team-b's refusal: %d tagged, %d untagged calls; want 2 tagged, 0 untagged",
+			aTagged.calls, aPlain.calls)
+	}
+	if !memo.refused(untaggedKey(store, role, "team-b")) {
+		t.Error("team-b's refusal is not remembered")
+	}
+	other := &esv1.ClusterSecretStore{ObjectMeta: metav1.ObjectMeta{Name: "other", UID: "uid-2"}}
+	if memo.refused(untaggedKey(other, role, "team-b")) || memo.refused(untaggedKey(store, role+"x", "team-b")) {
+		t.Error("the refusal leaks to another store or role")
 	}
 }
