@@ -2,6 +2,7 @@ package providers
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -56,6 +57,32 @@ func TestSelectProperty_NamesExistingProperties(t *testing.T) {
 		}
 		if err != nil && (strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "admin")) {
 			t.Errorf("property %q: %v shows a value", prop, err)
+		}
+	}
+}
+
+// Keys that look like credentials are data, not names: the hint leaves them out, and says
+// only how many properties exist when none is left to name.
+func TestSelectProperty_HidesCredentialLikeKeys(t *testing.T) {
+	secrets := []string{"sk_live_51HqLyjWDarjtT1zdp7dc", "AKIAIOSFODNN7EXAMPLE", "ghp_16C7e42F292c6912E7710c838347Ae178B4a",
+		"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "dGhpc2lzYXNlY3JldHZhbHVlZm9yeW91cg", "p@ss word"}
+	for _, k := range secrets {
+		value := []byte(fmt.Sprintf(`{%q:"prod"}`, k))
+		_, err := SelectProperty(value, Ref{Key: "k"}, "enviroment")
+		want := `1 properties exist in the value; none close to "enviroment"`
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), k) {
+			t.Errorf("key %q: %v, want %q and not the key", k, err, want)
+		}
+	}
+	value := []byte(`{"sk_live_51HqLyjWDarjtT1zdp7dc":"prod","environment":"x","db_host":"h"}`)
+	_, err := SelectProperty(value, Ref{Key: "k"}, "enviroment")
+	want := `closest properties in the value: "environment", "db_host"`
+	if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "sk_live") {
+		t.Errorf("mixed keys: %v, want %q and not the credential-like key", err, want)
+	}
+	for _, k := range []string{"password", "db_host", "tls.crt", "api-key", "internationalization", "v1_config"} {
+		if !nameLike(k) {
+			t.Errorf("nameLike(%q) = false, want a name", k)
 		}
 	}
 }

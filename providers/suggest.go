@@ -3,6 +3,7 @@ package providers
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -76,9 +77,12 @@ func propertyHint(value []byte, property string) string {
 	if !obj.IsObject() {
 		return ""
 	}
-	var keys []string
+	var keys, names []string
 	obj.ForEach(func(k, _ gjson.Result) bool {
 		keys = append(keys, k.String())
+		if nameLike(k.String()) {
+			names = append(names, k.String())
+		}
 		return len(keys) < MaxSuggestNames
 	})
 	if len(keys) == 0 {
@@ -88,7 +92,35 @@ func propertyHint(value []byte, property string) string {
 	if parent != "" {
 		where = fmt.Sprintf("%q", Truncate(parent, maxNameInMessage))
 	}
-	return fmt.Sprintf("; closest properties in %s: %s", where, QuoteNames(Closest(leaf, keys)))
+	if closest := Closest(leaf, names); len(closest) > 0 {
+		return fmt.Sprintf("; closest properties in %s: %s", where, QuoteNames(closest))
+	}
+	return fmt.Sprintf("; %d properties exist in %s; none close to %q", len(keys), where,
+		Truncate(leaf, maxNameInMessage))
+}
+
+var (
+	// propertyName is what a property name a message may show looks like.
+	propertyName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]{0,63}$`)
+	// alnumRun is a run of letters and digits between separators.
+	alnumRun = regexp.MustCompile(`[A-Za-z0-9]{16,}`)
+)
+
+// nameLike reports whether a JSON key may be shown as a suggestion. Keys are the value's
+// data: a value such as {"sk_live_…":"prod"} keeps its secret in a key. Shown are keys that
+// look like names (propertyName) with no run of 16 or more letters and digits that holds a
+// digit, and none of 32 or more at all: the shape of API keys, tokens and hex or base64
+// text. A name such as "password" or "db_host" passes; "AKIAIOSFODNN7EXAMPLE" does not.
+func nameLike(key string) bool {
+	if !propertyName.MatchString(key) {
+		return false
+	}
+	for _, run := range alnumRun.FindAllString(key, -1) {
+		if len(run) >= 32 || strings.ContainsAny(run, "0123456789") {
+			return false
+		}
+	}
+	return true
 }
 
 // NameLister is implemented by clients that can list the names near a key without reading
