@@ -42,12 +42,13 @@ func (v *Validator) Handle(ctx context.Context, req admission.Request) admission
 		}
 		return admission.Allowed("")
 	}
+	compat := compatWarnings(req.Kind.Kind, req.Object.Raw)
 	in, code, err := v.input(ctx, req)
 	if err != nil {
 		return admission.Errored(code, err)
 	}
 	if in == nil {
-		return admission.Allowed("")
+		return admission.Allowed("").WithWarnings(compat...)
 	}
 	if len(req.OldObject.Raw) > 0 {
 		var old map[string]any
@@ -66,7 +67,7 @@ func (v *Validator) Handle(ctx context.Context, req admission.Request) admission
 	if d := Denied(vs); len(d) > 0 {
 		return admission.Denied("denied by Vigil policy: " + Summary(d))
 	}
-	var warnings []string
+	warnings := compat
 	for _, x := range vs {
 		if x.Action == Warn {
 			warnings = append(warnings, fmt.Sprintf("Vigil policy %s", x))

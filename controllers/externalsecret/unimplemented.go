@@ -55,10 +55,13 @@ func targetUnimplemented(t *esv1.ExternalSecretTarget) []string {
 	return out
 }
 
+// nullByteFail is ESO's nullBytePolicy that refuses values with NUL bytes.
+const nullByteFail esv1.ExternalSecretNullBytePolicy = "Fail"
+
 func dataUnimplemented(spec *esv1.ExternalSecretSpec) []string {
 	var out []string
 	for i, d := range spec.Data {
-		if d.RemoteRef.NullBytePolicy == "Fail" {
+		if d.RemoteRef.NullBytePolicy == nullByteFail {
 			out = append(out, fmt.Sprintf("spec.data[%d].remoteRef.nullBytePolicy Fail", i))
 		}
 	}
@@ -68,7 +71,8 @@ func dataUnimplemented(spec *esv1.ExternalSecretSpec) []string {
 				out = append(out, fmt.Sprintf("spec.dataFrom[%d].rewrite[%d].merge", i, j))
 			}
 		}
-		if (d.Extract != nil && d.Extract.NullBytePolicy == "Fail") || (d.Find != nil && d.Find.NullBytePolicy == "Fail") {
+		extractFail := d.Extract != nil && d.Extract.NullBytePolicy == nullByteFail
+		if extractFail || (d.Find != nil && d.Find.NullBytePolicy == nullByteFail) {
 			out = append(out, fmt.Sprintf("spec.dataFrom[%d] nullBytePolicy Fail", i))
 		}
 	}

@@ -33,7 +33,7 @@ type GeneratorSpec struct {
 	// +kubebuilder:validation:Type=object
 	// +kubebuilder:pruning:PreserveUnknownFields
 	// +optional
-	BeyondtrustWorkloadCredentialsDynamicSecretSpec *apiextensionsv1.JSON `json:"beyondtrustWorkloadCredentialsDynamicSecretSpec,omitempty"`
+	BeyondtrustWorkloadCredentialsDynamicSecretSpec *apiextensionsv1.JSON `json:"beyondtrustWorkloadCredentialsDynamicSecretSpec,omitempty"` //nolint:lll // ESO's name
 	// +kubebuilder:validation:Type=object
 	// +kubebuilder:pruning:PreserveUnknownFields
 	// +optional
