@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 
 	awsarn "github.com/aws/aws-sdk-go-v2/aws/arn"
@@ -40,9 +41,26 @@ func (c *storeClient) apiError(op, key string, err error) error {
 	if err == nil {
 		return nil
 	}
-	be := providers.NewBackendError(c.backend(), op, key, err)
-	be.Identity = c.identity
-	service := c.iamService()
+	be := describe(c.backend(), c.iamService(), op, key, c.identity, err)
+	if key != "" && !strings.HasPrefix(be.Permission, "sts:") { // an STS failure names the role instead
+		be.Resource = c.resourceARN(key)
+	}
+	return be
+}
+
+// ServiceError describes a failed call of another AWS service (ECR for a generator) by the
+// same typed facts as a store's calls: service names the IAM prefix ("ecr").
+func ServiceError(backend, service, op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return describe(backend, service, op, "", "", err)
+}
+
+// describe builds the BackendError of a failed SDK call; the caller adds the resource.
+func describe(backend, service, op, key, identity string, err error) *providers.BackendError {
+	be := providers.NewBackendError(backend, op, key, err)
+	be.Identity = identity
 	if sts := stsFailure(err); sts != nil {
 		be.Backend, be.Op, service, be.Key = "AWS STS", sts.Operation(), "sts", ""
 	} else if oe := (*smithy.OperationError)(nil); errors.As(err, &oe) {
@@ -50,7 +68,7 @@ func (c *storeClient) apiError(op, key string, err error) error {
 	}
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
-		be.Code = apiErr.ErrorCode()
+		be.Code = errorCode(apiErr.ErrorCode())
 	}
 	var re *smithyhttp.ResponseError
 	if errors.As(err, &re) {
@@ -63,12 +81,22 @@ func (c *storeClient) apiError(op, key string, err error) error {
 	be.NotFound = notFoundCodes[be.Code]
 	be.Permission = service + ":" + be.Op
 	if service == "sts" {
-		be.Resource = c.identity
+		be.Resource = identity
 		be.Hint = "the role's trust policy must let this identity assume it"
-	} else if key != "" {
-		be.Resource = c.resourceARN(key)
 	}
 	return be
+}
+
+// awsErrorCode is the shape of AWS error codes ("AccessDeniedException", "InvalidParameter.Value").
+var awsErrorCode = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9.]{0,63}$`)
+
+// errorCode is code when it has the shape of an AWS error code, else "an AWS error": the
+// code is read from the response, which an endpoint (a store's own) may fill with any text.
+func errorCode(code string) string {
+	if awsErrorCode.MatchString(code) {
+		return code
+	}
+	return "an AWS error"
 }
 
 // stsFailure returns the STS call inside err when the credentials could not be obtained.
@@ -121,6 +149,7 @@ func (c *storeClient) resourceARN(key string) string {
 
 // entryError describes one entry a batch call refused, by its error code.
 func (c *storeClient) entryError(op, key, code string) error {
+	code = errorCode(code)
 	be := &providers.BackendError{Backend: c.backend(), Op: op, Key: key, Identity: c.identity, Code: code,
 		Denied: deniedCodes[code], NotFound: notFoundCodes[code], Permission: c.iamService() + ":" + op,
 		Resource: c.resourceARN(key)}

@@ -87,3 +87,43 @@ func TestAPIError_TypedFactsOnly(t *testing.T) {
 		})
 	}
 }
+
+// An error code that does not look like one (an endpoint may answer with any text) is
+// described as "an AWS error"; ECR failures are described by the same typed facts.
+func TestServiceError_CodeShapeAndECR(t *testing.T) {
+	const leak = "s3cr3t-value-echoed"
+	for code, want := range map[string]string{
+		"AccessDeniedException":    "AccessDeniedException",
+		"InvalidParameter.Value":   "InvalidParameter.Value",
+		"token " + leak:            "an AWS error",
+		strings.Repeat("A", 65):    "an AWS error",
+		"9Starts-with-digit":       "an AWS error",
+		"Code\nwith line break":    "an AWS error",
+		"Code-" + leak + "-dashed": "an AWS error",
+	} {
+		if got := errorCode(code); got != want {
+			t.Errorf("errorCode(%q) = %q, want %q", code, got, want)
+		}
+	}
+	err := ServiceError("AWS ECR", "ecr", "GetAuthorizationToken",
+		sdkError("ECR", "GetAuthorizationToken", "AccessDeniedException", 400, leak))
+	msg := err.Error()
+	for _, w := range []string{"AWS ECR GetAuthorizationToken failed: AccessDeniedException (HTTP 400)",
+		"needs ecr:GetAuthorizationToken"} {
+		if !strings.Contains(msg, w) {
+			t.Errorf("message %q\nwants %q", msg, w)
+		}
+	}
+	odd := ServiceError("AWS ECR", "ecr", "GetAuthorizationToken",
+		sdkError("ECR", "GetAuthorizationToken", leak+" in a code", 500, leak)).Error()
+	if !strings.Contains(odd, "failed: an AWS error (HTTP 500)") {
+		t.Errorf("message %q, want the code replaced by \"an AWS error\"", odd)
+	}
+	if strings.Contains(msg+odd, leak) {
+		t.Errorf("messages %q, %q show the backend's text", msg, odd)
+	}
+	sm := &storeClient{cfg: aws.Config{Region: "eu-west-1"}, service: esv1.AWSServiceParameterStore}
+	if e := sm.entryError("GetParameters", "/app/db", leak+" code").Error(); strings.Contains(e, leak) {
+		t.Errorf("batch entry error %q shows the entry's code", e)
+	}
+}

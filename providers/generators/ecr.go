@@ -47,7 +47,7 @@ func (g ECRAuthorizationToken) Generate(ctx context.Context, kube client.Client,
 	client := ecr.NewFromConfig(cfg, func(o *ecr.Options) { o.APIOptions = g.AWS.ObserveCalls(o.APIOptions, "AWS/ECR") })
 	out, err := client.GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{})
 	if err != nil {
-		return nil, fmt.Errorf("ECR GetAuthorizationToken: %w", err)
+		return nil, aws.ServiceError("AWS ECR", "ecr", "GetAuthorizationToken", err)
 	}
 	if len(out.AuthorizationData) == 0 || out.AuthorizationData[0].AuthorizationToken == nil {
 		return nil, fmt.Errorf("ECR GetAuthorizationToken returned no token")

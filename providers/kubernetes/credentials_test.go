@@ -131,6 +131,10 @@ func TestRedirectDoesNotCarryTheToken(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "refusing a request") {
 		t.Errorf("read through a redirect: %v, want a refusal", err)
 	}
+	// The redirect's target is the remote server's text: the message leaves it out.
+	if target := strings.TrimPrefix(elsewhere.URL, "http://"); err != nil && strings.Contains(err.Error(), target) {
+		t.Errorf("refusal %q names the redirect's target %s", err, target)
+	}
 }
 
 // Plain http is refused for every host the controller does not allow, at validation and

@@ -211,15 +211,16 @@ func (p *Provider) NewClient(ctx context.Context, store esv1.GenericStore, kube 
 	return &Client{cs: cs, md: md, namespace: remote, observe: p.opts.Observe, identity: identityOf(spec.Auth)}, nil
 }
 
-// pinHost refuses requests to any scheme and host but server's.
+// pinHost refuses requests to any scheme and host but server's. The refusal names only the
+// store's own server: the other host is the remote server's choice (a redirect's Location).
 func pinHost(server string) transport.WrapperFunc {
 	want, _ := url.Parse(server)
 	return func(rt http.RoundTripper) http.RoundTripper {
 		return roundTripFunc(func(req *http.Request) (*http.Response, error) {
 			if !strings.EqualFold(req.URL.Scheme, want.Scheme) || !strings.EqualFold(req.URL.Host, want.Host) {
 				return nil, providers.Refusef(
-					"refusing a request to %s://%s: the store's server is %s (a redirect does "+
-						"not carry its token elsewhere)", req.URL.Scheme, req.URL.Host, want.Host)
+					"refusing a request to another scheme or host than the store's server %s (a redirect "+
+						"does not carry its token elsewhere)", want.Host)
 			}
 			return rt.RoundTrip(req)
 		})
