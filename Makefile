@@ -45,10 +45,11 @@ chart-docs: ## Regenerate charts/vigil/values.schema.json and README.md from val
 	$(BIN)/helm-docs --chart-search-root charts/vigil --template-files README.md.gotmpl --log-level warning
 
 .PHONY: verify
-verify: generate ## Fail when generated files, go.mod or formatting drift from the sources.
+verify: generate ## Fail when generated files, go.mod or formatting drift from the sources, or `make lint` finds anything.
 	go mod tidy
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed on:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	go vet ./...
+	$(MAKE) --no-print-directory lint
 	@if [ -d ../shared/fixtures/seed ] && ! diff -r ../shared/fixtures/seed test/fixtures/seed; then \
 	  echo "test/fixtures/seed differs from shared/fixtures/seed: copy the shared seed manifests again."; exit 1; fi
 	@if [ -n "$$(git status --porcelain -- alerts api config charts docs go.mod go.sum)" ]; then \
