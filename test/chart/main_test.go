@@ -37,7 +37,11 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "chart:", err)
 		return 1
 	}
-	defer cp.Stop()
+	defer func() {
+		if err := cp.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "chart: stopping the control plane:", err)
+		}
+	}()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: releaseNamespace}}
 	if err := cp.Client.Create(context.Background(), ns); err != nil {
 		fmt.Fprintln(os.Stderr, "chart: creating the release namespace:", err)
