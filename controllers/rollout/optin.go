@@ -5,6 +5,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
+
+	"k8s.io/utils/lru"
 )
 
 // Annotations that opt a workload in, with Reloader's names and meaning so that users can
@@ -149,25 +152,58 @@ func targetOptedIn(ann map[string]string, secret string) bool {
 // list names nothing, and the workload gets a Warning event that names the limit.
 const MaxReloadListLength = 4096
 
+// MaxReloadListEntries bounds the entries of a reload list: compiling thousands of short
+// patterns costs far more than a few long ones. A list with more entries names nothing, and
+// the workload gets a Warning event that names the limit.
+const MaxReloadListEntries = 32
+
+// compiledLists caches compiled reload lists by their text: the watch handler evaluates
+// every workload's list on every change in the namespace, and compiling there again and
+// again would stall rollouts of other namespaces. Bounded, so a tenant's lists cannot grow
+// it without limit.
+var compiledLists = lru.New(256)
+
+// compiles counts reload list compilations (tests check that the cache holds).
+var compiles atomic.Int64
+
+// reloadListEntries splits a reload list into its trimmed, non-empty entries.
+func reloadListEntries(list string) []string {
+	var out []string
+	for _, entry := range strings.Split(list, ",") {
+		if entry = strings.TrimSpace(entry); entry != "" {
+			out = append(out, entry)
+		}
+	}
+	return out
+}
+
+// reloadListOverLimit reports whether a reload list is longer than MaxReloadListLength or
+// has more than MaxReloadListEntries entries (it then names nothing).
+func reloadListOverLimit(list string) bool {
+	return len(list) > MaxReloadListLength || len(reloadListEntries(list)) > MaxReloadListEntries
+}
+
 // reloadPatterns parses a reload list: comma-separated names, each an anchored regular
 // expression; an entry that does not compile matches its literal name (Reloader skips it;
 // no Kubernetes name contains the characters that break a regexp, so both match nothing).
+// A list over the limits names nothing; a list seen before comes from the cache.
 func reloadPatterns(list string) []*regexp.Regexp {
-	if len(list) > MaxReloadListLength {
+	if list == "" || reloadListOverLimit(list) {
 		return nil
 	}
+	if cached, ok := compiledLists.Get(list); ok {
+		return cached.([]*regexp.Regexp)
+	}
+	compiles.Add(1)
 	var out []*regexp.Regexp
-	for _, entry := range strings.Split(list, ",") {
-		entry = strings.TrimSpace(entry)
-		if entry == "" {
-			continue
-		}
+	for _, entry := range reloadListEntries(list) {
 		re, err := regexp.Compile("^(?:" + entry + ")$")
 		if err != nil {
 			re = regexp.MustCompile("^" + regexp.QuoteMeta(entry) + "$")
 		}
 		out = append(out, re)
 	}
+	compiledLists.Add(list, out)
 	return out
 }
 

@@ -1,6 +1,7 @@
 package rollout
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -204,5 +205,35 @@ func TestReloadList_OverTheLimitNamesNothing(t *testing.T) {
 	}
 	if !matchesReloadList("db,"+strings.Repeat("x", MaxReloadListLength-10), "db") {
 		t.Error("a reload list within the limit must still work")
+	}
+}
+
+// A reload list with more entries than the limit names nothing, however short.
+func TestReloadList_OverTheEntryLimitNamesNothing(t *testing.T) {
+	names := make([]string, MaxReloadListEntries+1)
+	for i := range names {
+		names[i] = fmt.Sprintf("s%d", i)
+	}
+	if matchesReloadList(strings.Join(names, ","), "s0") {
+		t.Errorf("a reload list of %d entries must name nothing (limit %d)", len(names), MaxReloadListEntries)
+	}
+	if !matchesReloadList(strings.Join(names[:MaxReloadListEntries], ","), "s0") {
+		t.Errorf("a reload list of %d entries must still work", MaxReloadListEntries)
+	}
+}
+
+// The watch handler evaluates each workload's list on every change: a list seen before is
+// not compiled again.
+func TestReloadList_CompiledOnce(t *testing.T) {
+	list := fmt.Sprintf("db-%d,app-.*", time.Now().UnixNano())
+	before := compiles.Load()
+	for range 3 {
+		if !matchesReloadList(list, "app-x") {
+			t.Fatal("the list must name app-x")
+		}
+		candidates(KindSecret, map[string]present{"app-y": {}}, nil, nil, list)
+	}
+	if got := compiles.Load() - before; got != 1 {
+		t.Errorf("compiled the list %d times over 6 evaluations, want 1", got)
 	}
 }

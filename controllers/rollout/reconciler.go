@@ -176,16 +176,23 @@ func (r *Reconciler) currentHashes(
 	return current, esNames, nil
 }
 
-// refuseLongList says, on the workload, that a reload list over MaxReloadListLength names
-// nothing.
+// refuseLongList says, on the workload, that a reload list over MaxReloadListLength or
+// MaxReloadListEntries names nothing.
 func (r *Reconciler) refuseLongList(obj client.Object, kind, list string) {
-	if len(list) <= MaxReloadListLength {
+	name := annotationsFor(kind).reload
+	if len(list) > MaxReloadListLength {
+		r.Metrics.RolloutSkipped("reloadlisttoolong")
+		r.Events.Eventf(obj, nil, corev1.EventTypeWarning, "RolloutSkipped", "Rollout",
+			"%s is %d characters, over the limit of %d, so it names no %s: list fewer names or use one pattern (e.g. app-.*)",
+			name, len(list), MaxReloadListLength, kind)
 		return
 	}
-	r.Metrics.RolloutSkipped("reloadlisttoolong")
-	r.Events.Eventf(obj, nil, corev1.EventTypeWarning, "RolloutSkipped", "Rollout",
-		"%s is %d characters, over the limit of %d, so it names no %s: list fewer names or use one pattern (e.g. app-.*)",
-		annotationsFor(kind).reload, len(list), MaxReloadListLength, kind)
+	if n := len(reloadListEntries(list)); n > MaxReloadListEntries {
+		r.Metrics.RolloutSkipped("reloadlisttoolong")
+		r.Events.Eventf(obj, nil, corev1.EventTypeWarning, "RolloutSkipped", "Rollout",
+			"%s has %d entries, over the limit of %d, so it names no %s: list fewer names or use one pattern (e.g. app-.*)",
+			name, n, MaxReloadListEntries, kind)
+	}
 }
 
 // externalSecretTargets returns the Secrets of ExternalSecrets that name this workload in
