@@ -42,6 +42,9 @@ func (v *Validator) Handle(ctx context.Context, req admission.Request) admission
 		}
 		return admission.Allowed("")
 	}
+	if r := v.admitCESOwner(ctx, req); r != nil {
+		return *r
+	}
 	compat := compatWarnings(req.Kind.Kind, req.Object.Raw)
 	in, code, err := v.input(ctx, req)
 	if err != nil {

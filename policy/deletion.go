@@ -170,8 +170,8 @@ func (pp PolicyProtection) liftedBy(name, namespace string) string {
 
 // admitDelete judges the deletion of an ExternalSecret: refused while it is protected,
 // except when its namespace is being deleted (that stays destructive) or a
-// ClusterExternalSecret controls it (its owner, a cluster admin's object, decides its
-// lifecycle; the controller's finalizer still keeps the Secret). Other kinds pass.
+// ClusterExternalSecret really controls it (see cesAdmitsDelete: its owner, a cluster
+// admin's object, decides its lifecycle; the controller's finalizer still keeps the Secret). Other kinds pass.
 func (v *Validator) admitDelete(ctx context.Context, req admission.Request) admission.Response {
 	if req.Kind.Group != esv1.GroupVersion.Group || req.Kind.Kind != esv1.ExternalSecretKind {
 		return admission.Allowed("")
@@ -182,7 +182,11 @@ func (v *Validator) admitDelete(ctx context.Context, req admission.Request) admi
 	if err := json.Unmarshal(req.OldObject.Raw, &old); err != nil {
 		return admission.Errored(http.StatusBadRequest, err)
 	}
-	if ref := metav1.GetControllerOfNoCopy(&old.Metadata); ref != nil && ref.Kind == clusterExternalSecretKind {
+	byCES, cerr := v.cesAdmitsDelete(ctx, &old.Metadata, req.UserInfo.Username)
+	if cerr != nil {
+		return admission.Errored(http.StatusInternalServerError, cerr)
+	}
+	if byCES {
 		return admission.Allowed("")
 	}
 	ns := &corev1.Namespace{}
