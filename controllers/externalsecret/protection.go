@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+	"github.com/vigil-dev/vigil/controllers/internal/storeref"
 	"github.com/vigil-dev/vigil/controllers/internal/target"
 	"github.com/vigil-dev/vigil/policy"
 )
@@ -52,15 +53,28 @@ func (r *Reconciler) protection(ctx context.Context, es *esv1.ExternalSecret) (p
 	return set.DeletionProtection(es, ns), nil
 }
 
+// otherClass reports whether the ExternalSecret's store names another controller class:
+// that controller owns its Secret, so this one neither protects nor orphans it. A store
+// that cannot be read (missing, refusing) counts as this class's, as before the check.
+func (r *Reconciler) otherClass(ctx context.Context, es *esv1.ExternalSecret) bool {
+	store, err := r.resolveStore(ctx, es)
+	return err == nil && store != nil && !storeref.Handles(r.ControllerClass, store)
+}
+
 // keepFinalizer puts the protection finalizer on a protected ExternalSecret and takes it
 // off one that is no longer protected, so that an unprotected one is deleted as before.
+// An ExternalSecret of another controller class never keeps it.
 func (r *Reconciler) keepFinalizer(ctx context.Context, es *esv1.ExternalSecret) error {
-	p, err := r.protection(ctx, es)
-	if err != nil {
-		return err
+	want := false
+	if !r.otherClass(ctx, es) {
+		p, err := r.protection(ctx, es)
+		if err != nil {
+			return err
+		}
+		want = p.Protected()
 	}
 	has := controllerutil.ContainsFinalizer(es, policy.FinalizerDeletionProtection)
-	if p.Protected() == has {
+	if want == has {
 		return nil
 	}
 	before := es.DeepCopy()
@@ -73,7 +87,8 @@ func (r *Reconciler) keepFinalizer(ctx context.Context, es *esv1.ExternalSecret)
 }
 
 // finishDeletion runs when an ExternalSecret that carries the finalizer is being deleted:
-// if it is still protected, its Secret is orphaned first; then the finalizer goes.
+// if it is still protected (and of this class), its Secret is orphaned first; then the
+// finalizer goes.
 func (r *Reconciler) finishDeletion(ctx context.Context, es *esv1.ExternalSecret) error {
 	if !controllerutil.ContainsFinalizer(es, policy.FinalizerDeletionProtection) {
 		return nil
@@ -82,7 +97,7 @@ func (r *Reconciler) finishDeletion(ctx context.Context, es *esv1.ExternalSecret
 	if err != nil {
 		return err
 	}
-	if p.Protected() {
+	if p.Protected() && !r.otherClass(ctx, es) {
 		if err := r.orphanSecret(ctx, es); err != nil {
 			return err
 		}
