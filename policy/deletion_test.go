@@ -8,9 +8,11 @@ import (
 	"testing"
 
 	admissionv1 "k8s.io/api/admission/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
@@ -148,18 +150,24 @@ func TestDeletionProtection_AdmitDelete(t *testing.T) {
 	scheme := runtime.NewScheme()
 	_ = corev1.AddToScheme(scheme)
 	_ = policyv1alpha1.AddToScheme(scheme)
+	_ = esv1.AddToScheme(scheme)
 	live := namespace("", nil)
 	gone := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "leaving", Finalizers: []string{"kubernetes"},
 		DeletionTimestamp: new(metav1.Now())}}
-	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(live, gone).Build()
+	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(live, gone,
+		&esv1.ClusterExternalSecret{ObjectMeta: metav1.ObjectMeta{Name: "all", UID: "u"}}).Build()
 	holder, err := NewHolder(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	v := &Validator{Builder: &Builder{Client: c}, Policies: holder}
-	cesChild := annotatedMeta("child", "true")
-	cesChild.OwnerReferences = []metav1.OwnerReference{{APIVersion: "external-secrets.io/v1", Kind: "ClusterExternalSecret",
-		Name: "all", UID: "u", Controller: new(true)}}
+	cesOwned := func(name, owner string, uid types.UID) *metav1.ObjectMeta {
+		m := annotatedMeta(name, "true")
+		m.OwnerReferences = []metav1.OwnerReference{{APIVersion: "external-secrets.io/v1",
+			Kind: "ClusterExternalSecret", Name: owner, UID: uid, Controller: new(true)}}
+		return m
+	}
+	const gc = "system:serviceaccount:kube-system:generic-garbage-collector"
 	leaving := annotatedMeta("db", "true")
 	leaving.Namespace = "leaving"
 	cases := []struct {
@@ -167,12 +175,17 @@ func TestDeletionProtection_AdmitDelete(t *testing.T) {
 		kind    string
 		meta    *metav1.ObjectMeta
 		allowed bool
+		user    string
 	}{
-		{"protected", esv1.ExternalSecretKind, annotatedMeta("db", "true"), false},
-		{"unprotected", esv1.ExternalSecretKind, annotatedMeta("db", ""), true},
-		{"terminating namespace", esv1.ExternalSecretKind, leaving, true},
-		{"ClusterExternalSecret child", esv1.ExternalSecretKind, cesChild, true},
-		{"other kind", esv1.SecretStoreKind, annotatedMeta("db", "true"), true},
+		{"protected", esv1.ExternalSecretKind, annotatedMeta("db", "true"), false, ""},
+		{"unprotected", esv1.ExternalSecretKind, annotatedMeta("db", ""), true, ""},
+		{"terminating namespace", esv1.ExternalSecretKind, leaving, true, ""},
+		{"ClusterExternalSecret child", esv1.ExternalSecretKind, cesOwned("all", "all", "u"), true, ""},
+		{"made-up owner uid", esv1.ExternalSecretKind, cesOwned("all", "all", "fake"), false, ""},
+		{"real owner, not its child", esv1.ExternalSecretKind, cesOwned("db", "all", "u"), false, ""},
+		{"made-up owner name", esv1.ExternalSecretKind, cesOwned("db", "nobody", "u"), false, ""},
+		{"garbage collector, owner gone", esv1.ExternalSecretKind, cesOwned("db", "gone", "u"), true, gc},
+		{"other kind", esv1.SecretStoreKind, annotatedMeta("db", "true"), true, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -181,6 +194,7 @@ func TestDeletionProtection_AdmitDelete(t *testing.T) {
 				Operation: admissionv1.Delete, Name: tc.meta.Name, Namespace: tc.meta.Namespace,
 				Kind:      metav1.GroupVersionKind{Group: "external-secrets.io", Version: "v1", Kind: tc.kind},
 				OldObject: runtime.RawExtension{Raw: raw},
+				UserInfo:  authenticationv1.UserInfo{Username: tc.user},
 			}}
 			resp := v.Handle(context.Background(), req)
 			if resp.Allowed != tc.allowed {
