@@ -89,7 +89,8 @@ func (v *Validator) admitCESOwner(ctx context.Context, req admission.Request) *a
 	ces := &esv1.ClusterExternalSecret{}
 	err := v.Builder.Client.Get(ctx, types.NamespacedName{Name: ref.Name}, ces)
 	if err != nil && !apierrors.IsNotFound(err) {
-		r := admission.Errored(http.StatusInternalServerError, fmt.Errorf("reading ClusterExternalSecret %s: %w", ref.Name, err))
+		r := admission.Errored(http.StatusInternalServerError,
+			fmt.Errorf("reading ClusterExternalSecret %s: %w", ref.Name, err))
 		return &r
 	}
 	if err != nil || ces.UID != ref.UID {
