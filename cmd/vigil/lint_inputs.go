@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	policyv1alpha1 "github.com/vigil-dev/vigil/api/policy/v1alpha1"
@@ -34,6 +35,13 @@ func lintPolicies(ctx context.Context, files []string) (*policy.Set, error) {
 	return policy.NewSet(ctx, policies)
 }
 
+// isRoleARN: s is an IAM role's ARN (arn:PARTITION:iam::ACCOUNT:role/NAME), read by the AWS
+// SDK's ARN parser (the guardrails read only such roles from IAM).
+func isRoleARN(s string) bool {
+	a, err := arn.Parse(s)
+	return err == nil && a.Service == "iam" && strings.HasPrefix(a.Resource, "role/")
+}
+
 // readRolePolicies reads the IAM policies (--aws-role-policy) and permissions boundaries
 // (--aws-role-boundary) of roles, as the guardrails would read them from IAM.
 func readRolePolicies(specs, boundaries []string) (policy.StaticIAM, error) {
@@ -44,7 +52,7 @@ func readRolePolicies(specs, boundaries []string) (policy.StaticIAM, error) {
 			flagName = "--aws-role-boundary"
 		}
 		role, file, ok := strings.Cut(s, "=")
-		if !ok || !strings.Contains(role, ":role/") {
+		if !ok || !isRoleARN(role) {
 			return nil, fmt.Errorf("%s %q: want ROLE_ARN=FILE.json, e.g. arn:aws:iam::123456789012:role/app=policy.json",
 				flagName, s)
 		}

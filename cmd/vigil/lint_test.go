@@ -114,6 +114,7 @@ func TestLint_BadInputExits2(t *testing.T) {
 		"broken YAML":           {broken},
 		"policy does not build": {"--policy", badPolicy, seed},
 		"bad role flag":         {"--aws-role-policy", "not-a-role", seed},
+		"role flag, not a role": {"--aws-role-policy", "arn:aws:s3:::bucket/x:role/app=" + filepath.Join(seed, "iam-policy-wildcard.json"), seed},
 		"bad output":            {"-o", "xml", seed},
 		"an object twice":       {seed, seed},
 		"no path":               {},
