@@ -139,6 +139,20 @@ func TestESODefaultsMeaning(t *testing.T) {
 	}
 }
 
+// TestESOLogLevels: ESO's log levels that controller-runtime's --zap-log-level does not
+// know (warn, dpanic, panic, fatal) reach the controller as ESO's --loglevel, which the
+// controller reads with ESO's meaning; the others stay --zap-log-level.
+func TestESOLogLevels(t *testing.T) {
+	for level, want := range map[string]string{
+		"warn": "--loglevel=warn", "fatal": "--loglevel=fatal", "debug": "--zap-log-level=debug", "2": "--zap-log-level=2",
+	} {
+		objs := render(t, writeValues(t, "log:\n  level: \""+level+"\"\n"))
+		if args := deploymentArgs(t, find(objs, "Deployment", "vigil")); !slices.Contains(args, want) {
+			t.Errorf("log.level %s: controller args lack %s: %v", level, want, args)
+		}
+	}
+}
+
 // TestESOKeysAccounted: every key of ESO's default values is either a Vigil value (with
 // ESO's meaning) or listed in compat/eso-ignored.yaml, so NOTES.txt can name it.
 func TestESOKeysAccounted(t *testing.T) {
