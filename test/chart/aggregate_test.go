@@ -34,8 +34,7 @@ func TestAggregatedRolesForTenants(t *testing.T) {
 	for _, u := range render(t, writeValues(t, "fullnameOverride: tenants\n")) {
 		if u.GetKind() == "ClusterRole" && strings.HasPrefix(u.GetName(), "tenants-") && u.GetName() != "tenants-controller" &&
 			u.GetName() != "tenants-rollout" && u.GetName() != "tenants-webhook" {
-			//nolint:staticcheck // server-side apply of an unstructured object
-			if err := cp.Client.Patch(ctx, u, client.Apply, client.FieldOwner("helm"), client.ForceOwnership); err != nil {
+			if err := cp.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner("helm"), client.ForceOwnership); err != nil {
 				t.Fatalf("installing ClusterRole %s: %v", u.GetName(), err)
 			}
 		}

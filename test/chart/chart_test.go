@@ -302,8 +302,7 @@ func dryRunApply(ctx context.Context, t *testing.T, objs []*unstructured.Unstruc
 		if ns := u.GetNamespace(); ns != "" {
 			ensureNamespace(ctx, t, ns)
 		}
-		//nolint:staticcheck // Patch with client.Apply is the way to apply unstructured objects.
-		err := cp.Client.Patch(ctx, u, client.Apply, client.FieldOwner("helm"), client.ForceOwnership, client.DryRunAll)
+		err := cp.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner("helm"), client.ForceOwnership, client.DryRunAll)
 		if err != nil {
 			t.Errorf("%s %s refused by the API server: %v", u.GetKind(), u.GetName(), err)
 		}

@@ -118,8 +118,7 @@ func startChartController(ctx context.Context, t *testing.T, values string) *cha
 			pointWebhookAt(u, fmt.Sprintf("https://localhost:%d/validate", webhookPort))
 			t.Cleanup(func() { _ = cp.Client.Delete(context.Background(), u) })
 		}
-		//nolint:staticcheck // Patch with client.Apply is the way to apply unstructured objects.
-		if err := cp.Client.Patch(ctx, u, client.Apply, client.FieldOwner("helm"), client.ForceOwnership); err != nil {
+		if err := cp.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner("helm"), client.ForceOwnership); err != nil {
 			t.Fatalf("installing %s %s: %v", u.GetKind(), u.GetName(), err)
 		}
 	}

@@ -140,8 +140,7 @@ func installRBAC(ctx context.Context, t *testing.T, values string) string {
 		if ns := u.GetNamespace(); ns != "" {
 			ensureNamespace(ctx, t, ns)
 		}
-		//nolint:staticcheck // Patch with client.Apply is the way to apply unstructured objects.
-		if err := cp.Client.Patch(ctx, u, client.Apply, client.FieldOwner("helm"), client.ForceOwnership); err != nil {
+		if err := cp.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner("helm"), client.ForceOwnership); err != nil {
 			t.Fatalf("installing %s %s: %v", u.GetKind(), u.GetName(), err)
 		}
 	}

@@ -131,8 +131,8 @@ func Apply(ctx context.Context, c client.Client, path string) ([]*unstructured.U
 		return nil, err
 	}
 	for _, u := range objs {
-		//nolint:staticcheck // Patch with client.Apply is the way to apply unstructured objects.
-		if err := c.Patch(ctx, u, client.Apply, client.FieldOwner("vigil-test"), client.ForceOwnership); err != nil {
+		if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner("vigil-test"),
+			client.ForceOwnership); err != nil {
 			return nil, fmt.Errorf("applying %s %s from %s: %w", u.GetKind(), u.GetName(), path, err)
 		}
 	}
