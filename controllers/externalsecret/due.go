@@ -13,6 +13,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 	"github.com/vigil-dev/vigil/controllers/internal/secrethash"
@@ -34,9 +35,33 @@ const (
 	duePeriodic
 )
 
+// due decides whether this pass syncs. The cache lags the API server: right after a sync,
+// the Secret written may not be in it yet, or the ExternalSecret's status may not show the
+// sync yet. Deciding from the cache alone, the next pass would sync again, and a generator
+// would issue a second set of credentials (a Vault lease, a database user) for the same
+// spec, leaving the first live. So a pass that finds a sync due from the cache reads the
+// ExternalSecret and its Secret from the API server and decides again; es becomes that
+// fresh copy. A pass that finds nothing due costs no extra read.
+func (r *Reconciler) due(ctx context.Context, es *esv1.ExternalSecret) (dueKind, time.Duration, error) {
+	when, wait, err := r.syncDue(ctx, es, r.Client)
+	if err != nil || when == notDue {
+		return when, wait, err
+	}
+	fresh := &esv1.ExternalSecret{}
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(es), fresh); err != nil {
+		// Deleted since the cache saw it: the deletion's event brings the next pass.
+		return notDue, 0, client.IgnoreNotFound(err)
+	}
+	if !fresh.DeletionTimestamp.IsZero() {
+		return notDue, 0, nil
+	}
+	*es = *fresh
+	return r.syncDue(ctx, es, r.APIReader)
+}
+
 // syncDue decides whether this pass reads the remote data, and otherwise returns how long
-// until the next refresh.
-func (r *Reconciler) syncDue(ctx context.Context, es *esv1.ExternalSecret) (dueKind, time.Duration, error) {
+// until the next refresh. reader reads the Secret Vigil wrote.
+func (r *Reconciler) syncDue(ctx context.Context, es *esv1.ExternalSecret, reader client.Reader) (dueKind, time.Duration, error) {
 	// refreshPolicy CreatedOnce syncs once; later spec or metadata changes do not sync again
 	// (ESO's semantics). A failed first sync, or a Secret deleted or edited since, still do.
 	createdOnce := es.Spec.RefreshPolicy == esv1.RefreshPolicyCreatedOnce && es.Status.SyncedResourceVersion != ""
@@ -51,7 +76,7 @@ func (r *Reconciler) syncDue(ctx context.Context, es *esv1.ExternalSecret) (dueK
 		return dueNow, 0, err
 	}
 	if ready.Reason != esv1.ReasonSecretDeleted {
-		ok, err := r.secretIntact(ctx, es)
+		ok, err := secretIntact(ctx, reader, es)
 		if err != nil {
 			return notDue, 0, err
 		}
@@ -95,13 +120,13 @@ const creationSkew = 2 * time.Second
 // secretIntact reports whether the Secret Vigil wrote is still there with the data it
 // wrote. Only Owner and Orphan Secrets are checked: a merged Secret holds other data too,
 // and None writes nothing.
-func (r *Reconciler) secretIntact(ctx context.Context, es *esv1.ExternalSecret) (bool, error) {
+func secretIntact(ctx context.Context, reader client.Reader, es *esv1.ExternalSecret) (bool, error) {
 	switch es.Spec.Target.CreationPolicy {
 	case esv1.CreatePolicyMerge, esv1.CreatePolicyNone:
 		return true, nil
 	}
 	var s corev1.Secret
-	err := r.Client.Get(ctx, types.NamespacedName{Namespace: es.Namespace, Name: target.Name(es)}, &s)
+	err := reader.Get(ctx, types.NamespacedName{Namespace: es.Namespace, Name: target.Name(es)}, &s)
 	if apierrors.IsNotFound(err) {
 		return false, nil
 	}

@@ -84,6 +84,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	if err := r.keepFinalizer(ctx, es); err != nil {
 		return ctrl.Result{}, err
 	}
+	when, wait, err := r.due(ctx, es) // may replace es with the API server's copy
 	before := es.DeepCopy()
 	attempted, ignored := false, false
 	defer func() {
@@ -92,8 +93,6 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 			r.recordMetrics(es, attempted, r.clock().Since(start))
 		}
 	}()
-
-	when, wait, err := r.syncDue(ctx, es)
 	if err != nil || when == notDue {
 		return ctrl.Result{RequeueAfter: wait, Priority: ptr.To(handler.LowPriority)}, err
 	}

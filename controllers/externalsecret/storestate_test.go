@@ -101,7 +101,7 @@ func TestSyncDue_StoreGoneOrBrokenSyncsAtOnce(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := clientfake.NewClientBuilder().WithScheme(testScheme(t)).WithObjects(tc.stores()...).Build()
 			r := &Reconciler{Client: c, Clock: clocktesting.NewFakePassiveClock(now)}
-			got, _, err := r.syncDue(context.Background(), syncedES(now))
+			got, _, err := r.syncDue(context.Background(), syncedES(now), c)
 			if err != nil || got != tc.want {
 				t.Errorf("syncDue = %v, %v; want %v", got, err, tc.want)
 			}

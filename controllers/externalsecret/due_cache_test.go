@@ -1,0 +1,75 @@
+package externalsecret
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	clocktesting "k8s.io/utils/clock/testing"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	clientfake "sigs.k8s.io/controller-runtime/pkg/client/fake"
+
+	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+)
+
+// A pass right after a sync may read a cache that lags the API server. It must not sync
+// again (a generator would issue a second lease) when the API server shows the sync done;
+// it still syncs when the API server agrees that one is due.
+func TestDue_ConfirmsWithTheAPIServerWhenTheCacheLags(t *testing.T) {
+	now := time.Now()
+	synced := func() *esv1.ExternalSecret {
+		es := syncedES(now)
+		es.Spec.Target.CreationPolicy = esv1.CreatePolicyOwner
+		es.ResourceVersion = "7"
+		return es
+	}
+	unsynced := func() *esv1.ExternalSecret {
+		es := synced()
+		es.ResourceVersion = "6"
+		es.Status = esv1.ExternalSecretStatus{}
+		return es
+	}
+	data := map[string][]byte{"a": []byte("v"), "b": []byte("v")}
+	secret := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "app",
+			Annotations: map[string]string{esv1.AnnotationDataHash: dataHash(corev1.SecretTypeOpaque, data)}},
+		Type: corev1.SecretTypeOpaque, Data: data,
+	}
+	for _, tc := range []struct {
+		name        string
+		cached, api []client.Object
+		want        dueKind
+	}{
+		{"cache has not seen the status of the sync",
+			[]client.Object{unsynced()}, []client.Object{synced(), secret.DeepCopy()}, notDue},
+		{"cache has not seen the Secret written",
+			[]client.Object{synced()}, []client.Object{synced(), secret.DeepCopy()}, notDue},
+		{"API server agrees the Secret is gone",
+			[]client.Object{synced()}, []client.Object{synced()}, dueNow},
+		{"API server agrees the sync is due",
+			[]client.Object{unsynced()}, []client.Object{unsynced(), secret.DeepCopy()}, dueNow},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			stores := []client.Object{testStore("main"), testStore("shared")}
+			build := func(objs []client.Object) client.Client {
+				return clientfake.NewClientBuilder().WithScheme(testScheme(t)).
+					WithObjects(append(objs, stores...)...).WithStatusSubresource(&esv1.ExternalSecret{}).Build()
+			}
+			cache, api := build(tc.cached), build(tc.api)
+			r := &Reconciler{Client: cache, APIReader: api, Clock: clocktesting.NewFakePassiveClock(now)}
+			es := &esv1.ExternalSecret{}
+			if err := cache.Get(context.Background(), client.ObjectKey{Namespace: "team", Name: "app"}, es); err != nil {
+				t.Fatal(err)
+			}
+			if got, _, _ := r.syncDue(context.Background(), es, cache); got != dueNow {
+				t.Fatalf("the cache alone says %v; the case needs a lagging cache", got)
+			}
+			got, _, err := r.due(context.Background(), es)
+			if err != nil || got != tc.want {
+				t.Fatalf("due = %v, %v; want %v", got, err, tc.want)
+			}
+		})
+	}
+}
