@@ -81,9 +81,17 @@ func recreateJob(ctx context.Context, c client.Client, obj, _ client.Object, has
 
 // runCronJob creates a Job from the CronJob's job template, owned by the CronJob as its
 // scheduled Jobs are, then records the hashes on the CronJob's metadata (its spec is left
-// alone).
+// alone). A pass that stopped between the two (a crash, a failed patch) is retried without
+// running a second Job: the newest Job Vigil ran already carries these hashes.
 func runCronJob(ctx context.Context, c client.Client, obj, before client.Object, hashes string, _ time.Time) error {
 	cj := obj.(*batchv1.CronJob)
+	ran, err := ranWith(ctx, c, cj, hashes)
+	if err != nil {
+		return err
+	}
+	if ran {
+		return c.Patch(ctx, obj, client.MergeFrom(before))
+	}
 	tmpl := cj.Spec.JobTemplate
 	annotations := map[string]string{"cronjob.kubernetes.io/instantiate": "manual"}
 	maps.Copy(annotations, tmpl.Annotations)
@@ -101,6 +109,33 @@ func runCronJob(ctx context.Context, c client.Client, obj, before client.Object,
 		return fmt.Errorf("creating a Job from CronJob %s: %w", cj.Name, err)
 	}
 	return c.Patch(ctx, obj, client.MergeFrom(before))
+}
+
+// ranWith reports whether the newest Job Vigil ran from the CronJob carries hashes. Only
+// the newest counts, so inputs that change back to earlier values run a Job again; Jobs
+// created in the same second all must carry them (creation times are whole seconds).
+func ranWith(ctx context.Context, c client.Client, cj *batchv1.CronJob, hashes string) (bool, error) {
+	var jobs batchv1.JobList
+	if err := c.List(ctx, &jobs, client.InNamespace(cj.Namespace)); err != nil {
+		return false, fmt.Errorf("listing the Jobs of CronJob %s: %w", cj.Name, err)
+	}
+	var newest *metav1.Time
+	ran := false
+	for i := range jobs.Items {
+		j := &jobs.Items[i]
+		owner := metav1.GetControllerOf(j)
+		if owner == nil || owner.UID != cj.UID || j.Annotations["cronjob.kubernetes.io/instantiate"] != "manual" {
+			continue
+		}
+		carries := j.Spec.Template.Annotations[AnnotationSecretHashes] == hashes
+		switch {
+		case newest == nil || newest.Before(&j.CreationTimestamp):
+			newest, ran = &j.CreationTimestamp, carries
+		case newest.Equal(&j.CreationTimestamp):
+			ran = ran && carries
+		}
+	}
+	return ran, nil
 }
 
 // jobNamePrefix keeps a generated Job name within the 63 characters its pods' job-name

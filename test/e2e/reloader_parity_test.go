@@ -280,7 +280,8 @@ func testCronJob(t *testing.T, p *parity) {
 		return false, nil
 	})
 	got := parseRecord(job.Spec.Template.Annotations[rollout.AnnotationSecretHashes])["backup-key"]
-	p.get(t, cj)
+	// The Job is created first and the hash recorded on the CronJob right after.
+	p.waitFor(t, cj, "records the new hash", func() bool { return recordOf(cj)["backup-key"] != old })
 	if got == "" || got == old || got != recordOf(cj)["backup-key"] {
 		t.Errorf("Job %s carries hash %q; want the new one the CronJob recorded (%q, old %q)",
 			job.Name, got, recordOf(cj)["backup-key"], old)
