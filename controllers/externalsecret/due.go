@@ -61,7 +61,9 @@ func (r *Reconciler) due(ctx context.Context, es *esv1.ExternalSecret) (dueKind,
 
 // syncDue decides whether this pass reads the remote data, and otherwise returns how long
 // until the next refresh. reader reads the Secret Vigil wrote.
-func (r *Reconciler) syncDue(ctx context.Context, es *esv1.ExternalSecret, reader client.Reader) (dueKind, time.Duration, error) {
+func (r *Reconciler) syncDue(
+	ctx context.Context, es *esv1.ExternalSecret, reader client.Reader,
+) (dueKind, time.Duration, error) {
 	// refreshPolicy CreatedOnce syncs once; later spec or metadata changes do not sync again
 	// (ESO's semantics). A failed first sync, or a Secret deleted or edited since, still do.
 	createdOnce := es.Spec.RefreshPolicy == esv1.RefreshPolicyCreatedOnce && es.Status.SyncedResourceVersion != ""

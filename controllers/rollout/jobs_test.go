@@ -23,7 +23,7 @@ func TestRunCronJob_RetryRunsNoSecondJob(t *testing.T) {
 	cj := &batchv1.CronJob{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "backup", UID: "cj-uid",
 		Annotations: map[string]string{AnnotationSecretHashes: "old"}}}
 	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(cj).Build()
-	failPatch := interceptor.NewClient(c.(client.WithWatch), interceptor.Funcs{
+	failPatch := interceptor.NewClient(c, interceptor.Funcs{
 		Patch: func(context.Context, client.WithWatch, client.Object, client.Patch, ...client.PatchOption) error {
 			return errors.New("the controller stopped here")
 		},
