@@ -197,7 +197,10 @@ func TestCredentials_VaultDynamicSecretFailedWritesLeaveNoLeases(t *testing.T) {
 	h.WaitReason(key, esv1.ReasonSecretSynced)
 	rememberValue(string(h.Secret(ns, "pg-login").Data["password"]))
 
-	var leases, roles int
+	// Every failed pass generated and gave its lease back; every pass that wrote keeps one.
+	// Usually one pass writes, but a pass queued before the Secret was deleted may write it
+	// ahead of the force-sync, which then writes again: both are legitimate syncs.
+	var leases, roles, kept int
 	err := harness.WaitFor(ctx, waitTimeout, func(ctx context.Context) (bool, error) {
 		var err error
 		if leases, err = liveLeases(ctx, dbMount+"/creds/app/"); err != nil {
@@ -206,10 +209,12 @@ func TestCredentials_VaultDynamicSecretFailedWritesLeaveNoLeases(t *testing.T) {
 		if roles, err = generatedRoles(ctx, pg); err != nil {
 			return false, err
 		}
-		return leases == 1 && roles == 1, nil
+		kept = int(generated() - before - errors())
+		return kept >= 1 && leases == kept && roles == kept, nil
 	})
 	if err != nil {
-		t.Fatalf("after 3 failed passes and 1 write: %d live leases and %d generated PostgreSQL roles, want 1 and 1 (%v)", leases, roles, err)
+		t.Fatalf("after the failed passes and the write: %d live leases and %d generated PostgreSQL roles, "+
+			"want %d (one per pass that wrote the Secret) (%v)", leases, roles, kept, err)
 	}
 }
 
