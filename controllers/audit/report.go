@@ -135,7 +135,9 @@ func (a *Auditor) writeReport(ctx context.Context, report *policyReport) error {
 		return err
 	}
 	u := &unstructured.Unstructured{Object: obj}
-	//nolint:staticcheck // server-side apply of an unstructured object
+	// Patch(client.Apply), deprecated for client.Apply: the report is converted from a typed struct,
+	// which ApplyConfigurationFromUnstructured is documented not to take (zero values look set).
+	//nolint:staticcheck // SA1019: see above
 	if err := a.Client.Patch(ctx, u, client.Apply, client.FieldOwner("vigil-audit"), client.ForceOwnership); err != nil {
 		return fmt.Errorf("writing %s %s/%s: %w", report.Kind, report.Namespace, ReportName, err)
 	}
