@@ -65,7 +65,7 @@ func recreateJob(ctx context.Context, c client.Client, obj, _ client.Object, has
 	if job.Spec.ManualSelector == nil || !*job.Spec.ManualSelector {
 		job.Spec.Selector = nil // the API server makes one for the new uid
 	}
-	setAnnotation(&job.Spec.Template.Annotations, AnnotationSecretHashes, hashes)
+	setSecretHashes(&job.Spec.Template.Annotations, hashes)
 	background := metav1.DeletePropagationBackground
 	err := c.Delete(ctx, old, client.Preconditions{UID: &old.UID}, client.PropagationPolicy(background))
 	if err != nil {
@@ -104,7 +104,7 @@ func runCronJob(ctx context.Context, c client.Client, obj, before client.Object,
 		},
 		Spec: *tmpl.Spec.DeepCopy(),
 	}
-	setAnnotation(&job.Spec.Template.Annotations, AnnotationSecretHashes, hashes)
+	setSecretHashes(&job.Spec.Template.Annotations, hashes)
 	if err := c.Create(ctx, job); err != nil {
 		return fmt.Errorf("creating a Job from CronJob %s: %w", cj.Name, err)
 	}

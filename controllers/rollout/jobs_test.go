@@ -34,7 +34,7 @@ func TestRunCronJob_RetryRunsNoSecondJob(t *testing.T) {
 			t.Fatal(err)
 		}
 		obj := before.DeepCopy()
-		setAnnotation(&obj.Annotations, AnnotationSecretHashes, hashes)
+		setSecretHashes(&obj.Annotations, hashes)
 		return runCronJob(context.Background(), c, obj, before, hashes, metav1.Now().Time)
 	}
 	jobs := func() int {

@@ -95,7 +95,7 @@ func patchTemplate(ctx context.Context, c client.Client, obj, before client.Obje
 	default:
 		return fmt.Errorf("no pod template to patch on %T", obj)
 	}
-	setAnnotation(&t.Annotations, AnnotationSecretHashes, hashes)
+	setSecretHashes(&t.Annotations, hashes)
 	return c.Patch(ctx, obj, client.MergeFrom(before))
 }
 
@@ -157,11 +157,12 @@ func rollArgo(ctx context.Context, c client.Client, obj, before client.Object, h
 	return c.Patch(ctx, obj, client.MergeFrom(before))
 }
 
-func setAnnotation(m *map[string]string, k, v string) {
+// setSecretHashes writes the secret-hashes annotation into an annotation map, made when nil.
+func setSecretHashes(m *map[string]string, hashes string) {
 	if *m == nil {
 		*m = map[string]string{}
 	}
-	(*m)[k] = v
+	(*m)[AnnotationSecretHashes] = hashes
 }
 
 // parseHashes reads a secret-hashes annotation; a missing or malformed one is empty.
