@@ -139,6 +139,10 @@ type batch struct {
 	values map[Ref][]byte
 	errs   map[Ref]error
 	err    error
+	// requester is the ExternalSecret every ref of the batch is read for; named is false
+	// when the batch serves several, or refs read ahead (the audit trail names none then).
+	requester Requester
+	named     bool
 }
 
 // NewReader returns the read path for a client.
@@ -333,6 +337,12 @@ func (r *Reader) readBatched(ctx context.Context, ref Ref, bg BatchGetter) ([]by
 		// the opener's context: other readers wait on it too.
 		time.AfterFunc(r.window, func() { r.flush(b) })
 	}
+	req, named := RequesterFrom(ctx)
+	if len(b.refs) == 0 {
+		b.requester, b.named = req, named
+	} else if !named || req != b.requester {
+		b.named = false
+	}
 	b.refs = append(b.refs, ref)
 	full := len(b.refs) >= b.getter.BatchLimit()
 	r.mu.Unlock()
@@ -366,13 +376,20 @@ func (r *Reader) flush(b *batch) {
 		return // already sent
 	}
 	r.pending = nil
-	b.refs = append(b.refs, r.readAhead(b.refs, b.getter)...)
+	ahead := r.readAhead(b.refs, b.getter)
+	b.refs = append(b.refs, ahead...)
+	if len(ahead) > 0 {
+		b.named = false
+	}
 	r.mu.Unlock()
 	go func() {
 		defer close(b.done)
 		// A batch serves several reconciles; none of their contexts may cancel it. The
 		// client's own request timeout bounds it.
 		ctx := context.Background()
+		if b.named {
+			ctx = WithRequester(ctx, b.requester.Namespace, b.requester.Name)
+		}
 		if b.err = r.wait(ctx); b.err != nil {
 			return
 		}

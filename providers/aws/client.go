@@ -31,17 +31,18 @@ const (
 )
 
 // newClient builds the service's client; every call it makes is observed (metrics) by the
-// client's middleware (observeCalls).
+// client's middleware (observeCalls) and names the ExternalSecret it is made for in its
+// user agent (nameRequester).
 func newClient(cfg aws.Config, spec *esv1.AWSProvider, observe providers.CallObserver) *storeClient {
 	c := &storeClient{cfg: cfg, service: spec.Service, prefix: spec.Prefix}
 	switch spec.Service {
 	case esv1.AWSServiceSecretsManager:
 		c.sm = secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {
-			o.APIOptions = withObserver(o.APIOptions, metricProviderSM, observe)
+			o.APIOptions = withRequester(withObserver(o.APIOptions, metricProviderSM, observe))
 		})
 	case esv1.AWSServiceParameterStore:
 		c.ssm = ssm.NewFromConfig(cfg, func(o *ssm.Options) {
-			o.APIOptions = withObserver(o.APIOptions, metricProviderSSM, observe)
+			o.APIOptions = withRequester(withObserver(o.APIOptions, metricProviderSSM, observe))
 		})
 	}
 	return c
