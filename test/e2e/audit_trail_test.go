@@ -29,7 +29,8 @@ import (
 // and tags it kubernetes-namespace=<namespace>; each Secrets Manager read is signed with
 // the access key of its own namespace's session (the key CloudTrail resolves to
 // userIdentity.arn .../assumed-role/<role>/vigil-<namespace>) and carries
-// vigil-namespace/<namespace> in its user agent (CloudTrail's userAgent). moto keeps no
+// vigil-namespace/<namespace> and vigil-external-secret/<name> in its user agent
+// (CloudTrail's userAgent). moto keeps no
 // CloudTrail of its own: the test reads moto's recording of the requests it served and its
 // record of the sessions it issued.
 func TestAuditTrail_AWSSessionsNameTheNamespace(t *testing.T) {
@@ -86,6 +87,10 @@ func TestAuditTrail_AWSSessionsNameTheNamespace(t *testing.T) {
 		}
 		ns := userAgentNamespace(r.Headers["User-Agent"])
 		session := sessions[accessKeyOf(r.Headers["Authorization"])]
+		if es := userAgentES.FindStringSubmatch(r.Headers["User-Agent"]); es == nil || es[1] != "db" {
+			t.Errorf("%s of %s: user agent %q does not name the ExternalSecret (%s/db)",
+				r.Target(), key, r.Headers["User-Agent"], awsprovider.ExternalSecretUserAgentKey)
+		}
 		if ns == "" || session != "vigil-"+ns {
 			t.Errorf("%s of %s: user agent %q, signed by session %q; want vigil-namespace/<ns> and vigil-<ns>",
 				r.Target(), key, r.Headers["User-Agent"], session)
@@ -123,6 +128,7 @@ func TestAuditTrail_IRSASessionNamesTheNamespace(t *testing.T) {
 
 var (
 	userAgentNS = regexp.MustCompile(`(?:^| )` + awsprovider.UserAgentKey + `/([a-z0-9.-]+)`)
+	userAgentES = regexp.MustCompile(`(?:^| )` + awsprovider.ExternalSecretUserAgentKey + `/([A-Za-z0-9._-]+)(?: |$)`)
 	credential  = regexp.MustCompile(`Credential=([A-Z0-9]+)/`)
 )
 
