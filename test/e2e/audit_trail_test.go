@@ -38,7 +38,7 @@ func TestAuditTrail_AWSSessionsNameTheNamespace(t *testing.T) {
 	h := env.T(t)
 	team := map[string]string{"audit-trail": fmt.Sprint(time.Now().UnixNano())}
 	a, b := h.NewNamespace(team), h.NewNamespace(team)
-	key, value := "prod/payments/"+a+"/db", "audit-aws-"+a
+	key, value := "prod/payments/"+a+"/db", "s3cr3t-aws-"+a
 	h.PutRemote(key, `{"password":"`+value+`"}`)
 	role := h.CreateMotoRole("audit-"+a, "iam-policy-scoped.json")
 	css := &esv1.ClusterSecretStore{ObjectMeta: metav1.ObjectMeta{Name: "audit-" + a}, Spec: esv1.SecretStoreSpec{
@@ -187,7 +187,7 @@ func TestAuditTrail_VaultAuditLogNamesTheNamespace(t *testing.T) {
 	h := env.T(t)
 	team := map[string]string{"audit-trail": fmt.Sprint(time.Now().UnixNano())}
 	a, b := h.NewNamespace(team), h.NewNamespace(team)
-	path, value := "prod/payments/"+a+"/db", "audit-vault-"+a
+	path, value := "prod/payments/"+a+"/db", "s3cr3t-vault-"+a // not a name: the store is audit-vault-<a>
 	rememberValue(value)
 	if err := vlt.KVv2Put(ctx, "secret", path, map[string]any{"password": value}); err != nil {
 		t.Fatal(err)

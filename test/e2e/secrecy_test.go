@@ -106,12 +106,35 @@ func checkNoValuesLeaked(ctx context.Context, c client.Client, logPath string) e
 	for _, t := range texts {
 		for v := range values {
 			if strings.Contains(t.text, v) {
-				return fmt.Errorf("a remote secret value (%d characters) appears in the %s", len(v), t.where)
+				return fmt.Errorf("a remote secret value (%d characters) appears in the %s%s", len(v), t.where, leakSite(t.text, v))
 			}
 		}
 	}
 	fmt.Printf("secrecy check: %d remote values absent from %d bytes of controller log, %d events, the conditions of %d ExternalSecrets and %d stores, and %d bytes of /metrics\n", len(values), len(logData), len(events.Items), len(ess.Items), len(stores.Items)+len(cstores.Items), len(exposition))
 	return nil
+}
+
+// leakSite names the log line a value appeared in (its logger, message and field names,
+// with the value masked), so a failure says where to look without printing the value.
+func leakSite(text, v string) string {
+	for _, line := range strings.Split(text, "\n") {
+		if !strings.Contains(line, v) {
+			continue
+		}
+		var entry map[string]any
+		if json.Unmarshal([]byte(line), &entry) != nil {
+			return ""
+		}
+		var fields []string
+		for k, f := range entry {
+			if strings.Contains(fmt.Sprint(f), v) {
+				fields = append(fields, k)
+			}
+		}
+		msg := strings.ReplaceAll(fmt.Sprint(entry["msg"]), v, "[value]")
+		return fmt.Sprintf(" (logger %v, message %q, in fields %v)", entry["logger"], msg, fields)
+	}
+	return ""
 }
 
 // metricsText returns the controller's /metrics exposition as text.
