@@ -21,7 +21,11 @@ func (w *wiring) setupWebhook(ctx context.Context) error {
 		return nil
 	}
 	mgr, o := w.mgr, w.o.Webhook
-	v := &policy.Validator{Builder: w.gate.Builder, Policies: w.policies}
+	// The webhook decides on what the API server holds now: a ServiceAccount or namespace
+	// annotation written a moment before the store may not be in the cache yet, and judging
+	// the store without it would admit a role the rules deny (the IRSA role lives on the
+	// ServiceAccount). Admission is rare next to reconciles, so the direct reads cost little.
+	v := &policy.Validator{Builder: &policy.Builder{Client: w.direct, IAM: w.o.IAM}, Policies: w.policies}
 	server := webhook.NewServer(webhook.Options{Host: o.Host, Port: o.Port, CertDir: o.CertDir})
 	server.Register("/validate", &webhook.Admission{Handler: v})
 	// With failurePolicy Fail the API server refuses objects while no replica serves: a pod
