@@ -1,0 +1,67 @@
+package providers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+)
+
+// The write side of a store (PushSecret). A provider's Client implements Pusher when its
+// backend can be written; the PushSecret controller asks for it with a type assertion and
+// reports a store whose client does not as "provider X cannot push".
+
+// ManagedByKey and ManagedByValue mark a remote secret as created by a secrets operator:
+// a tag (AWS), custom metadata (Vault KV v2), a label (GCP), a tag (Azure), a label
+// (Kubernetes). They are ESO's own, so that a user moving between ESO and Vigil keeps the
+// ownership of what either pushed.
+const (
+	ManagedByKey   = "managed-by"
+	ManagedByValue = "external-secrets"
+)
+
+// PushRef names where one pushed value goes: data[].match.remoteRef and data[].metadata.
+type PushRef struct {
+	// Key is remoteRef.remoteKey: the remote secret's name or path.
+	Key string
+	// Property is remoteRef.property: when set, the value is written into this JSON
+	// property of the remote secret and its other properties are kept.
+	Property string
+	// Metadata is data[].metadata, provider-specific (ESO's PushSecretMetadata shapes).
+	Metadata *apiextensionsv1.JSON
+}
+
+func (r PushRef) String() string {
+	if r.Property == "" {
+		return fmt.Sprintf("%q", r.Key)
+	}
+	return fmt.Sprintf("%q (property %q)", r.Key, r.Property)
+}
+
+// Pusher is implemented by clients that can write to their backend.
+type Pusher interface {
+	// PushSecret writes value at ref. A remote secret that does not exist is created and
+	// marked managed-by (ManagedByKey). One that exists and is not so marked is written only
+	// when overwrite is true (updatePolicy Replace); otherwise PushSecret returns an error
+	// wrapping ErrNotManaged and writes nothing. Writing a value equal to the current one
+	// should not create a new remote version.
+	PushSecret(ctx context.Context, ref PushRef, value []byte, overwrite bool) error
+	// SecretExists says whether ref (and its property, when set) exists: updatePolicy
+	// IfNotExists pushes only when it does not.
+	SecretExists(ctx context.Context, ref PushRef) (bool, error)
+	// DeleteSecret removes what PushSecret wrote at ref (deletionPolicy Delete): the
+	// property when set (the whole secret when it was the last one), else the secret. A
+	// remote secret not marked managed-by is never deleted (ErrNotManaged); one that does not
+	// exist is not an error.
+	DeleteSecret(ctx context.Context, ref PushRef) error
+}
+
+// ErrNotManaged is wrapped by Pusher errors for a remote secret that Vigil (or ESO) did not
+// create: it is left as it is.
+var ErrNotManaged = errors.New("the remote secret exists and is not managed by external-secrets")
+
+// NotManaged returns an error for ref that wraps ErrNotManaged.
+func NotManaged(ref PushRef) error {
+	return fmt.Errorf("key %s: %w (set updatePolicy: Replace to overwrite it)", ref, ErrNotManaged)
+}
