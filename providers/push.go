@@ -30,6 +30,10 @@ type PushRef struct {
 	Property string
 	// Metadata is data[].metadata, provider-specific (ESO's PushSecretMetadata shapes).
 	Metadata *apiextensionsv1.JSON
+	// SecretKey is data[].match.secretKey: the key of the source pushed. Empty means the
+	// whole source, and the value is then a JSON object of its keys (string values), as
+	// ESO pushes it; a provider that stores key/value maps (Kubernetes) writes the keys.
+	SecretKey string
 }
 
 func (r PushRef) String() string {
