@@ -12,13 +12,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+	esv1alpha1 "github.com/vigil-dev/vigil/api/externalsecrets/v1alpha1"
 	policyv1alpha1 "github.com/vigil-dev/vigil/api/policy/v1alpha1"
 )
 
-// Validator is the validating admission webhook: stores, generators and ExternalSecrets that violate a
-// Deny rule are rejected with the rule and its remediation, Warn rules come back as
-// admission warnings, and a ClusterSecretPolicy whose Rego or CEL does not compile is
-// rejected with the compiler's message. It reads the same policy set as the reconcile gate.
+// Validator is the validating admission webhook: stores, generators, ExternalSecrets and
+// PushSecrets that violate a Deny rule are rejected with the rule and its remediation, Warn
+// rules come back as admission warnings, and a ClusterSecretPolicy whose Rego or CEL does not
+// compile is rejected with the compiler's message. It reads the same policy set as the reconcile gate.
 type Validator struct {
 	Builder  *Builder
 	Policies *Holder
@@ -104,18 +105,21 @@ func (v *Validator) input(ctx context.Context, req admission.Request) (Input, in
 		in, err = v.Builder.ForStore(ctx, o, string(req.Operation))
 	case *esv1.ExternalSecret:
 		in, err = v.Builder.ForExternalSecret(ctx, o, string(req.Operation))
+	case *esv1alpha1.PushSecret:
+		in, err = v.Builder.ForPushSecret(ctx, o, string(req.Operation))
 	}
 	return in, http.StatusInternalServerError, err
 }
 
 // decodeESObject decodes an external-secrets.io object of any served version as v1 (the
-// schemas are the same).
+// schemas are the same); a PushSecret as v1alpha1, its one version.
 func decodeESObject(raw []byte) (runtime.Object, error) {
 	u := &unstructured.Unstructured{}
 	if err := json.Unmarshal(raw, &u.Object); err != nil {
 		return nil, err
 	}
 	var obj runtime.Object
+	gv := esv1.GroupVersion
 	switch u.GetKind() {
 	case esv1.SecretStoreKind:
 		obj = &esv1.SecretStore{}
@@ -123,9 +127,11 @@ func decodeESObject(raw []byte) (runtime.Object, error) {
 		obj = &esv1.ClusterSecretStore{}
 	case esv1.ExternalSecretKind:
 		obj = &esv1.ExternalSecret{}
+	case PushSecretKind:
+		obj, gv = &esv1alpha1.PushSecret{}, esv1alpha1.GroupVersion
 	default:
 		return nil, nil
 	}
-	u.SetAPIVersion(esv1.GroupVersion.String())
+	u.SetAPIVersion(gv.String())
 	return obj, runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, obj)
 }

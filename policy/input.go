@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+	esv1alpha1 "github.com/vigil-dev/vigil/api/externalsecrets/v1alpha1"
 	"github.com/vigil-dev/vigil/internal/stores"
 	"github.com/vigil-dev/vigil/providers"
 	awsprovider "github.com/vigil-dev/vigil/providers/aws"
@@ -82,6 +83,26 @@ func (b *Builder) ForExternalSecret(ctx context.Context, es *esv1.ExternalSecret
 		}
 	}
 	if err := b.addEntries(ctx, es, in); err != nil { // input.stores, input.entries: policy/paths.go
+		return nil, err
+	}
+	return in, nil
+}
+
+// ForPushSecret builds the input for a PushSecret: every remote key it writes, once per
+// store it is pushed to (resolved by name or labelSelector), as that store's backend names
+// it (addPushEntries), plus pushed, the keys of dataTo entries in per-key mode that only the
+// controller knows.
+func (b *Builder) ForPushSecret(ctx context.Context, ps *esv1alpha1.PushSecret, op string,
+	pushed ...PushedKey) (Input, error) {
+	obj, err := toMap(ps)
+	if err != nil {
+		return nil, err
+	}
+	in := newInput(PushSecretKind, op, obj)
+	if in["namespace"], err = b.namespace(ctx, ps.Namespace); err != nil {
+		return nil, err
+	}
+	if err := b.addPushEntries(ctx, ps, in, pushed); err != nil { // input.stores, input.entries: policy/pushsecret.go
 		return nil, err
 	}
 	return in, nil

@@ -76,12 +76,26 @@ func (eb *entries) add(ctx context.Context, field, key string, find bool, ref *e
 	if err != nil {
 		return err
 	}
+	e, err := keyEntry(field, key, find, id, store, eb.stores)
+	if err != nil {
+		return err
+	}
+	eb.list = append(eb.list, e)
+	return nil
+}
+
+// keyEntry describes one key (or find path) read or written through store (nil: unknown,
+// the key taken as written), adding the store to stores under id the first time: the names
+// the backend gives it and any spelling it would read as another path.
+func keyEntry(field, key string, find bool, id string, store esv1.GenericStore,
+	stores map[string]any) (map[string]any, error) {
 	e := map[string]any{"path": field, "key": key, "find": find, "store": "", "provider": ""}
 	if store != nil {
 		e["store"], e["provider"] = id, store.GetSpec().Provider.Name()
-		if eb.stores[id] == nil {
-			if eb.stores[id], err = toMap(store); err != nil {
-				return err
+		if stores[id] == nil {
+			var err error
+			if stores[id], err = toMap(store); err != nil {
+				return nil, err
 			}
 		}
 	}
@@ -89,8 +103,7 @@ func (eb *entries) add(ctx context.Context, field, key string, find bool, ref *e
 	if find {
 		check = providers.CheckFindPath
 	}
-	problem := check(store, field, key)
-	if problem != nil {
+	if problem := check(store, field, key); problem != nil {
 		e["problem"] = problem.Error()
 	}
 	n := providers.RemoteNames(store, key, find)
@@ -98,8 +111,7 @@ func (eb *entries) add(ctx context.Context, field, key string, find bool, ref *e
 	if n.Relative != nil {
 		e["relative"] = toAnyList(n.Relative)
 	}
-	eb.list = append(eb.list, e)
-	return nil
+	return e, nil
 }
 
 // entryStore looks a store up by kind and name, once per input. Whether a ClusterSecretStore

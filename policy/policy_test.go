@@ -95,7 +95,8 @@ func TestBuiltinRules_HaveMetadata(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"aws-wildcard-secret-action", "aws-wildcard-secret-resource", "clustersecretstore-unscoped", "externalsecret-find-without-path",
-		"externalsecret-key-not-normalized", "externalsecret-key-outside-prefix", "externalsecret-refresh-interval", "secret-type-privileged", "store-ambient-credentials", "store-plaintext-credentials", "store-static-credentials"}
+		"externalsecret-key-not-normalized", "externalsecret-key-outside-prefix", "externalsecret-refresh-interval",
+		"pushsecret-key-not-normalized", "pushsecret-key-outside-prefix", "secret-type-privileged", "store-ambient-credentials", "store-plaintext-credentials", "store-static-credentials"}
 	if got := slices.Sorted(maps.Keys(s.Rules())); !slices.Equal(got, want) {
 		t.Fatalf("built-in rules %v, want %v", got, want)
 	}

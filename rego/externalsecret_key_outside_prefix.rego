@@ -18,96 +18,22 @@
 #     Read only keys under the namespace's prefixes, or ask the platform team to widen them.
 package vigil.rules.externalsecret_key_outside_prefix
 
+import data.vigil.lib.prefixes as lib
 import rego.v1
 
-params := object.get(object.get(input, "parameters", {}), "externalsecret-key-outside-prefix", {})
-
-prefixes contains trim_space(p) if {
-	some p in split(input.namespace.annotations["vigil.dev/secret-prefix"], ",")
-	trim_space(p) != ""
-}
-
-prefixes contains p if {
-	some p in object.get(object.get(params, "prefixes", {}), input.namespace.name, [])
-	trim_space(p) != ""
-}
+prefixes := lib.annotated | lib.parameter("externalsecret-key-outside-prefix")
 
 violation contains v if {
 	input.kind == "ExternalSecret"
 	count(prefixes) > 0
 	some e in object.get(input, "entries", [])
-	not entry_allowed(e)
+	not lib.entry_allowed(prefixes, e)
 	v := {"message": message(e), "path": e.path}
 }
 
-# An entry is allowed when every name it reads is under a prefix, either as a full name or
-# (Vault stores that pin their mount) relative to the mount.
-entry_allowed(e) if {
-	every n in e.names {
-		name_allowed(e, n)
-	}
-}
+message(e) := sprintf("%s reads %s, outside the prefixes allowed in namespace %s (%s)%s: set find.path to a path under one of them", [e.path, found(e), input.namespace.name, lib.allowed_list(prefixes), lib.through(e)]) if e.find
 
-entry_allowed(e) if {
-	count(object.get(e, "relative", [])) > 0
-	every n in e.relative {
-		name_allowed(e, n)
-	}
-}
-
-name_allowed(e, n) if {
-	some p in prefixes
-	inside(e.scope, norm(e, n), norm(e, p))
-}
-
-# Parameter Store hierarchies start with "/", which prefixes may leave out.
-norm(e, s) := trim_prefix(s, "/") if object.get(e, "leadingSlashOptional", false)
-
-norm(e, s) := s if not object.get(e, "leadingSlashOptional", false)
-
-# root: a prefix of only slashes allows everything.
-inside(_, _, p) if trim_right(p, "/") == ""
-
-# Below the folder p names, on a "/" boundary.
-inside(_, n, p) if {
-	base := trim_right(p, "/")
-	base != ""
-	startswith(n, concat("", [base, "/"]))
-}
-
-# A prefix that ends in another separator ("team-a-") is a name prefix: it was written to
-# cut names, not folders.
-inside(_, n, p) if {
-	name_prefix(p)
-	startswith(n, p)
-}
-
-name_prefix(p) if regex.match(`[-_.:+=@]$`, p)
-
-# A prefix without a trailing "/" also names the one secret of that name.
-inside("exact", n, p) if {
-	not endswith(p, "/")
-	n == p
-}
-
-# A find that lists a folder (Vault, Parameter Store) may list the prefix's own folder; a
-# Secrets Manager find matches names by string prefix, so "prod/pay" would also read
-# "prod/payments/…" and must end in "/".
-inside("dir", n, p) if {
-	base := trim_right(p, "/")
-	base != ""
-	trim_right(n, "/") == base
-}
-
-allowed_list := concat(", ", sort(prefixes))
-
-through(e) := sprintf(" through %s", [e.store]) if e.store != ""
-
-through(e) := "" if e.store == ""
-
-message(e) := sprintf("%s reads %s, outside the prefixes allowed in namespace %s (%s)%s: set find.path to a path under one of them", [e.path, found(e), input.namespace.name, allowed_list, through(e)]) if e.find
-
-message(e) := sprintf("%s reads %q, outside the prefixes allowed in namespace %s (%s)%s", [e.path, outside_name(e), input.namespace.name, allowed_list, through(e)]) if not e.find
+message(e) := sprintf("%s reads %q, outside the prefixes allowed in namespace %s (%s)%s", [e.path, lib.outside_name(prefixes, e), input.namespace.name, lib.allowed_list(prefixes), lib.through(e)]) if not e.find
 
 found(e) := "everything the store can list" if {
 	every n in e.names {
@@ -115,16 +41,7 @@ found(e) := "everything the store can list" if {
 	}
 }
 
-found(e) := sprintf("every secret under %q", [outside_name(e)]) if {
+found(e) := sprintf("every secret under %q", [lib.outside_name(prefixes, e)]) if {
 	some n in e.names
 	trim(n, "/") != ""
-}
-
-# outside_name: the first name the entry reads that no prefix allows.
-outside_name(e) := [n | some n in e.names; not name_allowed(e, n)][0] if {
-	count([n | some n in e.names; not name_allowed(e, n)]) > 0
-}
-
-outside_name(e) := e.names[0] if {
-	count([n | some n in e.names; not name_allowed(e, n)]) == 0
 }

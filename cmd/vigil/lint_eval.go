@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+	esv1alpha1 "github.com/vigil-dev/vigil/api/externalsecrets/v1alpha1"
 	"github.com/vigil-dev/vigil/controllers/manager"
 	"github.com/vigil-dev/vigil/policy"
 )
@@ -84,7 +85,7 @@ func typedObjects(scheme *runtime.Scheme, docs []document) ([]client.Object, err
 		if u.GetNamespace() == "" && namespaced(u.GetKind()) {
 			u.SetNamespace("default")
 		}
-		if u.GroupVersionKind().Group == esv1.GroupVersion.Group {
+		if u.GroupVersionKind().Group == esv1.GroupVersion.Group && !slices.Contains(pushKinds, u.GetKind()) {
 			u.SetAPIVersion(esv1.GroupVersion.String())
 		}
 		obj, err := scheme.New(u.GroupVersionKind())
@@ -119,6 +120,8 @@ func policyInput(ctx context.Context, b *policy.Builder, obj client.Object, d do
 		in, err = b.ForStore(ctx, o, policy.OpLint)
 	case *esv1.ExternalSecret:
 		in, err = b.ForExternalSecret(ctx, o, policy.OpLint)
+	case *esv1alpha1.PushSecret:
+		in, err = b.ForPushSecret(ctx, o, policy.OpLint)
 	default:
 		u := d.obj
 		if obj == nil || !policy.IsGenerator(u.GroupVersionKind().Group, u.GetKind()) {
@@ -140,7 +143,11 @@ func newFinding(d document, obj client.Object, v policy.Violation) finding {
 	}
 }
 
+// pushKinds are served in v1alpha1 only: they keep their version.
+var pushKinds = []string{"PushSecret", "ClusterPushSecret"}
+
 func namespaced(kind string) bool {
-	clusterScoped := []string{"Namespace", "ClusterSecretStore", "ClusterExternalSecret", "ClusterSecretPolicy"}
+	clusterScoped := []string{"Namespace", "ClusterSecretStore", "ClusterExternalSecret", "ClusterSecretPolicy",
+		"ClusterPushSecret"}
 	return !slices.Contains(clusterScoped, kind)
 }

@@ -1,7 +1,7 @@
-// Package policycheck is the reconcile-time policy check that stores, ExternalSecrets and
-// the generators they name pass before any of their credentials is used: a Deny violation
-// becomes a Waiting PolicyViolation error (looked at again after Recheck, since IAM
-// policies change outside the cluster), a failed evaluation a retried error.
+// Package policycheck is the reconcile-time policy check that stores, ExternalSecrets,
+// PushSecrets and the generators they name pass before any of their credentials is used: a
+// Deny violation becomes a Waiting PolicyViolation error (looked at again after Recheck,
+// since IAM policies change outside the cluster), a failed evaluation a retried error.
 package policycheck
 
 import (
@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+	esv1alpha1 "github.com/vigil-dev/vigil/api/externalsecrets/v1alpha1"
 	genv1alpha1 "github.com/vigil-dev/vigil/api/generators/v1alpha1"
 	"github.com/vigil-dev/vigil/controllers/internal/outcome"
 	"github.com/vigil-dev/vigil/policy"
@@ -47,6 +48,24 @@ func ExternalSecret(ctx context.Context, gate *policy.Gate, es *esv1.ExternalSec
 	vs, err := gate.ExternalSecret(ctx, es, store)
 	if err != nil {
 		return outcome.Transient(esv1.ReasonSecretSyncedError, fmt.Errorf("evaluating policies: %w", err))
+	}
+	return denied(vs)
+}
+
+// PushSecret is ExternalSecret for a PushSecret, called before anything is written: a Deny
+// violation of the PushSecret (a remote key outside the namespace's prefixes, one its
+// backend would write as another path, a custom rule) or of any store in stores (the stores
+// it is about to push to) blocks every write, also for a PushSecret admitted before the
+// policy existed or while the webhook was down. pushed are the remote keys of dataTo entries
+// in per-key mode, which only the controller knows. A nil gate checks nothing.
+func PushSecret(ctx context.Context, gate *policy.Gate, ps *esv1alpha1.PushSecret, stores []esv1.GenericStore,
+	pushed ...policy.PushedKey) error {
+	if gate == nil {
+		return nil
+	}
+	vs, err := gate.PushSecret(ctx, ps, stores, pushed...)
+	if err != nil {
+		return outcome.Transient(esv1alpha1.ReasonErrored, fmt.Errorf("evaluating policies: %w", err))
 	}
 	return denied(vs)
 }
