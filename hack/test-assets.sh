@@ -6,7 +6,7 @@
 # Each step is skipped when its output is already there.
 #
 # Usage: hack/test-assets.sh [part...] sets up the named parts only (k8s promtool helm vault
-# postgresql moto chartdocs); with none, all of them (`make test`). `make demo` asks for the three it
+# postgresql ldap moto chartdocs); with none, all of them (`make test`). `make demo` asks for the three it
 # uses: k8s, promtool, moto. The linter is a part of its own, never set up by default:
 # `make lint` asks for golangci-lint.
 set -euo pipefail
@@ -114,6 +114,19 @@ setup_postgresql() {
   log "postgresql: $(ls -d /usr/lib/postgresql/*/bin | tail -1)"
 }
 
+# OpenLDAP's slapd (Debian's slapd package) backs Vault's ldap auth method in the Vault
+# provider's tests; the harness runs its own slapd with a temporary configuration on a
+# loopback port, never the system service (the package's postinst leaves it unstarted here).
+setup_ldap() {
+  if ! [ -x /usr/sbin/slapd ] || ! [ -x /usr/sbin/slapadd ] || ! [ -f /etc/ldap/schema/inetorgperson.schema ]; then
+    log "ldap: installing Debian's slapd and ldap-utils (about a minute)..."
+    local sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends slapd ldap-utils >/dev/null
+  fi
+  log "ldap: $(/usr/sbin/slapd -VVV 2>&1 | head -1)"
+}
+
 # moto serves AWS (Secrets Manager, SSM, STS, IAM) on loopback for the tests.
 setup_moto() {
   local venv=$root/.venv
@@ -125,7 +138,7 @@ setup_moto() {
   log "moto: $("$venv/bin/python" -c 'import moto; print(moto.__version__)') in .venv"
 }
 
-all_parts="k8s promtool helm vault postgresql moto chartdocs"
+all_parts="k8s promtool helm vault postgresql ldap moto chartdocs"
 for part in ${*:-$all_parts}; do
   case " $all_parts golangci-lint " in
     *" $part "*) "setup_$part" ;;

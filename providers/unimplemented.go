@@ -78,18 +78,11 @@ func VaultUnimplemented(v *esv1.VaultProvider) []string {
 			out = append(out, "spec.provider.vault."+field)
 		}
 	}
-	add(v.ClientTLS.CertSecretRef != nil || v.ClientTLS.KeySecretRef != nil, "tls")
-	add(v.CAProvider != nil, "caProvider")
 	add(v.ReadYourWrites, "readYourWrites")
 	add(v.ForwardInconsistent, "forwardInconsistent")
 	add(len(v.Headers) > 0, "headers")
 	if a := v.Auth; a != nil {
 		add(a.Namespace != nil, "auth.namespace")
-		add(a.Ldap != nil, "auth.ldap")
-		add(a.Jwt != nil, "auth.jwt")
-		add(a.Cert != nil, "auth.cert")
-		add(a.Iam != nil, "auth.iam")
-		add(a.UserPass != nil, "auth.userPass")
 		add(a.GCP != nil, "auth.gcp")
 	}
 	return out

@@ -66,6 +66,20 @@ func identityOf(spec *esv1.VaultProvider) string {
 			id += fmt.Sprintf(" (ServiceAccount %s)", sa.Name)
 		}
 		return id
+	case a.Ldap != nil:
+		return fmt.Sprintf("LDAP user %q at auth/%s", a.Ldap.Username, orDefault(a.Ldap.Path, "ldap"))
+	case a.UserPass != nil:
+		return fmt.Sprintf("user %q at auth/%s", a.UserPass.Username, orDefault(a.UserPass.Path, "userpass"))
+	case a.Jwt != nil:
+		id := fmt.Sprintf("JWT role %q at auth/%s", a.Jwt.Role, orDefault(a.Jwt.Path, "jwt"))
+		if k := a.Jwt.KubernetesServiceAccountToken; a.Jwt.SecretRef == nil && k != nil {
+			id += fmt.Sprintf(" (ServiceAccount %s)", k.ServiceAccountRef.Name)
+		}
+		return id
+	case a.Cert != nil:
+		return fmt.Sprintf("TLS certificate role %q at auth/%s", a.Cert.VaultRole, orDefault(a.Cert.Path, "cert"))
+	case a.Iam != nil:
+		return fmt.Sprintf("AWS IAM role %q at auth/%s", a.Iam.Role, orDefault(a.Iam.Path, defaultIAMMount))
 	}
 	return ""
 }

@@ -1,5 +1,6 @@
 // Package vault is the provider for HashiCorp Vault's KV secrets engine (versions 1 and 2),
-// with token, AppRole and Kubernetes auth.
+// with every auth method of ESO's but gcp: token, AppRole, Kubernetes, LDAP, userpass, JWT/OIDC,
+// TLS certificates and AWS IAM; and its write side (Pusher) for both KV versions.
 //
 // A remote key is a path in the KV mount: `spec.provider.vault.path` names the mount (the
 // key may repeat it), or, without it, the key's first segment is the mount, as in ESO. A
@@ -24,6 +25,7 @@ import (
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 	"github.com/vigil-dev/vigil/providers"
+	awsprovider "github.com/vigil-dev/vigil/providers/aws"
 )
 
 // ProviderName is the provider label of Vault calls in metrics (ESO's).
@@ -46,14 +48,18 @@ type Options struct {
 }
 
 // Provider is the Vault provider.
-type Provider struct{ opts Options }
+type Provider struct {
+	opts Options
+	// aws finds the AWS credentials of auth.iam as the aws provider finds a store's.
+	aws *awsprovider.Provider
+}
 
 // New returns the Vault provider.
 func New(opts Options) *Provider {
 	if opts.Observe == nil {
 		opts.Observe = func(string, string, error, time.Duration) {}
 	}
-	return &Provider{opts: opts}
+	return &Provider{opts: opts, aws: awsprovider.New(awsprovider.Options{RequestTimeout: opts.RequestTimeout})}
 }
 
 // Name implements providers.Provider.
@@ -80,68 +86,7 @@ func (p *Provider) ValidateStore(store esv1.GenericStore) error {
 	default:
 		return providers.Configf("spec.provider.vault.version %q is not supported; use v1 or v2", spec.Version)
 	}
-	return validateAuth(store, spec.Auth)
-}
-
-// validateAuth checks spec.provider.vault.auth: exactly one method, with what it needs.
-func validateAuth(store esv1.GenericStore, a *esv1.VaultAuth) error {
-	if a == nil {
-		return providers.Configf("spec.provider.vault.auth is empty; set one of tokenSecretRef, appRole or kubernetes")
-	}
-	set := 0
-	for _, on := range []bool{a.TokenSecretRef != nil, a.AppRole != nil, a.Kubernetes != nil} {
-		if on {
-			set++
-		}
-	}
-	if set != 1 {
-		return providers.Configf(
-			"spec.provider.vault.auth sets %d methods; set exactly one of tokenSecretRef, appRole or kubernetes", set)
-	}
-	check := func(field string, ns *string) error { return providers.CheckRefNamespace(store, ns, field) }
-	switch {
-	case a.TokenSecretRef != nil:
-		if a.TokenSecretRef.Key == "" {
-			return providers.Configf("spec.provider.vault.auth.tokenSecretRef.key is empty; name the key that holds the token")
-		}
-		return check("spec.provider.vault.auth.tokenSecretRef", a.TokenSecretRef.Namespace)
-	case a.AppRole != nil:
-		return validateAppRole(a.AppRole, check)
-	default:
-		return validateKubernetesAuth(a.Kubernetes, check)
-	}
-}
-
-func validateAppRole(r *esv1.VaultAppRole, check func(field string, ns *string) error) error {
-	if (r.RoleID == "") == (r.RoleRef == nil) {
-		return providers.Configf("spec.provider.vault.auth.appRole needs exactly one of roleId or roleRef")
-	}
-	if r.SecretRef.Key == "" {
-		return providers.Configf(
-			"spec.provider.vault.auth.appRole.secretRef.key is empty; name the key that holds the secret id")
-	}
-	if r.RoleRef != nil {
-		if err := check("spec.provider.vault.auth.appRole.roleRef", r.RoleRef.Namespace); err != nil {
-			return err
-		}
-	}
-	return check("spec.provider.vault.auth.appRole.secretRef", r.SecretRef.Namespace)
-}
-
-func validateKubernetesAuth(k *esv1.VaultKubernetesAuth, check func(field string, ns *string) error) error {
-	if k.Role == "" {
-		return providers.Configf(
-			"spec.provider.vault.auth.kubernetes.role is empty; name the Vault role bound to the ServiceAccount")
-	}
-	switch {
-	case k.ServiceAccountRef != nil:
-		return check("spec.provider.vault.auth.kubernetes.serviceAccountRef", k.ServiceAccountRef.Namespace)
-	case k.SecretRef != nil:
-		return check("spec.provider.vault.auth.kubernetes.secretRef", k.SecretRef.Namespace)
-	}
-	return providers.Configf(
-		"spec.provider.vault.auth.kubernetes needs serviceAccountRef (a token is minted for it) or " +
-			"secretRef (a Secret holding a token)")
+	return firstError(validateCheckAndSet(spec), validateTLS(store, spec), validateAuth(store, spec.Auth))
 }
 
 // NewClient implements providers.Provider: it builds an HTTP client for the server and logs
@@ -159,11 +104,11 @@ func (p *Provider) NewClient(ctx context.Context, store esv1.GenericStore, kube 
 		return nil, err
 	}
 	cfg.Address = spec.Server
-	if len(spec.CABundle) > 0 {
-		if err := cfg.ConfigureTLS(&vaultapi.TLSConfig{CACertBytes: spec.CABundle}); err != nil {
-			return nil, providers.Configf("spec.provider.vault.caBundle: %v", err)
-		}
+	transport := cfg.HttpClient.Transport.(*http.Transport) // storeConfig checked the type
+	if err := configureCA(ctx, transport, store, kube, namespace); err != nil {
+		return nil, err
 	}
+	certs := newClientCerts(store, kube, namespace, transport)
 	if p.opts.RequestTimeout > 0 {
 		cfg.Timeout = p.opts.RequestTimeout
 	}
@@ -195,8 +140,11 @@ func (p *Provider) NewClient(ctx context.Context, store esv1.GenericStore, kube 
 	api.SetCloneHeaders(true)
 	c := &Client{api: api, spec: spec, observe: p.opts.Observe, identity: identityOf(spec)}
 	c.mount, c.kv2 = mountOf(spec), spec.Version != esv1.VaultKVStoreV1
-	if c.login, err = loginFunc(ctx, store, kube, namespace); err != nil {
+	if c.login, err = loginFunc(ctx, store, kube, namespace, p.aws); err != nil {
 		return nil, err
+	}
+	if certs != nil {
+		c.login = certs.before(c.login)
 	}
 	if err := c.relogin(ctx, ""); err != nil {
 		return nil, err

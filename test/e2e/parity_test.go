@@ -28,10 +28,9 @@ func TestParity_UnimplementedProviderOrFieldIsRefusedByName(t *testing.T) {
 			"provider gcpsm is not implemented by Vigil yet; see docs/providers.md"},
 		{"azure", esv1.SecretStoreProvider{AzureKV: &esv1.AzureKVProvider{VaultURL: &url}},
 			"provider azurekv is not implemented by Vigil yet"},
-		{"userpass", esv1.SecretStoreProvider{Vault: &esv1.VaultProvider{Server: "https://vault.example:8200",
-			Auth: &esv1.VaultAuth{UserPass: &esv1.VaultUserPassAuth{Path: "userpass", Username: "u",
-				SecretRef: esv1.SecretKeySelector{Name: "pw", Key: "password"}}}}},
-			"spec.provider.vault.auth.userPass: not implemented by Vigil yet"},
+		{"vault-gcp", esv1.SecretStoreProvider{Vault: &esv1.VaultProvider{Server: "https://vault.example:8200",
+			Auth: &esv1.VaultAuth{GCP: &esv1.VaultGCPAuth{Path: "gcp", Role: "r"}}}},
+			"spec.provider.vault.auth.gcp: not implemented by Vigil yet"},
 	}
 	for _, s := range stores {
 		h.Create(&esv1.SecretStore{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: s.name},

@@ -44,7 +44,11 @@ func vaultBinary() (string, error) {
 }
 
 // StartVault starts a Vault dev server on a free loopback port and waits until it answers.
-func StartVault() (*Vault, error) {
+func StartVault() (*Vault, error) { return startVault("") }
+
+// startVault starts the dev server; a non-empty config (HCL) is merged into the dev
+// configuration (extra listeners, for example).
+func startVault(config string) (*Vault, error) {
 	bin, err := vaultBinary()
 	if err != nil {
 		return nil, err
@@ -62,8 +66,16 @@ func StartVault() (*Vault, error) {
 	if err != nil {
 		return nil, err
 	}
-	v.cmd = exec.Command(bin, "server", "-dev", "-dev-no-store-token",
-		"-dev-root-token-id="+VaultRootToken, "-dev-listen-address=127.0.0.1:"+strconv.Itoa(port))
+	args := []string{"server", "-dev", "-dev-no-store-token",
+		"-dev-root-token-id=" + VaultRootToken, "-dev-listen-address=127.0.0.1:" + strconv.Itoa(port)}
+	if config != "" {
+		file := filepath.Join(dir, "extra.hcl")
+		if err := os.WriteFile(file, []byte(config), 0o600); err != nil {
+			return nil, err
+		}
+		args = append(args, "-config="+file)
+	}
+	v.cmd = exec.Command(bin, args...)
 	// A dev server needs no HOME state; keep it from reading the caller's VAULT_* settings.
 	v.cmd.Env = []string{"HOME=" + dir, "PATH=" + os.Getenv("PATH")}
 	v.cmd.Stdout, v.cmd.Stderr = logf, logf
