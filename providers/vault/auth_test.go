@@ -202,3 +202,57 @@ func signingKey(t *testing.T) string {
 	}
 	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
 }
+
+// Each new auth method and TLS option refuses what it cannot use, naming the field.
+func TestValidateStore_AuthMethodsAndTLS(t *testing.T) {
+	pw := esv1.SecretKeySelector{Name: "pw", Key: "password"}
+	up := func(user, path string) func(*esv1.VaultProvider) {
+		return func(p *esv1.VaultProvider) {
+			p.Auth = &esv1.VaultAuth{UserPass: &esv1.VaultUserPassAuth{Path: path, Username: user, SecretRef: pw}}
+		}
+	}
+	for name, tc := range map[string]struct {
+		mutate func(*esv1.VaultProvider)
+		want   string
+	}{
+		"username leaves the path": {up("../../sys/x", "userpass"), "username may not contain /"},
+		"mount path with ..":       {up("app", "userpass/../../sys"), "is not a mount path"},
+		"ldap without password": {func(p *esv1.VaultProvider) {
+			p.Auth = &esv1.VaultAuth{Ldap: &esv1.VaultLdapAuth{Path: "ldap", Username: "alice"}}
+		}, "ldap.secretRef needs name and key"},
+		"jwt without a token source": {func(p *esv1.VaultProvider) {
+			p.Auth = &esv1.VaultAuth{Jwt: &esv1.VaultJwtAuth{Path: "jwt", Role: "r"}}
+		}, "needs secretRef (a Secret holding a JWT) or kubernetesServiceAccountToken"},
+		"jwt token for a minute": {func(p *esv1.VaultProvider) {
+			p.Auth = &esv1.VaultAuth{Jwt: &esv1.VaultJwtAuth{Path: "jwt", KubernetesServiceAccountToken: &esv1.VaultKubernetesServiceAccountTokenAuth{
+				ServiceAccountRef: esv1.ServiceAccountSelector{Name: "app"}, ExpirationSeconds: ptr(int64(60))}}}
+		}, "expirationSeconds is 60; set it between 600 and 86400"},
+		"cert over http": {func(p *esv1.VaultProvider) {
+			p.Auth = &esv1.VaultAuth{Cert: &esv1.VaultCertAuth{ClientCert: pw, SecretRef: pw}}
+		}, "server must be an https:// address"},
+		"tls certificate without key": {func(p *esv1.VaultProvider) {
+			p.ClientTLS.CertSecretRef = &esv1.SecretKeySelector{Name: "tls"}
+		}, "needs both certSecretRef and keySecretRef"},
+		"caProvider of another namespace": {func(p *esv1.VaultProvider) {
+			p.CAProvider = &esv1.CAProvider{Type: esv1.CAProviderTypeSecret, Name: "ca", Key: "ca.crt", Namespace: ptr("kube-system")}
+		}, "own namespace"},
+		"checkAndSet on KV v1": {func(p *esv1.VaultProvider) {
+			p.Version, p.CheckAndSet = esv1.VaultKVStoreV1, &esv1.VaultCheckAndSet{Required: true}
+		}, "checkAndSet is not supported with KV version v1"},
+		"iam without a Vault role": {func(p *esv1.VaultProvider) {
+			p.Auth = &esv1.VaultAuth{Iam: &esv1.VaultIamAuth{Region: "us-east-1"}}
+		}, "iam.vaultRole is empty"},
+	} {
+		err := vault.New(vault.Options{AllowHTTPHosts: harness.LoopbackHTTP}).ValidateStore(store(tc.mutate))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want an error containing %q", name, err, tc.want)
+		}
+	}
+	css := &esv1.ClusterSecretStore{ObjectMeta: metav1.ObjectMeta{Name: "vault"}, Spec: store(func(p *esv1.VaultProvider) {
+		p.CAProvider = &esv1.CAProvider{Type: esv1.CAProviderTypeConfigMap, Name: "ca", Key: "ca.crt"}
+	}).Spec}
+	if err := vault.New(vault.Options{AllowHTTPHosts: harness.LoopbackHTTP}).ValidateStore(css); err == nil ||
+		!strings.Contains(err.Error(), "caProvider.namespace is empty") {
+		t.Errorf("ClusterSecretStore caProvider without namespace: %v", err)
+	}
+}

@@ -243,7 +243,8 @@ func validateTLS(store esv1.GenericStore, spec *esv1.VaultProvider) error {
 		return nil
 	}
 	if ca.Key == "" {
-		return providers.Configf("spec.provider.vault.caProvider.key is empty; name the key that holds the PEM CA certificate")
+		return providers.Configf(
+			"spec.provider.vault.caProvider.key is empty; name the key that holds the PEM CA certificate")
 	}
 	if ca.Type != esv1.CAProviderTypeSecret && ca.Type != esv1.CAProviderTypeConfigMap {
 		return providers.Configf("spec.provider.vault.caProvider.type %q is not Secret or ConfigMap", ca.Type)

@@ -53,7 +53,8 @@ func StartLDAP(users ...LDAPUser) (*LDAP, error) {
 		return nil, err
 	}
 	slapadd := filepath.Join(filepath.Dir(slapd), "slapadd")
-	if out, err := exec.Command(slapadd, "-f", l.path("slapd.conf"), "-l", l.path("init.ldif")).CombinedOutput(); err != nil {
+	load := exec.Command(slapadd, "-f", l.path("slapd.conf"), "-l", l.path("init.ldif"))
+	if out, err := load.CombinedOutput(); err != nil {
 		l.Close()
 		return nil, fmt.Errorf("slapadd: %w\n%s", err, out)
 	}

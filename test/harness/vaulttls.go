@@ -77,7 +77,8 @@ func StartVaultTLS() (*TLSVault, error) {
 		return nil, err
 	}
 	listener := func(port int, extra string) string {
-		return fmt.Sprintf("listener \"tcp\" {\n  address = \"127.0.0.1:%d\"\n  tls_cert_file = %q\n  tls_key_file = %q\n%s}\n",
+		return fmt.Sprintf("listener \"tcp\" {\n  address = \"127.0.0.1:%d\"\n"+
+			"  tls_cert_file = %q\n  tls_key_file = %q\n%s}\n",
 			port, filepath.Join(dir, "server.crt"), filepath.Join(dir, "server.key"), extra)
 	}
 	config := listener(tlsPort, "") + listener(mtlsPort, fmt.Sprintf(
