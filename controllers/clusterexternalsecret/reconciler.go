@@ -26,6 +26,7 @@ import (
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 	"github.com/vigil-dev/vigil/controllers/internal/status"
+	"github.com/vigil-dev/vigil/controllers/sharding"
 )
 
 // +kubebuilder:rbac:groups=external-secrets.io,resources=clusterexternalsecrets,verbs=get;list;watch
@@ -159,6 +160,9 @@ func (r *Reconciler) writeChild(ctx context.Context, ces *esv1.ClusterExternalSe
 	desired.Labels = map[string]string{}
 	maps.Copy(desired.Labels, ces.Spec.ExternalSecretMetadata.Labels)
 	desired.Labels[LabelOwner] = ces.Name
+	if v, ok := es.Labels[sharding.Label]; ok {
+		desired.Labels[sharding.Label] = v // the shard's labeller writes it, and corrects it
+	}
 	desired.Annotations = map[string]string{}
 	maps.Copy(desired.Annotations, ces.Spec.ExternalSecretMetadata.Annotations)
 	if es.Annotations != nil {

@@ -18,6 +18,7 @@ import (
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 	"github.com/vigil-dev/vigil/controllers/internal/secrethash"
 	"github.com/vigil-dev/vigil/controllers/internal/target"
+	"github.com/vigil-dev/vigil/controllers/sharding"
 	"github.com/vigil-dev/vigil/providers"
 )
 
@@ -145,6 +146,9 @@ func syncVersion(es *esv1.ExternalSecret) string {
 	h := sha256.New()
 	for _, m := range []map[string]string{es.Labels, es.Annotations} {
 		for _, k := range slices.Sorted(maps.Keys(m)) {
+			if k == sharding.Label {
+				continue // the controller's own routing label, not the user's
+			}
 			fmt.Fprintf(h, "%d:%s%d:%s", len(k), k, len(m[k]), m[k])
 		}
 		h.Write([]byte{0})

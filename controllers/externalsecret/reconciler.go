@@ -71,6 +71,9 @@ type Reconciler struct {
 	// NoClusterStores: ClusterSecretStores are not reconciled (an installation scoped to
 	// one namespace cannot read them), so their changes are not watched.
 	NoClusterStores bool
+	// ShardCount > 1 labels each managed Secret with its ExternalSecret's shard
+	// (sharding.Label), so that only the replicas leading that shard cache it.
+	ShardCount int
 }
 
 // Reconcile runs one pass over an ExternalSecret: decide whether a sync is due, sync it

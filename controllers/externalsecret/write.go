@@ -20,6 +20,7 @@ import (
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 	"github.com/vigil-dev/vigil/controllers/internal/outcome"
 	"github.com/vigil-dev/vigil/controllers/internal/target"
+	"github.com/vigil-dev/vigil/controllers/sharding"
 )
 
 // mergeWait is how long an ExternalSecret with creationPolicy Merge waits for its Secret.
@@ -178,6 +179,9 @@ func (r *Reconciler) ownSecret(
 	desired.Data = out.data
 	r.stamp(desired, out)
 	desired.Annotations[annotationOwner] = es.Name
+	if r.ShardCount > 1 {
+		desired.Labels[sharding.Label] = sharding.LabelValue(client.ObjectKeyFromObject(es), r.ShardCount)
+	}
 	if es.Spec.Target.Immutable {
 		desired.Immutable = ptrTo(true)
 	}

@@ -160,7 +160,8 @@ func New(
 	ctx context.Context, cfg *rest.Config, registry *providers.Registry, rec *metrics.Recorder, o Options,
 ) (ctrl.Manager, error) {
 	cfg = withClientLimits(cfg, o)
-	mgr, err := newManager(cfg, o)
+	caches := shardCaches(o)
+	mgr, err := newManager(cfg, o, caches)
 	if err != nil {
 		return nil, err
 	}
@@ -176,7 +177,7 @@ func New(
 		return nil, err
 	}
 	w := &wiring{
-		mgr: mgr, o: o, rec: rec, direct: direct, policies: policies,
+		mgr: mgr, o: o, rec: rec, direct: direct, policies: policies, caches: caches,
 		clients:     providers.NewClientCache(registry, direct, o.ClientTTL, o.Reads),
 		gate:        &policy.Gate{Builder: &policy.Builder{Client: mgr.GetClient(), IAM: o.IAM}, Policies: policies},
 		ctrlOpts:    controller.Options{MaxConcurrentReconciles: o.Concurrent, RateLimiter: rateLimiter(o)},
@@ -204,9 +205,9 @@ func withClientLimits(cfg *rest.Config, o Options) *rest.Config {
 	return cfg
 }
 
-// newManager builds the controller-runtime manager with its cache, leader election and
-// health checks.
-func newManager(cfg *rest.Config, o Options) (ctrl.Manager, error) {
+// newManager builds the controller-runtime manager with its cache (split by shard when
+// caches is not nil), leader election and health checks.
+func newManager(cfg *rest.Config, o Options, caches *sharding.Caches) (ctrl.Manager, error) {
 	if err := o.Rollout.Validate(); err != nil {
 		return nil, err
 	}
@@ -214,7 +215,7 @@ func newManager(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+	mgrOpts := ctrl.Options{
 		Scheme:                  scheme,
 		Cache:                   cacheOptions(o),
 		Client:                  clientOptions(o),
@@ -228,7 +229,11 @@ func newManager(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		RenewDeadline:           nonZero(o.ShardLease.RenewDeadline),
 		RetryPeriod:             nonZero(o.ShardLease.RetryPeriod),
 		Controller:              config.Controller{SkipNameValidation: &o.SkipNameValidation},
-	})
+	}
+	if caches != nil {
+		mgrOpts.NewCache = caches.NewCache
+	}
+	mgr, err := ctrl.NewManager(cfg, mgrOpts)
 	if err != nil {
 		return nil, fmt.Errorf("creating manager: %w", err)
 	}
@@ -249,7 +254,7 @@ func cacheOptions(o Options) cache.Options {
 		// Managed fields are a large share of each object and Vigil never reads them.
 		DefaultTransform: cache.TransformStripManagedFields(),
 		ByObject:         map[client.Object]cache.ByObject{}}
-	if !o.Rollouts || o.Rollout.Scope != rollout.ScopeAll {
+	if managedSecretsOnly(o) {
 		// Hold only the Secrets Vigil writes: clusters have many large Secrets (Helm
 		// releases, tokens) that the controller never reads. Rollouts with scope all read
 		// every Secret a workload references, as Reloader does.
@@ -265,6 +270,10 @@ func cacheOptions(o Options) cache.Options {
 	}
 	return cacheOpts
 }
+
+// managedSecretsOnly: the cache holds only the Secrets Vigil writes, unless rollouts with
+// scope all read every Secret a workload references.
+func managedSecretsOnly(o Options) bool { return !o.Rollouts || o.Rollout.Scope != rollout.ScopeAll }
 
 // clientOptions keeps reads of ClusterSecretStores out of the cache when they are not
 // reconciled: an ExternalSecret naming one then fails at once with the API server's answer

@@ -16,13 +16,14 @@ func (w *wiring) setupRollouts(ctx context.Context) error {
 	if !w.o.Rollouts {
 		return nil
 	}
-	return setupRollouts(ctx, w.mgr, w.rec, w.o.Rollout, w.rolloutOpts)
+	return setupRollouts(ctx, w.mgr, w.rec, w.o.Rollout, w.rolloutOpts, w.rolloutSharding())
 }
 
 // setupRollouts registers one rollout reconciler per workload kind; Argo Rollouts only when
 // its CRD is installed. They share one limit on concurrent rollouts.
 func setupRollouts(
 	ctx context.Context, mgr ctrl.Manager, rec *metrics.Recorder, o rollout.Options, ctrlOpts controller.Options,
+	sharded func(*rollout.Reconciler),
 ) error {
 	if err := rollout.IndexExternalSecrets(ctx, mgr); err != nil {
 		return err
@@ -37,6 +38,9 @@ func setupRollouts(
 		r := &rollout.Reconciler{
 			Client: mgr.GetClient(), Events: mgr.GetEventRecorder("vigil-rollout"), Metrics: rec,
 			Kind: k, Options: o, Clock: clock.RealClock{}, Slots: slots, Changes: changes,
+		}
+		if sharded != nil {
+			sharded(r)
 		}
 		if err := r.SetupWithManager(ctx, mgr, ctrlOpts); err != nil {
 			return err

@@ -35,6 +35,7 @@ type wiring struct {
 	// take only this replica's shards.
 	ctrlOpts, rolloutOpts controller.Options
 	shards                *sharding.Shards // nil without sharding
+	caches                *sharding.Caches // nil without sharding
 }
 
 // setupStores registers one store reconciler per store kind served.
@@ -69,6 +70,7 @@ func (w *wiring) setupExternalSecrets(ctx context.Context) error {
 		Gate:            w.gate,
 		Templates:       externalsecret.NewTemplateEngine(w.o.TemplateTimeout),
 		NoClusterStores: !w.o.ClusterStores,
+		ShardCount:      w.o.ShardCount,
 	}
 	return es.SetupWithManager(ctx, w.mgr, w.ctrlOpts)
 }
@@ -78,14 +80,14 @@ func (w *wiring) setupClusterExternalSecrets(_ context.Context) error {
 	if !w.o.ClusterExternalSecrets {
 		return nil
 	}
-	return (&clusterexternalsecret.Reconciler{Client: w.mgr.GetClient()}).SetupWithManager(w.mgr, w.ctrlOpts)
+	return (&clusterexternalsecret.Reconciler{Client: w.everyShard()}).SetupWithManager(w.mgr, w.ctrlOpts)
 }
 
 // setupPolicies registers the policy controller and the auditor. The auditor has a gate of
 // its own, whose inputs say operation AUDIT.
 func (w *wiring) setupPolicies(ctx context.Context) error {
 	auditGate := &policy.Gate{Builder: w.gate.Builder, Policies: w.policies, Op: policy.OpAudit}
-	auditor := audit.NewAuditor(w.mgr.GetClient(), auditGate, w.rec, w.o.AuditInterval)
+	auditor := audit.NewAuditor(w.everyShard(), auditGate, w.rec, w.o.AuditInterval)
 	auditor.NoClusterStores, auditor.NoPolicyStatus = !w.o.ClusterStores, w.o.Namespace != ""
 	if w.shards != nil {
 		auditor.Active = func() bool { return w.shards.Leads(0) }

@@ -90,6 +90,31 @@ type Reconciler struct {
 	Slots chan struct{}
 	// Changes remembers when each Secret changed, for the delay histogram.
 	Changes *ChangeTimes
+	// Sources, when set, reads the ExternalSecrets and Secrets a workload's rollout depends
+	// on, instead of Client's cache: with sharded caches a replica caches only its shards'
+	// ones, and a workload's may be in any shard (it reads them from the API server).
+	Sources client.Reader
+	// Shards, when set, decides which replica reconciles an event: a workload's own change
+	// by the replica leading the workload's shard; a Secret's change by the replica leading
+	// the shard the Secret is labelled with (the one that caches it and its ExternalSecret),
+	// and an unlabelled Secret's or a ConfigMap's by each workload's.
+	Shards Shards
+}
+
+// Shards tells which shards this replica leads (controllers/sharding).
+type Shards interface {
+	Owns(key types.NamespacedName) bool
+	// LeadsLabelled reports whether the object carries a shard label (labelled) and this
+	// replica leads that shard (leads).
+	LeadsLabelled(o metav1.Object) (leads, labelled bool)
+}
+
+// sources reads the ExternalSecrets and Secrets behind rollouts.
+func (r *Reconciler) sources() client.Reader {
+	if r.Sources != nil {
+		return r.Sources
+	}
+	return r.Client
 }
 
 // configMaps reports whether ConfigMap changes roll workloads (rollouts.scope all).
@@ -204,13 +229,20 @@ func (r *Reconciler) externalSecretTargets(
 	ctx context.Context, obj client.Object, optIn map[string]string,
 ) ([]string, error) {
 	var list esv1.ExternalSecretList
-	byTarget := client.MatchingFields{rolloutTargetIndex: r.Kind.Name + "/" + obj.GetName()}
-	if err := r.Client.List(ctx, &list, client.InNamespace(obj.GetNamespace()), byTarget); err != nil {
+	want := r.Kind.Name + "/" + obj.GetName()
+	opts := []client.ListOption{client.InNamespace(obj.GetNamespace())}
+	if r.Sources == nil {
+		opts = append(opts, client.MatchingFields{rolloutTargetIndex: want}) // the cache's index
+	}
+	if err := r.sources().List(ctx, &list, opts...); err != nil {
 		return nil, err
 	}
 	var out []string
 	for i := range list.Items {
 		es := &list.Items[i]
+		if !slices.Contains(parseTargets(es.Annotations[AnnotationRolloutTargets]), want) {
+			continue
+		}
 		secret := target.Name(es)
 		if targetOptedIn(optIn, secret) {
 			out = append(out, secret)

@@ -74,12 +74,16 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 		// The workload itself, debounced like Secret changes: a new workload records its
 		// baseline; a resumed one gets its pending rollout.
 		Watches(r.Kind.New(), r.debounced(func(_ context.Context, o client.Object) []reconcile.Request {
-			return []reconcile.Request{{NamespacedName: client.ObjectKeyFromObject(o)}}
+			key := client.ObjectKeyFromObject(o)
+			if r.Shards != nil && !r.Shards.Owns(key) {
+				return nil
+			}
+			return []reconcile.Request{{NamespacedName: key}}
 		}), builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
-		Watches(&corev1.Secret{}, r.debounced(r.workloadsOf), builder.WithPredicates(dataChanged))
+		Watches(&corev1.Secret{}, r.debounced(r.shardedWorkloadsOf), builder.WithPredicates(dataChanged))
 	if r.configMaps() {
-		b = b.Watches(&corev1.ConfigMap{}, r.debounced(r.workloadsOf), builder.WithPredicates(dataChanged))
+		b = b.Watches(&corev1.ConfigMap{}, r.debounced(r.shardedWorkloadsOf), builder.WithPredicates(dataChanged))
 	}
 	return b.WithOptions(opts).Complete(r)
 }
@@ -169,6 +173,21 @@ func (r *Reconciler) debounced(mapFn func(context.Context, client.Object) []reco
 			add(ctx, e.ObjectNew, q)
 		},
 	}
+}
+
+// shardedWorkloadsOf is workloadsOf on the one replica that reconciles the change (see
+// Reconciler.Shards).
+func (r *Reconciler) shardedWorkloadsOf(ctx context.Context, o client.Object) []reconcile.Request {
+	if r.Shards == nil {
+		return r.workloadsOf(ctx, o)
+	}
+	if leads, labelled := r.Shards.LeadsLabelled(o); labelled {
+		if !leads {
+			return nil
+		}
+		return r.workloadsOf(ctx, o)
+	}
+	return slices.DeleteFunc(r.workloadsOf(ctx, o), func(q reconcile.Request) bool { return !r.Shards.Owns(q.NamespacedName) })
 }
 
 // workloadsOf maps a Secret or ConfigMap to the workloads of this kind it may roll: those

@@ -37,7 +37,7 @@ func (r *Reconciler) listKind(ctx context.Context, namespace, kind string) (map[
 		return out, nil
 	}
 	var list corev1.SecretList
-	if err := r.Client.List(ctx, &list, opts...); err != nil {
+	if err := r.sources().List(ctx, &list, opts...); err != nil {
 		return nil, err
 	}
 	for i := range list.Items {

@@ -57,8 +57,11 @@ type Shards struct {
 	mu        sync.RWMutex
 	held      map[int]bool
 	campaigns map[int]context.CancelFunc
+	acquiring map[int]bool
+	onAcquire []func(ctx context.Context, shard int) error
 	onGain    []func(shard int)
 	onLose    []func(shard int)
+	onRelease []func(shard int)
 	// running counts the elections, so that Start returns only once every Lease it held is
 	// released (the process may exit right after).
 	running sync.WaitGroup
@@ -66,7 +69,7 @@ type Shards struct {
 
 // New returns the shards of an installation; Start campaigns for them.
 func New(o Options, client kubernetes.Interface, log logr.Logger) *Shards {
-	return &Shards{o: o, client: client, log: log, held: map[int]bool{}, campaigns: map[int]context.CancelFunc{}}
+	return &Shards{o: o, client: client, log: log, held: map[int]bool{}, acquiring: map[int]bool{}, campaigns: map[int]context.CancelFunc{}}
 }
 
 // Of returns the shard an object belongs to.
@@ -82,6 +85,13 @@ func Of(key types.NamespacedName, count int) int {
 // Owns reports whether this replica leads the shard of an object.
 func (s *Shards) Owns(key types.NamespacedName) bool { return s.Leads(Of(key, s.o.Count)) }
 
+// LeadsLabelled reports whether an object carries a valid shard label (labelled) and this
+// replica leads that shard (leads).
+func (s *Shards) LeadsLabelled(o metav1.Object) (leads, labelled bool) {
+	i, ok := labelShard(o.GetLabels(), s.o.Count)
+	return ok && s.Leads(i), ok
+}
+
 // Leads reports whether this replica leads a shard.
 func (s *Shards) Leads(shard int) bool {
 	s.mu.RLock()
@@ -92,6 +102,16 @@ func (s *Shards) Leads(shard int) bool {
 // OnGain registers a function called when this replica starts leading a shard (queues
 // re-add the objects they dropped). Call it before Start.
 func (s *Shards) OnGain(f func(shard int)) { s.onGain = append(s.onGain, f) }
+
+// OnAcquire registers a function that prepares a shard this replica won, before it leads
+// it (its cache is started and synced); an error gives the shard up. Call it before Start.
+func (s *Shards) OnAcquire(f func(ctx context.Context, shard int) error) {
+	s.onAcquire = append(s.onAcquire, f)
+}
+
+// OnRelease registers a function called after the OnLose functions, unless the shard was
+// won back meanwhile (its cache is stopped). Call it before Start.
+func (s *Shards) OnRelease(f func(shard int)) { s.onRelease = append(s.onRelease, f) }
 
 // OnLose registers a function called when this replica stops leading a shard (metrics of
 // its objects are dropped: the new leader reports them). Call it before Start.
@@ -107,6 +127,13 @@ func (s *Shards) lost(i int) {
 	go func() {
 		for _, f := range s.onLose {
 			f(i)
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if !s.held[i] && !s.acquiring[i] {
+			for _, f := range s.onRelease {
+				f(i)
+			}
 		}
 	}()
 }
@@ -180,13 +207,9 @@ func (s *Shards) campaign(ctx context.Context, i int) {
 	s.campaigns[i] = cancel
 	le, err := s.elector(s.shardLease(i), &leaderelection.LeaderCallbacks{
 		OnStartedLeading: func(lctx context.Context) {
-			s.mu.Lock()
-			if lctx.Err() != nil { // given up meanwhile
-				s.mu.Unlock()
+			if !s.acquire(lctx, i) {
 				return
 			}
-			s.held[i] = true
-			s.mu.Unlock()
 			s.log.Info("leading shard", "shard", i, "of", s.o.Count)
 			for _, f := range s.onGain {
 				f(i)
@@ -215,6 +238,45 @@ func (s *Shards) campaign(ctx context.Context, i int) {
 			delete(s.campaigns, i)
 		}
 	})
+}
+
+// acquire prepares shard i (OnAcquire) and marks it led; it reports false when the shard
+// was given up meanwhile or could not be prepared (then it is given up: the next rebalance
+// campaigns again).
+func (s *Shards) acquire(lctx context.Context, i int) bool {
+	s.mu.Lock()
+	if lctx.Err() != nil { // given up meanwhile
+		s.mu.Unlock()
+		return false
+	}
+	s.acquiring[i] = true
+	s.mu.Unlock()
+	var err error
+	for _, f := range s.onAcquire {
+		if err = f(lctx, i); err != nil {
+			break
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.acquiring[i] = false
+	if err != nil && lctx.Err() == nil {
+		s.log.Error(err, "preparing a shard; giving it up", "shard", i)
+		if cancel, ok := s.campaigns[i]; ok {
+			cancel()
+			delete(s.campaigns, i)
+		}
+	}
+	if err == nil && lctx.Err() != nil { // prepared, but lost meanwhile
+		for _, f := range s.onRelease {
+			f(i)
+		}
+	}
+	if err != nil || lctx.Err() != nil {
+		return false
+	}
+	s.held[i] = true
+	return true
 }
 
 func (s *Shards) stopAll() {
