@@ -187,7 +187,8 @@ func (r *Reconciler) shardedWorkloadsOf(ctx context.Context, o client.Object) []
 		}
 		return r.workloadsOf(ctx, o)
 	}
-	return slices.DeleteFunc(r.workloadsOf(ctx, o), func(q reconcile.Request) bool { return !r.Shards.Owns(q.NamespacedName) })
+	notOwned := func(q reconcile.Request) bool { return !r.Shards.Owns(q.NamespacedName) }
+	return slices.DeleteFunc(r.workloadsOf(ctx, o), notOwned)
 }
 
 // workloadsOf maps a Secret or ConfigMap to the workloads of this kind it may roll: those

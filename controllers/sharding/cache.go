@@ -218,7 +218,9 @@ func (c *Caches) List(ctx context.Context, list client.ObjectList, opts ...clien
 
 // GetInformer returns the informer of a kind; of a sharded kind, one that fans out to the
 // shards' informers.
-func (c *Caches) GetInformer(ctx context.Context, obj client.Object, opts ...cache.InformerGetOption) (cache.Informer, error) {
+func (c *Caches) GetInformer(
+	ctx context.Context, obj client.Object, opts ...cache.InformerGetOption,
+) (cache.Informer, error) {
 	if f := c.fanoutOf(obj); f != nil {
 		return f, nil
 	}

@@ -30,7 +30,9 @@ type registration struct {
 	c       *Caches
 }
 
-func (f *fanout) AddEventHandler(h toolscache.ResourceEventHandler) (toolscache.ResourceEventHandlerRegistration, error) {
+func (f *fanout) AddEventHandler(
+	h toolscache.ResourceEventHandler,
+) (toolscache.ResourceEventHandlerRegistration, error) {
 	return f.AddEventHandlerWithOptions(h, toolscache.HandlerOptions{})
 }
 

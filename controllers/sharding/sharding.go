@@ -69,7 +69,10 @@ type Shards struct {
 
 // New returns the shards of an installation; Start campaigns for them.
 func New(o Options, client kubernetes.Interface, log logr.Logger) *Shards {
-	return &Shards{o: o, client: client, log: log, held: map[int]bool{}, acquiring: map[int]bool{}, campaigns: map[int]context.CancelFunc{}}
+	return &Shards{
+		o: o, client: client, log: log,
+		held: map[int]bool{}, acquiring: map[int]bool{}, campaigns: map[int]context.CancelFunc{},
+	}
 }
 
 // Of returns the shard an object belongs to.
