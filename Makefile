@@ -98,6 +98,10 @@ fuzz: ## Run every fuzz target for FUZZTIME (10s; e.g. make fuzz FUZZTIME=5m).
 bench: test-assets ## Run the benchmarks; each reports ratios against a baseline measured in the same run.
 	go test -count=1 -run '^$$' -bench . -benchtime 1x -timeout 60m ./test/bench/
 
+.PHONY: bench-shards
+bench-shards: test-assets ## Run only the sharding benchmark: per-replica peak RSS on 1, 2 and 4 replicas (VIGIL_BENCH_SHARDS=1000 for a quick look).
+	go test -count=1 -run '^$$' -bench BenchmarkShards -benchtime 1x -timeout 60m ./test/bench/
+
 .PHONY: demo-assets
 demo-assets: ## Set up only what make demo uses: kube-apiserver, etcd, kube-controller-manager, promtool, moto.
 	./hack/test-assets.sh k8s promtool moto

@@ -68,6 +68,7 @@ func leaderFlags(fs *pflag.FlagSet, o *manager.Options) {
 		"elect a leader so that only one replica reconciles at a time")
 	fs.IntVar(&o.ShardCount, "shard-count", 1,
 		"split ExternalSecrets, stores and rollouts into this many shards, each with its own leader (a Lease); "+
+			"each replica caches only its shards' ExternalSecrets and managed Secrets (label vigil.dev/shard); "+
 			"run as many replicas as shards or more: the live replicas share the shards and take over those of "+
 			"a replica that stops. Implies leader election")
 	fs.StringVar(&o.LeaderElectNS, "leader-election-namespace", "",
