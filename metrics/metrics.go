@@ -45,12 +45,12 @@ const (
 
 // Names lists every metric name Vigil exports or will export (see above).
 func Names() []string {
-	return []string{
+	return append([]string{
 		ExternalSecretSyncCalls, ExternalSecretSyncErrors, ExternalSecretStatusCondition,
 		ExternalSecretReconcileDuration, ProviderAPICalls, SecretStoreStatusCondition,
 		ClusterSecretStoreStatusCondition, LastSuccess, RefreshInterval, Ready, ReconcileDuration,
 		ProviderRequestSeconds, PolicyViolations, Rollouts, RolloutsSkipped, RolloutDelay,
-	}
+	}, pushSecretNames...)
 }
 
 // Reasons that vigil_externalsecret_ready may carry; any other reason is reported as
@@ -73,6 +73,7 @@ type Recorder struct {
 	rollouts, skipped       *prometheus.CounterVec
 	rolloutDelay            *prometheus.HistogramVec
 	violations              *prometheus.GaugeVec
+	push                    pushMetrics // PushSecrets: pushsecret.go
 }
 
 // Label names shared by several metrics.
@@ -100,6 +101,7 @@ func New(reg prometheus.Registerer) (*Recorder, error) {
 	for _, h := range []**prometheus.HistogramVec{&r.reconcile, &r.providerTime, &r.rolloutDelay} {
 		err = errors.Join(err, register(reg, h))
 	}
+	err = errors.Join(err, r.push.register(reg))
 	return r, err
 }
 
@@ -140,6 +142,7 @@ func newRecorder() *Recorder {
 			[]float64{.1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300}, []string{labelKind}),
 		violations: gauge(PolicyViolations, "Objects that violate a policy rule, by rule, action, kind and "+
 			"namespace (from the last audit).", []string{"rule", "action", labelKind, labelNamespace}),
+		push: newPushMetrics(),
 	}
 }
 

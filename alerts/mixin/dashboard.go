@@ -62,6 +62,8 @@ var Panels = []Panel{
 	graph("Rollouts", "short", 12, 28,
 		Target{`sum by (kind, result) (increase(vigil_rollouts_total{[[.Sel]]}[1h]))`, "{{kind}} {{result}}"},
 		Target{`sum by (reason) (increase(vigil_rollouts_skipped_total{[[.Sel]]}[1h]))`, "skipped: {{reason}}"}),
+	graph("PushSecret state by reason", "short", 0, 36,
+		Target{`sum by (reason) (vigil_pushsecret_ready{` + ns + `, [[.Sel]]})`, "{{reason}}"}),
 }
 
 // stat is a number in the top row, x columns from the left.

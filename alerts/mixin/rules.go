@@ -66,6 +66,19 @@ var Rules = []Rule{
 may hold a credential that has been rotated away.`,
 	},
 	{
+		Group: "vigil.pushsecrets",
+		Alert: "VigilPushSecretNotSynced",
+		Note: "SourceDeleted is a state the user asked for (the source Secret is gone and deletionPolicy " +
+			"Delete cleaned up), not a failure.",
+		Expr: `max by ([[.By]]namespace, name, reason) (
+  [[.NsOpen]]vigil_pushsecret_ready{reason!~"Synced|SourceDeleted", [[.Sel]]}[[.NsClose]]
+) == 1`,
+		Summary: "A PushSecret is not synced.",
+		Description: `PushSecret {{ $labels.namespace }}/{{ $labels.name }} has not pushed for [[.For]]
+(reason {{ $labels.reason }}). The remote secrets keep what was last pushed; changes to its source
+do not reach them.`,
+	},
+	{
 		Group: "vigil.stores",
 		Alert: "VigilSecretStoreNotReady",
 		Expr: `max by ([[.By]]namespace, name) (
