@@ -26,8 +26,15 @@ var pushSecretNames = []string{PushSecretStatusCondition, PushSecretReconcileDur
 // pushReadyReasons are the reasons vigil_pushsecret_ready may carry (ESO's, and Vigil's
 // PolicyViolation); any other is reported as "Other", so that the series count stays bounded.
 var pushReadyReasons = []string{
-	esv1alpha1.ReasonSynced, esv1alpha1.ReasonErrored, esv1alpha1.ReasonSourceDeleted, esv1.ReasonPolicyViolation, "Other",
+	esv1alpha1.ReasonSynced, esv1alpha1.ReasonErrored, esv1alpha1.ReasonSourceDeleted, esv1.ReasonPolicyViolation,
+	reasonOther,
 }
+
+// The label of the ready series' reason, and its value for a reason not listed.
+const (
+	labelReason = "reason"
+	reasonOther = "Other"
+)
 
 // pushMetrics are the PushSecret series of a Recorder.
 type pushMetrics struct {
@@ -42,7 +49,7 @@ func newPushMetrics() pushMetrics {
 		duration: gauge(PushSecretReconcileDuration,
 			"Duration in seconds of the last reconcile of a PushSecret (ESO-compatible name).", object),
 		ready: gauge(PushSecretReady, "1 with the reason of the Ready condition of a PushSecret (one series per object).",
-			[]string{labelName, labelNamespace, "reason"}),
+			[]string{labelName, labelNamespace, labelReason}),
 	}
 }
 
@@ -74,7 +81,7 @@ func (r *Recorder) PushSecret(ps *esv1alpha1.PushSecret, took time.Duration) {
 		}
 		r.push.condition.WithLabelValues(name, ns, string(esv1alpha1.PushSecretReady), string(s)).Set(v)
 	}
-	reason := "Other"
+	reason := reasonOther
 	for _, known := range pushReadyReasons {
 		if ready.Reason == known {
 			reason = known
