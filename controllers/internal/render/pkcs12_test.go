@@ -1,4 +1,4 @@
-package externalsecret
+package render
 
 import (
 	"bytes"
@@ -46,12 +46,11 @@ func TestPKCS12_RoundTripThroughTemplates(t *testing.T) {
 	ca, _ := testCert(t, "ca")
 	render := func(data map[string][]byte, tmpl map[string]string) map[string][]byte {
 		t.Helper()
-		es := &esv1.ExternalSecret{Spec: esv1.ExternalSecretSpec{Target: esv1.ExternalSecretTarget{Template: &esv1.ExternalSecretTemplate{Data: tmpl}}}}
-		out, err := (&Reconciler{}).renderTemplate(context.Background(), es, data)
+		out, err := Render(context.Background(), nil, Input{Template: &esv1.ExternalSecretTemplate{Data: tmpl}, Data: data})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return out.data
+		return out.Data
 	}
 	packed := render(map[string][]byte{"cert": []byte(cert + ca), "key": []byte(key)}, map[string]string{
 		"p12":      `{{ pemToPkcs12Pass .cert .key "s3cret" }}`,
@@ -79,8 +78,8 @@ func TestPKCS12_RoundTripThroughTemplates(t *testing.T) {
 	if string(out["chain"]) != cert+ca {
 		t.Errorf("fullPemToPkcs12 then pkcs12cert did not keep the chain (%d certificates)", strings.Count(string(out["chain"]), "BEGIN CERTIFICATE"))
 	}
-	es := &esv1.ExternalSecret{Spec: esv1.ExternalSecretSpec{Target: esv1.ExternalSecretTarget{Template: &esv1.ExternalSecretTemplate{Data: map[string]string{"k": `{{ .p12 | pkcs12keyPass "wrong" }}`}}}}}
-	if _, err := (&Reconciler{}).renderTemplate(context.Background(), es, map[string][]byte{"p12": archive}); err == nil || !strings.Contains(err.Error(), "pkcs12key") {
+	wrong := &esv1.ExternalSecretTemplate{Data: map[string]string{"k": `{{ .p12 | pkcs12keyPass "wrong" }}`}}
+	if _, err := Render(context.Background(), nil, Input{Template: wrong, Data: map[string][]byte{"p12": archive}}); err == nil || !strings.Contains(err.Error(), "pkcs12key") {
 		t.Errorf("a wrong password: %v, want a pkcs12key error", err)
 	}
 }

@@ -1,4 +1,4 @@
-package externalsecret
+package render
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package externalsecret
+package render
 
 import (
 	"bytes"
@@ -28,10 +28,10 @@ func templateFuncs() template.FuncMap {
 	}
 }
 
-// NewTemplateEngine returns the engine that runs ExternalSecret templates: ESO's functions
-// within safetpl's limits, with the given deadline per ExternalSecret (all its templates
-// together; 0 keeps the default of 2 s).
-func NewTemplateEngine(timeout time.Duration) *safetpl.Engine {
+// NewEngine returns the engine that runs templates (ExternalSecret's target.template,
+// PushSecret's template): ESO's functions within safetpl's limits, with the given deadline
+// per object (all its templates together; 0 keeps the default of 2 s).
+func NewEngine(timeout time.Duration) *safetpl.Engine {
 	l := safetpl.Defaults()
 	if timeout > 0 {
 		l.Timeout = timeout
@@ -39,16 +39,9 @@ func NewTemplateEngine(timeout time.Duration) *safetpl.Engine {
 	return safetpl.New(l, templateFuncs())
 }
 
-// defaultEngine serves Reconcilers built without one (tests); its function map is built
-// once, on first use.
-var defaultEngine = sync.OnceValue(func() *safetpl.Engine { return NewTemplateEngine(0) })
-
-func (r *Reconciler) templates() *safetpl.Engine {
-	if r.Templates != nil {
-		return r.Templates
-	}
-	return defaultEngine()
-}
+// Default is the engine with the default deadline, for reconcilers built without one
+// (tests); its function map is built once, on first use.
+var Default = sync.OnceValue(func() *safetpl.Engine { return NewEngine(0) })
 
 // toYaml renders a value as YAML, e.g. a config file from fetched keys.
 func toYaml(v any) (string, error) {

@@ -1,4 +1,4 @@
-package externalsecret
+package render
 
 import (
 	"encoding/base64"
@@ -9,13 +9,13 @@ import (
 	"strings"
 )
 
-// redact cuts every fetched value of four or more bytes out of msg, in each common
+// Redact cuts every fetched value of four or more bytes out of msg, in each common
 // encoding (raw, upper and lower case, base64 standard and URL at any alignment, hex,
 // Go-quoted, JSON-escaped, URL-escaped), matching without regard to ASCII case. Messages are
 // built from field names and reasons and should hold no value; this is the safety net for
 // a name that happens to equal one. Shorter values would cut ordinary words out of the
 // message and are not worth guarding.
-func redact(msg string, values map[string]string) string {
+func Redact(msg string, values map[string]string) string {
 	lower := asciiLower(msg)
 	cut := make([]bool, len(msg))
 	for _, v := range values {

@@ -1,4 +1,4 @@
-package externalsecret
+package render
 
 import (
 	"encoding/asn1"
