@@ -185,7 +185,7 @@ func New(
 	}
 	steps := []func(context.Context) error{
 		w.setupSharding, w.setupStores, w.setupExternalSecrets, w.setupClusterExternalSecrets,
-		w.setupRollouts, w.setupWebhook, w.setupPolicies,
+		w.setupPushSecrets, w.setupRollouts, w.setupWebhook, w.setupPolicies,
 	}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {

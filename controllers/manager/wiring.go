@@ -13,6 +13,8 @@ import (
 	"github.com/vigil-dev/vigil/controllers/audit"
 	"github.com/vigil-dev/vigil/controllers/clusterexternalsecret"
 	"github.com/vigil-dev/vigil/controllers/externalsecret"
+	"github.com/vigil-dev/vigil/controllers/internal/render"
+	"github.com/vigil-dev/vigil/controllers/pushsecret"
 	"github.com/vigil-dev/vigil/controllers/secretstore"
 	"github.com/vigil-dev/vigil/controllers/sharding"
 	"github.com/vigil-dev/vigil/metrics"
@@ -73,6 +75,24 @@ func (w *wiring) setupExternalSecrets(ctx context.Context) error {
 		ShardCount:      w.o.ShardCount,
 	}
 	return es.SetupWithManager(ctx, w.mgr, w.ctrlOpts)
+}
+
+// setupPushSecrets registers the PushSecret reconciler. It shares the provider clients and
+// the template engine's limits with the ExternalSecret reconciler.
+func (w *wiring) setupPushSecrets(ctx context.Context) error {
+	ps := &pushsecret.Reconciler{
+		Client:          w.mgr.GetClient(),
+		APIReader:       w.mgr.GetAPIReader(),
+		Events:          w.mgr.GetEventRecorder("vigil-pushsecret"),
+		Providers:       w.clients,
+		Clock:           clock.RealClock{},
+		ControllerClass: w.o.ControllerClass,
+		Metrics:         w.rec,
+		Gate:            w.gate,
+		Templates:       render.NewEngine(w.o.TemplateTimeout),
+		NoClusterStores: !w.o.ClusterStores,
+	}
+	return ps.SetupWithManager(ctx, w.mgr, w.ctrlOpts)
 }
 
 // setupClusterExternalSecrets registers the ClusterExternalSecret reconciler when it is on.

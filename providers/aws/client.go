@@ -22,6 +22,8 @@ type storeClient struct {
 	batch   batchState
 	// identity is who the credentials stand for (a role ARN when known), for messages.
 	identity string
+	// smConfig is spec.provider.aws.secretsManager: how PushSecret deletes (push.go).
+	smConfig *esv1.AWSSecretsManager
 }
 
 // ESO's provider and call names for externalsecret_provider_api_calls_count.
@@ -34,7 +36,7 @@ const (
 // client's middleware (observeCalls) and names the ExternalSecret it is made for in its
 // user agent (nameRequester).
 func newClient(cfg aws.Config, spec *esv1.AWSProvider, observe providers.CallObserver) *storeClient {
-	c := &storeClient{cfg: cfg, service: spec.Service, prefix: spec.Prefix}
+	c := &storeClient{cfg: cfg, service: spec.Service, prefix: spec.Prefix, smConfig: spec.SecretsManager}
 	switch spec.Service {
 	case esv1.AWSServiceSecretsManager:
 		c.sm = secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {

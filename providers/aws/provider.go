@@ -61,6 +61,14 @@ func (*Provider) ValidateStore(store esv1.GenericStore) error {
 		return providers.Configf("spec.provider.aws.service %q is not supported; use SecretsManager or ParameterStore",
 			spec.Service)
 	}
+	if sm := spec.SecretsManager; sm != nil && sm.ForceDeleteWithoutRecovery && sm.RecoveryWindowInDays != 0 {
+		return providers.Configf("spec.provider.aws.secretsManager sets both forceDeleteWithoutRecovery and " +
+			"recoveryWindowInDays; AWS takes one of them")
+	}
+	if sm := spec.SecretsManager; sm != nil && sm.RecoveryWindowInDays != 0 &&
+		(sm.RecoveryWindowInDays < 7 || sm.RecoveryWindowInDays > 30) {
+		return providers.Configf("spec.provider.aws.secretsManager.recoveryWindowInDays must be 7 to 30 (AWS's range)")
+	}
 	if spec.Region == "" {
 		return providers.Configf("spec.provider.aws.region is empty; set the region of the secrets, e.g. us-east-1")
 	}
