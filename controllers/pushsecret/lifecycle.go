@@ -17,6 +17,7 @@ import (
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 	esv1alpha1 "github.com/vigil-dev/vigil/api/externalsecrets/v1alpha1"
 	"github.com/vigil-dev/vigil/controllers/internal/outcome"
+	"github.com/vigil-dev/vigil/controllers/internal/policycheck"
 	"github.com/vigil-dev/vigil/providers"
 )
 
@@ -107,6 +108,10 @@ func (r *Reconciler) pusherForKey(
 	}
 	store, err := r.getStore(ctx, ps, esv1alpha1.PushSecretStoreRef{Kind: kind, Name: name})
 	if err != nil {
+		return nil, err
+	}
+	// A store the policies block lends no credential, not even to delete.
+	if err := policycheck.Store(ctx, r.Gate, store); err != nil {
 		return nil, err
 	}
 	return r.pusher(ctx, ps, store)

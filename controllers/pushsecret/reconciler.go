@@ -23,6 +23,7 @@ import (
 
 	esv1alpha1 "github.com/vigil-dev/vigil/api/externalsecrets/v1alpha1"
 	"github.com/vigil-dev/vigil/controllers/internal/outcome"
+	"github.com/vigil-dev/vigil/controllers/internal/policycheck"
 	"github.com/vigil-dev/vigil/controllers/internal/status"
 	"github.com/vigil-dev/vigil/internal/safetpl"
 	"github.com/vigil-dev/vigil/metrics"
@@ -51,8 +52,8 @@ type Reconciler struct {
 	// ControllerClass: PushSecrets are not pushed to stores of another controller class.
 	ControllerClass string
 	Metrics         *metrics.Recorder
-	// Gate checks the stores against the policies before any credential of theirs is used
-	// and the generator before it runs; nil checks nothing.
+	// Gate checks the PushSecret and its stores against the policies before any credential
+	// is used (policycheck.PushSecret), and the generator before it runs; nil checks nothing.
 	Gate *policy.Gate
 	// Templates runs spec.template within its limits; nil uses the default engine.
 	Templates *safetpl.Engine
@@ -105,6 +106,11 @@ func (r *Reconciler) push(ctx context.Context, ps *esv1alpha1.PushSecret) (esv1a
 	}
 	stores, err := r.resolveStores(ctx, ps)
 	if err != nil {
+		return nil, err
+	}
+	// The guardrails (remote keys inside the namespace's prefixes, the stores' own rules)
+	// before any credential is used or anything read or written.
+	if err := policycheck.PushSecret(ctx, r.Gate, ps, stores); err != nil {
 		return nil, err
 	}
 	ctx, generated := providers.WithGenerated(ctx)

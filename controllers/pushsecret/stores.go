@@ -16,7 +16,6 @@ import (
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 	esv1alpha1 "github.com/vigil-dev/vigil/api/externalsecrets/v1alpha1"
 	"github.com/vigil-dev/vigil/controllers/internal/outcome"
-	"github.com/vigil-dev/vigil/controllers/internal/policycheck"
 	"github.com/vigil-dev/vigil/controllers/internal/storeref"
 	"github.com/vigil-dev/vigil/internal/stores"
 	"github.com/vigil-dev/vigil/providers"
@@ -128,13 +127,10 @@ func (r *Reconciler) listClusterStores(
 	return out, nil
 }
 
-// pusher returns the write side of a store's client, once the policies allow the store.
+// pusher returns the write side of a store's client. The caller has checked the policies.
 func (r *Reconciler) pusher(
 	ctx context.Context, ps *esv1alpha1.PushSecret, store esv1.GenericStore,
 ) (providers.Pusher, error) {
-	if err := policycheck.Store(ctx, r.Gate, store); err != nil {
-		return nil, err
-	}
 	reader, err := r.Providers.Get(ctx, store, ps.Namespace)
 	if err != nil {
 		var cfg *providers.ConfigError

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -389,4 +390,32 @@ func TestPushSecret_RefusesOverLimits(t *testing.T) {
 	}
 	h.Create(pushSecret(ns, "many", "aws", "big", many...))
 	h.WaitPushMessage(types.NamespacedName{Namespace: ns, Name: "many"}, "more than the 100 one PushSecret may push")
+}
+
+// The guardrails hold at push time: a PushSecret admitted before its namespace got a secret
+// prefix, whose remote key is outside it, is blocked (PolicyViolation) and writes nothing.
+func TestPushSecret_GateBlocksKeyOutsidePrefix(t *testing.T) {
+	t.Parallel()
+	h := env.T(t)
+	ns := h.NewNamespace()
+	remote := "elsewhere/" + ns + "/push/gated"
+	h.Create(awsStore(ns, "aws"), pushSecret(ns, "gated", "aws", "later", pushEntry("k", remote, "")))
+	key := types.NamespacedName{Namespace: ns, Name: "gated"}
+	h.WaitPushMessage(key, `Secret "later" does not exist`)
+
+	nsObj := &corev1.Namespace{}
+	h.Get(types.NamespacedName{Name: ns}, nsObj)
+	nsObj.Annotations = map[string]string{"vigil.dev/secret-prefix": ns + "/"}
+	if err := h.Client.Update(h.Ctx, nsObj); err != nil {
+		t.Fatal(err)
+	}
+	h.Create(sourceSecret(ns, "later", map[string]string{"k": "gated-value-2q3r"}))
+	h.ForcePush(key)
+	ps := h.WaitPushMessage(key, "blocked by policy")
+	if c := harness.PushReady(ps); c.Reason != "PolicyViolation" || !strings.Contains(c.Message, "pushsecret-key-outside-prefix") {
+		t.Errorf("Ready %+v, want PolicyViolation naming pushsecret-key-outside-prefix", c)
+	}
+	if _, ok := remoteValue(t, h.Ctx, remote); ok {
+		t.Error("a PushSecret blocked by policy wrote its remote key")
+	}
 }
