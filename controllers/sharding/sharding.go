@@ -156,6 +156,7 @@ func (s *Shards) Start(ctx context.Context) error {
 	s.running.Go(func() { member.Run(memberCtx) })
 	t := time.NewTicker(s.o.RetryPeriod)
 	defer t.Stop()
+	s.settle(ctx, t.C)
 	for {
 		if err := s.rebalance(ctx); err != nil {
 			s.log.Error(err, "reading the sharding members")
@@ -168,6 +169,25 @@ func (s *Shards) Start(ctx context.Context) error {
 			return nil
 		case <-t.C:
 		}
+	}
+}
+
+// settle waits until this replica's member Lease is seen, and one retry period more:
+// replicas started together (an install, a rollout of the Deployment) then see each other
+// before they campaign. Otherwise the first one up would take, and cache, every shard for a
+// moment, and its peak memory would be that of one replica for all.
+func (s *Shards) settle(ctx context.Context, tick <-chan time.Time) {
+	for seen := false; ; {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick:
+		}
+		if seen {
+			return
+		}
+		members, err := s.liveMembers(ctx)
+		seen = err == nil && slices.Contains(members, s.o.Identity)
 	}
 }
 

@@ -85,15 +85,25 @@ func shardPass(b *testing.B, ctx context.Context, logDir, ns, leases string, n, 
 	if replicas > 1 {
 		flags = append(flags, "--shard-count="+strconv.Itoa(replicas))
 	}
+	// Started together, as a Deployment's pods are.
 	var procs []*harness.Process
-	for i := range replicas {
-		procs = append(procs, startWith(b, ctx, logDir, fmt.Sprintf("shards-%d-%d", replicas, i), flags...))
-	}
 	defer func() {
 		for _, p := range procs {
 			p.Stop()
 		}
 	}()
+	for i := range replicas {
+		p, err := cp.StartVigil(filepath.Join(logDir, fmt.Sprintf("shards-%d-%d.log", replicas, i)), flags...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		procs = append(procs, p)
+	}
+	for _, p := range procs {
+		if err := p.WaitReady(ctx, 5*time.Minute); err != nil {
+			b.Fatal(err)
+		}
+	}
 	waitAll(b, ctx, ns, n, "refreshed", func(es *esv1.ExternalSecret) bool { return !es.Status.RefreshTime.Time.Before(since) })
 	most := n
 	if replicas > 1 {
