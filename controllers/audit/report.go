@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+	esv1alpha1 "github.com/vigil-dev/vigil/api/externalsecrets/v1alpha1"
 	"github.com/vigil-dev/vigil/policy"
 )
 
@@ -68,8 +69,8 @@ const (
 
 var resultOf = map[policy.Action]string{policy.Deny: resultFail, policy.Warn: resultWarn, policy.Audit: resultWarn}
 
-// writeReports writes one PolicyReport per namespace that has stores or ExternalSecrets
-// (an empty one when all pass) and the ClusterPolicyReport.
+// writeReports writes one PolicyReport per namespace that has stores, ExternalSecrets or
+// PushSecrets (an empty one when all pass) and the ClusterPolicyReport.
 func (a *Auditor) writeReports(
 	ctx context.Context, results []result, audited map[string]int, namespaces []string,
 ) error {
@@ -120,12 +121,21 @@ func buildReport(
 		report.Results = append(report.Results, reportResult{
 			Policy: r.v.Policy, Rule: r.v.Rule, Result: res, Message: r.v.Message, Source: "vigil",
 			Timestamp: metav1.Timestamp{Seconds: now.Unix()},
-			Resources: []corev1.ObjectReference{{APIVersion: esv1.GroupVersion.String(), Kind: r.kind, Name: r.name,
+			Resources: []corev1.ObjectReference{{APIVersion: apiVersionOf(r.kind), Kind: r.kind, Name: r.name,
 				Namespace: r.namespace, UID: types.UID(r.uid)}},
 			Properties: map[string]string{"action": string(r.v.Action), "path": r.v.Path},
 		})
 	}
 	return report
+}
+
+// apiVersionOf is the API version a report names an object of kind by: PushSecrets are
+// served in v1alpha1 only.
+func apiVersionOf(kind string) string {
+	if kind == policy.PushSecretKind {
+		return esv1alpha1.GroupVersion.String()
+	}
+	return esv1.GroupVersion.String()
 }
 
 // writeReport server-side applies a report, owning all of it.

@@ -56,8 +56,9 @@ type CELRule struct {
 
 // PolicyMatch selects the objects a policy's custom rules apply to.
 type PolicyMatch struct {
-	// Kinds: SecretStore, ClusterSecretStore, ExternalSecret, ClusterExternalSecret; empty
-	// matches all.
+	// Kinds: SecretStore, ClusterSecretStore, ExternalSecret, ClusterExternalSecret,
+	// PushSecret, and the generator kinds (Password, ECRAuthorizationToken,
+	// VaultDynamicSecret); empty matches all.
 	// +optional
 	Kinds []string `json:"kinds,omitempty"`
 	// NamespaceSelector selects namespaces by label (cluster-scoped objects always match).
