@@ -28,13 +28,19 @@ type ControlPlane struct {
 // StartControlPlane starts the API server and etcd and installs the CRDs of config/crd and
 // of any extra folders (e.g. test/fixtures/crds for third-party kinds).
 func StartControlPlane(extraCRDDirs ...string) (*ControlPlane, error) {
+	return StartControlPlaneWithCRDs(append([]string{filepath.Join(RepoRoot(), "config", "crd")}, extraCRDDirs...)...)
+}
+
+// StartControlPlaneWithCRDs starts the API server and etcd with the CRDs of crdDirs only
+// (ESO's own CRDs, for the comparison benchmark).
+func StartControlPlaneWithCRDs(crdDirs ...string) (*ControlPlane, error) {
 	dir, err := assetsDir()
 	if err != nil {
 		return nil, err
 	}
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: dir,
-		CRDDirectoryPaths:     append([]string{filepath.Join(RepoRoot(), "config", "crd")}, extraCRDDirs...),
+		CRDDirectoryPaths:     crdDirs,
 		ErrorIfCRDPathMissing: true,
 	}
 	cfg, err := env.Start()

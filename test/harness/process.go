@@ -82,17 +82,28 @@ func StartVigilBinary(bin, kubeconfig, logPath string, flags ...string) (*Proces
 	if err != nil {
 		return nil, err
 	}
+	args := append([]string{"controller", "--kubeconfig=" + kubeconfig,
+		"--metrics-bind-address=" + metricsAddr, "--health-probe-bind-address=" + probeAddr}, flags...)
+	p, err := StartProcess(exec.Command(bin, args...), logPath, "http://"+metricsAddr+"/metrics")
+	if err != nil {
+		return nil, err
+	}
+	p.ReadyURL = "http://" + probeAddr + "/readyz"
+	return p, nil
+}
+
+// StartProcess starts another controller (ESO, in the comparison benchmark) as a Process:
+// its output goes to logPath, its metrics are read at metricsURL.
+func StartProcess(cmd *exec.Cmd, logPath, metricsURL string) (*Process, error) {
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
-	args := append([]string{"controller", "--kubeconfig=" + kubeconfig,
-		"--metrics-bind-address=" + metricsAddr, "--health-probe-bind-address=" + probeAddr}, flags...)
-	p := &Process{cmd: exec.Command(bin, args...), log: logFile, done: make(chan struct{}),
-		MetricsURL: "http://" + metricsAddr + "/metrics", ReadyURL: "http://" + probeAddr + "/readyz"}
+	p := &Process{cmd: cmd, log: logFile, done: make(chan struct{}), MetricsURL: metricsURL}
 	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
 	if err := p.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting vigil: %w", err)
+		logFile.Close()
+		return nil, fmt.Errorf("starting %s: %w", filepath.Base(cmd.Path), err)
 	}
 	go func() { _ = p.cmd.Wait(); close(p.done) }()
 	return p, nil
