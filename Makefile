@@ -72,7 +72,7 @@ test-alerts: test-assets ## promtool check rules and the promtool unit tests of 
 
 .PHONY: test
 test: test-assets test-alerts ## Run every test against the real control plane, moto, Vault, PostgreSQL and promtool.
-	go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v -e '/alerts$$' -e '/test/bench$$')
+	go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v -e '/alerts$$' -e '/test/bench$$' -e '/test/esobench$$')
 	# The providers' shared caches and readers are concurrent code: run them under the race
 	# detector too (providers only, to keep CI's time).
 	go test -race $(GO_TEST_FLAGS) ./providers/...
@@ -101,6 +101,11 @@ bench: test-assets ## Run the benchmarks; each reports ratios against a baseline
 .PHONY: bench-shards
 bench-shards: test-assets ## Run only the sharding benchmark: per-replica peak RSS on 1, 2 and 4 replicas (VIGIL_BENCH_SHARDS=1000 for a quick look).
 	go test -count=1 -run '^$$' -bench BenchmarkShards -benchtime 1x -timeout 60m ./test/bench/
+
+.PHONY: bench-eso
+bench-eso: ## Compare Vigil with ESO (built from its Go module; about 15 minutes the first time) on 1,000 ExternalSecrets in moto.
+	./hack/test-assets.sh k8s moto eso
+	go test -count=1 -run '^$$' -bench . -benchtime 1x -timeout 60m ./test/esobench/
 
 .PHONY: demo-assets
 demo-assets: ## Set up only what make demo uses: kube-apiserver, etcd, kube-controller-manager, promtool, moto.

@@ -8,7 +8,7 @@
 # Usage: hack/test-assets.sh [part...] sets up the named parts only (k8s promtool helm vault
 # postgresql ldap moto chartdocs); with none, all of them (`make test`). `make demo` asks for the three it
 # uses: k8s, promtool, moto. The linter is a part of its own, never set up by default:
-# `make lint` asks for golangci-lint.
+# `make lint` asks for golangci-lint; so is ESO, which only `make bench-eso` builds.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -102,6 +102,29 @@ setup_golangci-lint() {
   link "$lint_dir/golangci-lint" "$root/bin/golangci-lint"
 }
 
+# ESO itself, for `make bench-eso` only: its controller built from its Go module at the
+# release hack/tools/eso/go.mod pins (with the replace ESO's own go.mod has), and its CRDs
+# from the same module, linked into bin/eso.
+setup_eso() {
+  local version
+  version=$(sed -n 's|^require github.com/external-secrets/external-secrets \(v[^ ]*\)$|\1|p' \
+    "$root/hack/tools/eso/go.mod")
+  : "${version:?hack/tools/eso/go.mod pins no external-secrets version}"
+  local eso_dir=$cache/eso-$version
+  build_tool external-secrets hack/tools/eso github.com/external-secrets/external-secrets \
+    "$eso_dir/external-secrets" "about 15 minutes: ESO builds every provider it ships"
+  if [ ! -d "$eso_dir/crds" ]; then
+    local src
+    src=$(cd "$root/hack/tools/eso" && go list -m -f '{{.Dir}}' github.com/external-secrets/external-secrets)
+    mkdir -p "$eso_dir/crds.tmp"
+    cp "$src"/config/crds/bases/*external-secrets.io_*.yaml "$eso_dir/crds.tmp/"
+    chmod -R u+w "$eso_dir/crds.tmp"
+    mv "$eso_dir/crds.tmp" "$eso_dir/crds"
+  fi
+  echo "$version" > "$eso_dir/VERSION"
+  link "$eso_dir" "$root/bin/eso"
+}
+
 # PostgreSQL (Debian's package) backs Vault's database secrets engine in the
 # VaultDynamicSecret test; the harness runs its own server on a loopback port.
 setup_postgresql() {
@@ -140,9 +163,9 @@ setup_moto() {
 
 all_parts="k8s promtool helm vault postgresql ldap moto chartdocs"
 for part in ${*:-$all_parts}; do
-  case " $all_parts golangci-lint " in
+  case " $all_parts golangci-lint eso " in
     *" $part "*) "setup_$part" ;;
-    *) log "unknown part $part (known: $all_parts golangci-lint)"; exit 2 ;;
+    *) log "unknown part $part (known: $all_parts golangci-lint eso)"; exit 2 ;;
   esac
 done
 log "ready: KUBEBUILDER_ASSETS=$root/bin/k8s"
