@@ -19,6 +19,7 @@ import (
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 
 	esv1alpha1 "github.com/vigil-dev/vigil/api/externalsecrets/v1alpha1"
@@ -71,11 +72,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	defer func() { r.Metrics.Reconciled("pushsecret", r.clock().Since(start)) }()
 	ps := &esv1alpha1.PushSecret{}
 	if err := r.Client.Get(ctx, req.NamespacedName, ps); err != nil {
+		if isGone(err) {
+			r.Metrics.ForgetPushSecret(req.Namespace, req.Name)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	before := ps.DeepCopy()
 	defer func() {
 		retErr = errors.Join(retErr, status.Patch(ctx, r.Client, before, ps, statusOf))
+		r.recordMetrics(ps, r.clock().Since(start))
 	}()
 	if !ps.DeletionTimestamp.IsZero() {
 		return r.finalize(ctx, ps)
@@ -95,6 +100,18 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		return ctrl.Result{RequeueAfter: wait, Priority: ptr.To(handler.LowPriority)}, nil
 	}
 	return ctrl.Result{}, nil
+}
+
+// recordMetrics derives the PushSecret's metrics from the status this pass wrote (one
+// place, after the status write). A PushSecret that is let go has its series removed; one
+// held by the finalizer because a store cannot delete keeps them, so that a deletion stuck
+// on a broken store still shows as not synced (and alerts).
+func (r *Reconciler) recordMetrics(ps *esv1alpha1.PushSecret, took time.Duration) {
+	if !ps.DeletionTimestamp.IsZero() && !controllerutil.ContainsFinalizer(ps, Finalizer) {
+		r.Metrics.ForgetPushSecret(ps.Namespace, ps.Name)
+		return
+	}
+	r.Metrics.PushSecret(ps, took)
 }
 
 // push is one push pass: resolve the source and the stores, write every entry to every
