@@ -34,6 +34,24 @@ type PushRef struct {
 	// whole source, and the value is then a JSON object of its keys (string values), as
 	// ESO pushes it; a provider that stores key/value maps (Kubernetes) writes the keys.
 	SecretKey string
+	// Source is what the value was taken from, for a provider whose remote secrets are
+	// themselves key/value maps with a type and metadata (Kubernetes); others ignore it.
+	// Nil when the controller does not know it.
+	Source *PushSource
+}
+
+// PushSource is the source of a push after the template and the entry's conversionStrategy,
+// as ESO hands it to a provider (the source Secret).
+type PushSource struct {
+	// Data is every key of the source, byte for byte.
+	Data map[string][]byte
+	// Type is the source Secret's type (spec.template.type when there is a template; empty
+	// for a generator).
+	Type string
+	// Labels and Annotations are the source Secret's with spec.template.metadata's added;
+	// what could carry a value or another controller's mark is left out (see the
+	// controller's source).
+	Labels, Annotations map[string]string
 }
 
 func (r PushRef) String() string {

@@ -21,7 +21,7 @@ import (
 func (r *Reconciler) pushToStores(
 	ctx context.Context, ps *esv1alpha1.PushSecret, stores []esv1.GenericStore, src *source,
 ) (esv1alpha1.SyncedPushSecretsMap, error) {
-	values, err := r.values(ps, src.data)
+	values, sources, err := r.values(ps, src)
 	if err != nil {
 		return nil, err
 	}
@@ -34,7 +34,7 @@ func (r *Reconciler) pushToStores(
 		key := storeKey(store)
 		synced[key] = map[string]esv1alpha1.PushSecretData{}
 		for i, d := range ps.Spec.Data {
-			if err := pushEntry(ctx, ps, p, d, values[i]); err != nil {
+			if err := pushEntry(ctx, ps, p, d, values[i], sources[i]); err != nil {
 				return synced, entryError(ps, i, d, key, err)
 			}
 			synced[key][statusRef(d)] = d
@@ -48,8 +48,10 @@ func (r *Reconciler) pushToStores(
 // Vigil did not create.
 func pushEntry(
 	ctx context.Context, ps *esv1alpha1.PushSecret, p providers.Pusher, d esv1alpha1.PushSecretData, value []byte,
+	src *providers.PushSource,
 ) error {
 	ref := pushRef(d)
+	ref.Source = src
 	if ps.Spec.UpdatePolicy == esv1alpha1.PushSecretUpdatePolicyIfNotExists {
 		exists, err := p.SecretExists(ctx, ref)
 		if err != nil {
@@ -84,33 +86,39 @@ func entryError(ps *esv1alpha1.PushSecret, i int, d esv1alpha1.PushSecretData, s
 
 // values returns the value each spec.data entry pushes: the source key match.secretKey
 // names, or with none the whole source as a JSON object of strings (ESO's form), after the
-// entry's conversionStrategy. Every value is checked against the size limit.
-func (r *Reconciler) values(ps *esv1alpha1.PushSecret, data map[string][]byte) ([][]byte, error) {
+// entry's conversionStrategy; and the source each entry sees (its keys after the
+// conversionStrategy, with the source Secret's type and metadata). Every value is checked
+// against the size limit.
+func (r *Reconciler) values(ps *esv1alpha1.PushSecret, src *source) ([][]byte, []*providers.PushSource, error) {
 	out := make([][]byte, len(ps.Spec.Data))
+	sources := make([]*providers.PushSource, len(ps.Spec.Data))
 	limit := r.limits().MaxValueBytes
 	for i, d := range ps.Spec.Data {
-		keys, err := reverseKeys(d.ConversionStrategy, data)
+		keys, err := reverseKeys(d.ConversionStrategy, src.data)
 		if err != nil {
-			return nil, outcome.Terminal(esv1alpha1.ReasonErrored,
+			return nil, nil, outcome.Terminal(esv1alpha1.ReasonErrored,
 				fmt.Errorf("spec.data[%d].conversionStrategy: %w", i, err))
+		}
+		sources[i] = &providers.PushSource{
+			Data: keys, Type: src.meta.Type, Labels: src.meta.Labels, Annotations: src.meta.Annotations,
 		}
 		if d.Match.SecretKey == "" {
 			out[i] = jsonObject(keys)
 		} else {
 			v, ok := keys[d.Match.SecretKey]
 			if !ok {
-				return nil, outcome.Terminal(esv1alpha1.ReasonErrored, fmt.Errorf(
+				return nil, nil, outcome.Terminal(esv1alpha1.ReasonErrored, fmt.Errorf(
 					"spec.data[%d].match.secretKey %q is not a key of the source", i, d.Match.SecretKey))
 			}
 			out[i] = v
 		}
 		if len(out[i]) > limit {
-			return nil, outcome.Terminal(esv1alpha1.ReasonErrored, fmt.Errorf(
+			return nil, nil, outcome.Terminal(esv1alpha1.ReasonErrored, fmt.Errorf(
 				"spec.data[%d]: the value to push is %d bytes, more than the %d bytes a PushSecret may push "+
 					"in one value; push fewer keys in it (match.secretKey)", i, len(out[i]), limit))
 		}
 	}
-	return out, nil
+	return out, sources, nil
 }
 
 // jsonObject is the whole source as ESO pushes it: a JSON object of its keys with the values

@@ -27,20 +27,26 @@ func TestValues(t *testing.T) {
 		{Match: entry("tls.crt", "c").Match, ConversionStrategy: esv1alpha1.PushSecretConversionReverseUnicode},
 	}}}
 	r := &Reconciler{}
-	got, err := r.values(ps, data)
+	src := &source{data: data, meta: secretMeta{Type: "kubernetes.io/tls"}}
+	got, sources, err := r.values(ps, src)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if string(got[0]) != "s3<cr>t" || string(got[1]) != `{"pass":"s3<cr>t","tls_U002E_crt":"pem"}` || string(got[2]) != "pem" {
 		t.Errorf("values %q", got)
 	}
+	// The source each entry sees (a Kubernetes store writes its keys): after its own
+	// conversionStrategy, with the Secret's type.
+	if _, ok := sources[2].Data["tls.crt"]; !ok || sources[2].Type != "kubernetes.io/tls" || len(sources[1].Data) != 2 {
+		t.Errorf("sources %+v", sources)
+	}
 	ps.Spec.Data = []esv1alpha1.PushSecretData{entry("nope", "a")}
-	if _, err := r.values(ps, data); err == nil || !strings.Contains(err.Error(), `match.secretKey "nope"`) {
+	if _, _, err := r.values(ps, src); err == nil || !strings.Contains(err.Error(), `match.secretKey "nope"`) {
 		t.Errorf("missing key: %v", err)
 	}
 	r.Limits.MaxValueBytes = 4
 	ps.Spec.Data = []esv1alpha1.PushSecretData{entry("pass", "a")}
-	if _, err := r.values(ps, data); err == nil || !strings.Contains(err.Error(), "more than the 4 bytes") ||
+	if _, _, err := r.values(ps, src); err == nil || !strings.Contains(err.Error(), "more than the 4 bytes") ||
 		strings.Contains(err.Error(), "s3<cr>t") {
 		t.Errorf("over the limit: %v", err)
 	}
@@ -90,5 +96,24 @@ func TestSetReady(t *testing.T) {
 	setReady(ps, corev1.ConditionTrue, esv1alpha1.ReasonSynced, "ok", t0.Add(2*time.Hour))
 	if !ps.Status.Conditions[0].LastTransitionTime.Time.Equal(t0.Add(2 * time.Hour)) {
 		t.Errorf("a status change kept the old transition time")
+	}
+}
+
+// The source's labels and annotations travel to a Kubernetes store's Secret, except what
+// can carry a value (kubectl's last-applied-configuration) or a mark that is not the
+// source's to give (ESO's and Vigil's managed-Secret marks, managed-by).
+func TestWithMeta_LeavesOutValuesAndMarks(t *testing.T) {
+	got := withMeta(map[string]string{"team": "a"}, map[string]string{
+		"kubectl.kubernetes.io/last-applied-configuration": `{"stringData":{"k":"v"}}`,
+		"reconcile.external-secrets.io/managed":            "true",
+		"vigil.dev/rollout":                                "x",
+		"managed-by":                                       "external-secrets",
+		"env":                                              "prod",
+	})
+	if len(got) != 2 || got["team"] != "a" || got["env"] != "prod" {
+		t.Errorf("withMeta = %v, want team and env only", got)
+	}
+	if withMeta(nil, nil) != nil {
+		t.Error("no labels became an empty map")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -82,6 +83,9 @@ func (r *Reconciler) checkSpec(ps *esv1alpha1.PushSecret) error {
 // source is what a pass pushes: the source's keys after the template.
 type source struct {
 	data map[string][]byte
+	// meta is the source Secret's type, labels and annotations (after the template), which
+	// a Kubernetes store's remote Secret takes, as ESO's does.
+	meta secretMeta
 	// secrets are every value read or rendered, which no message may show (redact).
 	secrets map[string]string
 }
@@ -95,11 +99,11 @@ func (s *source) redact(err error) error {
 // source reads the Secret (of the PushSecret's own namespace, never another) or runs the
 // generator spec.selector names, then applies spec.template.
 func (r *Reconciler) source(ctx context.Context, ps *esv1alpha1.PushSecret) (*source, error) {
-	data, err := r.read(ctx, ps)
+	data, meta, err := r.read(ctx, ps)
 	if err != nil {
 		return nil, err
 	}
-	src := &source{data: data, secrets: map[string]string{}}
+	src := &source{data: data, meta: meta, secrets: map[string]string{}}
 	for k, v := range data {
 		src.secrets["s/"+k] = string(v)
 	}
@@ -117,28 +121,33 @@ func (r *Reconciler) source(ctx context.Context, ps *esv1alpha1.PushSecret) (*so
 	merged := maps.Clone(data)
 	maps.Copy(merged, out.Data)
 	src.data = merged
+	// As ESO's setMetadata: the template's type replaces the Secret's, its labels and
+	// annotations are added to the Secret's.
+	src.meta.Type = string(ps.Spec.Template.Type)
+	src.meta.Labels = withMeta(src.meta.Labels, out.Labels)
+	src.meta.Annotations = withMeta(src.meta.Annotations, out.Annotations)
 	for k, v := range out.Data {
 		src.secrets["t/"+k] = string(v)
 	}
 	return src, nil
 }
 
-// read returns the keys of the source.
-func (r *Reconciler) read(ctx context.Context, ps *esv1alpha1.PushSecret) (map[string][]byte, error) {
+// read returns the keys of the source, and the source Secret's type and metadata.
+func (r *Reconciler) read(ctx context.Context, ps *esv1alpha1.PushSecret) (map[string][]byte, secretMeta, error) {
 	if g := ps.Spec.Selector.GeneratorRef; g != nil {
 		if err := policycheck.Generator(ctx, r.Gate, r.APIReader, g, ps.Namespace); err != nil {
-			return nil, err
+			return nil, secretMeta{}, err
 		}
 		data, err := r.Providers.Generate(ctx, g.APIVersion, g.Kind, g.Name, ps.Namespace)
 		if err != nil {
 			wrapped := fmt.Errorf("spec.selector.generatorRef %s %q: %w", g.Kind, g.Name, err)
 			var cfg *providers.ConfigError
 			if errors.As(err, &cfg) {
-				return nil, outcome.Terminal(esv1alpha1.ReasonErrored, wrapped)
+				return nil, secretMeta{}, outcome.Terminal(esv1alpha1.ReasonErrored, wrapped)
 			}
-			return nil, outcome.Transient(esv1alpha1.ReasonErrored, wrapped)
+			return nil, secretMeta{}, outcome.Transient(esv1alpha1.ReasonErrored, wrapped)
 		}
-		return data, nil
+		return data, secretMeta{}, nil
 	}
 	name := ps.Spec.Selector.Secret.Name
 	var s corev1.Secret
@@ -147,13 +156,45 @@ func (r *Reconciler) read(ctx context.Context, ps *esv1alpha1.PushSecret) (map[s
 	case apierrors.IsNotFound(err):
 		// Looked at again at the next refresh, or when the PushSecret changes: Secrets are
 		// not watched (ESO neither).
-		return nil, outcome.Waiting(esv1alpha1.ReasonErrored,
+		return nil, secretMeta{}, outcome.Waiting(esv1alpha1.ReasonErrored,
 			fmt.Errorf("spec.selector.secret.name: Secret %q does not exist in namespace %q", name, ps.Namespace),
 			retryMissing(ps))
 	case err != nil:
-		return nil, outcome.Transient(esv1alpha1.ReasonErrored, fmt.Errorf("reading Secret %q: %w", name, err))
+		return nil, secretMeta{}, outcome.Transient(esv1alpha1.ReasonErrored,
+			fmt.Errorf("reading Secret %q: %w", name, err))
 	}
-	return s.Data, nil
+	meta := secretMeta{Type: string(s.Type), Labels: withMeta(nil, s.Labels), Annotations: withMeta(nil, s.Annotations)}
+	return s.Data, meta, nil
+}
+
+// secretMeta is a source Secret's type, labels and annotations.
+type secretMeta struct {
+	Type                string
+	Labels, Annotations map[string]string
+}
+
+// withMeta returns base with add's labels or annotations added, leaving out those that may
+// not travel to a remote Secret: kubectl's last-applied-configuration (it can hold the
+// Secret's stringData, and Vigil writes no value into an annotation), ESO's and Vigil's
+// marks of a managed Secret (the remote Secret is not another ExternalSecret's target), and
+// the managed-by mark (ownership is the Pusher's to give, never the source's).
+func withMeta(base, add map[string]string) map[string]string {
+	out := maps.Clone(base)
+	for k, v := range add {
+		if notCopied(k) {
+			continue
+		}
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[k] = v
+	}
+	return out
+}
+
+func notCopied(key string) bool {
+	return key == corev1.LastAppliedConfigAnnotation || key == providers.ManagedByKey ||
+		strings.HasPrefix(key, "reconcile.external-secrets.io/") || strings.HasPrefix(key, "vigil.dev/")
 }
 
 // retryMissing is how soon a PushSecret whose Secret is missing looks again.
