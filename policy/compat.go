@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+	esv1alpha1 "github.com/vigil-dev/vigil/api/externalsecrets/v1alpha1"
 )
 
 // Vigil is stricter than ESO in a few places. A manifest that ESO accepts must apply on
@@ -14,8 +15,14 @@ import (
 // compatWarnings returns the warnings for an object of kind whose JSON is raw.
 func compatWarnings(kind string, raw []byte) []string {
 	switch kind {
-	case "PushSecret", "ClusterPushSecret":
-		return []string{kind + " is not implemented by Vigil yet: nothing is pushed (see docs/providers.md)"}
+	case "ClusterPushSecret":
+		return []string{kind + " is not implemented by Vigil yet: nothing is pushed (see docs/pushsecret.md)"}
+	case "PushSecret":
+		var ps esv1alpha1.PushSecret
+		if json.Unmarshal(raw, &ps) != nil {
+			return nil
+		}
+		return pushSecretWarnings(&ps)
 	case esv1.ExternalSecretKind:
 		var es esv1.ExternalSecret
 		if json.Unmarshal(raw, &es) != nil {
@@ -47,6 +54,21 @@ func duplicateKeyWarnings(data []esv1.ExternalSecretData) []string {
 		}
 		out = append(out, fmt.Sprintf("spec.data[%d] and spec.data[%d] both write secretKey %q: the last entry wins; "+
 			"rename one of them", j, i, d.SecretKey))
+	}
+	return out
+}
+
+// pushSecretWarnings names the fields of a PushSecret that the controller refuses (its
+// Ready condition then says the same): ESO accepts them, so they are admitted.
+func pushSecretWarnings(ps *esv1alpha1.PushSecret) []string {
+	var out []string
+	if len(ps.Spec.DataTo) > 0 {
+		out = append(out, "spec.dataTo is not supported by this version of Vigil: the PushSecret is not pushed; "+
+			"list the keys to push in spec.data (see docs/pushsecret.md)")
+	}
+	if s := ps.Spec.Selector.Secret; s != nil && s.Name == "" {
+		out = append(out, "spec.selector.secret.selector (a label selector over Secrets) is not supported by this "+
+			"version of Vigil: the PushSecret is not pushed; name one Secret in spec.selector.secret.name")
 	}
 	return out
 }

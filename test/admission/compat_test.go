@@ -24,7 +24,7 @@ func TestCompatWarnings_ESOManifestsApplyWithAWarning(t *testing.T) {
 	}{
 		{"duplicate secretKey", duplicateKeyES(ns), `spec.data[0] and spec.data[1] both write secretKey "a"`},
 		{"aws secretRef and jwt", bothAuthStore(ns), "sets both secretRef and jwt: secretRef is used"},
-		{"PushSecret", pushSecret(ns), "PushSecret is not implemented by Vigil yet"},
+		{"PushSecret with dataTo", pushSecretDataTo(ns), "spec.dataTo is not supported by this version of Vigil"},
 	}
 	for _, tc := range cases {
 		warnings.take()
@@ -75,4 +75,13 @@ func pushSecret(ns string) *esv1alpha1.PushSecret {
 			}}},
 		},
 	}
+}
+
+// pushSecretDataTo is a PushSecret with ESO's dataTo, which Vigil does not push.
+func pushSecretDataTo(ns string) *esv1alpha1.PushSecret {
+	ps := pushSecret(ns)
+	ps.Name = "push-data-to"
+	ps.Spec.Data = nil
+	ps.Spec.DataTo = []esv1alpha1.PushSecretDataTo{{StoreRef: &esv1alpha1.PushSecretStoreRef{Name: "store"}}}
+	return ps
 }
