@@ -45,7 +45,7 @@ type SecretStoreProvider struct {
 	// GCPSM is Google Cloud Secret Manager (not implemented yet).
 	// +optional
 	GCPSM *GCPSMProvider `json:"gcpsm,omitempty"`
-	// AzureKV is Azure Key Vault (not implemented yet).
+	// AzureKV is Azure Key Vault.
 	// +optional
 	AzureKV *AzureKVProvider `json:"azurekv,omitempty"`
 	// OtherProviders are ESO's other providers, accepted but not implemented.
