@@ -30,7 +30,7 @@ func Unimplemented(p *esv1.SecretStoreProvider) error {
 		fields = VaultUnimplemented(p.Vault)
 	case "kubernetes":
 		fields = kubernetesUnimplemented(p.Kubernetes)
-	case "fake", "":
+	case "fake", "azurekv", "":
 	default:
 		return Configf("provider %s is not implemented by Vigil yet; %s", name, providersDoc)
 	}

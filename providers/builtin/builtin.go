@@ -3,12 +3,14 @@
 package builtin
 
 import (
+	"net/http"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/vigil-dev/vigil/providers"
 	"github.com/vigil-dev/vigil/providers/aws"
+	"github.com/vigil-dev/vigil/providers/azure"
 	"github.com/vigil-dev/vigil/providers/fake"
 	"github.com/vigil-dev/vigil/providers/generators"
 	"github.com/vigil-dev/vigil/providers/kubernetes"
@@ -28,6 +30,9 @@ type Options struct {
 	AllowHTTPHosts []string
 	// LocalAPIServer is the controller's own API server address (rest.Config Host).
 	LocalAPIServer string
+	// AzureTransport carries Azure Key Vault, Entra ID and IMDS requests; nil is the default
+	// transport (tests point it at a local Key Vault).
+	AzureTransport http.RoundTripper
 }
 
 // Registry returns a registry of every built-in provider and generator.
@@ -40,6 +45,7 @@ func Registry(o Options) *providers.Registry {
 		vaultP,
 		kubernetes.New(kubernetes.Options{Observe: o.Observe, RequestTimeout: o.RequestTimeout,
 			AllowHTTPHosts: o.AllowHTTPHosts, LocalAPIServer: o.LocalAPIServer}),
+		azure.New(azure.Options{Observe: o.Observe, RequestTimeout: o.RequestTimeout, Transport: o.AzureTransport}),
 		fake.New(),
 	).WithGenerators(
 		generators.Password{},

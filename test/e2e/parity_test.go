@@ -26,8 +26,9 @@ func TestParity_UnimplementedProviderOrFieldIsRefusedByName(t *testing.T) {
 	}{
 		{"gcp", esv1.SecretStoreProvider{GCPSM: &esv1.GCPSMProvider{ProjectID: "p"}},
 			"provider gcpsm is not implemented by Vigil yet; see docs/providers.md"},
-		{"azure", esv1.SecretStoreProvider{AzureKV: &esv1.AzureKVProvider{VaultURL: &url}},
-			"provider azurekv is not implemented by Vigil yet"},
+		{"azure", esv1.SecretStoreProvider{AzureKV: &esv1.AzureKVProvider{VaultURL: &url,
+			EnvironmentType: esv1.AzureEnvironmentGermanCloud}},
+			"environmentType GermanCloud: Microsoft Cloud Deutschland was closed in 2021"},
 		{"vault-gcp", esv1.SecretStoreProvider{Vault: &esv1.VaultProvider{Server: "https://vault.example:8200",
 			Auth: &esv1.VaultAuth{GCP: &esv1.VaultGCPAuth{Path: "gcp", Role: "r"}}}},
 			"spec.provider.vault.auth.gcp: not implemented by Vigil yet"},

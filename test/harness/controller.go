@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"time"
 
@@ -47,7 +48,8 @@ var LoopbackHTTP = []string{"127.0.0.1"}
 // API server's own audience.
 func RegistryForControlPlane(rec *metrics.Recorder, apiServer string) *providers.Registry {
 	return builtin.Registry(builtin.Options{
-		Observe: rec.ProviderCall, AllowHTTPHosts: LoopbackHTTP, LocalAPIServer: apiServer})
+		Observe: rec.ProviderCall, AllowHTTPHosts: LoopbackHTTP, LocalAPIServer: apiServer,
+		AzureTransport: azureTransport()})
 }
 
 // RegistryWithEndpoint is Registry with the AWS provider pinned to one endpoint.
@@ -58,11 +60,23 @@ func RegistryWithEndpoint(rec *metrics.Recorder, url string) *providers.Registry
 // RegistryWithEndpointTimeout is RegistryWithEndpoint with each AWS request bounded by
 // timeout (`vigil controller --provider-request-timeout`).
 func RegistryWithEndpointTimeout(rec *metrics.Recorder, url string, timeout time.Duration) *providers.Registry {
-	o := builtin.Options{Observe: rec.ProviderCall, RequestTimeout: timeout, AllowHTTPHosts: LoopbackHTTP}
+	o := builtin.Options{Observe: rec.ProviderCall, RequestTimeout: timeout, AllowHTTPHosts: LoopbackHTTP,
+		AzureTransport: azureTransport()}
 	if url != "" {
 		o.AWSLoadOptions = []func(*config.LoadOptions) error{config.WithBaseEndpoint(url)}
 	}
 	return builtin.Registry(o)
+}
+
+// azureTransport is the shared local Key Vault's transport (SharedAzureKV), started with the
+// first registry; nil (the default transport) if it cannot start.
+func azureTransport() http.RoundTripper {
+	kv, err := SharedAzureKV()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "harness: local Azure Key Vault:", err)
+		return nil
+	}
+	return kv.Transport()
 }
 
 // TestOptions are the controller options for tests: no metrics or probe ports, and short

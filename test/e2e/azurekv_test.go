@@ -1,0 +1,162 @@
+package e2e
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
+	"math/big"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+	"github.com/vigil-dev/vigil/test/harness"
+)
+
+// azureKV is the local Key Vault and Entra ID the suite's controller reaches (its registry
+// carries the harness's transport; see harness.RegistryForControlPlane).
+func azureKV(t *testing.T) *harness.AzureKV {
+	t.Helper()
+	kv, err := harness.SharedAzureKV()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kv
+}
+
+// azureStore is a SecretStore for the vault of the namespace with service principal auth
+// (client id and secret in the Secret "azure-sp").
+func azureStore(ns string) *esv1.SecretStore {
+	return &esv1.SecretStore{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "azure"}, Spec: esv1.SecretStoreSpec{
+		Provider: &esv1.SecretStoreProvider{AzureKV: &esv1.AzureKVProvider{
+			VaultURL: ptrTo(harness.VaultURL(ns)), TenantID: ptrTo(harness.AzureTenant),
+			AuthSecretRef: &esv1.AzureKVAuth{
+				ClientID:     &esv1.SecretKeySelector{Name: "azure-sp", Key: "client-id"},
+				ClientSecret: &esv1.SecretKeySelector{Name: "azure-sp", Key: "client-secret"},
+			},
+		}},
+	}}
+}
+
+// An ExternalSecret reads a Key Vault secret's property, a key's public JWK, a tag
+// (metadataPolicy Fetch) and the secrets a find selects by path (a name prefix: Key Vault
+// names are flat), name and tags, through the
+// controller with a service principal; a new version in the vault reaches the Secret.
+func TestAzureKV_ServicePrincipalSync(t *testing.T) {
+	t.Parallel()
+	h, kv := env.T(t), azureKV(t)
+	ns := h.NewNamespace()
+	appID, appSecret := "sp-"+ns, "sp-secret-"+ns
+	rememberValue(appSecret)
+	kv.AddServicePrincipal(appID, appSecret)
+	pass := "azure-pass-1-" + ns
+	rememberValue(pass)
+	kv.SetSecret(ns, "db", `{"username":"app","password":"`+pass+`"}`, map[string]string{"team": "payments"})
+	kv.SetSecret(ns, "app-one", "one-"+ns, map[string]string{"sync": "yes"})
+	kv.SetSecret(ns, "app-two", "two-"+ns, map[string]string{"sync": "no"})
+	kv.SetSecret(ns, "app-three", "three-"+ns, map[string]string{"sync": "yes"})
+	kv.SetSecret(ns, "other", "other-"+ns, map[string]string{"sync": "yes"})
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b64 := base64.RawURLEncoding.EncodeToString
+	kv.ImportKey(ns, "signing", map[string]any{"kty": "RSA", "n": b64(key.N.Bytes()),
+		"e": b64(big.NewInt(int64(key.E)).Bytes())}, nil)
+
+	es := &esv1.ExternalSecret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "db"}, Spec: esv1.ExternalSecretSpec{
+		SecretStoreRef: esv1.SecretStoreRef{Name: "azure", Kind: esv1.SecretStoreKind},
+		Data: []esv1.ExternalSecretData{
+			{SecretKey: "password", RemoteRef: esv1.ExternalSecretDataRemoteRef{Key: "secret/db", Property: "password"}},
+			{SecretKey: "modulus", RemoteRef: esv1.ExternalSecretDataRemoteRef{Key: "key/signing", Property: "n"}},
+			{SecretKey: "team", RemoteRef: esv1.ExternalSecretDataRemoteRef{Key: "db", Property: "team",
+				MetadataPolicy: esv1.MetadataPolicyFetch}},
+		},
+		DataFrom: []esv1.ExternalSecretDataFromRemoteRef{{Find: &esv1.ExternalSecretFind{Path: ptrTo("app-"),
+			Name: &esv1.FindName{RegExp: "-(one|two)$"}, Tags: map[string]string{"sync": "yes"}}}},
+	}}
+	h.Create(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "azure-sp"},
+		StringData: map[string]string{"client-id": appID, "client-secret": appSecret}}, azureStore(ns), es)
+	h.WaitStoreReason(types.NamespacedName{Namespace: ns, Name: "azure"}, esv1.ReasonStoreValid)
+	s := h.WaitSecretValue(ns, "db", "password", pass)
+	if got := string(s.Data["modulus"]); got != b64(key.N.Bytes()) {
+		t.Errorf("modulus = %q; want the key's n", got)
+	}
+	if got := string(s.Data["team"]); got != "payments" {
+		t.Errorf("team (metadataPolicy Fetch) = %q; want the tag's value", got)
+	}
+	if string(s.Data["app-one"]) != "one-"+ns || s.Data["app-two"] != nil || s.Data["app-three"] != nil ||
+		s.Data["other"] != nil {
+		t.Errorf("find by path, name and tags returned keys %v; want app-one only", azureKeysOf(s.Data))
+	}
+
+	rotated := "azure-pass-2-" + ns
+	rememberValue(rotated)
+	kv.SetSecret(ns, "db", `{"username":"app","password":"`+rotated+`"}`, map[string]string{"team": "payments"})
+	h.ForceSync(client.ObjectKeyFromObject(es))
+	h.WaitSecretValue(ns, "db", "password", rotated)
+}
+
+func azureKeysOf(m map[string][]byte) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// Workload identity: the controller mints a token for the store's ServiceAccount (audience
+// api://AzureADTokenExchange) and exchanges it at Entra ID for the app the ServiceAccount's
+// annotation names; the app's federated credential admits that ServiceAccount only.
+func TestAzureKV_WorkloadIdentity(t *testing.T) {
+	t.Parallel()
+	h, kv := env.T(t), azureKV(t)
+	ns := h.NewNamespace()
+	appID := "wi-" + ns
+	kv.AddFederatedPrincipal(appID, ns, "reader")
+	value := "wi-value-" + ns
+	rememberValue(value)
+	kv.SetSecret(ns, "token", value, nil)
+	store := &esv1.SecretStore{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "azure"}, Spec: esv1.SecretStoreSpec{
+		Provider: &esv1.SecretStoreProvider{AzureKV: &esv1.AzureKVProvider{
+			VaultURL: ptrTo(harness.VaultURL(ns)), TenantID: ptrTo(harness.AzureTenant),
+			AuthType:          ptrTo(esv1.AzureWorkloadIdentity),
+			ServiceAccountRef: &esv1.ServiceAccountSelector{Name: "reader"},
+		}},
+	}}
+	es := &esv1.ExternalSecret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "wi"}, Spec: esv1.ExternalSecretSpec{
+		SecretStoreRef: esv1.SecretStoreRef{Name: "azure", Kind: esv1.SecretStoreKind},
+		Data:           []esv1.ExternalSecretData{{SecretKey: "token", RemoteRef: esv1.ExternalSecretDataRemoteRef{Key: "token"}}},
+	}}
+	h.Create(&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "reader",
+		Annotations: map[string]string{"azure.workload.identity/client-id": appID}}}, store, es)
+	h.WaitSecretValue(ns, "wi", "token", value)
+	if kv.TokenRequests(appID) == 0 {
+		t.Errorf("Entra ID issued no token to %s", appID)
+	}
+}
+
+// A wrong client secret: the store is not Ready and says Entra ID refused the client, naming
+// the app and neither the secret nor Entra ID's own text.
+func TestAzureKV_WrongSecretIsReportedWithoutIt(t *testing.T) {
+	t.Parallel()
+	h, kv := env.T(t), azureKV(t)
+	ns := h.NewNamespace()
+	appID, wrong := "sp-"+ns, "wrong-secret-"+ns
+	rememberValue(wrong)
+	kv.AddServicePrincipal(appID, "right-secret-"+ns)
+	h.Create(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "azure-sp"},
+		StringData: map[string]string{"client-id": appID, "client-secret": wrong}}, azureStore(ns))
+	s := h.WaitStoreReason(types.NamespacedName{Namespace: ns, Name: "azure"}, esv1.ReasonValidationFailed)
+	msg := harness.ReadyMessage(s.Status.Conditions)
+	if !strings.Contains(msg, "invalid_client (AADSTS7000215)") || !strings.Contains(msg, appID) {
+		t.Errorf("store message %q does not say Entra ID refused app %s", msg, appID)
+	}
+	if strings.Contains(msg, wrong) || strings.Contains(msg, "Invalid client secret") {
+		t.Errorf("store message %q carries the secret or Entra ID's text", msg)
+	}
+}
