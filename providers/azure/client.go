@@ -210,8 +210,13 @@ func (c *Client) describe(err error, key, objType, permission string) error {
 		if be.Code == "" {
 			be.Code = http.StatusText(re.StatusCode)
 		}
-		if inner := innerCode(re.RawResponse); inner == "SecretDisabled" || inner == "KeyDisabled" {
+		switch inner := innerCode(re.RawResponse); inner {
+		case "SecretDisabled", "KeyDisabled":
 			be.Code = inner // a disabled version is refused with 403 too; no permission would help
+		case "ObjectIsDeletedButRecoverable":
+			be.Code = inner
+			be.Hint = "Key Vault keeps a soft-deleted " + kindOf(objType)[:len(kindOf(objType))-1] +
+				" of this name: recover or purge it, or push to another name"
 		}
 		be.NotFound = re.StatusCode == http.StatusNotFound
 		be.Denied = re.StatusCode == http.StatusForbidden && be.Code == "Forbidden"

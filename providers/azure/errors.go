@@ -18,6 +18,8 @@ const (
 	permSet    = "set"
 	permDelete = "delete"
 	permList   = "list"
+	permImport = "import"
+	permUpdate = "update"
 )
 
 // opName is Key Vault's operation name for a permission on an object type (ESO's metric call
@@ -33,6 +35,10 @@ func opName(objType, permission string) string {
 		return "Delete" + noun
 	case permList:
 		return "Get" + noun + "s"
+	case permImport:
+		return "Import" + noun
+	case permUpdate:
+		return "Update" + noun
 	case "recover":
 		return "RecoverDeleted" + noun
 	}

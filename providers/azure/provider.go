@@ -3,7 +3,8 @@
 //
 // A remote key names an object of the vault as ESO does: `<name>` or `secret/<name>` is a
 // secret, `key/<name>` a key (its public JWK as JSON), `cert/<name>` a certificate (its DER).
-// Property selection, extract and decoding happen in the shared providers code.
+// Property selection, extract and decoding happen in the shared providers code. PushSecret
+// writes secrets and keys (push.go).
 package azure
 
 import (

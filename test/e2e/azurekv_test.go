@@ -4,16 +4,19 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
+	"encoding/json"
 	"math/big"
 	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+	esv1alpha1 "github.com/vigil-dev/vigil/api/externalsecrets/v1alpha1"
 	"github.com/vigil-dev/vigil/test/harness"
 )
 
@@ -158,5 +161,66 @@ func TestAzureKV_WrongSecretIsReportedWithoutIt(t *testing.T) {
 	}
 	if strings.Contains(msg, wrong) || strings.Contains(msg, "Invalid client secret") {
 		t.Errorf("store message %q carries the secret or Entra ID's text", msg)
+	}
+}
+
+// A PushSecret writes a key of a Secret and the whole Secret to Key Vault with a service
+// principal: tagged managed-by=external-secrets and with data[].metadata's tags, no new
+// version when pushed again unchanged, soft-deleted when the PushSecret goes (deletionPolicy
+// Delete); a secret of the vault that Vigil did not create is left as it is unless
+// updatePolicy is Replace (provider test TestPushLeavesOthersSecrets covers Replace).
+func TestAzureKV_PushSecret(t *testing.T) {
+	t.Parallel()
+	h, kv := env.T(t), azureKV(t)
+	ns := h.NewNamespace()
+	appID, appSecret := "sp-"+ns, "sp-secret-"+ns
+	rememberValue(appSecret)
+	kv.AddServicePrincipal(appID, appSecret)
+	kv.SetSecret(ns, "theirs", "someone-elses-"+ns, map[string]string{"owner": "other-team"})
+	ps := pushSecret(ns, "app", "azure", "src", pushEntry("password", "secret/app-password", ""),
+		pushEntry("", "app-all", ""))
+	ps.Spec.Data[0].Metadata = &apiextensionsv1.JSON{Raw: []byte(
+		`{"apiVersion":"kubernetes.external-secrets.io/v1alpha1","kind":"PushSecretMetadata",` +
+			`"spec":{"tags":{"team":"payments"},"contentType":"text/plain"}}`)}
+	ps.Spec.DeletionPolicy = esv1alpha1.PushSecretDeletionPolicyDelete
+	// IfNotExists with a property the foreign secret lacks would write into it: refused.
+	theirs := pushSecret(ns, "theirs", "azure", "src", pushEntry("password", "theirs", "password"))
+	theirs.Spec.UpdatePolicy = esv1alpha1.PushSecretUpdatePolicyIfNotExists
+	h.Create(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "azure-sp"},
+		StringData: map[string]string{"client-id": appID, "client-secret": appSecret}}, azureStore(ns),
+		sourceSecret(ns, "src", map[string]string{"password": "azure-pushed-" + ns, "user": "app"}), ps, theirs)
+	key := types.NamespacedName{Namespace: ns, Name: "app"}
+	got := h.WaitPushed(key)
+
+	o, ok := kv.Object(ns, "secrets", "app-password")
+	if !ok || o.Value != "azure-pushed-"+ns || o.Tags["managed-by"] != "external-secrets" ||
+		o.Tags["team"] != "payments" || o.ContentType != "text/plain" || o.Versions != 1 {
+		t.Errorf("app-password in the vault: found %v, tags %v, contentType %q, %d versions; want the value, "+
+			"managed-by and team tags, text/plain, 1 version", ok, o.Tags, o.ContentType, o.Versions)
+	}
+	all, _ := kv.Object(ns, "secrets", "app-all")
+	var whole map[string]string
+	if err := json.Unmarshal([]byte(all.Value), &whole); err != nil || whole["password"] != "azure-pushed-"+ns ||
+		whole["user"] != "app" || all.Tags["managed-by"] != "external-secrets" {
+		t.Errorf("app-all is not the whole Secret as JSON, tagged managed-by (tags %v)", all.Tags)
+	}
+
+	h.ForcePush(key)
+	h.WaitPushedSince(key, got.Status.SyncedResourceVersion)
+	if o, _ := kv.Object(ns, "secrets", "app-password"); o.Versions != 1 {
+		t.Errorf("an unchanged push made a new version (%d versions)", o.Versions)
+	}
+
+	h.WaitPushMessage(types.NamespacedName{Namespace: ns, Name: "theirs"}, "not managed by external-secrets")
+	if o, _ := kv.Object(ns, "secrets", "theirs"); o.Value != "someone-elses-"+ns || o.Versions != 1 {
+		t.Error("a push changed a Key Vault secret Vigil did not create")
+	}
+
+	h.Delete(got)
+	for _, name := range []string{"app-password", "app-all"} {
+		if o, ok := kv.Object(ns, "secrets", name); !ok || !o.Deleted {
+			t.Errorf("%s after the PushSecret's deletion (deletionPolicy Delete): found %v, deleted %v; want "+
+				"soft-deleted", name, ok, o.Deleted)
+		}
 	}
 }

@@ -31,6 +31,7 @@ type azVersion struct {
 	tags        map[string]string
 	enabled     bool
 	created     int64
+	expires     int64          // attributes.exp, 0 when none
 	key         map[string]any // keys: the public JWK
 	cer         []byte         // certificates: DER
 	managed     bool           // the secret or key behind a certificate
@@ -157,6 +158,8 @@ func (a *AzureKV) routeVault(w http.ResponseWriter, r *http.Request, vault strin
 	case r.Method == http.MethodPut && kind != kindCerts && version == "",
 		r.Method == http.MethodPost && kind == kindCerts && version == "import":
 		a.set(w, r, vault, kind, name)
+	case r.Method == http.MethodPatch && kind != kindCerts:
+		a.update(w, r, vault, kind, name, version)
 	default:
 		kvError(w, http.StatusMethodNotAllowed, "MethodNotAllowed", "", "method not allowed")
 	}
@@ -198,6 +201,9 @@ func bundle(vault, kind, name string, v *azVersion, full bool) map[string]any {
 	base := VaultURL(vault) + "/" + kind + "/" + name
 	attrs := map[string]any{"enabled": v.enabled, "created": v.created, "updated": v.created,
 		"recoveryLevel": "Recoverable+Purgeable", "recoverableDays": 90}
+	if v.expires != 0 {
+		attrs["exp"] = v.expires
+	}
 	out := map[string]any{"attributes": attrs, "tags": v.tags}
 	switch kind {
 	case kindSecrets:
@@ -273,7 +279,8 @@ type azSetBody struct {
 	Tags        map[string]string `json:"tags"`
 	Key         map[string]any    `json:"key"`
 	Attributes  *struct {
-		Enabled *bool `json:"enabled"`
+		Enabled *bool  `json:"enabled"`
+		Exp     *int64 `json:"exp"`
 	} `json:"attributes"`
 }
 
@@ -290,6 +297,9 @@ func (a *AzureKV) set(w http.ResponseWriter, r *http.Request, vault, kind, name 
 		created: time.Now().Unix()}
 	if body.Attributes != nil && body.Attributes.Enabled != nil {
 		v.enabled = *body.Attributes.Enabled
+	}
+	if body.Attributes != nil && body.Attributes.Exp != nil {
+		v.expires = *body.Attributes.Exp
 	}
 	switch kind {
 	case kindKeys:
@@ -321,6 +331,46 @@ func (a *AzureKV) set(w http.ResponseWriter, r *http.Request, vault, kind, name 
 			tags: v.tags, enabled: true, created: v.created, managed: true})
 	}
 	writeJSON(w, http.StatusOK, bundle(vault, kind, name, v, true))
+}
+
+// update changes a secret's or key's version's properties (PATCH, Key Vault's UpdateSecret
+// and UpdateKey): the contentType, tags and expiry the body names; the value and the
+// versions stay.
+func (a *AzureKV) update(w http.ResponseWriter, r *http.Request, vault, kind, name, version string) {
+	var body azSetBody
+	data, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil || json.Unmarshal(data, &body) != nil {
+		kvError(w, http.StatusBadRequest, "BadParameter", "", "The request body is not valid JSON.")
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var v *azVersion
+	if o := a.vault(vault).objects[kind][strings.ToLower(name)]; o != nil {
+		for _, c := range o.versions {
+			if c.id == version || version == "" && c == o.versions[len(o.versions)-1] {
+				v = c
+			}
+		}
+	}
+	if v == nil {
+		kvError(w, http.StatusNotFound, notFoundCode[kind], "", fmt.Sprintf(
+			"A %s with (name/id) %s/%s was not found in this key vault.", singular[kind], name, version))
+		return
+	}
+	if body.ContentType != "" {
+		v.contentType = body.ContentType
+	}
+	if body.Tags != nil {
+		v.tags = body.Tags
+	}
+	if body.Attributes != nil && body.Attributes.Exp != nil {
+		v.expires = *body.Attributes.Exp
+	}
+	if body.Attributes != nil && body.Attributes.Enabled != nil {
+		v.enabled = *body.Attributes.Enabled
+	}
+	writeJSON(w, http.StatusOK, bundle(vault, kind, name, v, false))
 }
 
 func (a *AzureKV) addVersion(vt *azVault, kind, name string, v *azVersion) {
@@ -410,11 +460,14 @@ func (a *AzureKV) serveDeleted(w http.ResponseWriter, r *http.Request, vault, ki
 
 // AzureObject is what a test reads of an object directly.
 type AzureObject struct {
-	Value    string
-	Tags     map[string]string
-	Versions int
-	Enabled  bool
-	Deleted  bool
+	Value       string
+	ContentType string
+	Tags        map[string]string
+	Versions    int
+	Enabled     bool
+	Deleted     bool
+	Expires     int64          // attributes.exp (Unix seconds), 0 when none
+	Key         map[string]any // keys: the public JWK
 }
 
 // Object returns an object's current version, or ok false when it does not exist (Deleted
@@ -431,8 +484,8 @@ func (a *AzureKV) Object(vault, kind, name string) (AzureObject, bool) {
 		return AzureObject{}, false
 	}
 	v := o.versions[len(o.versions)-1]
-	return AzureObject{Value: v.value, Tags: maps.Clone(v.tags), Versions: len(o.versions), Enabled: v.enabled,
-		Deleted: deleted}, true
+	return AzureObject{Value: v.value, ContentType: v.contentType, Tags: maps.Clone(v.tags), Versions: len(o.versions),
+		Enabled: v.enabled, Deleted: deleted, Expires: v.expires, Key: maps.Clone(v.key)}, true
 }
 
 // SetSecret adds a version of a secret directly (test setup) and returns its version id.
@@ -462,11 +515,15 @@ func (a *AzureKV) ImportKey(vault, name string, jwk map[string]any, tags map[str
 	return v.id
 }
 
-// ImportCertificate adds a version of a certificate directly from its DER.
+// ImportCertificate adds a version of a certificate directly from its DER, with the secret
+// of the same name that Key Vault keeps for it (managed, its PEM).
 func (a *AzureKV) ImportCertificate(vault, name string, der []byte, tags map[string]string) string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	v := &azVersion{id: newID(), cer: der, tags: maps.Clone(tags), enabled: true, created: time.Now().Unix()}
 	a.addVersion(a.vault(vault), kindCerts, name, v)
+	a.addVersion(a.vault(vault), kindSecrets, name, &azVersion{id: v.id, enabled: true, created: v.created,
+		value:       string(pem.EncodeToMemory(&pem.Block{Type: pemCertificate, Bytes: der})),
+		contentType: "application/x-pem-file", tags: maps.Clone(tags), managed: true})
 	return v.id
 }
