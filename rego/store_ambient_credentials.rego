@@ -6,7 +6,8 @@
 #   auth.jwt falls back to the controller's default credential chain (its own IAM role,
 #   which a spec.role is then assumed with), and a Vault provider without an auth method, or
 #   with a Kubernetes login that names neither serviceAccountRef nor secretRef, would log in
-#   as the controller. A tenant must not borrow that identity: namespaced stores and
+#   as the controller, and an Azure Key Vault provider with authType ManagedIdentity, or
+#   WorkloadIdentity without serviceAccountRef, signs in as the controller's node or pod. A tenant must not borrow that identity: namespaced stores and
 #   generators are denied unless the namespace is listed in the parameter allowNamespaces
 #   (names, * matches any run of characters). ClusterSecretStores are written by the
 #   cluster admin and only warned about.
@@ -17,7 +18,7 @@
 #     Give the store or generator credentials of its own: auth.jwt.serviceAccountRef (a
 #     ServiceAccount of the namespace annotated with eks.amazonaws.com/role-arn) or
 #     auth.secretRef for AWS; tokenSecretRef, appRole or kubernetes with serviceAccountRef for
-#     Vault. A cluster admin may allow a namespace with the rule's parameter allowNamespaces.
+#     Vault; WorkloadIdentity with serviceAccountRef, or ServicePrincipal, for Azure. A cluster admin may allow a namespace with the rule's parameter allowNamespaces.
 package vigil.rules.store_ambient_credentials
 
 import rego.v1
@@ -42,6 +43,11 @@ vault_configs contains {"spec": v, "path": "spec.provider"} if {
 	v := input.object.spec.provider
 }
 
+azure_configs contains {"spec": a, "path": "spec.provider.azurekv"} if {
+	input.kind in {"SecretStore", "ClusterSecretStore"}
+	a := input.object.spec.provider.azurekv
+}
+
 # ambient: where a configuration falls back to the controller's identity, and how.
 ambient contains {"path": concat(".", [c.path, "auth"]), "how": "has no auth.secretRef or auth.jwt, so it uses the controller's own AWS credentials"} if {
 	some c in aws_configs
@@ -60,6 +66,17 @@ ambient contains {"path": concat(".", [c.path, "auth.kubernetes"]), "how": "logs
 	k := c.spec.auth.kubernetes
 	not k.serviceAccountRef
 	not k.secretRef
+}
+
+ambient contains {"path": concat(".", [c.path, "authType"]), "how": "uses ManagedIdentity, the identity of the controller's node or pod"} if {
+	some c in azure_configs
+	c.spec.authType == "ManagedIdentity"
+}
+
+ambient contains {"path": concat(".", [c.path, "serviceAccountRef"]), "how": "uses WorkloadIdentity without serviceAccountRef, so it signs in as the controller's own workload identity"} if {
+	some c in azure_configs
+	c.spec.authType == "WorkloadIdentity"
+	not c.spec.serviceAccountRef
 }
 
 allowed if {

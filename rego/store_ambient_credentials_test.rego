@@ -66,3 +66,30 @@ test_allow_namespaces_parameter if {
 	other := object.union(inp, {"namespace": {"name": "payments"}})
 	count(rule.violation) == 1 with input as other
 }
+
+test_azure_managed_identity_denied if {
+	vs := rule.violation with input as store("SecretStore", {"azurekv": {"vaultUrl": "https://v.vault.azure.net", "authType": "ManagedIdentity"}})
+	count(vs) == 1
+	some v in vs
+	v.path == "spec.provider.azurekv.authType"
+	contains(v.message, "controller's node or pod")
+}
+
+test_azure_workload_identity_without_service_account_denied if {
+	vs := rule.violation with input as store("SecretStore", {"azurekv": {"vaultUrl": "https://v.vault.azure.net", "authType": "WorkloadIdentity"}})
+	count(vs) == 1
+	some v in vs
+	v.path == "spec.provider.azurekv.serviceAccountRef"
+}
+
+test_azure_own_credentials_pass if {
+	count(rule.violation) == 0 with input as store("SecretStore", {"azurekv": {"vaultUrl": "https://v.vault.azure.net", "authType": "WorkloadIdentity", "serviceAccountRef": {"name": "app"}}})
+	count(rule.violation) == 0 with input as store("SecretStore", {"azurekv": {"vaultUrl": "https://v.vault.azure.net", "tenantId": "t", "authSecretRef": {"clientId": {"name": "sp", "key": "id"}, "clientSecret": {"name": "sp", "key": "s"}}}})
+}
+
+test_azure_cluster_store_managed_identity_warns if {
+	vs := rule.violation with input as {"kind": "ClusterSecretStore", "namespace": {}, "object": {"metadata": {"name": "g"}, "spec": {"provider": {"azurekv": {"authType": "ManagedIdentity"}}}}}
+	count(vs) == 1
+	some v in vs
+	v.action == "Warn"
+}

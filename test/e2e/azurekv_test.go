@@ -224,3 +224,50 @@ func TestAzureKV_PushSecret(t *testing.T) {
 		}
 	}
 }
+
+// Managed identity is the identity of the controller's node or pod: a tenant's store that
+// asks for it is blocked (store-ambient-credentials) before any token is requested, while in
+// a namespace the admin allows (the suite allows e2e-*) the same store reads the vault.
+func TestAzureKV_ManagedIdentityOnlyWhereAllowed(t *testing.T) {
+	t.Parallel()
+	h, kv := env.T(t), azureKV(t)
+	ns := h.NewNamespace()
+	mi := "mi-" + ns
+	kv.SetManagedIdentity(mi)
+	t.Cleanup(func() { kv.SetManagedIdentity("") })
+	miStore := func(ns string) *esv1.SecretStore {
+		return &esv1.SecretStore{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "azure"}, Spec: esv1.SecretStoreSpec{
+			Provider: &esv1.SecretStoreProvider{AzureKV: &esv1.AzureKVProvider{VaultURL: ptrTo(harness.VaultURL(ns)),
+				AuthType: ptrTo(esv1.AzureManagedIdentity), IdentityID: ptrTo(mi)}},
+		}}
+	}
+	read := func(ns string) *esv1.ExternalSecret {
+		return &esv1.ExternalSecret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "mi"}, Spec: esv1.ExternalSecretSpec{
+			SecretStoreRef: esv1.SecretStoreRef{Name: "azure", Kind: esv1.SecretStoreKind},
+			Data:           []esv1.ExternalSecretData{{SecretKey: "v", RemoteRef: esv1.ExternalSecretDataRemoteRef{Key: "db"}}},
+		}}
+	}
+
+	tenant := tenantNamespace(t, h.Ctx, nil)
+	kv.SetSecret(tenant, "db", "never-read-"+tenant, nil)
+	rememberValue("never-read-" + tenant)
+	h.Create(miStore(tenant), read(tenant))
+	s := h.WaitStoreReason(types.NamespacedName{Namespace: tenant, Name: "azure"}, esv1.ReasonPolicyViolation)
+	if msg := harness.ReadyMessage(s.Status.Conditions); !strings.Contains(msg, "store-ambient-credentials") ||
+		!strings.Contains(msg, "ManagedIdentity") {
+		t.Errorf("the tenant's store message %q does not name the rule and ManagedIdentity", msg)
+	}
+	h.WaitReason(types.NamespacedName{Namespace: tenant, Name: "mi"}, esv1.ReasonPolicyViolation)
+	if n := kv.TokenRequests(mi); n != 0 {
+		t.Errorf("IMDS issued %d tokens for a blocked tenant store", n)
+	}
+
+	value := "mi-value-" + ns
+	rememberValue(value)
+	kv.SetSecret(ns, "db", value, nil)
+	h.Create(miStore(ns), read(ns))
+	h.WaitSecretValue(ns, "mi", "v", value)
+	if kv.TokenRequests(mi) == 0 {
+		t.Error("IMDS issued no token for the allowed store")
+	}
+}
