@@ -24,10 +24,11 @@ $(CONTROLLER_GEN): hack/tools/gen/go.mod
 	cd hack/tools/gen && go build -o $(CONTROLLER_GEN) sigs.k8s.io/controller-tools/cmd/controller-gen
 
 .PHONY: generate
-generate: $(CONTROLLER_GEN) ## Regenerate v1beta1 types, deepcopy, CRDs (config/crd), RBAC (config/rbac), the chart's copies of them, the alerts and dashboard (alerts/, the chart's) and docs/configuration.md.
+generate: $(CONTROLLER_GEN) ## Regenerate v1beta1 types, deepcopy, CRDs (config/crd, with ESO's schema for the providers and generators Vigil does not implement), RBAC (config/rbac), the chart's copies of them, the alerts and dashboard (alerts/, the chart's) and docs/configuration.md.
 	./hack/gen-v1beta1.sh
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
 	$(CONTROLLER_GEN) crd:allowDangerousTypes=false paths=./api/... output:crd:artifacts:config=config/crd
+	go run ./hack/eso-schemas
 	$(CONTROLLER_GEN) rbac:roleName=vigil-controller paths=./controllers/... output:rbac:artifacts:config=config/rbac
 	go run ./hack/chart-sync
 	go run ./hack/alerts-gen

@@ -28,11 +28,18 @@ func compatWarnings(kind string, raw []byte) []string {
 		if json.Unmarshal(raw, &es) != nil {
 			return nil
 		}
-		return duplicateKeyWarnings(es.Spec.Data)
+		return append(duplicateKeyWarnings(es.Spec.Data), specWarnings(&es.Spec)...)
+	case "Password":
+		return passwordWarnings(raw)
+	case "ECRAuthorizationToken":
+		return ecrWarnings(raw)
 	case esv1.SecretStoreKind, esv1.ClusterSecretStoreKind:
 		var s esv1.SecretStore // same spec for both kinds
-		if json.Unmarshal(raw, &s) != nil || s.Spec.Provider == nil || s.Spec.Provider.AWS == nil {
+		if json.Unmarshal(raw, &s) != nil {
 			return nil
+		}
+		if w := refreshWarnings(s.Spec.RefreshInterval); w != nil || s.Spec.Provider == nil || s.Spec.Provider.AWS == nil {
+			return w
 		}
 		if a := s.Spec.Provider.AWS.Auth; a.SecretRef != nil && a.JWTAuth != nil {
 			return []string{"spec.provider.aws.auth sets both secretRef and jwt: secretRef is used and jwt is ignored; " +

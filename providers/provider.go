@@ -154,7 +154,7 @@ func (r *Registry) Generator(apiVersion, kind string) (Generator, error) {
 	}
 	g, ok := r.generators[kind]
 	if !ok {
-		return nil, Configf("generator kind %q is not available in this version of Vigil (available: %s)", kind,
+		return nil, Configf("generator kind %q is not implemented by Vigil (implemented: %s); see docs/providers.md", kind,
 			strings.Join(slices.Sorted(maps.Keys(r.generators)), ", "))
 	}
 	return g, nil

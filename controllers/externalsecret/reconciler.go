@@ -36,7 +36,7 @@ import (
 // +kubebuilder:rbac:groups=external-secrets.io,resources=externalsecrets/status,verbs=get;patch;update
 // +kubebuilder:rbac:groups=external-secrets.io,resources=secretstores;clustersecretstores,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=generators.external-secrets.io,resources=passwords;ecrauthorizationtokens;vaultdynamicsecrets,verbs=get
+// +kubebuilder:rbac:groups=generators.external-secrets.io,resources=passwords;ecrauthorizationtokens;vaultdynamicsecrets;clustergenerators,verbs=get
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get
 // +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=get;list;watch
@@ -135,6 +135,9 @@ func (r *Reconciler) get(ctx context.Context, req ctrl.Request) (*esv1.ExternalS
 // that controller reports it, in status and metrics.
 func (r *Reconciler) sync(ctx context.Context, es *esv1.ExternalSecret, when dueKind) (ignored bool, err error) {
 	if err := unimplemented(&es.Spec); err != nil {
+		return false, err
+	}
+	if err := conflicts(&es.Spec); err != nil {
 		return false, err
 	}
 	ctx = providers.WithReadPolicy(ctx, r.readPolicy(es, when))

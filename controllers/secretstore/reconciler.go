@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -77,7 +78,23 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	}
 	status.SetReady(&store.GetStatus().Conditions, store.GetGeneration(), metav1.ConditionTrue, esv1.ReasonStoreValid, msg)
 	store.GetStatus().Capabilities = esv1.SecretStoreReadOnly
-	return ctrl.Result{RequeueAfter: time.Duration(store.GetSpec().RefreshInterval) * time.Second}, nil
+	return ctrl.Result{RequeueAfter: refreshInterval(store.GetSpec().RefreshInterval)}, nil
+}
+
+// refreshInterval reads spec.refreshInterval, seconds or a duration (ESO accepts both); an
+// unset, negative or unparsable value re-validates only on change.
+func refreshInterval(v *intstr.IntOrString) time.Duration {
+	if v == nil {
+		return 0
+	}
+	if v.Type == intstr.Int {
+		return max(time.Duration(v.IntVal)*time.Second, 0)
+	}
+	d, err := time.ParseDuration(v.StrVal)
+	if err != nil {
+		return 0
+	}
+	return max(d, 0)
 }
 
 // validate checks the configuration (terminal when wrong), then builds a client and lets it

@@ -101,8 +101,11 @@ var rbacParts = map[string][]string{
 	// Reloader parity; configmaps stay namespaced (ExternalSecrets read them).
 	"rollout": {"deployments", "statefulsets", "daemonsets", "rollouts", "jobs", "cronjobs"},
 	"webhook": {"validatingwebhookconfigurations"},
-	// clusterpolicyreports: the audit's report of cluster-scoped stores.
-	"cluster-stores":          {"clustersecretstores", "clustersecretstores/status", "clusterpolicyreports"},
+	// clusterpolicyreports: the audit's report of cluster-scoped stores. ClusterGenerators are
+	// cluster-wide sources like ClusterSecretStores, off together with them.
+	"cluster-stores": {
+		"clustersecretstores", "clustersecretstores/status", "clusterpolicyreports", "clustergenerators",
+	},
 	"cluster-externalsecrets": {"clusterexternalsecrets", "clusterexternalsecrets/status"},
 	"namespaces":              {"namespaces"},
 	"policies":                {"clustersecretpolicies", "clustersecretpolicies/status"},

@@ -51,5 +51,7 @@ func Registry(o Options) *providers.Registry {
 		generators.Password{},
 		generators.ECRAuthorizationToken{AWS: awsP},
 		generators.VaultDynamicSecret{Vault: vaultP},
+		generators.ClusterGenerator{ECR: generators.ECRAuthorizationToken{AWS: awsP},
+			VaultDynamicSecret: generators.VaultDynamicSecret{Vault: vaultP}},
 	)
 }

@@ -22,6 +22,11 @@ func (*Provider) Name() string { return "fake" }
 
 // ValidateStore implements providers.Provider.
 func (*Provider) ValidateStore(store esv1.GenericStore) error {
+	if r := store.GetSpec().Provider.Fake.ValidationResult; r != nil && *r != 0 {
+		// ESO's fake store reports this result (1 Unknown, 2 Error) instead of validating.
+		return providers.Configf("spec.provider.fake.validationResult is %d: the fake store is set to fail "+
+			"validation; remove it or set 0", *r)
+	}
 	seen := map[providers.Ref]bool{}
 	for i, d := range store.GetSpec().Provider.Fake.Data {
 		ref := providers.Ref{Key: d.Key, Version: d.Version}

@@ -21,7 +21,7 @@ import (
 type ECRAuthorizationToken struct{ AWS *aws.Provider }
 
 // Kind implements providers.Generator.
-func (ECRAuthorizationToken) Kind() string { return "ECRAuthorizationToken" }
+func (ECRAuthorizationToken) Kind() string { return ecrKind }
 
 // Generate implements providers.Generator: username, password, proxy_endpoint, expires_at.
 func (g ECRAuthorizationToken) Generate(ctx context.Context, kube client.Client, namespace,
@@ -30,12 +30,19 @@ func (g ECRAuthorizationToken) Generate(ctx context.Context, kube client.Client,
 	if err := get(ctx, kube, "ECRAuthorizationToken", namespace, name, &gen); err != nil {
 		return nil, err
 	}
-	if gen.Spec.Scope != "" && gen.Spec.Scope != "private" {
+	return g.FromSpec(ctx, kube, namespace, name, gen.Spec)
+}
+
+// FromSpec generates what an ECRAuthorizationToken named name with spec generates for
+// namespace (also for a ClusterGenerator: credentials resolve in the using namespace).
+func (g ECRAuthorizationToken) FromSpec(ctx context.Context, kube client.Client, namespace, name string,
+	spec genv1alpha1.ECRAuthorizationTokenSpec) (map[string][]byte, error) {
+	if spec.Scope != "" && spec.Scope != "private" {
 		return nil, providers.Configf("ECRAuthorizationToken %s/%s: spec.scope %q is not implemented by Vigil yet "+
-			"(only private registries); see docs/providers.md", namespace, name, gen.Spec.Scope)
+			"(only private registries); see docs/providers.md", namespace, name, spec.Scope)
 	}
 	store := asStore(namespace, name, esv1.SecretStoreProvider{AWS: &esv1.AWSProvider{
-		Service: esv1.AWSServiceSecretsManager, Region: gen.Spec.Region, Auth: gen.Spec.Auth, Role: gen.Spec.Role,
+		Service: esv1.AWSServiceSecretsManager, Region: spec.Region, Auth: spec.Auth, Role: spec.Role,
 	}})
 	if err := g.AWS.ValidateStore(store); err != nil {
 		return nil, fmt.Errorf("ECRAuthorizationToken %s/%s: %w", namespace, name, err)

@@ -21,7 +21,7 @@ const defaultSymbols = "~!@#$%^&*()_+`-={}|[]\\:\"<>?,./"
 type Password struct{}
 
 // Kind implements providers.Generator.
-func (Password) Kind() string { return "Password" }
+func (Password) Kind() string { return passwordKind }
 
 // Generate implements providers.Generator.
 func (Password) Generate(ctx context.Context, kube client.Client, namespace, name string) (map[string][]byte, error) {
@@ -29,17 +29,22 @@ func (Password) Generate(ctx context.Context, kube client.Client, namespace, nam
 	if err := get(ctx, kube, "Password", namespace, name, &p); err != nil {
 		return nil, err
 	}
-	keys := p.Spec.SecretKeys
+	return Password{}.FromSpec(p.Spec)
+}
+
+// FromSpec generates what a Password with spec generates (also for a ClusterGenerator).
+func (Password) FromSpec(spec genv1alpha1.PasswordSpec) (map[string][]byte, error) {
+	keys := spec.SecretKeys
 	if len(keys) == 0 {
 		keys = []string{"password"}
 	}
 	out := make(map[string][]byte, len(keys))
 	for _, k := range keys { // ESO: one independent password per key
-		v, err := GeneratePassword(p.Spec)
+		v, err := GeneratePassword(spec)
 		if err != nil {
 			return nil, err
 		}
-		out[k] = encodePassword(v, p.Spec.Encoding)
+		out[k] = encodePassword(v, spec.Encoding)
 	}
 	return out, nil
 }
@@ -75,6 +80,10 @@ func GeneratePassword(spec genv1alpha1.PasswordSpec) (string, error) {
 	}
 	if spec.Symbols != nil {
 		symbols = *spec.Symbols
+	}
+	// ESO's schema accepts these; refuse them here with the fix (the webhook warns too).
+	if length < 0 || digits < 0 || symbols < 0 {
+		return "", providers.Configf("Password: length, digits and symbols must not be negative")
 	}
 	chars := defaultSymbols
 	if spec.SymbolCharacters != nil {

@@ -19,7 +19,7 @@ import (
 type VaultDynamicSecret struct{ Vault *vault.Provider }
 
 // Kind implements providers.Generator.
-func (VaultDynamicSecret) Kind() string { return "VaultDynamicSecret" }
+func (VaultDynamicSecret) Kind() string { return vaultKind }
 
 // Generate implements providers.Generator.
 func (g VaultDynamicSecret) Generate(ctx context.Context, kube client.Client, namespace,
@@ -28,15 +28,22 @@ func (g VaultDynamicSecret) Generate(ctx context.Context, kube client.Client, na
 	if err := get(ctx, kube, "VaultDynamicSecret", namespace, name, &gen); err != nil {
 		return nil, err
 	}
+	return g.FromSpec(ctx, kube, namespace, name, gen.Spec)
+}
+
+// FromSpec generates what a VaultDynamicSecret named name with spec generates for namespace
+// (also for a ClusterGenerator: credentials resolve in the using namespace).
+func (g VaultDynamicSecret) FromSpec(ctx context.Context, kube client.Client, namespace, name string,
+	spec genv1alpha1.VaultDynamicSecretSpec) (map[string][]byte, error) {
 	where := fmt.Sprintf("VaultDynamicSecret %s/%s", namespace, name)
-	if gen.Spec.Provider == nil {
+	if spec.Provider == nil {
 		return nil, providers.Configf("%s: spec.provider is empty; set Vault's server and auth", where)
 	}
-	if missing := providers.VaultUnimplemented(gen.Spec.Provider); len(missing) > 0 {
+	if missing := providers.VaultUnimplemented(spec.Provider); len(missing) > 0 {
 		return nil, providers.Configf("%s: %s: not implemented by Vigil yet; see docs/providers.md",
 			where, strings.Join(missing, ", "))
 	}
-	store := asStore(namespace, name, esv1.SecretStoreProvider{Vault: gen.Spec.Provider})
+	store := asStore(namespace, name, esv1.SecretStoreProvider{Vault: spec.Provider})
 	if err := g.Vault.ValidateStore(store); err != nil {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
@@ -45,16 +52,16 @@ func (g VaultDynamicSecret) Generate(ctx context.Context, kube client.Client, na
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
 	var params map[string]any
-	if p := gen.Spec.Parameters; p != nil && len(p.Raw) > 0 {
+	if p := spec.Parameters; p != nil && len(p.Raw) > 0 {
 		if err := json.Unmarshal(p.Raw, &params); err != nil {
 			return nil, providers.Configf("%s: spec.parameters is not a JSON object: %v", where, err)
 		}
 	}
 	vc := c.(*vault.Client)
-	s, err := vc.Request(ctx, gen.Spec.Method, gen.Spec.Path, params)
+	s, err := vc.Request(ctx, spec.Method, spec.Path, params)
 	if err != nil {
 		vc.Close() // the token logged in for this call issued nothing
-		return nil, fmt.Errorf("%s: %s %s: %w", where, orGET(gen.Spec.Method), gen.Spec.Path, err)
+		return nil, fmt.Errorf("%s: %s %s: %w", where, orGET(spec.Method), spec.Path, err)
 	}
 	// The token stays live on success: Vault revokes a token's leases with it, and the
 	// credentials must outlive this call. If the pass does not write the Secret, the
@@ -66,7 +73,7 @@ func (g VaultDynamicSecret) Generate(ctx context.Context, kube client.Client, na
 	providers.OnDiscard(ctx, func(ctx context.Context) { vc.Discard(ctx, leaseID) })
 	var result map[string]any
 	if s != nil {
-		switch gen.Spec.ResultType {
+		switch spec.ResultType {
 		case genv1alpha1.VaultResultAuth:
 			if s.Auth != nil {
 				err = roundTrip(s.Auth, &result)
@@ -80,9 +87,9 @@ func (g VaultDynamicSecret) Generate(ctx context.Context, kube client.Client, na
 			return nil, err
 		}
 	}
-	if len(result) == 0 && !gen.Spec.AllowEmptyResponse {
+	if len(result) == 0 && !spec.AllowEmptyResponse {
 		return nil, fmt.Errorf("%s: Vault returned no %s for %s (set allowEmptyResponse if that is expected)", where,
-			orData(gen.Spec.ResultType), gen.Spec.Path)
+			orData(spec.ResultType), spec.Path)
 	}
 	return flatten(result)
 }

@@ -83,14 +83,15 @@ func TestGenerator_ECRAuthorizationToken(t *testing.T) {
 	}
 }
 
-// Unknown generator kinds and missing generators are reported with what to fix.
+// Generator kinds of ESO's that Vigil does not implement and missing generators are
+// reported with what to fix (a kind outside ESO's list is refused by the schema, as by ESO).
 func TestGenerator_BadReferences(t *testing.T) {
 	t.Parallel()
 	h := env.T(t)
 	ns := h.NewNamespace()
-	h.Create(generatedSecret(ns, "unknown-kind", "Fortune", "x"), generatedSecret(ns, "missing", "Password", "absent"))
+	h.Create(generatedSecret(ns, "unknown-kind", "UUID", "x"), generatedSecret(ns, "missing", "Password", "absent"))
 	for name, want := range map[string]string{
-		"unknown-kind": `generator kind "Fortune" is not available in this version of Vigil (available: ECRAuthorizationToken, Password, VaultDynamicSecret)`,
+		"unknown-kind": `generator kind "UUID" is not implemented by Vigil (implemented: ClusterGenerator, ECRAuthorizationToken, Password, VaultDynamicSecret); see docs/providers.md`,
 		"missing":      "Password " + ns + "/absent does not exist",
 	} {
 		h.WaitMessage(types.NamespacedName{Namespace: ns, Name: name}, want)

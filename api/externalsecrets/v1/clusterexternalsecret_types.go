@@ -10,6 +10,9 @@ type ClusterExternalSecretSpec struct {
 	ExternalSecretSpec ExternalSecretSpec `json:"externalSecretSpec"`
 	// ExternalSecretName; defaults to the ClusterExternalSecret's name.
 	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
 	ExternalSecretName string `json:"externalSecretName,omitempty"`
 	// ExternalSecretMetadata added to each ExternalSecret.
 	// +optional
@@ -23,6 +26,9 @@ type ClusterExternalSecretSpec struct {
 	NamespaceSelectors []*metav1.LabelSelector `json:"namespaceSelectors,omitempty"`
 	// Namespaces lists namespaces by name.
 	// +optional
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=63
+	// +kubebuilder:validation:items:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
 	Namespaces []string `json:"namespaces,omitempty"`
 	// RefreshInterval between namespace re-selections.
 	// +kubebuilder:default="1m"

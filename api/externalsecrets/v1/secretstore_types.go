@@ -3,6 +3,7 @@ package v1
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 // SecretStoreSpec is the desired state of a SecretStore or ClusterSecretStore.
@@ -15,11 +16,10 @@ type SecretStoreSpec struct {
 	// RetrySettings for provider calls.
 	// +optional
 	RetrySettings *SecretStoreRetrySettings `json:"retrySettings,omitempty"`
-	// RefreshInterval in seconds between re-validations of the store (0 validates only on
-	// change).
-	// +kubebuilder:validation:Minimum=0
+	// RefreshInterval between re-validations of the store: a number of seconds (ESO's
+	// legacy form) or a duration such as "1h"; unset or 0 validates only on change.
 	// +optional
-	RefreshInterval int `json:"refreshInterval,omitempty"`
+	RefreshInterval *intstr.IntOrString `json:"refreshInterval,omitempty"`
 	// Conditions restrict which namespaces may use a ClusterSecretStore. A namespace may use
 	// the store when any condition selects it. Ignored on a SecretStore.
 	// +optional
@@ -28,7 +28,8 @@ type SecretStoreSpec struct {
 
 // SecretStoreProvider holds the configuration of exactly one provider. Each provider's
 // configuration lives in its own file and type.
-// +kubebuilder:validation:XValidation:rule="(has(self.akeyless) ? 1 : 0) + (has(self.aws) ? 1 : 0) + (has(self.azurekv) ? 1 : 0) + (has(self.barbican) ? 1 : 0) + (has(self.beyondtrust) ? 1 : 0) + (has(self.beyondtrustworkloadcredentials) ? 1 : 0) + (has(self.bitwardensecretsmanager) ? 1 : 0) + (has(self.chef) ? 1 : 0) + (has(self.cloudrusm) ? 1 : 0) + (has(self.conjur) ? 1 : 0) + (has(self.crd) ? 1 : 0) + (has(self.delinea) ? 1 : 0) + (has(self.doppler) ? 1 : 0) + (has(self.dvls) ? 1 : 0) + (has(self.fake) ? 1 : 0) + (has(self.fortanix) ? 1 : 0) + (has(self.gcpsm) ? 1 : 0) + (has(self.github) ? 1 : 0) + (has(self.gitlab) ? 1 : 0) + (has(self.ibm) ? 1 : 0) + (has(self.infisical) ? 1 : 0) + (has(self.keepersecurity) ? 1 : 0) + (has(self.kubernetes) ? 1 : 0) + (has(self.nebiusmysterybox) ? 1 : 0) + (has(self.ngrok) ? 1 : 0) + (has(self.onboardbase) ? 1 : 0) + (has(self.onepassword) ? 1 : 0) + (has(self.onepasswordSDK) ? 1 : 0) + (has(self.openBao) ? 1 : 0) + (has(self.oracle) ? 1 : 0) + (has(self.ovh) ? 1 : 0) + (has(self.passbolt) ? 1 : 0) + (has(self.passworddepot) ? 1 : 0) + (has(self.previder) ? 1 : 0) + (has(self.pulumi) ? 1 : 0) + (has(self.scaleway) ? 1 : 0) + (has(self.secretserver) ? 1 : 0) + (has(self.senhasegura) ? 1 : 0) + (has(self.vault) ? 1 : 0) + (has(self.volcengine) ? 1 : 0) + (has(self.webhook) ? 1 : 0) + (has(self.yandexcertificatemanager) ? 1 : 0) + (has(self.yandexlockbox) ? 1 : 0) == 1",message="spec.provider must set exactly one provider; split the configuration into one store per provider"
+// +kubebuilder:validation:MaxProperties=1
+// +kubebuilder:validation:MinProperties=1
 type SecretStoreProvider struct {
 	// AWS Secrets Manager or Parameter Store.
 	// +optional
@@ -92,6 +93,9 @@ type ClusterSecretStoreCondition struct {
 	NamespaceSelector *metav1.LabelSelector `json:"namespaceSelector,omitempty"`
 	// Namespaces lists namespaces by name.
 	// +optional
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=63
+	// +kubebuilder:validation:items:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
 	Namespaces []string `json:"namespaces,omitempty"`
 	// NamespaceRegexes match namespace names.
 	// +optional

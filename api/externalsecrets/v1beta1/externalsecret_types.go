@@ -92,10 +92,12 @@ type SecretStoreRef struct {
 }
 
 // ExternalSecretTarget describes the Secret that Vigil writes.
-// +kubebuilder:validation:XValidation:rule="!has(self.deletionPolicy) || self.deletionPolicy != 'Delete' || !has(self.creationPolicy) || self.creationPolicy == 'Owner'",message="deletionPolicy Delete needs creationPolicy Owner: Vigil only deletes Secrets it owns; set target.creationPolicy: Owner or use deletionPolicy Retain"
-// +kubebuilder:validation:XValidation:rule="!has(self.deletionPolicy) || self.deletionPolicy != 'Merge' || !has(self.creationPolicy) || self.creationPolicy != 'None'",message="deletionPolicy Merge needs a Secret to merge into; creationPolicy None writes none"
+// ESO's CRD accepts every combination of creationPolicy and deletionPolicy (ESO's webhook
+// refuses two); Vigil's webhook warns about them and the controller refuses them at sync
+// (controllers/externalsecret/conflicts.go), so the manifest still applies.
 type ExternalSecretTarget struct {
 	// Name of the Secret; defaults to the ExternalSecret's name.
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
 	// +optional
@@ -212,14 +214,17 @@ type TemplateFrom struct {
 // TemplateRef names an object and the keys that hold templates.
 type TemplateRef struct {
 	// +kubebuilder:validation:MinLength=1
-	Name string `json:"name"`
-	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Name  string            `json:"name"`
 	Items []TemplateRefItem `json:"items"`
 }
 
 // TemplateRefItem is one key of a TemplateRef.
 type TemplateRefItem struct {
 	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
 	Key string `json:"key"`
 	// +kubebuilder:validation:Enum=Values;KeysAndValues
 	// +kubebuilder:default=Values
@@ -229,8 +234,8 @@ type TemplateRefItem struct {
 
 // ExternalSecretDataRemoteRef points at one remote secret.
 type ExternalSecretDataRemoteRef struct {
-	// Key of the remote secret, e.g. a Secrets Manager name or a parameter path.
-	// +kubebuilder:validation:MinLength=1
+	// Key of the remote secret, e.g. a Secrets Manager name or a parameter path. An empty
+	// key is refused at sync (ESO's schema accepts it).
 	Key string `json:"key"`
 	// MetadataPolicy: Fetch reads the secret's tags instead of its value.
 	// +kubebuilder:default=None
@@ -271,6 +276,8 @@ type ExternalSecretData struct {
 }
 
 // StoreSourceRef reads from another store than the ExternalSecret's own.
+// +kubebuilder:validation:MaxProperties=1
+// +kubebuilder:validation:MinProperties=1
 type StoreSourceRef struct {
 	// +optional
 	SecretStoreRef SecretStoreRef `json:"storeRef,omitempty"`
@@ -284,9 +291,13 @@ type GeneratorRef struct {
 	// +kubebuilder:default="generators.external-secrets.io/v1alpha1"
 	// +optional
 	APIVersion string `json:"apiVersion,omitempty"`
-	// +kubebuilder:validation:MinLength=1
+	// Kind of the generator (ESO's list; the kinds Vigil does not implement are refused by
+	// name at sync, see docs/providers.md).
+	// +kubebuilder:validation:Enum=ACRAccessToken;BeyondtrustWorkloadCredentialsDynamicSecret;ClusterGenerator;CloudsmithAccessToken;ECRAuthorizationToken;Fake;GCRAccessToken;GithubAccessToken;GitlabDeployToken;QuayAccessToken;Password;SSHKey;STSSessionToken;UUID;VaultDynamicSecret;Webhook;Grafana;MFA
 	Kind string `json:"kind"`
 	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
 	Name string `json:"name"`
 }
 
@@ -307,6 +318,8 @@ type ExternalSecretDataFromRemoteRef struct {
 }
 
 // StoreGeneratorSourceRef is a store or a generator for dataFrom.
+// +kubebuilder:validation:MaxProperties=1
+// +kubebuilder:validation:MinProperties=1
 type StoreGeneratorSourceRef struct {
 	// +optional
 	SecretStoreRef *SecretStoreRef `json:"storeRef,omitempty"`
@@ -347,6 +360,8 @@ type FindName struct {
 }
 
 // ExternalSecretRewrite renames keys.
+// +kubebuilder:validation:MaxProperties=1
+// +kubebuilder:validation:MinProperties=1
 type ExternalSecretRewrite struct {
 	// Merge joins the values of the found secrets into one key (ESO's field). Not
 	// implemented by Vigil: an ExternalSecret that sets it fails with SecretSyncedError
@@ -405,7 +420,7 @@ type ExternalSecretSpec struct {
 	// +optional
 	RefreshPolicy ExternalSecretRefreshPolicy `json:"refreshPolicy,omitempty"`
 	// RefreshInterval between reads of the remote data ("0" reads only on change).
-	// +kubebuilder:default="1h"
+	// +kubebuilder:default="1h0m0s"
 	// +optional
 	RefreshInterval *metav1.Duration `json:"refreshInterval,omitempty"`
 	// Data maps remote values to Secret keys. The limit keeps the API server's cost

@@ -44,7 +44,6 @@ type AWSProvider struct {
 	// +optional
 	Auth AWSAuth `json:"auth,omitempty"`
 	// Region of the service, e.g. us-east-1.
-	// +kubebuilder:validation:MinLength=1
 	Region string `json:"region"`
 	// Role ARN to assume on top of the credentials.
 	// +optional

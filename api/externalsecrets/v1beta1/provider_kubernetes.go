@@ -15,6 +15,9 @@ type KubernetesProvider struct {
 	AuthRef *SecretKeySelector `json:"authRef,omitempty"`
 	// RemoteNamespace to read Secrets from.
 	// +kubebuilder:default=default
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
 	// +optional
 	RemoteNamespace string `json:"remoteNamespace,omitempty"`
 }
@@ -31,7 +34,9 @@ type KubernetesServer struct {
 	CAProvider *CAProvider `json:"caProvider,omitempty"`
 }
 
-// KubernetesAuth selects credentials for a remote API server.
+// KubernetesAuth selects credentials for a remote API server (exactly one of them).
+// +kubebuilder:validation:MaxProperties=1
+// +kubebuilder:validation:MinProperties=1
 type KubernetesAuth struct {
 	// Cert is a client certificate and key.
 	// +optional

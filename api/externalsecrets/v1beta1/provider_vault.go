@@ -15,7 +15,6 @@ const (
 // VaultProvider reads from a HashiCorp Vault KV engine.
 type VaultProvider struct {
 	// Server address, e.g. https://vault.example:8200.
-	// +kubebuilder:validation:MinLength=1
 	Server string `json:"server"`
 	// Path of the KV mount, e.g. "secret".
 	// +optional

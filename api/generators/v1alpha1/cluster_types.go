@@ -87,6 +87,7 @@ type GeneratorSpec struct {
 // ClusterGenerator is a cluster-wide generator that ExternalSecrets of any namespace may
 // reference (sourceRef.generatorRef.kind ClusterGenerator).
 // +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
 // +kubebuilder:resource:scope=Cluster,categories={external-secrets,external-secrets-generators}
 type ClusterGenerator struct {
 	metav1.TypeMeta   `json:",inline"`

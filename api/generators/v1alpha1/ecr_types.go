@@ -9,7 +9,6 @@ import (
 // ECRAuthorizationTokenSpec configures the ECR login to generate.
 type ECRAuthorizationTokenSpec struct {
 	// Region of the registry.
-	// +kubebuilder:validation:MinLength=1
 	Region string `json:"region"`
 	// Auth to AWS, as in a SecretStore's aws provider; empty uses the controller's default
 	// credential chain.
@@ -26,6 +25,7 @@ type ECRAuthorizationTokenSpec struct {
 // ECRAuthorizationToken generates an ECR registry login: the keys username, password,
 // proxy_endpoint and expires_at (Unix seconds).
 // +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
 // +kubebuilder:resource:categories={external-secrets,external-secrets-generators}
 type ECRAuthorizationToken struct {
 	metav1.TypeMeta   `json:",inline"`

@@ -1,5 +1,6 @@
 // Package v1alpha1 holds ESO's generator API (generators.external-secrets.io/v1alpha1):
-// Password, ECRAuthorizationToken and VaultDynamicSecret. An ExternalSecret uses one through
+// Password, ECRAuthorizationToken and VaultDynamicSecret, and ESO's other generator kinds
+// served but not implemented (other_types.go). An ExternalSecret uses one through
 // spec.dataFrom[].sourceRef.generatorRef; each sync generates new values.
 //
 // +kubebuilder:object:generate=true
@@ -23,6 +24,7 @@ func AddToScheme(s *runtime.Scheme) error {
 		&VaultDynamicSecret{}, &VaultDynamicSecretList{},
 		&ClusterGenerator{}, &ClusterGeneratorList{},
 	)
+	s.AddKnownTypes(GroupVersion, otherKinds()...)
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil
 }

@@ -2,24 +2,22 @@ package v1alpha1
 
 import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-// PasswordSpec configures the generated password (ESO's fields and defaults).
-// +kubebuilder:validation:XValidation:rule="(has(self.digits) ? self.digits : 0) + (has(self.symbols) ? self.symbols : 0) <= self.length",message="digits + symbols must not exceed length; lower them or raise length"
+// PasswordSpec configures the generated password (ESO's fields and defaults). ESO's schema
+// accepts digits + symbols > length or negative counts; the generator refuses them at sync
+// and the webhook warns (policy/compat.go).
 type PasswordSpec struct {
-	// Length of the password.
+	// Length of the password, at most 1024 (a hostile-input limit: a huge length would
+	// make the controller allocate it on every sync; THREATS.md).
 	// +kubebuilder:default=24
-	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=1024
 	Length int `json:"length"`
 	// Digits in the password; default 25 % of the length.
-	// +kubebuilder:validation:Minimum=0
 	// +optional
 	Digits *int `json:"digits,omitempty"`
 	// Symbols in the password; default 25 % of the length.
-	// +kubebuilder:validation:Minimum=0
 	// +optional
 	Symbols *int `json:"symbols,omitempty"`
 	// SymbolCharacters the symbols are drawn from; default ~!@#$%^&*()_+`-={}|[]\:"<>?,./
-	// +kubebuilder:validation:MinLength=1
 	// +optional
 	SymbolCharacters *string `json:"symbolCharacters,omitempty"`
 	// NoUpper leaves out upper-case letters.
@@ -36,12 +34,12 @@ type PasswordSpec struct {
 	// SecretKeys the password is written to (one password each); default ["password"].
 	// +optional
 	// +kubebuilder:validation:MinItems=1
-	// +kubebuilder:validation:Items:MinLength=1
 	SecretKeys []string `json:"secretKeys,omitempty"`
 }
 
 // Password generates a random password into the key "password".
 // +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
 // +kubebuilder:resource:categories={external-secrets,external-secrets-generators}
 type Password struct {
 	metav1.TypeMeta   `json:",inline"`

@@ -33,11 +33,8 @@ type VaultDynamicSecretSpec struct {
 	// +optional
 	RetrySettings *esv1.SecretStoreRetrySettings `json:"retrySettings,omitempty"`
 	// Path of the request, e.g. database/creds/app.
-	// +kubebuilder:validation:MinLength=1
 	Path string `json:"path"`
-	// Method of the request.
-	// +kubebuilder:validation:Enum=GET;POST;PUT
-	// +kubebuilder:default=GET
+	// Method of the request: GET (or unset) reads, any other method writes (as in ESO).
 	// +optional
 	Method string `json:"method,omitempty"`
 	// Parameters sent with a POST or PUT.
@@ -49,6 +46,7 @@ type VaultDynamicSecretSpec struct {
 	// +optional
 	ResultType VaultDynamicSecretResultType `json:"resultType,omitempty"`
 	// AllowEmptyResponse accepts a response without data.
+	// +kubebuilder:default=false
 	// +optional
 	AllowEmptyResponse bool `json:"allowEmptyResponse,omitempty"`
 }
@@ -56,6 +54,7 @@ type VaultDynamicSecretSpec struct {
 // VaultDynamicSecret generates a secret that Vault issues on request, such as short-lived
 // database credentials from the database secrets engine. Each sync asks for a new one.
 // +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
 // +kubebuilder:resource:categories={external-secrets,external-secrets-generators}
 type VaultDynamicSecret struct {
 	metav1.TypeMeta   `json:",inline"`

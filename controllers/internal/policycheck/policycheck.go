@@ -78,8 +78,13 @@ func PushSecret(ctx context.Context, gate *policy.Gate, ps *esv1alpha1.PushSecre
 func Generator(
 	ctx context.Context, gate *policy.Gate, reader client.Reader, ref *esv1.GeneratorRef, namespace string,
 ) error {
-	if gate == nil || (ref.APIVersion != "" && ref.APIVersion != providers.GeneratorAPIVersion) ||
-		!policy.IsGenerator(genv1alpha1.GroupVersion.Group, ref.Kind) {
+	if gate == nil || (ref.APIVersion != "" && ref.APIVersion != providers.GeneratorAPIVersion) {
+		return nil
+	}
+	if ref.Kind == clusterGeneratorKind {
+		return clusterGenerator(ctx, gate, reader, ref, namespace)
+	}
+	if !policy.IsGenerator(genv1alpha1.GroupVersion.Group, ref.Kind) {
 		return nil
 	}
 	u := &unstructured.Unstructured{}
