@@ -103,12 +103,8 @@ func spliceFile(path string, eso map[string]map[string]any) error {
 	}
 	changed := false
 	for _, v := range list(obj(crd, "spec"), "versions") {
-		ev := esoVersion(theirs, str(v, "name"))
-		if ev == nil {
-			continue
-		}
 		mine := obj(obj(v, "schema"), "openAPIV3Schema")
-		if splice(mine, obj(obj(ev, "schema"), "openAPIV3Schema")) {
+		if splice(mine, esoSchemas(theirs, str(v, "name"))) {
 			changed = true
 		}
 	}
@@ -122,50 +118,77 @@ func spliceFile(path string, eso map[string]map[string]any) error {
 	return os.WriteFile(path, append([]byte("---\n"), out...), 0o644) //nolint:gosec // a generated source file
 }
 
-// esoVersion is ESO's schema of the version named name when ESO serves it, else of ESO's
-// storage version (Vigil serves v1beta1 with v1's schema; ESO keeps v1beta1 unserved).
-func esoVersion(crd map[string]any, name string) map[string]any {
-	var storage map[string]any
+// esoSchemas are ESO's schemas to take a node from, in order: the version named name when
+// ESO serves it, else ESO's storage version (Vigil serves v1beta1 with v1's schema; ESO keeps
+// v1beta1 unserved); then ESO's other versions, for the nodes ESO keeps in an older version
+// only (the alibaba and device42 providers, still in its v1beta1 schema).
+func esoSchemas(crd map[string]any, name string) []map[string]any {
+	var first map[string]any
+	var storage, rest []map[string]any
 	for _, v := range list(obj(crd, "spec"), "versions") {
-		if served, _ := v["served"].(bool); served && str(v, "name") == name {
-			return v
-		}
-		if b, _ := v["storage"].(bool); b {
-			storage = v
+		s := obj(obj(v, "schema"), "openAPIV3Schema")
+		served, _ := v["served"].(bool)
+		stored, _ := v["storage"].(bool)
+		switch {
+		case served && str(v, "name") == name:
+			first = s
+		case stored:
+			storage = append(storage, s)
+		default:
+			rest = append(rest, s)
 		}
 	}
-	return storage
+	if first == nil {
+		return append(storage, rest...)
+	}
+	return append(append([]map[string]any{first}, storage...), rest...)
 }
 
-// splice replaces each free-form node of mine that is typed in theirs; it reports whether
-// anything changed.
-func splice(mine, theirs map[string]any) bool {
-	if mine == nil || theirs == nil {
+// splice replaces each free-form node of mine with the first of theirs (the same node in
+// those of ESO's versions that have it, in esoSchemas' order) when that one is typed; it
+// reports whether anything changed.
+func splice(mine map[string]any, theirs []map[string]any) bool {
+	if mine == nil {
 		return false
 	}
-	if freeForm(mine) && !freeForm(theirs) {
+	if freeForm(mine) {
+		// The first version that has the node decides, free-form or not: a later version's
+		// schema only fills in a node the earlier ones do not have at all.
+		if len(theirs) == 0 || freeForm(theirs[0]) {
+			return false
+		}
 		for k := range mine {
 			delete(mine, k)
 		}
-		for k, v := range deepCopy(theirs).(map[string]any) {
+		for k, v := range deepCopy(theirs[0]).(map[string]any) {
 			mine[k] = v
 		}
 		return true
 	}
 	changed := false
-	theirProps := obj(theirs, "properties")
 	for name, p := range obj(mine, "properties") {
 		pm, _ := p.(map[string]any)
-		if splice(pm, obj(theirProps, name)) {
+		if splice(pm, children(theirs, func(t map[string]any) map[string]any { return obj(obj(t, "properties"), name) })) {
 			changed = true
 		}
 	}
 	for _, k := range []string{"items", "additionalProperties"} {
-		if splice(obj(mine, k), obj(theirs, k)) {
+		if splice(obj(mine, k), children(theirs, func(t map[string]any) map[string]any { return obj(t, k) })) {
 			changed = true
 		}
 	}
 	return changed
+}
+
+// children maps each candidate to its child node, dropping those without one.
+func children(theirs []map[string]any, child func(map[string]any) map[string]any) []map[string]any {
+	var out []map[string]any
+	for _, t := range theirs {
+		if c := child(t); c != nil {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func freeForm(s map[string]any) bool {

@@ -6,7 +6,18 @@ import apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1
 // configuration is accepted as a free-form object, so that an ESO manifest applies
 // unchanged, and a store using one of them is not Ready with a message naming the provider:
 // nothing is ever silently ignored.
+//
+// Alibaba and Device42 left ESO's API after ESO 0.16 (they are in its v1beta1 schema only);
+// Vigil keeps them on both versions so that manifests written for those releases apply.
 type OtherProviders struct {
+	// +kubebuilder:validation:Type=object
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +optional
+	Alibaba *apiextensionsv1.JSON `json:"alibaba,omitempty"`
+	// +kubebuilder:validation:Type=object
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +optional
+	Device42 *apiextensionsv1.JSON `json:"device42,omitempty"`
 	// +kubebuilder:validation:Type=object
 	// +kubebuilder:pruning:PreserveUnknownFields
 	// +optional
@@ -162,6 +173,8 @@ func (o *OtherProviders) set() []string {
 	var names []string
 	for name, cfg := range map[string]*apiextensionsv1.JSON{
 		"akeyless":                       o.Akeyless,
+		"alibaba":                        o.Alibaba,
+		"device42":                       o.Device42,
 		"barbican":                       o.Barbican,
 		"beyondtrust":                    o.BeyondTrust,
 		"beyondtrustworkloadcredentials": o.BeyondTrustWorkloadCredentials,
