@@ -30,8 +30,9 @@ import (
 const namespace = "eso-docs"
 
 var (
-	cp  *harness.ControlPlane // Vigil's CRDs
-	eso client.Client         // ESO's CRDs, the control
+	cp     *harness.ControlPlane // Vigil's CRDs
+	eso    client.Client         // ESO's CRDs, the control
+	eso016 client.Client         // ESO 0.16.2's CRDs, the control for that release's examples
 )
 
 func TestMain(m *testing.M) { os.Exit(run(m)) }
@@ -43,12 +44,19 @@ func run(m *testing.M) int {
 		return fail(err)
 	}
 	defer func() { _ = cp.Stop() }()
-	esoEnv, err := startESO()
+	esoEnv, c, err := startESO(filepath.Join("eso-crds", "*.yaml.gz"))
 	if err != nil {
 		return fail(err)
 	}
 	defer func() { _ = esoEnv.Stop() }()
-	for _, c := range []client.Client{cp.Client, eso} {
+	eso = c
+	eso016Env, c, err := startESO(filepath.Join("eso-0.16", "crds", "*.yaml.gz"))
+	if err != nil {
+		return fail(err)
+	}
+	defer func() { _ = eso016Env.Stop() }()
+	eso016 = c
+	for _, c := range []client.Client{cp.Client, eso, eso016} {
 		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}
 		if err := c.Create(context.Background(), ns); err != nil {
 			return fail(err)
@@ -57,19 +65,20 @@ func run(m *testing.M) int {
 	return m.Run()
 }
 
-// startESO starts a kube-apiserver with ESO's own CRDs (gunzipped into a temporary folder).
-func startESO() (*envtest.Environment, error) {
+// startESO starts a kube-apiserver with ESO's own CRDs matching glob under test/fixtures
+// (gunzipped into a temporary folder).
+func startESO(glob string) (*envtest.Environment, client.Client, error) {
 	dir, err := os.MkdirTemp("", "eso-crds-")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	gz, err := filepath.Glob(filepath.Join(harness.RepoRoot(), "test", "fixtures", "eso-crds", "*.yaml.gz"))
+	gz, err := filepath.Glob(filepath.Join(harness.RepoRoot(), "test", "fixtures", glob))
 	if err != nil || len(gz) == 0 {
-		return nil, fmt.Errorf("ESO's CRDs missing in test/fixtures/eso-crds (%v)", err)
+		return nil, nil, fmt.Errorf("ESO's CRDs missing: nothing matches test/fixtures/%s (%v)", glob, err)
 	}
 	for _, f := range gz {
 		if err := gunzip(f, filepath.Join(dir, strings.TrimSuffix(filepath.Base(f), ".gz"))); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	env := &envtest.Environment{
@@ -79,13 +88,14 @@ func startESO() (*envtest.Environment, error) {
 	}
 	cfg, err := env.Start()
 	if err != nil {
-		return nil, fmt.Errorf("starting the control kube-apiserver: %w", err)
+		return nil, nil, fmt.Errorf("starting the control kube-apiserver: %w", err)
 	}
-	if eso, err = client.New(cfg, client.Options{}); err != nil {
+	c, err := client.New(cfg, client.Options{})
+	if err != nil {
 		_ = env.Stop()
-		return nil, err
+		return nil, nil, err
 	}
-	return env, nil
+	return env, c, nil
 }
 
 func gunzip(from, to string) error {
@@ -166,14 +176,15 @@ func TestESODocExamples_AreAcceptedByVigilsCRDs(t *testing.T) {
 	}
 	var all []outcome
 	for _, f := range files {
-		all = append(all, applyFile(t, f)...)
+		all = append(all, applyFile(t, f, eso)...)
 	}
 	checkServed(t, all)
 	checkRefused(t, all)
 }
 
-// applyFile dry-runs every ESO object of one file with strict field validation.
-func applyFile(t *testing.T, path string) []outcome {
+// applyFile dry-runs every ESO object of one file with strict field validation, on Vigil's
+// CRDs and on control, a kube-apiserver with ESO's.
+func applyFile(t *testing.T, path string, control client.Client) []outcome {
 	t.Helper()
 	objs, err := harness.ReadManifests(path)
 	if err != nil {
@@ -187,7 +198,7 @@ func applyFile(t *testing.T, path string) []outcome {
 		}
 		o := outcome{file: filepath.Base(path), kind: u.GetKind(), name: u.GetName(), served: true}
 		o.err = dryRun(cp.Client, u)
-		o.esoErr = dryRun(eso, u)
+		o.esoErr = dryRun(control, u)
 		o.kind = u.GetAPIVersion() + " " + u.GetKind()
 		if meta.IsNoMatchError(o.err) {
 			o.served = false
