@@ -51,11 +51,14 @@ var allowList = []allowed{
 	// store is not Ready, naming the provider.
 	{`Store spec\.provider\.(alibaba|device42): extra$`,
 		"ESO 0.16's alibaba and device42 providers stay accepted for older manifests", false},
-	// TODO(gcp, azure): providers other helpers change this session. Their differences
-	// are tolerated until they land; then these entries go and what the test reports is
-	// fixed. Today (at parity's last rebase) neither matches anything.
+	// A field Vigil adds (looser: a manifest valid on ESO still applies; ESO would refuse one
+	// that sets it): the audience of the federated credential in a custom Azure cloud.
+	{`Store spec\.provider\.azurekv\.customCloudConfig\.audience: extra$`,
+		"Vigil's azurekv reads a custom cloud's workload-identity audience (not in ESO's schema)", false},
+	// TODO(gcp): the gcpsm provider is changing on another branch this session. Its
+	// differences are tolerated until it lands; then this entry goes and what the test
+	// reports is fixed. Today (at parity's last rebase) it matches nothing.
 	{`Store spec\.provider\.gcpsm(\.|:)`, "TODO(gcp): api/externalsecrets/v1/provider_gcpsm.go", true},
-	{`Store spec\.provider\.azurekv(\.|:)`, "TODO(azure): api/externalsecrets/v1/provider_azurekv.go", true},
 }
 
 func TestCRDs_MatchESOsSchemaPathByPath(t *testing.T) {
