@@ -136,7 +136,7 @@ func secretIntact(ctx context.Context, reader client.Reader, es *esv1.ExternalSe
 	if err != nil {
 		return false, err
 	}
-	return s.Annotations[esv1.AnnotationDataHash] == dataHash(s.Type, s.Data), nil
+	return s.Annotations[esv1.AnnotationDataHash] == secrethash.OfSecret(&s), nil
 }
 
 // syncVersion identifies what was synced: the generation (spec changes) and a hash of the

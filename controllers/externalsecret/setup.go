@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+	"github.com/vigil-dev/vigil/controllers/internal/secrethash"
 	"github.com/vigil-dev/vigil/providers"
 )
 
@@ -148,7 +149,7 @@ var secretEdited = predicate.Funcs{
 	CreateFunc: func(event.CreateEvent) bool { return false },
 	UpdateFunc: func(e event.UpdateEvent) bool {
 		s, ok := e.ObjectNew.(*corev1.Secret)
-		return !ok || s.Annotations[esv1.AnnotationDataHash] != dataHash(s.Type, s.Data) ||
+		return !ok || s.Annotations[esv1.AnnotationDataHash] != secrethash.OfSecret(s) ||
 			s.Labels[esv1.LabelManaged] != esv1.LabelManagedValue
 	},
 }

@@ -19,6 +19,7 @@ import (
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 	"github.com/vigil-dev/vigil/controllers/internal/outcome"
+	"github.com/vigil-dev/vigil/controllers/internal/secrethash"
 	"github.com/vigil-dev/vigil/controllers/internal/target"
 	"github.com/vigil-dev/vigil/controllers/sharding"
 )
@@ -60,12 +61,14 @@ func (r *Reconciler) write(
 	if policy == esv1.CreatePolicyNone {
 		return false, nil
 	}
-	// Owner and Orphan read only the cache (managed Secrets): a Secret it does not hold is
-	// created, and an existing one the create runs into is read from the API server then.
-	// This spares a read per new Secret, the most common write at scale.
-	reader := r.APIReader
-	if policy != esv1.CreatePolicyMerge {
-		reader = nil
+	// Owner and Orphan read only the cache (managed Secrets, values stripped: they are
+	// replaced whole, and compared by hash): a Secret it does not hold is created, and an
+	// existing one the create runs into is read from the API server then. This spares a
+	// read per new Secret, the most common write at scale. Merge keeps the Secret's other
+	// values, which the cache does not hold, so it reads the API server.
+	var reader client.Reader = r.Client
+	if policy == esv1.CreatePolicyMerge {
+		reader = r.APIReader
 	}
 	existing, err := r.getSecret(ctx, es, reader)
 	if err != nil {
@@ -127,17 +130,14 @@ func checkSize(es *esv1.ExternalSecret, existing *corev1.Secret, data map[string
 		"ExternalSecrets; the Secret was left as it was", total, maxSecretSize), wait)
 }
 
-// getSecret reads the target Secret from the cache (managed Secrets), or else from
-// fallback (the API server) when it is not nil.
+// getSecret reads the target Secret from reader: the cache (managed Secrets, without
+// values) or the API server; nil when there is none.
 func (r *Reconciler) getSecret(
-	ctx context.Context, es *esv1.ExternalSecret, fallback client.Reader,
+	ctx context.Context, es *esv1.ExternalSecret, reader client.Reader,
 ) (*corev1.Secret, error) {
 	key := types.NamespacedName{Namespace: es.Namespace, Name: target.Name(es)}
 	s := &corev1.Secret{}
-	err := r.Client.Get(ctx, key, s)
-	if apierrors.IsNotFound(err) && fallback != nil {
-		err = fallback.Get(ctx, key, s)
-	}
+	err := reader.Get(ctx, key, s)
 	if apierrors.IsNotFound(err) {
 		return nil, nil
 	}
@@ -156,6 +156,7 @@ func (r *Reconciler) ownSecret(
 	if existing == nil {
 		desired = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: es.Namespace, Name: target.Name(es)}}
 	}
+	secrethash.Writable(desired)
 	if err := r.checkOwnership(es, existing); err != nil {
 		return err
 	}
@@ -246,6 +247,7 @@ func (r *Reconciler) mergeSecret(
 // updated.
 func merged(es *esv1.ExternalSecret, existing *corev1.Secret, data map[string][]byte) *corev1.Secret {
 	desired := existing.DeepCopy()
+	secrethash.Writable(desired)
 	if desired.Data == nil {
 		desired.Data = map[string][]byte{}
 	}
@@ -332,6 +334,7 @@ func (r *Reconciler) stamp(s *corev1.Secret, out *rendered) {
 // apply creates or updates the Secret when desired differs from existing, and records an
 // event. Nothing is written when they are equal.
 func (r *Reconciler) apply(ctx context.Context, es *esv1.ExternalSecret, existing, desired *corev1.Secret) error {
+	secrethash.Writable(desired)
 	if existing == nil {
 		if err := r.Client.Create(ctx, desired); err != nil {
 			return outcome.Transient(esv1.ReasonSecretSyncedError, apiError("creating", desired.Name, err))
@@ -339,7 +342,7 @@ func (r *Reconciler) apply(ctx context.Context, es *esv1.ExternalSecret, existin
 		r.Events.Eventf(es, desired, corev1.EventTypeNormal, "Created", "Sync", "Created Secret %s", desired.Name)
 		return nil
 	}
-	if equality.Semantic.DeepEqual(existing, desired) {
+	if unchanged(existing, desired) {
 		return nil
 	}
 	if existing.Immutable != nil && *existing.Immutable {
@@ -350,6 +353,20 @@ func (r *Reconciler) apply(ctx context.Context, es *esv1.ExternalSecret, existin
 	}
 	r.Events.Eventf(es, desired, corev1.EventTypeNormal, "Updated", "Sync", "Updated Secret %s", desired.Name)
 	return nil
+}
+
+// unchanged reports whether writing desired would change nothing: the same metadata, type
+// and flags, and data of the same hash. A cached existing Secret carries its data's hash,
+// not its values (secrethash.StripValues).
+func unchanged(existing, desired *corev1.Secret) bool {
+	if secrethash.OfSecret(existing) != secrethash.Of(desired.Type, desired.Data) {
+		return false
+	}
+	a, b := existing.DeepCopy(), desired.DeepCopy()
+	secrethash.Writable(a)
+	secrethash.Writable(b)
+	a.Data, b.Data = nil, nil
+	return equality.Semantic.DeepEqual(a, b)
 }
 
 // recreate replaces an immutable Secret whose data changed: the API server refuses any

@@ -14,6 +14,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+	"github.com/vigil-dev/vigil/controllers/internal/secrethash"
 )
 
 // The writer refuses ServiceAccount token Secrets on its own, whatever the policies say
@@ -154,4 +155,41 @@ func sortedKeys(m map[string][]byte) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// A Secret from the cache carries its values' hash only: the writer decides from it that
+// nothing changed, and writes when the data or the metadata did.
+func TestUnchanged_ComparesACachedSecretByHash(t *testing.T) {
+	written := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "p", Name: "db", Labels: map[string]string{esv1.LabelManaged: esv1.LabelManagedValue},
+			Annotations: map[string]string{esv1.AnnotationDataHash: dataHash(corev1.SecretTypeOpaque, map[string][]byte{"k": []byte("v1")})}},
+		Type: corev1.SecretTypeOpaque, Data: map[string][]byte{"k": []byte("v1")},
+	}
+	obj, err := secrethash.StripValues(written.DeepCopy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cached := obj.(*corev1.Secret)
+	desired := func(value string, edit func(*corev1.Secret)) *corev1.Secret {
+		d := cached.DeepCopy()
+		secrethash.Writable(d)
+		d.Data = map[string][]byte{"k": []byte(value)}
+		d.Annotations[esv1.AnnotationDataHash] = dataHash(d.Type, d.Data)
+		if edit != nil {
+			edit(d)
+		}
+		return d
+	}
+	if !unchanged(cached, desired("v1", nil)) {
+		t.Error("same data and metadata: a write would be made")
+	}
+	if unchanged(cached, desired("v2", nil)) {
+		t.Error("new data: no write")
+	}
+	if unchanged(cached, desired("v1", func(s *corev1.Secret) { s.Labels["team"] = "a" })) {
+		t.Error("new label: no write")
+	}
+	if unchanged(cached, desired("v1", func(s *corev1.Secret) { s.Data["k2"] = []byte("v1") })) {
+		t.Error("new key: no write")
+	}
 }

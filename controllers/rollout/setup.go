@@ -135,7 +135,7 @@ var dataChanged = predicate.Funcs{
 func dataHash(o client.Object) string {
 	switch v := o.(type) {
 	case *corev1.Secret:
-		return secrethash.Of(v.Type, v.Data)
+		return secrethash.OfSecret(v)
 	case *corev1.ConfigMap:
 		return configMapHash(v)
 	}

@@ -42,7 +42,7 @@ func (r *Reconciler) listKind(ctx context.Context, namespace, kind string) (map[
 	}
 	for i := range list.Items {
 		s := &list.Items[i]
-		hash := func() string { return secrethash.Of(s.Type, s.Data) }
+		hash := func() string { return secrethash.OfSecret(s) }
 		out[s.Name] = present{annotations: s.Annotations, hash: hash, owner: controllerOf(s)}
 	}
 	return out, nil
