@@ -53,22 +53,12 @@ func Names() []string {
 	}, pushSecretNames...)
 }
 
-// Reasons that vigil_externalsecret_ready may carry; any other reason is reported as
-// "Other", so that the series count stays bounded.
-var readyReasons = map[string]bool{
-	esv1.ReasonSecretSynced: true, esv1.ReasonSecretSyncedError: true, esv1.ReasonSecretDeleted: true,
-	esv1.ReasonSecretMissing: true, esv1.ReasonPolicyViolation: true,
-}
-
 // Recorder records Vigil's metrics. Its methods are safe for concurrent use.
 type Recorder struct {
-	syncCalls, syncErrors   *prometheus.CounterVec
-	esCondition             *prometheus.GaugeVec
-	esDuration              *prometheus.GaugeVec
+	// es holds the series of each ExternalSecret, compactly (externalsecrets.go).
+	es                      *esCollector
 	apiCalls                *prometheus.CounterVec
 	ssCondition, cssCond    *prometheus.GaugeVec
-	lastSuccess, interval   *prometheus.GaugeVec
-	ready                   *prometheus.GaugeVec
 	reconcile, providerTime *prometheus.HistogramVec
 	rollouts, skipped       *prometheus.CounterVec
 	rolloutDelay            *prometheus.HistogramVec
@@ -90,12 +80,11 @@ const (
 func New(reg prometheus.Registerer) (*Recorder, error) {
 	r := newRecorder()
 	var err error
-	for _, c := range []**prometheus.CounterVec{&r.syncCalls, &r.syncErrors, &r.apiCalls, &r.rollouts, &r.skipped} {
+	err = register(reg, &r.es)
+	for _, c := range []**prometheus.CounterVec{&r.apiCalls, &r.rollouts, &r.skipped} {
 		err = errors.Join(err, register(reg, c))
 	}
-	for _, g := range []**prometheus.GaugeVec{
-		&r.esCondition, &r.esDuration, &r.ssCondition, &r.cssCond, &r.lastSuccess, &r.interval, &r.ready, &r.violations,
-	} {
+	for _, g := range []**prometheus.GaugeVec{&r.ssCondition, &r.cssCond, &r.violations} {
 		err = errors.Join(err, register(reg, g))
 	}
 	for _, h := range []**prometheus.HistogramVec{&r.reconcile, &r.providerTime, &r.rolloutDelay} {
@@ -107,28 +96,16 @@ func New(reg prometheus.Registerer) (*Recorder, error) {
 
 // newRecorder creates every metric, unregistered.
 func newRecorder() *Recorder {
-	object := []string{labelName, labelNamespace}
 	conditions := []string{labelName, labelNamespace, labelCondition, labelStatus}
 	call := []string{"provider", "call", labelStatus}
 	return &Recorder{
-		syncCalls:  counter(ExternalSecretSyncCalls, "Syncs of ExternalSecrets attempted (ESO-compatible).", object),
-		syncErrors: counter(ExternalSecretSyncErrors, "Syncs of ExternalSecrets that failed (ESO-compatible).", object),
-		esCondition: gauge(ExternalSecretStatusCondition, "1 for the current status of each condition of an "+
-			"ExternalSecret, 0 for the other (ESO-compatible).", conditions),
-		esDuration: gauge(ExternalSecretReconcileDuration,
-			"Duration in seconds of the last reconcile of an ExternalSecret (ESO-compatible name).", object),
+		es: newESCollector(),
 		apiCalls: counter(ProviderAPICalls,
 			"Calls to provider APIs by provider, call and status (success|error) (ESO-compatible).", call),
 		ssCondition: gauge(SecretStoreStatusCondition,
 			"1 for the current status of each condition of a SecretStore, 0 for the other (ESO-compatible).", conditions),
 		cssCond: gauge(ClusterSecretStoreStatusCondition, "1 for the current status of each condition of a "+
 			"ClusterSecretStore, 0 for the other (ESO-compatible).", []string{labelName, labelCondition, labelStatus}),
-		lastSuccess: gauge(LastSuccess,
-			"Unix time of the last successful sync of an ExternalSecret (status.refreshTime).", object),
-		interval: gauge(RefreshInterval,
-			"Refresh interval of an ExternalSecret in seconds; 0 when it is not refreshed periodically.", object),
-		ready: gauge(Ready, "1 with the reason of the Ready condition of an ExternalSecret (one series per object).",
-			[]string{labelName, labelNamespace, "reason"}),
 		reconcile: histogram(ReconcileDuration, "Duration of reconcile passes by controller.",
 			[]float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}, []string{"controller"}),
 		providerTime: histogram(ProviderRequestSeconds, "Duration of provider API requests by provider, call and status.",
@@ -173,62 +150,60 @@ func register[T prometheus.Collector](reg prometheus.Registerer, c *T) error {
 
 // SyncAttempted counts a sync of an ExternalSecret and, when it failed, an error.
 func (r *Recorder) SyncAttempted(namespace, name string, failed bool) {
-	r.syncCalls.WithLabelValues(name, namespace).Inc()
-	if failed {
-		r.syncErrors.WithLabelValues(name, namespace).Inc()
-	}
+	r.es.update(namespace, name, func(rec *esRecord) {
+		rec.syncCalls++
+		rec.hasCalls = true
+		if failed {
+			rec.syncErrors++
+			rec.hasErrors = true
+		}
+	})
 }
 
 // ExternalSecret sets every state metric of an ExternalSecret from its status and spec.
 func (r *Recorder) ExternalSecret(es *esv1.ExternalSecret, interval, took time.Duration) {
-	name, ns := es.Name, es.Namespace
-	r.esDuration.WithLabelValues(name, ns).Set(took.Seconds())
-	r.interval.WithLabelValues(name, ns).Set(interval.Seconds())
-	if !es.Status.RefreshTime.IsZero() {
-		r.lastSuccess.WithLabelValues(name, ns).Set(float64(es.Status.RefreshTime.Unix()))
-	}
 	ready := apimeta.FindStatusCondition(es.Status.Conditions, esv1.ConditionReady)
-	if ready == nil {
-		return
-	}
-	setCondition(r.esCondition, []string{name, ns}, ready)
-	reason := ready.Reason
-	if !readyReasons[reason] {
-		reason = "Other"
-	}
-	// One series per object: drop the other reasons' by exact labels. (DeletePartialMatch
-	// would scan every series, which at 10,000 ExternalSecrets made each pass O(N).)
-	for other := range allReadyReasons {
-		if other != reason {
-			r.ready.DeleteLabelValues(name, ns, other)
+	r.es.update(es.Namespace, es.Name, func(rec *esRecord) {
+		rec.hasState, rec.duration, rec.interval = true, took.Seconds(), interval.Seconds()
+		if !es.Status.RefreshTime.IsZero() {
+			rec.lastSuccess = es.Status.RefreshTime.Unix()
+		}
+		if ready != nil {
+			rec.readyStatus, rec.readyReason = canonicalStatus(ready.Status), canonicalReason(ready.Reason)
+		}
+	})
+}
+
+// allReadyReasons are the values of the ready metric's reason label; any other reason is
+// reported as "Other", so that the series count stays bounded.
+var allReadyReasons = []string{
+	esv1.ReasonSecretSynced, esv1.ReasonSecretSyncedError, esv1.ReasonSecretDeleted,
+	esv1.ReasonSecretMissing, esv1.ReasonPolicyViolation, "Other",
+}
+
+// canonicalReason returns the label value for a Ready reason: one of allReadyReasons, so a
+// record holds a shared constant rather than the status's string.
+func canonicalReason(reason string) string {
+	for _, r := range allReadyReasons {
+		if r == reason {
+			return r
 		}
 	}
-	r.ready.WithLabelValues(name, ns, reason).Set(1)
+	return "Other"
 }
 
-// allReadyReasons are the values of the ready metric's reason label.
-var allReadyReasons = func() map[string]bool {
-	m := map[string]bool{"Other": true}
-	for k := range readyReasons {
-		m[k] = true
+// canonicalStatus returns the condition status as a shared constant.
+func canonicalStatus(s metav1.ConditionStatus) metav1.ConditionStatus {
+	for _, c := range []metav1.ConditionStatus{metav1.ConditionTrue, metav1.ConditionFalse} {
+		if c == s {
+			return c
+		}
 	}
-	return m
-}()
+	return metav1.ConditionUnknown
+}
 
 // ForgetExternalSecret removes every series of a deleted ExternalSecret.
-func (r *Recorder) ForgetExternalSecret(namespace, name string) {
-	for _, v := range []interface{ DeleteLabelValues(...string) bool }{
-		r.syncCalls, r.syncErrors, r.esDuration, r.lastSuccess, r.interval,
-	} {
-		v.DeleteLabelValues(name, namespace)
-	}
-	for reason := range allReadyReasons {
-		r.ready.DeleteLabelValues(name, namespace, reason)
-	}
-	for _, status := range []metav1.ConditionStatus{metav1.ConditionTrue, metav1.ConditionFalse} {
-		r.esCondition.DeleteLabelValues(name, namespace, esv1.ConditionReady, string(status))
-	}
-}
+func (r *Recorder) ForgetExternalSecret(namespace, name string) { r.es.forget(namespace, name) }
 
 // Store sets the condition metrics of a SecretStore or ClusterSecretStore.
 func (r *Recorder) Store(store esv1.GenericStore) {

@@ -58,8 +58,39 @@ func TestReady_UnknownReasonsAreBounded(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	r, _ := New(reg)
 	r.ExternalSecret(es("SomethingNew", metav1.ConditionFalse), 0, 0)
-	if v := testutil.ToFloat64(r.ready.WithLabelValues("db", "ns", "Other")); v != 1 {
-		t.Errorf("unknown reason not reported as Other")
+	want := `
+# HELP vigil_externalsecret_ready 1 with the reason of the Ready condition of an ExternalSecret (one series per object).
+# TYPE vigil_externalsecret_ready gauge
+vigil_externalsecret_ready{name="db",namespace="ns",reason="Other"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), Ready); err != nil {
+		t.Errorf("unknown reason not reported as Other: %v", err)
+	}
+}
+
+// ESO's counters: a sync counted, and an error only once a sync failed (no zero series for
+// an ExternalSecret that never failed).
+func TestSyncAttempted_CountsCallsAndErrors(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	r, _ := New(reg)
+	r.SyncAttempted("ns", "ok", false)
+	r.SyncAttempted("ns", "db", false)
+	r.SyncAttempted("ns", "db", true)
+	want := `
+# HELP externalsecret_sync_calls_total Syncs of ExternalSecrets attempted (ESO-compatible).
+# TYPE externalsecret_sync_calls_total counter
+externalsecret_sync_calls_total{name="db",namespace="ns"} 2
+externalsecret_sync_calls_total{name="ok",namespace="ns"} 1
+# HELP externalsecret_sync_calls_error Syncs of ExternalSecrets that failed (ESO-compatible).
+# TYPE externalsecret_sync_calls_error counter
+externalsecret_sync_calls_error{name="db",namespace="ns"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), ExternalSecretSyncCalls, ExternalSecretSyncErrors); err != nil {
+		t.Error(err)
+	}
+	r.ForgetExternalSecret("ns", "db")
+	if n, _ := testutil.GatherAndCount(reg, ExternalSecretSyncCalls, ExternalSecretSyncErrors); n != 1 {
+		t.Errorf("%d series after forgetting db, want ok's 1", n)
 	}
 }
 
@@ -74,8 +105,11 @@ func TestNew_TwiceOnOneRegistryShares(t *testing.T) {
 		t.Fatalf("second New on the same registry: %v", err)
 	}
 	b.SyncAttempted("ns", "db", true)
-	if v := testutil.ToFloat64(a.syncErrors.WithLabelValues("db", "ns")); v != 1 {
-		t.Errorf("the second recorder does not share the registered counters")
+	if a.es != b.es {
+		t.Errorf("the second recorder does not share the registered ExternalSecret series")
+	}
+	if n, _ := testutil.GatherAndCount(reg, ExternalSecretSyncErrors); n != 1 {
+		t.Errorf("%d error series, want 1", n)
 	}
 }
 
