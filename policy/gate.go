@@ -15,6 +15,9 @@ type Gate struct {
 	// Op is the operation the inputs carry (input.operation): OpReconcile when empty, OpAudit
 	// for the auditor's gate.
 	Op string
+	// Memo, when not nil, shares a store's verdict among the ExternalSecrets synced within
+	// its TTL (memo.go).
+	Memo *StoreMemo
 }
 
 // op returns the operation of the gate's inputs.
@@ -27,11 +30,22 @@ func (g *Gate) op() string {
 
 // Store returns the violations of a store.
 func (g *Gate) Store(ctx context.Context, store esv1.GenericStore) ([]Violation, error) {
+	set, err := g.Policies.Load(ctx, g.Builder.Client)
+	if err != nil {
+		return nil, err
+	}
+	if vs, ok := g.Memo.get(store, g.op(), set); ok {
+		return vs, nil
+	}
 	in, err := g.Builder.ForStore(ctx, store, g.op())
 	if err != nil {
 		return nil, err
 	}
-	return g.evaluate(ctx, in)
+	vs, err := set.Evaluate(ctx, in)
+	if err == nil {
+		g.Memo.put(store, g.op(), set, vs)
+	}
+	return vs, err
 }
 
 // ExternalSecret returns the violations of an ExternalSecret and of the store it reads
