@@ -3,6 +3,7 @@ package manager
 import (
 	"context"
 
+	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
@@ -16,14 +17,14 @@ func (w *wiring) setupRollouts(ctx context.Context) error {
 	if !w.o.Rollouts {
 		return nil
 	}
-	return setupRollouts(ctx, w.mgr, w.rec, w.o.Rollout, w.rolloutOpts, w.rolloutSharding())
+	return setupRollouts(ctx, w.mgr, w.rec, w.events("vigil-rollout"), w.o.Rollout, w.rolloutOpts, w.rolloutSharding())
 }
 
 // setupRollouts registers one rollout reconciler per workload kind; Argo Rollouts only when
 // its CRD is installed. They share one limit on concurrent rollouts.
 func setupRollouts(
-	ctx context.Context, mgr ctrl.Manager, rec *metrics.Recorder, o rollout.Options, ctrlOpts controller.Options,
-	sharded func(*rollout.Reconciler),
+	ctx context.Context, mgr ctrl.Manager, rec *metrics.Recorder, evs events.EventRecorder, o rollout.Options,
+	ctrlOpts controller.Options, sharded func(*rollout.Reconciler),
 ) error {
 	if err := rollout.IndexExternalSecrets(ctx, mgr); err != nil {
 		return err
@@ -36,7 +37,7 @@ func setupRollouts(
 	changes := rollout.NewChangeTimes()
 	for _, k := range kinds {
 		r := &rollout.Reconciler{
-			Client: mgr.GetClient(), Events: mgr.GetEventRecorder("vigil-rollout"), Metrics: rec,
+			Client: mgr.GetClient(), Events: evs, Metrics: rec,
 			Kind: k, Options: o, Clock: clock.RealClock{}, Slots: slots, Changes: changes,
 		}
 		if sharded != nil {

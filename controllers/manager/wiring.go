@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 
+	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -38,6 +39,8 @@ type wiring struct {
 	ctrlOpts, rolloutOpts controller.Options
 	shards                *sharding.Shards // nil without sharding
 	caches                *sharding.Caches // nil without sharding
+	// events returns the event recorder of a reporting controller (events.go).
+	events func(name string) events.EventRecorder
 }
 
 // setupStores registers one store reconciler per store kind served.
@@ -48,7 +51,7 @@ func (w *wiring) setupStores(_ context.Context) error {
 	}
 	for _, newStore := range kinds {
 		r := &secretstore.Reconciler{
-			Client: w.mgr.GetClient(), Events: w.mgr.GetEventRecorder("vigil-" + strings.ToLower(newStore().GetKind())),
+			Client: w.mgr.GetClient(), Events: w.events("vigil-" + strings.ToLower(newStore().GetKind())),
 			Providers: w.clients, NewStore: newStore, ControllerClass: w.o.ControllerClass, Metrics: w.rec, Gate: w.gate,
 		}
 		if err := r.SetupWithManager(w.mgr, w.ctrlOpts); err != nil {
@@ -63,7 +66,7 @@ func (w *wiring) setupExternalSecrets(ctx context.Context) error {
 	es := &externalsecret.Reconciler{
 		Client:          w.mgr.GetClient(),
 		APIReader:       w.mgr.GetAPIReader(),
-		Events:          w.mgr.GetEventRecorder("vigil-externalsecret"),
+		Events:          w.events("vigil-externalsecret"),
 		Providers:       w.clients,
 		Jitter:          w.o.RefreshJitter,
 		Clock:           clock.RealClock{},
@@ -83,7 +86,7 @@ func (w *wiring) setupPushSecrets(ctx context.Context) error {
 	ps := &pushsecret.Reconciler{
 		Client:          w.mgr.GetClient(),
 		APIReader:       w.mgr.GetAPIReader(),
-		Events:          w.mgr.GetEventRecorder("vigil-pushsecret"),
+		Events:          w.events("vigil-pushsecret"),
 		Providers:       w.clients,
 		Clock:           clock.RealClock{},
 		ControllerClass: w.o.ControllerClass,
