@@ -96,6 +96,7 @@ func runController(o manager.Options, flags *cliFlags) error {
 	ctrl.SetLogger(manager.CapVerbosity(zap.New(zap.UseFlagOptions(&flags.zap))))
 	log := ctrl.Log.WithName("setup")
 	logESOFlags(log, flags.fs)
+	setMemoryLimit(log)
 	cfg, err := clusterConfig(flags.kubeconfig)
 	if err != nil {
 		log.Error(err, "no Kubernetes configuration: pass --kubeconfig, set KUBECONFIG, or run in a cluster")
