@@ -87,12 +87,14 @@ func BenchmarkScale(b *testing.B) {
 		return time.Since(start), p, ns
 	}
 	d1k, p, ns1k := coldStart(coldSmall)
+	profileHeap(pprofOf[p], fmt.Sprintf("cold-%d", coldSmall))
 	p.Stop()
 	t.row(d1k.Round(10*time.Millisecond).String(), ratio(d1k, perSync*time.Duration(coldSmall)), "cold start, %d ExternalSecrets (fake provider)", coldSmall)
 	deleteAll(b, ctx, ns1k)
 
 	d10k, p, ns10k := coldStart(coldLarge)
 	rssCold := peakRSS(b, p)
+	profileHeap(pprofOf[p], fmt.Sprintf("cold-%d", coldLarge))
 	p.Stop()
 	t.row(d10k.Round(10*time.Millisecond).String(), ratio(d10k, perSync*time.Duration(coldLarge)), "cold start, %d ExternalSecrets (fake provider)", coldLarge)
 
@@ -107,7 +109,9 @@ func BenchmarkScale(b *testing.B) {
 		waitAll(b, ctx, ns10k, coldLarge+1, "refreshed", func(es *esv1.ExternalSecret) bool { return !es.Status.RefreshTime.Time.Before(since) })
 		pass = time.Since(start)
 		idleSync = syncOneNew(b, ctx, ns10k, name+"-idle")
-		return newSync, idleSync, pass, peakRSS(b, p)
+		rss = peakRSS(b, p)
+		profileHeap(pprofOf[p], name)
+		return newSync, idleSync, pass, rss
 	}
 	newSync, idleSync, pass0, rss0 := refreshPass("due-0")
 	t.row(newSync.Round(time.Millisecond).String(), fmt.Sprintf("%.1f× an idle controller's %v", float64(newSync)/float64(idleSync), idleSync.Round(time.Millisecond)), "new ExternalSecret synced while %d refreshes are due", coldLarge)
@@ -298,10 +302,13 @@ func measureFloor(b *testing.B, ctx context.Context, ns string, n int) time.Dura
 }
 
 func startVigil(b *testing.B, ctx context.Context, logDir, name string) *harness.Process {
-	p, err := cp.StartVigil(filepath.Join(logDir, name+".log"))
+	flags, addr := pprofFlags(b)
+	p, err := cp.StartVigil(filepath.Join(logDir, name+".log"), flags...)
 	if err != nil {
 		b.Fatal(err)
 	}
+	pprofOf[p] = addr
+	profileCPU(addr, name)
 	if err := p.WaitReady(ctx, 5*time.Minute); err != nil {
 		b.Fatal(err)
 	}
