@@ -42,10 +42,11 @@ const (
 // would issue a second set of credentials (a Vault lease, a database user) for the same
 // spec, leaving the first live. So a pass that finds a sync due from the cache reads the
 // ExternalSecret and its Secret from the API server and decides again; es becomes that
-// fresh copy. A pass that finds nothing due costs no extra read.
+// fresh copy. A pass that finds nothing due costs no extra read, and neither does the first
+// sync of an ExternalSecret that no pass of this process has synced (firstSync).
 func (r *Reconciler) due(ctx context.Context, es *esv1.ExternalSecret) (dueKind, time.Duration, error) {
 	when, wait, err := r.syncDue(ctx, es, r.Client)
-	if err != nil || when == notDue {
+	if err != nil || when == notDue || r.firstSync(es) {
 		return when, wait, err
 	}
 	fresh := &esv1.ExternalSecret{}
@@ -58,6 +59,42 @@ func (r *Reconciler) due(ctx context.Context, es *esv1.ExternalSecret) (dueKind,
 	}
 	*es = *fresh
 	return r.syncDue(ctx, es, r.APIReader)
+}
+
+// firstSync reports whether the cache's copy of es shows it never synced (no status at all),
+// this process has written no status to it (a cache lagging such a write shows no status
+// either), and it reads from no generator: then its first sync needs no confirmation from
+// the API server. At a cold start that is one read fewer per ExternalSecret, a third of
+// the API calls of a sync. Another process's sync that the cache has not seen yet (a shard
+// or leader that moved a moment ago) is synced again: the Secret write finds the Secret
+// there and unchanged and writes nothing; a generator, whose second call would issue a
+// second set of credentials, is always confirmed.
+func (r *Reconciler) firstSync(es *esv1.ExternalSecret) bool {
+	key := client.ObjectKeyFromObject(es)
+	st := es.Status
+	if st.SyncedResourceVersion != "" || len(st.Conditions) > 0 || !st.RefreshTime.IsZero() {
+		r.written.Delete(key) // the cache has seen a status: this process's, or another's
+		return false
+	}
+	if _, ours := r.written.Load(key); ours {
+		return false
+	}
+	return !usesGenerator(es)
+}
+
+// usesGenerator reports whether an entry of es reads from a generator.
+func usesGenerator(es *esv1.ExternalSecret) bool {
+	for _, d := range es.Spec.Data {
+		if d.SourceRef != nil && d.SourceRef.GeneratorRef != nil {
+			return true
+		}
+	}
+	for _, d := range es.Spec.DataFrom {
+		if d.SourceRef != nil && d.SourceRef.GeneratorRef != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // syncDue decides whether this pass reads the remote data, and otherwise returns how long

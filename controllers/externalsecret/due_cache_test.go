@@ -16,7 +16,9 @@ import (
 
 // A pass right after a sync may read a cache that lags the API server. It must not sync
 // again (a generator would issue a second lease) when the API server shows the sync done;
-// it still syncs when the API server agrees that one is due.
+// it still syncs when the API server agrees that one is due. The first sync of an
+// ExternalSecret this process never wrote a status to, without a generator, is not
+// confirmed (the API server is not read).
 func TestDue_ConfirmsWithTheAPIServerWhenTheCacheLags(t *testing.T) {
 	now := time.Now()
 	synced := func() *esv1.ExternalSecret {
@@ -31,6 +33,12 @@ func TestDue_ConfirmsWithTheAPIServerWhenTheCacheLags(t *testing.T) {
 		es.Status = esv1.ExternalSecretStatus{}
 		return es
 	}
+	withGenerator := func() *esv1.ExternalSecret {
+		es := unsynced()
+		es.Spec.DataFrom = []esv1.ExternalSecretDataFromRemoteRef{{SourceRef: &esv1.StoreGeneratorSourceRef{
+			GeneratorRef: &esv1.GeneratorRef{Kind: "Password", Name: "pw"}}}}
+		return es
+	}
 	data := map[string][]byte{"a": []byte("v"), "b": []byte("v")}
 	secret := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "app",
@@ -40,16 +48,22 @@ func TestDue_ConfirmsWithTheAPIServerWhenTheCacheLags(t *testing.T) {
 	for _, tc := range []struct {
 		name        string
 		cached, api []client.Object
+		ours        bool // this process wrote a status to it
 		want        dueKind
 	}{
-		{"cache has not seen the status of the sync",
-			[]client.Object{unsynced()}, []client.Object{synced(), secret.DeepCopy()}, notDue},
+		{"cache has not seen the status of this process's sync",
+			[]client.Object{unsynced()}, []client.Object{synced(), secret.DeepCopy()}, true, notDue},
 		{"cache has not seen the Secret written",
-			[]client.Object{synced()}, []client.Object{synced(), secret.DeepCopy()}, notDue},
+			[]client.Object{synced()}, []client.Object{synced(), secret.DeepCopy()}, false, notDue},
 		{"API server agrees the Secret is gone",
-			[]client.Object{synced()}, []client.Object{synced()}, dueNow},
+			[]client.Object{synced()}, []client.Object{synced()}, false, dueNow},
 		{"API server agrees the sync is due",
-			[]client.Object{unsynced()}, []client.Object{unsynced(), secret.DeepCopy()}, dueNow},
+			[]client.Object{unsynced()}, []client.Object{unsynced(), secret.DeepCopy()}, true, dueNow},
+		{"first sync with a generator is confirmed",
+			[]client.Object{withGenerator()}, []client.Object{synced(), secret.DeepCopy()}, false, notDue},
+		// The API server here says synced: a first sync that read it would not sync.
+		{"first sync without a generator reads only the cache",
+			[]client.Object{unsynced()}, []client.Object{synced(), secret.DeepCopy()}, false, dueNow},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			stores := []client.Object{testStore("main"), testStore("shared")}
@@ -59,6 +73,9 @@ func TestDue_ConfirmsWithTheAPIServerWhenTheCacheLags(t *testing.T) {
 			}
 			cache, api := build(tc.cached), build(tc.api)
 			r := &Reconciler{Client: cache, APIReader: api, Clock: clocktesting.NewFakePassiveClock(now)}
+			if tc.ours {
+				r.written.Store(client.ObjectKey{Namespace: "team", Name: "app"}, struct{}{})
+			}
 			es := &esv1.ExternalSecret{}
 			if err := cache.Get(context.Background(), client.ObjectKey{Namespace: "team", Name: "app"}, es); err != nil {
 				t.Fatal(err)

@@ -7,6 +7,7 @@ package externalsecret
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -74,6 +75,11 @@ type Reconciler struct {
 	// ShardCount > 1 labels each managed Secret with its ExternalSecret's shard
 	// (sharding.Label), so that only the replicas leading that shard cache it.
 	ShardCount int
+
+	// written holds the ExternalSecrets (types.NamespacedName) this process wrote a status
+	// to whose cached copy still showed none: a later pass must not take the cache's empty
+	// status for a first sync (firstSync). An entry goes when the cache shows a status.
+	written sync.Map
 }
 
 // Reconcile runs one pass over an ExternalSecret: decide whether a sync is due, sync it
@@ -87,10 +93,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	if err := r.keepFinalizer(ctx, es); err != nil {
 		return ctrl.Result{}, err
 	}
+	firstSync := r.firstSync(es)
 	when, wait, err := r.due(ctx, es) // may replace es with the API server's copy
 	before := es.DeepCopy()
 	attempted, ignored := false, false
 	defer func() {
+		if firstSync {
+			r.written.Store(req.NamespacedName, struct{}{})
+		}
 		retErr = errors.Join(retErr, status.Patch(ctx, r.Client, before, es, statusOf))
 		if !ignored {
 			r.recordMetrics(es, attempted, r.clock().Since(start))
@@ -118,6 +128,7 @@ func (r *Reconciler) get(ctx context.Context, req ctrl.Request) (*esv1.ExternalS
 	if err := r.Client.Get(ctx, req.NamespacedName, es); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.Metrics.ForgetExternalSecret(req.Namespace, req.Name)
+			r.written.Delete(req.NamespacedName)
 		}
 		return nil, client.IgnoreNotFound(err)
 	}
