@@ -1,0 +1,59 @@
+package e2e
+
+import (
+	"context"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+	"github.com/vigil-dev/vigil/controllers/manager"
+	"github.com/vigil-dev/vigil/test/harness"
+)
+
+// The controller's cache holds a managed Secret's keys and metadata but not its values,
+// and no unmanaged Secret at all: the values a sync wrote live on the API server only. The
+// cache here is built with the controller's own options against the real API server.
+func TestMemory_CacheHoldsKeysNotValues(t *testing.T) {
+	t.Parallel()
+	h := env.T(t)
+	ctx := context.Background()
+	ns, key := setupDB(t, "cached-value-7", nil)
+	h.WaitReason(key, esv1.ReasonSecretSynced)
+	h.Create(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "unmanaged"},
+		StringData: map[string]string{"token": "unmanaged-value-9"}})
+
+	opts := manager.CacheOptions(harness.TestOptions())
+	opts.Scheme = cp.Client.Scheme()
+	opts.DefaultNamespaces = map[string]cache.Config{ns: {}}
+	c, err := cache.New(cp.Config, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() { _ = c.Start(cctx) }()
+	if !c.WaitForCacheSync(ctx) {
+		t.Fatal("the cache did not start")
+	}
+	var cached corev1.Secret
+	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "db"}, &cached); err != nil {
+		t.Fatalf("reading the managed Secret from the cache: %v", err)
+	}
+	if v, ok := cached.Data["password"]; !ok || len(v) != 0 {
+		t.Errorf("cached Secret: key present %v, value length %d; want the key without its value", ok, len(v))
+	}
+	if cached.Annotations[esv1.AnnotationDataHash] == "" {
+		t.Error("cached Secret lost its data-hash annotation")
+	}
+	if real := h.Secret(ns, "db"); string(real.Data["password"]) != "cached-value-7" {
+		t.Error("the API server's Secret does not hold the value")
+	}
+	err = c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "unmanaged"}, &corev1.Secret{})
+	if err == nil {
+		t.Error("an unmanaged Secret is in the cache")
+	}
+}
