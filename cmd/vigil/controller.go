@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/KimMachineGun/automemlimit/memlimit"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/rest"
@@ -44,6 +45,9 @@ listed in docs/configuration.md; the Helm chart sets them from its values.`,
 		RunE: func(_ *cobra.Command, _ []string) error {
 			if err := checkControllerOptions(o); err != nil {
 				return err
+			}
+			if r := flags.memLimitRatio; r < 0 || r > 1 {
+				return fmt.Errorf("--memory-limit-ratio must be from 0 (off) to 1, got %g", r)
 			}
 			if err := checkESOFlags(flags.fs); err != nil {
 				return err
@@ -96,13 +100,13 @@ func runController(o manager.Options, flags *cliFlags) error {
 	ctrl.SetLogger(manager.CapVerbosity(zap.New(zap.UseFlagOptions(&flags.zap))))
 	log := ctrl.Log.WithName("setup")
 	logESOFlags(log, flags.fs)
-	setMemoryLimit(log)
 	cfg, err := clusterConfig(flags.kubeconfig)
 	if err != nil {
 		log.Error(err, "no Kubernetes configuration: pass --kubeconfig, set KUBECONFIG, or run in a cluster")
 		return silent(exitFailure)
 	}
 	ctx := ctrl.SetupSignalHandler()
+	setMemoryLimit(ctx, log, flags.memLimitRatio, memlimit.FromCgroup)
 	o.IAM = iamReader(ctx, flags)
 	rec, err := metrics.New(crmetrics.Registry)
 	if err != nil {

@@ -19,6 +19,7 @@ type cliFlags struct {
 	iamAuditRole   string
 	requestTimeout time.Duration // one provider HTTP request, per attempt
 	allowHTTPHosts []string      // hosts token-bearing stores may reach over plain http
+	memLimitRatio  float64       // share of the container's memory limit for GOMEMLIMIT (memlimit.go)
 	zap            zap.Options
 }
 
@@ -60,6 +61,10 @@ func serverFlags(c *cliFlags, o *manager.Options) {
 		"address the /healthz and /readyz probes bind to")
 	fs.StringVar(&o.PprofAddr, "pprof-bind-address", "",
 		"address Go's pprof endpoints (/debug/pprof) bind to, for profiling at scale; empty turns them off")
+	fs.Float64Var(&c.memLimitRatio, "memory-limit-ratio", defaultMemoryLimitRatio,
+		"Go's soft memory limit (GOMEMLIMIT) as this share of the container's memory limit (its cgroup's), so "+
+			"that the garbage collector works harder before the kernel kills the process; 0 turns it off. The "+
+			"environment variables GOMEMLIMIT (a limit) and AUTOMEMLIMIT (off, or a ratio) win over it")
 }
 
 // leaderFlags: leader election and sharding.

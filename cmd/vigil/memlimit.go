@@ -1,26 +1,48 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"math"
+	"time"
 
 	"github.com/KimMachineGun/automemlimit/memlimit"
 	"github.com/go-logr/logr"
 )
 
-// setMemoryLimit sets Go's soft memory limit (GOMEMLIMIT) to 90% of the container's memory
-// limit (its cgroup's), so that the garbage collector works harder as the process nears the
-// limit instead of letting the heap grow to twice what is live and the kernel kill the
-// process. A GOMEMLIMIT set in the environment wins; AUTOMEMLIMIT=off turns this off, and
-// AUTOMEMLIMIT=0.8 sets another ratio (the library's conventions). Without a limit (outside
-// a container) nothing changes.
-func setMemoryLimit(log logr.Logger) {
-	limit, err := memlimit.Set(memlimit.WithLogger(slog.New(logr.ToSlogHandler(log.V(1)))))
-	switch {
-	case errors.Is(err, memlimit.ErrNoCgroup) || errors.Is(err, memlimit.ErrCgroupsNotSupported):
-		return // not in a container: nothing to follow
-	case err != nil:
+// defaultMemoryLimitRatio is the share of the container's memory limit given to Go's soft
+// limit: the rest is room for what the Go runtime does not count (thread stacks, cgo) and
+// for the GC to catch up.
+const defaultMemoryLimitRatio = 0.9
+
+// memoryLimitRefresh is how often the container's limit is read again: an in-place resize
+// of the pod changes it without a restart.
+const memoryLimitRefresh = time.Minute
+
+// setMemoryLimit sets Go's soft memory limit (GOMEMLIMIT) to ratio times the container's
+// memory limit (its cgroup's, read by automemlimit), so that the garbage collector works
+// harder as the process nears the limit instead of letting the heap grow to twice what is
+// live and the kernel kill the process. ratio 0 (--memory-limit-ratio=0) turns it off. The
+// library's environment variables win over the flag: GOMEMLIMIT set keeps that limit,
+// AUTOMEMLIMIT=off turns this off, AUTOMEMLIMIT=0.8 sets another ratio. Without a limit
+// (outside a container) nothing changes. provider is memlimit.FromCgroup but in tests.
+func setMemoryLimit(ctx context.Context, log logr.Logger, ratio float64, provider memlimit.Provider) {
+	if ratio == 0 {
+		return
+	}
+	// Outside a container there is nothing to follow: asked first, so that neither Set nor
+	// its refreshes log the missing cgroup as an error.
+	if _, err := provider(); errors.Is(err, memlimit.ErrNoCgroup) || errors.Is(err, memlimit.ErrCgroupsNotSupported) {
+		return
+	}
+	limit, err := memlimit.Set(
+		memlimit.WithRatio(ratio),
+		memlimit.WithProvider(provider),
+		memlimit.WithRefreshInterval(ctx, memoryLimitRefresh),
+		memlimit.WithLogger(slog.New(logr.ToSlogHandler(log.V(1)))),
+	)
+	if err != nil {
 		log.Error(err, "reading the container's memory limit; GOMEMLIMIT left as it was")
 		return
 	}
