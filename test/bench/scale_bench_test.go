@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
@@ -191,7 +192,11 @@ type table struct{ rows [][3]string }
 // row adds a measure: a description (format with args), its value and what it is
 // compared with.
 func (t *table) row(value, vs, format string, args ...any) {
-	t.rows = append(t.rows, [3]string{fmt.Sprintf(format, args...), value, vs})
+	r := [3]string{fmt.Sprintf(format, args...), value, vs}
+	t.rows = append(t.rows, r)
+	// Printed at once too: a later step that fails on an overloaded machine (a 10,000-object
+	// delete timing out) does not lose the figures measured so far.
+	fmt.Fprintf(os.Stderr, "bench: | %s | %s | %s |\n", r[0], r[1], r[2])
 }
 
 func (t *table) print() {
@@ -414,12 +419,19 @@ func createUnrelated(b *testing.B, ctx context.Context, ns string, n int) {
 
 // deleteAll removes a namespace's ExternalSecrets and Secrets (no garbage collector runs
 // in the benchmark's control plane).
+// A collection delete of 10,000 objects can outlast the API server's request timeout on a
+// loaded machine; the server goes on deleting, and the call is repeated (a few times).
 func deleteAll(b *testing.B, ctx context.Context, ns string) {
-	if err := cp.Client.DeleteAllOf(ctx, &esv1.ExternalSecret{}, client.InNamespace(ns)); err != nil {
-		b.Fatal(err)
-	}
-	if err := cp.Client.DeleteAllOf(ctx, &corev1.Secret{}, client.InNamespace(ns)); err != nil {
-		b.Fatal(err)
+	for _, obj := range []client.Object{&esv1.ExternalSecret{}, &corev1.Secret{}} {
+		var err error
+		for range 5 {
+			if err = cp.Client.DeleteAllOf(ctx, obj, client.InNamespace(ns)); !apierrors.IsTimeout(err) && !apierrors.IsServerTimeout(err) {
+				break
+			}
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 
