@@ -94,6 +94,12 @@ func (b *Builder) ForExternalSecret(ctx context.Context, es *esv1.ExternalSecret
 // controller knows.
 func (b *Builder) ForPushSecret(ctx context.Context, ps *esv1alpha1.PushSecret, op string,
 	pushed ...PushedKey) (Input, error) {
+	return b.forPushSecret(ctx, ps, op, pushTargets{}, pushed)
+}
+
+// forPushSecret is ForPushSecret with the keys judged as to says (policy/pushsecret.go).
+func (b *Builder) forPushSecret(ctx context.Context, ps *esv1alpha1.PushSecret, op string, to pushTargets,
+	pushed []PushedKey) (Input, error) {
 	obj, err := toMap(ps)
 	if err != nil {
 		return nil, err
@@ -102,7 +108,7 @@ func (b *Builder) ForPushSecret(ctx context.Context, ps *esv1alpha1.PushSecret, 
 	if in["namespace"], err = b.namespace(ctx, ps.Namespace); err != nil {
 		return nil, err
 	}
-	if err := b.addPushEntries(ctx, ps, in, pushed); err != nil { // input.stores, input.entries: policy/pushsecret.go
+	if err := b.addPushEntries(ctx, ps, in, to, pushed); err != nil { // input.stores, input.entries: policy/pushsecret.go
 		return nil, err
 	}
 	return in, nil

@@ -29,6 +29,17 @@ type PushedKey struct {
 	RemoteKey string
 }
 
+// pushTargets says what a PushSecret's input judges.
+type pushTargets struct {
+	// through are the stores the controller resolved and pushes spec.data to: the keys are
+	// judged through these very objects, not through stores read again (a tenant who edits
+	// its SecretStore between the two reads must not have the key judged through one prefix
+	// and written through another). nil resolves spec.secretStoreRefs (webhook, audit, lint).
+	through []esv1.GenericStore
+	// pushedOnly judges only the pushed keys, not the spec's (the keys a deletion removes).
+	pushedOnly bool
+}
+
 // addPushEntries puts into the input every remote key a PushSecret writes, once per store
 // it is pushed to, in the shape of an ExternalSecret's entries (policy/paths.go):
 //
@@ -36,14 +47,44 @@ type PushedKey struct {
 //	input.entries: [{path, key, find: false, store, provider, names, relative, scope,
 //	                 leadingSlashOptional, problem}]
 //
-// data[] goes to every store of spec.secretStoreRefs, dataTo[] with a remoteKey to its own
-// storeRef. A ref that resolves to no store (missing, or a labelSelector that matches none)
-// leaves store "" and the key judged as written, so that a key is never judged by nothing.
-func (b *Builder) addPushEntries(ctx context.Context, ps *esv1alpha1.PushSecret, in Input, pushed []PushedKey) error {
+// data[] goes to every store of spec.secretStoreRefs (or of to.through), dataTo[] with a
+// remoteKey to its own storeRef. A ref that resolves to no store (missing, or a labelSelector
+// that matches none) leaves store "" and the key judged as written, so that a key is never
+// judged by nothing.
+func (b *Builder) addPushEntries(ctx context.Context, ps *esv1alpha1.PushSecret, in Input, to pushTargets,
+	pushed []PushedKey) error {
 	eb := &pushEntries{b: b, ns: ps.Namespace, resolved: map[string][]storeID{}, stores: map[string]any{}, list: []any{}}
-	targets, err := eb.resolve(ctx, ps.Spec.SecretStoreRefs...)
-	if err != nil {
-		return err
+	if !to.pushedOnly {
+		if err := eb.addSpec(ctx, ps, to.through); err != nil {
+			return err
+		}
+	}
+	for _, p := range pushed {
+		id := ""
+		if p.Store != nil {
+			id = p.Store.GetKind() + "/" + p.Store.GetName()
+		}
+		if err := eb.add(p.Path, p.RemoteKey, storeID{id: id, store: p.Store}); err != nil {
+			return err
+		}
+	}
+	in["stores"], in["entries"] = eb.stores, eb.list
+	return nil
+}
+
+// addSpec describes the remote keys of spec.data (through the stores given, else those
+// spec.secretStoreRefs resolve to) and of spec.dataTo entries that name one.
+func (eb *pushEntries) addSpec(ctx context.Context, ps *esv1alpha1.PushSecret, through []esv1.GenericStore) error {
+	var targets []storeID
+	if through != nil {
+		for _, s := range through {
+			targets = append(targets, storeID{id: s.GetKind() + "/" + s.GetName(), store: s})
+		}
+	} else {
+		var err error
+		if targets, err = eb.resolve(ctx, ps.Spec.SecretStoreRefs...); err != nil {
+			return err
+		}
 	}
 	for i, d := range ps.Spec.Data {
 		field := fmt.Sprintf("spec.data[%d].match.remoteRef.remoteKey", i)
@@ -63,16 +104,6 @@ func (b *Builder) addPushEntries(ctx context.Context, ps *esv1alpha1.PushSecret,
 			return err
 		}
 	}
-	for _, p := range pushed {
-		id := ""
-		if p.Store != nil {
-			id = p.Store.GetKind() + "/" + p.Store.GetName()
-		}
-		if err := eb.add(p.Path, p.RemoteKey, storeID{id: id, store: p.Store}); err != nil {
-			return err
-		}
-	}
-	in["stores"], in["entries"] = eb.stores, eb.list
 	return nil
 }
 
@@ -188,11 +219,30 @@ func (b *Builder) pushStores(ctx context.Context, namespace string,
 	return out, nil
 }
 
-// PushSecret returns the violations of a PushSecret and of the stores it pushes to (those
-// the controller resolved; nil in the audit, which reports stores apart), with pushed the
-// keys of dataTo entries in per-key mode that the controller resolved.
+// PushSecret returns the violations of a PushSecret and of the stores it pushes to, with
+// pushed the keys of dataTo entries in per-key mode that the controller resolved. stores are
+// the stores the controller resolved and is about to push to: each is judged, and the remote
+// keys are judged through exactly these objects. nil (the audit, which reports stores apart)
+// judges the keys through the stores spec.secretStoreRefs resolve to now.
 func (g *Gate) PushSecret(ctx context.Context, ps *esv1alpha1.PushSecret, stores []esv1.GenericStore,
 	pushed ...PushedKey) ([]Violation, error) {
+	return g.pushSecret(ctx, ps, stores, pushTargets{through: stores}, pushed)
+}
+
+// PushSecretDeletes returns the violations of deleting keys, remote keys a PushSecret pushed
+// earlier (status.syncedPushSecrets), through store as it is now: the store's own, and the
+// PushSecret's rules with keys as its only entries. What was pushed passed the guardrails
+// through the store as it was then; a store edited since (another prefix, another mount,
+// another backend under the same name) would delete other keys than those, and a namespace's
+// narrowed prefixes no longer cover them.
+func (g *Gate) PushSecretDeletes(ctx context.Context, ps *esv1alpha1.PushSecret, store esv1.GenericStore,
+	keys []PushedKey) ([]Violation, error) {
+	stores := []esv1.GenericStore{store}
+	return g.pushSecret(ctx, ps, stores, pushTargets{through: stores, pushedOnly: true}, keys)
+}
+
+func (g *Gate) pushSecret(ctx context.Context, ps *esv1alpha1.PushSecret, stores []esv1.GenericStore,
+	to pushTargets, pushed []PushedKey) ([]Violation, error) {
 	var vs []Violation
 	for _, s := range stores {
 		own, err := g.Store(ctx, s)
@@ -201,7 +251,7 @@ func (g *Gate) PushSecret(ctx context.Context, ps *esv1alpha1.PushSecret, stores
 		}
 		vs = append(vs, own...)
 	}
-	in, err := g.Builder.ForPushSecret(ctx, ps, g.op(), pushed...)
+	in, err := g.Builder.forPushSecret(ctx, ps, g.op(), to, pushed)
 	if err != nil {
 		return nil, err
 	}

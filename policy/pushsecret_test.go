@@ -198,3 +198,93 @@ func TestGate_PushSecretIncludesItsStores(t *testing.T) {
 		t.Errorf("a PushSecret inside its prefix, stores left to the audit: %v, %v", own, err)
 	}
 }
+
+// The controller's gate judges the remote keys through the very store objects it pushes
+// through, not through the stores read again: when the tenant's SecretStore "sm-payments"
+// loses its prefix between the controller's read and the gate's, the key "db" written through
+// the controller's copy is "db", outside the prefix, whatever the client reads now.
+func TestGate_PushSecretJudgesKeysThroughTheStoresPushedTo(t *testing.T) {
+	ctx := context.Background()
+	b := pathCluster(t, "prod/payments/") // sm-payments: prefix prod/payments/
+	h, err := NewHolder(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Set(h.Get())
+	g := &Gate{Builder: b, Policies: h}
+	ps := pushPS(named(esv1.SecretStoreKind, "sm-payments"), "db")
+	if vs, err := g.PushSecret(ctx, ps, nil); err != nil || len(pushRules(vs)) != 0 {
+		t.Fatalf("db through sm-payments as stored (prefix prod/payments/): %v, %v", vs, err)
+	}
+	var edited esv1.SecretStore
+	if err := b.Client.Get(ctx, client.ObjectKey{Namespace: "payments", Name: "sm-payments"}, &edited); err != nil {
+		t.Fatal(err)
+	}
+	edited.Spec.Provider.AWS.Prefix = ""
+	vs, err := g.PushSecret(ctx, ps, []esv1.GenericStore{&edited})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := pushRules(vs); len(d) != 1 || d[0].Rule != "pushsecret-key-outside-prefix" || !strings.Contains(d[0].Message, `writes "db"`) {
+		t.Errorf("db through the store pushed to (no prefix): %v, want pushsecret-key-outside-prefix on \"db\"", vs)
+	}
+}
+
+// Deletes are judged through the store as it is now, with the keys to delete as the only
+// entries: a key pushed through sm-payments as prod/payments/db is, once the store's prefix
+// is changed to billing/, billing/db, another team's, and its deletion is denied; the
+// spec's own keys are not judged (they were at push time).
+func TestGate_PushSecretDeletesJudgedThroughTheStoreAsItIs(t *testing.T) {
+	ctx := context.Background()
+	b := pathCluster(t, "prod/payments/")
+	h, err := NewHolder(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Set(h.Get())
+	g := &Gate{Builder: b, Policies: h}
+	var store esv1.SecretStore
+	if err := b.Client.Get(ctx, client.ObjectKey{Namespace: "payments", Name: "sm-payments"}, &store); err != nil {
+		t.Fatal(err)
+	}
+	ps := pushPS(named(esv1.SecretStoreKind, "sm-payments"), "outside/of/everything")
+	keys := []PushedKey{{Path: `status.syncedPushSecrets["SecretStore/sm-payments"]["db"]`, Store: &store, RemoteKey: "db"}}
+	vs, err := g.PushSecretDeletes(ctx, ps, &store, keys)
+	if err != nil || len(pushRules(vs)) != 0 {
+		t.Fatalf("deleting db through sm-payments (prod/payments/db): %v, %v", vs, err)
+	}
+	store.Spec.Provider.AWS.Prefix = "billing/"
+	vs, err = g.PushSecretDeletes(ctx, ps, &store, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := pushRules(vs); len(d) != 1 || d[0].Action != Deny || d[0].Path != keys[0].Path || !strings.Contains(d[0].Message, `"billing/db"`) {
+		t.Errorf("deleting db through the edited store (billing/db): %v, want one pushsecret-key-outside-prefix on it", vs)
+	}
+}
+
+// pushRules are the violations of the pushsecret-* rules (the fixture's stores break
+// store rules too).
+func pushRules(vs []Violation) []Violation {
+	var out []Violation
+	for _, v := range vs {
+		if strings.HasPrefix(v.Rule, "pushsecret-") {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// A Secrets Manager ARN ending in "-" and six characters is the full ARN of the secret named
+// without them: under the name prefix "payments-", the ARN ...:secret:payments-AbCdEf is the
+// secret "payments", outside it, and is refused; ...:secret:payments-db-AbCdEf (the secret
+// payments-db) is inside.
+func TestPushSecret_ARNSuffixIsNotInsideANamePrefix(t *testing.T) {
+	b := pathCluster(t, "payments-")
+	const arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:"
+	got, msgs := pushVerdicts(t, b, pushPS(named(esv1.SecretStoreKind, "sm"), arn+"payments-AbCdEf", arn+"payments-db-AbCdEf"))
+	want := []string{"pushsecret-key-outside-prefix spec.data[0].match.remoteRef.remoteKey"}
+	if !slices.Equal(got, want) || !strings.Contains(msgs, `"payments"`) {
+		t.Errorf("flagged %q (%s), want %q naming the secret \"payments\"", got, msgs, want)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"path"
+	"regexp"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
@@ -241,9 +242,13 @@ func awsNames(spec *esv1.AWSProvider, key string, find bool) Names {
 	r := awsRules(spec)
 	n := Names{Scope: ScopeExact}
 	name := spec.Prefix + key
+	var base string // a Secrets Manager ARN's name without its random suffix
 	if !find && strings.HasPrefix(key, "arn:") {
 		if an, msg := arnName(r, key); msg == "" {
 			name = an // an ARN names the secret whatever the store's prefix
+			if m := smARNSuffix.FindStringIndex(an); m != nil && spec.Service != esv1.AWSServiceParameterStore {
+				base = an[:m[0]]
+			}
 		}
 	}
 	if spec.Service == esv1.AWSServiceParameterStore {
@@ -257,8 +262,19 @@ func awsNames(spec *esv1.AWSProvider, key string, find bool) Names {
 		n.Scope = ScopePrefix // ListSecrets' name filter is a string prefix
 	}
 	n.Names = readings(name)
+	if base != "" {
+		// Secrets Manager resolves an ARN ending in "-" and six characters as the full ARN
+		// of the secret named without them, or as the partial ARN of the secret named with
+		// them: both names must be allowed ("team-a-AbCdEf" under the prefix "team-a-" is
+		// the secret "team-a").
+		n.Names = append(n.Names, readings(base)...)
+	}
 	return n
 }
+
+// smARNSuffix is the suffix Secrets Manager adds to a secret's name in its ARN: "-" and six
+// random letters or digits.
+var smARNSuffix = regexp.MustCompile(`-[A-Za-z0-9]{6}$`)
 
 // vaultNames reads a key as the Vault client does: mount (the store's path, else the key's
 // first segment) and the rest, joined and cleaned. A KV v2 read goes to <mount>/data/<rest>,

@@ -144,7 +144,8 @@ func TestRemoteNames(t *testing.T) {
 	}{
 		{"sm key", smStore, "prod/payments/db", false, []string{"prod/payments/db"}, nil, "exact"},
 		{"sm store prefix", prefixed, "db", false, []string{"prod/payments/db"}, nil, "exact"},
-		{"sm arn", prefixed, "arn:aws:secretsmanager:us-east-1:123456789012:secret:billing/db-AbCdEf", false, []string{"billing/db-AbCdEf"}, nil, "exact"},
+		{"sm arn: full (without the suffix) or partial", prefixed, "arn:aws:secretsmanager:us-east-1:123456789012:secret:billing/db-AbCdEf", false, []string{"billing/db-AbCdEf", "billing/db"}, nil, "exact"},
+		{"sm partial arn", prefixed, "arn:aws:secretsmanager:us-east-1:123456789012:secret:billing/db", false, []string{"billing/db"}, nil, "exact"},
 		{"sm dot segments: literal and cleaned", smStore, "prod/payments/../../billing/db", false, []string{"prod/payments/../../billing/db", "billing/db"}, nil, "exact"},
 		{"sm find", prefixed, "", true, []string{"prod/payments/"}, nil, "prefix"},
 		{"ssm leading slash", ssmPrefixed, "db", false, []string{"prod/payments/db"}, nil, "exact"},

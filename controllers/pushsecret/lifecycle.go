@@ -18,6 +18,7 @@ import (
 	esv1alpha1 "github.com/vigil-dev/vigil/api/externalsecrets/v1alpha1"
 	"github.com/vigil-dev/vigil/controllers/internal/outcome"
 	"github.com/vigil-dev/vigil/controllers/internal/policycheck"
+	"github.com/vigil-dev/vigil/policy"
 	"github.com/vigil-dev/vigil/providers"
 )
 
@@ -75,11 +76,11 @@ func (r *Reconciler) deleteRemoved(
 		if len(gone) == 0 {
 			continue
 		}
-		pusher, err := r.pusherForKey(ctx, ps, storeKey)
+		slices.Sort(gone)
+		pusher, err := r.pusherForDeletes(ctx, ps, storeKey, gone)
 		if err != nil {
 			return err
 		}
-		slices.Sort(gone)
 		for _, ref := range gone {
 			d := entries[ref]
 			// A remote secret Vigil did not create is left as it is (ESO does the same).
@@ -96,10 +97,10 @@ func (r *Reconciler) deleteRemoved(
 	return nil
 }
 
-// pusherForKey returns the Pusher of a store named by a status.syncedPushSecrets key
-// ("Kind/name"), as the PushSecret's namespace uses it.
-func (r *Reconciler) pusherForKey(
-	ctx context.Context, ps *esv1alpha1.PushSecret, storeKey string,
+// pusherForDeletes returns the Pusher of a store named by a status.syncedPushSecrets key
+// ("Kind/name"), as the PushSecret's namespace uses it, to delete the entries gone of it.
+func (r *Reconciler) pusherForDeletes(
+	ctx context.Context, ps *esv1alpha1.PushSecret, storeKey string, gone []string,
 ) (providers.Pusher, error) {
 	kind, name, ok := strings.Cut(storeKey, "/")
 	if !ok {
@@ -110,8 +111,16 @@ func (r *Reconciler) pusherForKey(
 	if err != nil {
 		return nil, err
 	}
-	// A store the policies block lends no credential, not even to delete.
-	if err := policycheck.Store(ctx, r.Gate, store); err != nil {
+	// The keys were judged through the store as it was when they were pushed; they are
+	// judged again through the store as it is, whose credential deletes them.
+	keys := make([]policy.PushedKey, 0, len(gone))
+	for _, ref := range gone {
+		keys = append(keys, policy.PushedKey{
+			Path:  fmt.Sprintf("status.syncedPushSecrets[%q][%q]", storeKey, ref),
+			Store: store, RemoteKey: ps.Status.SyncedPushSecrets[storeKey][ref].Match.RemoteRef.RemoteKey,
+		})
+	}
+	if err := policycheck.PushSecretDeletes(ctx, r.Gate, ps, store, keys); err != nil {
 		return nil, err
 	}
 	return r.pusher(ctx, ps, store)

@@ -70,6 +70,29 @@ func PushSecret(ctx context.Context, gate *policy.Gate, ps *esv1alpha1.PushSecre
 	return denied(vs)
 }
 
+// PushSecretDeletes is checked before deletionPolicy Delete removes remote keys a PushSecret
+// pushed earlier (keys, from status.syncedPushSecrets) through store as it is now: a store
+// that policy blocks lends no credential, not even to delete, and a key that the store now
+// names outside the namespace's prefixes (the store was edited or replaced since the push,
+// or the prefixes narrowed) is not deleted: it may be another team's. A nil gate checks
+// nothing.
+func PushSecretDeletes(ctx context.Context, gate *policy.Gate, ps *esv1alpha1.PushSecret, store esv1.GenericStore,
+	keys []policy.PushedKey) error {
+	if gate == nil {
+		return nil
+	}
+	vs, err := gate.PushSecretDeletes(ctx, ps, store, keys)
+	if err != nil {
+		return outcome.Transient(esv1alpha1.ReasonErrored, fmt.Errorf("evaluating policies: %w", err))
+	}
+	if d := policy.Denied(vs); len(d) > 0 {
+		return outcome.Waiting(esv1.ReasonPolicyViolation, fmt.Errorf(
+			"deleting what it pushed through %s/%s is blocked by policy (set deletionPolicy None to leave the "+
+				"remote keys as they are): %s", store.GetKind(), store.GetName(), policy.Summary(d)), Recheck)
+	}
+	return nil
+}
+
 // Generator is Store for a generator an ExternalSecret names, before it runs: a generator
 // that policy blocks (e.g. one that would use the controller's own cloud identity) makes
 // no provider call. reader must be uncached: generators are read with get only. A
