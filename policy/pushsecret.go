@@ -171,25 +171,27 @@ func (eb *pushEntries) resolve(ctx context.Context, refs ...esv1alpha1.PushSecre
 	return out, nil
 }
 
-// pushStores reads the stores one ref names: the store of that name, or every store of the
-// kind whose labels match the selector (a SecretStore in the namespace, a
-// ClusterSecretStore anywhere).
+// pushStores reads the stores one ref names: every store of the kind whose labels match the
+// selector (a SecretStore in the namespace, a ClusterSecretStore anywhere), else the store
+// of that name. The selector wins over a name in the same ref, as in the controller (and
+// ESO): a ref that names a harmless store and selects another is judged through the one
+// written to.
 func (b *Builder) pushStores(ctx context.Context, namespace string,
 	ref esv1alpha1.PushSecretStoreRef) ([]storeID, error) {
 	kind := ref.Kind
 	if kind == "" {
 		kind = esv1.SecretStoreKind
 	}
-	if ref.Name != "" {
+	if ref.LabelSelector == nil {
+		if ref.Name == "" {
+			return nil, nil
+		}
 		named := esv1.SecretStoreRef{Name: ref.Name, Kind: kind}
 		id, store, err := b.entryStore(ctx, namespace, named, map[string]esv1.GenericStore{})
 		if err != nil || store == nil {
 			return nil, err
 		}
 		return []storeID{{id: id, store: store}}, nil
-	}
-	if ref.LabelSelector == nil {
-		return nil, nil
 	}
 	sel, err := metav1.LabelSelectorAsSelector(ref.LabelSelector)
 	if err != nil {

@@ -126,6 +126,13 @@ func TestPushSecret_EachStoreTheKeyGoesToIsJudged(t *testing.T) {
 	if !slices.Equal(got, []string{pushOutside}) || !strings.Contains(msgs, `"billing/prod/payments/db"`) || !strings.Contains(msgs, "SecretStore/team-b") {
 		t.Errorf("pushed by labelSelector to team-a and team-b: flagged %q (%s), want the team-b write", got, msgs)
 	}
+	// A ref with both a name and a selector pushes to what the selector matches (the
+	// controller's reading, and ESO's): it is judged through those stores, not the named one.
+	both := []esv1alpha1.PushSecretStoreRef{{Name: "sm-payments", LabelSelector: bySelector[0].LabelSelector}}
+	got, msgs = pushVerdicts(t, b, pushPS(both, "prod/payments/db"))
+	if !slices.Equal(got, []string{pushOutside}) || !strings.Contains(msgs, "SecretStore/team-b") {
+		t.Errorf("a ref naming sm-payments and selecting team-a and team-b: flagged %q (%s), want the team-b write", got, msgs)
+	}
 	none := []esv1alpha1.PushSecretStoreRef{{LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"push": "nowhere"}}}}
 	if got, _ := pushVerdicts(t, b, pushPS(none, "prod/billing/db")); !slices.Equal(got, []string{pushOutside}) {
 		t.Errorf("a selector that matches no store: flagged %q, want the key judged as written", got)
