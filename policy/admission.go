@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	admissionv1 "k8s.io/api/admission/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
@@ -46,6 +47,13 @@ func (v *Validator) Handle(ctx context.Context, req admission.Request) admission
 	if r := v.admitCESOwner(ctx, req); r != nil {
 		return *r
 	}
+	if pushSecretBeingDeleted(req) {
+		// A PushSecret being deleted pushes nothing more; what its finalizer still deletes is
+		// judged by the push controller's gate (policycheck.PushSecretDeletes). Refusing the
+		// update would keep it forever once it breaks a rule: neither the controller's removal
+		// of the finalizer nor the user's deletionPolicy None would get through.
+		return admission.Allowed("")
+	}
 	compat := compatWarnings(req.Kind.Kind, req.Object.Raw)
 	in, code, err := v.input(ctx, req)
 	if err != nil {
@@ -78,6 +86,18 @@ func (v *Validator) Handle(ctx context.Context, req admission.Request) admission
 		}
 	}
 	return admission.Allowed("").WithWarnings(warnings...)
+}
+
+// pushSecretBeingDeleted reports an update of a PushSecret that has a deletionTimestamp.
+func pushSecretBeingDeleted(req admission.Request) bool {
+	if req.Operation != admissionv1.Update || req.Kind.Group != esv1alpha1.GroupVersion.Group ||
+		req.Kind.Kind != PushSecretKind {
+		return false
+	}
+	var obj struct {
+		Metadata metav1.ObjectMeta `json:"metadata"`
+	}
+	return json.Unmarshal(req.Object.Raw, &obj) == nil && obj.Metadata.DeletionTimestamp != nil
 }
 
 // input builds the policy input of the object under review; nil for a kind that policies

@@ -130,3 +130,30 @@ func prefixNamespace(t *testing.T, ns, prefixes string) {
 		t.Fatal(err)
 	}
 }
+
+// A PushSecret with deletionPolicy Delete that breaks a rule once its namespace's prefixes
+// narrow can still be deleted: the webhook, which refuses every other update of it, lets the
+// controller remove the finalizer of a PushSecret being deleted (it pushes nothing more, and
+// what its finalizer deletes is judged by the push controller's gate).
+func TestAdmission_PushSecretBreakingARuleCanStillBeDeleted(t *testing.T) {
+	ht := env.T(t)
+	ns := ht.NewNamespace()
+	ps := pushTo(ns, "narrowed", "prod/billing/db", storeRef("sm"))
+	ps.Spec.DeletionPolicy = esv1alpha1.PushSecretDeletionPolicyDelete
+	ht.Create(staticStore(ns, "sm", "", nil), ps) // no prefix yet: admitted; no source Secret: nothing pushed
+	ht.Eventually("the controller to add the finalizer", func(ctx context.Context) (bool, error) {
+		err := c.Get(ctx, client.ObjectKeyFromObject(ps), ps)
+		return err == nil && len(ps.Finalizers) == 1, err
+	})
+	prefixNamespace(t, ns, "prod/payments/")
+	ht.Eventually("the webhook to refuse an update of the PushSecret", func(ctx context.Context) (bool, error) {
+		cur := &esv1alpha1.PushSecret{}
+		if err := c.Get(ctx, client.ObjectKeyFromObject(ps), cur); err != nil {
+			return false, err
+		}
+		cur.Labels = map[string]string{"touched": "yes"}
+		err := c.Update(ctx, cur, client.DryRunAll)
+		return apierrors.IsForbidden(err) && strings.Contains(err.Error(), "pushsecret-key-outside-prefix"), nil
+	})
+	ht.Delete(ps) // waits until it is gone: the controller's finalizer removal was admitted
+}
