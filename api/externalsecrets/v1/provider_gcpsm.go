@@ -1,47 +1,69 @@
 package v1
 
-// GCPSMProvider configures Google Cloud Secret Manager (ESO's gcpsm). Vigil serves the
-// fields so that ESO manifests apply; a store using it is not Ready until the provider is
-// implemented (docs/providers.md).
+// GCPSMProvider configures Google Cloud Secret Manager (ESO's gcpsm): docs/providers.md.
 type GCPSMProvider struct {
-	// Auth selects the credentials.
+	// Auth selects the credentials; with none, the controller's own Google credentials
+	// (Application Default Credentials) are used, as in ESO.
 	// +optional
 	Auth GCPSMAuth `json:"auth,omitempty"`
-	// ProjectID of the secrets.
+	// ProjectID is the project that holds the secrets.
 	// +optional
 	ProjectID string `json:"projectID,omitempty"`
-	// Location for regional secrets.
+	// Location, when set, reads and writes regional secrets of that location
+	// (projects/<id>/locations/<location>/secrets/...) through the regional endpoint
+	// secretmanager.<location>.rep.googleapis.com.
 	// +optional
 	Location string `json:"location,omitempty"`
-	// SecretVersionSelectionPolicy: LatestOrFail or LatestOrFetch.
+	// SecretVersionSelectionPolicy says what a read of the latest version (no
+	// remoteRef.version) does when that version is disabled or destroyed: LatestOrFail fails,
+	// LatestOrFetch reads the newest enabled version instead.
 	// +optional
 	// +kubebuilder:default=LatestOrFail
-	SecretVersionSelectionPolicy string `json:"secretVersionSelectionPolicy,omitempty"`
+	SecretVersionSelectionPolicy SecretVersionSelectionPolicy `json:"secretVersionSelectionPolicy,omitempty"`
 }
+
+// SecretVersionSelectionPolicy selects the version read when "latest" cannot be read.
+type SecretVersionSelectionPolicy string
+
+const (
+	// SecretVersionSelectionPolicyLatestOrFail reads "latest" and fails when it is disabled or destroyed.
+	SecretVersionSelectionPolicyLatestOrFail SecretVersionSelectionPolicy = "LatestOrFail"
+	// SecretVersionSelectionPolicyLatestOrFetch falls back to the newest enabled version.
+	SecretVersionSelectionPolicyLatestOrFetch SecretVersionSelectionPolicy = "LatestOrFetch"
+)
 
 // GCPSMAuth selects Google Cloud credentials.
 type GCPSMAuth struct {
+	// SecretRef names a service-account key (JSON) in a Secret.
 	// +optional
 	SecretRef *GCPSMAuthSecretRef `json:"secretRef,omitempty"`
+	// WorkloadIdentity uses GKE Workload Identity with a Kubernetes ServiceAccount.
 	// +optional
 	WorkloadIdentity *GCPWorkloadIdentity `json:"workloadIdentity,omitempty"`
+	// WorkloadIdentityFederation exchanges an external token for Google credentials.
 	// +optional
 	WorkloadIdentityFederation *GCPWorkloadIdentityFederation `json:"workloadIdentityFederation,omitempty"`
 }
 
 // GCPSMAuthSecretRef holds a service account key.
 type GCPSMAuthSecretRef struct {
+	// SecretAccessKey is the key of a Secret that holds a service-account key file (JSON).
 	// +optional
 	SecretAccessKey SecretKeySelector `json:"secretAccessKeySecretRef,omitempty"`
 }
 
 // GCPWorkloadIdentity uses GKE Workload Identity.
 type GCPWorkloadIdentity struct {
+	// ServiceAccountRef is the Kubernetes ServiceAccount whose iam.gke.io/gcp-service-account
+	// annotation names the Google service account to act as.
 	ServiceAccountRef ServiceAccountSelector `json:"serviceAccountRef"`
+	// ClusterLocation is the location of the cluster; read from the metadata server when empty.
 	// +optional
 	ClusterLocation string `json:"clusterLocation,omitempty"`
+	// ClusterName is the name of the cluster; read from the metadata server when empty.
 	// +optional
 	ClusterName string `json:"clusterName,omitempty"`
+	// ClusterProjectID is the project of the cluster; read from the metadata server when empty.
 	// +optional
 	ClusterProjectID string `json:"clusterProjectID,omitempty"`
 }
