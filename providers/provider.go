@@ -90,6 +90,13 @@ type MetadataGetter interface {
 	GetMetadata(ctx context.Context, ref Ref) (map[string]string, error)
 }
 
+// MetadataDocumentGetter is implemented by clients whose metadata is not one flat map of
+// tags (GCP's labels and annotations): metadataPolicy Fetch reads the JSON object it
+// returns instead of GetMetadata's tags, so that property selects in it as in ESO.
+type MetadataDocumentGetter interface {
+	GetMetadataDocument(ctx context.Context, ref Ref) ([]byte, error)
+}
+
 // ErrNotFound is wrapped by errors for remote values that do not exist.
 var ErrNotFound = errors.New("remote secret does not exist")
 

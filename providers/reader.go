@@ -3,6 +3,7 @@ package providers
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -480,6 +481,23 @@ func (r *Reader) GetMetadata(ctx context.Context, ref Ref) (map[string]string, e
 		return nil, err
 	}
 	return m.GetMetadata(ctx, ref)
+}
+
+// GetMetadataDocument reads a secret's metadata as the JSON object metadataPolicy Fetch
+// selects in: the client's own document (MetadataDocumentGetter), else its tags.
+func (r *Reader) GetMetadataDocument(ctx context.Context, ref Ref) ([]byte, error) {
+	m, ok := r.Client().(MetadataDocumentGetter)
+	if !ok {
+		tags, err := r.GetMetadata(ctx, ref)
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(tags)
+	}
+	if err := r.wait(ctx); err != nil {
+		return nil, err
+	}
+	return m.GetMetadataDocument(ctx, ref)
 }
 
 // wait takes a token from the store's bucket.

@@ -30,6 +30,8 @@ func Unimplemented(p *esv1.SecretStoreProvider) error {
 		fields = VaultUnimplemented(p.Vault)
 	case "kubernetes":
 		fields = kubernetesUnimplemented(p.Kubernetes)
+	case "gcpsm":
+		fields = gcpsmUnimplemented(p.GCPSM)
 	case "fake", "azurekv", "":
 	default:
 		return Configf("provider %s is not implemented by Vigil yet; %s", name, providersDoc)
@@ -98,5 +100,16 @@ func kubernetesUnimplemented(k *esv1.KubernetesProvider) []string {
 	add(k.Server.CAProvider != nil, "server.caProvider")
 	add(k.AuthRef != nil, "authRef")
 	add(k.Auth != nil && k.Auth.Cert != nil, "auth.cert")
+	return out
+}
+
+func gcpsmUnimplemented(g *esv1.GCPSMProvider) []string {
+	var out []string
+	if g.Auth.WorkloadIdentity != nil {
+		out = append(out, "spec.provider.gcpsm.auth.workloadIdentity")
+	}
+	if g.Auth.WorkloadIdentityFederation != nil {
+		out = append(out, "spec.provider.gcpsm.auth.workloadIdentityFederation")
+	}
 	return out
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/vigil-dev/vigil/policy"
 	"github.com/vigil-dev/vigil/providers"
 	"github.com/vigil-dev/vigil/providers/builtin"
+	"github.com/vigil-dev/vigil/providers/gcp"
 )
 
 func newControllerCommand() *cobra.Command {
@@ -157,5 +158,6 @@ func registry(rec *metrics.Recorder, requestTimeout time.Duration, allowHTTPHost
 	apiServer string) *providers.Registry {
 	return builtin.Registry(builtin.Options{
 		Observe: rec.ProviderCall, RequestTimeout: requestTimeout, AllowHTTPHosts: allowHTTPHosts, LocalAPIServer: apiServer,
+		GCPEndpoint: gcpEndpoint(os.Getenv(gcp.EndpointEnv)),
 	})
 }

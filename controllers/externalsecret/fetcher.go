@@ -2,7 +2,6 @@ package externalsecret
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -65,11 +64,11 @@ func (f *fetcher) value(
 	if policy != esv1.MetadataPolicyFetch {
 		return f.get(ctx, ref)
 	}
-	tags, err := f.client.GetMetadata(ctx, ref)
+	doc, err := f.client.GetMetadataDocument(ctx, ref)
 	if err != nil {
 		return nil, fmt.Errorf("key %s: reading metadata: %w", ref, err)
 	}
-	return json.Marshal(tags)
+	return doc, nil
 }
 
 // fetcher reads each remote value of one store once per pass.

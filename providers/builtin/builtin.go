@@ -12,6 +12,7 @@ import (
 	"github.com/vigil-dev/vigil/providers/aws"
 	"github.com/vigil-dev/vigil/providers/azure"
 	"github.com/vigil-dev/vigil/providers/fake"
+	"github.com/vigil-dev/vigil/providers/gcp"
 	"github.com/vigil-dev/vigil/providers/generators"
 	"github.com/vigil-dev/vigil/providers/kubernetes"
 	"github.com/vigil-dev/vigil/providers/vault"
@@ -33,6 +34,9 @@ type Options struct {
 	// AzureTransport carries Azure Key Vault, Entra ID and IMDS requests; nil is the default
 	// transport (tests point it at a local Key Vault).
 	AzureTransport http.RoundTripper
+	// GCPEndpoint replaces Google's Secret Manager and token endpoints (tests only: the
+	// harness server, or gcp.EndpointEnv for the binary); nil in production.
+	GCPEndpoint *gcp.Endpoint
 }
 
 // Registry returns a registry of every built-in provider and generator.
@@ -46,6 +50,7 @@ func Registry(o Options) *providers.Registry {
 		kubernetes.New(kubernetes.Options{Observe: o.Observe, RequestTimeout: o.RequestTimeout,
 			AllowHTTPHosts: o.AllowHTTPHosts, LocalAPIServer: o.LocalAPIServer}),
 		azure.New(azure.Options{Observe: o.Observe, RequestTimeout: o.RequestTimeout, Transport: o.AzureTransport}),
+		gcp.New(gcp.Options{Observe: o.Observe, RequestTimeout: o.RequestTimeout, Endpoint: o.GCPEndpoint}),
 		fake.New(),
 	).WithGenerators(
 		generators.Password{},

@@ -25,13 +25,15 @@ import (
 	"github.com/vigil-dev/vigil/controllers/manager"
 	"github.com/vigil-dev/vigil/policy"
 	"github.com/vigil-dev/vigil/test/harness"
+	"github.com/vigil-dev/vigil/test/harness/gcpsm"
 )
 
 var (
 	cp         *harness.ControlPlane
 	moto       *harness.Moto
 	vlt        *harness.Vault
-	metricsURL string // the controller's /metrics
+	gsm        *gcpsm.Server // the GCP Secret Manager stand-in (test/harness/gcpsm)
+	metricsURL string        // the controller's /metrics
 	env        *harness.Env
 
 	// startController starts the suite's controller; stopController stops the running one.
@@ -55,6 +57,11 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer vlt.Close()
+	if gsm, err = gcpsm.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	defer gsm.Close()
 	if cp, err = harness.StartControlPlane(filepath.Join(harness.RepoRoot(), "test", "fixtures", "crds"), filepath.Join(harness.RepoRoot(), "config", "crd-thirdparty")); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
@@ -95,7 +102,7 @@ func run(m *testing.M) int {
 	}
 	env = &harness.Env{Client: cp.Client, Moto: moto, MetricsURL: metricsURL, RememberValue: rememberValue}
 	startController = func() (func(), error) {
-		return harness.StartController(cp.Config, harness.RegistryForControlPlane(rec, cp.Config.Host), rec, o)
+		return harness.StartController(cp.Config, harness.RegistryForControlPlane(rec, cp.Config.Host, harness.WithGCPSM(gsm)), rec, o)
 	}
 	if stopController, err = startController(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: starting the controller:", err)

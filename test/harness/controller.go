@@ -46,10 +46,16 @@ var LoopbackHTTP = []string{"127.0.0.1"}
 // RegistryForControlPlane is Registry for a controller that talks to apiServer (its
 // rest.Config Host): Kubernetes stores that name that server may send it tokens with the
 // API server's own audience.
-func RegistryForControlPlane(rec *metrics.Recorder, apiServer string) *providers.Registry {
-	return builtin.Registry(builtin.Options{
-		Observe: rec.ProviderCall, AllowHTTPHosts: LoopbackHTTP, LocalAPIServer: apiServer,
-		AzureTransport: azureTransport()})
+// Options, when given, change the registry's options further (a suite's local GCP
+// endpoint).
+func RegistryForControlPlane(rec *metrics.Recorder, apiServer string,
+	options ...func(*builtin.Options)) *providers.Registry {
+	o := builtin.Options{Observe: rec.ProviderCall, AllowHTTPHosts: LoopbackHTTP, LocalAPIServer: apiServer,
+		AzureTransport: azureTransport()}
+	for _, f := range options {
+		f(&o)
+	}
+	return builtin.Registry(o)
 }
 
 // RegistryWithEndpoint is Registry with the AWS provider pinned to one endpoint.

@@ -1,0 +1,4 @@
+package gcp
+
+// EndpointFor exposes endpoint for tests.
+var EndpointFor = endpoint
