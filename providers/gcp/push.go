@@ -5,8 +5,6 @@ import (
 	"context"
 
 	smpb "cloud.google.com/go/secretmanager/apiv1/secretmanagerpb"
-	"github.com/tidwall/gjson"
-	"github.com/tidwall/sjson"
 	"google.golang.org/grpc/codes"
 
 	"github.com/vigil-dev/vigil/providers"
@@ -48,7 +46,7 @@ func (c *storeClient) PushSecret(ctx context.Context, ref providers.PushRef, val
 	}
 	next := value
 	if ref.Property != "" {
-		if next, err = setProperty(current, ref, value); err != nil {
+		if next, err = providers.SetProperty(current, ref.Property, value); err != nil {
 			return err
 		}
 	}
@@ -116,23 +114,6 @@ func (c *storeClient) addVersion(ctx context.Context, key string, data []byte) e
 	return c.apiError("AddSecretVersion", key, c.secretName(key), err)
 }
 
-// setProperty writes value as a string into the JSON object current (an empty object when
-// there is none), keeping its other properties.
-func setProperty(current []byte, ref providers.PushRef, value []byte) ([]byte, error) {
-	if len(current) == 0 {
-		current = []byte("{}")
-	}
-	if !gjson.ValidBytes(current) || !gjson.ParseBytes(current).IsObject() {
-		return nil, providers.Configf("key %s: the remote value is not a JSON object, so property %q cannot be set in "+
-			"it; remove remoteRef.property to push the whole value", ref, ref.Property)
-	}
-	out, err := sjson.SetBytes(current, ref.Property, string(value))
-	if err != nil {
-		return nil, providers.Configf("key %s: property %q is not a JSON path", ref, ref.Property)
-	}
-	return out, nil
-}
-
 // SecretExists implements providers.Pusher.
 func (c *storeClient) SecretExists(ctx context.Context, ref providers.PushRef) (bool, error) {
 	if err := checkKey(ref.Key); err != nil {
@@ -151,7 +132,7 @@ func (c *storeClient) SecretExists(ctx context.Context, ref providers.PushRef) (
 	if err != nil || !have {
 		return false, err
 	}
-	return gjson.GetBytes(current, ref.Property).Exists(), nil
+	return providers.HasProperty(current, ref.Property), nil
 }
 
 // DeleteSecret implements providers.Pusher: a secret without the managed-by label is never
@@ -171,14 +152,14 @@ func (c *storeClient) DeleteSecret(ctx context.Context, ref providers.PushRef) e
 	}
 	if ref.Property != "" {
 		current, have, err := c.current(ctx, providers.PushRef{Key: ref.Key})
-		if err != nil || !have || !gjson.GetBytes(current, ref.Property).Exists() {
+		if err != nil || !have || !providers.HasProperty(current, ref.Property) {
 			return err
 		}
-		rest, err := sjson.DeleteBytes(current, ref.Property)
+		rest, left, err := providers.DeleteProperty(current, ref.Property)
 		if err != nil {
-			return providers.Configf("key %s: property %q is not a JSON path", ref, ref.Property)
+			return err
 		}
-		if len(gjson.ParseBytes(rest).Map()) > 0 {
+		if left {
 			return c.addVersion(ctx, ref.Key, rest)
 		}
 	}
@@ -191,3 +172,5 @@ func (c *storeClient) DeleteSecret(ctx context.Context, ref providers.PushRef) e
 	}
 	return c.apiError("DeleteSecret", ref.Key, c.secretName(ref.Key), err)
 }
+
+var _ providers.Pusher = (*storeClient)(nil)

@@ -11,6 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+	esv1alpha1 "github.com/vigil-dev/vigil/api/externalsecrets/v1alpha1"
+	"github.com/vigil-dev/vigil/providers"
 )
 
 // GCP Secret Manager through the real controller, against the harness's Secret Manager
@@ -145,4 +147,67 @@ func conditionMessage(cs []metav1.Condition) string {
 		}
 	}
 	return ""
+}
+
+// A PushSecret writes to Secret Manager through the gcpsm Pusher: one key, the whole Secret
+// and a property, each secret labelled managed-by=external-secrets as ESO labels what it
+// creates; a push of unchanged values adds no version; a secret the account did not create
+// is left alone under updatePolicy IfNotExists; deletionPolicy Delete removes what it pushed.
+func TestGCPSM_PushSecret(t *testing.T) {
+	t.Parallel()
+	h := env.T(t)
+	ns := h.NewNamespace()
+	project := "p-" + ns
+	key, err := gsm.ServiceAccount("writer@"+project+".iam.gserviceaccount.com", project)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gcpsmStore(t, ns, project, key)
+	h.WaitStoreReason(types.NamespacedName{Namespace: ns, Name: "gcp"}, esv1.ReasonStoreValid)
+	pw, user := randomValue("push-pw-"), randomValue("push-user-")
+	h.Create(sourceSecret(ns, "src", map[string]string{"password": pw, "user": user}))
+	ps := pushSecret(ns, "app", "gcp", "src", pushEntry("password", "app-password", ""),
+		pushEntry("", "app-all", ""), pushEntry("user", "app-conf", "user"))
+	ps.Spec.DeletionPolicy = esv1alpha1.PushSecretDeletionPolicyDelete
+	h.Create(ps)
+	pkey := types.NamespacedName{Namespace: ns, Name: "app"}
+	got := h.WaitPushed(pkey)
+
+	want := map[string]string{"app-password": pw, "app-all": `{"password":"` + pw + `","user":"` + user + `"}`,
+		"app-conf": `{"user":"` + user + `"}`}
+	for id, v := range want {
+		labels, values, ok := gsm.Secret(project, "", id)
+		if !ok || len(values) != 1 || values[0] != v {
+			t.Errorf("%s: found %v, %d versions; want one version with the pushed value", id, ok, len(values))
+		}
+		if labels[providers.ManagedByKey] != providers.ManagedByValue {
+			t.Errorf("%s: labels %v, want managed-by=external-secrets", id, labels)
+		}
+	}
+	if synced := got.Status.SyncedPushSecrets["SecretStore/gcp"]; len(synced) != 3 {
+		t.Errorf("status.syncedPushSecrets = %v, want three remote keys under SecretStore/gcp", got.Status.SyncedPushSecrets)
+	}
+
+	h.ForcePush(pkey)
+	h.WaitPushedSince(pkey, got.Status.SyncedResourceVersion)
+	if _, values, _ := gsm.Secret(project, "", "app-password"); len(values) != 1 {
+		t.Errorf("a push of an unchanged value added a version (%d versions)", len(values))
+	}
+
+	foreign := randomValue("foreign-")
+	gsm.Put(project, "", "foreign", nil, foreign)
+	keep := pushSecret(ns, "keep", "gcp", "src", pushEntry("password", "foreign", ""))
+	keep.Spec.UpdatePolicy = esv1alpha1.PushSecretUpdatePolicyIfNotExists
+	h.Create(keep)
+	h.WaitPushed(types.NamespacedName{Namespace: ns, Name: "keep"})
+	if _, values, _ := gsm.Secret(project, "", "foreign"); len(values) != 1 || values[0] != foreign {
+		t.Error("updatePolicy IfNotExists wrote to a secret that existed")
+	}
+
+	h.Delete(got)
+	for id := range want {
+		if _, _, ok := gsm.Secret(project, "", id); ok {
+			t.Errorf("%s: deleting the PushSecret (deletionPolicy Delete) did not delete it", id)
+		}
+	}
 }
