@@ -103,13 +103,21 @@ func kubernetesUnimplemented(k *esv1.KubernetesProvider) []string {
 	return out
 }
 
+// gcpsmUnimplemented lists the federation's subject token sources other than
+// serviceAccountRef: a credential configuration runs files, URLs or programs it names.
 func gcpsmUnimplemented(g *esv1.GCPSMProvider) []string {
 	var out []string
-	if g.Auth.WorkloadIdentity != nil {
-		out = append(out, "spec.provider.gcpsm.auth.workloadIdentity")
-	}
-	if g.Auth.WorkloadIdentityFederation != nil {
-		out = append(out, "spec.provider.gcpsm.auth.workloadIdentityFederation")
+	if f := g.Auth.WorkloadIdentityFederation; f != nil {
+		const field = "spec.provider.gcpsm.auth.workloadIdentityFederation."
+		if f.CredConfig != nil {
+			out = append(out, field+"credConfig")
+		}
+		if f.ExternalTokenEndpoint != "" {
+			out = append(out, field+"externalTokenEndpoint")
+		}
+		if f.AwsSecurityCredentials != nil {
+			out = append(out, field+"awsSecurityCredentials")
+		}
 	}
 	return out
 }

@@ -41,36 +41,61 @@ type keyFile struct {
 	UniverseDomain string `json:"universe_domain"`
 }
 
-// credentials returns the store's Google credentials and who they stand for (for messages,
-// never a credential): the service account of auth.secretRef's key, else the controller's
-// own Application Default Credentials, as in ESO.
+// grant is a store's Google credentials, who they stand for (for messages, never a
+// credential) and the store field that configures them (for the fix a refusal names).
+type grant struct {
+	creds *auth.Credentials
+	who   string
+	field string
+}
+
+// adcField is what a refusal names when the store has no auth: the controller's own.
+const adcField = "the controller (Application Default Credentials)"
+
+// credentials returns the store's Google credentials, in ESO's order: auth.secretRef's
+// service-account key, auth.workloadIdentity, auth.workloadIdentityFederation, else the
+// controller's own Application Default Credentials.
 func (p *Provider) credentials(ctx context.Context, store esv1.GenericStore, kube client.Client,
-	namespace string) (*auth.Credentials, string, error) {
-	opts := &credentials.DetectOptions{Scopes: []string{scope}, Client: p.httpClient(), Logger: quiet}
-	ref := store.GetSpec().Provider.GCPSM.Auth.SecretRef
-	if ref == nil {
-		creds, err := credentials.DetectDefault(opts)
-		if err != nil {
-			return nil, "", providers.Configf("spec.provider.gcpsm.auth is empty and the controller has no Google " +
-				"credentials of its own (Application Default Credentials); set auth.secretRef")
-		}
-		return creds, "the controller's own Google credentials", nil
+	namespace string) (grant, error) {
+	a := store.GetSpec().Provider.GCPSM.Auth
+	switch {
+	case a.SecretRef != nil:
+		return p.serviceAccountKey(ctx, store, kube, namespace)
+	case a.WorkloadIdentity != nil:
+		return p.workloadIdentity(ctx, store, kube, namespace)
+	case a.WorkloadIdentityFederation != nil:
+		return p.federation(ctx, store, kube, namespace)
 	}
+	opts := &credentials.DetectOptions{Scopes: []string{scope}, Client: p.httpClient(), Logger: quiet}
+	creds, err := credentials.DetectDefault(opts)
+	if err != nil {
+		return grant{}, providers.Configf("spec.provider.gcpsm.auth is empty and the controller has no Google " +
+			"credentials of its own (Application Default Credentials); set auth.secretRef, auth.workloadIdentity " +
+			"or auth.workloadIdentityFederation")
+	}
+	return grant{creds: creds, who: "the controller's own Google credentials", field: adcField}, nil
+}
+
+// serviceAccountKey returns the credentials of auth.secretRef's service-account key.
+func (p *Provider) serviceAccountKey(ctx context.Context, store esv1.GenericStore, kube client.Client,
+	namespace string) (grant, error) {
+	ref := store.GetSpec().Provider.GCPSM.Auth.SecretRef
 	key, err := providers.SecretKey(ctx, kube, store, ref.SecretAccessKey, namespace)
 	if err != nil {
-		return nil, "", err
+		return grant{}, err
 	}
 	f, err := p.checkKey([]byte(key))
 	if err != nil {
-		return nil, "", err
+		return grant{}, err
 	}
+	opts := &credentials.DetectOptions{Scopes: []string{scope}, Client: p.httpClient(), Logger: quiet}
 	creds, err := credentials.NewCredentialsFromJSON(credentials.ServiceAccount, []byte(key), opts)
 	if err != nil {
 		// The library's text may quote the file: name the field only.
-		return nil, "", providers.Configf("%s: the service-account key could not be read (its private_key is not "+
+		return grant{}, providers.Configf("%s: the service-account key could not be read (its private_key is not "+
 			"a PEM RSA key); download a new key file for the service account", keyField)
 	}
-	return creds, "service account " + providers.Truncate(f.ClientEmail, 256), nil
+	return grant{creds: creds, who: "service account " + providers.Truncate(f.ClientEmail, 256), field: keyField}, nil
 }
 
 // checkKey accepts a service-account key file only: other credential types make the auth

@@ -35,7 +35,8 @@ type storeClient struct {
 	project     string
 	location    string
 	identity    string
-	fetchLatest bool // secretVersionSelectionPolicy LatestOrFetch
+	authField   string // the store field of the credentials, for a refusal's fix
+	fetchLatest bool   // secretVersionSelectionPolicy LatestOrFetch
 	observe     providers.CallObserver
 	timeout     time.Duration
 }

@@ -46,6 +46,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer func() { _ = cp.Stop() }()
+	harness.TrustCluster(sm, cp.Client)
 	if err := setup(context.Background()); err != nil {
 		fmt.Fprintln(os.Stderr, "gcp: setting up the namespace:", err)
 		return 1

@@ -33,6 +33,12 @@ type Endpoint struct {
 	Addr string
 	// TokenURL is the one token_uri a service-account key may name besides Google's.
 	TokenURL string
+	// STSURL replaces Google's Security Token Service (https://sts.googleapis.com/v1/token).
+	STSURL string
+	// IAMCredentialsURL replaces the prefix of IAM Credentials' generateAccessToken URL
+	// (https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/); the service
+	// account's email and ":generateAccessToken" follow it.
+	IAMCredentialsURL string
 	// RootCAs trusts the endpoint's certificate; nil means the system roots.
 	RootCAs *x509.CertPool
 }
@@ -95,6 +101,12 @@ func (*Provider) ValidateStore(store esv1.GenericStore) error {
 		return providers.CheckRefNamespace(store, ref.SecretAccessKey.Namespace,
 			"spec.provider.gcpsm.auth.secretRef.secretAccessKeySecretRef")
 	}
+	if wi := spec.Auth.WorkloadIdentity; wi != nil {
+		return validateWorkloadIdentity(store, wi)
+	}
+	if f := spec.Auth.WorkloadIdentityFederation; f != nil {
+		return validateFederation(store, f)
+	}
 	return nil
 }
 
@@ -105,14 +117,15 @@ func (p *Provider) NewClient(ctx context.Context, store esv1.GenericStore, kube 
 		return nil, err
 	}
 	spec := store.GetSpec().Provider.GCPSM
-	creds, identity, err := p.credentials(ctx, store, kube, namespace)
+	g, err := p.credentials(ctx, store, kube, namespace)
 	if err != nil {
 		return nil, err
 	}
-	c := &storeClient{project: spec.ProjectID, location: spec.Location, identity: identity, creds: creds,
+	c := &storeClient{project: spec.ProjectID, location: spec.Location, identity: g.who, authField: g.field,
+		creds:       g.creds,
 		fetchLatest: spec.SecretVersionSelectionPolicy == esv1.SecretVersionSelectionPolicyLatestOrFetch,
 		observe:     p.opts.Observe, timeout: p.opts.RequestTimeout}
-	if c.sm, err = p.dial(ctx, creds, spec.Location, namespace); err != nil {
+	if c.sm, err = p.dial(ctx, g.creds, spec.Location, namespace); err != nil {
 		return nil, fmt.Errorf("building the Secret Manager client: %s", providers.FailureCode(err))
 	}
 	return c, nil

@@ -211,3 +211,59 @@ func TestGCPSM_PushSecret(t *testing.T) {
 		}
 	}
 }
+
+// Keyless stores through the controller: GKE Workload Identity (the ServiceAccount's token
+// exchanged at STS for the cluster's identity namespace, then for its annotated Google
+// service account at IAM Credentials) and Workload Identity Federation with
+// serviceAccountRef (a pool provider's audience, gcpServiceAccountEmail) both sync an
+// ExternalSecret; a ServiceAccount whose principal may not impersonate the account leaves
+// its store not Ready with the role to grant.
+func TestGCPSM_WorkloadIdentity(t *testing.T) {
+	t.Parallel()
+	h := env.T(t)
+	ns := h.NewNamespace()
+	project := "p-" + ns
+	gsa := "eso@" + project + ".iam.gserviceaccount.com"
+	if _, err := gsm.ServiceAccount(gsa, project); err != nil {
+		t.Fatal(err)
+	}
+	gsm.AddGKECluster(project, "europe-west1", "vigil")
+	aud := gsm.AddPoolProvider(project, "k8s", "vigil")
+	gsm.AllowImpersonation(gsa, "serviceAccount:"+project+".svc.id.goog["+ns+"/eso]")
+	gsm.AllowImpersonation(gsa, "principal:"+strings.TrimSuffix(aud, "/providers/vigil")+
+		"/subject/system:serviceaccount:"+ns+":eso")
+	value := randomValue("wi-")
+	gsm.Put(project, "", "app-token", nil, value)
+
+	sa := func(name string) *corev1.ServiceAccount {
+		return &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name,
+			Annotations: map[string]string{"iam.gke.io/gcp-service-account": gsa}}}
+	}
+	wi := func(name, ksa string) *esv1.SecretStore {
+		return &esv1.SecretStore{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: esv1.SecretStoreSpec{
+			Provider: &esv1.SecretStoreProvider{GCPSM: &esv1.GCPSMProvider{ProjectID: project, Auth: esv1.GCPSMAuth{
+				WorkloadIdentity: &esv1.GCPWorkloadIdentity{ServiceAccountRef: esv1.ServiceAccountSelector{Name: ksa},
+					ClusterProjectID: project, ClusterLocation: "europe-west1", ClusterName: "vigil"}}}}}}
+	}
+	wif := &esv1.SecretStore{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "wif"}, Spec: esv1.SecretStoreSpec{
+		Provider: &esv1.SecretStoreProvider{GCPSM: &esv1.GCPSMProvider{ProjectID: project, Auth: esv1.GCPSMAuth{
+			WorkloadIdentityFederation: &esv1.GCPWorkloadIdentityFederation{Audience: aud, GCPServiceAccountEmail: gsa,
+				ServiceAccountRef: &esv1.ServiceAccountSelector{Name: "eso"}}}}}}}
+	h.Create(sa("eso"), sa("intruder"), wi("wi", "eso"), wif, wi("denied", "intruder"))
+
+	for _, store := range []string{"wi", "wif"} {
+		h.Create(&esv1.ExternalSecret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: store}, Spec: esv1.ExternalSecretSpec{
+			SecretStoreRef: esv1.SecretStoreRef{Name: store, Kind: esv1.SecretStoreKind},
+			Data:           []esv1.ExternalSecretData{{SecretKey: "token", RemoteRef: esv1.ExternalSecretDataRemoteRef{Key: "app-token"}}},
+		}})
+		h.WaitReason(types.NamespacedName{Namespace: ns, Name: store}, esv1.ReasonSecretSynced)
+		if got := h.Secret(ns, store).Data["token"]; string(got) != value {
+			t.Errorf("store %s: the Secret does not hold the value (%d bytes)", store, len(got))
+		}
+	}
+	got := waitStoreMessage(t, types.NamespacedName{Namespace: ns, Name: "denied"}, "roles/iam.workloadIdentityUser")
+	if msg := conditionMessage(got.Status.Conditions); !strings.Contains(msg, "PERMISSION_DENIED") ||
+		!strings.Contains(msg, "serviceAccount:"+project+".svc.id.goog["+ns+"/intruder]") {
+		t.Errorf("store message %q: want PERMISSION_DENIED and the federated principal", msg)
+	}
+}

@@ -67,6 +67,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer func() { _ = cp.Stop() }()
+	harness.TrustCluster(gsm, cp.Client)
 	logDir, _ := os.MkdirTemp("", "vigil-e2e-")
 	if err := cp.StartGarbageCollector(filepath.Join(logDir, "kube-controller-manager.log")); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)

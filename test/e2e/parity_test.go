@@ -25,8 +25,9 @@ func TestParity_UnimplementedProviderOrFieldIsRefusedByName(t *testing.T) {
 		want     string
 	}{
 		{"gcp", esv1.SecretStoreProvider{GCPSM: &esv1.GCPSMProvider{ProjectID: "p", Auth: esv1.GCPSMAuth{
-			WorkloadIdentity: &esv1.GCPWorkloadIdentity{ServiceAccountRef: esv1.ServiceAccountSelector{Name: "sa"}}}}},
-			"spec.provider.gcpsm.auth.workloadIdentity: not implemented by Vigil yet"},
+			WorkloadIdentityFederation: &esv1.GCPWorkloadIdentityFederation{Audience: "a",
+				CredConfig: &esv1.ConfigMapReference{Name: "c", Key: "k"}}}}},
+			"spec.provider.gcpsm.auth.workloadIdentityFederation.credConfig: not implemented by Vigil yet"},
 		{"azure", esv1.SecretStoreProvider{AzureKV: &esv1.AzureKVProvider{VaultURL: &url,
 			EnvironmentType: esv1.AzureEnvironmentGermanCloud}},
 			"environmentType GermanCloud: Microsoft Cloud Deutschland was closed in 2021"},

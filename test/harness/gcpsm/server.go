@@ -5,7 +5,8 @@
 // FailedPrecondition for a disabled or destroyed version, InvalidArgument, Unauthenticated),
 // and Google's OAuth 2.0 token endpoint for service-account keys: a client signs a JWT with
 // the key's private key, the endpoint checks it against the key's public half and hands out
-// an access token, and every gRPC call must carry one. It serves TLS only, as Google does,
+// an access token, and every gRPC call must carry one. Keyless identities go through its
+// Security Token Service and IAM Credentials endpoints (identity.go). It serves TLS only, as Google does,
 // with a certificate of its own CA (RootCAs).
 package gcpsm
 
@@ -35,6 +36,10 @@ type Server struct {
 	Addr string
 	// TokenURL is the OAuth 2.0 token endpoint, the token_uri of the keys it issues.
 	TokenURL string
+	// STSURL is the Security Token Service's token exchange (identity.go).
+	STSURL string
+	// IAMCredentialsURL is the prefix of IAM Credentials' generateAccessToken URLs.
+	IAMCredentialsURL string
 	// RootCAs trusts the server's certificate.
 	RootCAs *x509.CertPool
 
@@ -44,10 +49,16 @@ type Server struct {
 	mu       sync.Mutex
 	projects map[string]string // project id -> project number
 	accounts map[string]*account
-	tokens   map[string]string // access token -> service account email
+	tokens   map[string]string // access token -> service account email or federated principal
 	secrets  map[string]*secret
 	calls    map[string]int
 	nextID   int
+
+	kube          KubeVerifier
+	pools         map[string]pool            // STS audience -> what it trusts
+	grants        map[string]map[string]bool // federated principal -> projects
+	impersonators map[string]map[string]bool // service account email -> principals
+	exchanges     [][]string
 }
 
 type account struct {
@@ -58,7 +69,7 @@ type account struct {
 
 // Start runs a server on a free loopback port until Close.
 func Start() (*Server, error) {
-	cert, pool, err := selfSigned()
+	cert, roots, err := selfSigned()
 	if err != nil {
 		return nil, err
 	}
@@ -67,15 +78,20 @@ func Start() (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		Addr: ln.Addr().String(), RootCAs: pool,
+		Addr: ln.Addr().String(), RootCAs: roots,
 		projects: map[string]string{}, accounts: map[string]*account{}, tokens: map[string]string{},
 		secrets: map[string]*secret{}, calls: map[string]int{},
+		pools: map[string]pool{}, grants: map[string]map[string]bool{}, impersonators: map[string]map[string]bool{},
 	}
 	s.TokenURL = "https://" + s.Addr + "/token"
+	s.STSURL = "https://" + s.Addr + "/v1/token"
+	s.IAMCredentialsURL = "https://" + s.Addr + "/v1/projects/-/serviceAccounts/"
 	s.grpc = grpc.NewServer(grpc.UnaryInterceptor(s.authenticate))
 	smpb.RegisterSecretManagerServiceServer(s.grpc, s)
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /token", s.token)
+	mux.HandleFunc("POST /v1/token", s.sts)
+	mux.HandleFunc("POST /v1/projects/{project}/serviceAccounts/{account}", s.generateAccessToken)
 	s.http = &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			// gRPC and the token endpoint share the port, as both are https on Google's side.
@@ -147,7 +163,7 @@ type callerKey struct{}
 // otherwise, worded as Google words it (which does not say whether the resource exists).
 func (s *Server) allowed(ctx context.Context, permission, resource, project string) error {
 	email, _ := ctx.Value(callerKey{}).(string)
-	if a := s.accounts[email]; a != nil && a.projects[project] {
+	if a := s.accounts[email]; a != nil && a.projects[project] || s.grants[email][project] {
 		return nil
 	}
 	return status.Errorf(codes.PermissionDenied,

@@ -64,9 +64,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, "invalid_grant", refusal)
 		return
 	}
-	tok := make([]byte, 24)
-	_, _ = rand.Read(tok)
-	access := "ya29.harness-" + base64.RawURLEncoding.EncodeToString(tok)
+	access := newToken()
 	s.mu.Lock()
 	s.tokens[access] = email
 	s.mu.Unlock()
