@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -157,5 +158,63 @@ func TestGuardrails_ClusterSecretPolicy(t *testing.T) {
 	})
 	if err != nil {
 		t.Errorf("policy status.violations = %d, want 1", team.Status.Violations)
+	}
+}
+
+// The audit covers PushSecrets as it covers ExternalSecrets: a PushSecret admitted before its
+// namespace got a secret prefix, whose remote key is outside it, is a failing
+// pushsecret-key-outside-prefix result of the namespace's PolicyReport (naming the PushSecret
+// by its v1alpha1 API), a vigil_policy_violations series of kind PushSecret, and counts in
+// the status.violations of a ClusterSecretPolicy whose rule it breaks.
+func TestGuardrails_AuditReportsPushSecretOutsidePrefix(t *testing.T) {
+	t.Parallel()
+	h := env.T(t)
+	ctx := context.Background()
+	ns := h.NewNamespace()
+	audited := &policyv1alpha1.ClusterSecretPolicy{ObjectMeta: metav1.ObjectMeta{Name: "push-audit-" + ns}, Spec: policyv1alpha1.ClusterSecretPolicySpec{
+		Match: policyv1alpha1.PolicyMatch{Kinds: []string{"PushSecret"}, NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": ns}}},
+		Validations: []policyv1alpha1.CELRule{{Name: "push-only-to-team-keys", Action: policyv1alpha1.PolicyAction("Audit"),
+			Expression: `input.object.spec.data.all(d, d.match.remoteRef.remoteKey.startsWith("` + ns + `/"))`,
+			Message:    "PushSecrets write only their team's keys"}},
+	}}
+	createPolicy(t, ctx, audited)
+	// No source Secret: nothing is pushed, the audit judges the spec.
+	h.Create(awsStore(ns, "aws"), pushSecret(ns, "outside", "aws", "missing", pushEntry("k", "elsewhere/"+ns+"/audited", "")))
+	nsObj := &corev1.Namespace{}
+	h.Get(types.NamespacedName{Name: ns}, nsObj)
+	nsObj.Annotations = map[string]string{"vigil.dev/secret-prefix": ns + "/"}
+	if err := h.Client.Update(ctx, nsObj); err != nil {
+		t.Fatal(err)
+	}
+
+	report := waitPolicyReport(t, ctx, ns, "pushsecret-key-outside-prefix")
+	results, _, _ := unstructured.NestedSlice(report.Object, "results")
+	var named []string
+	for _, r := range results {
+		m := r.(map[string]any)
+		if m["rule"] != "pushsecret-key-outside-prefix" {
+			continue
+		}
+		res := m["resources"].([]any)[0].(map[string]any)
+		named = append(named, fmt.Sprintf("%s %s %s", res["apiVersion"], res["kind"], res["name"]))
+	}
+	if want := "external-secrets.io/v1alpha1 PushSecret outside"; len(named) != 1 || named[0] != want {
+		t.Errorf("pushsecret-key-outside-prefix results name %q, want [%s]", named, want)
+	}
+	labels := map[string]string{"rule": "pushsecret-key-outside-prefix", "action": "Deny", "kind": "PushSecret", "namespace": ns}
+	err := harness.WaitFor(ctx, waitTimeout, func(context.Context) (bool, error) {
+		return h.MetricValue(metrics.PolicyViolations, labels) == 1, nil
+	})
+	if err != nil {
+		t.Errorf("vigil_policy_violations%v is not 1: %v", labels, err)
+	}
+	err = harness.WaitFor(ctx, waitTimeout, func(ctx context.Context) (bool, error) {
+		if err := cp.Client.Get(ctx, client.ObjectKeyFromObject(audited), audited); err != nil {
+			return false, err
+		}
+		return audited.Status.Violations == 1, nil
+	})
+	if err != nil {
+		t.Errorf("ClusterSecretPolicy %s status.violations = %d, want 1 (the PushSecret)", audited.Name, audited.Status.Violations)
 	}
 }
