@@ -146,7 +146,7 @@ func TestGuardrails_ClusterSecretPolicy(t *testing.T) {
 	createPolicy(t, ctx, team)
 	h.PutRemote(ns+"/db", `{"password":"team-1"}`)
 	h.Create(awsStore(ns, "store"), externalSecret(ns, "db", "store", ns+"/db", map[string]string{"password": "password"}))
-	es := h.WaitReason(types.NamespacedName{Namespace: ns, Name: "db"}, esv1.ReasonPolicyViolation)
+	es := waitRefusedOnceInForce(t, ctx, types.NamespacedName{Namespace: ns, Name: "db"})
 	if !strings.Contains(readyMessage(es), "needs-team-label") {
 		t.Errorf("PolicyViolation message %q does not name the rule", readyMessage(es))
 	}
@@ -159,6 +159,33 @@ func TestGuardrails_ClusterSecretPolicy(t *testing.T) {
 	if err != nil {
 		t.Errorf("policy status.violations = %d, want 1", team.Status.Violations)
 	}
+}
+
+// waitRefusedOnceInForce waits for the ExternalSecret's PolicyViolation. A policy's Ready
+// condition can be written by another test's controller process (policies are cluster-wide
+// and every process compiles them) a moment before this suite's controller has the policy in
+// force, so an ExternalSecret created in that moment may sync once; each sync forced after
+// that must be refused, so a SecretSynced answer is followed by a forced sync until the
+// refusal shows (a policy never put in force still fails the wait).
+func waitRefusedOnceInForce(t *testing.T, ctx context.Context, key types.NamespacedName) *esv1.ExternalSecret {
+	t.Helper()
+	es := &esv1.ExternalSecret{}
+	err := harness.WaitFor(ctx, waitTimeout, func(ctx context.Context) (bool, error) {
+		if err := cp.Client.Get(ctx, key, es); err != nil {
+			return false, err
+		}
+		if harness.HasReason(esv1.ReasonPolicyViolation)(es) {
+			return true, nil
+		}
+		if harness.HasReason(esv1.ReasonSecretSynced)(es) {
+			return false, env.ForceSync(ctx, key)
+		}
+		return false, nil
+	})
+	if err != nil {
+		t.Fatalf("ExternalSecret %s never reached PolicyViolation: %v (conditions: %s)", key, err, readyMessage(es))
+	}
+	return es
 }
 
 // The audit covers PushSecrets as it covers ExternalSecrets: a PushSecret admitted before its
