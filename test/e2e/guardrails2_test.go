@@ -164,7 +164,7 @@ violation contains {"message": "never"} if {
 	start := time.Now()
 	h.WaitReason(types.NamespacedName{Namespace: otherNS, Name: "db"}, esv1.ReasonSecretSynced)
 	t.Logf("the other namespace synced %s after its creation", time.Since(start).Round(time.Millisecond))
-	es := h.WaitReason(types.NamespacedName{Namespace: slowNS, Name: "db"}, esv1.ReasonPolicyViolation)
+	es := waitRefusedOnceInForce(t, ctx, types.NamespacedName{Namespace: slowNS, Name: "db"})
 	for _, want := range []string{"policy-evaluation-deadline", "did not finish within 1s", slow.Name} {
 		if !strings.Contains(readyMessage(es), want) {
 			t.Errorf("PolicyViolation message %q does not say %q", readyMessage(es), want)
