@@ -6,8 +6,6 @@ import (
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
-	apimeta "k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -20,6 +18,7 @@ import (
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 	"github.com/vigil-dev/vigil/controllers/internal/secrethash"
+	"github.com/vigil-dev/vigil/controllers/internal/storeref"
 	"github.com/vigil-dev/vigil/providers"
 )
 
@@ -80,13 +79,13 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 		// requeues its ExternalSecrets, which then check their stores (syncDue); only
 		// these changes matter, not every resync.
 		Watches(&esv1.SecretStore{}, r.storeEvents(),
-			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, readyChanged)))
+			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, storeref.ReadyChanged)))
 	// A namespace's deletion-protection annotation decides its ExternalSecrets' finalizer.
 	b = b.Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.inNamespace),
 		builder.WithPredicates(protectionAnnotationChanged))
 	if !r.NoClusterStores {
 		b = b.Watches(&esv1.ClusterSecretStore{}, r.storeEvents(),
-			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, readyChanged)))
+			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, storeref.ReadyChanged)))
 	}
 	return b.WithOptions(opts).Complete(r)
 }
@@ -152,20 +151,4 @@ var secretEdited = predicate.Funcs{
 		return !ok || s.Annotations[esv1.AnnotationDataHash] != secrethash.OfSecret(s) ||
 			s.Labels[esv1.LabelManaged] != esv1.LabelManagedValue
 	},
-}
-
-// readyChanged passes store updates whose Ready condition changed status.
-var readyChanged = predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
-	return readyStatus(e.ObjectOld) != readyStatus(e.ObjectNew)
-}}
-
-func readyStatus(o client.Object) metav1.ConditionStatus {
-	store, ok := o.(esv1.GenericStore)
-	if !ok {
-		return ""
-	}
-	if c := apimeta.FindStatusCondition(store.GetStatus().Conditions, esv1.ConditionReady); c != nil {
-		return c.Status
-	}
-	return ""
 }

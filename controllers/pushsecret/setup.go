@@ -3,19 +3,17 @@ package pushsecret
 import (
 	"context"
 
-	apimeta "k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 	esv1alpha1 "github.com/vigil-dev/vigil/api/externalsecrets/v1alpha1"
+	"github.com/vigil-dev/vigil/controllers/internal/storeref"
 )
 
 // storeRefIndex indexes PushSecrets by the stores they push to: "Kind/name" for a store
@@ -50,7 +48,7 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 	}
 	changed := predicate.Or(predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{},
 		predicate.AnnotationChangedPredicate{})
-	storeChanged := builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, readyChanged))
+	storeChanged := builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, storeref.ReadyChanged))
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("pushsecret").
 		For(&esv1alpha1.PushSecret{}, builder.WithPredicates(changed)).
@@ -80,20 +78,4 @@ func (r *Reconciler) usersOf(ctx context.Context, o client.Object) []reconcile.R
 		}
 	}
 	return reqs
-}
-
-// readyChanged passes store updates whose Ready condition changed status.
-var readyChanged = predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
-	return readyStatus(e.ObjectOld) != readyStatus(e.ObjectNew)
-}}
-
-func readyStatus(o client.Object) metav1.ConditionStatus {
-	store, ok := o.(esv1.GenericStore)
-	if !ok {
-		return ""
-	}
-	if c := apimeta.FindStatusCondition(store.GetStatus().Conditions, esv1.ConditionReady); c != nil {
-		return c.Status
-	}
-	return ""
 }
