@@ -3,7 +3,7 @@ package audit
 import (
 	"context"
 	"errors"
-	"maps"
+	"fmt"
 	"slices"
 	"time"
 
@@ -21,6 +21,13 @@ import (
 // Auditor evaluates everything that exists against the current policies.
 type Auditor struct {
 	Client client.Client
+	// ExternalSecrets, when set, is where the audit reads ExternalSecrets, pageSize at a time,
+	// and judges each page before it reads the next: the API server, when this replica's
+	// cache holds only its own shards' ExternalSecrets. A list of every ExternalSecret in one
+	// response would cost the auditing replica the memory sharding saves. Nil reads them from
+	// Client's cache, without copying them.
+	ExternalSecrets client.Reader
+	pageSize        int64 // 0: defaultPageSize
 	// Gate evaluates with operation policy.OpAudit.
 	Gate     *policy.Gate
 	Metrics  *metrics.Recorder
@@ -85,6 +92,11 @@ func (a *Auditor) Start(ctx context.Context) error {
 	}
 }
 
+// defaultPageSize is how many ExternalSecrets the audit reads from the API server at a time:
+// the API server's own default page for kubectl, small enough that a page of the largest
+// ExternalSecrets (templates up to the CRD's limits) stays a few megabytes.
+const defaultPageSize = 500
+
 // result is one violation of one object.
 type result struct {
 	v         policy.Violation
@@ -94,11 +106,11 @@ type result struct {
 	uid       string
 }
 
-// inventory is what one audit looks at.
+// inventory is what one audit looks at, but for the ExternalSecrets, which are read page by
+// page while they are judged (eachExternalSecret).
 type inventory struct {
 	stores  esv1.SecretStoreList
 	cstores esv1.ClusterSecretStoreList
-	ess     esv1.ExternalSecretList
 	pss     esv1alpha1.PushSecretList
 }
 
@@ -115,17 +127,17 @@ func (a *Auditor) Run(ctx context.Context) error {
 	}
 	a.record(results)
 	// A report that cannot be written does not keep the others, or the policy status, back.
-	errs := []error{a.writeReports(ctx, results, audited, namespacesOf(inv))}
+	errs := []error{a.writeReports(ctx, results, audited, namespacesOf(audited))}
 	if !a.NoPolicyStatus {
 		errs = append(errs, a.writePolicyStatus(ctx, results))
 	}
 	return errors.Join(errs...)
 }
 
-// list reads the stores, ExternalSecrets and PushSecrets to audit.
+// list reads the stores and PushSecrets to audit.
 func (a *Auditor) list(ctx context.Context) (*inventory, error) {
 	inv := &inventory{}
-	lists := []client.ObjectList{&inv.stores, &inv.ess}
+	lists := []client.ObjectList{&inv.stores}
 	if !a.NoClusterStores {
 		lists = append(lists, &inv.cstores)
 	}
@@ -170,12 +182,16 @@ func (a *Auditor) evaluate(ctx context.Context, inv *inventory) ([]result, map[s
 		}
 		add(s, s.GetKind(), vs)
 	}
-	for i := range inv.ess.Items {
-		vs, err := a.Gate.ExternalSecret(ctx, &inv.ess.Items[i], nil)
+	err := a.eachExternalSecret(ctx, func(es *esv1.ExternalSecret) error {
+		vs, err := a.Gate.ExternalSecret(ctx, es, nil)
 		if err != nil {
-			return nil, nil, err
+			return err
 		}
-		add(&inv.ess.Items[i], esv1.ExternalSecretKind, vs)
+		add(es, esv1.ExternalSecretKind, vs)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
 	}
 	for i := range inv.pss.Items {
 		vs, err := a.Gate.PushSecret(ctx, &inv.pss.Items[i], nil)
@@ -187,18 +203,56 @@ func (a *Auditor) evaluate(ctx context.Context, inv *inventory) ([]result, map[s
 	return results, audited, nil
 }
 
-func namespacesOf(inv *inventory) []string {
-	set := map[string]bool{}
-	for _, s := range inv.stores.Items {
-		set[s.Namespace] = true
+// eachExternalSecret calls fn with every ExternalSecret, read as the ExternalSecrets field
+// says. fn must not keep or change the object: a page is dropped once judged, and the cache's
+// objects are not copied for it.
+func (a *Auditor) eachExternalSecret(ctx context.Context, fn func(*esv1.ExternalSecret) error) error {
+	each := func(l *esv1.ExternalSecretList) error {
+		for i := range l.Items {
+			if err := fn(&l.Items[i]); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
-	for _, e := range inv.ess.Items {
-		set[e.Namespace] = true
+	if a.ExternalSecrets == nil {
+		var l esv1.ExternalSecretList
+		if err := a.Client.List(ctx, &l, client.UnsafeDisableDeepCopy); err != nil {
+			return err
+		}
+		return each(&l)
 	}
-	for _, p := range inv.pss.Items {
-		set[p.Namespace] = true
+	limit := a.pageSize
+	if limit == 0 {
+		limit = defaultPageSize
 	}
-	return slices.Sorted(maps.Keys(set))
+	for cont := ""; ; {
+		var l esv1.ExternalSecretList
+		if err := a.ExternalSecrets.List(ctx, &l, client.Limit(limit), client.Continue(cont)); err != nil {
+			// An expired continue token (the audit took longer than etcd keeps the
+			// revision) fails this audit; the next one starts from the first page.
+			return fmt.Errorf("listing ExternalSecrets (a page of %d): %w", limit, err)
+		}
+		if err := each(&l); err != nil {
+			return err
+		}
+		if cont = l.Continue; cont == "" {
+			return nil
+		}
+	}
+}
+
+// namespacesOf returns the namespaces that had an object audited (those of audited but the
+// cluster scope's "").
+func namespacesOf(audited map[string]int) []string {
+	var nss []string
+	for ns := range audited {
+		if ns != "" {
+			nss = append(nss, ns)
+		}
+	}
+	slices.Sort(nss)
+	return nss
 }
 
 // record sets vigil_policy_violations from scratch, so that fixed objects drop out.

@@ -77,7 +77,7 @@ func TestEvaluate_JudgesPushSecretsThroughTheirStores(t *testing.T) {
 	if audited["payments"] != 4 || audited["pushonly"] != 1 {
 		t.Errorf("audited %v, want 4 objects in payments (2 stores, 2 PushSecrets) and 1 in pushonly", audited)
 	}
-	if nss := namespacesOf(inv); !slices.Equal(nss, []string{"payments", "pushonly"}) {
+	if nss := namespacesOf(audited); !slices.Equal(nss, []string{"payments", "pushonly"}) {
 		t.Errorf("namespaces with a report %q, want payments and pushonly", nss)
 	}
 	if v := apiVersionOf(policy.PushSecretKind); v != "external-secrets.io/v1alpha1" {

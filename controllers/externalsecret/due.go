@@ -183,8 +183,11 @@ func syncVersion(es *esv1.ExternalSecret) string {
 	h := sha256.New()
 	for _, m := range []map[string]string{es.Labels, es.Annotations} {
 		for _, k := range slices.Sorted(maps.Keys(m)) {
-			if k == sharding.Label {
-				continue // the controller's own routing label, not the user's
+			// The controller's own routing label is not the user's; kubectl's copy of the
+			// applied object repeats what the generation and the other keys say, and the
+			// cache drops it (controllers/manager: externalSecretCache).
+			if k == sharding.Label || k == corev1.LastAppliedConfigAnnotation {
+				continue
 			}
 			fmt.Fprintf(h, "%d:%s%d:%s", len(k), k, len(m[k]), m[k])
 		}

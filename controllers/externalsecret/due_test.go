@@ -27,6 +27,22 @@ func TestSyncVersion_ChangesWithGenerationAndForceSync(t *testing.T) {
 	}
 }
 
+// kubectl's last-applied-configuration annotation is not part of the sync version: the
+// cache drops it, and a change of it comes with a change of the generation, a label or
+// another annotation, which are.
+func TestSyncVersion_IgnoresLastAppliedConfiguration(t *testing.T) {
+	es := &esv1.ExternalSecret{ObjectMeta: metav1.ObjectMeta{Generation: 1, Annotations: map[string]string{"team": "a"}}}
+	base := syncVersion(es)
+	es.Annotations[corev1.LastAppliedConfigAnnotation] = `{"kind":"ExternalSecret"}`
+	if syncVersion(es) != base {
+		t.Error("the last-applied-configuration annotation changed the sync version")
+	}
+	es.Annotations["team"] = "b"
+	if syncVersion(es) == base {
+		t.Error("another annotation's change did not change the sync version")
+	}
+}
+
 func TestDataHash(t *testing.T) {
 	a := dataHash(corev1.SecretTypeOpaque, map[string][]byte{"a": []byte("1"), "b": []byte("2")})
 	if a != dataHash(corev1.SecretTypeOpaque, map[string][]byte{"b": []byte("2"), "a": []byte("1")}) {

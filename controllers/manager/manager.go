@@ -11,6 +11,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -268,6 +269,7 @@ func cacheOptions(o Options) cache.Options {
 		DefaultTransform: cache.TransformStripManagedFields(),
 		ByObject:         map[client.Object]cache.ByObject{}}
 	cacheOpts.ByObject[&corev1.Secret{}] = secretCache(o)
+	cacheOpts.ByObject[&esv1.ExternalSecret{}] = externalSecretCache()
 	if o.Namespace != "" {
 		cacheOpts.DefaultNamespaces = map[string]cache.Config{o.Namespace: {}}
 		// Namespaces are cluster-scoped: without this the cache would list them all, which a
@@ -300,6 +302,23 @@ func secretCache(o Options) cache.ByObject {
 		c.Label = labels.SelectorFromSet(labels.Set{esv1.LabelManaged: esv1.LabelManagedValue})
 	}
 	return c
+}
+
+// externalSecretCache: ExternalSecrets are cached without kubectl's
+// last-applied-configuration annotation, a second copy of the whole object that client-side
+// apply (kubectl apply, Argo CD's default) writes on each and that the controller never
+// reads (it is left out of status.syncedResourceVersion too).
+func externalSecretCache() cache.ByObject {
+	strip := cache.TransformStripManagedFields()
+	return cache.ByObject{Transform: func(obj any) (any, error) {
+		obj, err := strip(obj)
+		if m, ok := obj.(metav1.Object); ok && err == nil {
+			if a := m.GetAnnotations(); a != nil {
+				delete(a, corev1.LastAppliedConfigAnnotation)
+			}
+		}
+		return obj, err
+	}}
 }
 
 // clientOptions keeps reads of ClusterSecretStores out of the cache when they are not

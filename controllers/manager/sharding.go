@@ -60,7 +60,7 @@ func shardCaches(o Options) *sharding.Caches {
 }
 
 // wholeView reads ExternalSecrets from the API server, for the few readers that need those
-// of every shard (the policy audit, ClusterExternalSecrets' children) while this replica's
+// of every shard (ClusterExternalSecrets' children) while this replica's
 // cache holds only its own shards'. Other reads and all writes go to the cache's client.
 type wholeView struct {
 	client.Client

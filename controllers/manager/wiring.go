@@ -110,7 +110,10 @@ func (w *wiring) setupClusterExternalSecrets(_ context.Context) error {
 // its own, whose inputs say operation AUDIT.
 func (w *wiring) setupPolicies(ctx context.Context) error {
 	auditGate := &policy.Gate{Builder: w.gate.Builder, Policies: w.policies, Op: policy.OpAudit}
-	auditor := audit.NewAuditor(w.everyShard(), auditGate, w.rec, w.o.AuditInterval)
+	auditor := audit.NewAuditor(w.mgr.GetClient(), auditGate, w.rec, w.o.AuditInterval)
+	if w.caches != nil { // this replica caches its shards' ExternalSecrets only
+		auditor.ExternalSecrets = w.direct
+	}
 	auditor.NoClusterStores, auditor.NoPolicyStatus = !w.o.ClusterStores, w.o.Namespace != ""
 	if w.shards != nil {
 		auditor.Active = func() bool { return w.shards.Leads(0) }

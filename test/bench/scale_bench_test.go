@@ -18,9 +18,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 	"github.com/vigil-dev/vigil/metrics"
@@ -100,11 +102,12 @@ func BenchmarkScale(b *testing.B) {
 	t.row(d10k.Round(10*time.Millisecond).String(), ratio(d10k, perSync*time.Duration(coldLarge)), "cold start, %d ExternalSecrets (fake provider)", coldLarge)
 
 	// Every refresh due at once, then a new ExternalSecret: the priority lane.
-	refreshPass := func(name string) (newSync, idleSync, pass time.Duration, rss int64) {
+	// cg nil: no memory limit; else the controller runs in that memory cgroup.
+	refreshPass := func(name string, cg *harness.MemoryCgroup) (newSync, idleSync, pass time.Duration, rss int64) {
 		step("making %d refreshes due", coldLarge)
 		since := ageRefreshTimes(b, ctx, ns10k)
 		start := time.Now()
-		p := startVigil(b, ctx, logDir, name)
+		p := startVigilIn(b, ctx, cg, logDir, name)
 		defer p.Stop()
 		newSync = syncOneNew(b, ctx, ns10k, name+"-new")
 		waitAll(b, ctx, ns10k, coldLarge+1, "refreshed", func(es *esv1.ExternalSecret) bool { return !es.Status.RefreshTime.Time.Before(since) })
@@ -114,17 +117,32 @@ func BenchmarkScale(b *testing.B) {
 		profileHeap(pprofOf[p], name)
 		return newSync, idleSync, pass, rss
 	}
-	newSync, idleSync, pass0, rss0 := refreshPass("due-0")
+	newSync, idleSync, pass0, rss0 := refreshPass("due-0", nil)
 	t.row(newSync.Round(time.Millisecond).String(), fmt.Sprintf("%.1f× an idle controller's %v", float64(newSync)/float64(idleSync), idleSync.Round(time.Millisecond)), "new ExternalSecret synced while %d refreshes are due", coldLarge)
 	t.row(pass0.Round(10*time.Millisecond).String(), ratio(pass0, perSync/2*time.Duration(coldLarge))+" (floor: one status patch each)", "refresh pass over %d ExternalSecrets (restart, all due)", coldLarge)
 
 	step("creating %d unrelated Secrets", unrelatedSecrets)
 	unrelated := namespace(b, ctx, "unrelated")
 	createUnrelated(b, ctx, unrelated, unrelatedSecrets)
-	_, _, _, rss50k := refreshPass("due-50k")
-	t.row(mib(rssCold), "target < 150 MiB", "peak RSS, %d ExternalSecrets, cold start", coldLarge)
+	_, _, _, rss50k := refreshPass("due-50k", nil)
+	t.row(mib(rssCold), "target < 150 MB (143 MiB)", "peak RSS, %d ExternalSecrets, cold start", coldLarge)
 	t.row(mib(rss0), "baseline", "peak RSS, %d ExternalSecrets, refresh pass, 0 unrelated Secrets", coldLarge)
 	t.row(mib(rss50k), fmt.Sprintf("%+.1f%%", 100*(float64(rss50k)/float64(rss0)-1)), "peak RSS, same with %d unrelated Secrets", unrelatedSecrets)
+
+	// The same pass as in a container with the chart's memory limit: the controller reads
+	// the limit from its cgroup and sets GOMEMLIMIT to 90% of it (--memory-limit-ratio).
+	limited(b, func(cg *harness.MemoryCgroup) {
+		_, _, passLimited, rssLimited := refreshPass("due-limited", cg)
+		if l, err := os.ReadFile(filepath.Join(logDir, "due-limited.log")); err != nil || !strings.Contains(string(l), "Go memory limit set from the container's") {
+			b.Fatalf("the controller did not set GOMEMLIMIT from its cgroup's limit (log: %v)", err)
+		}
+		if n, err := cg.OOMKills(); err != nil || n > 0 {
+			b.Fatalf("the controller was OOM-killed %d times in its %s limit (%v)", n, mib(cg.Limit), err)
+		}
+		t.row(mib(rssLimited), fmt.Sprintf("%+.1f%% (pass %s, %.2f× the unlimited one's)", 100*(float64(rssLimited)/float64(rss50k)-1),
+			passLimited.Round(10*time.Millisecond), float64(passLimited)/float64(pass0)),
+			"peak RSS, same in a %s memory limit (GOMEMLIMIT 90%% of it)", mib(cg.Limit))
+	})
 	deleteAll(b, ctx, ns10k)
 
 	// Secrets Manager calls per refresh cycle, N ExternalSecrets over K keys.
@@ -177,14 +195,78 @@ func awsCalls(b *testing.B, ctx context.Context, moto *harness.Moto, logDir stri
 		return v
 	}
 	cold := calls()
-	step("waiting two refresh cycles (%v) for the refreshes to settle on the store's grid", 2*interval)
-	time.Sleep(2 * interval)
-	before := calls()
+	// A cycle's calls come in a burst when the store's grid point is due. Counting from a
+	// pause after a burst over three whole intervals, and dividing by three, counts whole
+	// cycles: a window that starts at an arbitrary time can hold two bursts or none.
+	step("waiting for the refreshes to settle on the store's grid (up to %v), then counting three cycles", 3*interval)
 	time.Sleep(interval)
-	cycle := calls() - before
+	afterBurst(b, calls, 5*time.Second, 2*interval)
+	before := calls()
+	time.Sleep(3 * interval)
+	cycle := (calls() - before) / 3
 	target := math.Ceil(float64(awsKeys)/20) + 1
 	t.row(fmt.Sprintf("%.0f", cold), fmt.Sprintf("ESO: %d", n), "Secrets Manager calls, cold start, %d ExternalSecrets over %d keys", n, awsKeys)
-	t.row(fmt.Sprintf("%.0f", cycle), fmt.Sprintf("target ≤ %.0f (⌈K/20⌉+stores); ESO: %d", target, n), "Secrets Manager calls per refresh cycle, %d ExternalSecrets over %d keys", n, awsKeys)
+	t.row(fmt.Sprintf("%.1f", cycle), fmt.Sprintf("target ≤ %.0f (⌈K/20⌉+stores); ESO: %d", target, n), "Secrets Manager calls per refresh cycle, %d ExternalSecrets over %d keys", n, awsKeys)
+}
+
+// afterBurst waits until calls has not changed for quiet (a cycle's burst is over), for at
+// most within.
+func afterBurst(b *testing.B, calls func() float64, quiet, within time.Duration) {
+	deadline := time.Now().Add(within)
+	last, since := calls(), time.Now()
+	for time.Now().Before(deadline) {
+		time.Sleep(time.Second)
+		if now := calls(); now != last {
+			last, since = now, time.Now()
+		} else if time.Since(since) >= quiet {
+			return
+		}
+	}
+	b.Fatalf("Secrets Manager calls did not pause for %v within %v: the refreshes are not aligned on the store's grid", quiet, within)
+}
+
+// limited runs f with a memory cgroup whose limit is VIGIL_BENCH_MEMORY_LIMIT (a quantity,
+// e.g. 192Mi) or else the chart's default resources.limits.memory, and removes it after.
+// Without write access to the cgroup tree the measure is skipped, and the table says so.
+func limited(b *testing.B, f func(cg *harness.MemoryCgroup)) {
+	limit, err := benchMemoryLimit()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cg, err := harness.NewMemoryCgroup(fmt.Sprintf("vigil-bench-%d", os.Getpid()), limit)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench: not measuring under a memory limit: %v\n", err)
+		return
+	}
+	defer func() { _ = cg.Remove() }()
+	f(cg)
+}
+
+// benchMemoryLimit is VIGIL_BENCH_MEMORY_LIMIT or the chart's default memory limit.
+func benchMemoryLimit() (int64, error) {
+	v := os.Getenv("VIGIL_BENCH_MEMORY_LIMIT")
+	if v == "" {
+		raw, err := os.ReadFile(filepath.Join(harness.RepoRoot(), "charts/vigil/values.yaml"))
+		if err != nil {
+			return 0, err
+		}
+		var values struct {
+			Resources struct {
+				Limits struct {
+					Memory string `json:"memory"`
+				} `json:"limits"`
+			} `json:"resources"`
+		}
+		if err := yaml.Unmarshal(raw, &values); err != nil {
+			return 0, fmt.Errorf("reading the chart's resources.limits.memory: %w", err)
+		}
+		v = values.Resources.Limits.Memory
+	}
+	q, err := resource.ParseQuantity(v)
+	if err != nil {
+		return 0, fmt.Errorf("memory limit %q: %w", v, err)
+	}
+	return q.Value(), nil
 }
 
 type table struct{ rows [][3]string }
@@ -307,8 +389,20 @@ func measureFloor(b *testing.B, ctx context.Context, ns string, n int) time.Dura
 }
 
 func startVigil(b *testing.B, ctx context.Context, logDir, name string) *harness.Process {
+	return startVigilIn(b, ctx, nil, logDir, name)
+}
+
+// startVigilIn is startVigil in the memory cgroup cg (nil: none).
+func startVigilIn(b *testing.B, ctx context.Context, cg *harness.MemoryCgroup, logDir, name string) *harness.Process {
 	flags, addr := pprofFlags(b)
-	p, err := cp.StartVigil(filepath.Join(logDir, name+".log"), flags...)
+	logPath := filepath.Join(logDir, name+".log")
+	var p *harness.Process
+	var err error
+	if cg == nil {
+		p, err = cp.StartVigil(logPath, flags...)
+	} else {
+		p, err = cp.StartVigilIn(cg, logPath, flags...)
+	}
 	if err != nil {
 		b.Fatal(err)
 	}

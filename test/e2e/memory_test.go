@@ -6,6 +6,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -16,7 +17,8 @@ import (
 
 // The controller's cache holds a managed Secret's keys and metadata but not its values,
 // and no unmanaged Secret at all: the values a sync wrote live on the API server only. The
-// cache here is built with the controller's own options against the real API server.
+// cache here is built with the controller's own options against the real API server. An
+// ExternalSecret is cached without the copy of itself that `kubectl apply` annotates it with.
 func TestMemory_CacheHoldsKeysNotValues(t *testing.T) {
 	t.Parallel()
 	h := env.T(t)
@@ -25,6 +27,12 @@ func TestMemory_CacheHoldsKeysNotValues(t *testing.T) {
 	h.WaitReason(key, esv1.ReasonSecretSynced)
 	h.Create(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "unmanaged"},
 		StringData: map[string]string{"token": "unmanaged-value-9"}})
+	// As `kubectl apply` leaves it: a copy of the applied object in an annotation.
+	applied := client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"annotations":{"`+
+		corev1.LastAppliedConfigAnnotation+`":"{\"kind\":\"ExternalSecret\"}","team":"payments"}}}`))
+	if err := cp.Client.Patch(ctx, &esv1.ExternalSecret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: key.Name}}, applied); err != nil {
+		t.Fatal(err)
+	}
 
 	opts := manager.CacheOptions(harness.TestOptions())
 	opts.Scheme = cp.Client.Scheme()
@@ -51,6 +59,14 @@ func TestMemory_CacheHoldsKeysNotValues(t *testing.T) {
 	}
 	if real := h.Secret(ns, "db"); string(real.Data["password"]) != "cached-value-7" {
 		t.Error("the API server's Secret does not hold the value")
+	}
+	// An ExternalSecret is cached without kubectl's copy of it, and with its other annotations.
+	var es esv1.ExternalSecret
+	if err := c.Get(ctx, key, &es); err != nil {
+		t.Fatalf("reading the ExternalSecret from the cache: %v", err)
+	}
+	if _, ok := es.Annotations[corev1.LastAppliedConfigAnnotation]; ok || es.Annotations["team"] != "payments" {
+		t.Errorf("cached ExternalSecret's annotations %v: want team=payments and no %s", es.Annotations, corev1.LastAppliedConfigAnnotation)
 	}
 	err = c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "unmanaged"}, &corev1.Secret{})
 	if err == nil {

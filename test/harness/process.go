@@ -71,9 +71,28 @@ func StartVigilWith(kubeconfig, logPath string, flags ...string) (*Process, erro
 	return StartVigilBinary(bin, kubeconfig, logPath, flags...)
 }
 
+// StartVigilIn is StartVigil with the process inside the memory cgroup cg, as in a container
+// with cg's memory limit.
+func (cp *ControlPlane) StartVigilIn(cg *MemoryCgroup, logPath string, flags ...string) (*Process, error) {
+	kubeconfig, err := cp.AdminKubeconfig()
+	if err != nil {
+		return nil, err
+	}
+	bin, err := VigilBinary()
+	if err != nil {
+		return nil, err
+	}
+	return startVigil(cg.Command, bin, kubeconfig, logPath, flags...)
+}
+
 // StartVigilBinary is StartVigilWith with a vigil binary built elsewhere (the demo runs the
 // bin/vigil that `make build` built).
 func StartVigilBinary(bin, kubeconfig, logPath string, flags ...string) (*Process, error) {
+	return startVigil(exec.Command, bin, kubeconfig, logPath, flags...)
+}
+
+// startVigil runs bin as `vigil controller` through command (exec.Command, or a cgroup's).
+func startVigil(command func(string, ...string) *exec.Cmd, bin, kubeconfig, logPath string, flags ...string) (*Process, error) {
 	metricsAddr, err := FreeAddr()
 	if err != nil {
 		return nil, err
@@ -84,7 +103,7 @@ func StartVigilBinary(bin, kubeconfig, logPath string, flags ...string) (*Proces
 	}
 	args := append([]string{"controller", "--kubeconfig=" + kubeconfig,
 		"--metrics-bind-address=" + metricsAddr, "--health-probe-bind-address=" + probeAddr}, flags...)
-	p, err := StartProcess(exec.Command(bin, args...), logPath, "http://"+metricsAddr+"/metrics")
+	p, err := StartProcess(command(bin, args...), logPath, "http://"+metricsAddr+"/metrics")
 	if err != nil {
 		return nil, err
 	}
