@@ -86,7 +86,7 @@ func BenchmarkScale(b *testing.B) {
 		step("cold start of %d ExternalSecrets", n)
 		start := time.Now()
 		p := startVigil(b, ctx, logDir, fmt.Sprintf("cold-%d", n))
-		waitAll(b, ctx, ns, n, "synced", synced)
+		waitAll(b, whileRunning(ctx, p), ns, n, "synced", synced)
 		return time.Since(start), p, ns
 	}
 	d1k, p, ns1k := coldStart(coldSmall)
@@ -110,7 +110,7 @@ func BenchmarkScale(b *testing.B) {
 		p := startVigilIn(b, ctx, cg, logDir, name)
 		defer p.Stop()
 		newSync = syncOneNew(b, ctx, ns10k, name+"-new")
-		waitAll(b, ctx, ns10k, coldLarge+1, "refreshed", func(es *esv1.ExternalSecret) bool { return !es.Status.RefreshTime.Time.Before(since) })
+		waitAll(b, whileRunning(ctx, p), ns10k, coldLarge+1, "refreshed", func(es *esv1.ExternalSecret) bool { return !es.Status.RefreshTime.Time.Before(since) })
 		pass = time.Since(start)
 		idleSync = syncOneNew(b, ctx, ns10k, name+"-idle")
 		rss = peakRSS(b, p)
@@ -129,18 +129,24 @@ func BenchmarkScale(b *testing.B) {
 	t.row(mib(rss0), "baseline", "peak RSS, %d ExternalSecrets, refresh pass, 0 unrelated Secrets", coldLarge)
 	t.row(mib(rss50k), fmt.Sprintf("%+.1f%%", 100*(float64(rss50k)/float64(rss0)-1)), "peak RSS, same with %d unrelated Secrets", unrelatedSecrets)
 
-	// The same pass as in a container with the chart's memory limit: the controller reads
-	// the limit from its cgroup and sets GOMEMLIMIT to 90% of it (--memory-limit-ratio).
-	limited(b, func(cg *harness.MemoryCgroup) {
-		_, _, passLimited, rssLimited := refreshPass("due-limited", cg)
-		if l, err := os.ReadFile(filepath.Join(logDir, "due-limited.log")); err != nil || !strings.Contains(string(l), "Go memory limit set from the container's") {
+	// The same pass as in a container with the chart's memory limit (and any other limits
+	// asked for): the controller reads the limit from its cgroup and sets GOMEMLIMIT to 90%
+	// of it (--memory-limit-ratio).
+	limited(b, func(name string, cg *harness.MemoryCgroup) {
+		_, _, passLimited, rssLimited := refreshPass(name, cg)
+		if l, err := os.ReadFile(filepath.Join(logDir, name+".log")); err != nil || !strings.Contains(string(l), "Go memory limit set from the container's") {
 			b.Fatalf("the controller did not set GOMEMLIMIT from its cgroup's limit (log: %v)", err)
 		}
 		if n, err := cg.OOMKills(); err != nil || n > 0 {
 			b.Fatalf("the controller was OOM-killed %d times in its %s limit (%v)", n, mib(cg.Limit), err)
 		}
-		t.row(mib(rssLimited), fmt.Sprintf("%+.1f%% (pass %s, %.2f× the unlimited one's)", 100*(float64(rssLimited)/float64(rss50k)-1),
-			passLimited.Round(10*time.Millisecond), float64(passLimited)/float64(pass0)),
+		usage, err := cg.PeakUsage()
+		if err != nil {
+			b.Fatal(err)
+		}
+		t.row(fmt.Sprintf("%s (cgroup peak %s)", mib(rssLimited), mib(usage)),
+			fmt.Sprintf("%+.1f%%; pass %s, %.2f× the unlimited one's", 100*(float64(rssLimited)/float64(rss50k)-1),
+				passLimited.Round(10*time.Millisecond), float64(passLimited)/float64(pass0)),
 			"peak RSS, same in a %s memory limit (GOMEMLIMIT 90%% of it)", mib(cg.Limit))
 	})
 	deleteAll(b, ctx, ns10k)
@@ -225,30 +231,36 @@ func afterBurst(b *testing.B, calls func() float64, quiet, within time.Duration)
 	b.Fatalf("Secrets Manager calls did not pause for %v within %v: the refreshes are not aligned on the store's grid", quiet, within)
 }
 
-// limited runs f with a memory cgroup whose limit is VIGIL_BENCH_MEMORY_LIMIT (a quantity,
-// e.g. 192Mi) or else the chart's default resources.limits.memory, and removes it after.
-// Without write access to the cgroup tree the measure is skipped, and the table says so.
-func limited(b *testing.B, f func(cg *harness.MemoryCgroup)) {
-	limit, err := benchMemoryLimit()
+// limited runs f with a memory cgroup for each limit of VIGIL_BENCH_MEMORY_LIMIT (quantities
+// separated by commas, e.g. 143Mi,192Mi) or else the chart's default resources.limits.memory,
+// and removes it after. Without write access to the cgroup tree the measure is skipped, and
+// the output says so.
+func limited(b *testing.B, f func(name string, cg *harness.MemoryCgroup)) {
+	limits, err := benchMemoryLimits()
 	if err != nil {
 		b.Fatal(err)
 	}
-	cg, err := harness.NewMemoryCgroup(fmt.Sprintf("vigil-bench-%d", os.Getpid()), limit)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "bench: not measuring under a memory limit: %v\n", err)
-		return
+	for i, limit := range limits {
+		name := fmt.Sprintf("due-limited-%d", i)
+		cg, err := harness.NewMemoryCgroup(fmt.Sprintf("vigil-bench-%d-%d", os.Getpid(), i), limit)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench: not measuring under a memory limit: %v\n", err)
+			return
+		}
+		f(name, cg)
+		if err := cg.Remove(); err != nil {
+			b.Fatal(err)
+		}
 	}
-	defer func() { _ = cg.Remove() }()
-	f(cg)
 }
 
-// benchMemoryLimit is VIGIL_BENCH_MEMORY_LIMIT or the chart's default memory limit.
-func benchMemoryLimit() (int64, error) {
+// benchMemoryLimits are the limits of VIGIL_BENCH_MEMORY_LIMIT or the chart's default one.
+func benchMemoryLimits() ([]int64, error) {
 	v := os.Getenv("VIGIL_BENCH_MEMORY_LIMIT")
 	if v == "" {
 		raw, err := os.ReadFile(filepath.Join(harness.RepoRoot(), "charts/vigil/values.yaml"))
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		var values struct {
 			Resources struct {
@@ -258,15 +270,19 @@ func benchMemoryLimit() (int64, error) {
 			} `json:"resources"`
 		}
 		if err := yaml.Unmarshal(raw, &values); err != nil {
-			return 0, fmt.Errorf("reading the chart's resources.limits.memory: %w", err)
+			return nil, fmt.Errorf("reading the chart's resources.limits.memory: %w", err)
 		}
 		v = values.Resources.Limits.Memory
 	}
-	q, err := resource.ParseQuantity(v)
-	if err != nil {
-		return 0, fmt.Errorf("memory limit %q: %w", v, err)
+	var limits []int64
+	for q := range strings.SplitSeq(v, ",") {
+		limit, err := resource.ParseQuantity(strings.TrimSpace(q))
+		if err != nil {
+			return nil, fmt.Errorf("memory limit %q: %w", q, err)
+		}
+		limits = append(limits, limit.Value())
 	}
-	return q.Value(), nil
+	return limits, nil
 }
 
 type table struct{ rows [][3]string }
@@ -426,6 +442,9 @@ func waitAll(b *testing.B, ctx context.Context, ns string, n int, what string, o
 	count := 0
 	lastPrint := time.Now()
 	for time.Now().Before(deadline) {
+		if ctx.Err() != nil {
+			b.Fatalf("waiting for %d ExternalSecrets %s in %s: the controller exited (%d done; see its log)", n, what, ns, count)
+		}
 		w, err := watcher(b).Watch(ctx, &esv1.ExternalSecretList{}, client.InNamespace(ns))
 		if err != nil {
 			b.Fatal(err)
@@ -454,6 +473,20 @@ func waitAll(b *testing.B, ctx context.Context, ns string, n int, what string, o
 		}
 	}
 	b.Fatalf("waiting for %d ExternalSecrets %s in %s: timed out", n, what, ns)
+}
+
+// whileRunning is ctx, cancelled when p exits (killed for its memory, say), so that a wait
+// for its work ends at once instead of at its deadline.
+func whileRunning(ctx context.Context, p *harness.Process) context.Context {
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		select {
+		case <-p.Exited():
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx
 }
 
 // ageRefreshTimes moves every status.refreshTime two intervals back, so that every

@@ -2,6 +2,7 @@ package harness
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -19,6 +20,7 @@ type MemoryCgroup struct {
 	Dir   string // the cgroup's directory
 	Limit int64  // bytes
 	v2    bool
+	tmp   string // where Command copies the program to
 }
 
 // NewMemoryCgroup creates the cgroup name below this process's memory cgroup, on cgroup v2
@@ -28,8 +30,13 @@ func NewMemoryCgroup(name string, limit int64) (*MemoryCgroup, error) {
 	if err != nil {
 		return nil, err
 	}
-	cg := &MemoryCgroup{Dir: filepath.Join(parent, name), Limit: limit, v2: v2}
+	tmp, err := os.MkdirTemp("", "cgroup-"+name+"-")
+	if err != nil {
+		return nil, err
+	}
+	cg := &MemoryCgroup{Dir: filepath.Join(parent, name), Limit: limit, v2: v2, tmp: tmp}
 	if err := os.Mkdir(cg.Dir, 0o755); err != nil && !os.IsExist(err) {
+		_ = os.RemoveAll(tmp)
 		return nil, fmt.Errorf("creating memory cgroup %s (needs write access to the cgroup tree): %w", cg.Dir, err)
 	}
 	file, value := "memory.limit_in_bytes", strconv.FormatInt(limit, 10)
@@ -109,12 +116,29 @@ func containsWord(list, word string) bool {
 	return false
 }
 
-// Command returns cmd run inside the cgroup: a shell moves itself into it, then executes the
-// program, so that the program and everything it starts are in the cgroup from their first
-// instruction.
+// Command returns the program run inside the cgroup: a shell moves itself into it, copies
+// the program, and executes the copy, so that the program and everything it starts are in
+// the cgroup from their first instruction, and the program's file pages, read by the copy,
+// are charged to the cgroup as a container's image files are to the container (the
+// original's were charged to whoever built it).
 func (cg *MemoryCgroup) Command(name string, args ...string) *exec.Cmd {
-	script := `echo $$ > "$0/cgroup.procs" && exec "$@"`
-	return exec.Command("sh", append([]string{"-c", script, cg.Dir, name}, args...)...)
+	copied := filepath.Join(cg.tmp, filepath.Base(name))
+	script := `echo $$ > "$0/cgroup.procs" && cp "$1" "$2" && shift 2 && exec "$@"`
+	return exec.Command("sh", append([]string{"-c", script, cg.Dir, name, copied, copied}, args...)...)
+}
+
+// PeakUsage is the cgroup's peak memory use in bytes, as the kernel counts it against the
+// limit: the processes' memory and the file pages charged to it.
+func (cg *MemoryCgroup) PeakUsage() (int64, error) {
+	file := "memory.max_usage_in_bytes"
+	if cg.v2 {
+		file = "memory.peak"
+	}
+	out, err := os.ReadFile(filepath.Join(cg.Dir, file))
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
 }
 
 // OOMKills is how many processes the kernel killed in the cgroup for going over its limit.
@@ -135,5 +159,7 @@ func (cg *MemoryCgroup) OOMKills() (int, error) {
 	return 0, fmt.Errorf("no %s line in %s", key, file)
 }
 
-// Remove deletes the cgroup; its processes must have exited.
-func (cg *MemoryCgroup) Remove() error { return os.Remove(cg.Dir) }
+// Remove deletes the cgroup (its processes must have exited) and the program's copies.
+func (cg *MemoryCgroup) Remove() error {
+	return errors.Join(os.Remove(cg.Dir), os.RemoveAll(cg.tmp))
+}

@@ -197,3 +197,6 @@ func (p *Process) Metric(name string, labels map[string]string) (float64, error)
 func (p *Process) Scrape(ctx context.Context) (Families, error) {
 	return ScrapeMetrics(ctx, p.MetricsURL)
 }
+
+// Exited is closed when the process has exited.
+func (p *Process) Exited() <-chan struct{} { return p.done }
