@@ -103,28 +103,29 @@ func BenchmarkScale(b *testing.B) {
 
 	// Every refresh due at once, then a new ExternalSecret: the priority lane.
 	// cg nil: no memory limit; else the controller runs in that memory cgroup.
-	refreshPass := func(name string, cg *harness.MemoryCgroup) (newSync, idleSync, pass time.Duration, rss int64) {
+	refreshPass := func(b *testing.B, name string, cg *harness.MemoryCgroup) (newSync, idleSync, pass time.Duration, rss int64) {
 		step("making %d refreshes due", coldLarge)
 		since := ageRefreshTimes(b, ctx, ns10k)
 		start := time.Now()
 		p := startVigilIn(b, ctx, cg, logDir, name)
 		defer p.Stop()
-		newSync = syncOneNew(b, ctx, ns10k, name+"-new")
-		waitAll(b, whileRunning(ctx, p), ns10k, coldLarge+1, "refreshed", func(es *esv1.ExternalSecret) bool { return !es.Status.RefreshTime.Time.Before(since) })
+		running := whileRunning(ctx, p)
+		newSync = syncOneNew(b, running, ns10k, name+"-new")
+		waitAll(b, running, ns10k, coldLarge+1, "refreshed", func(es *esv1.ExternalSecret) bool { return !es.Status.RefreshTime.Time.Before(since) })
 		pass = time.Since(start)
-		idleSync = syncOneNew(b, ctx, ns10k, name+"-idle")
+		idleSync = syncOneNew(b, running, ns10k, name+"-idle")
 		rss = peakRSS(b, p)
 		profileHeap(pprofOf[p], name)
 		return newSync, idleSync, pass, rss
 	}
-	newSync, idleSync, pass0, rss0 := refreshPass("due-0", nil)
+	newSync, idleSync, pass0, rss0 := refreshPass(b, "due-0", nil)
 	t.row(newSync.Round(time.Millisecond).String(), fmt.Sprintf("%.1f× an idle controller's %v", float64(newSync)/float64(idleSync), idleSync.Round(time.Millisecond)), "new ExternalSecret synced while %d refreshes are due", coldLarge)
 	t.row(pass0.Round(10*time.Millisecond).String(), ratio(pass0, perSync/2*time.Duration(coldLarge))+" (floor: one status patch each)", "refresh pass over %d ExternalSecrets (restart, all due)", coldLarge)
 
 	step("creating %d unrelated Secrets", unrelatedSecrets)
 	unrelated := namespace(b, ctx, "unrelated")
 	createUnrelated(b, ctx, unrelated, unrelatedSecrets)
-	_, _, _, rss50k := refreshPass("due-50k", nil)
+	_, _, _, rss50k := refreshPass(b, "due-50k", nil)
 	t.row(mib(rssCold), "target < 150 MB (143 MiB)", "peak RSS, %d ExternalSecrets, cold start", coldLarge)
 	t.row(mib(rss0), "baseline", "peak RSS, %d ExternalSecrets, refresh pass, 0 unrelated Secrets", coldLarge)
 	t.row(mib(rss50k), fmt.Sprintf("%+.1f%%", 100*(float64(rss50k)/float64(rss0)-1)), "peak RSS, same with %d unrelated Secrets", unrelatedSecrets)
@@ -132,22 +133,31 @@ func BenchmarkScale(b *testing.B) {
 	// The same pass as in a container with the chart's memory limit (and any other limits
 	// asked for): the controller reads the limit from its cgroup and sets GOMEMLIMIT to 90%
 	// of it (--memory-limit-ratio).
+	// A limit too small for the work is a result too: the pass runs as a sub-benchmark, whose
+	// failure (the controller OOM-killed, or too starved to start) is reported in the table
+	// and fails the run, after the rest is measured.
 	limited(b, func(name string, cg *harness.MemoryCgroup) {
-		_, _, passLimited, rssLimited := refreshPass(name, cg)
-		if l, err := os.ReadFile(filepath.Join(logDir, name+".log")); err != nil || !strings.Contains(string(l), "Go memory limit set from the container's") {
-			b.Fatalf("the controller did not set GOMEMLIMIT from its cgroup's limit (log: %v)", err)
+		what := fmt.Sprintf("peak RSS, same in a %s memory limit (GOMEMLIMIT 90%% of it)", mib(cg.Limit))
+		ok := b.Run(name, func(b *testing.B) {
+			_, _, passLimited, rssLimited := refreshPass(b, name, cg)
+			if l, err := os.ReadFile(filepath.Join(logDir, name+".log")); err != nil || !strings.Contains(string(l), "Go memory limit set from the container's") {
+				b.Fatalf("the controller did not set GOMEMLIMIT from its cgroup's limit (log: %v)", err)
+			}
+			if n, err := cg.OOMKills(); err != nil || n > 0 {
+				b.Fatalf("the controller was OOM-killed %d times in its %s limit (%v)", n, mib(cg.Limit), err)
+			}
+			usage, err := cg.PeakUsage()
+			if err != nil {
+				b.Fatal(err)
+			}
+			t.row(fmt.Sprintf("%s (cgroup peak %s)", mib(rssLimited), mib(usage)),
+				fmt.Sprintf("%+.1f%%; pass %s, %.2f× the unlimited one's", 100*(float64(rssLimited)/float64(rss50k)-1),
+					passLimited.Round(10*time.Millisecond), float64(passLimited)/float64(pass0)), "%s", what)
+		})
+		if !ok {
+			kills, _ := cg.OOMKills()
+			t.row("did not finish", fmt.Sprintf("%d OOM kills; the failure is above", kills), "%s", what)
 		}
-		if n, err := cg.OOMKills(); err != nil || n > 0 {
-			b.Fatalf("the controller was OOM-killed %d times in its %s limit (%v)", n, mib(cg.Limit), err)
-		}
-		usage, err := cg.PeakUsage()
-		if err != nil {
-			b.Fatal(err)
-		}
-		t.row(fmt.Sprintf("%s (cgroup peak %s)", mib(rssLimited), mib(usage)),
-			fmt.Sprintf("%+.1f%%; pass %s, %.2f× the unlimited one's", 100*(float64(rssLimited)/float64(rss50k)-1),
-				passLimited.Round(10*time.Millisecond), float64(passLimited)/float64(pass0)),
-			"peak RSS, same in a %s memory limit (GOMEMLIMIT 90%% of it)", mib(cg.Limit))
 	})
 	deleteAll(b, ctx, ns10k)
 
@@ -530,7 +540,7 @@ func syncOneNew(b *testing.B, ctx context.Context, ns, name string) time.Duratio
 			return time.Since(start)
 		}
 	}
-	b.Fatalf("watch of %s ended before it synced", name)
+	b.Fatalf("watch of %s ended before it synced (the controller exited: %v)", name, ctx.Err() != nil)
 	return 0
 }
 
