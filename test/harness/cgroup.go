@@ -122,6 +122,9 @@ func containsWord(list, word string) bool {
 // are charged to the cgroup as a container's image files are to the container (the
 // original's were charged to whoever built it).
 func (cg *MemoryCgroup) Command(name string, args ...string) *exec.Cmd {
+	if path, err := exec.LookPath(name); err == nil {
+		name = path // cp needs the file, not a name on PATH
+	}
 	copied := filepath.Join(cg.tmp, filepath.Base(name))
 	script := `echo $$ > "$0/cgroup.procs" && cp "$1" "$2" && shift 2 && exec "$@"`
 	return exec.Command("sh", append([]string{"-c", script, cg.Dir, name, copied, copied}, args...)...)
