@@ -182,7 +182,9 @@ func formatHashes(m map[string]string) string {
 // find lists the objects of a kind in a namespace whose index holds value (a cache lookup).
 func (k Kind) find(ctx context.Context, c client.Reader, namespace, index, value string) ([]client.Object, error) {
 	list := k.NewList()
-	if err := c.List(ctx, list, client.InNamespace(namespace), client.MatchingFields{index: value}); err != nil {
+	// The objects are the cache's own, not copies: this runs for every Secret event (10,000
+	// at a start), and the callers only read them.
+	if err := c.List(ctx, list, client.InNamespace(namespace), client.MatchingFields{index: value}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, err
 	}
 	items, err := meta.ExtractList(list)

@@ -246,7 +246,8 @@ func (r *Reconciler) reloadListNames(w client.Object, src source) bool {
 func (r *Reconciler) targetsOf(ctx context.Context, s client.Object) []string {
 	var ess esv1.ExternalSecretList
 	bySecret := client.MatchingFields{targetSecretIndex: s.GetName()}
-	if err := r.Client.List(ctx, &ess, client.InNamespace(s.GetNamespace()), bySecret); err != nil {
+	// Read only: the cache's objects, not copies (see Kind.find).
+	if err := r.Client.List(ctx, &ess, client.InNamespace(s.GetNamespace()), bySecret, client.UnsafeDisableDeepCopy); err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "looking up ExternalSecrets of a Secret", "secret", s.GetName())
 		return nil
 	}
