@@ -124,12 +124,9 @@ func Defaults() Options {
 		// cheap; 16 keep a 2-core API server busy (docs/performance.md).
 		Concurrent: 16,
 		// client-go's default (5 QPS, burst 10) would cap a cold start of 10,000
-		// ExternalSecrets (two writes each) at over an hour, and 200 held it to 100 s where
-		// a two-core API server took 20,000 writes in 65 s (docs/performance.md): the
-		// client-side limit is a guard against a runaway loop, and API Priority and
-		// Fairness, on the server, shares its capacity between clients.
-		KubeQPS:                500,
-		KubeBurst:              1000,
+		// ExternalSecrets (two writes each) at over an hour.
+		KubeQPS:                200,
+		KubeBurst:              400,
 		ClientTTL:              10 * time.Minute,
 		Reads:                  providers.DefaultReaderOptions(),
 		RetryBaseDelay:         500 * time.Millisecond,
