@@ -23,7 +23,7 @@ func TestSetMemoryLimit_FollowsTheContainersLimit(t *testing.T) {
 	before := debug.SetMemoryLimit(-1)
 	t.Cleanup(func() { debug.SetMemoryLimit(before) })
 	const gib = 1 << 30
-	ratio9 := defaultMemoryLimitRatio
+	ratio := defaultMemoryLimitRatio
 	noCgroup := func() (uint64, error) { return 0, memlimit.ErrNoCgroup }
 	cases := []struct {
 		name     string
@@ -32,7 +32,7 @@ func TestSetMemoryLimit_FollowsTheContainersLimit(t *testing.T) {
 		want     int64
 	}{
 		{"ratio of the container's limit", 0.5, memlimit.Limit(gib), gib / 2},
-		{"the default ratio", ratio9, memlimit.Limit(gib), int64(float64(gib) * ratio9)},
+		{"the default ratio", ratio, memlimit.Limit(gib), int64(float64(gib) * ratio)},
 		{"off", 0, memlimit.Limit(gib), before},
 		{"not in a container", 0.9, noCgroup, before},
 	}
