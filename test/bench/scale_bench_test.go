@@ -459,7 +459,11 @@ func waitAll(b *testing.B, ctx context.Context, ns string, n int, what string, o
 	deadline := time.Now().Add(30 * time.Minute)
 	done := map[string]bool{}
 	count := 0
-	lastPrint := time.Now()
+	// A controller starved of memory can stop making progress without exiting: no change
+	// for stallAfter ends the wait.
+	lastChange, lastCount := time.Now(), 0
+	tick := time.NewTicker(10 * time.Second)
+	defer tick.Stop()
 	for time.Now().Before(deadline) {
 		if ctx.Err() != nil {
 			b.Fatalf("waiting for %d ExternalSecrets %s in %s: the controller exited (%d done; see its log)", n, what, ns, count)
@@ -468,31 +472,45 @@ func waitAll(b *testing.B, ctx context.Context, ns string, n int, what string, o
 		if err != nil {
 			b.Fatal(err)
 		}
-		for ev := range w.ResultChan() {
-			es, isES := ev.Object.(*esv1.ExternalSecret)
-			if !isES || ev.Type == watch.Deleted {
-				continue
-			}
-			was, now := done[es.Name], ok(es)
-			done[es.Name] = now
-			switch {
-			case now && !was:
-				count++
-			case was && !now:
-				count--
-			}
-			if count >= n {
-				w.Stop()
-				return
-			}
-			if time.Since(lastPrint) > 10*time.Second {
+	events:
+		for {
+			select {
+			case ev, open := <-w.ResultChan():
+				if !open {
+					break events
+				}
+				es, isES := ev.Object.(*esv1.ExternalSecret)
+				if !isES || ev.Type == watch.Deleted {
+					continue
+				}
+				was, now := done[es.Name], ok(es)
+				done[es.Name] = now
+				switch {
+				case now && !was:
+					count++
+				case was && !now:
+					count--
+				}
+				if count >= n {
+					w.Stop()
+					return
+				}
+			case <-tick.C:
 				fmt.Fprintf(os.Stderr, "bench: %d of %d %s\n", count, n, what)
-				lastPrint = time.Now()
+				if count != lastCount {
+					lastChange, lastCount = time.Now(), count
+				} else if time.Since(lastChange) > stallAfter {
+					w.Stop()
+					b.Fatalf("waiting for %d ExternalSecrets %s in %s: no progress for %v (%d done; see the controller's log)", n, what, ns, stallAfter, count)
+				}
 			}
 		}
 	}
 	b.Fatalf("waiting for %d ExternalSecrets %s in %s: timed out", n, what, ns)
 }
+
+// stallAfter is how long waitAll waits without any ExternalSecret changing.
+const stallAfter = 3 * time.Minute
 
 // whileRunning is ctx, cancelled when p exits (killed for its memory, say), so that a wait
 // for its work ends at once instead of at its deadline.
