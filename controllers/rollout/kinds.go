@@ -184,7 +184,8 @@ func (k Kind) find(ctx context.Context, c client.Reader, namespace, index, value
 	list := k.NewList()
 	// The objects are the cache's own, not copies: this runs for every Secret event (10,000
 	// at a start), and the callers only read them.
-	if err := c.List(ctx, list, client.InNamespace(namespace), client.MatchingFields{index: value}, client.UnsafeDisableDeepCopy); err != nil {
+	byValue := client.MatchingFields{index: value}
+	if err := c.List(ctx, list, client.InNamespace(namespace), byValue, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, err
 	}
 	items, err := meta.ExtractList(list)

@@ -247,7 +247,8 @@ func (r *Reconciler) targetsOf(ctx context.Context, s client.Object) []string {
 	var ess esv1.ExternalSecretList
 	bySecret := client.MatchingFields{targetSecretIndex: s.GetName()}
 	// Read only: the cache's objects, not copies (see Kind.find).
-	if err := r.Client.List(ctx, &ess, client.InNamespace(s.GetNamespace()), bySecret, client.UnsafeDisableDeepCopy); err != nil {
+	opts := []client.ListOption{client.InNamespace(s.GetNamespace()), bySecret, client.UnsafeDisableDeepCopy}
+	if err := r.Client.List(ctx, &ess, opts...); err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "looking up ExternalSecrets of a Secret", "secret", s.GetName())
 		return nil
 	}

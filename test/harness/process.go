@@ -92,7 +92,9 @@ func StartVigilBinary(bin, kubeconfig, logPath string, flags ...string) (*Proces
 }
 
 // startVigil runs bin as `vigil controller` through command (exec.Command, or a cgroup's).
-func startVigil(command func(string, ...string) *exec.Cmd, bin, kubeconfig, logPath string, flags ...string) (*Process, error) {
+func startVigil(
+	command func(string, ...string) *exec.Cmd, bin, kubeconfig, logPath string, flags ...string,
+) (*Process, error) {
 	metricsAddr, err := FreeAddr()
 	if err != nil {
 		return nil, err
