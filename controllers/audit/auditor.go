@@ -228,9 +228,15 @@ func (a *Auditor) eachExternalSecret(ctx context.Context, fn func(*esv1.External
 	}
 	for cont := ""; ; {
 		var l esv1.ExternalSecretList
-		if err := a.ExternalSecrets.List(ctx, &l, client.Limit(limit), client.Continue(cont)); err != nil {
-			// An expired continue token (the audit took longer than etcd keeps the
-			// revision) fails this audit; the next one starts from the first page.
+		err := a.ExternalSecrets.List(ctx, &l, client.Limit(limit), client.Continue(cont))
+		if next, ok := expiredContinue(err); ok && cont != "" && next != cont {
+			// The audit took longer than etcd keeps the revision it started at (at a
+			// cluster's size, starting over would expire again): go on from where it was,
+			// at the current revision, as the API server offers.
+			cont = next
+			continue
+		}
+		if err != nil {
 			return fmt.Errorf("listing ExternalSecrets (a page of %d): %w", limit, err)
 		}
 		if err := each(&l); err != nil {
@@ -240,6 +246,17 @@ func (a *Auditor) eachExternalSecret(ctx context.Context, fn func(*esv1.External
 			return nil
 		}
 	}
+}
+
+// expiredContinue returns the continue token that an API server's 410 answer to an expired
+// one carries: it goes on with the next page at the current revision.
+func expiredContinue(err error) (string, bool) {
+	var status apierrors.APIStatus
+	if !apierrors.IsResourceExpired(err) || !errors.As(err, &status) {
+		return "", false
+	}
+	next := status.Status().ListMeta.Continue
+	return next, next != ""
 }
 
 // namespacesOf returns the namespaces that had an object audited (those of audited but the

@@ -6,9 +6,11 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
@@ -85,5 +87,53 @@ func TestEvaluate_JudgesPushSecretsThroughTheirStores(t *testing.T) {
 	}
 	if v := apiVersionOf(esv1.ExternalSecretKind); v != "external-secrets.io/v1" {
 		t.Errorf("an ExternalSecret is named by %s, want external-secrets.io/v1", v)
+	}
+}
+
+// pagedReader serves ExternalSecret pages by continue token; expired tokens answer as the API
+// server does when a list outlives etcd's history: 410 Expired with a token to go on with.
+type pagedReader struct {
+	client.Reader
+	pages   map[string]esv1.ExternalSecretList
+	expired map[string]string
+	asked   []string
+}
+
+func (p *pagedReader) List(_ context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	o := (&client.ListOptions{}).ApplyOptions(opts)
+	p.asked = append(p.asked, o.Continue)
+	if next, ok := p.expired[o.Continue]; ok {
+		return &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: 410,
+			Reason: metav1.StatusReasonExpired, ListMeta: metav1.ListMeta{Continue: next}}}
+	}
+	*list.(*esv1.ExternalSecretList) = p.pages[o.Continue]
+	return nil
+}
+
+// An audit that outlives the revision it started at goes on with the token the API server
+// offers, instead of failing (and failing again on every audit of a large cluster).
+func TestEachExternalSecret_GoesOnAfterAnExpiredContinue(t *testing.T) {
+	page := func(cont string, names ...string) esv1.ExternalSecretList {
+		l := esv1.ExternalSecretList{ListMeta: metav1.ListMeta{Continue: cont}}
+		for _, n := range names {
+			l.Items = append(l.Items, esv1.ExternalSecret{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: n}})
+		}
+		return l
+	}
+	r := &pagedReader{
+		pages:   map[string]esv1.ExternalSecretList{"": page("c1", "a", "b"), "c2": page("", "c")},
+		expired: map[string]string{"c1": "c2"},
+	}
+	a := &Auditor{ExternalSecrets: r, pageSize: 2}
+	var seen []string
+	err := a.eachExternalSecret(context.Background(), func(es *esv1.ExternalSecret) error {
+		seen = append(seen, es.Name)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(seen, []string{"a", "b", "c"}) || !slices.Equal(r.asked, []string{"", "c1", "c2"}) {
+		t.Errorf("judged %q after asking for pages %q; want a, b, c after \"\", c1 (expired), c2", seen, r.asked)
 	}
 }
