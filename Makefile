@@ -96,8 +96,8 @@ fuzz: ## Run every fuzz target for FUZZTIME (10s; e.g. make fuzz FUZZTIME=5m).
 	done
 
 .PHONY: bench
-bench: test-assets ## Run the benchmarks; each reports ratios against a baseline measured in the same run.
-	go test -count=1 -run '^$$' -bench . -benchtime 1x -timeout 60m ./test/bench/
+bench: test-assets ## Run the benchmarks (about an hour); each reports ratios against a baseline measured in the same run.
+	go test -count=1 -run '^$$' -bench . -benchtime 1x -timeout 120m ./test/bench/
 
 .PHONY: bench-shards
 bench-shards: test-assets ## Run only the sharding benchmark: per-replica peak RSS on 1, 2 and 4 replicas (VIGIL_BENCH_SHARDS=1000 for a quick look).
