@@ -42,17 +42,22 @@ const (
 // would issue a second set of credentials (a Vault lease, a database user) for the same
 // spec, leaving the first live. So a pass that finds a sync due from the cache reads the
 // ExternalSecret and its Secret from the API server and decides again; es becomes that
-// fresh copy. A pass that finds nothing due costs no extra read, and neither does the first
-// sync of an ExternalSecret that no pass of this process has synced (firstSync).
+// fresh copy. A pass that finds nothing due costs no extra read, and neither do the first
+// sync and the periodic refresh of an ExternalSecret without a generator whose cached copy
+// shows this process's last status write (trustCache).
 func (r *Reconciler) due(ctx context.Context, es *esv1.ExternalSecret) (dueKind, time.Duration, error) {
 	when, wait, err := r.syncDue(ctx, es, r.Client)
-	if err != nil || when == notDue || r.firstSync(es) {
+	if err != nil || when == notDue || r.trustCache(es, when) {
 		return when, wait, err
 	}
 	fresh := &esv1.ExternalSecret{}
 	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(es), fresh); err != nil {
 		// Deleted since the cache saw it: the deletion's event brings the next pass.
 		return notDue, 0, client.IgnoreNotFound(err)
+	}
+	if fresh.ResourceVersion == es.ResourceVersion {
+		// The cache is current: it shows this process's last write, or a later one.
+		r.written.Delete(client.ObjectKeyFromObject(es))
 	}
 	if !fresh.DeletionTimestamp.IsZero() {
 		return notDue, 0, nil
@@ -61,25 +66,43 @@ func (r *Reconciler) due(ctx context.Context, es *esv1.ExternalSecret) (dueKind,
 	return r.syncDue(ctx, es, r.APIReader)
 }
 
-// firstSync reports whether the cache's copy of es shows it never synced (no status at all),
-// this process has written no status to it (a cache lagging such a write shows no status
-// either), and it reads from no generator: then its first sync needs no confirmation from
-// the API server. At a cold start that is one read fewer per ExternalSecret, a third of
-// the API calls of a sync. Another process's sync that the cache has not seen yet (a shard
-// or leader that moved a moment ago) is synced again: the Secret write finds the Secret
-// there and unchanged and writes nothing; a generator, whose second call would issue a
-// second set of credentials, is always confirmed.
-func (r *Reconciler) firstSync(es *esv1.ExternalSecret) bool {
+// trustCache reports whether a sync that the cache's copy of es calls due goes ahead
+// without reading es from the API server: es reads from no generator, the copy shows the
+// last status this process wrote to it (showsOwnWrite), and the sync is its first or a
+// periodic refresh. These are most of the syncs at scale (a cold start, a refresh pass),
+// and the confirmation read was a third of their API calls. What they risk is small:
+// repeated from a copy that lags another process's write (a shard or leader that moved a
+// moment ago), such a sync reads values the read path has just read (the jitter window
+// and first-sync read policies), writes nothing to an unchanged Secret, and writes the
+// status again. A generator's second call would issue a second set of credentials, so it
+// is always confirmed, as are changed specs, failed passes and edited Secrets.
+func (r *Reconciler) trustCache(es *esv1.ExternalSecret, when dueKind) bool {
+	if usesGenerator(es) || !r.showsOwnWrite(es) {
+		return false
+	}
+	return when == duePeriodic || neverSynced(es)
+}
+
+// showsOwnWrite reports whether the cache's copy es shows the last status write of this
+// process to it (the resourceVersion that write returned), or this process wrote none
+// since the cache showed one.
+func (r *Reconciler) showsOwnWrite(es *esv1.ExternalSecret) bool {
 	key := client.ObjectKeyFromObject(es)
+	rv, ours := r.written.Load(key)
+	if !ours {
+		return true
+	}
+	if rv == es.ResourceVersion {
+		r.written.Delete(key)
+		return true
+	}
+	return false
+}
+
+// neverSynced reports whether es shows no status at all.
+func neverSynced(es *esv1.ExternalSecret) bool {
 	st := es.Status
-	if st.SyncedResourceVersion != "" || len(st.Conditions) > 0 || !st.RefreshTime.IsZero() {
-		r.written.Delete(key) // the cache has seen a status: this process's, or another's
-		return false
-	}
-	if _, ours := r.written.Load(key); ours {
-		return false
-	}
-	return !usesGenerator(es)
+	return st.SyncedResourceVersion == "" && len(st.Conditions) == 0 && st.RefreshTime.IsZero()
 }
 
 // usesGenerator reports whether an entry of es reads from a generator.

@@ -16,9 +16,9 @@ import (
 
 // A pass right after a sync may read a cache that lags the API server. It must not sync
 // again (a generator would issue a second lease) when the API server shows the sync done;
-// it still syncs when the API server agrees that one is due. The first sync of an
-// ExternalSecret this process never wrote a status to, without a generator, is not
-// confirmed (the API server is not read).
+// it still syncs when the API server agrees that one is due. The first sync and the
+// periodic refresh of an ExternalSecret without a generator whose cached copy shows this
+// process's last status write are not confirmed (the API server is not read).
 func TestDue_ConfirmsWithTheAPIServerWhenTheCacheLags(t *testing.T) {
 	now := time.Now()
 	synced := func() *esv1.ExternalSecret {
@@ -33,10 +33,17 @@ func TestDue_ConfirmsWithTheAPIServerWhenTheCacheLags(t *testing.T) {
 		es.Status = esv1.ExternalSecretStatus{}
 		return es
 	}
-	withGenerator := func() *esv1.ExternalSecret {
-		es := unsynced()
+	generator := func(es *esv1.ExternalSecret) *esv1.ExternalSecret {
 		es.Spec.DataFrom = []esv1.ExternalSecretDataFromRemoteRef{{SourceRef: &esv1.StoreGeneratorSourceRef{
 			GeneratorRef: &esv1.GeneratorRef{Kind: "Password", Name: "pw"}}}}
+		return es
+	}
+	withGenerator := func() *esv1.ExternalSecret { return generator(unsynced()) }
+	// stale: synced, but its refresh interval (1h, the default) has passed.
+	stale := func() *esv1.ExternalSecret {
+		es := synced()
+		es.ResourceVersion = "6"
+		es.Status.RefreshTime = metav1.NewTime(now.Add(-2 * time.Hour))
 		return es
 	}
 	data := map[string][]byte{"a": []byte("v"), "b": []byte("v")}
@@ -64,6 +71,13 @@ func TestDue_ConfirmsWithTheAPIServerWhenTheCacheLags(t *testing.T) {
 		// The API server here says synced: a first sync that read it would not sync.
 		{"first sync without a generator reads only the cache",
 			[]client.Object{unsynced()}, []client.Object{synced(), secret.DeepCopy()}, false, dueNow},
+		// Here too the API server says refreshed a moment ago.
+		{"periodic refresh without a generator reads only the cache",
+			[]client.Object{stale(), secret.DeepCopy()}, []client.Object{synced(), secret.DeepCopy()}, false, duePeriodic},
+		{"periodic refresh whose cached copy lags this process's write is confirmed",
+			[]client.Object{stale(), secret.DeepCopy()}, []client.Object{synced(), secret.DeepCopy()}, true, notDue},
+		{"periodic refresh with a generator is confirmed",
+			[]client.Object{generator(stale()), secret.DeepCopy()}, []client.Object{synced(), secret.DeepCopy()}, false, notDue},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			stores := []client.Object{testStore("main"), testStore("shared")}
@@ -74,13 +88,14 @@ func TestDue_ConfirmsWithTheAPIServerWhenTheCacheLags(t *testing.T) {
 			cache, api := build(tc.cached), build(tc.api)
 			r := &Reconciler{Client: cache, APIReader: api, Clock: clocktesting.NewFakePassiveClock(now)}
 			if tc.ours {
-				r.written.Store(client.ObjectKey{Namespace: "team", Name: "app"}, struct{}{})
+				// The resourceVersion its write returned: newer than the cache's copy.
+				r.written.Store(client.ObjectKey{Namespace: "team", Name: "app"}, "8")
 			}
 			es := &esv1.ExternalSecret{}
 			if err := cache.Get(context.Background(), client.ObjectKey{Namespace: "team", Name: "app"}, es); err != nil {
 				t.Fatal(err)
 			}
-			if got, _, _ := r.syncDue(context.Background(), es, cache); got != dueNow {
+			if got, _, _ := r.syncDue(context.Background(), es, cache); got == notDue {
 				t.Fatalf("the cache alone says %v; the case needs a lagging cache", got)
 			}
 			got, _, err := r.due(context.Background(), es)

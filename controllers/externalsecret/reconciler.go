@@ -76,9 +76,10 @@ type Reconciler struct {
 	// (sharding.Label), so that only the replicas leading that shard cache it.
 	ShardCount int
 
-	// written holds the ExternalSecrets (types.NamespacedName) this process wrote a status
-	// to whose cached copy still showed none: a later pass must not take the cache's empty
-	// status for a first sync (firstSync). An entry goes when the cache shows a status.
+	// written holds, for each ExternalSecret (types.NamespacedName) this process wrote a
+	// status to, the resourceVersion the write returned, until the cache or the API server
+	// shows that copy or a later one: a pass that finds an older copy in the cache must
+	// not take its status for the latest (trustCache).
 	written sync.Map
 }
 
@@ -93,15 +94,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	if err := r.keepFinalizer(ctx, es); err != nil {
 		return ctrl.Result{}, err
 	}
-	firstSync := r.firstSync(es)
 	when, wait, err := r.due(ctx, es) // may replace es with the API server's copy
 	before := es.DeepCopy()
 	attempted, ignored := false, false
 	defer func() {
-		if firstSync {
-			r.written.Store(req.NamespacedName, struct{}{})
+		err := status.Patch(ctx, r.Client, before, es, statusOf)
+		if err == nil && es.ResourceVersion != before.ResourceVersion {
+			r.written.Store(req.NamespacedName, es.ResourceVersion)
 		}
-		retErr = errors.Join(retErr, status.Patch(ctx, r.Client, before, es, statusOf))
+		retErr = errors.Join(retErr, err)
 		if !ignored {
 			r.recordMetrics(es, attempted, r.clock().Since(start))
 		}

@@ -3,11 +3,13 @@ package bench
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -79,17 +81,22 @@ func BenchmarkScale(b *testing.B) {
 	perSync := floor / time.Duration(coldSmall)
 	t.row(fmt.Sprintf("%.0f syncs/s (%.0f writes/s)", float64(time.Second)/float64(perSync), 2*float64(time.Second)/float64(perSync)), "baseline", "API write floor (Secret create + status patch, %d writers)", writers)
 
-	// Cold starts: the ExternalSecrets exist before the controller starts.
+	// Cold starts: the ExternalSecrets exist before the controller starts. coldCalls is
+	// what the last one cost the API server per ExternalSecret.
+	var coldCalls string
 	coldStart := func(n int) (time.Duration, *harness.Process, string) {
 		ns := namespace(b, ctx, fmt.Sprintf("cold-%d", n))
 		fakeStore(b, ctx, ns, 100)
 		step("creating %d ExternalSecrets (controller stopped)", n)
 		createExternalSecrets(b, ctx, ns, n, "fake", time.Hour, func(i int) string { return fmt.Sprintf("k%d", i%100) })
 		step("cold start of %d ExternalSecrets", n)
+		before := apiRequests(b, ctx)
 		start := time.Now()
 		p := startVigil(b, ctx, logDir, fmt.Sprintf("cold-%d", n))
 		waitAll(b, whileRunning(ctx, p), ns, n, "synced", synced)
-		return time.Since(start), p, ns
+		d := time.Since(start)
+		coldCalls = perExternalSecret(before, apiRequests(b, ctx), n)
+		return d, p, ns
 	}
 	d1k, p, ns1k := coldStart(coldSmall)
 	profileHeap(pprofOf[p], fmt.Sprintf("cold-%d", coldSmall))
@@ -102,12 +109,16 @@ func BenchmarkScale(b *testing.B) {
 	profileHeap(pprofOf[p], fmt.Sprintf("cold-%d", coldLarge))
 	p.Stop()
 	t.row(d10k.Round(10*time.Millisecond).String(), ratio(d10k, perSync*time.Duration(coldLarge)), "cold start, %d ExternalSecrets (fake provider)", coldLarge)
+	t.row(coldCalls, "floor: 2 (POST secrets, PATCH externalsecrets/status)", "API requests per ExternalSecret, cold start of %d", coldLarge)
 
 	// Every refresh due at once, then a new ExternalSecret: the priority lane.
 	// cg nil: no memory limit; else the controller runs in that memory cgroup.
+	// passCalls is what the last pass cost the API server per ExternalSecret.
+	var passCalls string
 	refreshPass := func(b *testing.B, name string, cg *harness.MemoryCgroup) (newSync, idleSync, pass time.Duration, rss int64) {
 		step("making %d refreshes due", coldLarge)
 		since := ageRefreshTimes(b, ctx, ns10k)
+		before := apiRequests(b, ctx)
 		start := time.Now()
 		p := startVigilIn(b, ctx, cg, logDir, name)
 		defer p.Stop()
@@ -115,6 +126,7 @@ func BenchmarkScale(b *testing.B) {
 		newSync = syncOneNew(b, running, ns10k, name+"-new")
 		waitAll(b, running, ns10k, coldLarge+1, "refreshed", func(es *esv1.ExternalSecret) bool { return !es.Status.RefreshTime.Time.Before(since) })
 		pass = time.Since(start)
+		passCalls = perExternalSecret(before, apiRequests(b, ctx), coldLarge)
 		idleSync = syncOneNew(b, running, ns10k, name+"-idle")
 		rss = peakRSS(b, p)
 		profileHeap(pprofOf[p], name)
@@ -123,6 +135,7 @@ func BenchmarkScale(b *testing.B) {
 	newSync, idleSync, pass0, rss0 := refreshPass(b, "due-0", nil)
 	t.row(newSync.Round(time.Millisecond).String(), fmt.Sprintf("%.1f× an idle controller's %v", float64(newSync)/float64(idleSync), idleSync.Round(time.Millisecond)), "new ExternalSecret synced while %d refreshes are due", coldLarge)
 	t.row(pass0.Round(10*time.Millisecond).String(), ratio(pass0, perSync/2*time.Duration(coldLarge))+" (floor: one status patch each)", "refresh pass over %d ExternalSecrets (restart, all due)", coldLarge)
+	t.row(passCalls, "floor: 1 (PATCH externalsecrets/status)", "API requests per ExternalSecret, refresh pass")
 
 	step("creating %d unrelated Secrets", unrelatedSecrets)
 	unrelated := namespace(b, ctx, "unrelated")
@@ -322,6 +335,33 @@ func (t *table) print() {
 	for _, r := range t.rows {
 		fmt.Printf("| %s | %s | %s |\n", r[0], r[1], r[2])
 	}
+}
+
+// apiRequests reads the API server's request counters by verb and resource.
+func apiRequests(b *testing.B, ctx context.Context) map[string]float64 {
+	calls, err := cp.APIRequests(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return calls
+}
+
+// perExternalSecret says what a pass over n ExternalSecrets cost the API server, from two
+// readings of its counters: the requests per ExternalSecret, in all and by verb and
+// resource. Watches are left out (one per informer, not per object), and so is what comes
+// to less than 0.01 per ExternalSecret (discovery, leases, the benchmark's own list).
+func perExternalSecret(before, after map[string]float64, n int) string {
+	var parts []string
+	total := 0.0
+	for _, k := range slices.Sorted(maps.Keys(after)) {
+		per := (after[k] - before[k]) / float64(n)
+		if strings.HasPrefix(k, "WATCH ") || per < 0.01 {
+			continue
+		}
+		total += per
+		parts = append(parts, fmt.Sprintf("%s %.2f", k, per))
+	}
+	return fmt.Sprintf("%.2f (%s)", total, strings.Join(parts, ", "))
 }
 
 func ratio(d, floor time.Duration) string {

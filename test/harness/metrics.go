@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -8,6 +9,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"k8s.io/client-go/kubernetes"
 )
 
 // Families is a scrape of /metrics, by metric family name.
@@ -154,4 +156,46 @@ func (t *T) MetricValue(name string, labels map[string]string) float64 {
 	t.Helper()
 	v, _ := t.Scrape().Value(name, labels)
 	return v
+}
+
+// APIRequests reads the API server's request counters (apiserver_request_total, through the
+// admin credentials), summed by verb and resource as "POST secrets" or "PATCH
+// externalsecrets/status". The benchmarks subtract two readings to count what a pass cost.
+func (cp *ControlPlane) APIRequests(ctx context.Context) (map[string]float64, error) {
+	cs, err := kubernetes.NewForConfig(cp.Config)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := cs.RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the API server's /metrics: %w", err)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fmt.Errorf("parsing the API server's /metrics: %w", err)
+	}
+	out := map[string]float64{}
+	fam, ok := families["apiserver_request_total"]
+	if !ok {
+		return out, nil
+	}
+	for _, m := range fam.Metric {
+		var verb, resource, sub string
+		for _, l := range m.Label {
+			switch l.GetName() {
+			case "verb":
+				verb = l.GetValue()
+			case "resource":
+				resource = l.GetValue()
+			case "subresource":
+				sub = l.GetValue()
+			}
+		}
+		if sub != "" {
+			resource += "/" + sub
+		}
+		out[verb+" "+resource] += m.GetCounter().GetValue()
+	}
+	return out, nil
 }
