@@ -43,8 +43,8 @@ const (
 // spec, leaving the first live. So a pass that finds a sync due from the cache reads the
 // ExternalSecret and its Secret from the API server and decides again; es becomes that
 // fresh copy. A pass that finds nothing due costs no extra read, and neither do the first
-// sync and the periodic refresh of an ExternalSecret without a generator whose cached copy
-// shows this process's last status write (trustCache).
+// sync and the periodic refresh of an ExternalSecret without a generator that trustCache
+// lets through.
 func (r *Reconciler) due(ctx context.Context, es *esv1.ExternalSecret) (dueKind, time.Duration, error) {
 	when, wait, err := r.syncDue(ctx, es, r.Client)
 	if err != nil || when == notDue || r.trustCache(es, when) {
@@ -55,48 +55,66 @@ func (r *Reconciler) due(ctx context.Context, es *esv1.ExternalSecret) (dueKind,
 		// Deleted since the cache saw it: the deletion's event brings the next pass.
 		return notDue, 0, client.IgnoreNotFound(err)
 	}
-	if fresh.ResourceVersion == es.ResourceVersion {
-		// The cache is current: it shows this process's last write, or a later one.
+	if rv, ours := r.written.Load(client.ObjectKeyFromObject(es)); ours && rv != fresh.ResourceVersion &&
+		fresh.ResourceVersion == es.ResourceVersion {
+		// The cache is current and shows a later write than this process's: the record can
+		// no longer match.
 		r.written.Delete(client.ObjectKeyFromObject(es))
 	}
 	if !fresh.DeletionTimestamp.IsZero() {
 		return notDue, 0, nil
 	}
 	*es = *fresh
-	return r.syncDue(ctx, es, r.APIReader)
+	// A periodic refresh without a generator checks its Secret in the cache: a cache that
+	// lags a Secret this process wrote shows it missing or edited, and the resync that
+	// follows writes nothing new. With a generator that resync would issue credentials.
+	secrets := r.APIReader
+	if when == duePeriodic && !usesGenerator(es) {
+		secrets = r.Client
+	}
+	return r.syncDue(ctx, es, secrets)
 }
 
 // trustCache reports whether a sync that the cache's copy of es calls due goes ahead
-// without reading es from the API server: es reads from no generator, the copy shows the
-// last status this process wrote to it (showsOwnWrite), and the sync is its first or a
-// periodic refresh. These are most of the syncs at scale (a cold start, a refresh pass),
-// and the confirmation read was a third of their API calls. What they risk is small:
-// repeated from a copy that lags another process's write (a shard or leader that moved a
-// moment ago), such a sync reads values the read path has just read (the jitter window
-// and first-sync read policies), writes nothing to an unchanged Secret, and writes the
-// status again. A generator's second call would issue a second set of credentials, so it
-// is always confirmed, as are changed specs, failed passes and edited Secrets.
+// without reading es from the API server. It does for an ExternalSecret without a
+// generator whose sync is
+//   - its first, and this process wrote no status to it (a copy lagging such a write shows
+//     no status either), or
+//   - a periodic refresh, and the cached copy is the one this process's last status write
+//     returned (written): nothing has changed it since, as far as this process can know.
+//
+// These are most of the syncs at scale (a cold start, a refresh pass), and the confirmation
+// reads were a third to two thirds of their API requests. A process that has just started
+// or won a shard has no record yet and confirms each refresh once (one read: its Secret is
+// checked in the cache, see due). A generator's second call
+// would issue a second set of credentials, so it is always confirmed, as are changed specs,
+// failed passes and edited Secrets.
 func (r *Reconciler) trustCache(es *esv1.ExternalSecret, when dueKind) bool {
-	if usesGenerator(es) || !r.showsOwnWrite(es) {
+	if usesGenerator(es) {
 		return false
 	}
-	return when == duePeriodic || neverSynced(es)
-}
-
-// showsOwnWrite reports whether the cache's copy es shows the last status write of this
-// process to it (the resourceVersion that write returned), or this process wrote none
-// since the cache showed one.
-func (r *Reconciler) showsOwnWrite(es *esv1.ExternalSecret) bool {
-	key := client.ObjectKeyFromObject(es)
-	rv, ours := r.written.Load(key)
-	if !ours {
-		return true
-	}
-	if rv == es.ResourceVersion {
-		r.written.Delete(key)
-		return true
+	rv, ours := r.written.Load(client.ObjectKeyFromObject(es))
+	switch {
+	case neverSynced(es):
+		return !ours
+	case when == duePeriodic:
+		return ours && rv == es.ResourceVersion
 	}
 	return false
+}
+
+// ForgetShard drops the records of this process's status writes (written) to the
+// ExternalSecrets of a shard it no longer leads: another replica writes to them now, and
+// when this one leads the shard again its refreshes are confirmed until it has written
+// again. It also frees the records of those deleted meanwhile, whose deletion this
+// replica does not see.
+func (r *Reconciler) ForgetShard(shard int) {
+	r.written.Range(func(key, _ any) bool {
+		if sharding.Of(key.(types.NamespacedName), r.ShardCount) == shard {
+			r.written.Delete(key)
+		}
+		return true
+	})
 }
 
 // neverSynced reports whether es shows no status at all.

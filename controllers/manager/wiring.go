@@ -77,6 +77,9 @@ func (w *wiring) setupExternalSecrets(ctx context.Context) error {
 		NoClusterStores: !w.o.ClusterStores,
 		ShardCount:      w.o.ShardCount,
 	}
+	if w.shards != nil {
+		w.shards.OnLose(es.ForgetShard)
+	}
 	return es.SetupWithManager(ctx, w.mgr, w.ctrlOpts)
 }
 
