@@ -236,7 +236,9 @@ func awsCalls(b *testing.B, ctx context.Context, moto *harness.Moto, logDir stri
 	// cycles: a window that starts at an arbitrary time can hold two bursts or none.
 	step("waiting for the refreshes to settle on the store's grid (up to %v), then counting three cycles", 3*interval)
 	time.Sleep(interval)
-	afterBurst(b, calls, 5*time.Second, 2*interval)
+	if !harness.WaitForPause(calls, 5*time.Second, 2*interval) {
+		b.Fatalf("Secrets Manager calls did not pause for 5s within %v: the refreshes are not aligned on the store's grid", 2*interval)
+	}
 	before, requestsBefore := calls(), apiRequests(b, ctx)
 	time.Sleep(3 * interval)
 	cycle := (calls() - before) / 3
@@ -252,22 +254,6 @@ func awsCalls(b *testing.B, ctx context.Context, moto *harness.Moto, logDir stri
 
 // goMemLimitLog is the controller's log line that says it set GOMEMLIMIT from its cgroup.
 var goMemLimitLog = regexp.MustCompile(`"Go memory limit set from the container's","GOMEMLIMIT":(\d+)`)
-
-// afterBurst waits until calls has not changed for quiet (a cycle's burst is over), for at
-// most within.
-func afterBurst(b *testing.B, calls func() float64, quiet, within time.Duration) {
-	deadline := time.Now().Add(within)
-	last, since := calls(), time.Now()
-	for time.Now().Before(deadline) {
-		time.Sleep(time.Second)
-		if now := calls(); now != last {
-			last, since = now, time.Now()
-		} else if time.Since(since) >= quiet {
-			return
-		}
-	}
-	b.Fatalf("Secrets Manager calls did not pause for %v within %v: the refreshes are not aligned on the store's grid", quiet, within)
-}
 
 // limited runs f with a memory cgroup for each limit of VIGIL_BENCH_MEMORY_LIMIT (quantities
 // separated by commas, e.g. 143Mi,192Mi) or else the chart's default resources.limits.memory,

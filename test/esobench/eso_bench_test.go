@@ -1,6 +1,6 @@
 // Package esobench compares Vigil with the External Secrets Operator on the same work
 // (`make bench-eso`): 1,000 ExternalSecrets over 100 Secrets Manager keys in moto, cold and
-// over a refresh cycle. ESO is built from its Go module at the release hack/tools/eso pins
+// over refresh cycles. ESO is built from its Go module at the release hack/tools/eso pins
 // (`hack/test-assets.sh eso`), with all its providers, and runs with the flags its users
 // tune; Vigil runs with its defaults. Each runs alone against a control plane of its own,
 // with its own CRDs, and both reach moto through one counting proxy, so the Secrets Manager
@@ -129,7 +129,11 @@ func run(b *testing.B, ctx context.Context, c contender, proxy *countingProxy, l
 	r.cold, r.coldCalls, r.rssCold = time.Since(start), proxy.calls(), peakRSS(b, p)
 	step("waiting a refresh cycle (%v) to settle and a pause in the calls, then counting %d cycles", interval, countedCycles)
 	time.Sleep(interval)
-	pauseOrSpread(proxy.calls, 5*time.Second, interval)
+	// A controller that refreshes in bursts (Vigil: a store's refreshes share grid points)
+	// starts the count right after a burst, so that whole intervals hold whole bursts; one
+	// whose calls never pause (ESO: each ExternalSecret refreshes an interval after its own
+	// last sync, spread over the cycle) counts whole cycles in whole intervals from any start.
+	harness.WaitForPause(func() float64 { return float64(proxy.calls()) }, 5*time.Second, interval)
 	before := proxy.calls()
 	time.Sleep(countedCycles * interval)
 	r.cycleCalls, r.rssAfterCycle = float64(proxy.calls()-before)/countedCycles, peakRSS(b, p)
@@ -138,25 +142,6 @@ func run(b *testing.B, ctx context.Context, c contender, proxy *countingProxy, l
 
 // countedCycles is how many refresh intervals the calls per cycle are the mean of.
 const countedCycles = 3
-
-// pauseOrSpread waits until calls has not changed for quiet, for at most within. A
-// controller that refreshes in bursts (Vigil: a store's refreshes share grid points) then
-// starts the count right after a burst, so that whole intervals hold whole bursts; a
-// window starting mid-burst would count part of one twice or not at all. A controller
-// whose calls never pause (ESO: each ExternalSecret refreshes an interval after its own
-// last sync, spread over the cycle) counts whole cycles in whole intervals from any start.
-func pauseOrSpread(calls func() int64, quiet, within time.Duration) {
-	deadline := time.Now().Add(within)
-	last, since := calls(), time.Now()
-	for time.Now().Before(deadline) {
-		time.Sleep(time.Second)
-		if now := calls(); now != last {
-			last, since = now, time.Now()
-		} else if time.Since(since) >= quiet {
-			return
-		}
-	}
-}
 
 func printResults(results []result) {
 	fmt.Println()

@@ -64,3 +64,21 @@ func HoldsFor(ctx context.Context, window time.Duration, cond func(context.Conte
 }
 
 var errChanged = fmt.Errorf("condition no longer holds")
+
+// WaitForPause waits until count has not changed for quiet, looking every second, for at
+// most within; it reports whether such a pause came. The benchmarks count a controller's
+// backend calls per refresh cycle from the pause after a cycle's burst, so that whole
+// intervals hold whole bursts.
+func WaitForPause(count func() float64, quiet, within time.Duration) bool {
+	deadline := time.Now().Add(within)
+	last, since := count(), time.Now()
+	for time.Now().Before(deadline) {
+		time.Sleep(time.Second)
+		if now := count(); now != last {
+			last, since = now, time.Now()
+		} else if time.Since(since) >= quiet {
+			return true
+		}
+	}
+	return false
+}

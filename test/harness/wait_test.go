@@ -3,6 +3,7 @@ package harness
 import (
 	"context"
 	"errors"
+	"math"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -49,5 +50,18 @@ func TestHoldsFor_FailsWhenTheConditionBreaks(t *testing.T) {
 	cancel()
 	if err := HoldsFor(ctx, time.Second, func(context.Context) (bool, error) { return true, nil }); err == nil {
 		t.Errorf("HoldsFor with a canceled context passed; the window was not watched")
+	}
+}
+
+// A count that stops changing is a pause; one that changes every second never is.
+func TestWaitForPause(t *testing.T) {
+	start := time.Now()
+	burst := func() float64 { return math.Min(time.Since(start).Seconds(), 2) } // grows for 2 s
+	if !WaitForPause(burst, 2*time.Second, 10*time.Second) {
+		t.Error("a count that stopped after 2 s was not seen to pause within 10 s")
+	}
+	steady := func() float64 { return math.Floor(time.Since(start).Seconds() * 2) } // never pauses
+	if WaitForPause(steady, 2*time.Second, 3*time.Second) {
+		t.Error("a count that changes twice a second was seen to pause")
 	}
 }
