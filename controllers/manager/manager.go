@@ -194,7 +194,7 @@ func New(
 	}
 	steps := []func(context.Context) error{
 		w.setupSharding, w.setupStores, w.setupExternalSecrets, w.setupClusterExternalSecrets,
-		w.setupPushSecrets, w.setupRollouts, w.setupWebhook, w.setupPolicies,
+		w.setupPushSecrets, w.setupRollouts, w.setupWebhook, w.setupPolicies, w.startInformersEarly,
 	}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {

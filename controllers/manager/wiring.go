@@ -2,15 +2,19 @@ package manager
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
+	policyv1alpha1 "github.com/vigil-dev/vigil/api/policy/v1alpha1"
 	"github.com/vigil-dev/vigil/controllers/audit"
 	"github.com/vigil-dev/vigil/controllers/clusterexternalsecret"
 	"github.com/vigil-dev/vigil/controllers/externalsecret"
@@ -127,4 +131,28 @@ func (w *wiring) setupPolicies(ctx context.Context) error {
 	}
 	policies := &audit.PolicyReconciler{Client: w.mgr.GetClient(), Policies: w.policies, Audit: auditor}
 	return policies.SetupWithManager(w.mgr)
+}
+
+// startInformersEarly registers, before the manager starts, the informers that the first
+// syncs wait for and that no index registers early: the kinds the ExternalSecret controller
+// watches besides ExternalSecrets, and ClusterSecretPolicies, which the policy gate lists
+// before its first judgement. They then start and sync with the manager's cache, not when
+// the controllers start: each informer's first sync waits for the API server's next
+// bookmark (its watch cache sends them about once a second), and the two rounds cost a
+// second or two at every start and takeover. A standby replica holds them too. With
+// sharding, managed Secrets are cached per shard, when the shard is won.
+func (w *wiring) startInformersEarly(ctx context.Context) error {
+	kinds := []client.Object{&esv1.SecretStore{}, &corev1.Namespace{}, &policyv1alpha1.ClusterSecretPolicy{}}
+	if w.o.ClusterStores {
+		kinds = append(kinds, &esv1.ClusterSecretStore{})
+	}
+	if w.shards == nil {
+		kinds = append(kinds, &corev1.Secret{})
+	}
+	for _, obj := range kinds {
+		if _, err := w.mgr.GetCache().GetInformer(ctx, obj, cache.BlockUntilSynced(false)); err != nil {
+			return fmt.Errorf("registering the %T informer: %w", obj, err)
+		}
+	}
+	return nil
 }
