@@ -50,16 +50,17 @@ func (r *Reconciler) due(ctx context.Context, es *esv1.ExternalSecret) (dueKind,
 	if err != nil || when == notDue || r.trustCache(es, when) {
 		return when, wait, err
 	}
+	key := client.ObjectKeyFromObject(es)
 	fresh := &esv1.ExternalSecret{}
-	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(es), fresh); err != nil {
+	if err := r.APIReader.Get(ctx, key, fresh); err != nil {
 		// Deleted since the cache saw it: the deletion's event brings the next pass.
 		return notDue, 0, client.IgnoreNotFound(err)
 	}
-	if rv, ours := r.written.Load(client.ObjectKeyFromObject(es)); ours && rv != fresh.ResourceVersion &&
-		fresh.ResourceVersion == es.ResourceVersion {
+	rv, ours := r.written.Load(key)
+	if ours && rv != fresh.ResourceVersion && fresh.ResourceVersion == es.ResourceVersion {
 		// The cache is current and shows a later write than this process's: the record can
 		// no longer match.
-		r.written.Delete(client.ObjectKeyFromObject(es))
+		r.written.Delete(key)
 	}
 	if !fresh.DeletionTimestamp.IsZero() {
 		return notDue, 0, nil
@@ -86,9 +87,9 @@ func (r *Reconciler) due(ctx context.Context, es *esv1.ExternalSecret) (dueKind,
 // These are most of the syncs at scale (a cold start, a refresh pass), and the confirmation
 // reads were a third to two thirds of their API requests. A process that has just started
 // or won a shard has no record yet and confirms each refresh once (one read: its Secret is
-// checked in the cache, see due). A generator's second call
-// would issue a second set of credentials, so it is always confirmed, as are changed specs,
-// failed passes and edited Secrets.
+// checked in the cache, see due). A generator's second call would issue a second set of
+// credentials, so it is always confirmed, as are changed specs, failed passes and edited
+// Secrets.
 func (r *Reconciler) trustCache(es *esv1.ExternalSecret, when dueKind) bool {
 	if usesGenerator(es) {
 		return false
