@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	smpb "cloud.google.com/go/secretmanager/apiv1/secretmanagerpb"
 	"google.golang.org/api/iterator"
@@ -50,17 +52,32 @@ func (c *storeClient) Find(ctx context.Context, ref providers.FindRef) (map[stri
 	return out.Values(), nil
 }
 
-var (
-	labelKey   = regexp.MustCompile(`^[\p{Ll}\p{Lo}][\p{Ll}\p{Lo}\p{N}_-]{0,62}$`)
-	labelValue = regexp.MustCompile(`^[\p{Ll}\p{Lo}\p{N}_-]{0,63}$`)
-	pathChars  = regexp.MustCompile(`^[a-zA-Z0-9_-]{0,255}$`)
-)
+// pathChars: a secret id's characters. Label keys and values are checked by labelOK, not by
+// a regexp: `[\p{Ll}\p{Lo}\p{N}_-]{0,63}` compiles into sixty-three copies of the Unicode
+// classes, about 2 MB each that the process would keep for its whole life.
+var pathChars = regexp.MustCompile(`^[a-zA-Z0-9_-]{0,255}$`)
+
+// labelOK reports whether s is a Secret Manager label key (key true: it starts with a
+// letter and is not empty) or value: at most 63 characters, each a lowercase or caseless
+// letter (\p{Ll}, \p{Lo}), a digit (\p{N}), _ or -.
+func labelOK(s string, key bool) bool {
+	if utf8.RuneCountInString(s) > 63 || !utf8.ValidString(s) || key && s == "" {
+		return false
+	}
+	for i, r := range s {
+		letter := unicode.IsLower(r) || unicode.In(r, unicode.Lo)
+		if !letter && (key && i == 0 || !unicode.IsNumber(r) && r != '_' && r != '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // checkFind refuses what no secret can match, before it reaches the filter: label keys and
 // values as Secret Manager allows them, a path of secret-id characters.
 func checkFind(ref providers.FindRef) error {
 	for k, v := range ref.Tags {
-		if !labelKey.MatchString(k) || !labelValue.MatchString(v) {
+		if !labelOK(k, true) || !labelOK(v, false) {
 			return providers.Configf("find.tags %q: Secret Manager labels have lowercase keys and values of letters, "+
 				"digits, _ and - (keys start with a letter, at most 63 characters)", providers.Truncate(k, 64))
 		}
