@@ -41,7 +41,7 @@ const (
 	configMapRefIndex  = "vigil.dev/configmap-ref"  // workload -> ConfigMaps its pod template references
 	reloadListIndex    = "vigil.dev/reload-list"    // workload -> the kinds it has a reload list for
 	rolloutTargetIndex = "vigil.dev/rollout-target" // ExternalSecret -> "kind/name" of its targets
-	targetSecretIndex  = "vigil.dev/target-secret"  // ExternalSecret -> its Secret
+	targetSecretIndex  = "vigil.dev/target-secret"  // ExternalSecret with rollout targets -> its Secret
 )
 
 // ArgoRolloutsInstalled reports whether the API server serves Argo Rollouts.
@@ -58,7 +58,13 @@ func IndexExternalSecrets(ctx context.Context, mgr ctrl.Manager) error {
 	}); err != nil {
 		return err
 	}
+	// Only ExternalSecrets that name rollout targets: targetsOf reads nothing else, and an
+	// index entry per ExternalSecret (a set per Secret name, twice with the all-namespaces
+	// key) was megabytes at 10,000.
 	return idx.IndexField(ctx, &esv1.ExternalSecret{}, targetSecretIndex, func(o client.Object) []string {
+		if len(parseTargets(o.GetAnnotations()[AnnotationRolloutTargets])) == 0 {
+			return nil
+		}
 		return []string{target.Name(o.(*esv1.ExternalSecret))}
 	})
 }
