@@ -75,5 +75,5 @@ func (g *Gate) evaluate(ctx context.Context, in Input) ([]Violation, error) {
 	if err != nil {
 		return nil, err
 	}
-	return set.Evaluate(ctx, in)
+	return set.Evaluate(withStoreInputs(ctx, g.Builder.Stores), in)
 }

@@ -42,6 +42,10 @@ type Builder struct {
 	// IAM reads role policies; nil reports IAM as unknown.
 	IAM RolePolicies
 
+	// Stores, when not nil, shares each store version's input among the inputs that name
+	// it (StoreInputs): only where Client reads the API server or its cache.
+	Stores *StoreInputs
+
 	memo iamMemo // analyses of IAM policies, reused while the policies are the same
 }
 
@@ -78,7 +82,7 @@ func (b *Builder) ForExternalSecret(ctx context.Context, es *esv1.ExternalSecret
 		return nil, err
 	}
 	if store, err := stores.Get(ctx, b.Client, es.Spec.SecretStoreRef, es.Namespace); err == nil {
-		if in["store"], err = toMap(store); err != nil {
+		if in["store"], err = b.Stores.mapOf(store); err != nil {
 			return nil, err
 		}
 	}

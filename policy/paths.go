@@ -76,7 +76,7 @@ func (eb *entries) add(ctx context.Context, field, key string, find bool, ref *e
 	if err != nil {
 		return err
 	}
-	e, err := keyEntry(field, key, find, id, store, eb.stores)
+	e, err := keyEntry(field, key, find, id, store, eb.stores, eb.b.Stores)
 	if err != nil {
 		return err
 	}
@@ -86,15 +86,16 @@ func (eb *entries) add(ctx context.Context, field, key string, find bool, ref *e
 
 // keyEntry describes one key (or find path) read or written through store (nil: unknown,
 // the key taken as written), adding the store to stores under id the first time: the names
-// the backend gives it and any spelling it would read as another path.
+// the backend gives it and any spelling it would read as another path. memo shares the
+// store's map (nil: a map of its own).
 func keyEntry(field, key string, find bool, id string, store esv1.GenericStore,
-	stores map[string]any) (map[string]any, error) {
+	stores map[string]any, memo *StoreInputs) (map[string]any, error) {
 	e := map[string]any{"path": field, "key": key, "find": find, "store": "", "provider": ""}
 	if store != nil {
 		e["store"], e["provider"] = id, store.GetSpec().Provider.Name()
 		if stores[id] == nil {
 			var err error
-			if stores[id], err = toMap(store); err != nil {
+			if stores[id], err = memo.mapOf(store); err != nil {
 				return nil, err
 			}
 		}

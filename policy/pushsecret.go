@@ -139,7 +139,7 @@ func (eb *pushEntries) addAll(field, key string, targets []storeID) error {
 
 // add describes one remote key written through one store, as the backend names it.
 func (eb *pushEntries) add(field, key string, t storeID) error {
-	e, err := keyEntry(field, key, false, t.id, t.store, eb.stores)
+	e, err := keyEntry(field, key, false, t.id, t.store, eb.stores, eb.b.Stores)
 	if err != nil {
 		return err
 	}

@@ -128,8 +128,14 @@ func (e *RegoEngine) RulesOf(module string) []string {
 // Evaluate implements Engine. It runs under EvalTimeout (OPA checks for cancellation as it
 // evaluates) and returns a TimeoutError when that runs out.
 func (e *RegoEngine) Evaluate(ctx context.Context, in Input) ([]Finding, error) {
+	// Converted here rather than by rego.EvalInput: in one pass, and with the stores'
+	// values made once per store version (StoreInputs).
+	v, err := regoValue(map[string]any(in), storeInputsFrom(ctx))
+	if err != nil {
+		return nil, err
+	}
 	rs, err := withDeadline(ctx, func(ctx context.Context) (rego.ResultSet, error) {
-		return e.query.Eval(ctx, rego.EvalInput(map[string]any(in)))
+		return e.query.Eval(ctx, rego.EvalParsedInput(v))
 	})
 	if err != nil {
 		return nil, err

@@ -186,7 +186,7 @@ func New(
 		mgr: mgr, o: o, rec: rec, direct: direct, policies: policies, caches: caches, events: evs,
 		clients: providers.NewClientCache(registry, direct, o.ClientTTL, o.Reads),
 		gate: &policy.Gate{
-			Builder:  &policy.Builder{Client: mgr.GetClient(), IAM: o.IAM},
+			Builder:  &policy.Builder{Client: mgr.GetClient(), IAM: o.IAM, Stores: &policy.StoreInputs{}},
 			Policies: policies, Memo: policy.NewStoreMemo(storeVerdictTTL),
 		},
 		ctrlOpts:    controller.Options{MaxConcurrentReconciles: o.Concurrent, RateLimiter: rateLimiter(o)},
