@@ -66,7 +66,7 @@ func BenchmarkScale(b *testing.B) {
 	if _, err := harness.VigilBinary(); err != nil {
 		b.Fatal(err)
 	}
-	logDir := b.TempDir()
+	logDir := benchLogDir(b)
 	t := &table{}
 	step := func(format string, args ...any) { fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...) }
 
@@ -589,6 +589,18 @@ func waitAll(b *testing.B, ctx context.Context, ns string, n int, what string, o
 		}
 	}
 	b.Fatalf("waiting for %d ExternalSecrets %s in %s: timed out", n, what, ns)
+}
+
+// benchLogDir is where the controllers' logs go: VIGIL_BENCH_LOGS when set (kept after the
+// run, for a failure's "see its log"), else a directory removed after the benchmark.
+func benchLogDir(b *testing.B) string {
+	if d := os.Getenv("VIGIL_BENCH_LOGS"); d != "" {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			b.Fatal(err)
+		}
+		return d
+	}
+	return b.TempDir()
 }
 
 // stallAfter is how long waitAll waits without any ExternalSecret changing.

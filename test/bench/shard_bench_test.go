@@ -39,7 +39,7 @@ func BenchmarkShards(b *testing.B) {
 	if _, err := harness.VigilBinary(); err != nil {
 		b.Fatal(err)
 	}
-	logDir := b.TempDir()
+	logDir := benchLogDir(b)
 	step := func(format string, args ...any) { fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...) }
 	t := &table{}
 
