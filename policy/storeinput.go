@@ -22,22 +22,30 @@ import (
 // resourceVersion then name one content. The maps it returns are shared: nothing may
 // change them. The zero value is ready; a nil *StoreInputs keeps nothing.
 type StoreInputs struct {
-	mu    sync.Mutex
+	mu    sync.RWMutex
 	byUID map[types.UID]*storeInput
 	byMap map[unsafe.Pointer]*storeInput // by the map's identity: the entries hold their maps
+	bytes int                            // the kept stores' JSON size
 }
 
 // storeInput is one store version's input: its map, and the OPA value of the map, made once.
 type storeInput struct {
 	rv   string
 	m    map[string]any
+	size int // JSON bytes
 	once sync.Once
 	v    ast.Value
 	err  error
 }
 
-// maxStoreInputs bounds the stores kept; past it the memo starts again empty.
-const maxStoreInputs = 1024
+// The memo's bounds: past maxStoreInputs stores or maxStoreInputBytes of them (their JSON
+// size) it starts again empty, and a store larger than maxSharedStoreBytes is not kept (a
+// tenant's stores can be large; unshared, each input's copy lives only for its evaluation).
+const (
+	maxStoreInputs      = 1024
+	maxStoreInputBytes  = 16 << 20
+	maxSharedStoreBytes = 256 << 10
+)
 
 // mapOf returns the input map of a store, the same map for the same version.
 func (s *StoreInputs) mapOf(store esv1.GenericStore) (map[string]any, error) {
@@ -45,9 +53,9 @@ func (s *StoreInputs) mapOf(store esv1.GenericStore) (map[string]any, error) {
 	if s == nil || uid == "" || rv == "" {
 		return toMap(store)
 	}
-	s.mu.Lock()
+	s.mu.RLock()
 	e := s.byUID[uid]
-	s.mu.Unlock()
+	s.mu.RUnlock()
 	if e != nil && e.rv == rv {
 		return e.m, nil
 	}
@@ -55,16 +63,22 @@ func (s *StoreInputs) mapOf(store esv1.GenericStore) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	e = &storeInput{rv: rv, m: m}
+	size := jsonSize(m)
+	if size < 0 || size > maxSharedStoreBytes {
+		return m, nil // not kept: this input's own copy
+	}
+	e = &storeInput{rv: rv, m: m, size: size}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.byUID == nil || len(s.byUID) >= maxStoreInputs {
-		s.byUID, s.byMap = map[types.UID]*storeInput{}, map[unsafe.Pointer]*storeInput{}
+	if s.byUID == nil || len(s.byUID) >= maxStoreInputs || s.bytes+e.size > maxStoreInputBytes {
+		s.byUID, s.byMap, s.bytes = map[types.UID]*storeInput{}, map[unsafe.Pointer]*storeInput{}, 0
 	}
 	if old := s.byUID[uid]; old != nil {
 		delete(s.byMap, mapID(old.m))
+		s.bytes -= old.size
 	}
 	s.byUID[uid], s.byMap[mapID(m)] = e, e
+	s.bytes += e.size
 	return m, nil
 }
 
@@ -73,14 +87,40 @@ func (s *StoreInputs) value(m map[string]any) (v ast.Value, ok bool, err error) 
 	if s == nil {
 		return nil, false, nil
 	}
-	s.mu.Lock()
+	s.mu.RLock()
 	e := s.byMap[mapID(m)]
-	s.mu.Unlock()
+	s.mu.RUnlock()
 	if e == nil {
 		return nil, false, nil
 	}
-	e.once.Do(func() { e.v, e.err = regoValue(e.m, nil) })
+	e.once.Do(func() {
+		if e.v, e.err = regoValue(e.m, nil); e.err == nil {
+			sortObjects(e.v)
+		}
+	})
 	return e.v, true, e.err
+}
+
+// sortObjects sorts the keys of every object in v now. OPA sorts an object's keys the first
+// time it iterates them (under a sync.Once), but Object.Copy, which a policy's `with input`
+// runs, reads them unguarded: a value the controller's workers share must be sorted before
+// it is shared, or one evaluation's copy can miss keys another is sorting.
+func sortObjects(v ast.Value) {
+	switch x := v.(type) {
+	case ast.Object:
+		x.Foreach(func(_, t *ast.Term) { sortObjects(t.Value) })
+	case *ast.Array:
+		x.Foreach(func(t *ast.Term) { sortObjects(t.Value) })
+	}
+}
+
+// jsonSize is the size of m as JSON, -1 if it has none.
+func jsonSize(m map[string]any) int {
+	raw, err := json.Marshal(m)
+	if err != nil {
+		return -1
+	}
+	return len(raw)
 }
 
 // mapID is a map's identity: the pointer its copies share.
@@ -114,7 +154,7 @@ func regoValue(x any, stores *StoreInputs) (ast.Value, error) {
 	case string:
 		return ast.String(v), nil
 	case json.Number:
-		return ast.Number(v), nil
+		return ast.InterfaceToValue(v) // checked as OPA checks it
 	case map[string]any:
 		if v == nil {
 			return ast.Null{}, nil

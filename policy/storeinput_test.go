@@ -120,16 +120,8 @@ func TestStoreInputs_ShareOneInputPerStoreVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"sm", "sm-billing"} { // the fake client gives no UIDs
-		var s esv1.SecretStore
-		if err := b.Client.Get(ctx, types.NamespacedName{Namespace: "payments", Name: name}, &s); err != nil {
-			t.Fatal(err)
-		}
-		s.UID = types.UID("uid-" + name)
-		if err := b.Client.(client.Client).Update(ctx, &s); err != nil {
-			t.Fatal(err)
-		}
-	}
+	giveUID(t, b, "sm")
+	giveUID(t, b, "sm-billing")
 	memo = &StoreInputs{}
 	shared := &Builder{Client: b.Client, Stores: memo}
 	for _, es := range []*esv1.ExternalSecret{keyES("sm", "prod/payments/db"), keyES("sm", "other/db"), keyES("sm-billing", "x")} {
@@ -162,14 +154,7 @@ func TestStoreInputs_ShareOneInputPerStoreVersion(t *testing.T) {
 func TestStoreInputs_SharedAcrossConcurrentEvaluations(t *testing.T) {
 	ctx := context.Background()
 	b := pathCluster(t, "prod/payments/")
-	var s esv1.SecretStore
-	if err := b.Client.Get(ctx, types.NamespacedName{Namespace: "payments", Name: "sm"}, &s); err != nil {
-		t.Fatal(err)
-	}
-	s.UID = "uid-sm"
-	if err := b.Client.(client.Client).Update(ctx, &s); err != nil {
-		t.Fatal(err)
-	}
+	giveUID(t, b, "sm")
 	set, err := NewSet(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -194,5 +179,66 @@ func TestStoreInputs_SharedAcrossConcurrentEvaluations(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// giveUID gives a store of pathCluster a UID, as the API server would (the fake client
+// does not), so that StoreInputs shares its input.
+func giveUID(t *testing.T, b *Builder, name string) {
+	t.Helper()
+	ctx := context.Background()
+	var s esv1.SecretStore
+	if err := b.Client.Get(ctx, types.NamespacedName{Namespace: "payments", Name: name}, &s); err != nil {
+		t.Fatal(err)
+	}
+	s.UID = types.UID("uid-" + name)
+	if err := b.Client.(client.Client).Update(ctx, &s); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestStoreInputs_ValueIsSortedBeforeItIsShared: OPA copies an object (a policy's `with
+// input ... as`) without the guard it sorts the object's keys under; a shared store value
+// copied by one worker while another iterates it first must not race (run with -race).
+func TestStoreInputs_ValueIsSortedBeforeItIsShared(t *testing.T) {
+	memo := &StoreInputs{}
+	store := &esv1.SecretStore{ObjectMeta: metav1.ObjectMeta{Namespace: "payments", Name: "sm", UID: "uid-sm", ResourceVersion: "1",
+		Labels: map[string]string{"z": "1", "a": "2", "m": "3"}}}
+	m, err := memo.mapOf(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, ok, err := memo.value(m)
+	if !ok || err != nil {
+		t.Fatalf("no shared value (ok %v, err %v)", ok, err)
+	}
+	meta := v.(ast.Object).Get(ast.StringTerm("metadata")).Value.(ast.Object)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 100 {
+			_ = meta.Copy()
+		}
+	}()
+	for range 100 {
+		_ = meta.Get(ast.StringTerm("labels")).Value.(ast.Object).Keys()
+		_ = meta.Keys()
+	}
+	<-done
+	if got := meta.Copy().Get(ast.StringTerm("labels")).Value.(ast.Object).Len(); got != 3 {
+		t.Errorf("a copy of the shared value has %d labels, want 3", got)
+	}
+}
+
+// TestStoreInputs_LargeStoresAreNotKept: a tenant's large stores are not held for the
+// controller's life.
+func TestStoreInputs_LargeStoresAreNotKept(t *testing.T) {
+	memo := &StoreInputs{}
+	big := &esv1.SecretStore{ObjectMeta: metav1.ObjectMeta{Namespace: "t", Name: "big", UID: "uid-big", ResourceVersion: "1",
+		Annotations: map[string]string{"a": string(make([]byte, maxSharedStoreBytes))}}}
+	a, _ := memo.mapOf(big)
+	b, _ := memo.mapOf(big)
+	if mapID(a) == mapID(b) || len(memo.byUID) != 0 {
+		t.Error("a store larger than maxSharedStoreBytes was kept")
 	}
 }
