@@ -242,7 +242,8 @@ func newManager(cfg *rest.Config, o Options, caches *sharding.Caches) (ctrl.Mana
 		LeaseDuration:           nonZero(o.ShardLease.LeaseDuration),
 		RenewDeadline:           nonZero(o.ShardLease.RenewDeadline),
 		RetryPeriod:             nonZero(o.ShardLease.RetryPeriod),
-		Controller:              config.Controller{SkipNameValidation: &o.SkipNameValidation},
+		Controller: config.Controller{SkipNameValidation: &o.SkipNameValidation,
+			CacheSyncTimeout: cacheSyncTimeout},
 	}
 	if caches != nil {
 		mgrOpts.NewCache = caches.NewCache
@@ -261,6 +262,14 @@ func newManager(cfg *rest.Config, o Options, caches *sharding.Caches) (ctrl.Mana
 	}
 	return mgr, nil
 }
+
+// cacheSyncTimeout is how long a controller waits for its informers' first sync before the
+// process gives up and exits. controller-runtime's two minutes were too short in a tight
+// memory limit: 10,000 ExternalSecrets in 143 MiB synced slowly while the kernel re-read the
+// binary's pages, and the exit threw that work away for a restart that lists everything
+// again (docs/performance.md, Memory). Readiness (the informers check) still reports a
+// controller that has not synced.
+const cacheSyncTimeout = 10 * time.Minute
 
 // cacheOptions: what the informer cache holds.
 func cacheOptions(o Options) cache.Options {
