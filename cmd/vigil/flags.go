@@ -20,6 +20,7 @@ type cliFlags struct {
 	requestTimeout time.Duration // one provider HTTP request, per attempt
 	allowHTTPHosts []string      // hosts token-bearing stores may reach over plain http
 	memLimitRatio  float64       // share of the container's memory limit for GOMEMLIMIT (memlimit.go)
+	streamingLists bool          // client-go's WatchListClient (watchlist.go)
 	zap            zap.Options
 }
 
@@ -52,9 +53,14 @@ func serverFlags(c *cliFlags, o *manager.Options) {
 	fs.StringVar(&c.kubeconfig, "kubeconfig", "",
 		"path to a kubeconfig; defaults to $KUBECONFIG, then the in-cluster configuration")
 	fs.Float64Var(&o.KubeQPS, "kube-api-qps", o.KubeQPS,
-		"requests per second to the Kubernetes API server (client-side limit)")
+		"requests per second to the Kubernetes API server, per resource kind (a client-side limit against a runaway "+
+			"loop; API Priority and Fairness shares the server)")
 	fs.IntVar(&o.KubeBurst, "kube-api-burst", o.KubeBurst,
 		"burst of requests to the Kubernetes API server above --kube-api-qps")
+	fs.BoolVar(&c.streamingLists, "streaming-lists", false,
+		"informers start with a streaming list (client-go's WatchListClient) instead of a LIST: less API server "+
+			"memory for a very large collection, but each start waits about a second for the server's next bookmark. "+
+			"The environment variable KUBE_FEATURE_WatchListClient wins over it")
 	fs.StringVar(&o.MetricsAddr, "metrics-bind-address", o.MetricsAddr,
 		"address the metrics endpoint binds to; 0 turns it off")
 	fs.StringVar(&o.ProbeAddr, "health-probe-bind-address", o.ProbeAddr,

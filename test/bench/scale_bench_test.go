@@ -84,8 +84,9 @@ func BenchmarkScale(b *testing.B) {
 
 	// Cold starts: the ExternalSecrets exist before the controller starts. coldCalls is
 	// what the last one cost the API server per ExternalSecret.
+	// cg nil: no memory limit; else the controller runs in that memory cgroup.
 	var coldCalls string
-	coldStart := func(n int) (time.Duration, *harness.Process, string) {
+	coldStart := func(b *testing.B, n int, name string, cg *harness.MemoryCgroup) (time.Duration, *harness.Process, string) {
 		ns := namespace(b, ctx, fmt.Sprintf("cold-%d", n))
 		fakeStore(b, ctx, ns, 100)
 		step("creating %d ExternalSecrets (controller stopped)", n)
@@ -93,19 +94,20 @@ func BenchmarkScale(b *testing.B) {
 		step("cold start of %d ExternalSecrets", n)
 		before := apiRequests(b, ctx)
 		start := time.Now()
-		p := startVigil(b, ctx, logDir, fmt.Sprintf("cold-%d", n))
+		p := startVigilIn(b, ctx, cg, logDir, name)
+		b.Cleanup(p.Stop) // on a failed wait too (a cgroup is removed only once empty); Stop again is harmless
 		waitAll(b, whileRunning(ctx, p), ns, n, "synced", synced)
 		d := time.Since(start)
 		coldCalls = perExternalSecret(before, apiRequests(b, ctx), n)
 		return d, p, ns
 	}
-	d1k, p, ns1k := coldStart(coldSmall)
+	d1k, p, ns1k := coldStart(b, coldSmall, fmt.Sprintf("cold-%d", coldSmall), nil)
 	profileHeap(pprofOf[p], fmt.Sprintf("cold-%d", coldSmall))
 	p.Stop()
 	t.row(d1k.Round(10*time.Millisecond).String(), ratio(d1k, perSync*time.Duration(coldSmall)), "cold start, %d ExternalSecrets (fake provider)", coldSmall)
 	deleteAll(b, ctx, ns1k)
 
-	d10k, p, ns10k := coldStart(coldLarge)
+	d10k, p, ns10k := coldStart(b, coldLarge, fmt.Sprintf("cold-%d", coldLarge), nil)
 	rssCold := peakRSS(b, p)
 	profileHeap(pprofOf[p], fmt.Sprintf("cold-%d", coldLarge))
 	p.Stop()
@@ -146,38 +148,55 @@ func BenchmarkScale(b *testing.B) {
 	t.row(mib(rss0), "baseline", "peak RSS, %d ExternalSecrets, refresh pass, 0 unrelated Secrets", coldLarge)
 	t.row(mib(rss50k), fmt.Sprintf("%+.1f%%", 100*(float64(rss50k)/float64(rss0)-1)), "peak RSS, same with %d unrelated Secrets", unrelatedSecrets)
 
-	// The same pass as in a container with the chart's memory limit (and any other limits
-	// asked for): the controller reads the limit from its cgroup and sets GOMEMLIMIT to 90%
-	// of it (--memory-limit-ratio).
-	// A limit too small for the work is a result too: the pass runs as a sub-benchmark, whose
+	// The same cold start and pass as in a container with the chart's memory limit (and any
+	// other limits asked for): the controller reads the limit from its cgroup and sets
+	// GOMEMLIMIT to its --memory-limit-ratio of it. Each runs in a cgroup of its own, so that
+	// each has its own peak.
+	// A limit too small for the work is a result too: each runs as a sub-benchmark, whose
 	// failure (the controller OOM-killed, or too starved to start) is reported in the table
 	// and fails the run, after the rest is measured.
-	limited(b, func(name string, cg *harness.MemoryCgroup) {
-		what := fmt.Sprintf("peak RSS, same in a %s memory limit", mib(cg.Limit))
-		ok := b.Run(name, func(b *testing.B) {
-			_, _, passLimited, rssLimited := refreshPass(b, name, cg)
-			l, err := os.ReadFile(filepath.Join(logDir, name+".log"))
-			m := goMemLimitLog.FindSubmatch(l)
-			if err != nil || m == nil {
-				b.Fatalf("the controller did not set GOMEMLIMIT from its cgroup's limit (log: %v)", err)
-			}
-			set, _ := strconv.ParseInt(string(m[1]), 10, 64)
-			what += fmt.Sprintf(" (GOMEMLIMIT %s, %.0f%% of it)", mib(set), 100*float64(set)/float64(cg.Limit))
-			if n, err := cg.OOMKills(); err != nil || n > 0 {
-				b.Fatalf("the controller was OOM-killed %d times in its %s limit (%v)", n, mib(cg.Limit), err)
-			}
-			usage, err := cg.PeakUsage()
+	limited(b, func(name string, limit int64) {
+		inLimit := func(phase string, run func(b *testing.B, cg *harness.MemoryCgroup) (time.Duration, int64, string)) {
+			what := fmt.Sprintf("%s, in a %s memory limit", phase, mib(limit))
+			cg, err := harness.NewMemoryCgroup(fmt.Sprintf("vigil-bench-%d-%s", os.Getpid(), name), limit)
 			if err != nil {
-				b.Fatal(err)
+				fmt.Fprintf(os.Stderr, "bench: not measuring under a memory limit: %v\n", err)
+				return
 			}
-			t.row(fmt.Sprintf("%s (cgroup peak %s)", mib(rssLimited), mib(usage)),
-				fmt.Sprintf("%+.1f%%; pass %s, %.2f× the unlimited one's", 100*(float64(rssLimited)/float64(rss50k)-1),
-					passLimited.Round(10*time.Millisecond), float64(passLimited)/float64(pass0)), "%s", what)
-		})
-		if !ok {
-			kills, _ := cg.OOMKills()
-			t.row("did not finish", fmt.Sprintf("%d OOM kills; the failure is above", kills), "%s", what)
+			defer func() {
+				if err := cg.Remove(); err != nil {
+					b.Fatal(err)
+				}
+			}()
+			ok := b.Run(name, func(b *testing.B) {
+				d, rss, vs := run(b, cg)
+				what += " (GOMEMLIMIT " + goMemLimitOf(b, filepath.Join(logDir, name+".log"), limit) + ")"
+				if n, err := cg.OOMKills(); err != nil || n > 0 {
+					b.Fatalf("the controller was OOM-killed %d times in its %s limit (%v)", n, mib(limit), err)
+				}
+				usage, err := cg.PeakUsage()
+				if err != nil {
+					b.Fatal(err)
+				}
+				t.row(fmt.Sprintf("%s, peak RSS %s (cgroup peak %s)", d.Round(10*time.Millisecond), mib(rss), mib(usage)), vs, "%s", what)
+			})
+			if !ok {
+				kills, _ := cg.OOMKills()
+				t.row("did not finish", fmt.Sprintf("%d OOM kills; the failure is above", kills), "%s", what)
+			}
 		}
+		inLimit(fmt.Sprintf("cold start of %d", coldLarge), func(b *testing.B, cg *harness.MemoryCgroup) (time.Duration, int64, string) {
+			d, p, ns := coldStart(b, coldLarge, name, cg)
+			defer deleteAll(b, ctx, ns)
+			rss := peakRSS(b, p)
+			p.Stop()
+			return d, rss, fmt.Sprintf("%.2f× the unlimited cold start's time; RSS %+.1f%%", float64(d)/float64(d10k), 100*(float64(rss)/float64(rssCold)-1))
+		})
+		name += "-pass"
+		inLimit(fmt.Sprintf("refresh pass over %d with %d unrelated Secrets", coldLarge, unrelatedSecrets), func(b *testing.B, cg *harness.MemoryCgroup) (time.Duration, int64, string) {
+			_, _, pass, rss := refreshPass(b, name, cg)
+			return pass, rss, fmt.Sprintf("%.2f× the unlimited pass's time; RSS %+.1f%%", float64(pass)/float64(pass0), 100*(float64(rss)/float64(rss50k)-1))
+		})
 	})
 	deleteAll(b, ctx, ns10k)
 
@@ -255,27 +274,28 @@ func awsCalls(b *testing.B, ctx context.Context, moto *harness.Moto, logDir stri
 // goMemLimitLog is the controller's log line that says it set GOMEMLIMIT from its cgroup.
 var goMemLimitLog = regexp.MustCompile(`"Go memory limit set from the container's","GOMEMLIMIT":(\d+)`)
 
-// limited runs f with a memory cgroup for each limit of VIGIL_BENCH_MEMORY_LIMIT (quantities
-// separated by commas, e.g. 143Mi,192Mi) or else the chart's default resources.limits.memory,
-// and removes it after. Without write access to the cgroup tree the measure is skipped, and
-// the output says so.
-func limited(b *testing.B, f func(name string, cg *harness.MemoryCgroup)) {
+// limited runs f for each limit of VIGIL_BENCH_MEMORY_LIMIT (quantities separated by
+// commas, e.g. 143Mi,192Mi) or else the chart's default resources.limits.memory.
+func limited(b *testing.B, f func(name string, limit int64)) {
 	limits, err := benchMemoryLimits()
 	if err != nil {
 		b.Fatal(err)
 	}
 	for i, limit := range limits {
-		name := fmt.Sprintf("due-limited-%d", i)
-		cg, err := harness.NewMemoryCgroup(fmt.Sprintf("vigil-bench-%d-%d", os.Getpid(), i), limit)
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "bench: not measuring under a memory limit: %v\n", err)
-			return
-		}
-		f(name, cg)
-		if err := cg.Remove(); err != nil {
-			b.Fatal(err)
-		}
+		f(fmt.Sprintf("limited-%d", i), limit)
 	}
+}
+
+// goMemLimitOf is the GOMEMLIMIT the controller logged it set from its cgroup's limit, and
+// its share of the limit.
+func goMemLimitOf(b *testing.B, logPath string, limit int64) string {
+	l, err := os.ReadFile(logPath)
+	m := goMemLimitLog.FindSubmatch(l)
+	if err != nil || m == nil {
+		b.Fatalf("the controller did not set GOMEMLIMIT from its cgroup's limit (log: %v)", err)
+	}
+	set, _ := strconv.ParseInt(string(m[1]), 10, 64)
+	return fmt.Sprintf("%s, %.0f%% of it", mib(set), 100*float64(set)/float64(limit))
 }
 
 // benchMemoryLimits are the limits of VIGIL_BENCH_MEMORY_LIMIT or the chart's default one.

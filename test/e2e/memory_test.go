@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -15,11 +16,11 @@ import (
 	"github.com/vigil-dev/vigil/test/harness"
 )
 
-// The controller's cache holds a managed Secret's keys and metadata but not its values,
-// and no unmanaged Secret at all: the values a sync wrote live on the API server only. The
+// The controller's cache holds a managed Secret's metadata and the hash of its data, not its
+// keys or values, and no unmanaged Secret at all: the values a sync wrote live on the API server only. The
 // cache here is built with the controller's own options against the real API server. An
 // ExternalSecret is cached without the copy of itself that `kubectl apply` annotates it with.
-func TestMemory_CacheHoldsKeysNotValues(t *testing.T) {
+func TestMemory_CacheHoldsHashesNotValues(t *testing.T) {
 	t.Parallel()
 	h := env.T(t)
 	ctx := context.Background()
@@ -51,8 +52,10 @@ func TestMemory_CacheHoldsKeysNotValues(t *testing.T) {
 	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "db"}, &cached); err != nil {
 		t.Fatalf("reading the managed Secret from the cache: %v", err)
 	}
-	if v, ok := cached.Data["password"]; !ok || len(v) != 0 {
-		t.Errorf("cached Secret: key present %v, value length %d; want the key without its value", ok, len(v))
+	for k, v := range cached.Data {
+		if k != "" || v != nil {
+			t.Errorf("cached Secret holds key %q (value length %d); want neither keys nor values", k, len(v))
+		}
 	}
 	if cached.Annotations[esv1.AnnotationDataHash] == "" {
 		t.Error("cached Secret lost its data-hash annotation")
@@ -71,5 +74,12 @@ func TestMemory_CacheHoldsKeysNotValues(t *testing.T) {
 	err = c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "unmanaged"}, &corev1.Secret{})
 	if err == nil {
 		t.Error("an unmanaged Secret is in the cache")
+	}
+	// The cache marks stripped data with the empty key, which the API server refuses: a
+	// Secret read from it never looks stripped, and a stripped copy is never written back.
+	err = cp.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "empty-key"},
+		Data: map[string][]byte{"": nil}})
+	if !apierrors.IsInvalid(err) {
+		t.Errorf("creating a Secret with an empty key: %v, want the API server's refusal", err)
 	}
 }

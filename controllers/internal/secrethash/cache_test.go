@@ -1,6 +1,7 @@
 package secrethash
 
 import (
+	"reflect"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -14,9 +15,9 @@ func secret(data map[string][]byte, annotations map[string]string) *corev1.Secre
 	}
 }
 
-// The cache keeps a Secret's keys and the hash of its values, not the values; the hash it
-// reports is the one of the API server's data.
-func TestStripValues_KeepsKeysAndHashNotValues(t *testing.T) {
+// The cache keeps the hash of a Secret's values, neither the values nor the keys; the hash
+// it reports is the one of the API server's data.
+func TestStripValues_KeepsHashNotValues(t *testing.T) {
 	data := map[string][]byte{"password": []byte("hunter2"), "user": []byte("app")}
 	want := Of(corev1.SecretTypeOpaque, data)
 	obj, err := StripValues(secret(map[string][]byte{"password": []byte("hunter2"), "user": []byte("app")}, nil))
@@ -24,9 +25,9 @@ func TestStripValues_KeepsKeysAndHashNotValues(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := obj.(*corev1.Secret)
-	for _, k := range []string{"password", "user"} {
-		if v, ok := s.Data[k]; !ok || v != nil {
-			t.Errorf("key %s: present %v, value kept %v", k, ok, v != nil)
+	for k, v := range s.Data {
+		if k != "" || v != nil {
+			t.Errorf("stripped Secret holds key %q (value kept: %v)", k, v != nil)
 		}
 	}
 	if got := OfSecret(s); got != want {
@@ -59,6 +60,34 @@ func TestStripValues_RecomputesAForgedMark(t *testing.T) {
 	obj, _ = StripValues(empty)
 	if got := OfSecret(obj.(*corev1.Secret)); got != Of(corev1.SecretTypeOpaque, map[string][]byte{"k": {}}) {
 		t.Errorf("empty values: hash %s", got)
+	}
+	// So is a Secret without data that carries the mark: only the shared mark of stripped data
+	// (a key the API server refuses) makes the annotation trusted.
+	none := secret(nil, map[string]string{cachedAnnotation: "0000"})
+	if got := OfSecret(none); got != Of(corev1.SecretTypeOpaque, nil) {
+		t.Errorf("no data, forged mark: hash %s", got)
+	}
+}
+
+// Every stripped Secret shares one map for its data, and a copy gets its own: a cached
+// Secret costs no map for its data, and a copy's edits stay in the copy.
+func TestStripValues_SharesOneDataMap(t *testing.T) {
+	a, _ := StripValues(secret(map[string][]byte{"k": []byte("1")}, nil))
+	b, _ := StripValues(secret(map[string][]byte{"x": []byte("2"), "y": nil}, nil))
+	sa, sb := a.(*corev1.Secret), b.(*corev1.Secret)
+	if reflect.ValueOf(sa.Data).UnsafePointer() != reflect.ValueOf(sb.Data).UnsafePointer() {
+		t.Error("two stripped Secrets have a data map each")
+	}
+	if OfSecret(sa) == OfSecret(sb) {
+		t.Fatalf("different data, one hash %s", OfSecret(sa))
+	}
+	c := sa.DeepCopy()
+	c.Data["new"] = []byte("v")
+	if len(sb.Data) != 1 || HasValues(sb) {
+		t.Errorf("a copy's edit reached the shared map: %v", sb.Data)
+	}
+	if !HasValues(c) {
+		t.Error("an edited copy still reads as stripped")
 	}
 }
 

@@ -1,0 +1,37 @@
+package main
+
+import (
+	"os"
+	"testing"
+
+	clientfeatures "k8s.io/client-go/features"
+)
+
+// --streaming-lists decides client-go's WatchListClient for the process (default off: a
+// LIST), and leaves the other gates alone; client-go's own environment variable, when set,
+// wins.
+func TestSetStreamingLists(t *testing.T) {
+	before := clientfeatures.FeatureGates()
+	t.Cleanup(func() { clientfeatures.ReplaceFeatureGates(before) })
+	t.Setenv(watchListEnv, "") // restored after the test
+	if err := os.Unsetenv(watchListEnv); err != nil {
+		t.Fatal(err)
+	}
+	for _, on := range []bool{false, true} {
+		clientfeatures.ReplaceFeatureGates(before)
+		setStreamingLists(on)
+		gates := clientfeatures.FeatureGates()
+		if got := gates.Enabled(clientfeatures.WatchListClient); got != on {
+			t.Errorf("--streaming-lists=%v: WatchListClient %v", on, got)
+		}
+		if gates.Enabled(clientfeatures.InformerResourceVersion) != before.Enabled(clientfeatures.InformerResourceVersion) {
+			t.Error("another gate changed with it")
+		}
+	}
+	clientfeatures.ReplaceFeatureGates(before)
+	t.Setenv(watchListEnv, "true")
+	setStreamingLists(false)
+	if _, replaced := clientfeatures.FeatureGates().(watchListGate); replaced {
+		t.Errorf("with %s set, the flag replaced client-go's gates", watchListEnv)
+	}
+}

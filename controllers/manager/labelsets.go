@@ -1,0 +1,58 @@
+package manager
+
+import (
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// labelSets hands the cache one shared map per distinct label set: the managed Secrets of an
+// installation carry a few label sets (the managed label, a shard's, a template's), and a
+// map each was 3.5 MB of the live heap at 10,000 of them (docs/performance.md, Memory).
+// Cached objects are read-only and DeepCopy gives a copy its own map, so sharing is safe.
+// A tenant's template can make label sets without end: the table holds at most
+// maxLabelSets of at most maxSharedLabels labels, and any other set keeps its own map.
+type labelSets struct {
+	mu   sync.Mutex
+	sets map[string]map[string]string
+}
+
+const (
+	maxLabelSets    = 1024
+	maxSharedLabels = 8
+)
+
+// shared returns the table's map equal to labels, adding labels when there is room; labels
+// itself when it is not to be shared.
+func (l *labelSets) shared(labels map[string]string) map[string]string {
+	if len(labels) == 0 || len(labels) > maxSharedLabels {
+		return labels
+	}
+	key := labelSetKey(labels)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if m, ok := l.sets[key]; ok {
+		return m
+	}
+	if l.sets == nil {
+		l.sets = map[string]map[string]string{}
+	}
+	if len(l.sets) < maxLabelSets {
+		l.sets[key] = labels
+	}
+	return labels
+}
+
+// labelSetKey is labels as one string, keys sorted; label keys and values cannot hold a NUL,
+// so two sets never read alike.
+func labelSetKey(labels map[string]string) string {
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		b.WriteString(k)
+		b.WriteByte(0)
+		b.WriteString(labels[k])
+		b.WriteByte(0)
+	}
+	return b.String()
+}
