@@ -2,12 +2,13 @@ package main
 
 import (
 	"os"
+	"strconv"
 
 	clientfeatures "k8s.io/client-go/features"
 )
 
-// watchListEnv is client-go's own switch for streaming lists; set, it wins over
-// --streaming-lists, as client-go documents it.
+// watchListEnv is client-go's own switch for streaming lists; set to true or false, it wins
+// over --streaming-lists.
 const watchListEnv = "KUBE_FEATURE_WatchListClient"
 
 // setStreamingLists turns client-go's streaming lists (the WatchListClient feature, on by
@@ -19,7 +20,9 @@ const watchListEnv = "KUBE_FEATURE_WatchListClient"
 // does. Streaming lists spare the API server one large response for a very large collection;
 // the controller lists only its ExternalSecrets, stores, policies and managed Secrets.
 func setStreamingLists(on bool) {
-	if _, set := os.LookupEnv(watchListEnv); set {
+	// client-go ignores a value it cannot parse and keeps its default (on): such a value
+	// does not decide.
+	if _, err := strconv.ParseBool(os.Getenv(watchListEnv)); err == nil {
 		return
 	}
 	clientfeatures.ReplaceFeatureGates(watchListGate{Gates: clientfeatures.FeatureGates(), on: on})

@@ -28,10 +28,12 @@ func TestSetStreamingLists(t *testing.T) {
 			t.Error("another gate changed with it")
 		}
 	}
-	clientfeatures.ReplaceFeatureGates(before)
-	t.Setenv(watchListEnv, "true")
-	setStreamingLists(false)
-	if _, replaced := clientfeatures.FeatureGates().(watchListGate); replaced {
-		t.Errorf("with %s set, the flag replaced client-go's gates", watchListEnv)
+	for env, flagDecides := range map[string]bool{"true": false, "false": false, "": true, "yes please": true} {
+		clientfeatures.ReplaceFeatureGates(before)
+		t.Setenv(watchListEnv, env)
+		setStreamingLists(false)
+		if _, replaced := clientfeatures.FeatureGates().(watchListGate); replaced != flagDecides {
+			t.Errorf("%s=%q: the flag decided %v, want %v", watchListEnv, env, replaced, flagDecides)
+		}
 	}
 }

@@ -12,7 +12,9 @@ import (
 // map each was 3.5 MB of the live heap at 10,000 of them (docs/performance.md, Memory).
 // Cached objects are read-only and DeepCopy gives a copy its own map, so sharing is safe.
 // A tenant's template can make label sets without end: the table holds at most
-// maxLabelSets of at most maxSharedLabels labels, and any other set keeps its own map.
+// maxLabelSets of at most maxSharedLabels labels (a larger set keeps its own map), and
+// starts over when full, so that sets of deleted Secrets do not keep others from sharing
+// (maps shared before stay shared: nothing writes them).
 type labelSets struct {
 	mu   sync.Mutex
 	sets map[string]map[string]string
@@ -35,12 +37,10 @@ func (l *labelSets) shared(labels map[string]string) map[string]string {
 	if m, ok := l.sets[key]; ok {
 		return m
 	}
-	if l.sets == nil {
+	if l.sets == nil || len(l.sets) >= maxLabelSets {
 		l.sets = map[string]map[string]string{}
 	}
-	if len(l.sets) < maxLabelSets {
-		l.sets[key] = labels
-	}
+	l.sets[key] = labels
 	return labels
 }
 

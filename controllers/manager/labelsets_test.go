@@ -34,8 +34,8 @@ func TestLabelSets_EqualSetsShareOneMap(t *testing.T) {
 	}
 }
 
-// A tenant's template can make label sets without end: the table stops growing at its
-// bound, large sets are never kept, and every set still comes back with its labels.
+// A tenant's template can make label sets without end: the table starts over at its bound,
+// large sets are never kept, and every set still comes back with its labels.
 func TestLabelSets_AreBounded(t *testing.T) {
 	var l labelSets
 	for i := range maxLabelSets + 100 {
@@ -44,8 +44,13 @@ func TestLabelSets_AreBounded(t *testing.T) {
 			t.Fatalf("set %d came back as %v", i, got)
 		}
 	}
-	if len(l.sets) != maxLabelSets {
-		t.Errorf("the table holds %d sets, bound %d", len(l.sets), maxLabelSets)
+	if len(l.sets) != 100 {
+		t.Errorf("the table holds %d sets after %d, bound %d: want the last 100", len(l.sets), maxLabelSets+100, maxLabelSets)
+	}
+	// Sets seen after it started over are shared again.
+	last := map[string]string{"managed": "true", "tenant": fmt.Sprint(maxLabelSets + 99)}
+	if got := l.shared(last); same(got, last) {
+		t.Error("a set seen after the table started over was not shared")
 	}
 	large := map[string]string{}
 	for i := range maxSharedLabels + 1 {

@@ -88,6 +88,9 @@ func BenchmarkScale(b *testing.B) {
 	var coldCalls string
 	coldStart := func(b *testing.B, n int, name string, cg *harness.MemoryCgroup) (time.Duration, *harness.Process, string) {
 		ns := namespace(b, ctx, fmt.Sprintf("cold-%d", n))
+		// Emptied at the end of b whatever happens, after its controller stops (cleanups
+		// run last first); emptying it again is harmless.
+		b.Cleanup(func() { deleteAll(b, ctx, ns) })
 		fakeStore(b, ctx, ns, 100)
 		step("creating %d ExternalSecrets (controller stopped)", n)
 		createExternalSecrets(b, ctx, ns, n, "fake", time.Hour, func(i int) string { return fmt.Sprintf("k%d", i%100) })
@@ -95,7 +98,6 @@ func BenchmarkScale(b *testing.B) {
 		before := apiRequests(b, ctx)
 		start := time.Now()
 		p := startVigilIn(b, ctx, cg, logDir, name)
-		b.Cleanup(p.Stop) // on a failed wait too (a cgroup is removed only once empty); Stop again is harmless
 		waitAll(b, whileRunning(ctx, p), ns, n, "synced", synced)
 		d := time.Since(start)
 		coldCalls = perExternalSecret(before, apiRequests(b, ctx), n)
@@ -107,12 +109,32 @@ func BenchmarkScale(b *testing.B) {
 	t.row(d1k.Round(10*time.Millisecond).String(), ratio(d1k, perSync*time.Duration(coldSmall)), "cold start, %d ExternalSecrets (fake provider)", coldSmall)
 	deleteAll(b, ctx, ns1k)
 
+	// The same cold start as in a container with the chart's memory limit (and any other
+	// limits asked for), before the unlimited one, whose ExternalSecrets stay for the passes.
+	var limitedColdRows []func(d10k time.Duration, rssCold int64)
+	limited(b, func(name string, limit int64) {
+		what := fmt.Sprintf("cold start, %d ExternalSecrets, in a %s memory limit", coldLarge, mib(limit))
+		var d time.Duration
+		var rss int64
+		row := inLimit(b, t, name, limit, logDir, what, func(b *testing.B, cg *harness.MemoryCgroup) {
+			var p *harness.Process
+			d, p, _ = coldStart(b, coldLarge, name, cg)
+			rss = peakRSS(b, p)
+		})
+		limitedColdRows = append(limitedColdRows, func(d10k time.Duration, rssCold int64) {
+			row(d, rss, fmt.Sprintf("%.2f× the unlimited cold start's time; RSS %+.1f%%", float64(d)/float64(d10k), 100*(float64(rss)/float64(rssCold)-1)))
+		})
+	})
+
 	d10k, p, ns10k := coldStart(b, coldLarge, fmt.Sprintf("cold-%d", coldLarge), nil)
 	rssCold := peakRSS(b, p)
 	profileHeap(pprofOf[p], fmt.Sprintf("cold-%d", coldLarge))
 	p.Stop()
 	t.row(d10k.Round(10*time.Millisecond).String(), ratio(d10k, perSync*time.Duration(coldLarge)), "cold start, %d ExternalSecrets (fake provider)", coldLarge)
 	t.row(coldCalls, "floor: 2 (POST secrets, PATCH externalsecrets/status)", "API requests per ExternalSecret, cold start of %d", coldLarge)
+	for _, row := range limitedColdRows {
+		row(d10k, rssCold)
+	}
 
 	// Every refresh due at once, then a new ExternalSecret: the priority lane.
 	// cg nil: no memory limit; else the controller runs in that memory cgroup.
@@ -148,55 +170,17 @@ func BenchmarkScale(b *testing.B) {
 	t.row(mib(rss0), "baseline", "peak RSS, %d ExternalSecrets, refresh pass, 0 unrelated Secrets", coldLarge)
 	t.row(mib(rss50k), fmt.Sprintf("%+.1f%%", 100*(float64(rss50k)/float64(rss0)-1)), "peak RSS, same with %d unrelated Secrets", unrelatedSecrets)
 
-	// The same cold start and pass as in a container with the chart's memory limit (and any
-	// other limits asked for): the controller reads the limit from its cgroup and sets
-	// GOMEMLIMIT to its --memory-limit-ratio of it. Each runs in a cgroup of its own, so that
-	// each has its own peak.
-	// A limit too small for the work is a result too: each runs as a sub-benchmark, whose
-	// failure (the controller OOM-killed, or too starved to start) is reported in the table
-	// and fails the run, after the rest is measured.
+	// The same pass as in a container with the chart's memory limit (and any other limits
+	// asked for).
 	limited(b, func(name string, limit int64) {
-		inLimit := func(phase string, run func(b *testing.B, cg *harness.MemoryCgroup) (time.Duration, int64, string)) {
-			what := fmt.Sprintf("%s, in a %s memory limit", phase, mib(limit))
-			cg, err := harness.NewMemoryCgroup(fmt.Sprintf("vigil-bench-%d-%s", os.Getpid(), name), limit)
-			if err != nil {
-				fmt.Fprintf(os.Stderr, "bench: not measuring under a memory limit: %v\n", err)
-				return
-			}
-			defer func() {
-				if err := cg.Remove(); err != nil {
-					b.Fatal(err)
-				}
-			}()
-			ok := b.Run(name, func(b *testing.B) {
-				d, rss, vs := run(b, cg)
-				what += " (GOMEMLIMIT " + goMemLimitOf(b, filepath.Join(logDir, name+".log"), limit) + ")"
-				if n, err := cg.OOMKills(); err != nil || n > 0 {
-					b.Fatalf("the controller was OOM-killed %d times in its %s limit (%v)", n, mib(limit), err)
-				}
-				usage, err := cg.PeakUsage()
-				if err != nil {
-					b.Fatal(err)
-				}
-				t.row(fmt.Sprintf("%s, peak RSS %s (cgroup peak %s)", d.Round(10*time.Millisecond), mib(rss), mib(usage)), vs, "%s", what)
-			})
-			if !ok {
-				kills, _ := cg.OOMKills()
-				t.row("did not finish", fmt.Sprintf("%d OOM kills; the failure is above", kills), "%s", what)
-			}
-		}
-		inLimit(fmt.Sprintf("cold start of %d", coldLarge), func(b *testing.B, cg *harness.MemoryCgroup) (time.Duration, int64, string) {
-			d, p, ns := coldStart(b, coldLarge, name, cg)
-			defer deleteAll(b, ctx, ns)
-			rss := peakRSS(b, p)
-			p.Stop()
-			return d, rss, fmt.Sprintf("%.2f× the unlimited cold start's time; RSS %+.1f%%", float64(d)/float64(d10k), 100*(float64(rss)/float64(rssCold)-1))
-		})
 		name += "-pass"
-		inLimit(fmt.Sprintf("refresh pass over %d with %d unrelated Secrets", coldLarge, unrelatedSecrets), func(b *testing.B, cg *harness.MemoryCgroup) (time.Duration, int64, string) {
-			_, _, pass, rss := refreshPass(b, name, cg)
-			return pass, rss, fmt.Sprintf("%.2f× the unlimited pass's time; RSS %+.1f%%", float64(pass)/float64(pass0), 100*(float64(rss)/float64(rss50k)-1))
+		what := fmt.Sprintf("refresh pass, same with %d unrelated Secrets, in a %s memory limit", unrelatedSecrets, mib(limit))
+		var pass time.Duration
+		var rss int64
+		row := inLimit(b, t, name, limit, logDir, what, func(b *testing.B, cg *harness.MemoryCgroup) {
+			_, _, pass, rss = refreshPass(b, name, cg)
 		})
+		row(pass, rss, fmt.Sprintf("%.2f× the unlimited pass's time; RSS %+.1f%%", float64(pass)/float64(pass0), 100*(float64(rss)/float64(rss50k)-1)))
 	})
 	deleteAll(b, ctx, ns10k)
 
@@ -283,6 +267,45 @@ func limited(b *testing.B, f func(name string, limit int64)) {
 	}
 	for i, limit := range limits {
 		f(fmt.Sprintf("limited-%d", i), limit)
+	}
+}
+
+// inLimit runs phase as the sub-benchmark name, with the controller in a memory cgroup of
+// its own with limit, so that the phase has its own peak. The controller reads the limit
+// from its cgroup and sets GOMEMLIMIT to its --memory-limit-ratio of it. It returns what
+// adds the phase's row to the table, once the time and peak RSS phase measured can be
+// compared (vs). A limit too small for the work is a result too: the sub-benchmark's
+// failure (the controller OOM-killed, or too starved to start) is a "did not finish" row,
+// and fails the run after the rest is measured.
+func inLimit(b *testing.B, t *table, name string, limit int64, logDir, what string, phase func(b *testing.B, cg *harness.MemoryCgroup)) func(d time.Duration, rss int64, vs string) {
+	skipped := func(time.Duration, int64, string) {}
+	cg, err := harness.NewMemoryCgroup(fmt.Sprintf("vigil-bench-%d-%s", os.Getpid(), name), limit)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench: not measuring under a memory limit: %v\n", err)
+		return skipped
+	}
+	var usage int64
+	ok := b.Run(name, func(b *testing.B) {
+		phase(b, cg)
+		what += " (GOMEMLIMIT " + goMemLimitOf(b, filepath.Join(logDir, name+".log"), limit) + ")"
+		if n, err := cg.OOMKills(); err != nil || n > 0 {
+			b.Fatalf("the controller was OOM-killed %d times in its %s limit (%v)", n, mib(limit), err)
+		}
+		if usage, err = cg.PeakUsage(); err != nil {
+			b.Fatal(err)
+		}
+	})
+	kills, _ := cg.OOMKills()
+	if err := cg.Remove(); err != nil {
+		b.Errorf("removing the memory cgroup of %s: %v", name, err)
+	}
+	if !ok {
+		return func(time.Duration, int64, string) {
+			t.row("did not finish", fmt.Sprintf("%d OOM kills; the failure is above", kills), "%s", what)
+		}
+	}
+	return func(d time.Duration, rss int64, vs string) {
+		t.row(fmt.Sprintf("%s, peak RSS %s (cgroup peak %s)", d.Round(10*time.Millisecond), mib(rss), mib(usage)), vs, "%s", what)
 	}
 }
 
@@ -526,6 +549,9 @@ func startVigilIn(b *testing.B, ctx context.Context, cg *harness.MemoryCgroup, l
 	if err != nil {
 		b.Fatal(err)
 	}
+	// Stopped at the end of b whatever happens (a cgroup is removed only once empty); a
+	// second Stop is harmless.
+	b.Cleanup(p.Stop)
 	pprofOf[p] = addr
 	profileCPU(addr, name)
 	if err := p.WaitReady(ctx, 5*time.Minute); err != nil {

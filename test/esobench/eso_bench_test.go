@@ -46,9 +46,9 @@ var (
 )
 
 // esoFlags are the flags ESO's users raise for a thousand ExternalSecrets (its defaults are
-// one worker and 50 requests/s to the API server); they match Vigil's defaults, so both
+// one worker and 50 requests/s to the API server), set to Vigil's defaults, so that both
 // sides have the same workers and API budget.
-var esoFlags = []string{"--concurrent=16", "--client-qps=200", "--client-burst=400"}
+var esoFlags = []string{"--concurrent=16", "--client-qps=1000", "--client-burst=2000"}
 
 // writers is how many goroutines create the benchmark's objects.
 const writers = 16
