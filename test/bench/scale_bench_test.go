@@ -629,12 +629,29 @@ func waitAll(b *testing.B, ctx context.Context, ns string, n int, what string, o
 					lastChange, lastCount = time.Now(), count
 				} else if time.Since(lastChange) > stallAfter {
 					w.Stop()
-					b.Fatalf("waiting for %d ExternalSecrets %s in %s: no progress for %v (%d done; see the controller's log)", n, what, ns, stallAfter, count)
+					b.Fatalf("waiting for %d ExternalSecrets %s in %s: no progress for %v (%d done as the watch saw it, %s; see the controller's log)",
+						n, what, ns, stallAfter, count, doneOnServer(ctx, ns, ok))
 				}
 			}
 		}
 	}
 	b.Fatalf("waiting for %d ExternalSecrets %s in %s: timed out", n, what, ns)
+}
+
+// doneOnServer says how many ExternalSecrets of ns satisfy ok as the API server has them
+// now: a stalled wait tells a controller that stopped from a watch that did.
+func doneOnServer(ctx context.Context, ns string, ok func(*esv1.ExternalSecret) bool) string {
+	var list esv1.ExternalSecretList
+	if err := cp.Client.List(ctx, &list, client.InNamespace(ns)); err != nil {
+		return fmt.Sprintf("listing them failed: %v", err)
+	}
+	done := 0
+	for i := range list.Items {
+		if ok(&list.Items[i]) {
+			done++
+		}
+	}
+	return fmt.Sprintf("%d as the API server lists them", done)
 }
 
 // benchLogDir is where the controllers' logs go: VIGIL_BENCH_LOGS when set (kept after the
