@@ -1,10 +1,9 @@
 package manager
 
 import (
-	"maps"
-	"slices"
-	"strings"
 	"sync"
+
+	k8slabels "k8s.io/apimachinery/pkg/labels"
 )
 
 // labelSets hands the cache one shared map per distinct label set: the managed Secrets of an
@@ -25,13 +24,15 @@ const (
 	maxSharedLabels = 8
 )
 
-// shared returns the table's map equal to labels, adding labels when there is room; labels
-// itself when it is not to be shared.
+// shared returns the table's map equal to labels, else labels itself, which it keeps for the
+// next equal set unless the set is too large to share.
 func (l *labelSets) shared(labels map[string]string) map[string]string {
 	if len(labels) == 0 || len(labels) > maxSharedLabels {
 		return labels
 	}
-	key := labelSetKey(labels)
+	// labels.Set's String is canonical (keys sorted, k=v joined by commas), and label keys
+	// and values the API server accepts hold neither '=' nor ',', so two sets never read alike.
+	key := k8slabels.Set(labels).String()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if m, ok := l.sets[key]; ok {
@@ -42,17 +43,4 @@ func (l *labelSets) shared(labels map[string]string) map[string]string {
 	}
 	l.sets[key] = labels
 	return labels
-}
-
-// labelSetKey is labels as one string, keys sorted; label keys and values cannot hold a NUL,
-// so two sets never read alike.
-func labelSetKey(labels map[string]string) string {
-	var b strings.Builder
-	for _, k := range slices.Sorted(maps.Keys(labels)) {
-		b.WriteString(k)
-		b.WriteByte(0)
-		b.WriteString(labels[k])
-		b.WriteByte(0)
-	}
-	return b.String()
 }
