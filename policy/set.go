@@ -44,11 +44,7 @@ type customPolicy struct {
 // NewSet compiles the built-in library and the policies. An error names the policy (and
 // the compiler's file, line and reason) that does not compile.
 func NewSet(ctx context.Context, policies []policyv1alpha1.ClusterSecretPolicy) (*Set, error) {
-	lib, err := LibraryModules(rego.Library)
-	if err != nil {
-		return nil, err
-	}
-	builtin, err := NewRegoEngine(ctx, lib)
+	builtin, err := builtinEngine()
 	if err != nil {
 		return nil, fmt.Errorf("built-in policy library: %w", err)
 	}
@@ -66,6 +62,19 @@ func NewSet(ctx context.Context, policies []policyv1alpha1.ClusterSecretPolicy) 
 	}
 	return s, nil
 }
+
+// builtinEngine is the built-in library, compiled once per process (an engine is
+// immutable and safe for concurrent use): every Set shares it, and a Set is made at each
+// change of the ClusterSecretPolicies, for each policy admission checks, and at the first
+// judgement after a start (Holder.Load), where every worker waited for a second
+// compilation of the library (about 50 ms on two cores).
+var builtinEngine = sync.OnceValues(func() (*RegoEngine, error) {
+	lib, err := LibraryModules(rego.Library)
+	if err != nil {
+		return nil, err
+	}
+	return NewRegoEngine(context.Background(), lib)
+})
 
 func compareStrings(a, b string) int {
 	switch {

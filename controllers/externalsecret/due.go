@@ -139,21 +139,28 @@ func usesGenerator(es *esv1.ExternalSecret) bool {
 	return false
 }
 
+// changedOrFailed reports whether es is due for a reason its own object shows: it never
+// synced, its spec or metadata changed since its last sync, or that sync failed.
+func changedOrFailed(es *esv1.ExternalSecret) bool {
+	// refreshPolicy CreatedOnce syncs once; later spec or metadata changes do not sync again
+	// (ESO's semantics). A failed first sync, or a Secret deleted or edited since, still do.
+	createdOnce := es.Spec.RefreshPolicy == esv1.RefreshPolicyCreatedOnce && es.Status.SyncedResourceVersion != ""
+	if es.Status.SyncedResourceVersion != syncVersion(es) && !createdOnce {
+		return true
+	}
+	ready := apimeta.FindStatusCondition(es.Status.Conditions, esv1.ConditionReady)
+	return ready == nil || ready.Reason == esv1.ReasonSecretSyncedError
+}
+
 // syncDue decides whether this pass reads the remote data, and otherwise returns how long
 // until the next refresh. reader reads the Secret Vigil wrote.
 func (r *Reconciler) syncDue(
 	ctx context.Context, es *esv1.ExternalSecret, reader client.Reader,
 ) (dueKind, time.Duration, error) {
-	// refreshPolicy CreatedOnce syncs once; later spec or metadata changes do not sync again
-	// (ESO's semantics). A failed first sync, or a Secret deleted or edited since, still do.
-	createdOnce := es.Spec.RefreshPolicy == esv1.RefreshPolicyCreatedOnce && es.Status.SyncedResourceVersion != ""
-	if es.Status.SyncedResourceVersion != syncVersion(es) && !createdOnce {
+	if changedOrFailed(es) {
 		return dueNow, 0, nil
 	}
 	ready := apimeta.FindStatusCondition(es.Status.Conditions, esv1.ConditionReady)
-	if ready == nil || ready.Reason == esv1.ReasonSecretSyncedError {
-		return dueNow, 0, nil
-	}
 	if broken, err := r.storeBroken(ctx, es); err != nil || broken {
 		return dueNow, 0, err
 	}

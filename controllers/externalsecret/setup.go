@@ -5,12 +5,15 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/util/workqueue"
+	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -71,10 +74,15 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("externalsecret").
-		For(&esv1.ExternalSecret{}).
+		// Not For(): its handler queues every ExternalSecret of the informer's first list at
+		// low priority, also those that wait for a change (esEvents). The logs keep For's form.
+		Watches(&esv1.ExternalSecret{}, &esEvents{}).
+		WithLogConstructor(logConstructor(mgr.GetLogger())).
 		// Owned Secrets: a deleted or edited Secret is rewritten at once; the writes of this
 		// controller (data matching its hash) are not edits.
-		Owns(&corev1.Secret{}, builder.WithPredicates(secretEdited)).
+		Watches(&corev1.Secret{},
+			handler.EnqueueRequestForOwner(mgr.GetScheme(), mgr.GetRESTMapper(), &esv1.ExternalSecret{}, handler.OnlyControllerOwner()),
+			builder.WithPredicates(secretEdited)).
 		// A store's deletion, spec change or status change (it became Valid, or broke)
 		// requeues its ExternalSecrets, which then check their stores (syncDue); only
 		// these changes matter, not every resync.
@@ -140,6 +148,42 @@ func (r *Reconciler) usersOf(ctx context.Context, o client.Object) []reconcile.R
 		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&es)})
 	}
 	return reqs
+}
+
+// esEvents queues an ExternalSecret on its events, as controller-runtime's
+// EnqueueRequestForObject does (which For() uses), but for one case. That handler queues every
+// object of the informer's first list at low priority, behind whatever changes later: right
+// for the periodic refreshes a start finds due, wrong for an ExternalSecret created or edited
+// while the controller was down or starting (an upgrade, a takeover, a shard gained), whose
+// user waits for it. Those, and those whose last sync failed, go at the default priority:
+// the priority lane holds across restarts. A tenant gains nothing by it that an edit of their
+// own ExternalSecret does not give them while the controller runs.
+type esEvents struct{ handler.EnqueueRequestForObject }
+
+func (h *esEvents) Create(
+	ctx context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request],
+) {
+	es, isES := e.Object.(*esv1.ExternalSecret)
+	pq, isPriorityQueue := q.(priorityqueue.PriorityQueue[reconcile.Request])
+	if !isES || !isPriorityQueue || !e.IsInInitialList || !changedOrFailed(es) {
+		h.EnqueueRequestForObject.Create(ctx, e, q)
+		return
+	}
+	pq.AddWithOpts(priorityqueue.AddOpts{}, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(es)})
+}
+
+// logConstructor is the logger of each reconcile, in the form controller-runtime's builder
+// gives a controller built with For(&ExternalSecret{}).
+func logConstructor(base logr.Logger) func(*reconcile.Request) logr.Logger {
+	log := base.WithValues("controller", "externalsecret",
+		"controllerGroup", esv1.GroupVersion.Group, "controllerKind", esv1.ExternalSecretKind)
+	return func(req *reconcile.Request) logr.Logger {
+		if req == nil {
+			return log
+		}
+		return log.WithValues(esv1.ExternalSecretKind, klog.KRef(req.Namespace, req.Name),
+			"namespace", req.Namespace, "name", req.Name)
+	}
 }
 
 // secretEdited passes deletions of owned Secrets and updates whose data no longer matches

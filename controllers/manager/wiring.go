@@ -135,16 +135,21 @@ func (w *wiring) setupPolicies(ctx context.Context) error {
 
 // startInformersEarly registers, before the manager starts, the informers that the first
 // syncs wait for and that no index registers early: the kinds the ExternalSecret controller
-// watches besides ExternalSecrets, and ClusterSecretPolicies, which the policy gate lists
-// before its first judgement. They then start and sync with the manager's cache, not when
-// the controllers start: each informer's first sync waits for the API server's next
-// bookmark (its watch cache sends them about once a second), and the two rounds cost a
-// second or two at every start and takeover. A standby replica holds them too. With
-// sharding, managed Secrets are cached per shard, when the shard is won.
+// watches besides ExternalSecrets, ClusterSecretPolicies, which the policy gate lists
+// before its first judgement, and ClusterExternalSecrets. They then start and sync with the
+// manager's cache, not when the controllers start. A controller's start waits for every
+// informer of the cache, not only its own (controller-runtime's Kind source), checking every
+// 100 ms: one informer registered late (ClusterExternalSecrets were, by their controller)
+// held every controller back by its list and a tick, 0.1 s of a start of 1,000. A standby
+// replica holds them too. With sharding, managed Secrets are cached per shard, when the
+// shard is won.
 func (w *wiring) startInformersEarly(ctx context.Context) error {
 	kinds := []client.Object{&esv1.SecretStore{}, &corev1.Namespace{}, &policyv1alpha1.ClusterSecretPolicy{}}
 	if w.o.ClusterStores {
 		kinds = append(kinds, &esv1.ClusterSecretStore{})
+	}
+	if w.o.ClusterExternalSecrets {
+		kinds = append(kinds, &esv1.ClusterExternalSecret{})
 	}
 	if w.shards == nil {
 		kinds = append(kinds, &corev1.Secret{})
