@@ -158,7 +158,9 @@ func (r *Reconciler) usersOf(ctx context.Context, o client.Object) []reconcile.R
 // user waits for it. Those, and those whose last sync failed, go at the default priority:
 // the priority lane holds across restarts. A tenant gains nothing by it that an edit of their
 // own ExternalSecret does not give them while the controller runs.
-type esEvents struct{ handler.EnqueueRequestForObject }
+type esEvents struct {
+	handler.EnqueueRequestForObject
+}
 
 func (h *esEvents) Create(
 	ctx context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request],
