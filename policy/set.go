@@ -64,10 +64,11 @@ func NewSet(ctx context.Context, policies []policyv1alpha1.ClusterSecretPolicy) 
 }
 
 // builtinEngine is the built-in library, compiled once per process (an engine is
-// immutable and safe for concurrent use): every Set shares it, and a Set is made at each
-// change of the ClusterSecretPolicies, for each policy admission checks, and at the first
-// judgement after a start (Holder.Load), where every worker waited for a second
-// compilation of the library (about 50 ms on two cores).
+// immutable and safe for concurrent use): every Set shares it. A Set is made at each change
+// of the ClusterSecretPolicies, for each policy checked at admission (whose own Rego modules
+// compile with the library again), and at the first judgement after a start (Holder.Load),
+// where every worker waited for a second compilation of the library (about 50 ms on two
+// cores).
 var builtinEngine = sync.OnceValues(func() (*RegoEngine, error) {
 	lib, err := LibraryModules(rego.Library)
 	if err != nil {

@@ -106,7 +106,7 @@ func runController(o manager.Options, flags *cliFlags) error {
 		log.Error(err, "no Kubernetes configuration: pass --kubeconfig, set KUBECONFIG, or run in a cluster")
 		return silent(exitFailure)
 	}
-	setStreamingLists(flags.streamingLists)
+	manager.SetStreamingLists(flags.streamingLists)
 	ctx := ctrl.SetupSignalHandler()
 	setMemoryLimit(ctx, log, flags.memLimitRatio, memlimit.FromCgroup)
 	o.IAM = iamReader(ctx, flags)

@@ -20,7 +20,7 @@ type cliFlags struct {
 	requestTimeout time.Duration // one provider HTTP request, per attempt
 	allowHTTPHosts []string      // hosts token-bearing stores may reach over plain http
 	memLimitRatio  float64       // share of the container's memory limit for GOMEMLIMIT (memlimit.go)
-	streamingLists bool          // client-go's WatchListClient (watchlist.go)
+	streamingLists bool          // client-go's WatchListClient (controllers/manager/watchlist.go)
 	zap            zap.Options
 }
 

@@ -7,6 +7,8 @@ import (
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -75,9 +77,9 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("externalsecret").
 		// Not For(): its handler queues every ExternalSecret of the informer's first list at
-		// low priority, also those that wait for a change (esEvents). The logs keep For's form.
+		// low priority, also those that wait for a change (esEvents). The logs keep For's form
+		// (logConstructor).
 		Watches(&esv1.ExternalSecret{}, &esEvents{}).
-		WithLogConstructor(logConstructor(mgr.GetLogger())).
 		// Owned Secrets: a deleted or edited Secret is rewritten at once; the writes of this
 		// controller (data matching its hash) are not edits.
 		Watches(&corev1.Secret{},
@@ -95,6 +97,8 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 		b = b.Watches(&esv1.ClusterSecretStore{}, r.storeEvents(),
 			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, storeref.ReadyChanged)))
 	}
+	// WithOptions replaces every option the builder holds: the log constructor goes in opts.
+	opts.LogConstructor = logConstructor(mgr.GetLogger())
 	return b.WithOptions(opts).Complete(r)
 }
 
@@ -155,9 +159,11 @@ func (r *Reconciler) usersOf(ctx context.Context, o client.Object) []reconcile.R
 // object of the informer's first list at low priority, behind whatever changes later: right
 // for the periodic refreshes a start finds due, wrong for an ExternalSecret created or edited
 // while the controller was down or starting (an upgrade, a takeover, a shard gained), whose
-// user waits for it. Those, and those whose last sync failed, go at the default priority:
-// the priority lane holds across restarts. A tenant gains nothing by it that an edit of their
-// own ExternalSecret does not give them while the controller runs.
+// user waits for it. Those go at the default priority (waitsForChange): the priority lane
+// holds across restarts. One whose last attempt failed and that nobody changed since stays
+// low, as do those of another controller class once they carry a status: a tenant cannot
+// have their objects put ahead at every restart without editing them, which gives the same
+// while the controller runs.
 type esEvents struct {
 	handler.EnqueueRequestForObject
 }
@@ -167,11 +173,27 @@ func (h *esEvents) Create(
 ) {
 	es, isES := e.Object.(*esv1.ExternalSecret)
 	pq, isPriorityQueue := q.(priorityqueue.PriorityQueue[reconcile.Request])
-	if !isES || !isPriorityQueue || !e.IsInInitialList || !changedOrFailed(es) {
+	if !isES || !isPriorityQueue || !e.IsInInitialList || !waitsForChange(es) {
 		h.EnqueueRequestForObject.Create(ctx, e, q)
 		return
 	}
 	pq.AddWithOpts(priorityqueue.AddOpts{}, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(es)})
+}
+
+// waitsForChange reports whether es was created or changed since the controller last
+// handled it: no Ready condition yet, a spec newer than the last attempt's, or labels or
+// annotations (the force-sync annotation) changed since the last successful sync.
+func waitsForChange(es *esv1.ExternalSecret) bool {
+	ready := apimeta.FindStatusCondition(es.Status.Conditions, esv1.ConditionReady)
+	switch {
+	case ready == nil:
+		return true
+	case ready.ObservedGeneration != es.Generation:
+		return es.Spec.RefreshPolicy != esv1.RefreshPolicyCreatedOnce || es.Status.SyncedResourceVersion == ""
+	case ready.Status != metav1.ConditionTrue:
+		return false // failed, and nothing changed since
+	}
+	return changedOrFailed(es)
 }
 
 // logConstructor is the logger of each reconcile, in the form controller-runtime's builder

@@ -2,9 +2,12 @@ package externalsecret
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
+	"github.com/go-logr/logr/funcr"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -34,8 +37,9 @@ func TestStoreKeys_IncludeSourceRefStores(t *testing.T) {
 }
 
 // The informer's first list (a start, a takeover) queues the periodic refreshes it finds due
-// behind ExternalSecrets that wait for a change: one created, edited or failed while the
-// controller was down goes first, as it would while the controller runs. Later events keep
+// behind ExternalSecrets that wait for a change: one created or edited while the controller
+// was down goes first, as it would while the controller runs. One whose last attempt failed
+// and that nobody changed since is not put ahead at every restart. Later events keep
 // controller-runtime's priorities.
 func TestESEvents_FirstListQueuesChangesAheadOfRefreshes(t *testing.T) {
 	q := priorityqueue.New[reconcile.Request]("test")
@@ -43,13 +47,16 @@ func TestESEvents_FirstListQueuesChangesAheadOfRefreshes(t *testing.T) {
 	synced := func(name string) *esv1.ExternalSecret {
 		es := &esv1.ExternalSecret{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name, Generation: 1}}
 		es.Status.SyncedResourceVersion = syncVersion(es)
-		es.Status.Conditions = []metav1.Condition{{Type: esv1.ConditionReady, Status: metav1.ConditionTrue, Reason: esv1.ReasonSecretSynced}}
+		es.Status.Conditions = []metav1.Condition{{Type: esv1.ConditionReady, Status: metav1.ConditionTrue,
+			Reason: esv1.ReasonSecretSynced, ObservedGeneration: 1}}
 		return es
 	}
 	edited := synced("edited")
 	edited.Generation = 2
 	failed := synced("failed")
-	failed.Status.Conditions[0].Reason = esv1.ReasonSecretSyncedError
+	failed.Status.Conditions[0].Status, failed.Status.Conditions[0].Reason = metav1.ConditionFalse, esv1.ReasonSecretSyncedError
+	failedThenEdited := failed.DeepCopy()
+	failedThenEdited.Name, failedThenEdited.Generation = "failed-then-edited", 2
 	forced := synced("forced")
 	forced.Annotations = map[string]string{"force-sync": "1"}
 	createdOnce := synced("created-once")
@@ -59,14 +66,15 @@ func TestESEvents_FirstListQueuesChangesAheadOfRefreshes(t *testing.T) {
 	h := &esEvents{}
 	ctx := t.Context()
 	for _, es := range []*esv1.ExternalSecret{synced("due-1"), edited, synced("due-2"), createdOnce, failed,
-		{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "new"}}, forced} {
+		{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "new"}}, forced, failedThenEdited} {
 		h.Create(ctx, event.CreateEvent{Object: es, IsInInitialList: true}, q)
 	}
 	// A create after the first list is a change, whatever its status says.
 	h.Create(ctx, event.CreateEvent{Object: synced("created-later")}, q)
 
-	want := map[string]int{"edited": 0, "failed": 0, "new": 0, "forced": 0, "created-later": 0,
-		"due-1": handler.LowPriority, "due-2": handler.LowPriority, "created-once": handler.LowPriority}
+	low := handler.LowPriority
+	want := map[string]int{"edited": 0, "new": 0, "forced": 0, "failed-then-edited": 0, "created-later": 0,
+		"due-1": low, "due-2": low, "created-once": low, "failed": low}
 	var order []string
 	for range want {
 		req, prio, _ := q.GetWithPriority()
@@ -76,7 +84,23 @@ func TestESEvents_FirstListQueuesChangesAheadOfRefreshes(t *testing.T) {
 		order = append(order, req.Name)
 		q.Done(req)
 	}
-	if slices.Index(order, "due-1") < 5 || slices.Index(order, "due-2") < 5 || slices.Index(order, "created-once") < 5 {
-		t.Errorf("order %v: the periodic refreshes should come after every change", order)
+	for _, name := range []string{"due-1", "due-2", "created-once", "failed"} {
+		if slices.Index(order, name) < 5 {
+			t.Errorf("order %v: %s should come after every change", order, name)
+		}
+	}
+}
+
+// The reconciler's logs name the ExternalSecret as controller-runtime's builder names the
+// object of a controller built with For().
+func TestLogConstructor_NamesTheExternalSecret(t *testing.T) {
+	var got string
+	base := funcr.New(func(prefix, args string) { got = args }, funcr.Options{})
+	logConstructor(base)(&reconcile.Request{NamespacedName: types.NamespacedName{Namespace: "ns", Name: "db"}}).Info("x")
+	for _, kv := range []string{`"controller"="externalsecret"`, `"controllerGroup"="external-secrets.io"`,
+		`"controllerKind"="ExternalSecret"`, `"ExternalSecret"={"name"="db" "namespace"="ns"}`, `"namespace"="ns"`, `"name"="db"`} {
+		if !strings.Contains(got, kv) {
+			t.Errorf("log %s lacks %s", got, kv)
+		}
 	}
 }

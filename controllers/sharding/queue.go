@@ -21,7 +21,7 @@ func (s *Shards) NewQueue(
 			o.RateLimiter = rl
 		}),
 		shards:  s,
-		dropped: map[reconcile.Request]struct{}{},
+		dropped: map[reconcile.Request]int{},
 	}
 	s.OnGain(q.gained)
 	return q
@@ -31,58 +31,69 @@ type queue struct {
 	priorityqueue.PriorityQueue[reconcile.Request]
 	shards *Shards
 
-	mu      sync.Mutex
-	dropped map[reconcile.Request]struct{}
+	mu sync.Mutex
+	// dropped holds the highest priority each dropped request was added with.
+	dropped map[reconcile.Request]int
 }
 
-// keep reports whether this replica reconciles req now, and remembers it when not.
-func (q *queue) keep(req reconcile.Request) bool {
+// keep reports whether this replica reconciles req now, and remembers it (with the
+// priority it came with: the priority queue's 0 unless told otherwise) when not.
+func (q *queue) keep(req reconcile.Request, priority int) bool {
 	if q.shards.Owns(req.NamespacedName) {
 		return true
 	}
 	q.mu.Lock()
-	q.dropped[req] = struct{}{}
+	if p, seen := q.dropped[req]; !seen || priority > p {
+		q.dropped[req] = priority
+	}
 	q.mu.Unlock()
 	return false
 }
 
-// gained queues again, at low priority, the requests of a shard this replica now leads.
+// gained queues again the requests of a shard this replica now leads, each at the highest
+// priority it was dropped with: the shard's cache delivers its first list while the shard
+// is being won, and an ExternalSecret that waits for a change stays ahead of the refreshes.
 func (q *queue) gained(shard int) {
 	q.mu.Lock()
-	var back []reconcile.Request
-	for req := range q.dropped {
+	back := map[int][]reconcile.Request{}
+	for req, priority := range q.dropped {
 		if Of(req.NamespacedName, q.shards.o.Count) == shard {
-			back = append(back, req)
+			back[priority] = append(back[priority], req)
 			delete(q.dropped, req)
 		}
 	}
 	q.mu.Unlock()
-	low := -100 // handler.LowPriority: these are resyncs, not changes
-	q.PriorityQueue.AddWithOpts(priorityqueue.AddOpts{Priority: &low}, back...)
+	for priority, reqs := range back {
+		q.PriorityQueue.AddWithOpts(priorityqueue.AddOpts{Priority: &priority}, reqs...)
+	}
 }
 
 func (q *queue) Add(req reconcile.Request) {
-	if q.keep(req) {
+	if q.keep(req, 0) {
 		q.PriorityQueue.Add(req)
 	}
 }
 
 func (q *queue) AddAfter(req reconcile.Request, d time.Duration) {
-	if q.keep(req) {
+	if q.keep(req, 0) {
 		q.PriorityQueue.AddAfter(req, d)
 	}
 }
 
 func (q *queue) AddRateLimited(req reconcile.Request) {
-	if q.keep(req) {
+	if q.keep(req, 0) {
 		q.PriorityQueue.AddRateLimited(req)
 	}
 }
 
 func (q *queue) AddWithOpts(o priorityqueue.AddOpts, reqs ...reconcile.Request) {
+	priority := 0
+	if o.Priority != nil {
+		priority = *o.Priority
+	}
 	kept := reqs[:0:0]
 	for _, req := range reqs {
-		if q.keep(req) {
+		if q.keep(req, priority) {
 			kept = append(kept, req)
 		}
 	}
@@ -99,7 +110,7 @@ func (q *queue) Get() (reconcile.Request, bool) {
 func (q *queue) GetWithPriority() (reconcile.Request, int, bool) {
 	for {
 		req, prio, shutdown := q.PriorityQueue.GetWithPriority()
-		if shutdown || q.keep(req) {
+		if shutdown || q.keep(req, prio) {
 			return req, prio, shutdown
 		}
 		q.Forget(req)

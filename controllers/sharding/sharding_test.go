@@ -4,8 +4,12 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
+	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 )
 
 // Every object has one shard, the same in every replica, and a thousand objects spread over
@@ -45,5 +49,48 @@ func TestLabelShard_OnlyValidShards(t *testing.T) {
 	}
 	if !unassignedSelector(4).Matches(labels.Set{}) {
 		t.Error("an object without the label is not selected for labelling")
+	}
+}
+
+// A request dropped while its shard was led elsewhere comes back, when the shard is won,
+// at the highest priority it was added with: an ExternalSecret that waits for a change,
+// delivered by the shard's cache while the shard is being won, stays ahead of the refreshes.
+func TestQueue_GainedShardKeepsPriorities(t *testing.T) {
+	s := New(Options{Count: 2}, nil, logr.Discard())
+	q := s.NewQueue("test", workqueue.DefaultTypedControllerRateLimiter[reconcile.Request]())
+	defer q.ShutDown()
+	pq := q.(priorityqueue.PriorityQueue[reconcile.Request])
+	var inShard1 []reconcile.Request
+	for i := 0; len(inShard1) < 3; i++ {
+		req := reconcile.Request{NamespacedName: types.NamespacedName{Namespace: "ns", Name: fmt.Sprintf("es-%d", i)}}
+		if Of(req.NamespacedName, 2) == 1 {
+			inShard1 = append(inShard1, req)
+		}
+	}
+	due, changed, both := inShard1[0], inShard1[1], inShard1[2]
+	low, normal := -100, 0
+	pq.AddWithOpts(priorityqueue.AddOpts{Priority: &low}, due, both)
+	pq.AddWithOpts(priorityqueue.AddOpts{Priority: &normal}, changed)
+	pq.AddWithOpts(priorityqueue.AddOpts{Priority: &normal}, both)
+	if n := q.Len(); n != 0 {
+		t.Fatalf("%d requests queued for a shard this replica does not lead, want 0", n)
+	}
+
+	s.mu.Lock()
+	s.held[1] = true
+	s.mu.Unlock()
+	for _, gained := range s.onGain {
+		gained(1)
+	}
+	want := map[reconcile.Request]int{due: low, changed: normal, both: normal}
+	for i := range len(want) {
+		req, prio, _ := pq.GetWithPriority()
+		if prio != want[req] {
+			t.Errorf("%s queued again at priority %d, want %d", req.Name, prio, want[req])
+		}
+		if i < 2 && req == due {
+			t.Errorf("the refresh came back before the changes")
+		}
+		q.Done(req)
 	}
 }

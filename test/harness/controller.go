@@ -106,6 +106,7 @@ func TestOptions() manager.Options {
 // StartController runs Vigil's manager in this process until the returned stop is called.
 func StartController(cfg *rest.Config, registry *providers.Registry, rec *metrics.Recorder,
 	o manager.Options) (stop func(), err error) {
+	manager.SetStreamingLists(false) // as `vigil controller` starts by default
 	ctx, cancel := context.WithCancel(context.Background())
 	mgr, err := manager.New(ctx, cfg, registry, rec, o)
 	if err != nil {

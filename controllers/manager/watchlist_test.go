@@ -1,4 +1,4 @@
-package main
+package manager
 
 import (
 	"os"
@@ -13,13 +13,13 @@ import (
 func TestSetStreamingLists(t *testing.T) {
 	before := clientfeatures.FeatureGates()
 	t.Cleanup(func() { clientfeatures.ReplaceFeatureGates(before) })
-	t.Setenv(watchListEnv, "") // restored after the test
-	if err := os.Unsetenv(watchListEnv); err != nil {
+	t.Setenv(WatchListEnv, "") // restored after the test
+	if err := os.Unsetenv(WatchListEnv); err != nil {
 		t.Fatal(err)
 	}
 	for _, on := range []bool{false, true} {
 		clientfeatures.ReplaceFeatureGates(before)
-		setStreamingLists(on)
+		SetStreamingLists(on)
 		gates := clientfeatures.FeatureGates()
 		if got := gates.Enabled(clientfeatures.WatchListClient); got != on {
 			t.Errorf("--streaming-lists=%v: WatchListClient %v", on, got)
@@ -30,10 +30,10 @@ func TestSetStreamingLists(t *testing.T) {
 	}
 	for env, flagDecides := range map[string]bool{"true": false, "false": false, "": true, "yes please": true} {
 		clientfeatures.ReplaceFeatureGates(before)
-		t.Setenv(watchListEnv, env)
-		setStreamingLists(false)
+		t.Setenv(WatchListEnv, env)
+		SetStreamingLists(false)
 		if _, replaced := clientfeatures.FeatureGates().(watchListGate); replaced != flagDecides {
-			t.Errorf("%s=%q: the flag decided %v, want %v", watchListEnv, env, replaced, flagDecides)
+			t.Errorf("%s=%q: the flag decided %v, want %v", WatchListEnv, env, replaced, flagDecides)
 		}
 	}
 }
