@@ -83,7 +83,8 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 		// Owned Secrets: a deleted or edited Secret is rewritten at once; the writes of this
 		// controller (data matching its hash) are not edits.
 		Watches(&corev1.Secret{},
-			handler.EnqueueRequestForOwner(mgr.GetScheme(), mgr.GetRESTMapper(), &esv1.ExternalSecret{}, handler.OnlyControllerOwner()),
+			handler.EnqueueRequestForOwner(mgr.GetScheme(), mgr.GetRESTMapper(), &esv1.ExternalSecret{},
+				handler.OnlyControllerOwner()),
 			builder.WithPredicates(secretEdited)).
 		// A store's deletion, spec change or status change (it became Valid, or broke)
 		// requeues its ExternalSecrets, which then check their stores (syncDue); only
