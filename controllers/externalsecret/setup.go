@@ -182,17 +182,16 @@ func (h *esEvents) Create(
 }
 
 // waitsForChange reports whether es was created or changed since the controller last
-// handled it: no Ready condition yet, a spec newer than the last attempt's, or labels or
-// annotations (the force-sync annotation) changed since the last successful sync.
+// handled it: no Ready condition yet; after a failure, a spec newer than the failed
+// attempt's; after a success, what syncDue calls a change (spec, labels or annotations such
+// as force-sync).
 func waitsForChange(es *esv1.ExternalSecret) bool {
 	ready := apimeta.FindStatusCondition(es.Status.Conditions, esv1.ConditionReady)
 	switch {
 	case ready == nil:
 		return true
-	case ready.ObservedGeneration != es.Generation:
-		return es.Spec.RefreshPolicy != esv1.RefreshPolicyCreatedOnce || es.Status.SyncedResourceVersion == ""
 	case ready.Status != metav1.ConditionTrue:
-		return false // failed, and nothing changed since
+		return ready.ObservedGeneration != es.Generation
 	}
 	return changedOrFailed(es)
 }

@@ -140,9 +140,8 @@ func (w *wiring) setupPolicies(ctx context.Context) error {
 // manager's cache, not when the controllers start. A controller's start waits for every
 // informer of the cache, not only its own (controller-runtime's Kind source), checking every
 // 100 ms: one informer registered late (ClusterExternalSecrets were, by their controller)
-// held every controller back until it had listed. A standby
-// replica holds them too. With sharding, managed Secrets are cached per shard, when the
-// shard is won.
+// held every controller back until it had listed. A standby replica holds them too. With
+// sharding, managed Secrets are cached per shard, when the shard is won.
 func (w *wiring) startInformersEarly(ctx context.Context) error {
 	kinds := []client.Object{&esv1.SecretStore{}, &corev1.Namespace{}, &policyv1alpha1.ClusterSecretPolicy{}}
 	if w.o.ClusterStores {
