@@ -28,6 +28,7 @@ import (
 	"github.com/vigil-dev/vigil/controllers/internal/storeref"
 	"github.com/vigil-dev/vigil/controllers/internal/target"
 	"github.com/vigil-dev/vigil/internal/safetpl"
+	"github.com/vigil-dev/vigil/internal/stores"
 	"github.com/vigil-dev/vigil/metrics"
 	"github.com/vigil-dev/vigil/policy"
 	"github.com/vigil-dev/vigil/providers"
@@ -88,6 +89,8 @@ type Reconciler struct {
 // (sync), and record the outcome in one status write and the metrics.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
 	start := r.clock().Now()
+	// Every step of the pass reads the store; one read from the cache serves them all.
+	ctx = stores.WithMemo(ctx)
 	es, err := r.get(ctx, req)
 	if es == nil {
 		return ctrl.Result{}, err

@@ -2,6 +2,7 @@ package externalsecret
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"slices"
 
@@ -12,7 +13,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
@@ -20,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	esv1 "github.com/vigil-dev/vigil/api/externalsecrets/v1"
 	"github.com/vigil-dev/vigil/controllers/internal/secrethash"
@@ -74,33 +76,62 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 	if err != nil {
 		return err
 	}
-	b := ctrl.NewControllerManagedBy(mgr).
-		Named("externalsecret").
+	watches := []watch{
 		// Not For(): its handler queues every ExternalSecret of the informer's first list at
-		// low priority, also those that wait for a change (esEvents). The logs keep For's form
-		// (logConstructor).
-		Watches(&esv1.ExternalSecret{}, &esEvents{}).
+		// low priority, also those that wait for a change (esEvents). The logs keep For's
+		// form (logConstructor).
+		{obj: &esv1.ExternalSecret{}, handler: &esEvents{}},
 		// Owned Secrets: a deleted or edited Secret is rewritten at once; the writes of this
 		// controller (data matching its hash) are not edits.
-		Watches(&corev1.Secret{},
-			handler.EnqueueRequestForOwner(mgr.GetScheme(), mgr.GetRESTMapper(), &esv1.ExternalSecret{},
-				handler.OnlyControllerOwner()),
-			builder.WithPredicates(secretEdited)).
+		{obj: &corev1.Secret{}, handler: handler.EnqueueRequestForOwner(mgr.GetScheme(), mgr.GetRESTMapper(),
+			&esv1.ExternalSecret{}, handler.OnlyControllerOwner()), preds: []predicate.Predicate{secretEdited}},
 		// A store's deletion, spec change or status change (it became Valid, or broke)
-		// requeues its ExternalSecrets, which then check their stores (syncDue); only
-		// these changes matter, not every resync.
-		Watches(&esv1.SecretStore{}, r.storeEvents(),
-			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, storeref.ReadyChanged)))
-	// A namespace's deletion-protection annotation decides its ExternalSecrets' finalizer.
-	b = b.Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.inNamespace),
-		builder.WithPredicates(protectionAnnotationChanged))
+		// requeues its ExternalSecrets, which then check their stores (syncDue); only these
+		// changes matter, not every resync.
+		{obj: &esv1.SecretStore{}, handler: r.storeEvents(), preds: []predicate.Predicate{storeChanged}},
+		// A namespace's deletion-protection annotation decides its ExternalSecrets' finalizer.
+		{obj: &corev1.Namespace{}, handler: handler.EnqueueRequestsFromMapFunc(r.inNamespace),
+			preds: []predicate.Predicate{protectionAnnotationChanged}},
+	}
 	if !r.NoClusterStores {
-		b = b.Watches(&esv1.ClusterSecretStore{}, r.storeEvents(),
-			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, storeref.ReadyChanged)))
+		watches = append(watches, watch{obj: &esv1.ClusterSecretStore{}, handler: r.storeEvents(),
+			preds: []predicate.Predicate{storeChanged}})
+	}
+	b := ctrl.NewControllerManagedBy(mgr).Named("externalsecret")
+	for _, w := range watches {
+		src, err := informerSource(ctx, mgr, w)
+		if err != nil {
+			return err
+		}
+		b = b.WatchesRawSource(src)
 	}
 	// WithOptions replaces every option the builder holds: the log constructor goes in opts.
 	opts.LogConstructor = logConstructor(mgr.GetLogger())
 	return b.WithOptions(opts).Complete(r)
+}
+
+var storeChanged = predicate.Or(predicate.GenerationChangedPredicate{}, storeref.ReadyChanged)
+
+// watch is one kind the controller watches: its objects' events go through preds to handler.
+type watch struct {
+	obj     client.Object
+	handler handler.EventHandler
+	preds   []predicate.Predicate
+}
+
+// informerSource is the source of one watch: the cache's informer of its kind, handed to the
+// controller as an Informer source rather than the Kind source Watches builds. A Kind source
+// makes the controller's start wait until its handler has been given the informer's
+// contents, checking every 100 ms, so the workers started 100 ms after the first
+// ExternalSecrets were queued; with an Informer source they start with the first. Nothing
+// is read early: the manager starts controllers after its caches have synced, and an event
+// reaches the handler after the informer's store holds its object.
+func informerSource(ctx context.Context, mgr ctrl.Manager, w watch) (source.Source, error) {
+	inf, err := mgr.GetCache().GetInformer(ctx, w.obj, cache.BlockUntilSynced(false))
+	if err != nil {
+		return nil, fmt.Errorf("the %T informer: %w", w.obj, err)
+	}
+	return &source.Informer{Informer: inf, Handler: w.handler, Predicates: w.preds}, nil
 }
 
 // storeEvents requeues the users of a store and releases what the client cache holds of a

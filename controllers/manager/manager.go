@@ -248,6 +248,7 @@ func newManager(cfg *rest.Config, o Options, caches *sharding.Caches) (ctrl.Mana
 		Controller: config.Controller{SkipNameValidation: &o.SkipNameValidation,
 			CacheSyncTimeout: cacheSyncTimeout},
 	}
+	mgrOpts.NewCache = promptly(cache.New)
 	if caches != nil {
 		mgrOpts.NewCache = caches.NewCache
 	}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -79,6 +80,10 @@ func Lookup(ctx context.Context, c client.Reader, ref esv1.SecretStoreRef,
 	if kind == esv1.ClusterSecretStoreKind {
 		store, key.Namespace = &esv1.ClusterSecretStore{}, ""
 	}
+	m, _ := ctx.Value(memoKey{}).(*memo)
+	if found, ok := m.get(kind, key); ok {
+		return found, nil
+	}
 	if err := c.Get(ctx, key, store); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, fmt.Errorf("%s %q does not exist in %s: %w", kind, ref.Name, scope(key.Namespace), ErrNotFound)
@@ -91,7 +96,51 @@ func Lookup(ctx context.Context, c client.Reader, ref esv1.SecretStoreRef,
 		}
 		return nil, fmt.Errorf("reading %s %q: %w", kind, ref.Name, err)
 	}
+	m.put(kind, key, store)
 	return store, nil
+}
+
+// WithMemo returns a context in which Lookup (and Get) read each store once and return the
+// same object to every later caller: a pass of the ExternalSecret reconciler asks for its
+// store five times (class, store state, resolution, the policy input's store and entries),
+// and each read from the cache was a deep copy, a sixth of the controller's allocations
+// with a large store. Within the pass every step also sees the same version of the store.
+// A store returned under a memo is shared: callers read it and copy it before any change
+// (as the Vault provider's iam login does). The pass reads stores through one reader.
+func WithMemo(ctx context.Context) context.Context {
+	return context.WithValue(ctx, memoKey{}, &memo{stores: map[memoEntry]esv1.GenericStore{}})
+}
+
+type memoKey struct{}
+
+type memoEntry struct {
+	kind string
+	key  types.NamespacedName
+}
+
+type memo struct {
+	mu     sync.Mutex
+	stores map[memoEntry]esv1.GenericStore
+}
+
+// get is the store kept for kind and key; a nil memo keeps none.
+func (m *memo) get(kind string, key types.NamespacedName) (esv1.GenericStore, bool) {
+	if m == nil {
+		return nil, false
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.stores[memoEntry{kind, key}]
+	return s, ok
+}
+
+func (m *memo) put(kind string, key types.NamespacedName, s esv1.GenericStore) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.stores[memoEntry{kind, key}] = s
 }
 
 func scope(namespace string) string {

@@ -3,7 +3,9 @@ package status
 import (
 	"context"
 	"testing"
+	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -55,5 +57,65 @@ func TestPatch_WritesOnlyWhenTheStatusChanged(t *testing.T) {
 	pass(metav1.ConditionFalse, esv1.ReasonValidationFailed)
 	if patches != 2 {
 		t.Errorf("%d status writes after a change of Ready, want 2", patches)
+	}
+}
+
+func esStatus(es *esv1.ExternalSecret) esv1.ExternalSecretStatus { return es.Status }
+
+// The patch carries the difference of the statuses: a field the pass cleared is cleared in
+// the stored object too, the stored status is the one the pass computed, and the object
+// carries the resourceVersion of the write. A change below the second (what the API server
+// stores of a time) is no change.
+func TestPatch_StoresTheStatusOfThePass(t *testing.T) {
+	ctx := context.Background()
+	scheme := runtime.NewScheme()
+	if err := esv1.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	synced := metav1.NewTime(time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC))
+	es := &esv1.ExternalSecret{ObjectMeta: metav1.ObjectMeta{Namespace: "p", Name: "db"},
+		Status: esv1.ExternalSecretStatus{RefreshTime: synced, SyncedResourceVersion: "1-abc",
+			Binding: corev1.LocalObjectReference{Name: "db"}}}
+	patches := 0
+	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(es).WithStatusSubresource(es).
+		WithInterceptorFuncs(interceptor.Funcs{SubResourcePatch: func(ctx context.Context, c client.Client, sub string,
+			obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
+			patches++
+			return c.SubResource(sub).Patch(ctx, obj, patch, opts...)
+		}}).Build()
+	stored := func() *esv1.ExternalSecret {
+		var got esv1.ExternalSecret
+		if err := c.Get(ctx, client.ObjectKeyFromObject(es), &got); err != nil {
+			t.Fatal(err)
+		}
+		return &got
+	}
+
+	current := stored()
+	before := current.DeepCopy()
+	current.Status.SyncedResourceVersion = ""
+	SetReady(&current.Status.Conditions, 1, metav1.ConditionFalse, esv1.ReasonSecretSyncedError, "store broke")
+	if err := Patch(ctx, c, before, current, esStatus); err != nil {
+		t.Fatal(err)
+	}
+	got := stored()
+	if got.Status.SyncedResourceVersion != "" || got.Status.Binding.Name != "db" || !got.Status.RefreshTime.Equal(&synced) {
+		t.Errorf("stored status %+v: want syncedResourceVersion cleared, binding and refreshTime kept", got.Status)
+	}
+	if c := got.Status.Conditions; len(c) != 1 || c[0].Reason != esv1.ReasonSecretSyncedError {
+		t.Errorf("stored conditions %+v, want the Ready condition of the pass", c)
+	}
+	if current.ResourceVersion != got.ResourceVersion || current.ResourceVersion == before.ResourceVersion {
+		t.Errorf("the object carries resourceVersion %s after the write, the API server %s (before: %s)",
+			current.ResourceVersion, got.ResourceVersion, before.ResourceVersion)
+	}
+
+	before = got.DeepCopy()
+	got.Status.RefreshTime = metav1.NewTime(synced.Add(300 * time.Millisecond))
+	if err := Patch(ctx, c, before, got, esStatus); err != nil {
+		t.Fatal(err)
+	}
+	if patches != 1 {
+		t.Errorf("%d writes after a change below the second, want 1 (the first pass only)", patches)
 	}
 }
