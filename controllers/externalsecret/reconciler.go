@@ -89,8 +89,6 @@ type Reconciler struct {
 // (sync), and record the outcome in one status write and the metrics.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
 	start := r.clock().Now()
-	// Every step of the pass reads the store; one read from the cache serves them all.
-	ctx = stores.WithMemo(ctx)
 	es, err := r.get(ctx, req)
 	if es == nil {
 		return ctrl.Result{}, err
@@ -159,6 +157,10 @@ func (r *Reconciler) sync(ctx context.Context, es *esv1.ExternalSecret, when due
 	ctx = providers.WithReadPolicy(ctx, r.readPolicy(es, when))
 	// The audit trail: backends that record a header per request name the ExternalSecret.
 	ctx = providers.WithRequester(ctx, es.Namespace, es.Name)
+	// The sync reads each store once: the resolution below, the policy input's store and
+	// entries, and the fetch see the same object. Not earlier in the pass: a store deleted
+	// or narrowed since the pass began is seen here, as before (storeEvents).
+	ctx = stores.WithMemo(ctx)
 	store, err := r.resolveStore(ctx, es)
 	if err != nil {
 		return false, err

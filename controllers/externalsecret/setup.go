@@ -131,8 +131,18 @@ func informerSource(ctx context.Context, mgr ctrl.Manager, w watch) (source.Sour
 	if err != nil {
 		return nil, fmt.Errorf("the %T informer: %w", w.obj, err)
 	}
-	return &source.Informer{Informer: inf, Handler: w.handler, Predicates: w.preds}, nil
+	return namedSource{Informer: &source.Informer{Informer: inf, Handler: w.handler, Predicates: w.preds},
+		name: fmt.Sprintf("informer source: %T", w.obj)}, nil
 }
+
+// namedSource names its kind in the controller's "Starting EventSource" log, where an
+// Informer source gives its address.
+type namedSource struct {
+	*source.Informer
+	name string
+}
+
+func (s namedSource) String() string { return s.name }
 
 // storeEvents requeues the users of a store and releases what the client cache holds of a
 // deleted or changed store. It runs in every replica (the informer's events are not

@@ -2,8 +2,6 @@ package manager
 
 import (
 	"context"
-	"maps"
-	"slices"
 	"sync"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -21,11 +19,13 @@ import (
 // informers asked for through it (the controllers' watches, startInformersEarly, the
 // indexes), then asks the cache itself, which finds them synced at its first check, and
 // still polls for any informer made elsewhere (a first read of a kind nobody registered).
+// Only an unsharded cache is wrapped: the sharded fan-out's checker polls, in a goroutine
+// per wait.
 type promptCache struct {
 	cache.Cache
 
-	mu       sync.Mutex
-	checkers map[syncChecker]toolscache.DoneChecker
+	mu        sync.Mutex
+	informers map[cache.Informer]bool
 }
 
 // promptly wraps newCache's caches in promptCache.
@@ -35,26 +35,14 @@ func promptly(newCache cache.NewCacheFunc) cache.NewCacheFunc {
 		if err != nil {
 			return nil, err
 		}
-		return &promptCache{Cache: c, checkers: map[syncChecker]toolscache.DoneChecker{}}, nil
+		return &promptCache{Cache: c, informers: map[cache.Informer]bool{}}, nil
 	}
-}
-
-// syncChecker is what client-go's informers offer besides HasSynced. Only an unsharded
-// cache is wrapped: the sharded fan-out's checker polls too, in a goroutine per wait.
-type syncChecker interface {
-	HasSyncedChecker() toolscache.DoneChecker
 }
 
 func (c *promptCache) track(i cache.Informer) {
-	sc, ok := i.(syncChecker)
-	if !ok {
-		return
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, seen := c.checkers[sc]; !seen {
-		c.checkers[sc] = sc.HasSyncedChecker()
-	}
+	c.informers[i] = true
 }
 
 func (c *promptCache) GetInformer(
@@ -77,19 +65,6 @@ func (c *promptCache) GetInformerForKind(
 	return i, err
 }
 
-// RemoveInformer forgets the informer's checker: a removed informer that had not synced
-// would hold every later wait.
-func (c *promptCache) RemoveInformer(ctx context.Context, obj client.Object) error {
-	if i, err := c.Cache.GetInformer(ctx, obj, cache.BlockUntilSynced(false)); err == nil {
-		if sc, ok := i.(syncChecker); ok {
-			c.mu.Lock()
-			delete(c.checkers, sc)
-			c.mu.Unlock()
-		}
-	}
-	return c.Cache.RemoveInformer(ctx, obj)
-}
-
 // IndexField registers the kind's informer too (the cache makes it for the index).
 func (c *promptCache) IndexField(
 	ctx context.Context, obj client.Object, field string, extract client.IndexerFunc,
@@ -101,9 +76,18 @@ func (c *promptCache) IndexField(
 	return err
 }
 
+// WaitForCacheSync waits for the informers asked for, but those stopped (removed: a
+// removed informer that had not synced would hold every later wait), then asks the cache.
 func (c *promptCache) WaitForCacheSync(ctx context.Context) bool {
 	c.mu.Lock()
-	checkers := slices.Collect(maps.Values(c.checkers))
+	var checkers []toolscache.DoneChecker
+	for i := range c.informers {
+		if i.IsStopped() {
+			delete(c.informers, i)
+			continue
+		}
+		checkers = append(checkers, i.HasSyncedChecker())
+	}
 	c.mu.Unlock()
 	return toolscache.WaitFor(ctx, "", checkers...) && c.Cache.WaitForCacheSync(ctx)
 }

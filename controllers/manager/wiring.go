@@ -138,9 +138,10 @@ func (w *wiring) setupPolicies(ctx context.Context) error {
 // watches besides ExternalSecrets, ClusterSecretPolicies, which the policy gate lists
 // before its first judgement, and ClusterExternalSecrets. They then start and sync with the
 // manager's cache, not when the controllers start. A controller's start waits for every
-// informer of the cache, not only its own (controller-runtime's Kind source), checking every
-// 100 ms: one informer registered late (ClusterExternalSecrets were, by their controller)
-// held every controller back until it had listed. A standby replica holds them too. With
+// informer of the cache, not only its own (controller-runtime's Kind source): one informer
+// registered late (ClusterExternalSecrets were, by their controller) held every controller
+// back until it had listed. Registered here, they are also the informers the cache's sync
+// waits on without polling (promptCache). A standby replica holds them too. With
 // sharding, managed Secrets are cached per shard, when the shard is won.
 func (w *wiring) startInformersEarly(ctx context.Context) error {
 	kinds := []client.Object{&esv1.SecretStore{}, &corev1.Namespace{}, &policyv1alpha1.ClusterSecretPolicy{}}

@@ -101,12 +101,12 @@ func Lookup(ctx context.Context, c client.Reader, ref esv1.SecretStoreRef,
 }
 
 // WithMemo returns a context in which Lookup (and Get) read each store once and return the
-// same object to every later caller: a pass of the ExternalSecret reconciler asks for its
-// store five times (class, store state, resolution, the policy input's store and entries),
-// and each read from the cache was a deep copy, a sixth of the controller's allocations
-// with a large store. Within the pass every step also sees the same version of the store.
-// A store returned under a memo is shared: callers read it and copy it before any change
-// (as the Vault provider's iam login does). The pass reads stores through one reader.
+// same object to every later caller: a sync asks for its store three times (its
+// resolution, the policy input's store and its entries), and each read from the cache was a
+// deep copy, a sixth of the controller's allocations with a large store; the steps also see
+// the same version of the store. A store returned under a memo is shared: callers read it
+// and copy it before any change (as the Vault provider's iam login does). A memo serves one
+// short stretch of work through one reader: a store deleted meanwhile stays visible to it.
 func WithMemo(ctx context.Context) context.Context {
 	return context.WithValue(ctx, memoKey{}, &memo{stores: map[memoEntry]esv1.GenericStore{}})
 }
